@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Filesystem helpers: safe path resolution inside a VE root, recursive
+ * removal, and the rootfs setup run by the container child.
+ */
+#ifndef VERT_FS_H
+#define VERT_FS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "vert/error.h"
+
+struct rt_spec;
+
+/* Open `path` (absolute or relative) inside the directory `rootfd`, as if
+ * rootfd were "/": ".." and absolute symlinks cannot escape it.
+ * openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), with a userspace
+ * walker as the fallback for kernels before 5.6. */
+int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode);
+/* The userspace fallback, exposed for unit tests. */
+int fs_open_in_root_walk(int rootfd, const char *path, int flags, mode_t mode);
+/* Force the fallback (tests). */
+void fs_resolve_force_fallback(bool on);
+
+/* mkdir -p inside rootfd; returns an O_PATH|O_DIRECTORY fd of the leaf. */
+int fs_mkdir_in_root(int rootfd, const char *path, mode_t mode);
+/* Make sure `path` exists inside rootfd as a file (creating parents and an
+ * empty file if needed) or as a directory; returns an O_PATH fd to it. */
+int fs_mkfile_in_root(int rootfd, const char *path, mode_t mode);
+
+/* rm -rf of dirfd/name (does not follow symlinks, stays on one fs). */
+int fs_rm_rf_at(int dirfd, const char *name);
+int fs_rm_rf(const char *path);
+
+/* Escape ',', ':' and '\' for overlayfs mount options. */
+char *fs_overlay_escape(const char *path);
+
+/* Path component sanity: no '/', not "", ".", "..". */
+bool fs_valid_component(const char *s);
+
+/* Copy a file (regular, mode preserved). */
+int fs_copy_file(const char *src, int dstdirfd, const char *dstname, mode_t mode);
+
+/* Child side: build the VE's root filesystem and pivot into it. Runs in
+ * the new mount namespace.  `rootless`: no mknod, bind host devices. */
+struct fs_setup_opts {
+	bool rootless;
+	bool terminal;
+};
+int fs_setup_rootfs(const struct rt_spec *spec, const struct fs_setup_opts *o, vert_error_t *err);
+/* After pivot_root: masked/readonly paths and final remounts. */
+int fs_finish_rootfs(const struct rt_spec *spec, vert_error_t *err);
+
+#endif

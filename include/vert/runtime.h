@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The runtime core: a struct rt_spec in, a running process out.
+ */
+#ifndef VERT_RUNTIME_H
+#define VERT_RUNTIME_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vert/error.h"
+#include "vert/spec.h"
+
+struct sock_fprog;
+
+struct rt_create_opts {
+	/* A cgroup v2 directory fd to spawn into (CLONE_INTO_CGROUP), or -1. */
+	int cgroup_fd;
+	/* Kill the VE when the creating process dies (foreground `run`). */
+	bool die_with_parent;
+	/* Resolve this user ("name", "name:group", "uid:gid") inside the VE's
+	 * /etc/passwd and /etc/group after pivot_root; NULL: spec uid/gid. */
+	const char *user;
+	/* Hook run in the parent after clone, before the child goes on: the
+	 * network layer moves veths into the child's netns here. */
+	int (*after_clone)(pid_t pid, void *data, vert_error_t *err);
+	void *after_clone_data;
+	/* Where the VE's stdio goes when not a terminal: -1 = inherit. */
+	int stdin_fd, stdout_fd, stderr_fd;
+};
+
+#define RT_CREATE_OPTS_INIT                                                                        \
+	{                                                                                          \
+		.cgroup_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,                 \
+	}
+
+struct rt_container {
+	pid_t pid;        /* in the caller's pid namespace */
+	int pidfd;        /* CLONE_PIDFD */
+	int pty_master;   /* -1 unless spec->terminal */
+	uint64_t start_time; /* /proc/PID/stat field 22, to detect pid reuse */
+};
+
+/* Create the VE's init from spec and exec its process.  Returns once the
+ * command has been executed (or failed: err says why; err->kind is
+ * VERT_ERR_EXEC_NOENT / VERT_ERR_EXEC_CANNOT for exec failures).  On
+ * failure nothing is left running. */
+int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts *o,
+			struct rt_container *ret, vert_error_t *err);
+void rt_container_release(struct rt_container *c);
+
+/* Wait for the container's init to exit, forwarding signals sent to us and
+ * proxying the terminal when there is one.  *ret_status is the shell-style
+ * status: the exit code, or 128+signal. */
+int rt_container_wait(struct rt_container *c, int *ret_status, vert_error_t *err);
+
+/* Deliver `sig` to a VE init the way it would land outside a pid
+ * namespace: a namespace init ignores default-action signals sent from
+ * outside, so for a fatal signal the init neither catches nor ignores, the
+ * kill is carried out with SIGKILL and *ret_emulated set. */
+int rt_signal_init(int pidfd, pid_t pid, int sig, bool *ret_emulated);
+
+/* Block the signals rt_container_wait forwards; call before creating the
+ * container so none is lost between clone and wait. */
+void rt_block_forwarded_signals(sigset_t *old);
+
+/* Seccomp: compile in the parent, load in the child (house rule 8). */
+int rt_seccomp_compile(const struct rt_seccomp *sc, struct sock_fprog **ret, vert_error_t *err);
+void rt_seccomp_prog_free(struct sock_fprog *p);
+
+/* Write the spec's uid/gid maps for pid's new user namespace: directly
+ * when allowed, else through newuidmap/newgidmap. */
+int rt_write_idmaps(pid_t pid, const struct rt_spec *s, vert_error_t *err);
+
+/* True when this process is in the initial user namespace (real root
+ * rather than root inside `unshare -r`). */
+bool rt_in_init_userns(void);
+
+/* The process start time (clock ticks since boot) of pid, 0 if gone. */
+uint64_t rt_proc_start_time(pid_t pid);
+
+#endif

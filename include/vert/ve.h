@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The VE manager: state locations, names, templates, VE configs, and the
+ * compilation of a VE into a runtime spec.
+ */
+#ifndef VERT_VE_H
+#define VERT_VE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vert/error.h"
+#include "vert/spec.h"
+
+struct json_object;
+
+/* ---- where state lives ---- */
+
+struct ve_paths {
+	char *data;    /* persistent: templates/, ves/ */
+	char *run;     /* runtime: ves/, locks/ (tmpfs: gone at reboot) */
+	bool rootless; /* not real root: user namespaces, XDG dirs */
+	uid_t host_uid; /* the invoking user's uid on the host */
+	gid_t host_gid;
+};
+
+/* root_override: --root DIR or $VERT_ROOT (NULL: defaults). */
+int ve_paths_init(struct ve_paths *p, const char *root_override, vert_error_t *err);
+void ve_paths_done(struct ve_paths *p);
+/* Print a notice once per runtime dir (marker file `key`). */
+void ve_notice_once(const struct ve_paths *p, const char *key, const char *msg);
+
+/* ---- names ---- */
+
+#define VE_NAME_MAX 64
+/* Letters, digits, '-', '_', '.'; not starting with '.' or '-'; at most
+ * VE_NAME_MAX; numeric names like "101" are fine (vzctl CTIDs). */
+bool ve_name_valid(const char *name);
+int ve_name_check(const char *what, const char *name, vert_error_t *err);
+
+/* ---- locking ---- */
+
+/* flock() on run/locks/NAME.lock; returns the fd.  Non-blocking unless
+ * wait is set: a held lock is a VERT_ERR_BUSY error. */
+int ve_lock(const struct ve_paths *p, const char *kind, const char *name, bool wait,
+	    vert_error_t *err);
+
+/* ---- templates ---- */
+
+struct ve_template_info {
+	char *name;
+	char *source;      /* "busybox", "import:PATH" */
+	int64_t created;   /* unix time */
+	uint64_t size;     /* bytes on disk (apparent) */
+};
+
+int ve_template_rootfs(const struct ve_paths *p, const char *name, char **ret,
+		       vert_error_t *err);
+int ve_template_create_busybox(const struct ve_paths *p, const char *name,
+			       const char *busybox_path, vert_error_t *err);
+int ve_template_import(const struct ve_paths *p, const char *name, const char *src,
+		       vert_error_t *err);
+int ve_template_list(const struct ve_paths *p, struct ve_template_info **ret, size_t *n_ret,
+		     vert_error_t *err);
+void ve_template_info_free(struct ve_template_info *t, size_t n);
+int ve_template_remove(const struct ve_paths *p, const char *name, vert_error_t *err);
+
+/* ---- VE configuration ---- */
+
+#define VE_CONFIG_SCHEMA 1
+
+struct ve_volume {
+	char *source;
+	char *dest;
+	bool readonly;
+};
+
+struct ve_config {
+	char *name;
+	char *template_name;
+	char *hostname;
+	char **env;          /* KEY=VALUE */
+	char **cmd;          /* the command / init; NULL: template default */
+	struct ve_volume *volumes;
+	size_t n_volumes;
+	char *user;          /* "uid[:gid]" or "name[:group]" or NULL */
+	char *workdir;
+	bool terminal;
+	char *net;           /* "none" */
+	bool new_privileges; /* false: no_new_privs set */
+	char **cap_add, **cap_drop;
+	bool read_only;
+	struct rt_resources resources;
+};
+
+void ve_config_init(struct ve_config *c);
+void ve_config_done(struct ve_config *c);
+
+/* The persistent document (strict: unknown keys are errors). */
+struct json_object *ve_config_to_json(const struct ve_config *c);
+int ve_config_from_json(struct json_object *o, struct ve_config *c, vert_error_t *err);
+
+/* Parsers for CLI flags, exposed for unit tests. */
+int ve_parse_volume(const char *spec, struct ve_volume *ret, vert_error_t *err);
+int ve_parse_env(const char *kv, vert_error_t *err);
+int ve_parse_user(const char *spec, vert_error_t *err);
+bool ve_hostname_valid(const char *h);
+
+/* Validate a whole config (names, paths, template existence). */
+int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert_error_t *err);
+
+/* ---- compile a VE into a runtime spec ---- */
+
+struct ve_compile_in {
+	const struct ve_paths *paths;
+	const struct ve_config *cfg;
+	const char *lower;    /* template rootfs */
+	const char *upper;
+	const char *work;
+	const char *mountpoint;
+};
+/* Returns a new json object (OCI config.json shape). */
+int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);
+
+/* Default capabilities and seccomp deny list (for docs and tests). */
+extern const char *const ve_default_caps[];
+extern const char *const ve_default_seccomp_deny[];
+
+/* ---- running ---- */
+
+struct ve_run_opts {
+	bool rm;  /* remove the VE when the command exits */
+};
+
+/* Create the VE named cfg->name (a generated name when NULL), run its
+ * command in the foreground and wait.  *ret_status: the command's status. */
+int ve_run(const struct ve_paths *p, struct ve_config *cfg, const struct ve_run_opts *o,
+	   int *ret_status, vert_error_t *err);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The command line: one file per command, this header for what they share. */
+#ifndef VERT_CLI_H
+#define VERT_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "vert/error.h"
+#include "vert/ve.h"
+
+struct cli {
+	const char *root; /* --root */
+	struct ve_paths paths;
+	bool paths_ready;
+};
+
+/* Exit codes (man/vert.1, EXIT STATUS). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+	EXIT_NOTFOUND = 3,
+	EXIT_EXISTS = 4,
+	EXIT_NOTRUNNING = 5,
+	EXIT_RUNNING = 6,
+	EXIT_BUSY = 7,
+	EXIT_RUN_FAILED = 125,
+	EXIT_CANNOT_EXEC = 126,
+	EXIT_NOT_FOUND_EXEC = 127,
+};
+
+int cli_paths(struct cli *c, vert_error_t *err);
+/* Print "vert: <cmd>: <msg>" and return the exit code for err's kind. */
+int cli_fail(const char *cmd, vert_error_t *err);
+/* Same, for `run`/`exec`: vert's own failures are 125. */
+int cli_fail_run(const char *cmd, vert_error_t *err);
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Output helpers. */
+void cli_print_json(struct json_object *o);
+const char *cli_format_size(uint64_t bytes, char buf[static 16]);
+const char *cli_format_time(int64_t t, char buf[static 32]);
+
+typedef int (*cli_cmd_fn)(struct cli *c, int argc, char **argv);
+int cmd_run(struct cli *c, int argc, char **argv);
+int cmd_template(struct cli *c, int argc, char **argv);
+
+#endif

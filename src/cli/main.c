@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vert: entry point, global options, dispatch, error printing. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <time.h>
+
+#include "cli.h"
+#include "vert/util.h"
+
+static void log_sink(int level, const char *msg)
+{
+	const char *pfx = level == VERT_LOG_WARNING ? "warning: "
+			  : level == VERT_LOG_DEBUG ? "debug: "
+						    : "";
+	fprintf(stderr, "vert: %s%s\n", pfx, msg);
+}
+
+int cli_paths(struct cli *c, vert_error_t *err)
+{
+	int r;
+	if (c->paths_ready)
+		return 0;
+	r = ve_paths_init(&c->paths, c->root, err);
+	if (r < 0)
+		return r;
+	c->paths_ready = true;
+	return 0;
+}
+
+static int kind_to_exit(int kind)
+{
+	switch (kind) {
+	case VERT_ERR_INVALID:
+		return EXIT_USAGE;
+	case VERT_ERR_NOTFOUND:
+		return EXIT_NOTFOUND;
+	case VERT_ERR_EXISTS:
+		return EXIT_EXISTS;
+	case VERT_ERR_NOTRUNNING:
+		return EXIT_NOTRUNNING;
+	case VERT_ERR_RUNNING:
+		return EXIT_RUNNING;
+	case VERT_ERR_BUSY:
+		return EXIT_BUSY;
+	case VERT_ERR_EXEC_CANNOT:
+		return EXIT_CANNOT_EXEC;
+	case VERT_ERR_EXEC_NOENT:
+		return EXIT_NOT_FOUND_EXEC;
+	default:
+		return EXIT_FAIL;
+	}
+}
+
+int cli_fail(const char *cmd, vert_error_t *err)
+{
+	fprintf(stderr, "vert: %s: %s\n", cmd, err->msg ? err->msg : "failed");
+	return kind_to_exit(err->kind);
+}
+
+int cli_fail_run(const char *cmd, vert_error_t *err)
+{
+	fprintf(stderr, "vert: %s: %s\n", cmd, err->msg ? err->msg : "failed");
+	if (err->kind == VERT_ERR_EXEC_CANNOT)
+		return EXIT_CANNOT_EXEC;
+	if (err->kind == VERT_ERR_EXEC_NOENT)
+		return EXIT_NOT_FOUND_EXEC;
+	return EXIT_RUN_FAILED;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "vert: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'vert %s --help'.\n", cmd);
+	return EXIT_USAGE;
+}
+
+void cli_print_json(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+const char *cli_format_size(uint64_t b, char buf[static 16])
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	size_t i = 0;
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, 16, "%lluB", (unsigned long long)b);
+	else
+		snprintf(buf, 16, "%.1f%s", v, u[i]);
+	return buf;
+}
+
+const char *cli_format_time(int64_t t, char buf[static 32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (t <= 0 || !gmtime_r(&tt, &tm)) {
+		snprintf(buf, 32, "-");
+		return buf;
+	}
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static const struct {
+	const char *name;
+	cli_cmd_fn fn;
+	const char *summary;
+} commands[] = {
+	{ "run", cmd_run, "run a command in a new VE" },
+	{ "template", cmd_template, "manage OS templates (create, import, ls, rm)" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: vert [--root DIR] [--debug] COMMAND [OPTIONS] [ARGS]\n"
+		   "\n"
+		   "OS-level virtualization: isolated virtual environments (VEs) sharing one\n"
+		   "kernel, built from shared read-only templates.\n"
+		   "\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n"
+		   "Global options:\n"
+		   "  --root DIR   keep all state under DIR (also $VERT_ROOT)\n"
+		   "  --debug      print debug messages\n"
+		   "  -h, --help   show this help\n"
+		   "  --version    show the version\n"
+		   "\n"
+		   "Run 'vert COMMAND --help' for a command's options; see vert(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "debug", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli c = { 0 };
+	int o, r;
+
+	vert_log_set_sink(log_sink);
+	/* '+': stop at the command name; its options are its own */
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'r':
+			c.root = optarg;
+			break;
+		case 'D':
+			vert_log_set_debug(1);
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("vert %s\n", VERT_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		argc -= optind;
+		argv += optind;
+		optind = 0; /* reset getopt for the command's own parsing */
+		r = commands[i].fn(&c, argc, argv);
+		if (c.paths_ready)
+			ve_paths_done(&c.paths);
+		fflush(stdout);
+		return r;
+	}
+	fprintf(stderr, "vert: unknown command '%s'\nTry 'vert --help'.\n", argv[optind]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* rtnetlink plumbing on libmnl, with NETLINK_EXT_ACK error strings. */
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <time.h>
+
+#include "vert/net.h"
+#include "vert/util.h"
+
+/* MNL_SOCKET_BUFFER_SIZE depends on the page size at run time (a VLA);
+ * 32 KiB holds any reply we read. */
+#define NL_BUF_SIZE 32768
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+
+int nl_open(struct nl_sock *s, int bus, vert_error_t *err)
+{
+	int one = 1;
+
+	memset(s, 0, sizeof(*s));
+	s->nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
+	if (!s->nl)
+		return vert_error_sys(err, "open netlink socket");
+	/* best effort: older kernels just don't give the text */
+	mnl_socket_setsockopt(s->nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int e = errno;
+		mnl_socket_close(s->nl);
+		s->nl = NULL;
+		return vert_error_set(err, e, VERT_ERR_RUNTIME, "bind netlink socket");
+	}
+	s->portid = mnl_socket_get_portid(s->nl);
+	s->seq = (uint32_t)time(NULL);
+	return 0;
+}
+
+void nl_close(struct nl_sock *s)
+{
+	if (s->nl)
+		mnl_socket_close(s->nl);
+	s->nl = NULL;
+}
+
+/* Find NLMSGERR_ATTR_MSG in an error message's extended ack TLVs. */
+static const char *extack_msg(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	size_t off;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NULL;
+	off = sizeof(*e);
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += mnl_nlmsg_get_payload_len(&e->msg);
+	mnl_attr_for_each_payload((const void *)((const char *)e + off),
+				  mnl_nlmsg_get_payload_len(nlh) - off)
+	{
+		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+			return mnl_attr_get_str(attr);
+	}
+	return NULL;
+}
+
+int nl_request(struct nl_sock *s, struct nlmsghdr *nlh, const char *what, vert_error_t *err)
+{
+	char buf[NL_BUF_SIZE];
+	ssize_t n;
+
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = ++s->seq;
+	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
+		return vert_error_sys(err, "%s: netlink send", what);
+	for (;;) {
+		n = mnl_socket_recvfrom(s->nl, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return vert_error_sys(err, "%s: netlink receive", what);
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, (int)n);
+		     h = mnl_nlmsg_next(h, (int *)&n)) {
+			if (h->nlmsg_seq != s->seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+				const char *txt;
+				if (e->error == 0)
+					return 0;
+				txt = extack_msg(h);
+				if (txt)
+					return vert_error_set(err, -e->error, VERT_ERR_RUNTIME,
+							      "%s: %s", what, txt);
+				return vert_error_set(err, -e->error, VERT_ERR_RUNTIME, "%s", what);
+			}
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+		}
+	}
+}
+
+int nl_link_up(struct nl_sock *s, int ifindex, vert_error_t *err)
+{
+	char buf[NL_BUF_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = IFF_UP;
+	ifi->ifi_change = IFF_UP;
+	return nl_request(s, nlh, "set link up", err);
+}
+
+int net_loopback_up(vert_error_t *err)
+{
+	struct nl_sock s;
+	int r;
+
+	/* lo is always ifindex 1 in a new network namespace */
+	r = nl_open(&s, NETLINK_ROUTE, err);
+	if (r < 0)
+		return r;
+	r = nl_link_up(&s, 1, err);
+	nl_close(&s);
+	if (r < 0)
+		return vert_error_wrap(err, "bring up loopback");
+	return 0;
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Parent side of container creation: compile seccomp, clone3 into the new
+ * namespaces (and cgroup), write id maps, run the caller's hook, release
+ * the child, and collect either its error or the EOF that means "exec
+ * succeeded".  Until then the child is held in a cleanup variable that
+ * kills and reaps it (house rule 5).
+ */
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "rt-internal.h"
+#include "vert/util.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+struct child_guard {
+	pid_t pid;
+	int pidfd;
+};
+
+static void child_guard_cleanup(struct child_guard *g)
+{
+	if (g->pid > 0) {
+		int st;
+		if (g->pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, g->pidfd, SIGKILL, NULL, 0);
+		else
+			kill(g->pid, SIGKILL);
+		while (waitpid(g->pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (g->pidfd >= 0)
+		close(g->pidfd);
+}
+
+static pid_t do_clone(uint64_t flags, int cgroup_fd, int *ret_pidfd)
+{
+	struct clone_args args = {
+		.flags = flags | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)ret_pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	static int have_clone3 = 1;
+	pid_t pid;
+
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
+	if (have_clone3) {
+		pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+		if (pid >= 0 || (errno != ENOSYS && errno != E2BIG))
+			return pid;
+		have_clone3 = 0;
+	}
+	if (cgroup_fd >= 0) {
+		/* clone() cannot place the child in a cgroup; the caller falls
+		 * back to writing cgroup.procs */
+		errno = ENOSYS;
+		return -1;
+	}
+	/* x86_64 raw clone(flags, stack, parent_tid, child_tid, tls): with
+	 * CLONE_PIDFD the fd lands in parent_tid */
+	return (pid_t)syscall(SYS_clone, (unsigned long)(flags | CLONE_PIDFD | SIGCHLD), NULL,
+			      ret_pidfd, NULL, 0);
+}
+
+uint64_t rt_proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	_cleanup_close_ int fd = -EBADF;
+	unsigned long long st = 0;
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may contain spaces and ')': skip to the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* field 3 is the state, right after ") "; starttime is field 22 */
+	p += 2;
+	for (int field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p || sscanf(p, "%llu", &st) != 1)
+		return 0;
+	return st;
+}
+
+int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts *o,
+			struct rt_container *ret, vert_error_t *err)
+{
+	struct child_guard guard __attribute__((cleanup(child_guard_cleanup))) = { 0, -EBADF };
+	struct sock_fprog *prog = NULL;
+	_cleanup_close_ int psock = -EBADF, csock = -EBADF;
+	_cleanup_close_ int pty = -EBADF;
+	struct rt_sync_msg go = { .type = RT_SYNC_GO }, m;
+	bool userns = (spec->ns_flags & CLONE_NEWUSER) != 0;
+	int sp[2], r, fd;
+	pid_t pid;
+
+	if (spec->seccomp && (r = rt_seccomp_compile(spec->seccomp, &prog, err)) < 0)
+		return r;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		rt_seccomp_prog_free(prog);
+		return vert_error_sys(err, "socketpair");
+	}
+	psock = sp[0];
+	csock = sp[1];
+
+	if (spec->terminal) {
+		struct winsize ws;
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 ||
+		    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+			go.rows = ws.ws_row;
+			go.cols = ws.ws_col;
+		}
+	}
+
+	pid = do_clone((uint64_t)spec->ns_flags, o->cgroup_fd, &guard.pidfd);
+	if (pid < 0) {
+		int e = errno;
+		rt_seccomp_prog_free(prog);
+		if (e == EPERM || e == EACCES)
+			return vert_error_set(err, e, VERT_ERR_RUNTIME,
+					      "create namespaces (clone3)%s",
+					      userns ? "" : " (are you root? try as root or rootless)");
+		return vert_error_set(err, e, VERT_ERR_RUNTIME, "create namespaces (clone3)");
+	}
+	if (pid == 0) {
+		struct rt_child_args a = {
+			.spec = spec,
+			.opts = o,
+			.seccomp = prog,
+			.sync_fd = csock,
+			.rootless_fs = userns || !rt_in_init_userns(),
+			.parent_pid = 0,
+		};
+		close(psock);
+		a.parent_pid = getppid();
+		rt_child_main(&a);
+	}
+	guard.pid = pid;
+	rt_seccomp_prog_free(prog);
+	close(TAKE_FD(csock));
+
+	if (userns && (r = rt_write_idmaps(pid, spec, err)) < 0)
+		return vert_error_wrap(err, "set up the user namespace");
+	if (o->after_clone && (r = o->after_clone(pid, o->after_clone_data, err)) < 0)
+		return r;
+
+	if (rt_sync_send(psock, &go, -1) < 0) /* #1 */
+		return vert_error_sys(err, "start the VE process");
+
+	for (;;) {
+		r = rt_sync_recv(psock, &m, &fd);
+		if (r < 0)
+			return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read from the VE process");
+		if (r == 0)
+			break; /* EOF: exec succeeded */
+		if (m.type == RT_SYNC_PTY) { /* #2 */
+			if (fd < 0)
+				return vert_error_set(err, EPROTO, VERT_ERR_RUNTIME,
+						      "no pty received from the VE");
+			if (pty >= 0)
+				close(pty);
+			pty = fd;
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (m.type == RT_SYNC_ERROR) { /* #3 */
+			/* report the child's own words, with its kind */
+			int e = m.errnum;
+			errno = 0;
+			vert_error_set(err, 0, m.kind ? m.kind : VERT_ERR_RUNTIME, "%s", m.msg);
+			err->errnum = e;
+			return e > 0 ? -e : -EINVAL;
+		}
+	}
+
+	/* EOF: the sync socket was closed by execve (O_CLOEXEC).  A child
+	 * killed before exec also gives EOF; its status then shows up in
+	 * rt_container_wait like any other death. */
+	ret->pid = pid;
+	ret->pidfd = TAKE_FD(guard.pidfd);
+	ret->pty_master = TAKE_FD(pty);
+	ret->start_time = rt_proc_start_time(pid);
+	guard.pid = 0;
+	return 0;
+}
+
+void rt_container_release(struct rt_container *c)
+{
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	if (c->pty_master >= 0)
+		close(c->pty_master);
+	c->pidfd = c->pty_master = -1;
+}

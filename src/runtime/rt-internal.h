@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Internal to src/runtime: the parent/child sync protocol and helpers. */
+#ifndef VERT_RT_INTERNAL_H
+#define VERT_RT_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vert/runtime.h"
+#include "vert/spec.h"
+
+/*
+ * Sync protocol over a SOCK_SEQPACKET socketpair.  Steps are numbered the
+ * same on both sides (see container.c and child.c):
+ *   #1 parent -> child  GO: id maps written, parent-side setup done;
+ *                       carries the terminal window size
+ *   #2 child -> parent  PTY: the pty master fd (SCM_RIGHTS), terminal only
+ *   #3 child -> parent  ERROR: errno, kind and message; the child exits
+ *   EOF                 the child's execve succeeded (the socket is
+ *                       O_CLOEXEC), the command is running
+ */
+enum rt_sync_type {
+	RT_SYNC_GO = 1,
+	RT_SYNC_PTY = 2,
+	RT_SYNC_ERROR = 3,
+};
+
+struct rt_sync_msg {
+	uint32_t type;
+	int32_t errnum;
+	int32_t kind;
+	uint16_t rows, cols;
+	char msg[1024];
+};
+
+int rt_sync_send(int sock, const struct rt_sync_msg *m, int fd_to_pass);
+/* Returns 1 on a message, 0 on EOF, negative errno on error. */
+int rt_sync_recv(int sock, struct rt_sync_msg *m, int *ret_fd);
+
+/* Child side. */
+struct rt_child_args {
+	const struct rt_spec *spec;
+	const struct rt_create_opts *opts;
+	const struct sock_fprog *seccomp;
+	int sync_fd;
+	bool rootless_fs;
+	pid_t parent_pid;
+};
+__attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a);
+
+/* caps.c */
+int rt_caps_apply_bounding(uint64_t bounding, vert_error_t *err);
+int rt_caps_apply(const struct rt_spec *s, vert_error_t *err);
+
+/* seccomp.c */
+int rt_seccomp_load(const struct sock_fprog *prog, vert_error_t *err);
+
+
+/* user.c: look up a user inside the VE (after pivot_root) */
+struct rt_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t n_groups;
+	char *home;
+};
+int rt_user_resolve(const char *spec_user, struct rt_user *ret, vert_error_t *err);
+void rt_user_done(struct rt_user *u);
+
+#endif

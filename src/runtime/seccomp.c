@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Seccomp through libseccomp.  The filter is compiled to BPF in the parent
+ * (house rule 8: the child does as little as possible and never calls into
+ * a library that allocates a lot); the child only loads the program.
+ *
+ * libseccomp 2.5 (Debian 12) can export BPF only to an fd, so the program
+ * goes through a memfd and is read back.
+ */
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "rt-internal.h"
+#include "vert/util.h"
+
+static uint32_t to_scmp(int action, int errnum)
+{
+	switch (action) {
+	case RT_SCMP_ALLOW:
+		return SCMP_ACT_ALLOW;
+	case RT_SCMP_ERRNO:
+		return SCMP_ACT_ERRNO((uint16_t)errnum);
+	case RT_SCMP_KILL_PROCESS:
+		return SCMP_ACT_KILL_PROCESS;
+	case RT_SCMP_KILL_THREAD:
+		return SCMP_ACT_KILL_THREAD;
+	case RT_SCMP_TRAP:
+		return SCMP_ACT_TRAP;
+	case RT_SCMP_LOG:
+		return SCMP_ACT_LOG;
+	}
+	return SCMP_ACT_KILL_PROCESS;
+}
+
+static int add_arch(scmp_filter_ctx ctx, const char *name, vert_error_t *err)
+{
+	static const struct {
+		const char *n;
+		uint32_t a;
+	} t[] = {
+		{ "SCMP_ARCH_X86", SCMP_ARCH_X86 },         { "SCMP_ARCH_X86_64", SCMP_ARCH_X86_64 },
+		{ "SCMP_ARCH_X32", SCMP_ARCH_X32 },         { "SCMP_ARCH_ARM", SCMP_ARCH_ARM },
+		{ "SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64 }, { "SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE },
+		{ "SCMP_ARCH_S390X", SCMP_ARCH_S390X },     { "SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		if (strcmp(name, t[i].n) != 0)
+			continue;
+		int r = seccomp_arch_add(ctx, t[i].a);
+		if (r < 0 && r != -EEXIST && r != -EINVAL)
+			return vert_error_set(err, -r, VERT_ERR_RUNTIME, "seccomp: add arch %s",
+					      name);
+		return 0;
+	}
+	return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "seccomp: unknown architecture '%s'",
+			      name);
+}
+
+int rt_seccomp_compile(const struct rt_seccomp *sc, struct sock_fprog **ret, vert_error_t *err)
+{
+	scmp_filter_ctx ctx;
+	_cleanup_close_ int mfd = -EBADF;
+	_cleanup_free_ char *buf = NULL;
+	uint32_t def = to_scmp(sc->default_action, sc->default_errno);
+	struct sock_fprog *prog;
+	size_t len = 0;
+	int r;
+
+	ctx = seccomp_init(def);
+	if (!ctx)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "seccomp_init");
+	/* We load the filter ourselves, with no_new_privs handled by the
+	 * caller; don't let libseccomp set it at export time. */
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	for (size_t i = 0; sc->architectures && sc->architectures[i]; i++)
+		if ((r = add_arch(ctx, sc->architectures[i], err)) < 0)
+			goto out;
+	for (size_t i = 0; i < sc->n_rules; i++) {
+		const struct rt_seccomp_rule *rule = &sc->rules[i];
+		uint32_t act = to_scmp(rule->action, rule->errnum);
+		if (act == def)
+			continue;
+		for (size_t j = 0; rule->names && rule->names[j]; j++) {
+			int nr = seccomp_syscall_resolve_name(rule->names[j]);
+			/* not a syscall on this architecture: nothing to filter */
+			if (nr == __NR_SCMP_ERROR)
+				continue;
+			r = seccomp_rule_add(ctx, act, nr, 0);
+			if (r < 0 && r != -EEXIST) {
+				r = vert_error_set(err, -r, VERT_ERR_RUNTIME,
+						   "seccomp: add rule for '%s'", rule->names[j]);
+				goto out;
+			}
+		}
+	}
+	mfd = memfd_create("vert-seccomp", MFD_CLOEXEC);
+	if (mfd < 0) {
+		r = vert_error_sys(err, "memfd_create");
+		goto out;
+	}
+	r = seccomp_export_bpf(ctx, mfd);
+	if (r < 0) {
+		r = vert_error_set(err, -r, VERT_ERR_RUNTIME, "seccomp: export BPF");
+		goto out;
+	}
+	if (lseek(mfd, 0, SEEK_SET) < 0) {
+		r = vert_error_sys(err, "seccomp: rewind");
+		goto out;
+	}
+	{
+		char tmp[4096];
+		ssize_t n;
+		while ((n = read(mfd, tmp, sizeof(tmp))) > 0) {
+			buf = xrealloc(buf, len + (size_t)n);
+			memcpy(buf + len, tmp, (size_t)n);
+			len += (size_t)n;
+		}
+		if (n < 0) {
+			r = vert_error_sys(err, "seccomp: read BPF");
+			goto out;
+		}
+	}
+	if (len == 0 || len % sizeof(struct sock_filter)) {
+		r = vert_error_set(err, EINVAL, VERT_ERR_RUNTIME, "seccomp: bad BPF size %zu", len);
+		goto out;
+	}
+	prog = xcalloc(1, sizeof(*prog));
+	prog->len = (unsigned short)(len / sizeof(struct sock_filter));
+	prog->filter = (struct sock_filter *)TAKE_PTR(buf);
+	*ret = prog;
+	r = 0;
+out:
+	seccomp_release(ctx);
+	return r;
+}
+
+void rt_seccomp_prog_free(struct sock_fprog *p)
+{
+	if (!p)
+		return;
+	free(p->filter);
+	free(p);
+}
+
+int rt_seccomp_load(const struct sock_fprog *prog, vert_error_t *err)
+{
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
+		return vert_error_sys(err, "load seccomp filter");
+	return 0;
+}

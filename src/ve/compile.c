@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A VE is "a template + settings"; this file compiles it into a runtime
+ * spec shaped like an OCI config.json.  The defaults here are vert's
+ * security policy: namespaces, masked paths, capabilities, seccomp.
+ */
+#include <json-c/json.h>
+
+#include "ve-internal.h"
+#include "vert/util.h"
+
+/* The usual container default (Docker/Podman/crun): 14 capabilities. */
+const char *const ve_default_caps[] = {
+	"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+	"CAP_MKNOD",  "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+	"CAP_SETFCAP", "CAP_SETPCAP",     "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+	"CAP_KILL",   "CAP_AUDIT_WRITE",  NULL,
+};
+
+/*
+ * System calls that reach beyond the VE into the shared kernel or host
+ * state: modules, kexec, keyrings, file handles, swap, the clock,
+ * accounting, BPF and perf, obsolete and dangerous interfaces.  They fail
+ * with EPERM, the way the kernel answers a missing privilege, so programs
+ * degrade instead of crashing.  Names unknown on an architecture are
+ * skipped when the filter is built.
+ */
+const char *const ve_default_seccomp_deny[] = {
+	/* kernel modules, kexec */
+	"init_module", "finit_module", "delete_module", "create_module", "get_kernel_syms",
+	"query_module", "kexec_load", "kexec_file_load",
+	/* keyrings are not namespaced */
+	"add_key", "request_key", "keyctl",
+	/* file handles bypass the mount namespace (shocker) */
+	"open_by_handle_at", "name_to_handle_at",
+	/* swap, clock, accounting, quotas */
+	"swapon", "swapoff", "clock_settime", "clock_settime64", "clock_adjtime",
+	"clock_adjtime64", "settimeofday", "stime", "adjtimex", "acct", "quotactl", "quotactl_fd",
+	/* kernel introspection and instrumentation */
+	"bpf", "perf_event_open", "lookup_dcookie", "kcmp", "syslog", "_sysctl", "sysfs", "ustat",
+	"uselib", "userfaultfd", "vhangup", "nfsservctl", "iopl", "ioperm", "vm86", "vm86old",
+	"pciconfig_read", "pciconfig_write", "pciconfig_iobase",
+	/* io_uring: large attack surface, bypasses seccomp for its ops */
+	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	/* unused/unimplemented entry points */
+	"afs_syscall", "tuxcall", "security", "getpmsg", "putpmsg", "vserver", NULL,
+};
+
+static const char *const masked_paths[] = {
+	"/proc/acpi",       "/proc/asound",   "/proc/kcore",         "/proc/keys",
+	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+	"/proc/scsi",       "/sys/firmware",
+	"/sys/devices/virtual/powercap", "/sys/kernel/debug", "/sys/kernel/tracing", NULL,
+};
+
+static const char *const readonly_paths[] = {
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+};
+
+static struct json_object *jstrv(const char *const *v)
+{
+	struct json_object *a = json_object_new_array();
+	for (size_t i = 0; v && v[i]; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+static void add_mount(struct json_object *mounts, const char *dest, const char *type,
+		      const char *src, const char *const *opts)
+{
+	struct json_object *m = json_object_new_object();
+	json_object_object_add(m, "destination", json_object_new_string(dest));
+	json_object_object_add(m, "type", json_object_new_string(type));
+	json_object_object_add(m, "source", json_object_new_string(src));
+	json_object_object_add(m, "options", jstrv(opts));
+	json_object_array_add(mounts, m);
+}
+
+static struct json_object *build_mounts(const struct ve_config *c)
+{
+	struct json_object *mounts = json_object_new_array();
+	static const char *const o_proc[] = { "nosuid", "noexec", "nodev", NULL };
+	static const char *const o_dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k",
+					     NULL };
+	static const char *const o_pts[] = { "nosuid",         "noexec",    "newinstance",
+					     "ptmxmode=0666", "mode=0620", "gid=5",
+					     NULL };
+	static const char *const o_shm[] = { "nosuid", "noexec", "nodev", "mode=1777",
+					     "size=65536k", NULL };
+	static const char *const o_mq[] = { "nosuid", "noexec", "nodev", NULL };
+	static const char *const o_sys[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+
+	add_mount(mounts, "/proc", "proc", "proc", o_proc);
+	add_mount(mounts, "/dev", "tmpfs", "tmpfs", o_dev);
+	add_mount(mounts, "/dev/pts", "devpts", "devpts", o_pts);
+	add_mount(mounts, "/dev/shm", "tmpfs", "shm", o_shm);
+	add_mount(mounts, "/dev/mqueue", "mqueue", "mqueue", o_mq);
+	add_mount(mounts, "/sys", "sysfs", "sysfs", o_sys);
+	for (size_t i = 0; i < c->n_volumes; i++) {
+		const char *o[] = { "rbind", "rprivate", c->volumes[i].readonly ? "ro" : "rw", NULL };
+		add_mount(mounts, c->volumes[i].dest, "bind", c->volumes[i].source, o);
+	}
+	return mounts;
+}
+
+static uint64_t caps_mask(const struct ve_config *c)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; ve_default_caps[i]; i++)
+		m |= 1ULL << rt_cap_from_name(ve_default_caps[i]);
+	for (size_t i = 0; c->cap_add && c->cap_add[i]; i++) {
+		if (strcasecmp(c->cap_add[i], "ALL") == 0)
+			m = ~0ULL;
+		else
+			m |= 1ULL << rt_cap_from_name(c->cap_add[i]);
+	}
+	for (size_t i = 0; c->cap_drop && c->cap_drop[i]; i++) {
+		if (strcasecmp(c->cap_drop[i], "ALL") == 0)
+			m = 0;
+		else
+			m &= ~(1ULL << rt_cap_from_name(c->cap_drop[i]));
+	}
+	return m;
+}
+
+static struct json_object *caps_json(uint64_t mask)
+{
+	struct json_object *a = json_object_new_array();
+	for (int i = 0; i < 64; i++) {
+		const char *n = rt_cap_name(i);
+		if ((mask & (1ULL << i)) && n)
+			json_object_array_add(a, json_object_new_string(n));
+	}
+	return a;
+}
+
+static struct json_object *build_process(const struct ve_compile_in *in)
+{
+	const struct ve_config *c = in->cfg;
+	struct json_object *p = json_object_new_object(), *env, *caps, *user;
+	static const char *const default_cmd[] = { "/bin/sh", NULL };
+	uint64_t cm = caps_mask(c);
+
+	json_object_object_add(p, "terminal", json_object_new_boolean(c->terminal));
+	json_object_object_add(p, "args", jstrv(c->cmd ? (const char *const *)c->cmd : default_cmd));
+	env = json_object_new_array();
+	json_object_array_add(env, json_object_new_string(
+					   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+					   "/sbin:/bin"));
+	json_object_array_add(env, json_object_new_string("container=vert"));
+	{
+		char *h = xasprintf("HOSTNAME=%s", c->hostname ? c->hostname : c->name);
+		json_object_array_add(env, json_object_new_string(h));
+		free(h);
+	}
+	if (c->terminal)
+		json_object_array_add(env, json_object_new_string("TERM=xterm"));
+	for (size_t i = 0; c->env && c->env[i]; i++)
+		json_object_array_add(env, json_object_new_string(c->env[i]));
+	json_object_object_add(p, "env", env);
+	json_object_object_add(p, "cwd", json_object_new_string(c->workdir ? c->workdir : "/"));
+	user = json_object_new_object();
+	json_object_object_add(user, "uid", json_object_new_int(0));
+	json_object_object_add(user, "gid", json_object_new_int(0));
+	json_object_object_add(p, "user", user);
+	caps = json_object_new_object();
+	json_object_object_add(caps, "bounding", caps_json(cm));
+	json_object_object_add(caps, "effective", caps_json(cm));
+	json_object_object_add(caps, "permitted", caps_json(cm));
+	json_object_object_add(p, "capabilities", caps);
+	json_object_object_add(p, "noNewPrivileges", json_object_new_boolean(!c->new_privileges));
+	return p;
+}
+
+static struct json_object *build_seccomp(void)
+{
+	struct json_object *sc = json_object_new_object(), *calls = json_object_new_array(), *rule;
+	static const char *const archs[] = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
+					     NULL };
+
+	json_object_object_add(sc, "defaultAction", json_object_new_string("SCMP_ACT_ALLOW"));
+#if defined(__x86_64__)
+	json_object_object_add(sc, "architectures", jstrv(archs));
+#else
+	(void)archs;
+#endif
+	rule = json_object_new_object();
+	json_object_object_add(rule, "names", jstrv(ve_default_seccomp_deny));
+	json_object_object_add(rule, "action", json_object_new_string("SCMP_ACT_ERRNO"));
+	json_object_object_add(rule, "errnoRet", json_object_new_int(1 /* EPERM */));
+	json_object_array_add(calls, rule);
+	json_object_object_add(sc, "syscalls", calls);
+	return sc;
+}
+
+static struct json_object *idmaps_json(const struct rt_idmap *m, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(e, "containerID", json_object_new_int64(m[i].inside));
+		json_object_object_add(e, "hostID", json_object_new_int64(m[i].outside));
+		json_object_object_add(e, "size", json_object_new_int64(m[i].count));
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+static struct json_object *build_linux(const struct ve_compile_in *in)
+{
+	struct json_object *l = json_object_new_object(), *nss = json_object_new_array();
+	static const char *const types[] = { "mount", "pid", "uts", "ipc", "network", "cgroup" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+		struct json_object *ns = json_object_new_object();
+		json_object_object_add(ns, "type", json_object_new_string(types[i]));
+		json_object_array_add(nss, ns);
+	}
+	if (in->paths->rootless) {
+		struct json_object *ns = json_object_new_object();
+		struct ve_idmap m;
+		ve_idmap_compute(in->paths, &m);
+		json_object_object_add(ns, "type", json_object_new_string("user"));
+		json_object_array_add(nss, ns);
+		json_object_object_add(l, "uidMappings", idmaps_json(m.uid, m.n));
+		json_object_object_add(l, "gidMappings", idmaps_json(m.gid, m.n));
+	}
+	json_object_object_add(l, "namespaces", nss);
+	json_object_object_add(l, "maskedPaths", jstrv(masked_paths));
+	json_object_object_add(l, "readonlyPaths", jstrv(readonly_paths));
+	json_object_object_add(l, "rootfsPropagation", json_object_new_string("rprivate"));
+	json_object_object_add(l, "seccomp", build_seccomp());
+	return l;
+}
+
+int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err)
+{
+	const struct ve_config *c = in->cfg;
+	struct json_object *o = json_object_new_object(), *root, *ann;
+
+	(void)err;
+	json_object_object_add(o, "ociVersion", json_object_new_string("1.0.2"));
+	json_object_object_add(o, "process", build_process(in));
+	root = json_object_new_object();
+	json_object_object_add(root, "path", json_object_new_string(in->mountpoint));
+	json_object_object_add(root, "readonly", json_object_new_boolean(c->read_only));
+	json_object_object_add(o, "root", root);
+	json_object_object_add(o, "hostname",
+			       json_object_new_string(c->hostname ? c->hostname : c->name));
+	json_object_object_add(o, "mounts", build_mounts(c));
+	json_object_object_add(o, "linux", build_linux(in));
+	ann = json_object_new_object();
+	json_object_object_add(ann, "org.vert.rootfs.lower", json_object_new_string(in->lower));
+	json_object_object_add(ann, "org.vert.rootfs.upper", json_object_new_string(in->upper));
+	json_object_object_add(ann, "org.vert.rootfs.work", json_object_new_string(in->work));
+	json_object_object_add(ann, "org.vert.net.loopback", json_object_new_string("true"));
+	json_object_object_add(ann, "org.vert.name", json_object_new_string(c->name));
+	json_object_object_add(o, "annotations", ann);
+	*ret = o;
+	return 0;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Where vert keeps state, VE names, and locks.
+ *
+ *   root:      /var/lib/vert (data)          /run/vert (runtime)
+ *   rootless:  $XDG_DATA_HOME/vert           $XDG_RUNTIME_DIR/vert
+ *   --root D:  D                             D/run
+ */
+#include <ctype.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "vert/runtime.h"
+#include "vert/util.h"
+#include "vert/ve.h"
+
+/* A rootless vert may run as uid 0 inside `unshare -r`: the host uid is
+ * what the first line of our uid_map maps 0 to. */
+static uid_t host_uid_of(uid_t uid, const char *mapfile)
+{
+	_cleanup_free_ char *buf = NULL;
+	unsigned in, out, cnt;
+
+	if (read_file_at(AT_FDCWD, mapfile, 4096, &buf, NULL) < 0)
+		return uid;
+	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (sscanf(l, " %u %u %u", &in, &out, &cnt) == 3 && uid >= in && uid - in < cnt)
+			return out + (uid - in);
+	return uid;
+}
+
+static int ensure_dir(const char *path, mode_t mode, vert_error_t *err)
+{
+	int r = mkdir_p(path, mode);
+	if (r < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "create state directory '%s'", path);
+	return 0;
+}
+
+int ve_paths_init(struct ve_paths *p, const char *root, vert_error_t *err)
+{
+	const char *sub[] = { "templates", "ves" };
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->rootless = geteuid() != 0 || !rt_in_init_userns();
+	p->host_uid = host_uid_of(geteuid(), "/proc/self/uid_map");
+	p->host_gid = host_uid_of(getegid(), "/proc/self/gid_map");
+
+	if (!root || !*root)
+		root = getenv("VERT_ROOT");
+	if (root && *root) {
+		if (root[0] != '/')
+			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+					      "--root must be an absolute path, got '%s'", root);
+		p->data = xstrdup(root);
+		p->run = xasprintf("%s/run", root);
+	} else if (!p->rootless) {
+		p->data = xstrdup("/var/lib/vert");
+		p->run = xstrdup("/run/vert");
+	} else {
+		const char *xd = getenv("XDG_DATA_HOME"), *xr = getenv("XDG_RUNTIME_DIR");
+		const char *home = getenv("HOME");
+		if (xd && xd[0] == '/')
+			p->data = xasprintf("%s/vert", xd);
+		else if (home && home[0] == '/')
+			p->data = xasprintf("%s/.local/share/vert", home);
+		else
+			return vert_error_set(err, ENOENT, VERT_ERR_INVALID,
+					      "rootless: set HOME, XDG_DATA_HOME or --root");
+		if (xr && xr[0] == '/' && access(xr, W_OK) == 0)
+			p->run = xasprintf("%s/vert", xr);
+		else
+			p->run = xasprintf("/tmp/vert-run-%u", (unsigned)p->host_uid);
+	}
+
+	if ((r = ensure_dir(p->data, 0700, err)) < 0 || (r = ensure_dir(p->run, 0700, err)) < 0)
+		return r;
+	/* a shared /tmp fallback must really be ours */
+	{
+		struct stat st;
+		if (stat(p->run, &st) < 0 || (st.st_uid != geteuid() && geteuid() != 0))
+			return vert_error_set(err, EPERM, VERT_ERR_RUNTIME,
+					      "runtime directory '%s' is not owned by you", p->run);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+		_cleanup_free_ char *d = xasprintf("%s/%s", p->data, sub[i]);
+		if ((r = ensure_dir(d, 0700, err)) < 0)
+			return r;
+	}
+	{
+		_cleanup_free_ char *a = xasprintf("%s/ves", p->run), *b = xasprintf("%s/locks", p->run);
+		if ((r = ensure_dir(a, 0700, err)) < 0 || (r = ensure_dir(b, 0700, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+void ve_paths_done(struct ve_paths *p)
+{
+	free(p->data);
+	free(p->run);
+	p->data = p->run = NULL;
+}
+
+void ve_notice_once(const struct ve_paths *p, const char *key, const char *msg)
+{
+	_cleanup_free_ char *marker = xasprintf("%s/.notice-%s", p->run, key);
+	int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return; /* said before (or can't remember: stay quiet) */
+	close(fd);
+	vert_log(VERT_LOG_WARNING, "%s", msg);
+}
+
+bool ve_name_valid(const char *name)
+{
+	size_t n;
+
+	if (!name || !*name)
+		return false;
+	n = strlen(name);
+	if (n > VE_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
+			return false;
+	return true;
+}
+
+int ve_name_check(const char *what, const char *name, vert_error_t *err)
+{
+	if (ve_name_valid(name))
+		return 0;
+	return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+			      "invalid %s name '%s': use 1-%d letters, digits, '-', '_' or '.', "
+			      "not starting with '.' or '-'",
+			      what, name ? name : "", VE_NAME_MAX);
+}
+
+int ve_lock(const struct ve_paths *p, const char *kind, const char *name, bool wait,
+	    vert_error_t *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/locks/%s.%s.lock", p->run, kind, name);
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return vert_error_sys(err, "open lock '%s'", path);
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			return vert_error_set(err, EBUSY, VERT_ERR_BUSY,
+					      "%s '%s' is busy: another vert command is working on "
+					      "it",
+					      kind, name);
+		return vert_error_sys(err, "lock %s '%s'", kind, name);
+	}
+	return TAKE_FD(fd);
+}
