@@ -106,6 +106,9 @@ int ve_parse_volume(const char *spec, struct ve_volume *ret, vert_error_t *err);
 int ve_parse_env(const char *kv, vert_error_t *err);
 int ve_parse_user(const char *spec, vert_error_t *err);
 bool ve_hostname_valid(const char *h);
+/* A resource flag by its long name ("memory", "cpus", ...). */
+int ve_parse_resource(const char *flag, const char *arg, struct rt_resources *r,
+		      vert_error_t *err);
 
 /* Validate a whole config (names, paths, template existence). */
 int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert_error_t *err);
@@ -126,6 +129,27 @@ int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, ve
 /* Default capabilities and seccomp deny list (for docs and tests). */
 extern const char *const ve_default_caps[];
 extern const char *const ve_default_seccomp_deny[];
+
+/* ---- runtime state ---- */
+
+struct ve_state {
+	pid_t pid;                 /* the VE's init, host pid namespace */
+	uint64_t start_time;
+	pid_t supervisor_pid;      /* the vert process that waits for it */
+	uint64_t supervisor_start_time;
+	int64_t started_at;        /* unix time */
+	bool autoremove;
+	char *cgroup;
+	char *status;
+};
+
+int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s);
+void ve_state_done(struct ve_state *s);
+/* pid is alive and is the same process (start time matches). */
+bool ve_proc_alive(pid_t pid, uint64_t start_time);
+/* Clean up what a killed vert left behind for one VE / for all VEs. */
+void ve_reconcile(const struct ve_paths *p, const char *name);
+void ve_reconcile_all(const struct ve_paths *p);
 
 /* ---- running ---- */
 

@@ -113,7 +113,10 @@ static int tpl_ls(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("template ls", "unexpected argument '%s'", argv[optind]);
-	if (cli_paths(c, &err) < 0 || ve_template_list(&c->paths, &t, &n, &err) < 0)
+	if (cli_paths(c, &err) < 0)
+		return cli_fail("template ls", &err);
+	ve_reconcile_all(&c->paths);
+	if (ve_template_list(&c->paths, &t, &n, &err) < 0)
 		return cli_fail("template ls", &err);
 	if (json) {
 		struct json_object *a = json_object_new_array();

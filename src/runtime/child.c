@@ -207,9 +207,6 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 	char **env;
 	int r;
 
-	/* /proc/self/exe of this process is the host's vert binary until the
-	 * execve below: not dumpable, so nothing in the VE can open it */
-	prctl(PR_SET_DUMPABLE, 0);
 	if (o->die_with_parent) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != a->parent_pid && getppid() != 0)
@@ -221,6 +218,11 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 	r = rt_sync_recv(a->sync_fd, &go, NULL);
 	if (r <= 0 || go.type != RT_SYNC_GO)
 		_exit(125);
+	/* /proc/self/exe of this process is the host's vert binary until the
+	 * execve below: not dumpable, so nothing in the VE can open it.  Not
+	 * before #1: the parent (or newuidmap) must open /proc/PID/uid_map,
+	 * and nothing of the VE runs yet at that point. */
+	prctl(PR_SET_DUMPABLE, 0);
 
 	if (userns) {
 		/* the uid map is written: become root of the new namespace */

@@ -95,6 +95,8 @@ int rt_write_idmaps(pid_t pid, const struct rt_spec *s, vert_error_t *err)
 	/* gid first: writing setgroups=deny is only needed (and only
 	 * allowed) for the unprivileged single-id case */
 	r = write_map_direct(pid, "gid_map", gmap);
+	if (r == -EACCES)
+		r = -EPERM;
 	if (r == -EPERM && is_own_single_map(s->gid_maps, s->n_gid_maps, getegid())) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
@@ -110,6 +112,8 @@ int rt_write_idmaps(pid_t pid, const struct rt_spec *s, vert_error_t *err)
 		return r;
 
 	r = write_map_direct(pid, "uid_map", umap);
+	if (r == -EACCES)
+		r = -EPERM;
 	if (r == -EPERM)
 		r = run_helper("newuidmap", pid, s->uid_maps, s->n_uid_maps, err);
 	else if (r < 0)

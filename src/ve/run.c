@@ -135,6 +135,8 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 	if ((r = ve_template_rootfs(p, c->template_name, &lower, err)) < 0)
 		return r;
 
+	/* leftovers of a killed run under this name must not block it */
+	ve_reconcile(p, c->name);
 	x.lock = ve_lock(p, "ve", c->name, false, err);
 	if (x.lock < 0)
 		return x.lock;

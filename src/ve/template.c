@@ -406,6 +406,32 @@ int ve_template_import(const struct ve_paths *p, const char *name, const char *s
 	return template_build(p, name, source, populate_import, abs, err);
 }
 
+/* Leftovers of a killed create/import/rm: ".trash-*" always (the rename
+ * committed the removal), ".staging-NAME-*" when nobody holds NAME's lock. */
+static void template_gc(const struct ve_paths *p, const char *dir, const char *entry)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, entry);
+	vert_error_t e = VERT_ERROR_INIT;
+
+	if (str_startswith(entry, ".staging-")) {
+		_cleanup_free_ char *name = xstrdup(entry + strlen(".staging-"));
+		char *dash = strrchr(name, '-');
+		int lock;
+		if (!dash)
+			return;
+		*dash = '\0';
+		lock = ve_lock(p, "template", name, false, &e);
+		vert_error_clear(&e);
+		if (lock < 0)
+			return;
+		ve_remove_tree(p, path, &e);
+		close(lock);
+	} else if (str_startswith(entry, ".trash-")) {
+		ve_remove_tree(p, path, &e);
+	}
+	vert_error_clear(&e);
+}
+
 int ve_template_list(const struct ve_paths *p, struct ve_template_info **ret, size_t *n_ret,
 		     vert_error_t *err)
 {
@@ -422,7 +448,11 @@ int ve_template_list(const struct ve_paths *p, struct ve_template_info **ret, si
 		struct json_object *o, *x;
 		struct ve_template_info t = { 0 };
 
-		if (de->d_name[0] == '.' || !ve_name_valid(de->d_name))
+		if (de->d_name[0] == '.') {
+			template_gc(p, dir, de->d_name);
+			continue;
+		}
+		if (!ve_name_valid(de->d_name))
 			continue;
 		meta = xasprintf("%s/%s/template.json", dir, de->d_name);
 		t.name = xstrdup(de->d_name);
@@ -508,6 +538,7 @@ int ve_template_remove(const struct ve_paths *p, const char *name, vert_error_t 
 	if (lstat(dir, &st) < 0)
 		return vert_error_set(err, ENOENT, VERT_ERR_NOTFOUND, "template '%s' not found",
 				      name);
+	ve_reconcile_all(p);
 	user = template_user(p, name);
 	if (user)
 		return vert_error_set(err, EBUSY, VERT_ERR_BUSY,

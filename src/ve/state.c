@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Runtime state (run/ves/NAME/state.json) and its reconciliation.
+ *
+ * A vert killed at any point leaves files the next command must make
+ * sense of.  A VE is "running" only if the process recorded in its state
+ * is alive with the same start time (pid numbers alone get reused); any
+ * other leftover is cleaned up: the cgroup, the runtime dir, and for an
+ * --rm VE its data dir too.  Work on a VE always happens under its lock,
+ * so a VE whose lock is free is not being created or destroyed right now.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <sys/stat.h>
+
+#include "ve-internal.h"
+#include "vert/cgroup.h"
+#include "vert/fs.h"
+#include "vert/runtime.h"
+#include "vert/util.h"
+
+void ve_state_done(struct ve_state *s)
+{
+	free(s->cgroup);
+	free(s->status);
+	memset(s, 0, sizeof(*s));
+}
+
+int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s)
+{
+	_cleanup_free_ char *path = xasprintf("%s/ves/%s/state.json", p->run, name), *buf = NULL;
+	struct json_object *o, *v;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	r = read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL);
+	if (r < 0)
+		return r;
+	o = json_tokener_parse(buf);
+	if (!o)
+		return -EBADMSG;
+	if (json_object_object_get_ex(o, "pid", &v))
+		s->pid = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "start_time", &v))
+		s->start_time = (uint64_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "supervisor_pid", &v))
+		s->supervisor_pid = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "supervisor_start_time", &v))
+		s->supervisor_start_time = (uint64_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "started_at", &v))
+		s->started_at = json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "autoremove", &v))
+		s->autoremove = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "cgroup", &v))
+		s->cgroup = xstrdup(json_object_get_string(v));
+	if (json_object_object_get_ex(o, "status", &v))
+		s->status = xstrdup(json_object_get_string(v));
+	json_object_put(o);
+	return 0;
+}
+
+bool ve_proc_alive(pid_t pid, uint64_t start_time)
+{
+	return pid > 0 && start_time != 0 && rt_proc_start_time(pid) == start_time;
+}
+
+/* Clean up one VE's leftovers.  Caller holds the VE lock. */
+static void reconcile_locked(const struct ve_paths *p, const char *name)
+{
+	_cleanup_free_ char *rundir = xasprintf("%s/ves/%s", p->run, name);
+	_cleanup_free_ char *vedir = xasprintf("%s/ves/%s", p->data, name);
+	_cleanup_free_ char *cfg = xasprintf("%s/config.json", vedir);
+	vert_error_t e = VERT_ERROR_INIT;
+	struct ve_state s;
+	struct stat st;
+	bool have_state = ve_state_read(p, name, &s) == 0;
+
+	if (have_state && (ve_proc_alive(s.pid, s.start_time) ||
+			   ve_proc_alive(s.supervisor_pid, s.supervisor_start_time))) {
+		ve_state_done(&s);
+		return; /* really running */
+	}
+	if (have_state) {
+		vert_debug("reconcile '%s': stale state (pid %d gone)", name, s.pid);
+		if (s.cgroup)
+			cg_remove_path(s.cgroup, &e);
+		vert_error_clear(&e);
+	}
+	if (lstat(rundir, &st) == 0)
+		fs_rm_rf(rundir);
+	/* an --rm VE whose vert died, or a create that died before its
+	 * config was written: nothing a user could still want */
+	if ((have_state && s.autoremove) || (lstat(vedir, &st) == 0 && lstat(cfg, &st) < 0)) {
+		vert_debug("reconcile '%s': removing leftover VE data", name);
+		ve_remove_tree(p, vedir, &e);
+		vert_error_clear(&e);
+	}
+	if (have_state)
+		ve_state_done(&s);
+}
+
+void ve_reconcile(const struct ve_paths *p, const char *name)
+{
+	vert_error_t e = VERT_ERROR_INIT;
+	int lock = ve_lock(p, "ve", name, false, &e);
+
+	vert_error_clear(&e);
+	if (lock < 0)
+		return; /* busy: its owner is alive and will finish the job */
+	reconcile_locked(p, name);
+	close(lock);
+}
+
+static void reconcile_dir(const struct ve_paths *p, const char *base)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/ves", base);
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && ve_name_valid(de->d_name))
+			ve_reconcile(p, de->d_name);
+	closedir(d);
+}
+
+void ve_reconcile_all(const struct ve_paths *p)
+{
+	reconcile_dir(p, p->run);
+	reconcile_dir(p, p->data);
+}
