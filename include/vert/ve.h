@@ -91,6 +91,7 @@ struct ve_config {
 	bool new_privileges; /* false: no_new_privs set */
 	char **cap_add, **cap_drop;
 	bool read_only;
+	bool autoremove;     /* --rm: destroyed as soon as it stops */
 	struct rt_resources resources;
 };
 

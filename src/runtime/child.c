@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -208,8 +209,13 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 	int r;
 
 	if (o->die_with_parent) {
+		struct pollfd pfd = { .fd = a->parent_pidfd, .events = POLLIN };
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != a->parent_pid && getppid() != 0)
+		/* The parent may have died before the prctl: then no signal
+		 * comes, and a GO it queued before dying would still be read.
+		 * getppid() can't tell (0 across a pid namespace); its pidfd,
+		 * readable once it exited, can. */
+		if (a->parent_pidfd >= 0 && poll(&pfd, 1, 0) != 0)
 			_exit(125);
 	}
 	reset_signals();

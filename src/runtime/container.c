@@ -96,8 +96,12 @@ uint64_t rt_proc_start_time(pid_t pid)
 	p = strrchr(buf, ')');
 	if (!p)
 		return 0;
-	/* field 3 is the state, right after ") "; starttime is field 22 */
+	/* field 3 is the state, right after ") "; starttime is field 22.
+	 * A zombie is gone for our purposes: its pid and start time linger
+	 * only until its parent (maybe a slow subreaper) reaps it. */
 	p += 2;
+	if (*p == 'Z' || *p == 'X')
+		return 0;
 	for (int field = 3; field < 22 && p; field++) {
 		p = strchr(p, ' ');
 		if (p)
@@ -114,9 +118,9 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	struct child_guard guard __attribute__((cleanup(child_guard_cleanup))) = { 0, -EBADF };
 	struct sock_fprog *prog = NULL;
 	_cleanup_close_ int psock = -EBADF, csock = -EBADF;
-	_cleanup_close_ int pty = -EBADF;
+	_cleanup_close_ int pty = -EBADF, self_pidfd = -EBADF;
 	struct rt_sync_msg go = { .type = RT_SYNC_GO }, m;
-	bool userns = (spec->ns_flags & CLONE_NEWUSER) != 0;
+	bool userns = (spec->ns_flags & CLONE_NEWUSER) != 0, rootless_fs;
 	int sp[2], r, fd;
 	pid_t pid;
 
@@ -139,6 +143,9 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 		}
 	}
 
+	rootless_fs = userns || !rt_in_init_userns(); /* cached for the child too */
+	if (o->die_with_parent)
+		self_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	pid = do_clone((uint64_t)spec->ns_flags, o->cgroup_fd, &guard.pidfd);
 	if (pid < 0) {
 		int e = errno;
@@ -155,11 +162,10 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 			.opts = o,
 			.seccomp = prog,
 			.sync_fd = csock,
-			.rootless_fs = userns || !rt_in_init_userns(),
-			.parent_pid = 0,
+			.rootless_fs = rootless_fs,
+			.parent_pidfd = self_pidfd,
 		};
 		close(psock);
-		a.parent_pid = getppid();
 		rt_child_main(&a);
 	}
 	guard.pid = pid;

@@ -44,7 +44,7 @@ struct rt_child_args {
 	const struct sock_fprog *seccomp;
 	int sync_fd;
 	bool rootless_fs;
-	pid_t parent_pid;
+	int parent_pidfd; /* the creating process, to detect its death; -1 */
 };
 __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a);
 

@@ -261,6 +261,7 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 	json_object_object_add(o, "cap_add", strv_json(c->cap_add));
 	json_object_object_add(o, "cap_drop", strv_json(c->cap_drop));
 	json_object_object_add(o, "read_only", json_object_new_boolean(c->read_only));
+	json_object_object_add(o, "autoremove", json_object_new_boolean(c->autoremove));
 	res = json_object_new_object();
 	add_i64(res, "memory_max", r->memory_max);
 	add_i64(res, "memory_high", r->memory_high);
@@ -437,6 +438,8 @@ int ve_config_from_json(struct json_object *o, struct ve_config *c, vert_error_t
 			r = get_strv(v, k, &c->cap_drop, err);
 		else if (strcmp(k, "read_only") == 0)
 			r = get_bool(v, k, &c->read_only, err);
+		else if (strcmp(k, "autoremove") == 0)
+			r = get_bool(v, k, &c->autoremove, err);
 		else if (strcmp(k, "resources") == 0)
 			r = parse_resources(v, &c->resources, err);
 		else

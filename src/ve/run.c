@@ -130,6 +130,7 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 		random_hex(id, 12);
 		c->name = xstrdup(id);
 	}
+	c->autoremove = o->rm;
 	if ((r = ve_config_validate(p, c, err)) < 0)
 		return r;
 	if ((r = ve_template_rootfs(p, c->template_name, &lower, err)) < 0)

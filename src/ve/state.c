@@ -65,6 +65,20 @@ bool ve_proc_alive(pid_t pid, uint64_t start_time)
 	return pid > 0 && start_time != 0 && rt_proc_start_time(pid) == start_time;
 }
 
+static bool config_autoremove(const char *path)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct json_object *o, *v;
+	bool r = false;
+
+	if (read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL) < 0 || !(o = json_tokener_parse(buf)))
+		return false;
+	if (json_object_object_get_ex(o, "autoremove", &v))
+		r = json_object_get_boolean(v);
+	json_object_put(o);
+	return r;
+}
+
 /* Clean up one VE's leftovers.  Caller holds the VE lock. */
 static void reconcile_locked(const struct ve_paths *p, const char *name)
 {
@@ -91,7 +105,8 @@ static void reconcile_locked(const struct ve_paths *p, const char *name)
 		fs_rm_rf(rundir);
 	/* an --rm VE whose vert died, or a create that died before its
 	 * config was written: nothing a user could still want */
-	if ((have_state && s.autoremove) || (lstat(vedir, &st) == 0 && lstat(cfg, &st) < 0)) {
+	if ((have_state && s.autoremove) || config_autoremove(cfg) ||
+	    (lstat(vedir, &st) == 0 && lstat(cfg, &st) < 0)) {
 		vert_debug("reconcile '%s': removing leftover VE data", name);
 		ve_remove_tree(p, vedir, &e);
 		vert_error_clear(&e);
