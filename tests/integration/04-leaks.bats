@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# Failed and killed runs leave the host as it was.
+
+load helpers
+
+setup_file() { common_setup_file; }
+teardown_file() { common_teardown_file; }
+
+snapshot() {
+	echo "mounts=$(count_mounts) state=$(count_state) procs=$(count_procs)"
+}
+
+@test "failed runs leave no mount, state dir or process" {
+	before=$(snapshot)
+	run vert run --rm no-such-template -- true
+	assert_failure 125
+	run vert run --rm -v /nonexistent:/x mini -- true
+	assert_failure 125
+	run -127 vert run --rm mini -- /no/such/cmd
+	run vert run --rm -u nosuchuser mini -- true
+	assert_failure 125
+	run vert run --rm -w /etc/passwd mini -- true
+	assert_failure
+	[ "$(snapshot)" = "$before" ]
+}
+
+@test "a run that fails to start does not leave a half-made VE" {
+	run -127 vert run --name halfmade mini -- /no/such/cmd
+	[ ! -e "$TEST_ROOT/run/ves/halfmade" ]
+	[ ! -e "$TEST_ROOT/ves/halfmade" ]
+	# the name is free again
+	run vert run --rm --name halfmade mini -- true
+	assert_success
+}
+
+@test "SIGKILL of vert run: the VE dies with it and the next command cleans up" {
+	before=$(snapshot)
+	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name killme mini -- sleep 1000 &
+	pid=$!
+	for i in $(seq 50); do
+		[ -f "$TEST_ROOT/run/ves/killme/state.json" ] && break
+		sleep 0.1
+	done
+	[ -f "$TEST_ROOT/run/ves/killme/state.json" ]
+	kill -KILL $pid
+	wait $pid || true
+	# the VE's processes die with vert (no orphaned sleep 1000)
+	for i in $(seq 50); do
+		pgrep -f "sleep 1000" >/dev/null || break
+		sleep 0.1
+	done
+	run pgrep -f "sleep 1000"
+	assert_failure
+	# mounts lived in the VE's own namespace: gone already
+	[ "$(count_mounts)" = 0 ]
+	# the next vert command reconciles the leftover state
+	vert template ls >/dev/null
+	[ "$(snapshot)" = "$before" ]
+}
+
+@test "SIGKILL of vert at random points during startup leaks nothing" {
+	before=$(snapshot)
+	for delay in 0.001 0.005 0.01 0.02 0.05 0.1; do
+		"$VERT_BIN" --root "$TEST_ROOT" run --rm mini -- sleep 1000 &
+		pid=$!
+		sleep $delay
+		kill -KILL $pid 2>/dev/null || true
+		wait $pid 2>/dev/null || true
+	done
+	sleep 0.5
+	vert template ls >/dev/null
+	run pgrep -f "sleep 1000"
+	assert_failure
+	after=$(snapshot)
+	if [ "$after" != "$before" ]; then
+		echo "before: $before after: $after" >&2
+		ls -laR "$TEST_ROOT/ves" "$TEST_ROOT/run/ves" >&2
+	fi
+	[ "$after" = "$before" ]
+}
+
+@test "a name in use by a running VE is busy, not clobbered" {
+	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name busy1 mini -- sleep 3 &
+	pid=$!
+	for i in $(seq 50); do
+		[ -f "$TEST_ROOT/run/ves/busy1/state.json" ] && break
+		sleep 0.1
+	done
+	run vert run --rm --name busy1 mini -- true
+	assert_failure 125
+	assert_output --regexp "already exists|busy"
+	[ -f "$TEST_ROOT/run/ves/busy1/state.json" ]
+	wait $pid
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "vert/util.h"
+#include "vert/ve.h"
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_true(ve_name_valid("web1"));
+	assert_true(ve_name_valid("101"));
+	assert_true(ve_name_valid("a.b-c_d"));
+	assert_false(ve_name_valid(""));
+	assert_false(ve_name_valid("."));
+	assert_false(ve_name_valid(".."));
+	assert_false(ve_name_valid("../x"));
+	assert_false(ve_name_valid("a/b"));
+	assert_false(ve_name_valid(".hidden"));
+	assert_false(ve_name_valid("-x"));
+	assert_false(ve_name_valid("a b"));
+	assert_false(ve_name_valid("x\n"));
+	assert_false(ve_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 65 */
+}
+
+static void test_volume(void **state)
+{
+	struct ve_volume v;
+	vert_error_t e = VERT_ERROR_INIT;
+	const char *bad[] = { "", "/tmp", "rel:/x", "/tmp:rel", "/tmp:/x:rx", "/tmp:/",
+			      "/tmp:/a/../b", "/does/not/exist:/x", ":/x", "/tmp:" };
+	(void)state;
+	assert_int_equal(ve_parse_volume("/tmp:/data:ro", &v, &e), 0);
+	assert_string_equal(v.source, "/tmp");
+	assert_string_equal(v.dest, "/data");
+	assert_true(v.readonly);
+	free(v.source);
+	free(v.dest);
+	assert_int_equal(ve_parse_volume("/tmp:/data", &v, &e), 0);
+	assert_false(v.readonly);
+	free(v.source);
+	free(v.dest);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (ve_parse_volume(bad[i], &v, &e) == 0)
+			fail_msg("accepted bad volume '%s'", bad[i]);
+		assert_int_equal(e.kind, VERT_ERR_INVALID);
+		vert_error_clear(&e);
+	}
+}
+
+static void test_env_user_host(void **state)
+{
+	vert_error_t e = VERT_ERROR_INIT;
+	(void)state;
+	assert_int_equal(ve_parse_env("A=1", &e), 0);
+	assert_int_equal(ve_parse_env("A_B=", &e), 0);
+	assert_int_not_equal(ve_parse_env("=1", &e), 0);
+	vert_error_clear(&e);
+	assert_int_not_equal(ve_parse_env("NOEQ", &e), 0);
+	vert_error_clear(&e);
+	assert_int_not_equal(ve_parse_env("1A=x", &e), 0);
+	vert_error_clear(&e);
+	assert_int_not_equal(ve_parse_env("A-B=x", &e), 0);
+	vert_error_clear(&e);
+
+	assert_int_equal(ve_parse_user("1000", &e), 0);
+	assert_int_equal(ve_parse_user("1000:1000", &e), 0);
+	assert_int_equal(ve_parse_user("www-data:www-data", &e), 0);
+	assert_int_equal(ve_parse_user("root", &e), 0);
+	const char *bad[] = { "", ":", "1000:", ":1000", "a:b:c", "12x", "99999999999",
+			      "4294967295", "-x", "a b" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (ve_parse_user(bad[i], &e) == 0)
+			fail_msg("accepted bad user '%s'", bad[i]);
+		vert_error_clear(&e);
+	}
+
+	assert_true(ve_hostname_valid("web1"));
+	assert_true(ve_hostname_valid("web-1.example.com"));
+	assert_false(ve_hostname_valid(""));
+	assert_false(ve_hostname_valid("-a"));
+	assert_false(ve_hostname_valid("a-"));
+	assert_false(ve_hostname_valid("a..b"));
+	assert_false(ve_hostname_valid("a_b"));
+	assert_false(ve_hostname_valid("a b"));
+}
+
+static void test_config_roundtrip(void **state)
+{
+	struct ve_config c, d;
+	struct json_object *o;
+	vert_error_t e = VERT_ERROR_INIT;
+	(void)state;
+
+	ve_config_init(&c);
+	c.name = xstrdup("web1");
+	c.template_name = xstrdup("mini");
+	c.hostname = xstrdup("h");
+	c.env = strv_push(NULL, xstrdup("A=1"));
+	c.cmd = strv_push(NULL, xstrdup("/sbin/init"));
+	c.n_volumes = 1;
+	c.volumes = xcalloc(1, sizeof(*c.volumes));
+	c.volumes[0].source = xstrdup("/srv");
+	c.volumes[0].dest = xstrdup("/data");
+	c.volumes[0].readonly = true;
+	c.resources.memory_max = 512 << 20;
+	c.resources.pids_max = 64;
+	c.net = xstrdup("none");
+	o = ve_config_to_json(&c);
+	assert_int_equal(ve_config_from_json(o, &d, &e), 0);
+	assert_string_equal(d.name, "web1");
+	assert_string_equal(d.template_name, "mini");
+	assert_string_equal(d.env[0], "A=1");
+	assert_string_equal(d.cmd[0], "/sbin/init");
+	assert_int_equal(d.n_volumes, 1);
+	assert_true(d.volumes[0].readonly);
+	assert_int_equal(d.resources.memory_max, 512 << 20);
+	assert_int_equal(d.resources.pids_max, 64);
+	assert_int_equal(d.resources.cpu_quota, -1);
+	ve_config_done(&d);
+
+	/* unknown keys are rejected, naming the key */
+	json_object_object_add(o, "colour", json_object_new_string("blue"));
+	assert_int_not_equal(ve_config_from_json(o, &d, &e), 0);
+	assert_non_null(strstr(e.msg, "'colour'"));
+	vert_error_clear(&e);
+	json_object_object_del(o, "colour");
+
+	/* a future schema is refused rather than misread */
+	json_object_object_add(o, "schema", json_object_new_int(99));
+	assert_int_not_equal(ve_config_from_json(o, &d, &e), 0);
+	assert_non_null(strstr(e.msg, "schema"));
+	vert_error_clear(&e);
+
+	json_object_put(o);
+	ve_config_done(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_volume),
+		cmocka_unit_test(test_env_user_host),
+		cmocka_unit_test(test_config_roundtrip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <sched.h>
+#include <sys/mount.h>
+
+#include "vert/spec.h"
+#include "vert/util.h"
+
+static struct rt_spec *parse(const char *txt, vert_error_t *err)
+{
+	struct json_object *o = json_tokener_parse(txt);
+	struct rt_spec *s = NULL;
+	if (!o)
+		return NULL;
+	if (rt_spec_from_json(o, &s, err) < 0)
+		s = NULL;
+	json_object_put(o);
+	return s;
+}
+
+static const char *minimal =
+	"{\"process\":{\"args\":[\"/bin/true\"],\"cwd\":\"/\"},\"root\":{\"path\":\"/r\"},"
+	"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"network\"}]}}";
+
+static void test_minimal(void **state)
+{
+	vert_error_t e = VERT_ERROR_INIT;
+	struct rt_spec *s = parse(minimal, &e);
+	(void)state;
+	assert_non_null(s);
+	assert_string_equal(s->args[0], "/bin/true");
+	assert_string_equal(s->root_path, "/r");
+	assert_int_equal(s->ns_flags, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET);
+	assert_false(s->terminal);
+	rt_spec_free(s);
+}
+
+static void test_full(void **state)
+{
+	vert_error_t e = VERT_ERROR_INIT;
+	const char *txt =
+		"{\"process\":{\"terminal\":true,\"args\":[\"sh\"],\"env\":[\"A=1\"],\"cwd\":\"/w\","
+		"\"user\":{\"uid\":1000,\"gid\":100,\"additionalGids\":[5,6]},"
+		"\"capabilities\":{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"effective\":[\"CAP_KILL\"]},"
+		"\"noNewPrivileges\":true,"
+		"\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1024,\"hard\":2048}]},"
+		"\"root\":{\"path\":\"/r\",\"readonly\":true},\"hostname\":\"h\","
+		"\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\","
+		"\"options\":[\"nosuid\",\"noexec\"]},"
+		"{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/srv\","
+		"\"options\":[\"rbind\",\"ro\",\"rprivate\"]},"
+		"{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+		"\"options\":[\"mode=755\",\"size=64k\",\"nosuid\"]}],"
+		"\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"net\",\"path\":\"/x\"}],"
+		"\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],"
+		"\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],"
+		"\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"],"
+		"\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},"
+		"\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"kexec_load\"],"
+		"\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1}]}},"
+		"\"annotations\":{\"org.vert.rootfs.lower\":\"/l\",\"org.vert.rootfs.upper\":\"/u\","
+		"\"org.vert.rootfs.work\":\"/w\",\"org.vert.net.loopback\":\"true\"}}";
+	struct rt_spec *s;
+	(void)state;
+
+	/* "net" is not an OCI namespace type: rejected, not ignored */
+	s = parse(txt, &e);
+	assert_null(s);
+	assert_non_null(strstr(e.msg, "unknown namespace type 'net'"));
+	vert_error_clear(&e);
+
+	{
+		/* build the accepted variant */
+		const char *needle = "{\"type\":\"net\",\"path\":\"/x\"}";
+		const char *rep = "{\"type\":\"network\",\"path\":\"/x\"}";
+		const char *at = strstr(txt, needle);
+		char *ok = xasprintf("%.*s%s%s", (int)(at - txt), txt, rep, at + strlen(needle));
+		s = parse(ok, &e);
+		free(ok);
+	}
+	assert_non_null(s);
+	assert_true(s->terminal);
+	assert_int_equal(s->uid, 1000);
+	assert_int_equal(s->gid, 100);
+	assert_int_equal(s->n_groups, 2);
+	assert_int_equal(s->cap_bounding, (1ULL << 0) | (1ULL << 5));
+	assert_int_equal(s->cap_effective, 1ULL << 5);
+	assert_true(s->no_new_privileges);
+	assert_int_equal(s->n_rlimits, 1);
+	assert_true(s->root_readonly);
+	assert_int_equal(s->n_mounts, 3);
+	assert_true(s->mounts[1].bind);
+	assert_true(s->mounts[1].recursive);
+	assert_true(s->mounts[1].readonly);
+	assert_int_equal(s->mounts[1].propagation, MS_PRIVATE | MS_REC);
+	assert_string_equal(s->mounts[2].data, "mode=755,size=64k");
+	assert_int_equal(s->mounts[2].flags, MS_NOSUID);
+	assert_int_equal(s->ns_flags, CLONE_NEWUSER);
+	assert_string_equal(s->ns_path[RT_NS_NET], "/x");
+	assert_int_equal(s->n_uid_maps, 1);
+	assert_int_equal(s->uid_maps[0].outside, 1000);
+	assert_int_equal(s->n_sysctls, 1);
+	assert_non_null(s->seccomp);
+	assert_int_equal(s->seccomp->n_rules, 1);
+	assert_string_equal(s->overlay_lower, "/l");
+	assert_true(s->loopback_up);
+	rt_spec_free(s);
+}
+
+static void test_invalid(void **state)
+{
+	const char *bad[] = {
+		"[]",
+		"{\"root\":{\"path\":\"/r\"}}",
+		"{\"process\":{\"args\":[]},\"root\":{\"path\":\"/r\"}}",
+		"{\"process\":{\"args\":[\"x\"],\"cwd\":\"rel\"},\"root\":{\"path\":\"/r\"}}",
+		"{\"process\":{\"args\":[\"x\"]}}",
+		"{\"process\":{\"args\":[\"x\"],\"capabilities\":{\"bounding\":[\"CAP_NOPE\"]}},"
+		"\"root\":{\"path\":\"/r\"}}",
+		"{\"process\":{\"args\":[\"x\"]},\"root\":{\"path\":\"/r\"},"
+		"\"mounts\":[{\"destination\":\"rel\",\"type\":\"tmpfs\"}]}",
+		"{\"process\":{\"args\":[\"x\"]},\"root\":{\"path\":\"/r\"},"
+		"\"mounts\":[{\"destination\":\"/a\",\"type\":\"bind\"}]}",
+		"{\"process\":{\"args\":[\"x\"]},\"root\":{\"path\":\"/r\"},"
+		"\"linux\":{\"sysctl\":{\"../../etc\":\"1\"}}}",
+		"{\"process\":{\"args\":[\"x\"]},\"root\":{\"path\":\"/r\"},"
+		"\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_WHAT\"}}}",
+		"{\"process\":{\"args\":[\"x\"]},\"root\":{\"path\":\"/r\"},"
+		"\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":0}]}}",
+		"{\"process\":{\"args\":[\"x\"],\"user\":{\"uid\":-1}},\"root\":{\"path\":\"/r\"}}",
+		"{\"process\":{\"args\":[\"x\"]},\"root\":{\"path\":\"/r\"},"
+		"\"annotations\":{\"org.vert.rootfs.lower\":\"/l\"}}",
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		vert_error_t e = VERT_ERROR_INIT;
+		struct rt_spec *s = parse(bad[i], &e);
+		if (s)
+			fail_msg("accepted bad spec #%zu: %s", i, bad[i]);
+		assert_int_equal(e.kind, VERT_ERR_INVALID);
+		assert_non_null(e.msg);
+		vert_error_clear(&e);
+	}
+}
+
+static void test_mount_options(void **state)
+{
+	struct rt_mount m = { .destination = (char *)"/x" };
+	char *opts[] = { (char *)"ro", (char *)"nosuid", (char *)"rw", (char *)"mode=1777",
+			 (char *)"rshared", (char *)"size=1m", NULL };
+	char *bad[] = { (char *)"", NULL };
+	vert_error_t e = VERT_ERROR_INIT;
+	(void)state;
+	assert_int_equal(rt_mount_parse_options(&m, opts, &e), 0);
+	assert_int_equal(m.flags, MS_NOSUID); /* rw cleared ro */
+	assert_false(m.readonly);
+	assert_int_equal(m.propagation, MS_SHARED | MS_REC);
+	assert_string_equal(m.data, "mode=1777,size=1m");
+	free(m.data);
+	m.data = NULL;
+	assert_int_not_equal(rt_mount_parse_options(&m, bad, &e), 0);
+	vert_error_clear(&e);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_int_equal(rt_cap_from_name("CAP_SYS_ADMIN"), 21);
+	assert_int_equal(rt_cap_from_name("sys_admin"), 21);
+	assert_int_equal(rt_cap_from_name("CAP_NOPE"), -1);
+	assert_string_equal(rt_cap_name(0), "CAP_CHOWN");
+	assert_int_equal(rt_ns_from_name("cgroup"), RT_NS_CGROUP);
+	assert_int_equal(rt_ns_from_name("net"), -1);
+	assert_int_equal(rt_ns_clone_flag(RT_NS_UTS), CLONE_NEWUTS);
+	assert_int_equal(rt_seccomp_action_from_name("SCMP_ACT_ERRNO"), RT_SCMP_ERRNO);
+	assert_int_equal(rt_rlimit_from_name("RLIMIT_NPROC") >= 0, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal), cmocka_unit_test(test_full),
+		cmocka_unit_test(test_invalid), cmocka_unit_test(test_mount_options),
+		cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
