@@ -1,0 +1,305 @@
+# shellcheck shell=bash
+# bench/lib.sh - helpers shared by bench/run and bench/scenarios/*.sh.
+#
+# Sourced, never executed.  Everything here works on the globals that
+# bench/run sets up (BENCH_TMP, BENCH_ROOT, ROOTFS, RESULTS_DIR, ...).
+#
+# A scenario builds a list of "peers" (one command each), then calls
+# bench_hyperfine, which probes every peer once, runs all that work in ONE
+# hyperfine invocation (so they are measured back to back under the same
+# machine conditions) and writes $RESULTS_DIR/parts/<scenario>.json in the
+# common result format (see README.md, "Result format").
+
+# ---------------------------------------------------------------- logging
+log() { printf '[bench] %s\n' "$*" >&2; }
+warn() { printf '[bench] WARNING: %s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# first non-empty line(s) of a file, squeezed onto one line, for "reason" fields
+first_lines() {
+	local f=$1 n=${2:-2}
+	[ -s "$f" ] || { echo "no output"; return; }
+	grep -v '^[[:space:]]*$' "$f" | head -n "$n" | tr '\n\t' '  ' | cut -c1-300 | sed 's/[[:space:]]*$//'
+}
+
+# ---------------------------------------------------------------- cleanup
+# Cleanups run in reverse order of registration from the EXIT trap.
+CLEANUPS=()
+on_exit() { CLEANUPS+=("$*"); }
+run_cleanups() {
+	local i
+	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUPS[$i]}" >/dev/null 2>&1 || true
+	done
+	CLEANUPS=()
+}
+
+# ---------------------------------------------------------------- timing
+now_ns() { date +%s%N; }
+# ms with 3 decimals from a nanosecond difference
+ns_to_ms() { awk -v n="$1" 'BEGIN { printf "%.3f", n / 1e6 }'; }
+
+# ---------------------------------------------------------------- peers
+# peer_reset
+# peer_add ID LABEL COMMAND        (COMMAND: plain words, no quoting; it is
+#                                   split on whitespace by bash for the
+#                                   probe and by hyperfine -N for the run)
+# peer_baseline ID LABEL COMMAND   (a reference row: measured, no ratio)
+# peer_unavailable ID LABEL REASON [COMMAND]
+# peer_note ID TEXT                (shown under the table)
+P_IDS=() P_LABELS=() P_CMDS=() P_STATE=() P_REASON=() P_KIND=()
+S_NOTES=()
+peer_reset() { P_IDS=() P_LABELS=() P_CMDS=() P_STATE=() P_REASON=() P_KIND=() S_NOTES=(); }
+peer_add() {
+	P_IDS+=("$1") P_LABELS+=("$2") P_CMDS+=("$3") P_STATE+=(todo) P_REASON+=("") P_KIND+=(peer)
+}
+peer_baseline() {
+	P_IDS+=("$1") P_LABELS+=("$2") P_CMDS+=("$3") P_STATE+=(todo) P_REASON+=("") P_KIND+=(baseline)
+}
+peer_unavailable() {
+	P_IDS+=("$1") P_LABELS+=("$2") P_CMDS+=("${4:-}") P_STATE+=(unavailable) P_REASON+=("$3")
+	P_KIND+=(peer)
+}
+scenario_note() { S_NOTES+=("$*"); }
+
+# probe_cmd COMMAND -> 0 if it runs twice with exit 0; stderr kept in $PROBE_ERR
+PROBE_ERR=""
+probe_cmd() {
+	local cmd=$1 i rc
+	local -a argv
+	read -r -a argv <<<"$cmd"
+	PROBE_ERR=$(mktemp "$BENCH_TMP/probe.XXXXXX")
+	for i in 1 2; do
+		timeout 60 "${argv[@]}" </dev/null >"$PROBE_ERR.out" 2>"$PROBE_ERR"
+		rc=$?
+		if [ $rc -ne 0 ]; then
+			[ -s "$PROBE_ERR" ] || cp "$PROBE_ERR.out" "$PROBE_ERR"
+			echo "exit $rc: $(first_lines "$PROBE_ERR")" >"$PROBE_ERR"
+			return 1
+		fi
+	done
+	return 0
+}
+
+# hf_merge FILE... : hyperfine JSON exports -> one, per command: all
+# times pooled, statistics recomputed over the pool
+hf_merge() {
+	jq -s '
+		{results: ([.[].results[]] | group_by(.command) | map(
+		  (map(.times) | add | sort) as $t | ($t | length) as $n |
+		  ($t | add / $n) as $mean |
+		  {command: .[0].command, times: $t, runs: $n, mean: $mean,
+		   median: (if $n % 2 == 1 then $t[($n - 1) / 2] else ($t[$n / 2 - 1] + $t[$n / 2]) / 2 end),
+		   min: $t[0], max: $t[-1],
+		   stddev: (if $n > 1 then (($t | map((. - $mean) * (. - $mean)) | add) / ($n - 1) | sqrt) else 0 end),
+		   user: (map(.user) | add / length), system: (map(.system) | add / length)}))}' "$@"
+}
+
+# bench_hyperfine SCENARIO TITLE
+#   Probes the peers, runs hyperfine once over all available peers and
+#   writes $RESULTS_DIR/parts/SCENARIO.json.  Targets and derived rows are
+#   added afterwards by the scenario with result_* helpers.
+bench_hyperfine() {
+	local scen=$1 title=$2
+	local out=$RESULTS_DIR/parts/$scen.json
+	local hf_json=$RESULTS_DIR/raw/$scen.hyperfine.json
+	local i interleaved=true
+	local -a hf_args=() live=()
+
+	for i in "${!P_IDS[@]}"; do
+		[ "${P_STATE[$i]}" = todo ] || continue
+		log "$scen: probing ${P_IDS[$i]}: ${P_CMDS[$i]}"
+		if probe_cmd "${P_CMDS[$i]}"; then
+			P_STATE[$i]=ok
+			live+=("$i")
+			hf_args+=(-n "${P_IDS[$i]}" "${P_CMDS[$i]}")
+		else
+			P_STATE[$i]=unavailable
+			P_REASON[$i]=$(cat "$PROBE_ERR")
+			warn "$scen: ${P_IDS[$i]} unavailable: ${P_REASON[$i]}"
+		fi
+	done
+
+	mkdir -p "$RESULTS_DIR/raw" "$RESULTS_DIR/parts"
+	echo '{"results":[]}' >"$hf_json"
+	if [ ${#live[@]} -gt 0 ]; then
+		# ROUNDS hyperfine runs over all peers, RUNS/ROUNDS runs each: slow
+		# drift of the machine (other work starting or stopping) then hits
+		# every peer alike instead of whichever peer happened to run then.
+		local r per=$(((RUNS + ROUNDS - 1) / ROUNDS)) wu=$WARMUP
+		local -a parts=()
+		for ((r = 1; r <= ROUNDS; r++)); do
+			log "$scen: round $r/$ROUNDS: hyperfine over ${#live[@]} peers (warmup $wu, runs $per)"
+			if ! hyperfine -N --style basic --warmup "$wu" --runs "$per" \
+				--export-json "$hf_json.r$r" "${hf_args[@]}" </dev/null >&2; then
+				interleaved=false
+				break
+			fi
+			parts+=("$hf_json.r$r")
+			wu=1
+		done
+		if [ $interleaved = true ]; then
+			hf_merge "${parts[@]}" >"$hf_json"
+		else
+			# one peer failed mid-run: measure the peers one by one
+			warn "$scen: combined hyperfine run failed; measuring peers separately"
+			parts=()
+			for i in "${live[@]}"; do
+				if hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
+					--export-json "$hf_json.p$i" -n "${P_IDS[$i]}" "${P_CMDS[$i]}" \
+					</dev/null >&2; then
+					parts+=("$hf_json.p$i")
+				else
+					P_STATE[$i]=unavailable
+					P_REASON[$i]="failed during the timed runs (hyperfine: non-zero exit)"
+				fi
+			done
+			[ ${#parts[@]} -gt 0 ] && hf_merge "${parts[@]}" >"$hf_json"
+		fi
+		rm -f "$hf_json".r* "$hf_json".p*
+	fi
+
+	# peers table -> JSON, joined with hyperfine's numbers by id
+	local peers_tsv=$RESULTS_DIR/raw/$scen.peers.tsv
+	: >"$peers_tsv"
+	for i in "${!P_IDS[@]}"; do
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "${P_IDS[$i]}" "${P_LABELS[$i]}" "${P_CMDS[$i]}" \
+			"${P_STATE[$i]}" "${P_REASON[$i]//$'\t'/ }" "${P_KIND[$i]}" >>"$peers_tsv"
+	done
+	local notes_json
+	notes_json=$(printf '%s\n' "${S_NOTES[@]}" | jq -R . | jq -s 'map(select(length > 0))')
+	jq -n --arg name "$scen" --arg title "$title" --argjson interleaved "$interleaved" \
+		--argjson notes "$notes_json" --rawfile tsv "$peers_tsv" \
+		--slurpfile hf "$hf_json" --argjson runs "$RUNS" --argjson warmup "$WARMUP" --argjson rounds "$ROUNDS" '
+		def ms: . * 1000 * 1000 | round / 1000;
+		($hf[0].results | map({key: .command, value: .}) | from_entries) as $by |
+		{
+		  name: $name, title: $title, kind: "latency",
+		  interleaved: $interleaved, runs: $runs, warmup: $warmup, rounds: $rounds, notes: $notes,
+		  rows: [ $tsv | split("\n")[] | select(length > 0) | split("\t") |
+		    {id: .[0], label: .[1], command: .[2], state: .[3], reason: .[4],
+		     baseline: (.[5] == "baseline")} as $p |
+		    if $p.state == "ok" and $by[$p.id] != null then
+		      ($by[$p.id]) as $r |
+		      {id: $p.id, label: $p.label, command: $p.command, available: true,
+		       baseline: $p.baseline, median_ms: ($r.median | ms), min_ms: ($r.min | ms), max_ms: ($r.max | ms),
+		       mean_ms: ($r.mean | ms), stddev_ms: (($r.stddev // 0) | ms),
+		       user_ms: ($r.user | ms), system_ms: ($r.system | ms),
+		       runs: ($r.times | length)}
+		    else
+		      {id: $p.id, label: $p.label, command: $p.command, available: false,
+		       baseline: $p.baseline, reason: (if $p.reason == "" then "not measured" else $p.reason end)}
+		    end ],
+		  targets: [], ratios: []
+		}' >"$out"
+}
+
+# result_derived SCENARIO ID LABEL BASE_ID MINUS_ID PLUS_ID NOTE
+#   Adds a derived row: median(BASE) - median(MINUS) + median(PLUS).
+#   Used for "crun net of the hybridns wrapper" = crun - hybridns_true + true.
+result_derived() {
+	local f=$RESULTS_DIR/parts/$1.json
+	jq --arg id "$2" --arg lbl "$3" --arg b "$4" --arg m "$5" --arg p "$6" --arg note "$7" '
+		def row($i): (.rows | map(select(.id == $i and .available)) | first);
+		if row($b) != null and row($m) != null and row($p) != null then
+		  .rows += [{id: $id, label: $lbl, available: true, derived: true, note: $note,
+		    median_ms: ((row($b).median_ms - row($m).median_ms + row($p).median_ms)
+		                * 1000 | round / 1000)}]
+		else
+		  .rows += [{id: $id, label: $lbl, available: false, derived: true,
+		    reason: "needs \($b), \($m) and \($p)"}]
+		end' "$f" >"$f.new" && mv "$f.new" "$f"
+}
+
+# result_ratios SCENARIO NUM_ID
+#   ratio NUM/peer (by median) for every other available row.
+result_ratios() {
+	local f=$RESULTS_DIR/parts/$1.json
+	jq --arg n "$2" '
+		(.rows | map(select(.id == $n and .available)) | first) as $num |
+		.headline = $n |
+		.ratios = (if $num == null then [] else
+		  [ .rows[] | select(.available and .id != $n and ((.baseline // false) | not)) |
+		    {num: $n, den: .id, ratio: (($num.median_ms / .median_ms) * 1000 | round / 1000)} ]
+		end)' "$f" >"$f.new" && mv "$f.new" "$f"
+}
+
+# result_target SCENARIO NUM_ID DEN_ID LIMIT TEXT
+#   MET if median(NUM)/median(DEN) <= LIMIT; N/A when either is missing.
+result_target() {
+	local f=$RESULTS_DIR/parts/$1.json
+	jq --arg n "$2" --arg d "$3" --argjson lim "$4" --arg text "$5" '
+		def row($i): (.rows | map(select(.id == $i)) | first);
+		(row($n)) as $a | (row($d)) as $b |
+		.targets += [
+		  if ($a.available // false) and ($b.available // false) then
+		    (($a.median_ms / $b.median_ms) * 1000 | round / 1000) as $r |
+		    {num: $n, den: $d, limit: $lim, text: $text, ratio: $r,
+		     status: (if $r <= $lim then "MET" else "MISSED" end)}
+		  else
+		    {num: $n, den: $d, limit: $lim, text: $text, ratio: null, status: "N/A",
+		     reason: ([$a, $b] | map(select(. != null and (.available | not)) |
+		                "\(.id) unavailable") | join(", ") |
+		              if . == "" then "not measured" else . end)}
+		  end ]' "$f" >"$f.new" && mv "$f.new" "$f"
+}
+
+# ---------------------------------------------------------------- metrics
+# For scenarios that are not a hyperfine latency table (density): a list
+# of {peer, metric, value, unit} plus per-peer availability.
+# metrics_begin SCENARIO TITLE ; metric PEER NAME VALUE UNIT ;
+# metrics_unavailable PEER REASON ; metrics_end
+M_SCEN="" M_TITLE="" M_TSV=""
+metrics_begin() {
+	M_SCEN=$1 M_TITLE=$2
+	mkdir -p "$RESULTS_DIR/raw" "$RESULTS_DIR/parts"
+	M_TSV=$RESULTS_DIR/raw/$1.metrics.tsv
+	: >"$M_TSV"
+	: >"$M_TSV.unavail"
+	S_NOTES=()
+}
+metric() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$M_TSV"; }
+metrics_unavailable() { printf '%s\t%s\n' "$1" "${2//$'\t'/ }" >>"$M_TSV.unavail"; }
+metrics_end() {
+	local notes_json
+	notes_json=$(printf '%s\n' "${S_NOTES[@]}" | jq -R . | jq -s 'map(select(length > 0))')
+	jq -n --arg name "$M_SCEN" --arg title "$M_TITLE" --argjson notes "$notes_json" \
+		--rawfile m "$M_TSV" --rawfile u "$M_TSV.unavail" '
+		{name: $name, title: $title, kind: "metrics", notes: $notes,
+		 metrics: [ $m | split("\n")[] | select(length > 0) | split("\t") |
+		   {peer: .[0], metric: .[1], value: (.[2] | tonumber? // .[2]), unit: .[3]} ],
+		 unavailable: [ $u | split("\n")[] | select(length > 0) | split("\t") |
+		   {peer: .[0], reason: .[1]} ]}' >"$RESULTS_DIR/parts/$M_SCEN.json"
+}
+
+# ---------------------------------------------------------------- cgroups
+# Memory cgroup (v1) of this shell: containers that the peers create are
+# put below it, so nothing escapes the cgroup the benchmark started in.
+own_cgroup() {
+	awk -F: -v c="$1" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' \
+		/proc/self/cgroup | head -n 1
+}
+
+# cgroup dirs created while benchmarking are removed (deepest first) if
+# they did not exist before and are empty.
+CG_WATCH=()
+cg_watch() { # cg_watch RELPATH : remember which prefixes exist now, in every hierarchy
+	local rel=$1 h p
+	for h in /sys/fs/cgroup/*/; do
+		[ -e "${h}cgroup.procs" ] || continue
+		p=$rel
+		while [ -n "$p" ] && [ "$p" != / ]; do
+			[ -d "$h${p#/}" ] || CG_WATCH+=("$h${p#/}")
+			p=$(dirname "$p")
+		done
+	done
+}
+cg_cleanup() {
+	local d
+	# children first: sort by path length, longest first
+	for d in $(printf '%s\n' "${CG_WATCH[@]}" | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-); do
+		[ -d "$d" ] || continue
+		find "$d" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
+		rmdir "$d" 2>/dev/null || warn "cgroup left behind (not empty?): $d"
+	done
+}

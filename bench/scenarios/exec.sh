@@ -1,0 +1,99 @@
+# shellcheck shell=bash
+# exec: latency of running /bin/true inside an already running container
+# (vert exec VE vs crun exec CID).  Each peer gets a container whose init
+# is a long `sleep`; the floor is nsenter(1) into the crun container's
+# namespaces and root (setns + fork + exec, no cgroup join, no runtime).
+
+# start a sleeping vert VE named $1; 0 on success.  VERT_EXEC_SETUP, if
+# set, is a shell snippet that does it instead (VE name in $VE).
+vert_start_sleeper() {
+	local ve=$1 log=$BENCH_TMP/vert-exec-setup.log
+	if [ -n "${VERT_EXEC_SETUP:-}" ]; then
+		VE=$ve timeout 30 bash -c "$VERT_EXEC_SETUP" </dev/null >"$log" 2>&1 && return 0
+	elif vert_supports run && timeout 10 "$VERT" run --help 2>&1 | grep -q -- '--detach\|-d,'; then
+		timeout 30 "$VERT" --root "$BENCH_ROOT" run --detach --name "$ve" --net none mini \
+			-- /bin/sleep "$SLEEP_SECS" </dev/null >"$log" 2>&1 && return 0
+	elif vert_supports create && vert_supports start; then
+		timeout 30 "$VERT" --root "$BENCH_ROOT" create --name "$ve" --net none mini \
+			-- /bin/sleep "$SLEEP_SECS" </dev/null >"$log" 2>&1 &&
+			timeout 30 "$VERT" --root "$BENCH_ROOT" start "$ve" </dev/null >>"$log" 2>&1 &&
+			return 0
+	else
+		echo "no way to start a long-running VE yet (needs run --detach or create+start)" >"$log"
+	fi
+	VERT_REASON="could not start a sleeping VE: $(first_lines "$log")"
+	return 1
+}
+
+vert_remove() {
+	local ve=$1
+	"$VERT" --root "$BENCH_ROOT" stop "$ve" >/dev/null 2>&1
+	"$VERT" --root "$BENCH_ROOT" destroy "$ve" >/dev/null 2>&1
+	"$VERT" --root "$BENCH_ROOT" rm -f "$ve" >/dev/null 2>&1
+	true
+}
+
+scenario_exec() {
+	local s=exec d=$PEERS/exec pid cid
+	mkdir -p "$d"
+	peer_reset
+
+	# vert
+	if ! vert_check; then
+		peer_unavailable vert "vert exec" "$VERT_REASON" "$VERT --root $BENCH_ROOT exec vb-exec -- /bin/true"
+	elif ! vert_supports exec; then
+		peer_unavailable vert "vert exec" "vert has no exec command yet" \
+			"$VERT --root $BENCH_ROOT exec vb-exec -- /bin/true"
+	elif vert_start_sleeper vb-exec; then
+		on_exit vert_remove vb-exec
+		peer_add vert "vert exec" "$VERT --root $BENCH_ROOT exec vb-exec -- /bin/true"
+	else
+		peer_unavailable vert "vert exec" "$VERT_REASON" "$VERT --root $BENCH_ROOT exec vb-exec -- /bin/true"
+	fi
+
+	# crun (+ the nsenter floor into its container)
+	cid=vb$$-crun-exec
+	if have crun && oci_bundle crun "$d/crun" "[\"/bin/sleep\",\"$SLEEP_SECS\"]" "$CG_PARENT/crun-exec" &&
+		crun_create --root "$(CRUN_STATE)" run -d -b "$d/crun" "$cid" \
+			</dev/null >"$d/crun.log" 2>&1; then
+		on_exit crun --root "$(CRUN_STATE)" delete -f "$cid"
+		pid=$(crun_pid "$cid")
+		peer_add crun "crun exec" "crun --root $(CRUN_STATE) exec $cid /bin/true"
+		if [ -n "$pid" ] && have nsenter; then
+			peer_add floor "nsenter into the crun container (setns+fork+exec)" \
+				"nsenter -t $pid -m -u -i -n -p -C -r -w /bin/true"
+		else
+			peer_unavailable floor "nsenter" "no pid for the crun container or no nsenter"
+		fi
+	else
+		peer_unavailable crun "crun exec" "could not start a crun container: $(first_lines "$d/crun.log" 2>/dev/null)"
+		peer_unavailable floor "nsenter" "needs the crun container"
+	fi
+
+	# runc
+	cid=vb$$-runc-exec
+	if have runc && oci_bundle runc "$d/runc" "[\"/bin/sleep\",\"$SLEEP_SECS\"]" "$CG_PARENT/runc-exec" &&
+		runc --root "$(RUNC_STATE)" run -d -b "$d/runc" "$cid" </dev/null >"$d/runc.log" 2>&1; then
+		on_exit runc --root "$(RUNC_STATE)" delete -f "$cid"
+		peer_add runc "runc exec" "runc --root $(RUNC_STATE) exec $cid /bin/true"
+	else
+		peer_unavailable runc "runc exec" "could not start a runc container: $(first_lines "$d/runc.log" 2>/dev/null)"
+	fi
+
+	# lxc
+	cid=vb$$-lxc-exec
+	if have lxc-start && lxc_conf "$d/lxc.conf" empty "/bin/sleep $SLEEP_SECS" &&
+		lxc-start -P "$(LXC_PATH)" -n "$cid" -f "$d/lxc.conf" -d </dev/null >"$d/lxc.log" 2>&1; then
+		on_exit lxc-stop -P "$(LXC_PATH)" -n "$cid" -k
+		peer_add lxc "lxc-attach" "lxc-attach -P $(LXC_PATH) -n $cid -- /bin/true"
+	else
+		peer_unavailable lxc "lxc-attach" "could not start an LXC container: $(first_lines "$d/lxc.log" 2>/dev/null)"
+	fi
+
+	scenario_note "crun exec runs directly (no hybridns): only crun create/run refuses hybrid hosts."
+	scenario_note "The exec'd process joins all the container's namespaces and (except nsenter) its cgroups."
+
+	bench_hyperfine $s "Exec latency (/bin/true in a running container)"
+	result_ratios $s vert
+	result_target $s vert crun 0.7 "exec at most 0.7x crun exec"
+}
