@@ -34,6 +34,21 @@ struct cg_handle {
  * message naming the fix. */
 int cg_prepare(const char *name, const struct rt_resources *res, bool rootless,
 	       struct cg_handle *h, vert_error_t *err);
+/* Write limits into an existing cgroup (live `vert set`). */
+int cg_apply_resources(const char *path, const struct rt_resources *res, vert_error_t *err);
+/* Live counters of a cgroup; -1 where unknown. */
+struct cg_stats {
+	int64_t memory_current, memory_max; /* bytes; max -1 = unlimited */
+	int64_t memory_high;
+	int64_t swap_current;
+	int64_t pids_current, pids_max;
+	int64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec;
+	int64_t cpu_quota, cpu_period;      /* cpu.max; quota -1 = max */
+	int64_t io_rbytes, io_wbytes;
+	int64_t oom_kills, oom_events;      /* memory.events oom_kill, oom */
+};
+int cg_stats_read(const char *path, struct cg_stats *st);
+
 /* Kill whatever is left in the cgroup and remove it. */
 int cg_remove_path(const char *path, vert_error_t *err);
 void cg_handle_done(struct cg_handle *h);

@@ -29,6 +29,10 @@ struct rt_create_opts {
 	void *after_clone_data;
 	/* Where the VE's stdio goes when not a terminal: -1 = inherit. */
 	int stdin_fd, stdout_fd, stderr_fd;
+	/* Run the user's login shell (from the VE's passwd) instead of args. */
+	bool login_shell;
+	/* Make the pty raw (a console read into a log, not a terminal). */
+	bool raw_console;
 };
 
 #define RT_CREATE_OPTS_INIT                                                                        \
@@ -50,6 +54,19 @@ struct rt_container {
 int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts *o,
 			struct rt_container *ret, vert_error_t *err);
 void rt_container_release(struct rt_container *c);
+
+struct rt_exec_opts {
+	struct rt_create_opts create; /* user, login_shell, stdio */
+	int init_pidfd;               /* the VE's init */
+	pid_t init_pid;
+	int cgroup_fd;                /* the VE's cgroup dir, or -1 */
+};
+
+/* Run spec's process (args, env, cwd, caps, seccomp, terminal) inside the
+ * running VE whose init is o->init_pidfd.  Returns once it is executing;
+ * wait for it with rt_container_wait(). */
+int rt_container_exec(const struct rt_spec *spec, const struct rt_exec_opts *o,
+		      struct rt_container *ret, vert_error_t *err);
 
 /* Wait for the container's init to exit, forwarding signals sent to us and
  * proxying the terminal when there is one.  *ret_status is the shell-style

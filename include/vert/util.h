@@ -107,6 +107,10 @@ const char *signal_name(int sig, char buf[static 16]);
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
 /* Write data to dirfd/path atomically: temp file, fsync, rename. */
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode);
+/* Same, without the fsync: for runtime state on tmpfs and data that is
+ * thrown away with the process (the rename still makes it all-or-nothing). */
+int write_file_atomic_nosync_at(int dirfd, const char *path, const void *data, size_t len,
+				mode_t mode);
 /* Write a string to an existing file (e.g. /proc, cgroupfs). */
 int write_file_str(const char *path, const char *s);
 int write_file_str_at(int dirfd, const char *path, const char *s);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vert/cgroup.h"
 #include "vert/error.h"
 #include "vert/spec.h"
 
@@ -21,6 +22,7 @@ struct ve_paths {
 	char *data;    /* persistent: templates/, ves/ */
 	char *run;     /* runtime: ves/, locks/ (tmpfs: gone at reboot) */
 	bool rootless; /* not real root: user namespaces, XDG dirs */
+	char *root_arg; /* the --root / $VERT_ROOT in effect, or NULL */
 	uid_t host_uid; /* the invoking user's uid on the host */
 	gid_t host_gid;
 };
@@ -92,8 +94,14 @@ struct ve_config {
 	char **cap_add, **cap_drop;
 	bool read_only;
 	bool autoremove;     /* --rm: destroyed as soon as it stops */
+	bool onboot;         /* started by `vert start --onboot` */
+	int stop_signal;     /* 0: SIGRTMIN+3 for systemd, SIGTERM otherwise */
+	int stop_timeout;    /* seconds before everything is killed; -1: default */
+	bool persistent;     /* made by `vert create`: the system-VE profile */
 	struct rt_resources resources;
 };
+
+#define VE_DEFAULT_STOP_TIMEOUT 10
 
 void ve_config_init(struct ve_config *c);
 void ve_config_done(struct ve_config *c);
@@ -129,6 +137,7 @@ int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, ve
 
 /* Default capabilities and seccomp deny list (for docs and tests). */
 extern const char *const ve_default_caps[];
+extern const char *const ve_persistent_caps[]; /* added for `vert create` VEs */
 extern const char *const ve_default_seccomp_deny[];
 
 /* ---- runtime state ---- */
@@ -152,7 +161,62 @@ bool ve_proc_alive(pid_t pid, uint64_t start_time);
 void ve_reconcile(const struct ve_paths *p, const char *name);
 void ve_reconcile_all(const struct ve_paths *p);
 
-/* ---- running ---- */
+/* ---- the lifecycle ---- */
+
+/* Fields of a config, for `vert set` (which ones a patch changes). */
+enum {
+	VE_F_HOSTNAME = 1 << 0,
+	VE_F_ENV = 1 << 1,
+	VE_F_VOLUMES = 1 << 2,
+	VE_F_CMD = 1 << 3,
+	VE_F_USER = 1 << 4,
+	VE_F_WORKDIR = 1 << 5,
+	VE_F_RESOURCES = 1 << 6,
+	VE_F_ONBOOT = 1 << 7,
+	VE_F_STOP_SIGNAL = 1 << 8,
+	VE_F_STOP_TIMEOUT = 1 << 9,
+	VE_F_CAPS = 1 << 10,
+	VE_F_NET = 1 << 11,
+	VE_F_READONLY = 1 << 12,
+	VE_F_NEWPRIVS = 1 << 13,
+};
+#define VE_SET_HOSTNAME VE_F_HOSTNAME
+#define VE_SET_RESOURCES VE_F_RESOURCES
+/* changes a running VE only picks up when it starts again */
+#define VE_SET_NEXT_START                                                                          \
+	(VE_F_ENV | VE_F_VOLUMES | VE_F_CMD | VE_F_USER | VE_F_WORKDIR | VE_F_CAPS | VE_F_NET |     \
+	 VE_F_READONLY | VE_F_NEWPRIVS)
+
+/* Apply the `fields` of patch onto c (env and volumes are merged by key). */
+void ve_config_merge(struct ve_config *c, const struct ve_config *patch, unsigned fields);
+
+int ve_load(const struct ve_paths *p, const char *name, struct ve_config *c, vert_error_t *err);
+int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err);
+int ve_destroy(const struct ve_paths *p, const char *name, bool force, vert_error_t *err);
+int ve_kill(const struct ve_paths *p, const char *name, int sig, vert_error_t *err);
+/* Persist the patch; apply resources and hostname live when running.
+ * *notes (may be NULL) receives a message for the user, or stays NULL. */
+int ve_set(const struct ve_paths *p, const char *name, const struct ve_config *patch,
+	   unsigned fields, char **notes, vert_error_t *err);
+
+struct ve_start_opts {
+	bool attach; /* stay in the foreground, stdio attached, until it stops */
+};
+/* Detached: returns once the init runs.  Attached: *ret_status is its
+ * exit status (shell style) when it stops. */
+int ve_start(const struct ve_paths *p, const char *name, const struct ve_start_opts *o,
+	     int *ret_status, vert_error_t *err);
+/* Stop: the stop signal, then after timeout (seconds; <0: the VE's
+ * setting) everything in the VE is killed.  Returns when it is down and
+ * its resources are released. */
+int ve_stop(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err);
+int ve_restart(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err);
+
+/* Run in the supervisor after its VE's init exited (`vert __after-exit`):
+ * clean up, and boot again after a reboot from inside. Never returns on
+ * a reboot (becomes the monitor again). */
+int ve_supervisor_after_exit(const struct ve_paths *p, const char *name, int code, int sig,
+			     vert_error_t *err);
 
 struct ve_run_opts {
 	bool rm;  /* remove the VE when the command exits */
@@ -162,5 +226,52 @@ struct ve_run_opts {
  * command in the foreground and wait.  *ret_status: the command's status. */
 int ve_run(const struct ve_paths *p, struct ve_config *cfg, const struct ve_run_opts *o,
 	   int *ret_status, vert_error_t *err);
+
+/* ---- looking at VEs ---- */
+
+struct ve_info {
+	struct ve_config cfg;
+	struct ve_state state; /* valid when running */
+	bool running;          /* the init is alive */
+	char *status;          /* running, starting, rebooting, stopped */
+	struct cg_stats stats; /* -1 fields when unknown */
+	int last_code, last_signal; /* of the last stop, -1 unknown */
+	char *last_reason;          /* stop, exit, reboot, halt, lost */
+	int64_t stopped_at;
+};
+
+int ve_info_get(const struct ve_paths *p, const char *name, struct ve_info *i, vert_error_t *err);
+void ve_info_done(struct ve_info *i);
+int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_error_t *err);
+void ve_list_free(struct ve_info *v, size_t n);
+int64_t ve_info_uptime(const struct ve_info *i);
+double ve_info_cpu_percent(const struct ve_info *i);
+/* full: inspect's document (config, status, stats, paths); else ps's row */
+struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_info *i, bool full);
+
+struct ve_proc {
+	pid_t host_pid, ve_pid;
+	uid_t uid;
+	char state;
+	long long rss_kb;
+	char *comm, *cmdline;
+};
+int ve_top(const struct ve_paths *p, const char *name, struct ve_proc **ret, size_t *n_ret,
+	   vert_error_t *err);
+void ve_procs_free(struct ve_proc *v, size_t n);
+
+/* The console log (old: the rotated generation). */
+char *ve_log_path(const struct ve_paths *p, const char *name, bool old);
+
+struct ve_exec_opts {
+	char **args;      /* NULL with login: the user's login shell */
+	char **env;       /* added to the VE's environment */
+	const char *user; /* default: the VE's user setting, else root */
+	const char *workdir;
+	bool terminal;
+	bool login;
+};
+int ve_exec(const struct ve_paths *p, const char *name, const struct ve_exec_opts *o,
+	    int *ret_status, vert_error_t *err);
 
 #endif

@@ -205,6 +205,15 @@ int cg_prepare(const char *name, const struct rt_resources *res, bool rootless,
 	return 0;
 }
 
+int cg_apply_resources(const char *path, const struct rt_resources *res, vert_error_t *err)
+{
+	_cleanup_close_ int dfd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+
+	if (dfd < 0)
+		return vert_error_sys(err, "open cgroup '%s'", path);
+	return apply_resources(dfd, res, err);
+}
+
 static bool cg_populated(const char *path)
 {
 	_cleanup_free_ char *p = xasprintf("%s/cgroup.events", path), *buf = NULL;
@@ -249,4 +258,80 @@ void cg_handle_done(struct cg_handle *h)
 	free(h->why_none);
 	h->dirfd = -1;
 	h->path = h->why_none = NULL;
+}
+
+/* ---- statistics ---- */
+
+static int64_t read_i64_or_max(int dfd, const char *file)
+{
+	_cleanup_free_ char *buf = NULL;
+	long long v;
+
+	if (read_file_at(dfd, file, 4096, &buf, NULL) < 0)
+		return -1;
+	if (strncmp(buf, "max", 3) == 0)
+		return -1;
+	if (sscanf(buf, "%lld", &v) != 1)
+		return -1;
+	return (int64_t)v;
+}
+
+/* "key value" lines (cpu.stat, memory.events) */
+static int64_t read_keyed(int dfd, const char *file, const char *key)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t kl = strlen(key);
+
+	if (read_file_at(dfd, file, 1 << 16, &buf, NULL) < 0)
+		return -1;
+	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		long long v;
+		if (strncmp(l, key, kl) == 0 && l[kl] == ' ' && sscanf(l + kl + 1, "%lld", &v) == 1)
+			return (int64_t)v;
+	}
+	return -1;
+}
+
+int cg_stats_read(const char *path, struct cg_stats *st)
+{
+	_cleanup_close_ int dfd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+
+	memset(st, 0xff, sizeof(*st)); /* every field -1 */
+	if (dfd < 0)
+		return -errno;
+	st->memory_current = read_i64_or_max(dfd, "memory.current");
+	st->memory_max = read_i64_or_max(dfd, "memory.max");
+	st->memory_high = read_i64_or_max(dfd, "memory.high");
+	st->swap_current = read_i64_or_max(dfd, "memory.swap.current");
+	st->pids_current = read_i64_or_max(dfd, "pids.current");
+	st->pids_max = read_i64_or_max(dfd, "pids.max");
+	st->cpu_usage_usec = read_keyed(dfd, "cpu.stat", "usage_usec");
+	st->cpu_user_usec = read_keyed(dfd, "cpu.stat", "user_usec");
+	st->cpu_system_usec = read_keyed(dfd, "cpu.stat", "system_usec");
+	st->oom_kills = read_keyed(dfd, "memory.events", "oom_kill");
+	st->oom_events = read_keyed(dfd, "memory.events", "oom");
+	if (read_file_at(dfd, "cpu.max", 4096, &buf, NULL) == 0) {
+		long long q, per;
+		if (sscanf(buf, "%lld %lld", &q, &per) == 2) {
+			st->cpu_quota = q;
+			st->cpu_period = per;
+		} else if (sscanf(buf, "max %lld", &per) == 1) {
+			st->cpu_period = per;
+		}
+		free(buf);
+		buf = NULL;
+	}
+	/* io.stat: "MAJ:MIN rbytes=N wbytes=N rios=.. ..." per device */
+	if (read_file_at(dfd, "io.stat", 1 << 20, &buf, NULL) == 0) {
+		st->io_rbytes = st->io_wbytes = 0;
+		for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n")) {
+			long long v;
+			if (sscanf(t, "rbytes=%lld", &v) == 1)
+				st->io_rbytes += v;
+			else if (sscanf(t, "wbytes=%lld", &v) == 1)
+				st->io_wbytes += v;
+		}
+	}
+	return 0;
 }

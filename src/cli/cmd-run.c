@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* vert run: run a command in a new VE. */
+/* vert run: create + start + attach (+ destroy with --rm). */
 #include <getopt.h>
 
 #include "cli-resources.h"
 #include "cli.h"
+#include "config-opts.h"
 #include "vert/util.h"
 
 static void run_usage(FILE *f)
@@ -20,34 +21,12 @@ static void run_usage(FILE *f)
 		"  --name NAME           name the VE (default: a random id)\n"
 		"  -t, --tty             give the command a terminal (pty)\n"
 		"  -i, --interactive     keep stdin open (always the case; for compatibility)\n"
-		"  --hostname NAME       hostname inside the VE (default: the VE name)\n"
-		"  -e, --env KEY=VALUE   set an environment variable (repeatable)\n"
-		"  -v, --volume SRC:DST[:ro|rw]\n"
-		"                        bind-mount host path SRC at DST (repeatable)\n"
-		"  -w, --workdir DIR     working directory inside the VE\n"
-		"  -u, --user USER[:GROUP]\n"
-		"                        run as this uid/gid or name (looked up in the VE)\n"
-		"  --net MODE            network: none (loopback only)\n"
-		"  --read-only           mount the VE's root read-only\n"
-		"  --cap-add CAP         add a capability (repeatable, ALL for all)\n"
-		"  --cap-drop CAP        drop a capability (repeatable, ALL for all)\n"
-		"  --new-privileges      allow setuid binaries to gain privileges\n"
-		"                        (default: no_new_privs is set)\n"
-		"%s"
+		"%s%s"
 		"  -h, --help            show this help\n",
-		cli_resource_help);
+		cli_cfg_help, cli_resource_help);
 }
 
-enum {
-	OPT_RM = 0x100,
-	OPT_NAME,
-	OPT_HOSTNAME,
-	OPT_NET,
-	OPT_READONLY,
-	OPT_CAP_ADD,
-	OPT_CAP_DROP,
-	OPT_NEW_PRIVS,
-};
+enum { OPT_RM = 0x100, OPT_NAME };
 
 int cmd_run(struct cli *c, int argc, char **argv)
 {
@@ -56,34 +35,21 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "tty", no_argument, NULL, 't' },
 		{ "interactive", no_argument, NULL, 'i' },
-		{ "hostname", required_argument, NULL, OPT_HOSTNAME },
-		{ "env", required_argument, NULL, 'e' },
-		{ "volume", required_argument, NULL, 'v' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "net", required_argument, NULL, OPT_NET },
-		{ "read-only", no_argument, NULL, OPT_READONLY },
-		{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
-		{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
-		{ "new-privileges", no_argument, NULL, OPT_NEW_PRIVS },
 		{ "help", no_argument, NULL, 'h' },
 	};
-	struct option opts[ARRAY_SIZE(base) + 16];
+	struct option opts[ARRAY_SIZE(base) + CLI_CFG_OPTIONS_MAX];
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
 	struct ve_config cfg;
 	struct ve_run_opts ro = { 0 };
-	size_t n = 0;
+	unsigned fields = 0;
+	size_t n = ARRAY_SIZE(base);
 	int o, status = 0, r;
 
 	memcpy(opts, base, sizeof(base));
-	n = ARRAY_SIZE(base);
-	for (size_t i = 0; cli_resource_options[i].name; i++)
-		opts[n++] = cli_resource_options[i];
-	memset(&opts[n], 0, sizeof(opts[n]));
+	cli_cfg_options(opts, &n);
 
 	ve_config_init(&cfg);
-	cfg.net = xstrdup("none");
-	while ((o = getopt_long(argc, argv, "+tie:v:w:u:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+ti" CLI_CFG_SHORTOPTS "h", opts, NULL)) != -1) {
 		switch (o) {
 		case OPT_RM:
 			ro.rm = true;
@@ -97,62 +63,19 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			break;
 		case 'i':
 			break;
-		case OPT_HOSTNAME:
-			free(cfg.hostname);
-			cfg.hostname = xstrdup(optarg);
-			break;
-		case 'e':
-			if (ve_parse_env(optarg, &err) < 0)
-				goto fail;
-			cfg.env = strv_push(cfg.env, xstrdup(optarg));
-			break;
-		case 'v': {
-			struct ve_volume v;
-			if (ve_parse_volume(optarg, &v, &err) < 0)
-				goto fail;
-			cfg.volumes = xrealloc(cfg.volumes, (cfg.n_volumes + 1) * sizeof(v));
-			cfg.volumes[cfg.n_volumes++] = v;
-			break;
-		}
-		case 'w':
-			free(cfg.workdir);
-			cfg.workdir = xstrdup(optarg);
-			break;
-		case 'u':
-			if (ve_parse_user(optarg, &err) < 0)
-				goto fail;
-			free(cfg.user);
-			cfg.user = xstrdup(optarg);
-			break;
-		case OPT_NET:
-			free(cfg.net);
-			cfg.net = xstrdup(optarg);
-			break;
-		case OPT_READONLY:
-			cfg.read_only = true;
-			break;
-		case OPT_CAP_ADD:
-			cfg.cap_add = strv_push(cfg.cap_add, xstrdup(optarg));
-			break;
-		case OPT_CAP_DROP:
-			cfg.cap_drop = strv_push(cfg.cap_drop, xstrdup(optarg));
-			break;
-		case OPT_NEW_PRIVS:
-			cfg.new_privileges = true;
-			break;
 		case 'h':
 			run_usage(stdout);
 			ve_config_done(&cfg);
 			return EXIT_OK;
 		default:
-			if (cli_is_resource_opt(o)) {
-				if (cli_parse_resource_opt(o, optarg, &cfg.resources, &err) < 0)
-					goto fail;
-				break;
+			r = o == '?' ? 0 : cli_cfg_parse(o, optarg, &cfg, &fields, &err);
+			if (r < 0)
+				goto fail;
+			if (r == 0) {
+				ve_config_done(&cfg);
+				fprintf(stderr, "Try 'vert run --help'.\n");
+				return EXIT_RUN_FAILED;
 			}
-			ve_config_done(&cfg);
-			fprintf(stderr, "Try 'vert run --help'.\n");
-			return EXIT_RUN_FAILED;
 		}
 	}
 	if (optind >= argc) {
@@ -163,10 +86,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	cfg.template_name = xstrdup(argv[optind++]);
 	if (optind < argc && strcmp(argv[optind], "--") == 0)
 		optind++;
-	if (optind < argc) {
-		for (int i = optind; i < argc; i++)
-			cfg.cmd = strv_push(cfg.cmd, xstrdup(argv[i]));
-	}
+	for (int i = optind; i < argc; i++)
+		cfg.cmd = strv_push(cfg.cmd, xstrdup(argv[i]));
 
 	if ((r = cli_paths(c, &err)) < 0 || (r = ve_run(&c->paths, &cfg, &ro, &status, &err)) < 0)
 		goto fail;

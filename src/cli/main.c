@@ -118,8 +118,23 @@ static const struct {
 	cli_cmd_fn fn;
 	const char *summary;
 } commands[] = {
-	{ "run", cmd_run, "run a command in a new VE" },
+	{ "run", cmd_run, "run a command in a new VE (create + start + attach)" },
+	{ "create", cmd_create, "define a persistent VE from a template" },
+	{ "start", cmd_start, "boot VEs (detached, or --attach)" },
+	{ "stop", cmd_stop, "stop VEs and release their resources" },
+	{ "restart", cmd_restart, "stop, then start VEs" },
+	{ "kill", cmd_kill, "send a signal to a VE's init" },
+	{ "destroy", cmd_destroy, "remove VEs and their files" },
+	{ "set", cmd_set, "change a VE's settings (live where possible)" },
+	{ "exec", cmd_exec, "run a command inside a running VE" },
+	{ "enter", cmd_enter, "a root login shell inside a running VE" },
+	{ "ps", cmd_ps, "list VEs" },
+	{ "top", cmd_top, "list the processes inside a VE" },
+	{ "inspect", cmd_inspect, "a VE's config and state as JSON" },
+	{ "logs", cmd_logs, "a VE init's console output" },
 	{ "template", cmd_template, "manage OS templates (create, import, ls, rm)" },
+	/* internal: run by vert-monitor in a VE's supervisor */
+	{ "__after-exit", cmd_after_exit, NULL },
 };
 
 static void usage(FILE *f)
@@ -131,7 +146,8 @@ static void usage(FILE *f)
 		   "\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary)
+			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n"
 		   "Global options:\n"
 		   "  --root DIR   keep all state under DIR (also $VERT_ROOT)\n"

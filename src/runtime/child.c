@@ -42,7 +42,7 @@ __attribute__((noreturn)) static void child_fail(int sync_fd, vert_error_t *err)
 	_exit(code);
 }
 
-static void reset_signals(void)
+void rt_reset_signals(void)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
 	sigset_t all;
@@ -54,7 +54,8 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-static int setup_terminal(int sync_fd, const struct rt_sync_msg *go, vert_error_t *err)
+static int setup_terminal(int sync_fd, const struct rt_sync_msg *go, bool raw,
+			  vert_error_t *err)
 {
 	_cleanup_close_ int master = -EBADF, slave = -EBADF;
 	struct rt_sync_msg m = { .type = RT_SYNC_PTY };
@@ -73,6 +74,14 @@ static int setup_terminal(int sync_fd, const struct rt_sync_msg *go, vert_error_
 		return vert_error_sys(err, "open pty peer");
 	if (ws.ws_row && ws.ws_col)
 		ioctl(slave, TIOCSWINSZ, &ws);
+	if (raw) {
+		/* a console read into a log: no echo, no \r\n translation */
+		struct termios t;
+		if (tcgetattr(slave, &t) == 0) {
+			cfmakeraw(&t);
+			tcsetattr(slave, TCSANOW, &t);
+		}
+	}
 
 	/* /dev/console is the VE's terminal, as on a real console login */
 	{
@@ -146,6 +155,16 @@ static int switch_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n_group
 	return 0;
 }
 
+static int exec_path(const char *path, char *const *args, char *const *env, vert_error_t *err)
+{
+	execve(path, args, env);
+	if (errno == ENOENT || errno == ENOTDIR)
+		return vert_error_set(err, ENOENT, VERT_ERR_EXEC_NOENT,
+				      "executable '%s' not found in the VE", path);
+	return vert_error_set(err, errno, VERT_ERR_EXEC_CANNOT, "cannot execute '%s': %s", path,
+			      strerror(errno));
+}
+
 /* execvpe() searches the *caller's* PATH; the VE's PATH is in its env. */
 static int exec_cmd(char *const *args, char *const *env, vert_error_t *err)
 {
@@ -201,11 +220,8 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 	const struct rt_spec *s = a->spec;
 	const struct rt_create_opts *o = a->opts;
 	struct rt_sync_msg go;
-	struct rt_user user = { 0 };
 	vert_error_t err = VERT_ERROR_INIT;
 	bool userns = (s->ns_flags & CLONE_NEWUSER) != 0;
-	bool chdir_done = false;
-	char **env;
 	int r;
 
 	if (o->die_with_parent) {
@@ -218,7 +234,7 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 		if (a->parent_pidfd >= 0 && poll(&pfd, 1, 0) != 0)
 			_exit(125);
 	}
-	reset_signals();
+	rt_reset_signals();
 
 	/* #1: wait for the parent (id maps, network) */
 	r = rt_sync_recv(a->sync_fd, &go, NULL);
@@ -261,21 +277,38 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 		child_fail(a->sync_fd, &err);
 	}
 
+	rt_child_process(s, o, a->seccomp, a->sync_fd, &go, userns);
+}
+
+/*
+ * The part shared by a VE's init and by `exec` into a running VE: runs
+ * inside the VE's namespaces and root, and ends in execve().
+ */
+__attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
+						const struct rt_create_opts *o,
+						const struct sock_fprog *seccomp, int sync_fd,
+						const struct rt_sync_msg *go, bool userns)
+{
+	vert_error_t err = VERT_ERROR_INIT;
+	struct rt_user user = { 0 };
+	bool chdir_done = false;
+	char **env, **args = s->args, *login[2] = { NULL, NULL };
+
 	if (o->user && rt_user_resolve(o->user, &user, &err) < 0)
-		child_fail(a->sync_fd, &err);
+		child_fail(sync_fd, &err);
 
 	if (s->terminal) {
-		if (setup_terminal(a->sync_fd, &go, &err) < 0)
-			child_fail(a->sync_fd, &err);
+		if (setup_terminal(sync_fd, go, o->raw_console, &err) < 0)
+			child_fail(sync_fd, &err);
 	} else {
 		if (redirect_stdio(o, &err) < 0)
-			child_fail(a->sync_fd, &err);
+			child_fail(sync_fd, &err);
 		/* own session: terminal signals go to vert, which forwards them
 		 * once, instead of hitting both vert and the VE */
 		setsid();
 	}
 	if (set_rlimits(s, &err) < 0)
-		child_fail(a->sync_fd, &err);
+		child_fail(sync_fd, &err);
 
 	/* cwd before dropping privileges (it may be root-only), again after
 	 * if that failed */
@@ -287,30 +320,30 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 	 * without no_new_privs needs CAP_SYS_ADMIN (ditto), and the final
 	 * capability sets come after the uid change, which clears them. */
 	if (rt_caps_apply_bounding(s->cap_bounding, &err) < 0)
-		child_fail(a->sync_fd, &err);
-	if (a->seccomp && !s->no_new_privileges && rt_seccomp_load(a->seccomp, &err) < 0)
-		child_fail(a->sync_fd, &err);
+		child_fail(sync_fd, &err);
+	if (seccomp && !s->no_new_privileges && rt_seccomp_load(seccomp, &err) < 0)
+		child_fail(sync_fd, &err);
 	{
 		uid_t uid = o->user ? user.uid : s->uid;
 		gid_t gid = o->user ? user.gid : s->gid;
 		const gid_t *groups = o->user ? user.groups : s->groups;
 		size_t ng = o->user ? user.n_groups : s->n_groups;
 		if (switch_user(uid, gid, groups, ng, userns || !rt_in_init_userns(), &err) < 0)
-			child_fail(a->sync_fd, &err);
+			child_fail(sync_fd, &err);
 	}
 	if (!chdir_done && chdir(s->cwd) < 0) {
 		vert_error_set(&err, errno, VERT_ERR_EXEC_CANNOT, "chdir to '%s' in the VE: %s",
 			       s->cwd, strerror(errno));
-		child_fail(a->sync_fd, &err);
+		child_fail(sync_fd, &err);
 	}
 	if (rt_caps_apply(s, &err) < 0)
-		child_fail(a->sync_fd, &err);
+		child_fail(sync_fd, &err);
 	if (s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		vert_error_sys(&err, "set no_new_privs");
-		child_fail(a->sync_fd, &err);
+		child_fail(sync_fd, &err);
 	}
-	if (a->seccomp && s->no_new_privileges && rt_seccomp_load(a->seccomp, &err) < 0)
-		child_fail(a->sync_fd, &err);
+	if (seccomp && s->no_new_privileges && rt_seccomp_load(seccomp, &err) < 0)
+		child_fail(sync_fd, &err);
 
 	env = build_env(s, o->user ? &user : NULL);
 	/* No host fd survives exec (the leaked-fd class of escapes): mark
@@ -318,9 +351,22 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 	 * and its EOF tells the parent the exec succeeded. */
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
 		for (int fd = 3; fd < 1024; fd++)
-			if (fd != a->sync_fd)
+			if (fd != sync_fd)
 				close(fd);
 	}
-	exec_cmd(s->args, env, &err);
-	child_fail(a->sync_fd, &err);
+	if (o->login_shell) {
+		vert_error_t e2 = VERT_ERROR_INIT;
+		if (!o->user && rt_user_resolve("0", &user, &e2) < 0)
+			vert_error_clear(&e2); /* no passwd entry: /bin/sh */
+		/* a login shell: the user's shell from the VE's passwd, with
+		 * argv[0] "-name" as login(1) does */
+		const char *sh = user.shell && *user.shell ? user.shell : "/bin/sh";
+		const char *base = strrchr(sh, '/');
+		login[0] = xasprintf("-%s", base ? base + 1 : sh);
+		args = login;
+		if (exec_path(sh, args, env, &err) < 0)
+			child_fail(sync_fd, &err);
+	}
+	exec_cmd(args, env, &err);
+	child_fail(sync_fd, &err);
 }

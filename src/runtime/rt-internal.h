@@ -46,7 +46,12 @@ struct rt_child_args {
 	bool rootless_fs;
 	int parent_pidfd; /* the creating process, to detect its death; -1 */
 };
+void rt_reset_signals(void);
 __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a);
+__attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
+						const struct rt_create_opts *o,
+						const struct sock_fprog *seccomp, int sync_fd,
+						const struct rt_sync_msg *go, bool userns);
 
 /* caps.c */
 int rt_caps_apply_bounding(uint64_t bounding, vert_error_t *err);
@@ -63,6 +68,7 @@ struct rt_user {
 	gid_t *groups;
 	size_t n_groups;
 	char *home;
+	char *shell;
 };
 int rt_user_resolve(const char *spec_user, struct rt_user *ret, vert_error_t *err);
 void rt_user_done(struct rt_user *u);

@@ -14,6 +14,7 @@ struct pwent {
 	uid_t uid;
 	gid_t gid;
 	char *home;
+	char *shell;
 };
 
 static bool is_number(const char *s)
@@ -60,6 +61,7 @@ static int passwd_find(const char *name, uid_t uid, bool by_uid, struct pwent *r
 		ret->uid = u;
 		ret->gid = g;
 		ret->home = xstrdup(fld[5]);
+		ret->shell = xstrdup(fld[6]);
 		return 0;
 	}
 	return -ENOENT;
@@ -147,6 +149,7 @@ int rt_user_resolve(const char *spec, struct rt_user *ret, vert_error_t *err)
 		} else if (group_find(group, &ret->gid) < 0) {
 			free(pw.name);
 			free(pw.home);
+			free(pw.shell);
 			return vert_error_set(err, ENOENT, VERT_ERR_INVALID,
 					      "group '%s' not found in the VE's /etc/group", group);
 		}
@@ -154,14 +157,17 @@ int rt_user_resolve(const char *spec, struct rt_user *ret, vert_error_t *err)
 	if (found) {
 		group_members(pw.name, ret->gid, ret);
 		ret->home = pw.home;
-		pw.home = NULL;
+		ret->shell = pw.shell;
+		pw.home = pw.shell = NULL;
 	}
 	free(pw.name);
 	free(pw.home);
+	free(pw.shell);
 	return 0;
 badgroup:
 	free(pw.name);
 	free(pw.home);
+	free(pw.shell);
 	return vert_error_set(err, ERANGE, VERT_ERR_INVALID, "invalid gid '%s'", group);
 }
 
@@ -169,5 +175,6 @@ void rt_user_done(struct rt_user *u)
 {
 	free(u->groups);
 	free(u->home);
+	free(u->shell);
 	memset(u, 0, sizeof(*u));
 }

@@ -348,7 +348,8 @@ ssize_t write_all(int fd, const void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode)
+static int write_atomic(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
+			bool sync)
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -EBADF;
@@ -361,7 +362,7 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
 	if (fd < 0)
 		return -errno;
 	r = (int)write_all(fd, data, len);
-	if (r >= 0 && fsync(fd) < 0)
+	if (r >= 0 && sync && fsync(fd) < 0)
 		r = -errno;
 	if (r >= 0 && renameat(dirfd, tmp, dirfd, path) < 0)
 		r = -errno;
@@ -370,6 +371,17 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
 		return r;
 	}
 	return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode)
+{
+	return write_atomic(dirfd, path, data, len, mode, true);
+}
+
+int write_file_atomic_nosync_at(int dirfd, const char *path, const void *data, size_t len,
+				mode_t mode)
+{
+	return write_atomic(dirfd, path, data, len, mode, false);
 }
 
 int write_file_str_at(int dirfd, const char *path, const char *s)

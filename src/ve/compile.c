@@ -17,6 +17,8 @@ const char *const ve_default_caps[] = {
 	"CAP_KILL",   "CAP_AUDIT_WRITE",  NULL,
 };
 
+const char *const ve_persistent_caps[] = { "CAP_NET_ADMIN", "CAP_SYS_BOOT", NULL };
+
 /*
  * System calls that reach beyond the VE into the shared kernel or host
  * state: modules, kexec, keyrings, file handles, swap, the clock,
@@ -108,6 +110,13 @@ static uint64_t caps_mask(const struct ve_config *c)
 	uint64_t m = 0;
 	for (size_t i = 0; ve_default_caps[i]; i++)
 		m |= 1ULL << rt_cap_from_name(ve_default_caps[i]);
+	/* A persistent VE is a whole server: its root manages its own
+	 * network stack (addresses, routes, firewall: scoped to the VE's
+	 * network namespace) and can reboot or halt it (reboot(2) in a child
+	 * pid namespace only ends that namespace). */
+	if (c->persistent)
+		for (size_t i = 0; ve_persistent_caps[i]; i++)
+			m |= 1ULL << rt_cap_from_name(ve_persistent_caps[i]);
 	for (size_t i = 0; c->cap_add && c->cap_add[i]; i++) {
 		if (strcasecmp(c->cap_add[i], "ALL") == 0)
 			m = ~0ULL;
@@ -138,7 +147,9 @@ static struct json_object *build_process(const struct ve_compile_in *in)
 {
 	const struct ve_config *c = in->cfg;
 	struct json_object *p = json_object_new_object(), *env, *caps, *user;
-	static const char *const default_cmd[] = { "/bin/sh", NULL };
+	static const char *const sh_cmd[] = { "/bin/sh", NULL };
+	static const char *const init_cmd[] = { "/sbin/init", NULL };
+	const char *const *default_cmd = c->persistent ? init_cmd : sh_cmd;
 	uint64_t cm = caps_mask(c);
 
 	json_object_object_add(p, "terminal", json_object_new_boolean(c->terminal));

@@ -15,6 +15,7 @@
 void ve_config_init(struct ve_config *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->stop_timeout = -1;
 	rt_resources_init(&c->resources);
 }
 
@@ -262,6 +263,13 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 	json_object_object_add(o, "cap_drop", strv_json(c->cap_drop));
 	json_object_object_add(o, "read_only", json_object_new_boolean(c->read_only));
 	json_object_object_add(o, "autoremove", json_object_new_boolean(c->autoremove));
+	json_object_object_add(o, "onboot", json_object_new_boolean(c->onboot));
+	json_object_object_add(o, "persistent", json_object_new_boolean(c->persistent));
+	if (c->stop_signal > 0) {
+		char b[16];
+		add_str(o, "stop_signal", signal_name(c->stop_signal, b));
+	}
+	add_i64(o, "stop_timeout", c->stop_timeout);
 	res = json_object_new_object();
 	add_i64(res, "memory_max", r->memory_max);
 	add_i64(res, "memory_high", r->memory_high);
@@ -440,6 +448,24 @@ int ve_config_from_json(struct json_object *o, struct ve_config *c, vert_error_t
 			r = get_bool(v, k, &c->read_only, err);
 		else if (strcmp(k, "autoremove") == 0)
 			r = get_bool(v, k, &c->autoremove, err);
+		else if (strcmp(k, "onboot") == 0)
+			r = get_bool(v, k, &c->onboot, err);
+		else if (strcmp(k, "persistent") == 0)
+			r = get_bool(v, k, &c->persistent, err);
+		else if (strcmp(k, "stop_signal") == 0) {
+			_cleanup_free_ char *sig = NULL;
+			r = get_str(v, k, &sig, err);
+			if (r == 0 && parse_signal(sig, &c->stop_signal) < 0)
+				r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+						   "config: invalid stop_signal '%s'", sig);
+		} else if (strcmp(k, "stop_timeout") == 0) {
+			int64_t t = -1;
+			r = get_i64(v, k, &t, err);
+			if (r == 0 && (t < 0 || t > 86400))
+				r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+						   "config: stop_timeout out of range");
+			c->stop_timeout = (int)t;
+		}
 		else if (strcmp(k, "resources") == 0)
 			r = parse_resources(v, &c->resources, err);
 		else
@@ -463,4 +489,93 @@ int ve_config_from_json(struct json_object *o, struct ve_config *c, vert_error_t
 fail:
 	ve_config_done(c);
 	return r;
+}
+
+/* ---- merging a `vert set` patch ---- */
+
+static void merge_resources(struct rt_resources *r, const struct rt_resources *p)
+{
+#define TAKE(f)                                                                                    \
+	if (p->f >= 0)                                                                             \
+	r->f = p->f
+	TAKE(memory_max);
+	TAKE(memory_high);
+	TAKE(memory_swap_max);
+	TAKE(cpu_quota);
+	TAKE(cpu_period);
+	TAKE(cpu_weight);
+	TAKE(pids_max);
+	TAKE(io_weight);
+#undef TAKE
+	if (p->cpuset_cpus) {
+		free(r->cpuset_cpus);
+		r->cpuset_cpus = xstrdup(p->cpuset_cpus);
+	}
+	if (p->cpuset_mems) {
+		free(r->cpuset_mems);
+		r->cpuset_mems = xstrdup(p->cpuset_mems);
+	}
+	for (size_t i = 0; p->io_max && p->io_max[i]; i++)
+		r->io_max = strv_push(r->io_max, xstrdup(p->io_max[i]));
+}
+
+static void replace_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? xstrdup(src) : NULL;
+}
+
+void ve_config_merge(struct ve_config *c, const struct ve_config *p, unsigned fields)
+{
+	if (fields & VE_F_HOSTNAME)
+		replace_str(&c->hostname, p->hostname);
+	if (fields & VE_F_ENV)
+		for (size_t i = 0; p->env && p->env[i]; i++)
+			c->env = strv_env_set(c->env, xstrdup(p->env[i]));
+	if (fields & VE_F_VOLUMES) {
+		for (size_t i = 0; i < p->n_volumes; i++) {
+			size_t j;
+			for (j = 0; j < c->n_volumes; j++)
+				if (strcmp(c->volumes[j].dest, p->volumes[i].dest) == 0)
+					break;
+			if (j == c->n_volumes) {
+				c->volumes = xrealloc(c->volumes, (c->n_volumes + 1) * sizeof(*c->volumes));
+				c->n_volumes++;
+			} else {
+				free(c->volumes[j].source);
+				free(c->volumes[j].dest);
+			}
+			c->volumes[j].source = xstrdup(p->volumes[i].source);
+			c->volumes[j].dest = xstrdup(p->volumes[i].dest);
+			c->volumes[j].readonly = p->volumes[i].readonly;
+		}
+	}
+	if (fields & VE_F_CMD) {
+		strv_free(c->cmd);
+		c->cmd = p->cmd ? strv_copy(p->cmd) : NULL;
+	}
+	if (fields & VE_F_USER)
+		replace_str(&c->user, p->user);
+	if (fields & VE_F_WORKDIR)
+		replace_str(&c->workdir, p->workdir);
+	if (fields & VE_F_RESOURCES)
+		merge_resources(&c->resources, &p->resources);
+	if (fields & VE_F_ONBOOT)
+		c->onboot = p->onboot;
+	if (fields & VE_F_STOP_SIGNAL)
+		c->stop_signal = p->stop_signal;
+	if (fields & VE_F_STOP_TIMEOUT)
+		c->stop_timeout = p->stop_timeout;
+	if (fields & VE_F_CAPS) {
+		for (size_t i = 0; p->cap_add && p->cap_add[i]; i++)
+			c->cap_add = strv_push(c->cap_add, xstrdup(p->cap_add[i]));
+		for (size_t i = 0; p->cap_drop && p->cap_drop[i]; i++)
+			c->cap_drop = strv_push(c->cap_drop, xstrdup(p->cap_drop[i]));
+	}
+	if (fields & VE_F_NET)
+		replace_str(&c->net, p->net);
+	if (fields & VE_F_READONLY)
+		c->read_only = p->read_only;
+	if (fields & VE_F_NEWPRIVS)
+		c->new_privileges = p->new_privileges;
 }

@@ -56,6 +56,7 @@ int ve_paths_init(struct ve_paths *p, const char *root, vert_error_t *err)
 					      "--root must be an absolute path, got '%s'", root);
 		p->data = xstrdup(root);
 		p->run = xasprintf("%s/run", root);
+		p->root_arg = xstrdup(root);
 	} else if (!p->rootless) {
 		p->data = xstrdup("/var/lib/vert");
 		p->run = xstrdup("/run/vert");
@@ -101,7 +102,8 @@ void ve_paths_done(struct ve_paths *p)
 {
 	free(p->data);
 	free(p->run);
-	p->data = p->run = NULL;
+	free(p->root_arg);
+	p->data = p->run = p->root_arg = NULL;
 }
 
 void ve_notice_once(const struct ve_paths *p, const char *key, const char *msg)

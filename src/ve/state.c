@@ -4,21 +4,33 @@
  *
  * A vert killed at any point leaves files the next command must make
  * sense of.  A VE is "running" only if the process recorded in its state
- * is alive with the same start time (pid numbers alone get reused); any
- * other leftover is cleaned up: the cgroup, the runtime dir, and for an
- * --rm VE its data dir too.  Work on a VE always happens under its lock,
- * so a VE whose lock is free is not being created or destroyed right now.
+ * (its init, or its supervisor) is alive with the same start time (pid
+ * numbers alone get reused); any other leftover is cleaned up: the
+ * cgroup, the runtime dir, and for an --rm VE its data dir too.  Work on
+ * a VE always happens under its lock, so a VE whose lock is free is not
+ * being created, started, stopped or destroyed right now.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ve-internal.h"
 #include "vert/cgroup.h"
 #include "vert/fs.h"
 #include "vert/runtime.h"
 #include "vert/util.h"
+
+char *ve_data_dir(const struct ve_paths *p, const char *name)
+{
+	return xasprintf("%s/ves/%s", p->data, name);
+}
+
+char *ve_run_dir(const struct ve_paths *p, const char *name)
+{
+	return xasprintf("%s/ves/%s", p->run, name);
+}
 
 void ve_state_done(struct ve_state *s)
 {
@@ -60,9 +72,82 @@ int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s
 	return 0;
 }
 
+int ve_state_write(const struct ve_paths *p, const char *name, const struct ve_state *s,
+		   vert_error_t *err)
+{
+	_cleanup_free_ char *dir = ve_run_dir(p, name);
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct json_object *o = json_object_new_object();
+	const char *txt;
+	int r;
+
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "status", json_object_new_string(s->status ? s->status : "running"));
+	json_object_object_add(o, "pid", json_object_new_int(s->pid));
+	json_object_object_add(o, "start_time", json_object_new_int64((int64_t)s->start_time));
+	json_object_object_add(o, "supervisor_pid", json_object_new_int(s->supervisor_pid));
+	json_object_object_add(o, "supervisor_start_time",
+			       json_object_new_int64((int64_t)s->supervisor_start_time));
+	json_object_object_add(o, "started_at", json_object_new_int64(s->started_at));
+	json_object_object_add(o, "autoremove", json_object_new_boolean(s->autoremove));
+	if (s->cgroup)
+		json_object_object_add(o, "cgroup", json_object_new_string(s->cgroup));
+	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	/* runtime state lives on tmpfs and dies with the boot: no fsync
+	 * needed for it to be consistent, only the atomic rename */
+	r = dfd < 0 ? -errno : write_file_atomic_nosync_at(dfd, "state.json", txt, strlen(txt), 0600);
+	json_object_put(o);
+	if (r < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "write state of VE '%s'", name);
+	return 0;
+}
+
 bool ve_proc_alive(pid_t pid, uint64_t start_time)
 {
 	return pid > 0 && start_time != 0 && rt_proc_start_time(pid) == start_time;
+}
+
+bool ve_state_running(const struct ve_state *s)
+{
+	return ve_proc_alive(s->pid, s->start_time) ||
+	       ve_proc_alive(s->supervisor_pid, s->supervisor_start_time);
+}
+
+void ve_last_write(const struct ve_paths *p, const char *name, int code, int sig,
+		   const char *reason)
+{
+	_cleanup_free_ char *dir = ve_data_dir(p, name);
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct json_object *o;
+	const char *txt;
+
+	if (dfd < 0)
+		return; /* destroyed meanwhile */
+	o = json_object_new_object();
+	if (sig)
+		json_object_object_add(o, "exit_signal", json_object_new_int(sig));
+	else
+		json_object_object_add(o, "exit_code", json_object_new_int(code));
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	json_object_object_add(o, "stopped_at", json_object_new_int64((int64_t)time(NULL)));
+	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	write_file_atomic_nosync_at(dfd, "last.json", txt, strlen(txt), 0600);
+	json_object_put(o);
+}
+
+/* Release what a VE instance holds on the host once its init is gone:
+ * cgroup, runtime dir (state, stop marker, rootfs mountpoint). */
+void ve_instance_cleanup(const struct ve_paths *p, const char *name, const char *cgroup)
+{
+	_cleanup_free_ char *rundir = ve_run_dir(p, name);
+	vert_error_t e = VERT_ERROR_INIT;
+	struct stat st;
+
+	if (cgroup && cg_remove_path(cgroup, &e) < 0)
+		vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
+	vert_error_clear(&e);
+	if (lstat(rundir, &st) == 0)
+		fs_rm_rf(rundir);
 }
 
 static bool config_autoremove(const char *path)
@@ -79,30 +164,27 @@ static bool config_autoremove(const char *path)
 	return r;
 }
 
-/* Clean up one VE's leftovers.  Caller holds the VE lock. */
-static void reconcile_locked(const struct ve_paths *p, const char *name)
+void ve_reconcile_locked(const struct ve_paths *p, const char *name)
 {
-	_cleanup_free_ char *rundir = xasprintf("%s/ves/%s", p->run, name);
-	_cleanup_free_ char *vedir = xasprintf("%s/ves/%s", p->data, name);
+	_cleanup_free_ char *rundir = ve_run_dir(p, name);
+	_cleanup_free_ char *vedir = ve_data_dir(p, name);
 	_cleanup_free_ char *cfg = xasprintf("%s/config.json", vedir);
 	vert_error_t e = VERT_ERROR_INIT;
 	struct ve_state s;
 	struct stat st;
 	bool have_state = ve_state_read(p, name, &s) == 0;
 
-	if (have_state && (ve_proc_alive(s.pid, s.start_time) ||
-			   ve_proc_alive(s.supervisor_pid, s.supervisor_start_time))) {
+	if (have_state && ve_state_running(&s)) {
 		ve_state_done(&s);
 		return; /* really running */
 	}
 	if (have_state) {
 		vert_debug("reconcile '%s': stale state (pid %d gone)", name, s.pid);
-		if (s.cgroup)
-			cg_remove_path(s.cgroup, &e);
-		vert_error_clear(&e);
-	}
-	if (lstat(rundir, &st) == 0)
+		ve_instance_cleanup(p, name, s.cgroup);
+		ve_last_write(p, name, 0, SIGKILL, "lost");
+	} else if (lstat(rundir, &st) == 0) {
 		fs_rm_rf(rundir);
+	}
 	/* an --rm VE whose vert died, or a create that died before its
 	 * config was written: nothing a user could still want */
 	if ((have_state && s.autoremove) || config_autoremove(cfg) ||
@@ -123,7 +205,7 @@ void ve_reconcile(const struct ve_paths *p, const char *name)
 	vert_error_clear(&e);
 	if (lock < 0)
 		return; /* busy: its owner is alive and will finish the job */
-	reconcile_locked(p, name);
+	ve_reconcile_locked(p, name);
 	close(lock);
 }
 

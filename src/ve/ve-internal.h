@@ -3,6 +3,7 @@
 #ifndef VERT_VE_INTERNAL_H
 #define VERT_VE_INTERNAL_H
 
+#include "vert/runtime.h"
 #include "vert/spec.h"
 #include "vert/ve.h"
 
@@ -23,5 +24,42 @@ int ve_as_mapped_root(const struct ve_paths *p, int (*fn)(void *), void *arg, ve
 int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err);
 /* rm -rf, as mapped root when needed. */
 int ve_remove_tree(const struct ve_paths *p, const char *path, vert_error_t *err);
+
+/* state.c */
+char *ve_data_dir(const struct ve_paths *p, const char *name);
+char *ve_run_dir(const struct ve_paths *p, const char *name);
+int ve_state_write(const struct ve_paths *p, const char *name, const struct ve_state *s,
+		   vert_error_t *err);
+bool ve_state_running(const struct ve_state *s);
+void ve_last_write(const struct ve_paths *p, const char *name, int code, int sig,
+		   const char *reason);
+void ve_instance_cleanup(const struct ve_paths *p, const char *name, const char *cgroup);
+void ve_reconcile_locked(const struct ve_paths *p, const char *name);
+
+/* lifecycle.c */
+int ve_config_save(const struct ve_paths *p, const struct ve_config *c, bool sync,
+		   vert_error_t *err);
+int ve_remove_data(const struct ve_paths *p, const char *name, vert_error_t *err);
+int ve_create_locked(const struct ve_paths *p, struct ve_config *c, bool sync, vert_error_t *err);
+int ve_open_init(const struct ve_paths *p, const char *name, struct ve_state *s, int *ret_pidfd,
+		 vert_error_t *err);
+
+/* stop.c */
+int ve_stop_locked(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err);
+
+/* start.c */
+struct ve_boot {
+	const struct ve_paths *p;
+	const struct ve_config *cfg;
+	bool detached;          /* console on a pty read into the log */
+	struct rt_container ct; /* out: the init */
+	char *cgroup;           /* out: its cgroup path, or NULL */
+	int cgroup_fd;          /* out: -1 without */
+};
+int ve_boot(struct ve_boot *b, vert_error_t *err);
+void ve_boot_done(struct ve_boot *b);
+/* What happened to an instance whose init exited; returns true when the
+ * VE must boot again (reboot from inside, no stop asked). */
+bool ve_after_exit(const struct ve_paths *p, const char *name, int code, int sig);
 
 #endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <getopt.h>
+
+#include "cli-resources.h"
+#include "config-opts.h"
+#include "vert/util.h"
+
+enum {
+	OPT_HOSTNAME = 0x200,
+	OPT_NET,
+	OPT_READONLY,
+	OPT_CAP_ADD,
+	OPT_CAP_DROP,
+	OPT_NEW_PRIVS,
+	OPT_NO_NEW_PRIVS,
+	OPT_ONBOOT,
+	OPT_NO_ONBOOT,
+	OPT_STOP_SIGNAL,
+	OPT_STOP_TIMEOUT,
+};
+
+static const struct option cfg_options[] = {
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "env", required_argument, NULL, 'e' },
+	{ "volume", required_argument, NULL, 'v' },
+	{ "workdir", required_argument, NULL, 'w' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "read-only", no_argument, NULL, OPT_READONLY },
+	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+	{ "new-privileges", no_argument, NULL, OPT_NEW_PRIVS },
+	{ "no-new-privileges", no_argument, NULL, OPT_NO_NEW_PRIVS },
+	{ "onboot", no_argument, NULL, OPT_ONBOOT },
+	{ "no-onboot", no_argument, NULL, OPT_NO_ONBOOT },
+	{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
+	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+};
+
+void cli_cfg_options(struct option *opts, size_t *n)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cfg_options); i++)
+		opts[(*n)++] = cfg_options[i];
+	for (size_t i = 0; cli_resource_options[i].name; i++)
+		opts[(*n)++] = cli_resource_options[i];
+	memset(&opts[*n], 0, sizeof(opts[*n]));
+}
+
+int cli_cfg_parse(int opt, const char *arg, struct ve_config *c, unsigned *fields,
+		  vert_error_t *err)
+{
+	struct ve_volume v;
+	int r, sig;
+	uint32_t t;
+
+	switch (opt) {
+	case OPT_HOSTNAME:
+		if (!ve_hostname_valid(arg))
+			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+					      "invalid hostname '%s': use letters, digits, '-' and "
+					      "'.' (at most 64)",
+					      arg);
+		free(c->hostname);
+		c->hostname = xstrdup(arg);
+		*fields |= VE_F_HOSTNAME;
+		return 1;
+	case 'e':
+		if ((r = ve_parse_env(arg, err)) < 0)
+			return r;
+		c->env = strv_env_set(c->env, xstrdup(arg));
+		*fields |= VE_F_ENV;
+		return 1;
+	case 'v':
+		if ((r = ve_parse_volume(arg, &v, err)) < 0)
+			return r;
+		c->volumes = xrealloc(c->volumes, (c->n_volumes + 1) * sizeof(v));
+		c->volumes[c->n_volumes++] = v;
+		*fields |= VE_F_VOLUMES;
+		return 1;
+	case 'w':
+		free(c->workdir);
+		c->workdir = xstrdup(arg);
+		*fields |= VE_F_WORKDIR;
+		return 1;
+	case 'u':
+		if ((r = ve_parse_user(arg, err)) < 0)
+			return r;
+		free(c->user);
+		c->user = xstrdup(arg);
+		*fields |= VE_F_USER;
+		return 1;
+	case OPT_NET:
+		free(c->net);
+		c->net = xstrdup(arg);
+		*fields |= VE_F_NET;
+		return 1;
+	case OPT_READONLY:
+		c->read_only = true;
+		*fields |= VE_F_READONLY;
+		return 1;
+	case OPT_CAP_ADD:
+		c->cap_add = strv_push(c->cap_add, xstrdup(arg));
+		*fields |= VE_F_CAPS;
+		return 1;
+	case OPT_CAP_DROP:
+		c->cap_drop = strv_push(c->cap_drop, xstrdup(arg));
+		*fields |= VE_F_CAPS;
+		return 1;
+	case OPT_NEW_PRIVS:
+	case OPT_NO_NEW_PRIVS:
+		c->new_privileges = opt == OPT_NEW_PRIVS;
+		*fields |= VE_F_NEWPRIVS;
+		return 1;
+	case OPT_ONBOOT:
+	case OPT_NO_ONBOOT:
+		c->onboot = opt == OPT_ONBOOT;
+		*fields |= VE_F_ONBOOT;
+		return 1;
+	case OPT_STOP_SIGNAL:
+		if (parse_signal(arg, &sig) < 0)
+			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+					      "invalid --stop-signal '%s'", arg);
+		c->stop_signal = sig;
+		*fields |= VE_F_STOP_SIGNAL;
+		return 1;
+	case OPT_STOP_TIMEOUT:
+		if (parse_u32(arg, &t) < 0 || t > 86400)
+			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+					      "invalid --stop-timeout '%s': seconds, 0..86400", arg);
+		c->stop_timeout = (int)t;
+		*fields |= VE_F_STOP_TIMEOUT;
+		return 1;
+	}
+	if (cli_is_resource_opt(opt)) {
+		if ((r = cli_parse_resource_opt(opt, arg, &c->resources, err)) < 0)
+			return r;
+		*fields |= VE_F_RESOURCES;
+		return 1;
+	}
+	return 0;
+}
+
+const char *cli_cfg_help =
+	"VE settings:\n"
+	"  --hostname NAME       hostname inside the VE (default: the VE name)\n"
+	"  -e, --env KEY=VALUE   set an environment variable (repeatable)\n"
+	"  -v, --volume SRC:DST[:ro|rw]\n"
+	"                        bind-mount host path SRC at DST (repeatable)\n"
+	"  -w, --workdir DIR     working directory inside the VE\n"
+	"  -u, --user USER[:GROUP]\n"
+	"                        run as this uid/gid or name (looked up in the VE)\n"
+	"  --net MODE            network: none (loopback only)\n"
+	"  --read-only           mount the VE's root read-only\n"
+	"  --cap-add CAP         add a capability (repeatable, ALL for all)\n"
+	"  --cap-drop CAP        drop a capability (repeatable, ALL for all)\n"
+	"  --new-privileges      allow setuid binaries to gain privileges\n"
+	"  --no-new-privileges   set no_new_privs (the default)\n"
+	"  --onboot, --no-onboot start with 'vert start --onboot' (or not)\n"
+	"  --stop-signal SIG     signal that asks the init to stop\n"
+	"                        (default: SIGRTMIN+3 for systemd, else SIGTERM)\n"
+	"  --stop-timeout SECS   seconds before everything is killed (default 10)\n";

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Options that shape a VE's config: shared by run, create and set. */
+#ifndef VERT_CLI_CONFIG_OPTS_H
+#define VERT_CLI_CONFIG_OPTS_H
+
+#include <getopt.h>
+
+#include "vert/ve.h"
+
+#define CLI_CFG_SHORTOPTS "e:v:w:u:"
+
+/* Appends the shared long options to opts (which has room for them) at
+ * index *n, and terminates the array. */
+void cli_cfg_options(struct option *opts, size_t *n);
+#define CLI_CFG_OPTIONS_MAX 32
+
+/* 1: handled (cfg and *fields updated), 0: not one of ours, <0: error. */
+int cli_cfg_parse(int opt, const char *arg, struct ve_config *cfg, unsigned *fields,
+		  vert_error_t *err);
+
+extern const char *cli_cfg_help;
+
+#endif

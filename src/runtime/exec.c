@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Exec into a running VE: join every namespace of its init through its
+ * pidfd, its cgroup, and apply the same process setup (user, terminal,
+ * capabilities, seccomp) as the init got.
+ *
+ *   P (vert)  --clone-->  M  setns(pidfd, all namespaces)
+ *                         M  --clone3(CLONE_PARENT|CLONE_INTO_CGROUP)-->  G
+ *   G is P's child (CLONE_PARENT), inside the VE's pid namespace (M's
+ *   pid_for_children), and runs rt_child_process(); M reports G's pid and
+ *   exits.  P waits for G like for any container process.
+ *
+ * M and G are not dumpable from the moment M joins the VE, so nothing in
+ * the VE can open /proc/PID/exe of the host's vert binary while they run
+ * it (the runc CVE-2019-5736 class).
+ */
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "rt-internal.h"
+#include "vert/util.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+/* Which namespaces of pid differ from ours (setns refuses to re-enter our
+ * own user namespace, and joining the same one is pointless). */
+static int differing_ns(pid_t pid)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} t[] = {
+		{ "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS },   { "pid", CLONE_NEWPID },
+		{ "uts", CLONE_NEWUTS },   { "ipc", CLONE_NEWIPC },  { "net", CLONE_NEWNET },
+		{ "cgroup", CLONE_NEWCGROUP },
+	};
+	int flags = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		char p[64];
+		struct stat a, b;
+		snprintf(p, sizeof(p), "/proc/%d/ns/%s", pid, t[i].name);
+		if (stat(p, &a) < 0)
+			continue;
+		snprintf(p, sizeof(p), "/proc/self/ns/%s", t[i].name);
+		if (stat(p, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+			flags |= t[i].flag;
+	}
+	return flags;
+}
+
+struct exec_report {
+	int32_t pid; /* G in P's pid namespace, or -errno */
+	char msg[256];
+};
+
+__attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
+						  const struct rt_exec_opts *o,
+						  const struct sock_fprog *prog, int sync_fd,
+						  int report_fd, int nsflags)
+{
+	struct clone_args args = { .flags = CLONE_PARENT, .exit_signal = 0 };
+	struct exec_report rep = { 0 };
+	pid_t g;
+
+	prctl(PR_SET_DUMPABLE, 0);
+	rt_reset_signals();
+	if (setns(o->init_pidfd, nsflags) < 0) {
+		rep.pid = -errno;
+		snprintf(rep.msg, sizeof(rep.msg), "join the VE's namespaces");
+		goto out;
+	}
+	if (o->cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)o->cgroup_fd;
+	}
+	g = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (g < 0 && o->cgroup_fd >= 0 && errno != EPERM) {
+		/* no clone3 / CLONE_INTO_CGROUP: plain fork, then join */
+		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+		g = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	}
+	if (g < 0 && errno == ENOSYS)
+		g = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_PARENT, NULL, NULL, NULL, 0);
+	if (g < 0) {
+		rep.pid = -errno;
+		snprintf(rep.msg, sizeof(rep.msg), "create the process in the VE");
+		goto out;
+	}
+	if (g == 0) {
+		struct rt_sync_msg go;
+		close(report_fd);
+		if (rt_sync_recv(sync_fd, &go, NULL) <= 0 || go.type != RT_SYNC_GO)
+			_exit(125);
+		rt_child_process(s, &o->create, prog, sync_fd, &go,
+				 (nsflags & CLONE_NEWUSER) != 0 || !rt_in_init_userns());
+	}
+	rep.pid = g;
+out:
+	if (write(report_fd, &rep, sizeof(rep)) != sizeof(rep))
+		_exit(1);
+	_exit(0);
+}
+
+int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
+		      struct rt_container *ret, vert_error_t *err)
+{
+	struct sock_fprog *prog = NULL;
+	_cleanup_close_ int psock = -EBADF, csock = -EBADF, pty = -EBADF;
+	_cleanup_close_ int gpidfd = -EBADF;
+	struct rt_sync_msg go = { .type = RT_SYNC_GO }, m;
+	struct exec_report rep = { 0 };
+	int sp[2], rp[2], nsflags, r, fd, st;
+	pid_t mid, g;
+
+	nsflags = differing_ns(o->init_pid);
+	if (!(nsflags & CLONE_NEWPID))
+		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING,
+				      "the VE's init (pid %d) is gone", o->init_pid);
+	if (s->seccomp && (r = rt_seccomp_compile(s->seccomp, &prog, err)) < 0)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		rt_seccomp_prog_free(prog);
+		return vert_error_sys(err, "socketpair");
+	}
+	psock = sp[0];
+	csock = sp[1];
+	if (pipe2(rp, O_CLOEXEC) < 0) {
+		rt_seccomp_prog_free(prog);
+		return vert_error_sys(err, "pipe");
+	}
+	if (s->terminal) {
+		struct winsize ws;
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 ||
+		    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+			go.rows = ws.ws_row;
+			go.cols = ws.ws_col;
+		}
+	}
+
+	mid = fork();
+	if (mid < 0) {
+		close(rp[0]);
+		close(rp[1]);
+		rt_seccomp_prog_free(prog);
+		return vert_error_sys(err, "fork");
+	}
+	if (mid == 0) {
+		close(psock);
+		close(rp[0]);
+		middle_main(s, o, prog, csock, rp[1], nsflags);
+	}
+	rt_seccomp_prog_free(prog);
+	close(TAKE_FD(csock));
+	close(rp[1]);
+	r = (int)read(rp[0], &rep, sizeof(rep));
+	close(rp[0]);
+	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (r != (int)sizeof(rep))
+		return vert_error_set(err, EPROTO, VERT_ERR_RUNTIME, "exec helper died");
+	if (rep.pid < 0)
+		return vert_error_set(err, -rep.pid, VERT_ERR_RUNTIME, "%s", rep.msg);
+	g = rep.pid;
+	/* G is our child (CLONE_PARENT): nobody else can reap it, so its pid
+	 * can't be reused before we open the pidfd */
+	gpidfd = (int)syscall(SYS_pidfd_open, g, 0);
+	if (gpidfd < 0) {
+		kill(g, SIGKILL);
+		waitpid(g, &st, 0);
+		return vert_error_sys(err, "pidfd_open");
+	}
+
+	if (rt_sync_send(psock, &go, -1) < 0) /* #1 */
+		goto killit;
+	for (;;) {
+		r = rt_sync_recv(psock, &m, &fd);
+		if (r < 0) {
+			vert_error_set(err, -r, VERT_ERR_RUNTIME, "read from the VE process");
+			goto killit;
+		}
+		if (r == 0)
+			break;
+		if (m.type == RT_SYNC_PTY && fd >= 0) { /* #2 */
+			if (pty >= 0)
+				close(pty);
+			pty = fd;
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (m.type == RT_SYNC_ERROR) { /* #3 */
+			int e = m.errnum;
+			vert_error_set(err, 0, m.kind ? m.kind : VERT_ERR_RUNTIME, "%s", m.msg);
+			err->errnum = e;
+			while (waitpid(g, &st, 0) < 0 && errno == EINTR)
+				;
+			return e > 0 ? -e : -EINVAL;
+		}
+	}
+	ret->pid = g;
+	ret->pidfd = TAKE_FD(gpidfd);
+	ret->pty_master = TAKE_FD(pty);
+	ret->start_time = rt_proc_start_time(g);
+	return 0;
+
+killit:
+	syscall(SYS_pidfd_send_signal, gpidfd, SIGKILL, NULL, 0);
+	while (waitpid(g, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!err->kind)
+		vert_error_sys(err, "start the process in the VE");
+	return vert_error_ret(err);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `vert exec` / `vert enter`: a process inside a running VE with the same
+ * namespaces, cgroup, id mapping, capabilities and seccomp filter as its
+ * init (the VE's config is compiled the same way, with the exec's
+ * command instead of the init's).
+ */
+#include <fcntl.h>
+#include <json-c/json.h>
+
+#include "ve-internal.h"
+#include "vert/runtime.h"
+#include "vert/util.h"
+
+int ve_exec(const struct ve_paths *p, const char *name, const struct ve_exec_opts *o,
+	    int *ret_status, vert_error_t *err)
+{
+	_cleanup_close_ int pidfd = -EBADF, cgfd = -EBADF;
+	_cleanup_spec_ struct rt_spec *spec = NULL;
+	struct rt_exec_opts xo = { .create = RT_CREATE_OPTS_INIT, .cgroup_fd = -1 };
+	struct rt_container ct = { .pidfd = -1, .pty_master = -1 };
+	struct json_object *sj = NULL;
+	struct ve_config c;
+	struct ve_state s;
+	int r;
+
+	if ((r = ve_load(p, name, &c, err)) < 0)
+		return r;
+	if ((r = ve_open_init(p, name, &s, &pidfd, err)) < 0)
+		goto out_cfg;
+
+	/* the VE's own settings, with the exec's command on top */
+	strv_free(c.cmd);
+	c.cmd = o->args ? strv_copy(o->args) : strv_push(NULL, xstrdup("/bin/sh"));
+	for (size_t i = 0; o->env && o->env[i]; i++)
+		c.env = strv_env_set(c.env, xstrdup(o->env[i]));
+	if (o->workdir) {
+		free(c.workdir);
+		c.workdir = xstrdup(o->workdir);
+	}
+	c.terminal = o->terminal;
+	{
+		struct ve_compile_in in = { p, &c, "/", "/", "/", "/" };
+		if ((r = ve_compile_spec(&in, &sj, err)) < 0)
+			goto out;
+	}
+	r = rt_spec_from_json(sj, &spec, err);
+	json_object_put(sj);
+	if (r < 0)
+		goto out;
+
+	if (s.cgroup) {
+		cgfd = open(s.cgroup, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (cgfd < 0) {
+			r = vert_error_sys(err, "open cgroup '%s'", s.cgroup);
+			goto out;
+		}
+	}
+	xo.init_pidfd = pidfd;
+	xo.init_pid = s.pid;
+	xo.cgroup_fd = cgfd;
+	xo.create.user = o->user ? o->user : c.user;
+	xo.create.login_shell = o->login;
+	rt_block_forwarded_signals(NULL);
+	r = rt_container_exec(spec, &xo, &ct, err);
+	if (r < 0)
+		goto out;
+	r = rt_container_wait(&ct, ret_status, err);
+	rt_container_release(&ct);
+out:
+	ve_state_done(&s);
+out_cfg:
+	ve_config_done(&c);
+	if (r < 0)
+		return vert_error_wrap(err, "exec in VE '%s'", name);
+	return 0;
+}

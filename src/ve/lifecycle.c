@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Persistent VEs: create, load, destroy, kill, set.
+ *
+ * A VE exists once data/ves/NAME/config.json exists: the config is the
+ * last thing create writes (its commit point) and the first thing destroy
+ * removes (by renaming the VE dir away).  Everything else a crash leaves
+ * is reconciled by the next command.
+ */
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "ve-internal.h"
+#include "vert/cgroup.h"
+#include "vert/fs.h"
+#include "vert/runtime.h"
+#include "vert/util.h"
+
+int ve_config_save(const struct ve_paths *p, const struct ve_config *c, bool sync,
+		   vert_error_t *err)
+{
+	_cleanup_free_ char *dir = ve_data_dir(p, c->name);
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct json_object *o;
+	const char *txt;
+	int r;
+
+	if (dfd < 0)
+		return vert_error_sys(err, "open '%s'", dir);
+	o = ve_config_to_json(c);
+	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	r = sync ? write_file_atomic_at(dfd, "config.json", txt, strlen(txt), 0600)
+		 : write_file_atomic_nosync_at(dfd, "config.json", txt, strlen(txt), 0600);
+	json_object_put(o);
+	if (r < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "write config of VE '%s'", c->name);
+	return 0;
+}
+
+int ve_load(const struct ve_paths *p, const char *name, struct ve_config *c, vert_error_t *err)
+{
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	struct json_object *o;
+	int r;
+
+	if ((r = ve_name_check("VE", name, err)) < 0)
+		return r;
+	path = xasprintf("%s/ves/%s/config.json", p->data, name);
+	r = read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL);
+	if (r == -ENOENT)
+		return vert_error_set(err, ENOENT, VERT_ERR_NOTFOUND, "VE '%s' not found", name);
+	if (r < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read '%s'", path);
+	o = json_tokener_parse(buf);
+	if (!o)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "'%s' is not valid JSON", path);
+	r = ve_config_from_json(o, c, err);
+	json_object_put(o);
+	if (r < 0)
+		return vert_error_wrap(err, "%s", path);
+	if (strcmp(c->name, name) != 0) {
+		ve_config_done(c);
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "'%s' names another VE", path);
+	}
+	return 0;
+}
+
+int ve_create_locked(const struct ve_paths *p, struct ve_config *c, bool sync, vert_error_t *err)
+{
+	_cleanup_free_ char *dir = NULL, *lower = NULL;
+	const char *sub[] = { "upper", "work" };
+	int r;
+
+	if ((r = ve_config_validate(p, c, err)) < 0)
+		return r;
+	if ((r = ve_template_rootfs(p, c->template_name, &lower, err)) < 0)
+		return r;
+	/* leftovers of a killed run or create under this name */
+	ve_reconcile_locked(p, c->name);
+	dir = ve_data_dir(p, c->name);
+	if (mkdir(dir, 0700) < 0) {
+		if (errno == EEXIST)
+			return vert_error_set(err, EEXIST, VERT_ERR_EXISTS,
+					      "VE '%s' already exists", c->name);
+		return vert_error_sys(err, "create '%s'", dir);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+		_cleanup_free_ char *d = xasprintf("%s/%s", dir, sub[i]);
+		if (mkdir(d, 0755) < 0) {
+			r = vert_error_sys(err, "create '%s'", d);
+			goto fail;
+		}
+	}
+	/* the commit point: from here on the VE exists */
+	if ((r = ve_config_save(p, c, sync, err)) < 0)
+		goto fail;
+	return 0;
+fail:
+	fs_rm_rf(dir);
+	return r;
+}
+
+int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
+{
+	_cleanup_close_ int lock = -EBADF;
+	int r;
+
+	if (!c->name)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "a VE needs a name");
+	if ((r = ve_name_check("VE", c->name, err)) < 0)
+		return r;
+	lock = ve_lock(p, "ve", c->name, false, err);
+	if (lock < 0)
+		return lock;
+	return ve_create_locked(p, c, true, err);
+}
+
+/* Rename the VE dir away first (destroy is atomic from the user's point
+ * of view), then remove it. */
+int ve_remove_data(const struct ve_paths *p, const char *name, vert_error_t *err)
+{
+	_cleanup_free_ char *dir = ve_data_dir(p, name), *trash = NULL;
+	char rnd[9];
+
+	random_hex(rnd, 8);
+	trash = xasprintf("%s/ves/.trash-%s-%s", p->data, name, rnd);
+	if (rename(dir, trash) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return vert_error_sys(err, "remove VE '%s'", name);
+	}
+	return ve_remove_tree(p, trash, err);
+}
+
+int ve_destroy(const struct ve_paths *p, const char *name, bool force, vert_error_t *err)
+{
+	_cleanup_close_ int lock = -EBADF;
+	struct ve_config c;
+	struct ve_state s;
+	int r;
+
+	if ((r = ve_name_check("VE", name, err)) < 0)
+		return r;
+	lock = ve_lock(p, "ve", name, false, err);
+	if (lock < 0)
+		return lock;
+	if ((r = ve_load(p, name, &c, err)) < 0)
+		return r;
+	ve_config_done(&c);
+	ve_reconcile_locked(p, name);
+	if (ve_state_read(p, name, &s) == 0) {
+		bool running = ve_state_running(&s);
+		ve_state_done(&s);
+		if (running) {
+			if (!force)
+				return vert_error_set(err, EBUSY, VERT_ERR_RUNNING,
+						      "VE '%s' is running; stop it first or use "
+						      "--force",
+						      name);
+			if ((r = ve_stop_locked(p, name, 0, err)) < 0)
+				return r;
+		}
+	}
+	return ve_remove_data(p, name, err);
+}
+
+/* The live init of a VE, by pidfd, verified against its start time. */
+int ve_open_init(const struct ve_paths *p, const char *name, struct ve_state *s, int *ret_pidfd,
+		 vert_error_t *err)
+{
+	int fd;
+
+	if (ve_state_read(p, name, s) < 0 || !ve_proc_alive(s->pid, s->start_time)) {
+		ve_state_done(s);
+		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",
+				      name);
+	}
+	fd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	/* the pid could have been reused between the check and the open:
+	 * check again now that the pidfd pins the process */
+	if (fd < 0 || !ve_proc_alive(s->pid, s->start_time)) {
+		if (fd >= 0)
+			close(fd);
+		ve_state_done(s);
+		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",
+				      name);
+	}
+	*ret_pidfd = fd;
+	return 0;
+}
+
+int ve_kill(const struct ve_paths *p, const char *name, int sig, vert_error_t *err)
+{
+	_cleanup_close_ int pidfd = -EBADF;
+	struct ve_config c;
+	struct ve_state s;
+	int r;
+
+	if ((r = ve_load(p, name, &c, err)) < 0)
+		return r;
+	ve_config_done(&c);
+	if ((r = ve_open_init(p, name, &s, &pidfd, err)) < 0)
+		return r;
+	ve_state_done(&s);
+	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+		return vert_error_sys(err, "signal VE '%s'", name);
+	return 0;
+}
+
+/* ---- set ---- */
+
+/* sethostname() inside a running VE: join its UTS namespace (and its
+ * user namespace when it has one) in a short-lived child. */
+static int set_hostname_live(int pidfd, const char *hostname, vert_error_t *err)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return vert_error_sys(err, "fork");
+	if (pid == 0) {
+		int flags = CLONE_NEWUTS;
+		if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWUTS) < 0 && setns(pidfd, flags) < 0)
+			_exit(1);
+		_exit(sethostname(hostname, strlen(hostname)) < 0 ? 2 : 0);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return vert_error_sys(err, "wait");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return vert_error_set(err, EPERM, VERT_ERR_RUNTIME,
+				      "set the hostname inside the running VE");
+	return 0;
+}
+
+int ve_set(const struct ve_paths *p, const char *name, const struct ve_config *patch,
+	   unsigned fields, char **notes, vert_error_t *err)
+{
+	_cleanup_close_ int lock = -EBADF, pidfd = -EBADF;
+	struct ve_config c;
+	struct ve_state s = { 0 };
+	bool running;
+	int r;
+
+	lock = ve_lock(p, "ve", name, false, err);
+	if (lock < 0)
+		return lock;
+	if ((r = ve_load(p, name, &c, err)) < 0)
+		return r;
+	ve_config_merge(&c, patch, fields);
+	if ((r = ve_config_validate(p, &c, err)) < 0)
+		goto out;
+	ve_reconcile_locked(p, name);
+	running = ve_open_init(p, name, &s, &pidfd, NULL) == 0;
+
+	if (running && (fields & VE_SET_RESOURCES) && rt_resources_any(&patch->resources)) {
+		if (!s.cgroup) {
+			r = vert_error_set(err, EOPNOTSUPP, VERT_ERR_INVALID,
+					   "VE '%s' runs without a cgroup (no cgroup v2 on this "
+					   "host): limits can't be applied",
+					   name);
+			goto out;
+		}
+		if ((r = cg_apply_resources(s.cgroup, &patch->resources, err)) < 0)
+			goto out;
+	} else if (!running && (fields & VE_SET_RESOURCES) &&
+		   rt_resources_any(&patch->resources) && cg_detect_layout() != CG_LAYOUT_UNIFIED) {
+		/* refuse now rather than at the next start */
+		r = vert_error_set(err, EOPNOTSUPP, VERT_ERR_INVALID,
+				   "resource limits need cgroup v2, which this host does not "
+				   "provide (layout: %s); boot with "
+				   "systemd.unified_cgroup_hierarchy=1",
+				   cg_layout_name(cg_detect_layout()));
+		goto out;
+	}
+	if (running && (fields & VE_SET_HOSTNAME) &&
+	    (r = set_hostname_live(pidfd, c.hostname ? c.hostname : c.name, err)) < 0)
+		goto out;
+	if (running && (fields & VE_SET_NEXT_START) && notes)
+		*notes = xstrdup("some changes take effect at the next start");
+	r = ve_config_save(p, &c, true, err);
+out:
+	ve_state_done(&s);
+	ve_config_done(&c);
+	return r;
+}

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Looking at VEs: what `ps`, `inspect` and `top` show.  Every listing
+ * reconciles first, so a VE whose vert was killed shows as stopped, not as
+ * a ghost.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ve-internal.h"
+#include "vert/cgroup.h"
+#include "vert/runtime.h"
+#include "vert/util.h"
+
+void ve_info_done(struct ve_info *i)
+{
+	ve_config_done(&i->cfg);
+	ve_state_done(&i->state);
+	free(i->status);
+	free(i->last_reason);
+	memset(i, 0, sizeof(*i));
+}
+
+static void read_last(const struct ve_paths *p, const char *name, struct ve_info *i)
+{
+	_cleanup_free_ char *path = xasprintf("%s/ves/%s/last.json", p->data, name), *buf = NULL;
+	struct json_object *o, *v;
+
+	i->last_code = i->last_signal = -1;
+	if (read_file_at(AT_FDCWD, path, 1 << 16, &buf, NULL) < 0 || !(o = json_tokener_parse(buf)))
+		return;
+	if (json_object_object_get_ex(o, "exit_code", &v))
+		i->last_code = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "exit_signal", &v))
+		i->last_signal = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "reason", &v))
+		i->last_reason = xstrdup(json_object_get_string(v));
+	if (json_object_object_get_ex(o, "stopped_at", &v))
+		i->stopped_at = json_object_get_int64(v);
+	json_object_put(o);
+}
+
+int ve_info_get(const struct ve_paths *p, const char *name, struct ve_info *i, vert_error_t *err)
+{
+	int r;
+
+	memset(i, 0, sizeof(*i));
+	ve_reconcile(p, name);
+	if ((r = ve_load(p, name, &i->cfg, err)) < 0)
+		return r;
+	if (ve_state_read(p, name, &i->state) == 0 && ve_state_running(&i->state)) {
+		i->running = ve_proc_alive(i->state.pid, i->state.start_time);
+		i->status = xstrdup(i->state.status ? i->state.status : "running");
+	} else {
+		ve_state_done(&i->state);
+		i->status = xstrdup("stopped");
+	}
+	memset(&i->stats, 0xff, sizeof(i->stats));
+	if (i->running && i->state.cgroup)
+		cg_stats_read(i->state.cgroup, &i->stats);
+	read_last(p, name, i);
+	return 0;
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+	const struct ve_info *x = a, *y = b;
+	return strcmp(x->cfg.name, y->cfg.name);
+}
+
+int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_error_t *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/ves", p->data);
+	struct ve_info *v = NULL;
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	/* runtime leftovers of VEs whose data is gone, too */
+	ve_reconcile_all(p);
+	d = opendir(dir);
+	if (!d)
+		return vert_error_sys(err, "read '%s'", dir);
+	while ((de = readdir(d))) {
+		vert_error_t e = VERT_ERROR_INIT;
+		struct ve_info i;
+		if (de->d_name[0] == '.' || !ve_name_valid(de->d_name))
+			continue;
+		if (ve_info_get(p, de->d_name, &i, &e) < 0) {
+			/* one broken config must not hide the others */
+			if (e.kind != VERT_ERR_NOTFOUND)
+				vert_log(VERT_LOG_WARNING, "%s", e.msg);
+			vert_error_clear(&e);
+			continue;
+		}
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = i;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_info);
+	*ret = v;
+	*n_ret = n;
+	return 0;
+}
+
+void ve_list_free(struct ve_info *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ve_info_done(&v[i]);
+	free(v);
+}
+
+int64_t ve_info_uptime(const struct ve_info *i)
+{
+	return i->running && i->state.started_at > 0 ? (int64_t)time(NULL) - i->state.started_at
+						     : -1;
+}
+
+/* CPU use over the VE's lifetime, in percent of one CPU; -1 unknown. */
+double ve_info_cpu_percent(const struct ve_info *i)
+{
+	int64_t up = ve_info_uptime(i);
+	if (i->stats.cpu_usage_usec < 0 || up <= 0)
+		return -1;
+	return (double)i->stats.cpu_usage_usec / 1e4 / (double)up;
+}
+
+static void add_i64_or_null(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, v >= 0 ? json_object_new_int64(v) : NULL);
+}
+
+struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_info *i, bool full)
+{
+	struct json_object *o = json_object_new_object(), *st;
+	double cpu = ve_info_cpu_percent(i);
+
+	json_object_object_add(o, "name", json_object_new_string(i->cfg.name));
+	json_object_object_add(o, "state", json_object_new_string(i->status));
+	json_object_object_add(o, "pid", i->running ? json_object_new_int(i->state.pid) : NULL);
+	json_object_object_add(o, "ip", NULL);
+	add_i64_or_null(o, "memory", i->stats.memory_current);
+	json_object_object_add(o, "cpu", cpu >= 0 ? json_object_new_double(cpu) : NULL);
+	add_i64_or_null(o, "pids", i->stats.pids_current);
+	add_i64_or_null(o, "uptime", ve_info_uptime(i));
+	json_object_object_add(o, "template", json_object_new_string(i->cfg.template_name));
+	json_object_object_add(o, "onboot", json_object_new_boolean(i->cfg.onboot));
+	if (!full)
+		return o;
+
+	json_object_object_add(o, "config", ve_config_to_json(&i->cfg));
+	st = json_object_new_object();
+	json_object_object_add(st, "status", json_object_new_string(i->status));
+	json_object_object_add(st, "running", json_object_new_boolean(i->running));
+	if (i->running) {
+		json_object_object_add(st, "pid", json_object_new_int(i->state.pid));
+		json_object_object_add(st, "supervisor_pid",
+				       json_object_new_int(i->state.supervisor_pid));
+		json_object_object_add(st, "started_at", json_object_new_int64(i->state.started_at));
+		json_object_object_add(st, "cgroup", i->state.cgroup
+							     ? json_object_new_string(i->state.cgroup)
+							     : NULL);
+	}
+	if (i->last_reason) {
+		struct json_object *l = json_object_new_object();
+		add_i64_or_null(l, "exit_code", i->last_code);
+		add_i64_or_null(l, "exit_signal", i->last_signal);
+		json_object_object_add(l, "reason", json_object_new_string(i->last_reason));
+		json_object_object_add(l, "stopped_at", json_object_new_int64(i->stopped_at));
+		json_object_object_add(st, "last_exit", l);
+	}
+	json_object_object_add(o, "status", st);
+	{
+		struct json_object *s = json_object_new_object();
+		add_i64_or_null(s, "memory_current", i->stats.memory_current);
+		add_i64_or_null(s, "memory_max", i->stats.memory_max);
+		add_i64_or_null(s, "pids_current", i->stats.pids_current);
+		add_i64_or_null(s, "pids_max", i->stats.pids_max);
+		add_i64_or_null(s, "cpu_usage_usec", i->stats.cpu_usage_usec);
+		add_i64_or_null(s, "io_read_bytes", i->stats.io_rbytes);
+		add_i64_or_null(s, "io_write_bytes", i->stats.io_wbytes);
+		add_i64_or_null(s, "oom_kills", i->stats.oom_kills);
+		json_object_object_add(o, "stats", s);
+	}
+	{
+		struct json_object *pa = json_object_new_object();
+		char *d = ve_data_dir(p, i->cfg.name), *r = ve_run_dir(p, i->cfg.name);
+		char *log = xasprintf("%s/console.log", d);
+		json_object_object_add(pa, "data", json_object_new_string(d));
+		json_object_object_add(pa, "runtime", json_object_new_string(r));
+		json_object_object_add(pa, "log", json_object_new_string(log));
+		free(d);
+		free(r);
+		free(log);
+		json_object_object_add(o, "paths", pa);
+	}
+	return o;
+}
+
+/* ---- processes of a VE ---- */
+
+void ve_procs_free(struct ve_proc *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].comm);
+		free(v[i].cmdline);
+	}
+	free(v);
+}
+
+static bool read_proc(pid_t pid, struct ve_proc *pr)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL, *cmd = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_file_at(AT_FDCWD, path, 1 << 16, &buf, NULL) < 0)
+		return false;
+	memset(pr, 0, sizeof(*pr));
+	pr->host_pid = pid;
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+		if (str_startswith(l, "Name:"))
+			pr->comm = xstrdup(l + 5 + strspn(l + 5, " \t"));
+		else if (str_startswith(l, "State:"))
+			pr->state = l[6 + strspn(l + 6, " \t")];
+		else if (str_startswith(l, "Uid:"))
+			pr->uid = (uid_t)strtoul(l + 4, NULL, 10);
+		else if (str_startswith(l, "VmRSS:"))
+			pr->rss_kb = strtoll(l + 6, NULL, 10);
+		else if (str_startswith(l, "NSpid:")) {
+			char *last = strrchr(l, '\t');
+			char *sp = strrchr(l, ' ');
+			if (sp > last)
+				last = sp;
+			pr->ve_pid = (pid_t)strtol(last ? last + 1 : l + 6, NULL, 10);
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	if (read_file_at(AT_FDCWD, path, 1 << 16, &cmd, &len) == 0 && len > 0) {
+		for (size_t k = 0; k + 1 < len; k++)
+			if (cmd[k] == '\0')
+				cmd[k] = ' ';
+		pr->cmdline = TAKE_PTR(cmd);
+	} else {
+		pr->cmdline = xasprintf("[%s]", pr->comm ? pr->comm : "?");
+	}
+	return true;
+}
+
+int ve_top(const struct ve_paths *p, const char *name, struct ve_proc **ret, size_t *n_ret,
+	   vert_error_t *err)
+{
+	struct ve_state s;
+	struct stat init_ns;
+	struct ve_proc *v = NULL;
+	size_t n = 0;
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int pidfd, r;
+
+	{
+		struct ve_config c;
+		if ((r = ve_load(p, name, &c, err)) < 0)
+			return r;
+		ve_config_done(&c);
+	}
+	if ((r = ve_open_init(p, name, &s, &pidfd, err)) < 0)
+		return r;
+	close(pidfd);
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", s.pid);
+	if (stat(path, &init_ns) < 0) {
+		ve_state_done(&s);
+		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",
+				      name);
+	}
+	/* Every process whose pid namespace is the init's (nested
+	 * namespaces inside the VE are not looked into).  The cgroup would
+	 * be quicker, but a VE on a host without cgroup v2 has none. */
+	d = opendir("/proc");
+	if (!d) {
+		ve_state_done(&s);
+		return vert_error_sys(err, "read /proc");
+	}
+	while ((de = readdir(d))) {
+		struct stat ns;
+		struct ve_proc pr;
+		pid_t pid;
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+		if (stat(path, &ns) < 0 || ns.st_ino != init_ns.st_ino || ns.st_dev != init_ns.st_dev)
+			continue;
+		if (!read_proc(pid, &pr))
+			continue;
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = pr;
+	}
+	closedir(d);
+	ve_state_done(&s);
+	*ret = v;
+	*n_ret = n;
+	return 0;
+}
+
+char *ve_log_path(const struct ve_paths *p, const char *name, bool old)
+{
+	return xasprintf("%s/ves/%s/console.log%s", p->data, name, old ? ".1" : "");
+}

@@ -1,0 +1,589 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Starting VEs, and the supervisor that stays with each running VE.
+ *
+ * Host state a boot creates, each undone in reverse on failure (house
+ * rule 4): run/ves/NAME (state, rootfs mountpoint), the cgroup, the init.
+ * The init is recorded in state.json from the parent *before* it is let
+ * go (the after_clone hook), so no moment exists where a VE runs without a
+ * record the next command can find.  Mounts live only in the VE's own
+ * mount namespace and vanish with it.
+ *
+ * Every running VE has a supervisor: the process whose child the init is.
+ *   - `vert run` / `vert start --attach`: the foreground vert itself.
+ *   - `vert start`: a forked, detached vert that boots the VE and then
+ *     execs the tiny static `vert-monitor` (libc only: a few pages per
+ *     VE), which copies the console into the log and waits.  When the
+ *     init exits, vert-monitor execs `vert __after-exit NAME`, which
+ *     cleans up and, after a reboot from inside the VE, boots it again and
+ *     execs vert-monitor once more.  The supervisor's pid never changes.
+ * The init has PR_SET_PDEATHSIG: a killed supervisor takes its VE down
+ * with it, and the next command reconciles the state.
+ */
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libgen.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "../monitor/monitor.h"
+#include "ve-internal.h"
+#include "vert/cgroup.h"
+#include "vert/fs.h"
+#include "vert/runtime.h"
+#include "vert/util.h"
+
+#ifndef VERT_LIBEXECDIR
+#define VERT_LIBEXECDIR "/usr/libexec/vert"
+#endif
+
+static int record_init(pid_t pid, void *data, vert_error_t *err)
+{
+	struct ve_boot *b = data;
+	struct ve_state s = {
+		.status = (char *)"starting",
+		.pid = pid,
+		.start_time = rt_proc_start_time(pid),
+		.supervisor_pid = getpid(),
+		.supervisor_start_time = rt_proc_start_time(getpid()),
+		.started_at = (int64_t)time(NULL),
+		.autoremove = b->cfg->autoremove,
+		.cgroup = b->cgroup,
+	};
+	return ve_state_write(b->p, b->cfg->name, &s, err);
+}
+
+void ve_boot_done(struct ve_boot *b)
+{
+	rt_container_release(&b->ct);
+	free(b->cgroup);
+	b->cgroup = NULL;
+	if (b->cgroup_fd >= 0)
+		close(b->cgroup_fd);
+	b->cgroup_fd = -1;
+}
+
+int ve_boot(struct ve_boot *b, vert_error_t *err)
+{
+	const struct ve_config *c = b->cfg;
+	const struct ve_paths *p = b->p;
+	_cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *mp = NULL;
+	_cleanup_free_ char *vedir = ve_data_dir(p, c->name), *rundir = ve_run_dir(p, c->name);
+	struct rt_create_opts co = RT_CREATE_OPTS_INIT;
+	struct json_object *spec_json = NULL;
+	_cleanup_spec_ struct rt_spec *spec = NULL;
+	struct cg_handle cg = CG_HANDLE_INIT;
+	struct ve_config eff;
+	struct ve_state st;
+	int r;
+
+	b->ct = (struct rt_container){ .pidfd = -1, .pty_master = -1 };
+	b->cgroup = NULL;
+	b->cgroup_fd = -1;
+
+	if ((r = ve_template_rootfs(p, c->template_name, &lower, err)) < 0)
+		return r;
+	if (mkdir(rundir, 0700) < 0 && errno != EEXIST)
+		return vert_error_sys(err, "create '%s'", rundir);
+	mp = xasprintf("%s/rootfs", rundir);
+	if (mkdir(mp, 0755) < 0 && errno != EEXIST) {
+		r = vert_error_sys(err, "create '%s'", mp);
+		goto fail;
+	}
+	upper = xasprintf("%s/upper", vedir);
+	work = xasprintf("%s/work", vedir);
+
+	/* a detached VE's console is a pty whose output goes to the log */
+	eff = *c;
+	if (b->detached)
+		eff.terminal = true;
+	{
+		struct ve_compile_in in = { p, &eff, lower, upper, work, mp };
+		if ((r = ve_compile_spec(&in, &spec_json, err)) < 0)
+			goto fail;
+	}
+	r = rt_spec_from_json(spec_json, &spec, err);
+	json_object_put(spec_json);
+	if (r < 0)
+		goto fail;
+	if (p->rootless) {
+		struct ve_idmap im;
+		ve_idmap_compute(p, &im);
+		ve_idmap_notice(p, &im);
+	}
+
+	if ((r = cg_prepare(c->name, &c->resources, p->rootless, &cg, err)) < 0)
+		goto fail;
+	if (cg.why_none)
+		ve_notice_once(p, "no-cgroup", cg.why_none);
+	b->cgroup = cg.path;
+	b->cgroup_fd = cg.dirfd;
+	cg.path = NULL;
+	cg.dirfd = -1;
+	cg_handle_done(&cg);
+
+	co.cgroup_fd = b->cgroup_fd;
+	co.die_with_parent = true;
+	co.user = c->user;
+	co.after_clone = record_init;
+	co.after_clone_data = b;
+	co.raw_console = b->detached;
+	if (!b->detached)
+		rt_block_forwarded_signals(NULL);
+	r = rt_container_create(spec, &co, &b->ct, err);
+	if (r < 0)
+		goto fail;
+
+	st = (struct ve_state){
+		.status = (char *)"running",
+		.pid = b->ct.pid,
+		.start_time = b->ct.start_time,
+		.supervisor_pid = getpid(),
+		.supervisor_start_time = rt_proc_start_time(getpid()),
+		.started_at = (int64_t)time(NULL),
+		.autoremove = c->autoremove,
+		.cgroup = b->cgroup,
+	};
+	if ((r = ve_state_write(p, c->name, &st, err)) < 0) {
+		syscall(SYS_pidfd_send_signal, b->ct.pidfd, SIGKILL, NULL, 0);
+		waitid(P_PIDFD, (id_t)b->ct.pidfd, &(siginfo_t){ 0 }, WEXITED);
+		goto fail;
+	}
+	return 0;
+
+fail:
+	ve_instance_cleanup(p, c->name, b->cgroup);
+	ve_boot_done(b);
+	return vert_error_wrap(err, "start VE '%s'", c->name);
+}
+
+bool ve_after_exit(const struct ve_paths *p, const char *name, int code, int sig)
+{
+	_cleanup_free_ char *rundir = ve_run_dir(p, name), *marker = NULL, *cfg = NULL;
+	struct ve_state s;
+	bool stopping, reboot;
+	const char *reason;
+	struct stat st;
+
+	marker = xasprintf("%s/stopping", rundir);
+	stopping = access(marker, F_OK) == 0;
+	/* a reboot(2) inside a pid namespace kills its init with SIGHUP,
+	 * halt and power-off with SIGINT (kernel/pid_namespace.c) */
+	reason = sig == SIGHUP ? "reboot" : sig == SIGINT ? "halt" : "exit";
+	cfg = xasprintf("%s/ves/%s/config.json", p->data, name);
+	reboot = sig == SIGHUP && !stopping && stat(cfg, &st) == 0;
+
+	if (ve_state_read(p, name, &s) == 0) {
+		if (s.cgroup) {
+			vert_error_t e = VERT_ERROR_INIT;
+			if (cg_remove_path(s.cgroup, &e) < 0)
+				vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
+			vert_error_clear(&e);
+		}
+		ve_state_done(&s);
+	}
+	ve_last_write(p, name, code, sig, stopping ? "stop" : reason);
+	if (reboot) {
+		/* keep the runtime dir (a stop arriving now leaves its marker
+		 * there); only the dead init's state goes */
+		_cleanup_free_ char *sf = xasprintf("%s/state.json", rundir);
+		struct ve_state rs = { .status = (char *)"rebooting",
+				       .supervisor_pid = getpid(),
+				       .supervisor_start_time = rt_proc_start_time(getpid()) };
+		if (ve_state_write(p, name, &rs, NULL) < 0)
+			unlink(sf);
+		return true;
+	}
+	ve_instance_cleanup(p, name, NULL);
+	return false;
+}
+
+/* ---- the detached supervisor ---- */
+
+static char *self_exe(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+static char *monitor_path(const char *exe)
+{
+	_cleanup_free_ char *copy = exe ? xstrdup(exe) : NULL;
+	char *c;
+
+	if (copy) {
+		c = xasprintf("%s/vert-monitor", dirname(copy));
+		if (access(c, X_OK) == 0)
+			return c;
+		free(c);
+	}
+	c = xstrdup(VERT_LIBEXECDIR "/vert-monitor");
+	if (access(c, X_OK) == 0)
+		return c;
+	free(c);
+	return NULL;
+}
+
+static void clear_cloexec(int fd)
+{
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, 0);
+}
+
+/* Never returns: becomes vert-monitor, or runs the monitor loop here. */
+__attribute__((noreturn)) static void supervise(const struct ve_paths *p, const char *name,
+						struct ve_boot *b)
+{
+	_cleanup_free_ char *exe = self_exe(), *mon = monitor_path(exe);
+	_cleanup_free_ char *vedir = ve_data_dir(p, name);
+	int logdir = open(vedir, O_PATH | O_DIRECTORY);
+	char a1[16], a2[16], a3[16];
+	siginfo_t si;
+
+	if (mon && exe) {
+		char *argv[12];
+		int n = 0;
+		clear_cloexec(b->ct.pidfd);
+		clear_cloexec(b->ct.pty_master);
+		snprintf(a1, sizeof(a1), "%d", b->ct.pidfd);
+		snprintf(a2, sizeof(a2), "%d", b->ct.pty_master);
+		snprintf(a3, sizeof(a3), "%d", logdir);
+		argv[n++] = mon;
+		argv[n++] = a1;
+		argv[n++] = a2;
+		argv[n++] = a3;
+		argv[n++] = (char *)"--";
+		argv[n++] = exe;
+		if (p->root_arg) {
+			argv[n++] = (char *)"--root";
+			argv[n++] = p->root_arg;
+		}
+		argv[n++] = (char *)"__after-exit";
+		argv[n++] = (char *)name;
+		argv[n] = NULL;
+		execv(mon, argv);
+		/* fall through to the in-process loop */
+		vert_debug("exec %s: %s", mon, strerror(errno));
+	}
+	for (;;) {
+		vert_error_t e = VERT_ERROR_INIT;
+		int code = 0, sig = 0;
+
+		if (monitor_run(b->ct.pidfd, b->ct.pty_master, logdir, MONITOR_LOG_CAP, &si) < 0)
+			_exit(1);
+		if (si.si_code == CLD_EXITED)
+			code = si.si_status;
+		else
+			sig = si.si_status;
+		ve_boot_done(b);
+		if (!ve_after_exit(p, name, code, sig))
+			break;
+		{
+			struct ve_config c;
+			if (ve_load(p, name, &c, &e) < 0)
+				break;
+			b->p = p;
+			b->cfg = &c;
+			b->detached = true;
+			if (ve_boot(b, &e) < 0) {
+				ve_config_done(&c);
+				break;
+			}
+			ve_config_done(&c);
+		}
+	}
+	{
+		struct ve_config c;
+		vert_error_t e = VERT_ERROR_INIT;
+		if (ve_load(p, name, &c, &e) == 0) {
+			if (c.autoremove)
+				ve_remove_data(p, name, &e);
+			ve_config_done(&c);
+		}
+		vert_error_clear(&e);
+	}
+	_exit(0);
+}
+
+int ve_supervisor_after_exit(const struct ve_paths *p, const char *name, int code, int sig,
+			     vert_error_t *err)
+{
+	struct ve_boot b = { 0 };
+	struct ve_config c;
+	int r;
+
+	if (ve_after_exit(p, name, code, sig)) {
+		if ((r = ve_load(p, name, &c, err)) < 0)
+			goto gone;
+		b.p = p;
+		b.cfg = &c;
+		b.detached = true;
+		r = ve_boot(&b, err);
+		if (r < 0) {
+			ve_config_done(&c);
+			goto gone;
+		}
+		ve_config_done(&c);
+		supervise(p, name, &b);
+	}
+	if (ve_load(p, name, &c, NULL) == 0) {
+		if (c.autoremove)
+			ve_remove_data(p, name, err);
+		ve_config_done(&c);
+	}
+	return 0;
+gone:
+	ve_instance_cleanup(p, name, NULL);
+	return r;
+}
+
+/* ---- start ---- */
+
+struct notify {
+	int32_t kind;
+	int32_t errnum;
+	char msg[1024];
+};
+
+static int start_detached(const struct ve_paths *p, const struct ve_config *c, int lock,
+			  vert_error_t *err)
+{
+	struct notify n = { 0 };
+	int pfd[2], st;
+	pid_t pid;
+	ssize_t got;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return vert_error_sys(err, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return vert_error_sys(err, "fork");
+	}
+	if (pid == 0) {
+		struct ve_boot b = { .p = p, .cfg = c, .detached = true };
+		vert_error_t e = VERT_ERROR_INIT;
+		int null;
+
+		close(pfd[0]);
+		/* the caller holds the lock until we report; our copy of the
+		 * fd must not keep it after that */
+		close(lock);
+		setsid();
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+		}
+		if (ve_boot(&b, &e) < 0) {
+			n.kind = e.kind;
+			n.errnum = e.errnum;
+			snprintf(n.msg, sizeof(n.msg), "%s", e.msg ? e.msg : "failed");
+			if (write(pfd[1], &n, sizeof(n)) < 0)
+				_exit(1);
+			_exit(1);
+		}
+		if (write(pfd[1], &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		close(pfd[1]);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);
+		supervise(p, c->name, &b);
+	}
+	close(pfd[1]);
+	got = read(pfd[0], &n, sizeof(n));
+	close(pfd[0]);
+	if (got != (ssize_t)sizeof(n)) {
+		waitpid(pid, &st, 0);
+		return vert_error_set(err, EIO, VERT_ERR_RUNTIME,
+				      "start VE '%s': the supervisor died", c->name);
+	}
+	if (n.kind) {
+		waitpid(pid, &st, 0);
+		vert_error_set(err, 0, n.kind, "%s", n.msg);
+		err->errnum = n.errnum;
+		return vert_error_ret(err);
+	}
+	return 0;
+}
+
+/* The foreground supervisor of `run` and `start --attach`.  Called with
+ * the lock held; releases it while the VE runs. */
+static int start_attached(const struct ve_paths *p, const struct ve_config *cfg, int *lock,
+			  int *ret_status, vert_error_t *err)
+{
+	const char *name = cfg->name;
+	struct ve_boot b = { .p = p, .cfg = cfg, .detached = false };
+	int r, status = 0;
+
+	r = ve_boot(&b, err);
+	if (r < 0)
+		return r;
+	for (;;) {
+		int code = 0, sig = 0;
+		if (*lock >= 0) {
+			/* others may stop or exec into the VE while it runs */
+			close(*lock);
+			*lock = -1;
+		}
+		r = rt_container_wait(&b.ct, &status, err);
+		ve_boot_done(&b);
+		if (r < 0)
+			status = 125;
+		if (status >= 128)
+			sig = status - 128;
+		else
+			code = status;
+		if (!ve_after_exit(p, name, code, sig))
+			break;
+		/* rebooted from inside: boot again, same terminal */
+		{
+			struct ve_config c;
+			if (ve_load(p, name, &c, err) < 0)
+				break;
+			b = (struct ve_boot){ .p = p, .cfg = &c, .detached = false };
+			r = ve_boot(&b, err);
+			ve_config_done(&c);
+			if (r < 0)
+				break;
+		}
+	}
+	*ret_status = status;
+	return r < 0 ? r : 0;
+}
+
+/* fresh: just created under the same lock, nothing to reconcile (and an
+ * --rm VE that never ran must not be mistaken for a leftover) */
+static int start_locked(const struct ve_paths *p, const char *name, const struct ve_start_opts *o,
+			int *lock, int *ret_status, bool fresh, vert_error_t *err)
+{
+	struct ve_config c;
+	struct ve_state s;
+	int r;
+
+	if ((r = ve_load(p, name, &c, err)) < 0)
+		return r;
+	if (!fresh)
+		ve_reconcile_locked(p, name);
+	if (!fresh && ve_state_read(p, name, &s) == 0) {
+		bool running = ve_state_running(&s);
+		ve_state_done(&s);
+		if (running) {
+			ve_config_done(&c);
+			return vert_error_set(err, EBUSY, VERT_ERR_RUNNING,
+					      "VE '%s' is already running", name);
+		}
+	}
+	if (o && o->attach)
+		r = start_attached(p, &c, lock, ret_status, err);
+	else
+		r = start_detached(p, &c, *lock, err);
+	ve_config_done(&c);
+	return r;
+}
+
+int ve_start(const struct ve_paths *p, const char *name, const struct ve_start_opts *o,
+	     int *ret_status, vert_error_t *err)
+{
+	int lock, r, status = 0;
+
+	if ((r = ve_name_check("VE", name, err)) < 0)
+		return r;
+	lock = ve_lock(p, "ve", name, false, err);
+	if (lock < 0)
+		return lock;
+	r = start_locked(p, name, o, &lock, &status, false, err);
+	if (lock >= 0)
+		close(lock);
+	if (ret_status)
+		*ret_status = status;
+	if (r == 0 && o && o->attach) {
+		/* an attached --rm VE goes away with its command */
+		struct ve_config c;
+		if (ve_load(p, name, &c, NULL) == 0) {
+			if (c.autoremove) {
+				int l = ve_lock(p, "ve", name, true, NULL);
+				ve_remove_data(p, name, NULL);
+				if (l >= 0)
+					close(l);
+			}
+			ve_config_done(&c);
+		}
+	}
+	return r;
+}
+
+int ve_restart(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err)
+{
+	int lock, r;
+	struct ve_state s;
+
+	if ((r = ve_name_check("VE", name, err)) < 0)
+		return r;
+	lock = ve_lock(p, "ve", name, false, err);
+	if (lock < 0)
+		return lock;
+	ve_reconcile_locked(p, name);
+	if (ve_state_read(p, name, &s) == 0) {
+		bool running = ve_state_running(&s);
+		ve_state_done(&s);
+		if (running && (r = ve_stop_locked(p, name, timeout, err)) < 0)
+			goto out;
+	}
+	r = start_locked(p, name, NULL, &lock, NULL, false, err);
+out:
+	if (lock >= 0)
+		close(lock);
+	return r;
+}
+
+/* ---- run ---- */
+
+int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_opts *o,
+	   int *ret_status, vert_error_t *err)
+{
+	struct ve_start_opts so = { .attach = true };
+	int lock, r, status = 0;
+
+	if (!c->name) {
+		char id[13];
+		random_hex(id, 12);
+		c->name = xstrdup(id);
+	}
+	c->autoremove = o->rm;
+	if ((r = ve_name_check("VE", c->name, err)) < 0)
+		return r;
+	lock = ve_lock(p, "ve", c->name, false, err);
+	if (lock < 0)
+		return lock;
+	/* an --rm VE is thrown away: its config needs no fsync */
+	r = ve_create_locked(p, c, !o->rm, err);
+	if (r < 0)
+		goto out;
+	r = start_locked(p, c->name, &so, &lock, &status, true, err);
+	if (r < 0) {
+		/* it never ran: leave nothing behind, --rm or not */
+		if (lock < 0)
+			lock = ve_lock(p, "ve", c->name, true, NULL);
+		ve_remove_data(p, c->name, NULL);
+		goto out;
+	}
+	if (o->rm) {
+		if (lock < 0)
+			lock = ve_lock(p, "ve", c->name, true, NULL);
+		ve_remove_data(p, c->name, NULL);
+	}
+	*ret_status = status;
+out:
+	if (lock >= 0)
+		close(lock);
+	return r;
+}
