@@ -252,9 +252,23 @@ static bool read_proc(pid_t pid, struct ve_proc *pr)
 	return true;
 }
 
+/* /proc/PID/status shows uids as our user namespace sees them; the VE
+ * user's view goes through the init's uid_map (inside outside count). */
+static uid_t uid_inside(const char *map, uid_t outside)
+{
+	for (const char *l = map; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		unsigned in, out, cnt;
+		if (sscanf(l, " %u %u %u", &in, &out, &cnt) == 3 && outside >= out &&
+		    outside - out < cnt)
+			return in + (outside - out);
+	}
+	return 65534; /* unmapped: the overflow uid, as the kernel shows it */
+}
+
 int ve_top(const struct ve_paths *p, const char *name, struct ve_proc **ret, size_t *n_ret,
 	   vert_error_t *err)
 {
+	_cleanup_free_ char *map = NULL;
 	struct ve_state s;
 	struct stat init_ns;
 	struct ve_proc *v = NULL;
@@ -273,6 +287,9 @@ int ve_top(const struct ve_paths *p, const char *name, struct ve_proc **ret, siz
 	if ((r = ve_open_init(p, name, &s, &pidfd, err)) < 0)
 		return r;
 	close(pidfd);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", s.pid);
+	if (read_file_at(AT_FDCWD, path, 1 << 16, &map, NULL) < 0)
+		map = NULL;
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", s.pid);
 	if (stat(path, &init_ns) < 0) {
 		ve_state_done(&s);
@@ -299,6 +316,8 @@ int ve_top(const struct ve_paths *p, const char *name, struct ve_proc **ret, siz
 			continue;
 		if (!read_proc(pid, &pr))
 			continue;
+		if (map)
+			pr.uid = uid_inside(map, pr.uid);
 		v = xrealloc(v, (n + 1) * sizeof(*v));
 		v[n++] = pr;
 	}

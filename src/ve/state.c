@@ -175,8 +175,13 @@ void ve_reconcile_locked(const struct ve_paths *p, const char *name)
 	bool have_state = ve_state_read(p, name, &s) == 0;
 
 	if (have_state && ve_state_running(&s)) {
+		/* really running; a stop marker left by a stop that was killed
+		 * (we hold the lock: no stop is in progress) would turn the
+		 * VE's next reboot into a halt */
+		_cleanup_free_ char *marker = xasprintf("%s/stopping", rundir);
+		unlink(marker);
 		ve_state_done(&s);
-		return; /* really running */
+		return;
 	}
 	if (have_state) {
 		vert_debug("reconcile '%s': stale state (pid %d gone)", name, s.pid);

@@ -1,0 +1,370 @@
+#!/usr/bin/env bats
+# Persistent VEs: create, start, stop, restart, kill, destroy, set, exec,
+# enter, ps, top, inspect, logs.
+
+load helpers
+
+setup_file() { common_setup_file; }
+teardown_file() {
+	for v in $("$VERT_BIN" --root "$TEST_ROOT" ps -aq 2>/dev/null); do
+		"$VERT_BIN" --root "$TEST_ROOT" destroy --force "$v" >/dev/null 2>&1 || true
+	done
+	common_teardown_file
+}
+
+wait_running() {
+	for i in $(seq 100); do
+		vert ps --format name,state -H | grep -q "^$1 .*running" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "create makes a stopped VE; start boots /sbin/init detached; stop brings it down" {
+	run vert create web1 --template mini
+	assert_success
+	[ -f "$TEST_ROOT/ves/web1/config.json" ]
+	run vert ps -a --format name,state -H
+	assert_output --regexp "^web1 +stopped$"
+	run vert ps -q
+	refute_output --partial web1
+	run vert start web1
+	assert_success
+	wait_running web1
+	pid=$(vert inspect web1 | jq -r .status.pid)
+	[ "$(cat /proc/$pid/comm)" = init ]
+	# detached: the init is not our child and has no terminal of ours
+	[ "$(awk '{print $7}' /proc/$pid/stat)" = 0 ] || [ "$(readlink /proc/$pid/fd/0)" != "$(readlink /proc/$$/fd/0)" ]
+	run vert stop web1
+	assert_success
+	[ ! -e /proc/$pid ]
+	run vert ps -a --format name,state -H
+	assert_output --regexp "^web1 +stopped$"
+	[ ! -e "$TEST_ROOT/run/ves/web1" ]
+}
+
+@test "exit codes: not found 3, exists 4, not running 5, running 6, invalid 2" {
+	run vert start nosuchve
+	assert_failure 3
+	assert_output --partial "VE 'nosuchve' not found"
+	run vert create web1 --template mini
+	assert_failure 4
+	assert_output --partial "already exists"
+	run vert stop web1
+	assert_failure 5
+	assert_output --partial "not running"
+	vert start web1
+	run vert start web1
+	assert_failure 6
+	assert_output --partial "already running"
+	run vert destroy web1
+	assert_failure 6
+	run vert create 'bad/name' --template mini
+	assert_failure 2
+	run vert create ok1 --template nosuchtemplate
+	assert_failure 3
+	run vert create ok2
+	assert_failure 2
+	assert_output --partial "--template"
+	run vert kill nosuchve
+	assert_failure 3
+	vert stop web1
+}
+
+@test "numeric names work, as vzctl users expect" {
+	run vert create 101 --template mini
+	assert_success
+	vert start 101
+	run vert exec 101 -- hostname
+	assert_success
+	assert_output "101"
+	vert destroy --force 101
+	run vert ps -aq
+	refute_line "101"
+}
+
+@test "exec joins every namespace, the capabilities and the seccomp filter of the init" {
+	vert create ns1 --template mini
+	vert start ns1
+	pid=$(vert inspect ns1 | jq -r .status.pid)
+	run vert exec ns1 -- sh -c 'for n in mnt pid uts ipc net cgroup user; do echo "$n $(readlink /proc/self/ns/$n)"; done; grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status'
+	assert_success
+	for n in mnt pid uts ipc net cgroup user; do
+		want=$(readlink /proc/$pid/ns/$n)
+		echo "$output" | grep -qxF "$n $want"
+	done
+	init_caps=$(grep '^CapBnd' /proc/$pid/status | awk '{print $2}')
+	assert_line --regexp "^CapBnd:\s+$init_caps$"
+	assert_line --regexp "^NoNewPrivs:\s+1$"
+	assert_line --regexp "^Seccomp:\s+2$"
+	# the exec'd process is inside the VE's pid namespace, not PID 1
+	run vert exec ns1 -- sh -c 'echo $$'
+	[ "$output" -gt 1 ]
+	vert stop ns1
+}
+
+@test "exec returns the command's status, 126/127, env, user and workdir" {
+	vert create ex1 --template mini -e FROMCFG=yes
+	vert start ex1
+	run vert exec ex1 -- sh -c 'exit 42'
+	assert_failure 42
+	run -127 vert exec ex1 -- nosuchcmd
+	run vert exec ex1 -- /etc/passwd
+	assert_failure 126
+	run vert exec -e X=1 -w /tmp ex1 -- sh -c 'echo "$X $FROMCFG $(pwd)"'
+	assert_output "1 yes /tmp"
+	if [ "$VERT_TEST_MODE" != unshare ]; then
+		run vert exec -u 1000:1000 ex1 -- id -u
+		assert_output "1000"
+	fi
+	run bash -c "echo piped | '$VERT_BIN' --root '$TEST_ROOT' exec ex1 -- cat"
+	assert_output "piped"
+	run vert exec ex1
+	assert_failure 125
+	run vert exec nosuchve -- true
+	assert_failure 125
+	assert_output --partial "not found"
+	vert stop ex1
+	run vert exec ex1 -- true
+	assert_failure 125
+	assert_output --partial "not running"
+}
+
+@test "exec -t and enter give a pty; enter is root's login shell" {
+	vert create tty1 --template mini
+	vert start tty1
+	run script -qec "'$VERT_BIN' --root '$TEST_ROOT' exec -t tty1 -- sh -c 'tty; id -u'" /dev/null
+	assert_success
+	assert_output --regexp "/dev/pts/[0-9]+"
+	run bash -c "printf 'echo \$0; id -u; exit 5\n' | script -qec \"'$VERT_BIN' --root '$TEST_ROOT' enter tty1\" /dev/null"
+	assert_failure 5
+	assert_output --partial "-sh"
+	vert stop tty1
+}
+
+@test "a process started by exec dies with the VE on stop" {
+	vert create ex2 --template mini
+	vert start ex2
+	vert exec ex2 -- sh -c 'sleep 777 & echo started' </dev/null
+	run pgrep -f "sleep 777"
+	assert_success
+	vert stop ex2
+	run pgrep -f "sleep 777"
+	assert_failure
+}
+
+@test "reboot inside the VE restarts it alone; poweroff stops it" {
+	vert create rb1 --template mini
+	vert create rb2 --template mini
+	vert start rb1
+	vert start rb2
+	p1=$(vert inspect rb1 | jq -r .status.pid)
+	p2=$(vert inspect rb2 | jq -r .status.pid)
+	vert exec rb1 -- reboot
+	# busybox init takes a couple of seconds to shut down
+	for i in $(seq 100); do
+		np=$(vert inspect rb1 | jq -r '.status.pid // empty')
+		[ -n "$np" ] && [ "$np" != "$p1" ] && break
+		sleep 0.1
+	done
+	[ -n "$np" ] && [ "$np" != "$p1" ]
+	run vert inspect rb1
+	echo "$output" | jq -e '.status.running == true'
+	echo "$output" | jq -e '.status.last_exit.reason == "reboot"'
+	# the neighbour was not touched
+	[ "$(vert inspect rb2 | jq -r .status.pid)" = "$p2" ]
+	vert exec rb1 -- poweroff
+	for i in $(seq 100); do
+		[ "$(vert inspect rb1 | jq -r .status.running)" = false ] && break
+		sleep 0.1
+	done
+	run vert inspect rb1
+	echo "$output" | jq -e '.status.running == false and .status.last_exit.reason == "halt"'
+	[ "$(vert inspect rb2 | jq -r .status.pid)" = "$p2" ]
+	[ ! -e "$TEST_ROOT/run/ves/rb1" ]
+	vert stop rb2
+}
+
+@test "stop: SIGTERM first; after the timeout everything is killed" {
+	# an init that ignores SIGTERM: stop must fall back to killing it
+	vert create stubborn --template mini -- sh -c 'trap "echo got TERM" TERM; while :; do sleep 0.1; done'
+	vert start stubborn
+	sleep 0.3
+	start=$(date +%s%N)
+	run vert stop -t 1 stubborn
+	assert_success
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	[ "$ms" -ge 900 ]
+	run vert logs stubborn
+	assert_output --partial "got TERM"
+	# an init without a handler (sleep as PID 1) stops at once
+	vert create sleeper --template mini -- sleep 10000
+	vert start sleeper
+	run vert stop -t 30 sleeper
+	assert_success
+	run vert inspect sleeper
+	echo "$output" | jq -e '.status.running == false'
+}
+
+@test "--stop-signal is used by stop" {
+	vert create sig1 --template mini --stop-signal USR1 -- sh -c 'trap "echo got USR1; exit 0" USR1; while :; do sleep 0.1; done'
+	vert start sig1
+	sleep 0.3
+	run vert stop sig1
+	assert_success
+	run vert logs sig1
+	assert_output --partial "got USR1"
+	run vert inspect sig1
+	echo "$output" | jq -e '.config.stop_signal == "SIGUSR1"'
+}
+
+@test "restart and kill" {
+	vert create rk1 --template mini
+	vert start rk1
+	p1=$(vert inspect rk1 | jq -r .status.pid)
+	run vert restart rk1
+	assert_success
+	p2=$(vert inspect rk1 | jq -r .status.pid)
+	[ "$p1" != "$p2" ]
+	run vert kill rk1 TERM
+	assert_success
+	run vert kill rk1 BOGUS
+	assert_failure 2
+	run vert kill rk1
+	assert_success
+	for i in $(seq 50); do
+		[ "$(vert inspect rk1 | jq -r .status.running)" = false ] && break
+		sleep 0.1
+	done
+	run vert inspect rk1
+	echo "$output" | jq -e '.status.running == false'
+	run vert restart rk1
+	assert_success
+	vert stop rk1
+}
+
+@test "destroy removes everything; --force stops first" {
+	vert create d1 --template mini
+	vert start d1
+	vert exec d1 -- sh -c 'echo data > /root/file'
+	[ -f "$TEST_ROOT/ves/d1/upper/root/file" ]
+	run vert destroy d1
+	assert_failure 6
+	run vert destroy --force d1
+	assert_success
+	[ ! -e "$TEST_ROOT/ves/d1" ]
+	[ ! -e "$TEST_ROOT/run/ves/d1" ]
+	run vert destroy d1
+	assert_failure 3
+}
+
+@test "set: persisted always, hostname live, the rest at the next start" {
+	vert create s1 --template mini
+	vert start s1
+	run vert set s1 --hostname newname -e K=v
+	assert_success
+	assert_output --partial "next start"
+	run vert exec s1 -- hostname
+	assert_output "newname"
+	run vert exec s1 -- sh -c 'echo "${K:-unset}"'
+	# exec compiles the current config: new env applies to new processes
+	assert_output "v"
+	run vert inspect s1
+	echo "$output" | jq -e '.config.hostname == "newname" and (.config.env | index("K=v"))'
+	run vert set s1 --hostname 'bad host'
+	assert_failure 2
+	run vert set s1
+	assert_failure 2
+	run vert set nosuch --hostname x
+	assert_failure 3
+	vert stop s1
+	run vert set s1 --onboot
+	assert_success
+	run vert inspect s1
+	echo "$output" | jq -e '.config.onboot == true'
+}
+
+@test "start --onboot starts the VEs marked onboot, and only those" {
+	vert create ob1 --template mini --onboot
+	vert create ob2 --template mini
+	run vert start --onboot
+	assert_success
+	run vert ps -q
+	assert_line "ob1"
+	refute_line "ob2"
+	vert stop ob1
+	vert set ob1 --no-onboot
+}
+
+@test "start --attach stays in the foreground with the init's status" {
+	vert create att1 --template mini -- sh -c 'echo attached-output; exit 3'
+	run vert start --attach att1
+	assert_failure 3
+	assert_output --partial "attached-output"
+	run vert inspect att1
+	echo "$output" | jq -e '.status.running == false'
+}
+
+@test "ps, --json, --format, top, inspect" {
+	vert create p1 --template mini
+	vert start p1
+	run vert ps
+	assert_success
+	assert_line --index 0 --regexp "^NAME +STATE +PID +IP +MEM +CPU +PIDS +UPTIME +TEMPLATE$"
+	assert_output --regexp "p1 +running +[0-9]+ "
+	run vert ps --json
+	echo "$output" | jq -e '.[] | select(.name=="p1") | .state=="running" and (.pid > 1) and .template=="mini" and (.uptime >= 0)'
+	run vert ps -a --json
+	echo "$output" | jq -e 'map(.name) | index("att1")'
+	run vert ps --format name,pid --no-header
+	assert_output --regexp "p1 +[0-9]+"
+	run vert ps --format name,bogus
+	assert_failure 2
+	run vert top p1
+	assert_success
+	assert_line --index 0 --regexp "^HOST-PID +VE-PID"
+	assert_output --regexp "[0-9]+ +1 +0 .*init"
+	vert exec p1 -- sh -c 'sleep 600 &'
+	run vert top p1 --json
+	echo "$output" | jq -e 'map(select(.comm=="sleep")) | length == 1'
+	echo "$output" | jq -e 'map(select(.ve_pid==1)) | length == 1'
+	run vert inspect p1
+	echo "$output" | jq -e '.config.schema == 1 and .config.name == "p1" and .status.running and .paths.data'
+	run vert inspect nosuch
+	assert_failure 3
+	vert stop p1
+}
+
+@test "logs: the init's console output, --tail and -f" {
+	vert create l1 --template mini -- sh -c 'for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late; sleep 600'
+	vert start l1
+	sleep 0.5
+	run vert logs l1
+	assert_success
+	assert_line "line1"
+	assert_line "line5"
+	run vert logs --tail 2 l1
+	assert_output "$(printf 'line4\nline5')"
+	( sleep 2; "$VERT_BIN" --root "$TEST_ROOT" stop l1 ) &
+	run timeout 10 "$VERT_BIN" --root "$TEST_ROOT" logs -f l1
+	assert_success
+	assert_line "late"
+	wait
+}
+
+@test "config.json: unknown keys and a newer schema are refused with a clear message" {
+	vert create cfg1 --template mini
+	cp "$TEST_ROOT/ves/cfg1/config.json" "$TEST_ROOT/cfg1.bak"
+	jq '.colour = "blue"' "$TEST_ROOT/cfg1.bak" > "$TEST_ROOT/ves/cfg1/config.json"
+	run vert start cfg1
+	assert_failure 2
+	assert_output --partial "unknown key 'colour'"
+	jq '.schema = 7' "$TEST_ROOT/cfg1.bak" > "$TEST_ROOT/ves/cfg1/config.json"
+	run vert start cfg1
+	assert_failure 2
+	assert_output --partial "schema"
+	cp "$TEST_ROOT/cfg1.bak" "$TEST_ROOT/ves/cfg1/config.json"
+	run vert start cfg1
+	assert_success
+	vert stop cfg1
+}
