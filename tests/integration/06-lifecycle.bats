@@ -307,6 +307,7 @@ wait_running() {
 
 @test "ps, --json, --format, top, inspect" {
 	vert create p1 --template mini
+	vert create p0stopped --template mini
 	vert start p1
 	run vert ps
 	assert_success
@@ -315,7 +316,9 @@ wait_running() {
 	run vert ps --json
 	echo "$output" | jq -e '.[] | select(.name=="p1") | .state=="running" and (.pid > 1) and .template=="mini" and (.uptime >= 0)'
 	run vert ps -a --json
-	echo "$output" | jq -e 'map(.name) | index("att1")'
+	echo "$output" | jq -e 'map(.name) | index("p0stopped")'
+	run vert ps --json
+	echo "$output" | jq -e 'map(.name) | index("p0stopped") == null'
 	run vert ps --format name,pid --no-header
 	assert_output --regexp "p1 +[0-9]+"
 	run vert ps --format name,bogus
