@@ -54,6 +54,9 @@ void vert_log_set_sink(vert_log_fn fn);
 void vert_log_set_debug(int on);
 int vert_log_debug_enabled(void);
 void vert_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* With --debug, phase timings on the hot path ("+1.234 ms what"). */
+void vert_debug_mark(const char *what);
+
 #define vert_debug(...)                                                                            \
 	do {                                                                                       \
 		if (vert_log_debug_enabled())                                                      \

@@ -33,6 +33,8 @@ struct rt_create_opts {
 	bool login_shell;
 	/* Make the pty raw (a console read into a log, not a terminal). */
 	bool raw_console;
+	/* Where compiled seccomp filters are cached (NULL: no cache). */
+	const char *seccomp_cache;
 };
 
 #define RT_CREATE_OPTS_INIT                                                                        \
@@ -86,6 +88,9 @@ void rt_block_forwarded_signals(sigset_t *old);
 /* Seccomp: compile in the parent, load in the child (house rule 8). */
 int rt_seccomp_compile(const struct rt_seccomp *sc, struct sock_fprog **ret, vert_error_t *err);
 void rt_seccomp_prog_free(struct sock_fprog *p);
+/* The same through a cache of compiled filters in cache_dir (NULL: none). */
+int rt_seccomp_compile_cached(const struct rt_seccomp *sc, const char *cache_dir,
+			      struct sock_fprog **ret, vert_error_t *err);
 
 /* Write the spec's uid/gid maps for pid's new user namespace: directly
  * when allowed, else through newuidmap/newgidmap. */

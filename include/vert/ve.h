@@ -48,6 +48,10 @@ int ve_name_check(const char *what, const char *name, vert_error_t *err);
 int ve_lock(const struct ve_paths *p, const char *kind, const char *name, bool wait,
 	    vert_error_t *err);
 
+/* Remove the lock file of a VE or template that no longer exists, then
+ * release the lock (fd). */
+void ve_unlock_remove(const struct ve_paths *p, const char *kind, const char *name, int fd);
+
 /* ---- templates ---- */
 
 struct ve_template_info {

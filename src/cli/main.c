@@ -201,6 +201,7 @@ int main(int argc, char **argv)
 		argc -= optind;
 		argv += optind;
 		optind = 0; /* reset getopt for the command's own parsing */
+		vert_debug_mark("start");
 		r = commands[i].fn(&c, argc, argv);
 		if (c.paths_ready)
 			ve_paths_done(&c.paths);

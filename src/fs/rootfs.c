@@ -351,7 +351,9 @@ int fs_setup_rootfs(const struct rt_spec *s, const struct fs_setup_opts *o, vert
 	return 0;
 }
 
-static int mask_path(const char *path, vert_error_t *err)
+/* first_dir: a directory already masked; later ones get a bind of it
+ * (a bind is cheaper than a new tmpfs superblock for each) */
+static int mask_path(const char *path, const char **first_dir, vert_error_t *err)
 {
 	_cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	char p[PROC_FD_PATH_MAX];
@@ -363,9 +365,15 @@ static int mask_path(const char *path, vert_error_t *err)
 	if (fstat(fd, &st) < 0)
 		return vert_error_sys(err, "stat '%s'", path);
 	if (S_ISDIR(st.st_mode)) {
+		if (*first_dir) {
+			if (mount(*first_dir, proc_fd_path(fd, p), NULL, MS_BIND, NULL) < 0)
+				return vert_error_sys(err, "mask directory '%s'", path);
+			return 0;
+		}
 		if (mount("tmpfs", proc_fd_path(fd, p), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV |
 			  MS_NOEXEC, "size=0,mode=0555") < 0)
 			return vert_error_sys(err, "mask directory '%s'", path);
+		*first_dir = path;
 	} else if (mount("/dev/null", proc_fd_path(fd, p), NULL, MS_BIND, NULL) < 0) {
 		return vert_error_sys(err, "mask file '%s'", path);
 	}
@@ -415,6 +423,7 @@ static int apply_sysctls(const struct rt_spec *s, vert_error_t *err)
 
 int fs_finish_rootfs(const struct rt_spec *s, vert_error_t *err)
 {
+	const char *first_dir = NULL;
 	int r;
 
 	r = apply_sysctls(s, err);
@@ -424,7 +433,7 @@ int fs_finish_rootfs(const struct rt_spec *s, vert_error_t *err)
 		if ((r = readonly_path(s->readonly_paths[i], err)) < 0)
 			return r;
 	for (size_t i = 0; s->masked_paths && s->masked_paths[i]; i++)
-		if ((r = mask_path(s->masked_paths[i], err)) < 0)
+		if ((r = mask_path(s->masked_paths[i], &first_dir, err)) < 0)
 			return r;
 	if (s->root_readonly) {
 		r = mount_set_attr(-1, "/", false, MOUNT_ATTR_RDONLY, 0);

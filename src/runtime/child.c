@@ -266,12 +266,15 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 	if (s->loopback_up && (s->ns_flags & CLONE_NEWNET) && net_loopback_up(&err) < 0)
 		child_fail(a->sync_fd, &err);
 
+	vert_debug_mark("child: go received");
 	if (s->ns_flags & CLONE_NEWNS) {
 		struct fs_setup_opts fo = { .rootless = a->rootless_fs, .terminal = s->terminal };
 		if (fs_setup_rootfs(s, &fo, &err) < 0)
 			child_fail(a->sync_fd, &err);
+		vert_debug_mark("child: rootfs set up");
 		if (fs_finish_rootfs(s, &err) < 0)
 			child_fail(a->sync_fd, &err);
+		vert_debug_mark("child: masks done");
 	} else if (chroot(s->root_path) < 0 || chdir("/") < 0) {
 		vert_error_sys(&err, "chroot '%s'", s->root_path);
 		child_fail(a->sync_fd, &err);
@@ -345,6 +348,7 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 	if (seccomp && s->no_new_privileges && rt_seccomp_load(seccomp, &err) < 0)
 		child_fail(sync_fd, &err);
 
+	vert_debug_mark("child: exec");
 	env = build_env(s, o->user ? &user : NULL);
 	/* No host fd survives exec (the leaked-fd class of escapes): mark
 	 * everything above stderr close-on-exec; the sync socket already is,

@@ -124,8 +124,10 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	int sp[2], r, fd;
 	pid_t pid;
 
-	if (spec->seccomp && (r = rt_seccomp_compile(spec->seccomp, &prog, err)) < 0)
+	if (spec->seccomp &&
+	    (r = rt_seccomp_compile_cached(spec->seccomp, o->seccomp_cache, &prog, err)) < 0)
 		return r;
+	vert_debug_mark("seccomp compiled");
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		rt_seccomp_prog_free(prog);
@@ -169,6 +171,7 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 		rt_child_main(&a);
 	}
 	guard.pid = pid;
+	vert_debug_mark("cloned");
 	rt_seccomp_prog_free(prog);
 	close(TAKE_FD(csock));
 
@@ -179,6 +182,7 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 
 	if (rt_sync_send(psock, &go, -1) < 0) /* #1 */
 		return vert_error_sys(err, "start the VE process");
+	vert_debug_mark("go sent");
 
 	for (;;) {
 		r = rt_sync_recv(psock, &m, &fd);

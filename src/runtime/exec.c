@@ -128,7 +128,8 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
 	if (!(nsflags & CLONE_NEWPID))
 		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING,
 				      "the VE's init (pid %d) is gone", o->init_pid);
-	if (s->seccomp && (r = rt_seccomp_compile(s->seccomp, &prog, err)) < 0)
+	if (s->seccomp &&
+	    (r = rt_seccomp_compile_cached(s->seccomp, o->create.seccomp_cache, &prog, err)) < 0)
 		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		rt_seccomp_prog_free(prog);

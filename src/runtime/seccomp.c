@@ -10,6 +10,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -136,6 +137,78 @@ int rt_seccomp_compile(const struct rt_seccomp *sc, struct sock_fprog **ret, ver
 out:
 	seccomp_release(ctx);
 	return r;
+}
+
+/* ---- a cache of compiled filters ----
+ *
+ * Compiling the default profile costs ~1.5M instructions in libseccomp,
+ * about as much as everything else vert does before clone().  The BPF
+ * only depends on the profile, the architecture and libseccomp's version,
+ * so it is kept in the runtime dir (tmpfs, per boot) under a hash of
+ * those, written atomically, and read back on the next start. */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static uint64_t profile_hash(const struct rt_seccomp *sc)
+{
+	const struct scmp_version *v = seccomp_version();
+	uint64_t h = 14695981039346656037ULL;
+	int32_t ints[4];
+
+	ints[0] = sc->default_action;
+	ints[1] = sc->default_errno;
+	ints[2] = (int32_t)seccomp_arch_native();
+	ints[3] = v ? (int32_t)(v->major * 10000 + v->minor * 100 + v->micro) : 0;
+	h = fnv(h, ints, sizeof(ints));
+	for (size_t i = 0; sc->architectures && sc->architectures[i]; i++)
+		h = fnv(h, sc->architectures[i], strlen(sc->architectures[i]) + 1);
+	for (size_t i = 0; i < sc->n_rules; i++) {
+		int32_t r[2] = { sc->rules[i].action, sc->rules[i].errnum };
+		h = fnv(h, r, sizeof(r));
+		for (size_t j = 0; sc->rules[i].names && sc->rules[i].names[j]; j++)
+			h = fnv(h, sc->rules[i].names[j], strlen(sc->rules[i].names[j]) + 1);
+		h = fnv(h, "\n", 1);
+	}
+	return h;
+}
+
+int rt_seccomp_compile_cached(const struct rt_seccomp *sc, const char *cache_dir,
+			      struct sock_fprog **ret, vert_error_t *err)
+{
+	_cleanup_free_ char *name = NULL, *buf = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	struct sock_fprog *prog;
+	size_t len = 0;
+	int r;
+
+	if (!cache_dir)
+		return rt_seccomp_compile(sc, ret, err);
+	name = xasprintf("seccomp-%016llx.bpf", (unsigned long long)profile_hash(sc));
+	dfd = open(cache_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0 && read_file_at(dfd, name, 1 << 20, &buf, &len) == 0 && len > 0 &&
+	    len % sizeof(struct sock_filter) == 0 && len / sizeof(struct sock_filter) <= 65535) {
+		prog = xcalloc(1, sizeof(*prog));
+		prog->len = (unsigned short)(len / sizeof(struct sock_filter));
+		prog->filter = (struct sock_filter *)TAKE_PTR(buf);
+		*ret = prog;
+		return 0;
+	}
+	r = rt_seccomp_compile(sc, &prog, err);
+	if (r < 0)
+		return r;
+	if (dfd >= 0)
+		write_file_atomic_nosync_at(dfd, name, prog->filter,
+					    prog->len * sizeof(struct sock_filter), 0600);
+	*ret = prog;
+	return 0;
 }
 
 void rt_seccomp_prog_free(struct sock_fprog *p)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vert/error.h"
 #include "vert/util.h"
@@ -119,6 +120,20 @@ void vert_log_set_debug(int on)
 int vert_log_debug_enabled(void)
 {
 	return log_debug;
+}
+
+void vert_debug_mark(const char *what)
+{
+	static struct timespec t0;
+	struct timespec t;
+
+	if (!log_debug)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (!t0.tv_sec)
+		t0 = t;
+	vert_log(VERT_LOG_DEBUG, "+%.3f ms %s",
+		 (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) / 1e6, what);
 }
 
 void vert_log(int level, const char *fmt, ...)

@@ -402,7 +402,14 @@ int write_file_str(const char *path, const char *s)
 
 int mkdir_p(const char *path, mode_t mode)
 {
-	_cleanup_free_ char *p = xstrdup(path);
+	_cleanup_free_ char *p = NULL;
+
+	/* the common case: it exists, or only the last component is missing */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	p = xstrdup(path);
 
 	for (char *s = p + 1; *s; s++) {
 		if (*s != '/')

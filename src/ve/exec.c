@@ -61,6 +61,7 @@ int ve_exec(const struct ve_paths *p, const char *name, const struct ve_exec_opt
 	xo.cgroup_fd = cgfd;
 	xo.create.user = o->user ? o->user : c.user;
 	xo.create.login_shell = o->login;
+	xo.create.seccomp_cache = p->run;
 	rt_block_forwarded_signals(NULL);
 	r = rt_container_exec(spec, &xo, &ct, err);
 	if (r < 0)

@@ -121,6 +121,14 @@ int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
 	return ve_create_locked(p, c, true, err);
 }
 
+/* An --rm VE at the end of its run: nobody looks at it any more, so no
+ * rename dance, just the removal. */
+int ve_remove_data_now(const struct ve_paths *p, const char *name, vert_error_t *err)
+{
+	_cleanup_free_ char *dir = ve_data_dir(p, name);
+	return ve_remove_tree(p, dir, err);
+}
+
 /* Rename the VE dir away first (destroy is atomic from the user's point
  * of view), then remove it. */
 int ve_remove_data(const struct ve_paths *p, const char *name, vert_error_t *err)
@@ -140,7 +148,7 @@ int ve_remove_data(const struct ve_paths *p, const char *name, vert_error_t *err
 
 int ve_destroy(const struct ve_paths *p, const char *name, bool force, vert_error_t *err)
 {
-	_cleanup_close_ int lock = -EBADF;
+	int lock;
 	struct ve_config c;
 	struct ve_state s;
 	int r;
@@ -151,23 +159,32 @@ int ve_destroy(const struct ve_paths *p, const char *name, bool force, vert_erro
 	if (lock < 0)
 		return lock;
 	if ((r = ve_load(p, name, &c, err)) < 0)
-		return r;
+		goto out;
 	ve_config_done(&c);
 	ve_reconcile_locked(p, name);
 	if (ve_state_read(p, name, &s) == 0) {
 		bool running = ve_state_running(&s);
 		ve_state_done(&s);
 		if (running) {
-			if (!force)
-				return vert_error_set(err, EBUSY, VERT_ERR_RUNNING,
-						      "VE '%s' is running; stop it first or use "
-						      "--force",
-						      name);
+			if (!force) {
+				r = vert_error_set(err, EBUSY, VERT_ERR_RUNNING,
+						   "VE '%s' is running; stop it first or use "
+						   "--force",
+						   name);
+				goto out;
+			}
 			if ((r = ve_stop_locked(p, name, 0, err)) < 0)
-				return r;
+				goto out;
 		}
 	}
-	return ve_remove_data(p, name, err);
+	r = ve_remove_data(p, name, err);
+	if (r == 0) {
+		ve_unlock_remove(p, "ve", name, lock);
+		return 0;
+	}
+out:
+	close(lock);
+	return r;
 }
 
 /* The live init of a VE, by pidfd, verified against its start time. */

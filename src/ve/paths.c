@@ -92,7 +92,11 @@ int ve_paths_init(struct ve_paths *p, const char *root, vert_error_t *err)
 	}
 	{
 		_cleanup_free_ char *a = xasprintf("%s/ves", p->run), *b = xasprintf("%s/locks", p->run);
-		if ((r = ensure_dir(a, 0700, err)) < 0 || (r = ensure_dir(b, 0700, err)) < 0)
+		_cleanup_free_ char *c = xasprintf("%s/mnt", p->run);
+		/* mnt: the mountpoint every VE mounts its root overlay on, each
+		 * in its own mount namespace, so they never see each other's */
+		if ((r = ensure_dir(a, 0700, err)) < 0 || (r = ensure_dir(b, 0700, err)) < 0 ||
+		    (r = ensure_dir(c, 0755, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -142,23 +146,48 @@ int ve_name_check(const char *what, const char *name, vert_error_t *err)
 			      what, name ? name : "", VE_NAME_MAX);
 }
 
+/*
+ * Lock files are removed with the VE they guard (ve_unlock_remove), so
+ * /run doesn't fill with the lock files of every --rm VE ever run.  That
+ * makes the classic race possible: we open a lock file, its holder
+ * unlinks it, we get the lock on a deleted inode.  So after locking, the
+ * path must still name the inode we hold; otherwise try again.
+ */
 int ve_lock(const struct ve_paths *p, const char *kind, const char *name, bool wait,
 	    vert_error_t *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/locks/%s.%s.lock", p->run, kind, name);
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	for (;;) {
+		_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		struct stat a, b;
+
+		if (fd < 0)
+			return vert_error_sys(err, "open lock '%s'", path);
+		while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EWOULDBLOCK)
+				return vert_error_set(err, EBUSY, VERT_ERR_BUSY,
+						      "%s '%s' is busy: another vert command is "
+						      "working on it",
+						      kind, name);
+			return vert_error_sys(err, "lock %s '%s'", kind, name);
+		}
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev)
+			return TAKE_FD(fd);
+		/* removed under us: the lock we hold guards nothing */
+	}
+}
+
+void ve_unlock_remove(const struct ve_paths *p, const char *kind, const char *name, int fd)
+{
+	_cleanup_free_ char *path = xasprintf("%s/locks/%s.%s.lock", p->run, kind, name);
 
 	if (fd < 0)
-		return vert_error_sys(err, "open lock '%s'", path);
-	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno == EWOULDBLOCK)
-			return vert_error_set(err, EBUSY, VERT_ERR_BUSY,
-					      "%s '%s' is busy: another vert command is working on "
-					      "it",
-					      kind, name);
-		return vert_error_sys(err, "lock %s '%s'", kind, name);
-	}
-	return TAKE_FD(fd);
+		return;
+	/* unlink while holding it: waiters re-check and start over */
+	unlink(path);
+	close(fd);
 }

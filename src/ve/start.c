@@ -44,7 +44,7 @@ static int record_init(pid_t pid, void *data, vert_error_t *err)
 {
 	struct ve_boot *b = data;
 	struct ve_state s = {
-		.status = (char *)"starting",
+		.status = (char *)"running",
 		.pid = pid,
 		.start_time = rt_proc_start_time(pid),
 		.supervisor_pid = getpid(),
@@ -77,7 +77,6 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	_cleanup_spec_ struct rt_spec *spec = NULL;
 	struct cg_handle cg = CG_HANDLE_INIT;
 	struct ve_config eff;
-	struct ve_state st;
 	int r;
 
 	b->ct = (struct rt_container){ .pidfd = -1, .pty_master = -1 };
@@ -88,11 +87,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		return r;
 	if (mkdir(rundir, 0700) < 0 && errno != EEXIST)
 		return vert_error_sys(err, "create '%s'", rundir);
-	mp = xasprintf("%s/rootfs", rundir);
-	if (mkdir(mp, 0755) < 0 && errno != EEXIST) {
-		r = vert_error_sys(err, "create '%s'", mp);
-		goto fail;
-	}
+	mp = xasprintf("%s/mnt", p->run);
 	upper = xasprintf("%s/upper", vedir);
 	work = xasprintf("%s/work", vedir);
 
@@ -105,10 +100,12 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		if ((r = ve_compile_spec(&in, &spec_json, err)) < 0)
 			goto fail;
 	}
+	vert_debug_mark("compiled");
 	r = rt_spec_from_json(spec_json, &spec, err);
 	json_object_put(spec_json);
 	if (r < 0)
 		goto fail;
+	vert_debug_mark("spec parsed");
 	if (p->rootless) {
 		struct ve_idmap im;
 		ve_idmap_compute(p, &im);
@@ -125,33 +122,21 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	cg.dirfd = -1;
 	cg_handle_done(&cg);
 
+	vert_debug_mark("cgroup");
 	co.cgroup_fd = b->cgroup_fd;
 	co.die_with_parent = true;
 	co.user = c->user;
 	co.after_clone = record_init;
 	co.after_clone_data = b;
 	co.raw_console = b->detached;
+	co.seccomp_cache = p->run;
 	if (!b->detached)
 		rt_block_forwarded_signals(NULL);
 	r = rt_container_create(spec, &co, &b->ct, err);
 	if (r < 0)
 		goto fail;
+	vert_debug_mark("init running");
 
-	st = (struct ve_state){
-		.status = (char *)"running",
-		.pid = b->ct.pid,
-		.start_time = b->ct.start_time,
-		.supervisor_pid = getpid(),
-		.supervisor_start_time = rt_proc_start_time(getpid()),
-		.started_at = (int64_t)time(NULL),
-		.autoremove = c->autoremove,
-		.cgroup = b->cgroup,
-	};
-	if ((r = ve_state_write(p, c->name, &st, err)) < 0) {
-		syscall(SYS_pidfd_send_signal, b->ct.pidfd, SIGKILL, NULL, 0);
-		waitid(P_PIDFD, (id_t)b->ct.pidfd, &(siginfo_t){ 0 }, WEXITED);
-		goto fail;
-	}
 	return 0;
 
 fail:
@@ -160,11 +145,19 @@ fail:
 	return vert_error_wrap(err, "start VE '%s'", c->name);
 }
 
-bool ve_after_exit(const struct ve_paths *p, const char *name, int code, int sig)
+/* What is known about the instance that ended; the attached supervisor
+ * knows it all already, the detached one reads it back from disk. */
+struct exit_info {
+	int code, sig;
+	int autoremove;     /* -1: read the config */
+	const char *cgroup; /* NULL with known: no cgroup */
+	bool known;         /* cgroup is authoritative */
+};
+
+static bool after_exit(const struct ve_paths *p, const char *name, const struct exit_info *x)
 {
 	_cleanup_free_ char *rundir = ve_run_dir(p, name), *marker = NULL, *cfg = NULL;
-	struct ve_state s;
-	bool stopping, reboot;
+	bool stopping, reboot, autoremove;
 	const char *reason;
 	struct stat st;
 
@@ -172,20 +165,40 @@ bool ve_after_exit(const struct ve_paths *p, const char *name, int code, int sig
 	stopping = access(marker, F_OK) == 0;
 	/* a reboot(2) inside a pid namespace kills its init with SIGHUP,
 	 * halt and power-off with SIGINT (kernel/pid_namespace.c) */
-	reason = sig == SIGHUP ? "reboot" : sig == SIGINT ? "halt" : "exit";
+	reason = x->sig == SIGHUP ? "reboot" : x->sig == SIGINT ? "halt" : "exit";
 	cfg = xasprintf("%s/ves/%s/config.json", p->data, name);
-	reboot = sig == SIGHUP && !stopping && stat(cfg, &st) == 0;
+	reboot = x->sig == SIGHUP && !stopping && stat(cfg, &st) == 0;
 
-	if (ve_state_read(p, name, &s) == 0) {
-		if (s.cgroup) {
+	if (x->known) {
+		if (x->cgroup) {
 			vert_error_t e = VERT_ERROR_INIT;
-			if (cg_remove_path(s.cgroup, &e) < 0)
+			if (cg_remove_path(x->cgroup, &e) < 0)
 				vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
 			vert_error_clear(&e);
 		}
-		ve_state_done(&s);
+	} else {
+		struct ve_state s;
+		if (ve_state_read(p, name, &s) == 0) {
+			if (s.cgroup) {
+				vert_error_t e = VERT_ERROR_INIT;
+				if (cg_remove_path(s.cgroup, &e) < 0)
+					vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
+				vert_error_clear(&e);
+			}
+			ve_state_done(&s);
+		}
 	}
-	ve_last_write(p, name, code, sig, stopping ? "stop" : reason);
+	autoremove = x->autoremove >= 0 ? x->autoremove : false;
+	if (x->autoremove < 0) {
+		struct ve_config c;
+		if (ve_load(p, name, &c, NULL) == 0) {
+			autoremove = c.autoremove;
+			ve_config_done(&c);
+		}
+	}
+	/* an --rm VE's data is about to go: no point recording how it ended */
+	if (reboot || !autoremove)
+		ve_last_write(p, name, x->code, x->sig, stopping ? "stop" : reason);
 	if (reboot) {
 		/* keep the runtime dir (a stop arriving now leaves its marker
 		 * there); only the dead init's state goes */
@@ -199,6 +212,12 @@ bool ve_after_exit(const struct ve_paths *p, const char *name, int code, int sig
 	}
 	ve_instance_cleanup(p, name, NULL);
 	return false;
+}
+
+bool ve_after_exit(const struct ve_paths *p, const char *name, int code, int sig)
+{
+	struct exit_info x = { .code = code, .sig = sig, .autoremove = -1 };
+	return after_exit(p, name, &x);
 }
 
 /* ---- the detached supervisor ---- */
@@ -435,15 +454,22 @@ static int start_attached(const struct ve_paths *p, const struct ve_config *cfg,
 			*lock = -1;
 		}
 		r = rt_container_wait(&b.ct, &status, err);
-		ve_boot_done(&b);
+		vert_debug_mark("init exited");
 		if (r < 0)
 			status = 125;
 		if (status >= 128)
 			sig = status - 128;
 		else
 			code = status;
-		if (!ve_after_exit(p, name, code, sig))
-			break;
+		{
+			struct exit_info x = { .code = code, .sig = sig,
+					       .autoremove = cfg->autoremove,
+					       .cgroup = b.cgroup, .known = true };
+			bool again = after_exit(p, name, &x);
+			ve_boot_done(&b);
+			if (!again)
+				break;
+		}
 		/* rebooted from inside: boot again, same terminal */
 		{
 			struct ve_config c;
@@ -566,6 +592,7 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 		return lock;
 	/* an --rm VE is thrown away: its config needs no fsync */
 	r = ve_create_locked(p, c, !o->rm, err);
+	vert_debug_mark("created");
 	if (r < 0)
 		goto out;
 	r = start_locked(p, c->name, &so, &lock, &status, true, err);
@@ -574,12 +601,18 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 		if (lock < 0)
 			lock = ve_lock(p, "ve", c->name, true, NULL);
 		ve_remove_data(p, c->name, NULL);
+		ve_unlock_remove(p, "ve", c->name, lock);
+		lock = -1;
 		goto out;
 	}
+	vert_debug_mark("after exit");
 	if (o->rm) {
 		if (lock < 0)
 			lock = ve_lock(p, "ve", c->name, true, NULL);
-		ve_remove_data(p, c->name, NULL);
+		ve_remove_data_now(p, c->name, NULL);
+		ve_unlock_remove(p, "ve", c->name, lock);
+		lock = -1;
+		vert_debug_mark("removed");
 	}
 	*ret_status = status;
 out:

@@ -40,6 +40,7 @@ void ve_reconcile_locked(const struct ve_paths *p, const char *name);
 int ve_config_save(const struct ve_paths *p, const struct ve_config *c, bool sync,
 		   vert_error_t *err);
 int ve_remove_data(const struct ve_paths *p, const char *name, vert_error_t *err);
+int ve_remove_data_now(const struct ve_paths *p, const char *name, vert_error_t *err);
 int ve_create_locked(const struct ve_paths *p, struct ve_config *c, bool sync, vert_error_t *err);
 int ve_open_init(const struct ve_paths *p, const char *name, struct ve_state *s, int *ret_pidfd,
 		 vert_error_t *err);
