@@ -119,9 +119,9 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	struct sock_fprog *prog = NULL;
 	_cleanup_close_ int psock = -EBADF, csock = -EBADF;
 	_cleanup_close_ int pty = -EBADF, self_pidfd = -EBADF;
-	struct rt_sync_msg go = { .type = RT_SYNC_GO }, m;
+	struct rt_sync_msg go = { .type = RT_SYNC_GO };
 	bool userns = (spec->ns_flags & CLONE_NEWUSER) != 0, rootless_fs;
-	int sp[2], r, fd;
+	int sp[2], r;
 	pid_t pid;
 
 	if (spec->seccomp &&
@@ -184,32 +184,8 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 		return vert_error_sys(err, "start the VE process");
 	vert_debug_mark("go sent");
 
-	for (;;) {
-		r = rt_sync_recv(psock, &m, &fd);
-		if (r < 0)
-			return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read from the VE process");
-		if (r == 0)
-			break; /* EOF: exec succeeded */
-		if (m.type == RT_SYNC_PTY) { /* #2 */
-			if (fd < 0)
-				return vert_error_set(err, EPROTO, VERT_ERR_RUNTIME,
-						      "no pty received from the VE");
-			if (pty >= 0)
-				close(pty);
-			pty = fd;
-			continue;
-		}
-		if (fd >= 0)
-			close(fd);
-		if (m.type == RT_SYNC_ERROR) { /* #3 */
-			/* report the child's own words, with its kind */
-			int e = m.errnum;
-			errno = 0;
-			vert_error_set(err, 0, m.kind ? m.kind : VERT_ERR_RUNTIME, "%s", m.msg);
-			err->errnum = e;
-			return e > 0 ? -e : -EINVAL;
-		}
-	}
+	if ((r = rt_sync_until_exec(psock, &pty, err)) < 0)
+		return r;
 
 	/* EOF: the sync socket was closed by execve (O_CLOEXEC).  A child
 	 * killed before exec also gives EOF; its status then shows up in

@@ -119,9 +119,9 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
 	struct sock_fprog *prog = NULL;
 	_cleanup_close_ int psock = -EBADF, csock = -EBADF, pty = -EBADF;
 	_cleanup_close_ int gpidfd = -EBADF;
-	struct rt_sync_msg go = { .type = RT_SYNC_GO }, m;
+	struct rt_sync_msg go = { .type = RT_SYNC_GO };
 	struct exec_report rep = { 0 };
-	int sp[2], rp[2], nsflags, r, fd, st;
+	int sp[2], rp[2], nsflags, r, st;
 	pid_t mid, g;
 
 	nsflags = differing_ns(o->init_pid);
@@ -185,30 +185,10 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
 
 	if (rt_sync_send(psock, &go, -1) < 0) /* #1 */
 		goto killit;
-	for (;;) {
-		r = rt_sync_recv(psock, &m, &fd);
-		if (r < 0) {
-			vert_error_set(err, -r, VERT_ERR_RUNTIME, "read from the VE process");
-			goto killit;
-		}
-		if (r == 0)
-			break;
-		if (m.type == RT_SYNC_PTY && fd >= 0) { /* #2 */
-			if (pty >= 0)
-				close(pty);
-			pty = fd;
-			continue;
-		}
-		if (fd >= 0)
-			close(fd);
-		if (m.type == RT_SYNC_ERROR) { /* #3 */
-			int e = m.errnum;
-			vert_error_set(err, 0, m.kind ? m.kind : VERT_ERR_RUNTIME, "%s", m.msg);
-			err->errnum = e;
-			while (waitpid(g, &st, 0) < 0 && errno == EINTR)
-				;
-			return e > 0 ? -e : -EINVAL;
-		}
+	if ((r = rt_sync_until_exec(psock, &pty, err)) < 0) {
+		while (waitpid(g, &st, 0) < 0 && errno == EINTR)
+			;
+		return r;
 	}
 	ret->pid = g;
 	ret->pidfd = TAKE_FD(gpidfd);

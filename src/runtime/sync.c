@@ -67,3 +67,38 @@ int rt_sync_recv(int sock, struct rt_sync_msg *m, int *ret_fd)
 	m->msg[sizeof(m->msg) - 1] = '\0';
 	return 1;
 }
+
+int rt_sync_until_exec(int sock, int *ret_pty, vert_error_t *err)
+{
+	_cleanup_close_ int pty = -EBADF;
+	struct rt_sync_msg m;
+	int r, fd;
+
+	for (;;) {
+		r = rt_sync_recv(sock, &m, &fd);
+		if (r < 0)
+			return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read from the VE process");
+		if (r == 0)
+			break; /* EOF: the socket was closed by execve (O_CLOEXEC) */
+		if (m.type == RT_SYNC_PTY) { /* #2 */
+			if (fd < 0)
+				return vert_error_set(err, EPROTO, VERT_ERR_RUNTIME,
+						      "no pty received from the VE");
+			if (pty >= 0)
+				close(pty);
+			pty = fd;
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (m.type == RT_SYNC_ERROR) { /* #3 */
+			/* report the child's own words, with its kind */
+			int e = m.errnum;
+			vert_error_set(err, 0, m.kind ? m.kind : VERT_ERR_RUNTIME, "%s", m.msg);
+			err->errnum = e;
+			return e > 0 ? -e : -EINVAL;
+		}
+	}
+	*ret_pty = TAKE_FD(pty);
+	return 0;
+}

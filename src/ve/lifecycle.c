@@ -187,23 +187,31 @@ out:
 	return r;
 }
 
+int ve_pidfd_open_alive(pid_t pid, uint64_t start_time)
+{
+	int fd;
+
+	if (!ve_proc_alive(pid, start_time))
+		return -1;
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	/* the pid could have been reused between the check and the open:
+	 * check again now that the pidfd pins the process */
+	if (fd >= 0 && !ve_proc_alive(pid, start_time)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* The live init of a VE, by pidfd, verified against its start time. */
 int ve_open_init(const struct ve_paths *p, const char *name, struct ve_state *s, int *ret_pidfd,
 		 vert_error_t *err)
 {
-	int fd;
+	int fd = -1;
 
-	if (ve_state_read(p, name, s) < 0 || !ve_proc_alive(s->pid, s->start_time)) {
-		ve_state_done(s);
-		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",
-				      name);
-	}
-	fd = (int)syscall(SYS_pidfd_open, s->pid, 0);
-	/* the pid could have been reused between the check and the open:
-	 * check again now that the pidfd pins the process */
-	if (fd < 0 || !ve_proc_alive(s->pid, s->start_time)) {
-		if (fd >= 0)
-			close(fd);
+	if (ve_state_read(p, name, s) == 0)
+		fd = ve_pidfd_open_alive(s->pid, s->start_time);
+	if (fd < 0) {
 		ve_state_done(s);
 		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",
 				      name);

@@ -39,19 +39,6 @@ static int auto_stop_signal(pid_t pid)
 	return SIGTERM;
 }
 
-static int open_alive(pid_t pid, uint64_t start)
-{
-	int fd;
-	if (!ve_proc_alive(pid, start))
-		return -1;
-	fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fd >= 0 && !ve_proc_alive(pid, start)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void kill_everything(const struct ve_state *s, int init_pidfd)
 {
 	/* cgroup.kill reaches processes that left the pid namespace's
@@ -92,7 +79,7 @@ int ve_stop_locked(const struct ve_paths *p, const char *name, int timeout, vert
 	fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		close(fd);
-	sup = open_alive(s.supervisor_pid, s.supervisor_start_time);
+	sup = ve_pidfd_open_alive(s.supervisor_pid, s.supervisor_start_time);
 	ve_state_done(&s);
 
 	deadline = now_ns() + (uint64_t)timeout * 1000000000ULL;
@@ -105,7 +92,7 @@ int ve_stop_locked(const struct ve_paths *p, const char *name, int timeout, vert
 
 		if (ve_state_read(p, name, &s) < 0)
 			memset(&s, 0, sizeof(s));
-		init = open_alive(s.pid, s.start_time);
+		init = ve_pidfd_open_alive(s.pid, s.start_time);
 		if (init >= 0) {
 			if (signalled != s.pid) {
 				bool em;

@@ -5,12 +5,7 @@
 load helpers
 
 setup_file() { common_setup_file; }
-teardown_file() {
-	for v in $("$VERT_BIN" --root "$TEST_ROOT" ps -aq 2>/dev/null); do
-		"$VERT_BIN" --root "$TEST_ROOT" destroy --force "$v" >/dev/null 2>&1 || true
-	done
-	common_teardown_file
-}
+teardown_file() { common_teardown_file; }
 
 wait_running() {
 	for i in $(seq 100); do

@@ -29,6 +29,10 @@ common_setup_file() {
 
 common_teardown_file() {
 	if [ -n "${TEST_ROOT:-}" ] && [ -d "$TEST_ROOT" ]; then
+		# every VE a test left, running or not
+		for v in $("$VERT_BIN" --root "$TEST_ROOT" ps -aq 2>/dev/null); do
+			"$VERT_BIN" --root "$TEST_ROOT" destroy --force "$v" >/dev/null 2>&1 || true
+		done
 		# rootless trees hold files of subordinate ids: vert removes them
 		"$VERT_BIN" --root "$TEST_ROOT" template ls >/dev/null 2>&1 || true
 		for t in $("$VERT_BIN" --root "$TEST_ROOT" template ls -q 2>/dev/null); do
