@@ -18,6 +18,8 @@ static void run_usage(FILE *f)
 		"\n"
 		"Options:\n"
 		"  --rm                  remove the VE when the command exits\n"
+		"  -d, --detach          start it detached (console to 'vert logs') and\n"
+		"                        print its name\n"
 		"  --name NAME           name the VE (default: a random id)\n"
 		"  -t, --tty             give the command a terminal (pty)\n"
 		"  -i, --interactive     keep stdin open (always the case; for compatibility)\n"
@@ -28,10 +30,13 @@ static void run_usage(FILE *f)
 
 enum { OPT_RM = 0x100, OPT_NAME };
 
+/* the init's terminal when detached is the console pty; -t is moot */
+
 int cmd_run(struct cli *c, int argc, char **argv)
 {
 	static const struct option base[] = {
 		{ "rm", no_argument, NULL, OPT_RM },
+		{ "detach", no_argument, NULL, 'd' },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "tty", no_argument, NULL, 't' },
 		{ "interactive", no_argument, NULL, 'i' },
@@ -49,7 +54,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	cli_cfg_options(opts, &n);
 
 	ve_config_init(&cfg);
-	while ((o = getopt_long(argc, argv, "+ti" CLI_CFG_SHORTOPTS "h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+tid" CLI_CFG_SHORTOPTS "h", opts, NULL)) != -1) {
 		switch (o) {
 		case OPT_RM:
 			ro.rm = true;
@@ -62,6 +67,9 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			cfg.terminal = true;
 			break;
 		case 'i':
+			break;
+		case 'd':
+			ro.detach = true;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -91,8 +99,10 @@ int cmd_run(struct cli *c, int argc, char **argv)
 
 	if ((r = cli_paths(c, &err)) < 0 || (r = ve_run(&c->paths, &cfg, &ro, &status, &err)) < 0)
 		goto fail;
+	if (ro.detach)
+		printf("%s\n", cfg.name);
 	ve_config_done(&cfg);
-	return status;
+	return ro.detach ? EXIT_OK : status;
 fail:
 	ve_config_done(&cfg);
 	return cli_fail_run("run", &err);

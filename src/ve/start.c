@@ -222,6 +222,18 @@ bool ve_after_exit(const struct ve_paths *p, const char *name, int code, int sig
 
 /* ---- the detached supervisor ---- */
 
+/* An --rm VE that stopped: its data goes, and its lock file with it when
+ * nobody holds the lock (a `vert stop` waiting for us does, and removes
+ * the lock file itself once it is done). */
+static void autoremove(const struct ve_paths *p, const char *name)
+{
+	int lock = ve_lock(p, "ve", name, false, NULL);
+
+	ve_remove_data(p, name, NULL);
+	if (lock >= 0)
+		ve_unlock_remove(p, "ve", name, lock);
+}
+
 static char *self_exe(void)
 {
 	char buf[4096];
@@ -323,7 +335,7 @@ __attribute__((noreturn)) static void supervise(const struct ve_paths *p, const 
 		vert_error_t e = VERT_ERROR_INIT;
 		if (ve_load(p, name, &c, &e) == 0) {
 			if (c.autoremove)
-				ve_remove_data(p, name, &e);
+				autoremove(p, name);
 			ve_config_done(&c);
 		}
 		vert_error_clear(&e);
@@ -354,7 +366,7 @@ int ve_supervisor_after_exit(const struct ve_paths *p, const char *name, int cod
 	}
 	if (ve_load(p, name, &c, NULL) == 0) {
 		if (c.autoremove)
-			ve_remove_data(p, name, err);
+			autoremove(p, name);
 		ve_config_done(&c);
 	}
 	return 0;
@@ -539,7 +551,7 @@ int ve_start(const struct ve_paths *p, const char *name, const struct ve_start_o
 				int l = ve_lock(p, "ve", name, true, NULL);
 				ve_remove_data(p, name, NULL);
 				if (l >= 0)
-					close(l);
+					ve_unlock_remove(p, "ve", name, l);
 			}
 			ve_config_done(&c);
 		}
@@ -576,7 +588,7 @@ out:
 int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_opts *o,
 	   int *ret_status, vert_error_t *err)
 {
-	struct ve_start_opts so = { .attach = true };
+	struct ve_start_opts so = { .attach = !o->detach };
 	int lock, r, status = 0;
 
 	if (!c->name) {
@@ -606,7 +618,7 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 		goto out;
 	}
 	vert_debug_mark("after exit");
-	if (o->rm) {
+	if (o->rm && !o->detach) {
 		if (lock < 0)
 			lock = ve_lock(p, "ve", c->name, true, NULL);
 		ve_remove_data_now(p, c->name, NULL);

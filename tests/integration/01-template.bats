@@ -54,7 +54,7 @@ teardown_file() { common_teardown_file; }
 	assert_failure
 	assert_output --partial "dynamically linked"
 	run vert template ls -q
-	refute_line "t1"
+	refute_name "t1"
 	# no staging leftovers
 	[ -z "$(ls -A "$TEST_ROOT/templates" | grep -v '^mini$')" ]
 }
@@ -88,8 +88,8 @@ teardown_file() { common_teardown_file; }
 	assert_failure
 	assert_output --partial "tar failed"
 	run vert template ls -q
-	refute_line "bad1"
-	refute_line "bad2"
+	refute_name "bad1"
+	refute_name "bad2"
 	[ -z "$(ls -A "$TEST_ROOT/templates" | grep -v '^mini$')" ]
 }
 

@@ -152,3 +152,54 @@ teardown_file() { common_teardown_file; }
 	run "$VERT_BIN" frobnicate
 	assert_failure 2
 }
+
+@test "run -d starts the VE detached and prints its name; --rm removes it when it stops" {
+	run vert run -d --name det1 mini -- sleep 1000
+	assert_success
+	assert_output "det1"
+	run vert ps --format name,state -H
+	assert_output --regexp "det1 +running"
+	vert stop det1
+	run vert ps -a --format name,state -H
+	assert_output --regexp "det1 +stopped"
+	vert destroy det1
+	name=$(vert run -d --rm mini -- sleep 1000)
+	vert stop "$name"
+	! vert ps -aq | grep -qx "$name"
+	[ ! -e "$TEST_ROOT/ves/$name" ]
+}
+
+@test "lock files of removed VEs do not pile up" {
+	before=$(ls "$TEST_ROOT/run/locks" | wc -l)
+	for i in 1 2 3 4 5; do vert run --rm mini -- true; done
+	vert run --name lk1 mini -- true
+	vert destroy lk1
+	[ "$(ls "$TEST_ROOT/run/locks" | wc -l)" = "$before" ]
+}
+
+@test "VERT_ROOT moves all state like --root" {
+	alt="$TEST_ROOT/alt"
+	mkdir -p "$alt"
+	VERT_ROOT="$alt" "$VERT_BIN" template create alt --from busybox
+	[ -d "$alt/templates/alt/rootfs" ]
+	run env VERT_ROOT="$alt" "$VERT_BIN" run --rm alt -- echo via-env
+	assert_output --partial "via-env"
+	VERT_ROOT="$alt" "$VERT_BIN" template rm alt
+}
+
+@test "rootless state lives under XDG_DATA_HOME and XDG_RUNTIME_DIR" {
+	is_root_mode && skip "rootless only (mode: $VERT_TEST_MODE)"
+	home="$TEST_ROOT/home"
+	mkdir -p "$home/data" "$home/run"
+	chmod 700 "$home/run"
+	run env -u VERT_ROOT HOME="$home" XDG_DATA_HOME="$home/data" XDG_RUNTIME_DIR="$home/run" \
+		"$VERT_BIN" template create xdg --from busybox
+	assert_success
+	[ -d "$home/data/vert/templates/xdg/rootfs" ]
+	run env HOME="$home" XDG_DATA_HOME="$home/data" XDG_RUNTIME_DIR="$home/run" \
+		"$VERT_BIN" run --rm xdg -- echo xdg-ok
+	assert_output --partial "xdg-ok"
+	[ -d "$home/run/vert/ves" ]
+	env HOME="$home" XDG_DATA_HOME="$home/data" XDG_RUNTIME_DIR="$home/run" \
+		"$VERT_BIN" template rm xdg
+}

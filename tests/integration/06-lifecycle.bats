@@ -75,7 +75,7 @@ wait_running() {
 	assert_output "101"
 	vert destroy --force 101
 	run vert ps -aq
-	refute_line "101"
+	refute_name "101"
 }
 
 @test "exec joins every namespace, the capabilities and the seccomp filter of the init" {
@@ -286,7 +286,7 @@ wait_running() {
 	assert_success
 	run vert ps -q
 	assert_line "ob1"
-	refute_line "ob2"
+	refute_name "ob2"
 	vert stop ob1
 	vert set ob1 --no-onboot
 }

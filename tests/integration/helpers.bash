@@ -75,3 +75,9 @@ count_state() {
 count_procs() {
 	pgrep -f -- "$TEST_ROOT" | grep -v "^$$\$" | wc -l
 }
+
+# refute_line fails on an empty output with this bats-assert; a name
+# missing from a listing is what these tests mean
+refute_name() {
+	! grep -qxF -- "$1" <<<"$output"
+}
