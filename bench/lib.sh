@@ -256,7 +256,13 @@ metrics_begin() {
 	M_TSV=$RESULTS_DIR/raw/$1.metrics.tsv
 	: >"$M_TSV"
 	: >"$M_TSV.unavail"
+	: >"$M_TSV.targets"
 	S_NOTES=()
+}
+# metrics_target TEXT VALUE OP LIMIT UNIT : MET when VALUE OP LIMIT
+# (OP is <= or >=); VALUE empty -> N/A
+metrics_target() {
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$M_TSV.targets"
 }
 metric() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$M_TSV"; }
 metrics_unavailable() { printf '%s\t%s\n' "$1" "${2//$'\t'/ }" >>"$M_TSV.unavail"; }
@@ -264,10 +270,15 @@ metrics_end() {
 	local notes_json
 	notes_json=$(printf '%s\n' "${S_NOTES[@]}" | jq -R . | jq -s 'map(select(length > 0))')
 	jq -n --arg name "$M_SCEN" --arg title "$M_TITLE" --argjson notes "$notes_json" \
-		--rawfile m "$M_TSV" --rawfile u "$M_TSV.unavail" '
+		--rawfile m "$M_TSV" --rawfile u "$M_TSV.unavail" --rawfile t "$M_TSV.targets" '
 		{name: $name, title: $title, kind: "metrics", notes: $notes,
+		 targets: [ $t | split("\n")[] | select(length > 0) | split("\t") |
+		   {text: .[0], value: ((.[1] | tonumber?) // null), op: .[2], limit: (.[3] | tonumber), unit: .[4]} |
+		   .status = (if .value == null then "N/A"
+		              elif (.op == "<=" and .value <= .limit) or (.op == ">=" and .value >= .limit) then "MET"
+		              else "MISSED" end) ],
 		 metrics: [ $m | split("\n")[] | select(length > 0) | split("\t") |
-		   {peer: .[0], metric: .[1], value: (.[2] | tonumber? // .[2]), unit: .[3]} ],
+		   {peer: .[0], metric: .[1], value: ((.[2] | tonumber?) // .[2]), unit: .[3]} ],
 		 unavailable: [ $u | split("\n")[] | select(length > 0) | split("\t") |
 		   {peer: .[0], reason: .[1]} ]}' >"$RESULTS_DIR/parts/$M_SCEN.json"
 }
@@ -302,4 +313,175 @@ cg_cleanup() {
 		find "$d" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
 		rmdir "$d" 2>/dev/null || warn "cgroup left behind (not empty?): $d"
 	done
+}
+
+# ---------------------------------------------------------------- parts
+# Every part file may carry "scenario" (the bench/run scenario that wrote
+# it) so that one scenario can write several parts (density-N100,
+# lifecycle-N100, ...); bench/run orders parts by scenario, then by the
+# order they were written (a "seq" number).
+PART_SEQ=0
+part_seq() { PART_SEQ=$((PART_SEQ + 1)); echo "$PART_SEQ"; }
+# part_tag FILE SCENARIO : add scenario and seq to a part file
+part_tag() {
+	jq --arg s "$2" --argjson q "$(part_seq)" '.scenario = $s | .seq = $q' "$1" >"$1.new" &&
+		mv "$1.new" "$1"
+}
+
+# ---------------------------------------------------------------- clocks
+# microseconds since the epoch, without a fork (bash 5 $EPOCHREALTIME)
+us_now() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+
+# pctl P : nearest-rank percentile P (0..100) of the numbers on stdin
+pctl() {
+	sort -n | awk -v p="$1" '{ a[NR] = $1 }
+		END { if (NR == 0) { print 0; exit }
+		      i = int(p / 100 * NR + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; print a[i] }'
+}
+
+# ---------------------------------------------------------------- memory
+# mem_snapshot FILE : sync, drop the page/dentry/inode caches, let the
+# machine settle a second, then save /proc/meminfo (FILE) and
+# /proc/slabinfo (FILE.slab).  Taken before and after a population of
+# containers is started, for per-container deltas.
+mem_snapshot() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	sleep 1
+	cat /proc/meminfo >"$1"
+	cat /proc/slabinfo >"$1.slab" 2>/dev/null || : >"$1.slab"
+}
+# mi FILE KEY -> kB value of KEY in a saved meminfo
+mi() { awk -v k="$1:" '$1 == k { v = $2 } END { print v + 0 }' "${2:-/proc/meminfo}"; }
+# mi_delta_per KEY BEFORE AFTER N -> (after - before) / N in KiB, 1 decimal
+mi_delta_per() {
+	awk -v a="$(mi "$1" "$2")" -v b="$(mi "$1" "$3")" -v n="$4" \
+		'BEGIN { printf "%.1f", (b - a) / n }'
+}
+# kernel memory that is in no meminfo counter (page allocations by the
+# kernel: large kmallocs, vmalloc backing, ...): MemTotal minus free,
+# user, cache and the kernel counters
+mi_unaccounted() {
+	awk '{ v[$1] = $2 }
+		END { print v["MemTotal:"] - v["MemFree:"] - v["AnonPages:"] - v["Cached:"] \
+			- v["Buffers:"] - v["SwapCached:"] - v["Slab:"] - v["KernelStack:"] - v["PageTables:"] \
+			- v["SecPageTables:"] - v["Percpu:"] - v["Unevictable:"] * 0 }' "$1"
+}
+# slab_top BEFORE AFTER N K : the K slab caches that grew most, as
+# "name +X KiB/container" (object size x active objects)
+slab_top() {
+	awk -v n="$3" 'FNR == 1 { f++ } $1 ~ /^#|^slabinfo/ { next }
+		{ kb = $2 * $4 / 1024; if (f == 1) a[$1] = kb; else b[$1] = kb }
+		END { for (k in b) { d = (b[k] - a[k]) / n; if (d > 0.05) printf "%.2f %s\n", d, k } }' "$1" "$2" |
+		sort -rn | head -n "$4" | awk '{ printf "%s%s +%.1f", (NR > 1 ? ", " : ""), $2, $1 } END { print "" }'
+}
+# procs_mem PID... -> "count pss pss_anon pss_file rss pte_kb threads"
+# (KiB, summed over the processes; one awk over all the smaps_rollup and
+# status files, no fork per process)
+procs_mem() {
+	[ $# -gt 0 ] || { echo "0 0 0 0 0 0 0"; return; }
+	local -a files=() p
+	for p in "$@"; do
+		files+=("/proc/$p/smaps_rollup" "/proc/$p/status")
+	done
+	awk 'FNR == 1 && FILENAME ~ /smaps_rollup$/ { n++ }
+		$1 == "Pss:" { pss += $2 } $1 == "Pss_Anon:" { pa += $2 } $1 == "Pss_File:" { pf += $2 }
+		$1 == "Rss:" { rss += $2 } $1 == "VmPTE:" { pte += $2 } $1 == "Threads:" { th += $2 }
+		END { printf "%d %d %d %d %d %d %d\n", n, pss, pa, pf, rss, pte, th }' "${files[@]}" 2>/dev/null
+}
+# per N X -> X / N with 1 decimal
+per() { awk -v x="$2" -v n="$1" 'BEGIN { if (n > 0) printf "%.1f", x / n; else print 0 }'; }
+
+# ---------------------------------------------------------------- compare
+# A "compare" part: operations (rows) x peers (columns), each cell one
+# hyperfine measurement of one command, used when the peers cannot run in
+# the same hyperfine call (density: N containers of ONE runtime at a
+# time).  Per peer, all its operations run in one hyperfine call per
+# round.
+#   cmp_begin NAME TITLE
+#   cmp_queue PEER OP LABEL COMMAND [PREPARE]   (queue for cmp_run)
+#   cmp_run PEER RUNS WARMUP ROUNDS             (hyperfine over PEER's queue)
+#   cmp_unavailable PEER OP LABEL REASON
+#   cmp_end BASE_PEER                           (ratios BASE_PEER/other)
+C_NAME="" C_TITLE="" C_TSV="" C_Q=()
+cmp_begin() {
+	C_NAME=$1 C_TITLE=$2
+	mkdir -p "$RESULTS_DIR/raw" "$RESULTS_DIR/parts"
+	C_TSV=$RESULTS_DIR/raw/$1.cmp.tsv
+	: >"$C_TSV"
+	C_Q=()
+	C_NOTES=()
+}
+cmp_note() { C_NOTES+=("$*"); }
+cmp_queue() { C_Q+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"$'\t'"${5:-}"); }
+cmp_unavailable() {
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "unavailable" "${4//$'\t'/ }" >>"$C_TSV"
+}
+cmp_run() {
+	local peer=$1 runs=$2 warm=$3 rounds=$4 q r per wu p op label cmd prep
+	local -a args=() ops=() labels=() cmds=() parts=()
+	local hf=$RESULTS_DIR/raw/$C_NAME.$peer.hyperfine.json
+	for q in "${C_Q[@]}"; do
+		IFS=$'\t' read -r p op label cmd prep <<<"$q"
+		[ "$p" = "$peer" ] || continue
+		ops+=("$op") labels+=("$label") cmds+=("$cmd")
+		[ -n "$prep" ] && args+=(--prepare "$prep") || args+=(--prepare true)
+		args+=(-n "$peer:$op" "$cmd")
+	done
+	[ ${#ops[@]} -gt 0 ] || return 0
+	[ "$rounds" -ge 1 ] && [ "$rounds" -le "$runs" ] || rounds=1
+	per=$(((runs + rounds - 1) / rounds)) wu=$warm
+	for ((r = 1; r <= rounds; r++)); do
+		log "$C_NAME: $peer round $r/$rounds: ${#ops[@]} operations (warmup $wu, runs $per)"
+		hyperfine -N --style basic --warmup "$wu" --runs "$per" -i \
+			--export-json "$hf.r$r" "${args[@]}" </dev/null >&2 || break
+		parts+=("$hf.r$r")
+		wu=1
+	done
+	if [ ${#parts[@]} -gt 0 ]; then
+		# -i keeps going on failures: a command that failed is unavailable
+		jq -s '[.[].results[] | {command, fails: ([.exit_codes[] | select(. != 0)] | length)}]
+			| group_by(.command) | map({key: .[0].command, value: (map(.fails) | add)}) | from_entries' \
+			"${parts[@]}" >"$hf.fails"
+		hf_merge "${parts[@]}" >"$hf"
+	else
+		echo '{"results":[]}' >"$hf"
+		echo '{}' >"$hf.fails"
+	fi
+	local i
+	for i in "${!ops[@]}"; do
+		jq -r --arg c "$peer:${ops[$i]}" --arg cmd "${cmds[$i]}" --slurpfile f "$hf.fails" --arg p "$peer" --arg op "${ops[$i]}" \
+			--arg l "${labels[$i]}" '
+			def ms: . * 1000 * 1000 | round / 1000;
+			(.results | map(select(.command == $c)) | first) as $r |
+			if $r == null then [$p, $op, $l, "unavailable", "hyperfine did not run", $cmd]
+			elif ($f[0][$c] // 0) > 0 then [$p, $op, $l, "unavailable", "exit status non-zero in \($f[0][$c]) of \($r.runs) runs", $cmd]
+			else [$p, $op, $l, "ok", "", $cmd, ($r.median | ms), ($r.min | ms), ($r.max | ms), $r.runs] end
+			| map(tostring) | join("\t")' "$hf" >>"$C_TSV"
+	done
+	rm -f "$hf".r* "$hf.fails"
+	# dequeue
+	local -a keep=()
+	for q in "${C_Q[@]}"; do
+		[ "${q%%$'\t'*}" = "$peer" ] || keep+=("$q")
+	done
+	C_Q=("${keep[@]}")
+}
+cmp_end() {
+	local base=$1 notes_json
+	notes_json=$(printf '%s\n' "${C_NOTES[@]}" | jq -R . | jq -s 'map(select(length > 0))')
+	jq -n --arg name "$C_NAME" --arg title "$C_TITLE" --arg base "$base" --argjson notes "$notes_json" \
+		--rawfile t "$C_TSV" '
+		[ $t | split("\n")[] | select(length > 0) | split("\t") |
+		  {peer: .[0], op: .[1], label: .[2], available: (.[3] == "ok"), reason: .[4],
+		   command: .[5], median_ms: (.[6] // null | tonumber?), min_ms: (.[7] // null | tonumber?),
+		   max_ms: (.[8] // null | tonumber?), runs: (.[9] // null | tonumber?)} ] as $cells |
+		{name: $name, title: $title, kind: "compare", base: $base, notes: $notes,
+		 peers: ($cells | map(.peer) | unique | ([$base] + map(select(. != $base)))),
+		 ops: ($cells | reduce .[] as $c ([]; if any(.[]; .op == $c.op) then . else . + [{op: $c.op, label: $c.label}] end)),
+		 cells: $cells,
+		 ratios: [ $cells[] | select(.peer == $base and .available) as $b |
+		   $cells[] | select(.op == $b.op and .peer != $base and .available) |
+		   {op: .op, num: $base, den: .peer, ratio: (($b.median_ms / .median_ms) * 1000 | round / 1000)} ]}
+		' >"$RESULTS_DIR/parts/$C_NAME.json"
 }

@@ -50,9 +50,35 @@ def metrics($s):
          if . == null then "-" elif type == "number" then f2 else tostring end) | join(" | ")) + " |"),
     ""
   else "No peer produced numbers.\n" end),
+  (if (($s.targets // []) | length) > 0 then
+    "Targets (informational):\n",
+    ($s.targets[] |
+      "- \(.text): " +
+      (if .status == "N/A" then "N/A (not measured)"
+       else "**\(.status)** (\(.value | if type == "number" then f2 else tostring end) \(.unit); limit \(.op) \(.limit))" end)),
+    ""
+  else empty end),
   ($s.unavailable[] | "- \(.peer): unavailable: \(.reason)"),
   (if ($s.unavailable | length) > 0 then "" else empty end),
   (if ($s.notes | length) > 0 then ($s.notes[] | "- \(.)"), "" else empty end);
+
+def compare($s):
+  "## \($s.title)\n",
+  "| operation | \($s.peers | map(. + " median (min–max)") | join(" | ")) | \($s.peers[1:] | map("\($s.base)/" + .) | join(" | ")) |",
+  "|---|\($s.peers | map("---:") | join("|"))|\($s.peers[1:] | map("---:") | join("|"))|",
+  ($s.ops[] as $o |
+    "| \($o.label | esc) | " +
+    ($s.peers | map(. as $p | ($s.cells | map(select(.peer == $p and .op == $o.op)) | first) |
+       if . == null then "-"
+       elif .available then "**\(.median_ms | f2)** (\(.min_ms | f2)–\(.max_ms | f2))"
+       else "unavailable: \(.reason | esc)" end) | join(" | ")) + " | " +
+    ($s.peers[1:] | map(. as $p | ($s.ratios | map(select(.den == $p and .op == $o.op)) | first) |
+       if . == null then "" else "\(.ratio | f2)x" end) | join(" | ")) + " |"),
+  "",
+  (if ($s.notes | length) > 0 then ($s.notes[] | "- \(.)"), "" else empty end),
+  "<details><summary>commands</summary>\n",
+  ($s.cells[] | select(.command != null and .command != "") | "- `\(.peer)` \(.op): `\(.command)`"),
+  "\n</details>\n";
 
 "# vert benchmarks\n",
 "\(.meta.date) · \(.meta.host) · \(.meta.cpu) · \(.meta.cores) cores · \(.meta.memory) · kernel \(.meta.versions.kernel)",
@@ -60,8 +86,9 @@ def metrics($s):
 "- cgroups: \(.meta.cgroups)",
 "- load average (1/5/15 min) at start: \(.meta.loadavg_start), at end: \(.meta.loadavg_end) (on 2 cores, anything well above 0 means other work shared the CPUs)",
 "- rootfs (shared by all peers): \(.meta.rootfs)",
+"- density N: \(.meta.density_n | map(tostring) | join(", ")); machine shared with other engineers' builds and tests (see load average): compare ratios from one run",
 "- hyperfine: \(.meta.versions.hyperfine), warmup \(.meta.warmup), runs \(.meta.runs) per peer in \(.meta.rounds) round(s)\(if .meta.quick then " (--quick)" else "" end)",
 "- versions: \(.meta.versions | to_entries | map(select(.key != "kernel" and .key != "hyperfine")) | map("\(.key) `\(.value)`") | join(", "))",
 "- ratios are vert/peer by median; < 1 means vert is faster. Benchmarks are informational: nothing fails on a time.",
 "",
-(.scenarios[] | if .kind == "latency" then latency(.) else metrics(.) end)
+(.scenarios[] | if .kind == "latency" then latency(.) elif .kind == "compare" then compare(.) else metrics(.) end)

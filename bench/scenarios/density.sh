@@ -1,38 +1,269 @@
 # shellcheck shell=bash
-# density: start N containers whose init is a long `sleep`, one after the
-# other, and measure wall time, memory per container, listing time with N
-# running, and stop+remove time.  crun and runc today; vert once its
-# lifecycle commands (create/start/stop/destroy/ps) exist.
+# density: N containers whose init is `/bin/sleep 86399` (the same payload
+# for every peer), for each N in DENSITY_NS (default "100 1000"), one
+# runtime's population at a time (never two populations of N at once):
 #
-# Memory per container, four views (KiB, averaged over N):
-#   MemAvailable drop   whole-system cost, noisy (page cache, other tasks)
-#   Slab growth         kernel objects: namespaces, mounts, cgroups, tasks
-#   memcg usage         the container's v1 memory cgroup (user + kmem)
-#   PSS                 Pss of the container's processes (smaps_rollup)
+#   1. memory snapshot (sync, drop caches, settle 1 s)
+#   2. create+start all, one after the other; every command timed
+#      (per-VE p50/p99/max and the wall time)
+#   3. memory snapshot; per-process PSS of the payloads and of the
+#      runtime's own per-VE process (vert-monitor; crun/runc leave none)
+#   4. lifecycle latency with N running (a "compare" part, hyperfine):
+#      ps/list, exec, start one, stop one
+#   5. stop all, then (vert) `ps -a` with N stopped, then destroy all;
+#      each command timed
+#   6. the same population again with DENSITY_PAR parallel commands
+#      (xargs -P): create+start all, stop all, destroy all
+#   7. memory snapshot after everything is gone (leak check)
+#
+# Memory per VE (KiB, deltas of /proc/meminfo between 1 and 3, over N):
+#   Slab, KernelStack, PageTables, Percpu, Shmem, "unaccounted" kernel
+#   memory (MemTotal minus every counter: large kmallocs, vmalloc pages
+#   ...), Cached (shared file pages; not added up, see sharing), the PSS
+#   of the payload and of the runtime's per-VE process, the v1 memcg of
+#   crun/runc containers (vert runs without a cgroup on a hybrid host).
+#   "beyond payload" = kernel deltas + runtime process PSS - the payload's
+#   own kernel stack and page tables.
 
 meminfo_kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 
-# cgroup_pss_kb CGDIR -> summed Pss (kB) of the processes in a v1 cgroup
-cgroup_pss_kb() {
-	local p sum=0 v
-	for p in $(cat "$1/cgroup.procs" 2>/dev/null); do
-		v=$(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
-		sum=$((sum + ${v:-0}))
+# median of the numbers on stdin
+median() { pctl 50; }
+
+# seq_timed FILE N FUNC : FUNC 1 .. FUNC N one after the other, each timed
+# (µs, one per line in FILE); sets SEQ_WALL_US and SEQ_FAILS
+seq_timed() {
+	local f=$1 n=$2 fn=$3 i a b t0
+	local -a us=()
+	SEQ_FAILS=0
+	t0=${EPOCHREALTIME/./}
+	for ((i = 1; i <= n; i++)); do
+		a=${EPOCHREALTIME/./}
+		"$fn" "$i" || SEQ_FAILS=$((SEQ_FAILS + 1))
+		b=${EPOCHREALTIME/./}
+		us+=($((b - a)))
 	done
-	echo $sum
+	SEQ_WALL_US=$((${EPOCHREALTIME/./} - t0))
+	printf '%s\n' "${us[@]}" >"$f"
 }
 
-# median of the numbers on stdin
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# par_timed P ARGS_FILE CMD... : xargs -P P over ARGS_FILE (one argument
+# set per line, -L1); sets PAR_WALL_US and PAR_RC
+par_timed() {
+	local p=$1 args=$2 t0
+	shift 2
+	t0=${EPOCHREALTIME/./}
+	xargs -P "$p" -L 1 "$@" <"$args" >>"$DLOG" 2>&1
+	PAR_RC=$?
+	PAR_WALL_US=$((${EPOCHREALTIME/./} - t0))
+}
 
-# density_oci RUNTIME : crun or runc
-density_oci() {
-	local rt=$1 n=$DENSITY_N d=$PEERS/density-$1 i ok=0 t0 t1 st
-	local memcg_root=/sys/fs/cgroup/memory${CG_PARENT}
-	local ma0 sl0 ma1 sl1 cgsum=0 psssum=0 measured=0
-	local -a ids=()
-	st=$([ "$rt" = crun ] && CRUN_STATE || RUNC_STATE)
+s_of_us() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1e6 }'; }
+ms_of_us() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1e3 }'; }
+
+# dist_metrics PEER WHAT FILE N : p50, p99, max (ms) and wall (s) of a
+# seq_timed run
+dist_metrics() {
+	local peer=$1 what=$2 f=$3
+	metric "$peer" "$what: wall, all (sequential)" "$(s_of_us "$SEQ_WALL_US")" s
+	metric "$peer" "$what: p50 per VE" "$(ms_of_us "$(pctl 50 <"$f")")" ms
+	metric "$peer" "$what: p99 per VE" "$(ms_of_us "$(pctl 99 <"$f")")" ms
+	metric "$peer" "$what: max per VE" "$(ms_of_us "$(pctl 100 <"$f")")" ms
+	[ "$SEQ_FAILS" -gt 0 ] && S_NOTES+=("$peer: $what: $SEQ_FAILS of $4 commands failed: $(first_lines "$DLOG")")
+	return 0
+}
+
+# mem_metrics PEER N M0 M1 PAYLOAD_PIDS RUNTIME_PIDS [MEMCG_SUM_KB MEMCG_COUNT]
+# Sets MEM_BEYOND (KiB per VE beyond the payload).
+mem_metrics() {
+	local peer=$1 n=$2 m0=$3 m1=$4 pp=$5 rp=$6 cgsum=${7:-} cgn=${8:-0}
+	local k pl rt u0 u1 slab ks pt pc sh un beyond
+	read -r -a pl <<<"$(procs_mem $pp)" # count pss anon file rss pte threads
+	read -r -a rt <<<"$(procs_mem $rp)"
+	slab=$(mi_delta_per Slab "$m0" "$m1" "$n")
+	ks=$(mi_delta_per KernelStack "$m0" "$m1" "$n")
+	pt=$(mi_delta_per PageTables "$m0" "$m1" "$n")
+	pc=$(mi_delta_per Percpu "$m0" "$m1" "$n")
+	sh=$(mi_delta_per Shmem "$m0" "$m1" "$n")
+	u0=$(mi_unaccounted "$m0") u1=$(mi_unaccounted "$m1")
+	un=$(awk -v a="$u0" -v b="$u1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
+	metric "$peer" "mem: Slab, per VE" "$slab" KiB
+	metric "$peer" "mem: of which SUnreclaim" "$(mi_delta_per SUnreclaim "$m0" "$m1" "$n")" KiB
+	metric "$peer" "mem: KernelStack, per VE" "$ks" KiB
+	metric "$peer" "mem: PageTables, per VE" "$pt" KiB
+	metric "$peer" "mem: Percpu, per VE" "$pc" KiB
+	metric "$peer" "mem: Shmem (tmpfs), per VE" "$sh" KiB
+	metric "$peer" "mem: unaccounted kernel pages, per VE" "$un" KiB
+	metric "$peer" "mem: Cached growth, per VE (not summed)" "$(mi_delta_per Cached "$m0" "$m1" "$n")" KiB
+	metric "$peer" "mem: MemAvailable drop, per VE (noisy)" \
+		"$(awk -v a="$(mi MemAvailable "$m0")" -v b="$(mi MemAvailable "$m1")" -v n="$n" 'BEGIN { printf "%.1f", (a - b) / n }')" KiB
+	metric "$peer" "payload (init) PSS, per VE" "$(per "${pl[0]}" "${pl[1]}")" KiB
+	metric "$peer" "payload PSS anon / file" "$(per "${pl[0]}" "${pl[2]}") / $(per "${pl[0]}" "${pl[3]}")" KiB
+	if [ "${rt[0]}" -gt 0 ]; then
+		metric "$peer" "runtime process per VE: count" "$(per "$n" "${rt[0]}")" count
+		metric "$peer" "runtime process PSS, per VE" "$(per "$n" "${rt[1]}")" KiB
+		metric "$peer" "runtime process PSS anon / file" "$(per "$n" "${rt[2]}") / $(per "$n" "${rt[3]}")" KiB
+		metric "$peer" "runtime process RSS, per VE" "$(per "$n" "${rt[4]}")" KiB
+		metric "$peer" "runtime process page tables, per VE" "$(per "$n" "${rt[5]}")" KiB
+	else
+		metric "$peer" "runtime process per VE: count" 0 count
+	fi
+	if [ -n "$cgsum" ] && [ "$cgn" -gt 0 ]; then
+		metric "$peer" "memcg usage (v1, user+kernel), per VE" "$(per "$cgn" "$cgsum")" KiB
+	fi
+	# beyond the payload: the kernel's deltas, minus the payload's own
+	# kernel stack (16 KiB per thread on x86-64) and page tables, plus
+	# the runtime's per-VE process (its stack and page tables are in
+	# the kernel deltas already)
+	beyond=$(awk -v s="$slab" -v k="$ks" -v p="$pt" -v c="$pc" -v h="$sh" -v u="$un" \
+		-v th="${pl[6]}" -v pte="${pl[5]}" -v np="${pl[0]}" -v rp="${rt[1]}" -v n="$n" '
+		BEGIN { if (np == 0) np = n
+			v = s + k + p + c + (h > 0 ? h : 0) + (u > 0 ? u : 0) - (th * 16 + pte) / np + rp / n
+			printf "%.1f", v }')
+	MEM_BEYOND=$beyond
+	metric "$peer" "mem: beyond payload, per VE" "$beyond" KiB
+	metric "$peer" "mem: payload total (PSS + kernel stack + page tables), per VE" \
+		"$(awk -v a="${pl[1]}" -v th="${pl[6]}" -v pte="${pl[5]}" -v np="${pl[0]}" \
+			'BEGIN { if (np > 0) printf "%.1f", (a + th * 16 + pte) / np; else print 0 }')" KiB
+	S_NOTES+=("$peer: slab caches that grew most (KiB per VE): $(slab_top "$m0.slab" "$m1.slab" "$n" 8)")
+}
+
+# ---------------------------------------------------------------- vert
+DV_ARGS=()
+dv_create() { "$VERT" --root "$BENCH_ROOT" create "d$1" --template mini -- /bin/sleep "$SLEEP_SECS" </dev/null >>"$DLOG" 2>&1; }
+dv_start() { "$VERT" --root "$BENCH_ROOT" start "d$1" </dev/null >>"$DLOG" 2>&1; }
+dv_stop() { "$VERT" --root "$BENCH_ROOT" stop "d$1" </dev/null >>"$DLOG" 2>&1; }
+dv_destroy() { "$VERT" --root "$BENCH_ROOT" destroy "d$1" </dev/null >>"$DLOG" 2>&1; }
+
+density_vert_remove() {
+	local ve
+	for ve in $("$VERT" --root "$BENCH_ROOT" ps -a -q 2>/dev/null); do
+		case $ve in d[0-9]*) "$VERT" --root "$BENCH_ROOT" destroy --force "$ve" >/dev/null 2>&1 ;; esac
+	done
+}
+
+vert_running_count() { "$VERT" --root "$BENCH_ROOT" ps -q 2>/dev/null | grep -c '^d[0-9]'; }
+
+density_vert() {
+	local n=$1 d=$PEERS/density-vert-$n k running pids mons cs_wall
+	local V="$VERT --root $BENCH_ROOT"
 	mkdir -p "$d"
+	DLOG=$d/log
+	: >"$DLOG"
+	if ! vert_check; then
+		metrics_unavailable vert "$VERT_REASON"
+		return
+	fi
+	on_exit density_vert_remove
+	mem_snapshot "$d/m0"
+	log "density N=$n: vert create x$n"
+	seq_timed "$d/create.us" "$n" dv_create
+	local cw=$SEQ_WALL_US
+	dist_metrics vert "create" "$d/create.us" "$n"
+	log "density N=$n: vert start x$n"
+	seq_timed "$d/start.us" "$n" dv_start
+	local sw=$SEQ_WALL_US
+	dist_metrics vert "start" "$d/start.us" "$n"
+	paste "$d/create.us" "$d/start.us" | awk '{ print $1 + $2 }' >"$d/cs.us"
+	cs_wall=$((cw + sw))
+	metric vert "create+start: wall, all (sequential)" "$(s_of_us "$cs_wall")" s
+	metric vert "create+start: p50 per VE" "$(ms_of_us "$(pctl 50 <"$d/cs.us")")" ms
+	metric vert "create+start: p99 per VE" "$(ms_of_us "$(pctl 99 <"$d/cs.us")")" ms
+	running=$(vert_running_count)
+	metric vert "VEs running at once" "$running" count
+	DENSITY_VERT_WALL_S=$(s_of_us "$cs_wall") DENSITY_VERT_RUNNING=$running
+
+	sleep 1
+	mem_snapshot "$d/m1"
+	pids=$($V ps --json 2>/dev/null | jq -r '.[] | select(.name | test("^d[0-9]+$")) | .pid // empty')
+	# the per-VE vert-monitor is the parent of the init
+	# shellcheck disable=SC2086
+	mons=$(for p in $pids; do awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null; done | sort -u)
+	# shellcheck disable=SC2086
+	mem_metrics vert "$n" "$d/m0" "$d/m1" "$pids" "$mons"
+	DENSITY_VERT_BEYOND=$MEM_BEYOND
+	local mc
+	# shellcheck disable=SC2086
+	mc=$(for p in $mons; do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -d' ' -f1 | xargs -r basename; done | sort | uniq -c | tr -s ' ' | head -n 3)
+	S_NOTES+=("vert: the per-VE runtime process is the init's parent: $mc (one per VE, static binary)")
+
+	# lifecycle with N running (one VE in the middle of the population)
+	k=$(((n + 1) / 2))
+	cmp_queue vert ps "ps / list (N running)" "$V ps"
+	cmp_queue vert ps-a "ps -a / list (N running)" "$V ps -a"
+	cmp_queue vert exec "exec /bin/true (N running)" "$V exec d$k -- /bin/true"
+	cmp_queue vert start-one "start one more (N-1 running)" "$V start d$k" \
+		"sh -c '$V stop d$k >/dev/null 2>&1; exit 0'"
+	cmp_queue vert stop-one "stop one (N running)" "$V stop d$k" \
+		"sh -c '$V start d$k >/dev/null 2>&1; exit 0'"
+	cmp_run vert "$LC_RUNS" 2 "$LC_ROUNDS"
+	$V start "d$k" >/dev/null 2>&1
+
+	log "density N=$n: vert stop x$n"
+	seq_timed "$d/stop.us" "$n" dv_stop
+	local stw=$SEQ_WALL_US
+	dist_metrics vert "stop" "$d/stop.us" "$n"
+	cmp_queue vert ps-a-stopped "ps -a (N defined, stopped)" "$V ps -a"
+	cmp_run vert "$LC_RUNS" 2 "$LC_ROUNDS"
+	log "density N=$n: vert destroy x$n"
+	seq_timed "$d/destroy.us" "$n" dv_destroy
+	dist_metrics vert "destroy" "$d/destroy.us" "$n"
+	metric vert "stop+destroy: wall, all (sequential)" \
+		"$(s_of_us $((stw + SEQ_WALL_US)))" s
+
+	# again, DENSITY_PAR commands at a time
+	local p=$DENSITY_PAR
+	seq 1 "$n" | sed 's/^/d/' >"$d/names"
+	log "density N=$n: vert, $p in parallel"
+	par_timed "$p" "$d/names" sh -c "exec $V create \"\$0\" --template mini -- /bin/sleep $SLEEP_SECS"
+	local pc=$PAR_WALL_US
+	par_timed "$p" "$d/names" $V start
+	local ps_=$PAR_WALL_US
+	metric vert "create+start: wall, all (-P $p)" "$(s_of_us $((pc + ps_)))" s
+	metric vert "  of which start (-P $p)" "$(s_of_us "$ps_")" s
+	metric vert "VEs running after -P $p start" "$(vert_running_count)" count
+	par_timed "$p" "$d/names" $V stop
+	local pst=$PAR_WALL_US
+	par_timed "$p" "$d/names" $V destroy
+	metric vert "stop+destroy: wall, all (-P $p)" "$(s_of_us $((pst + PAR_WALL_US)))" s
+	density_vert_remove
+	mem_snapshot "$d/m2"
+	metric vert "leak check: Slab after destroy vs before, per VE" "$(mi_delta_per Slab "$d/m0" "$d/m2" "$n")" KiB
+}
+
+# ---------------------------------------------------------------- OCI
+DO_RT="" DO_ST="" DO_D=""
+do_id() { echo "vb$$-$DO_RT-d$1"; }
+do_run() {
+	if [ "$DO_RT" = crun ]; then
+		crun_create --root "$DO_ST" run -d -b "$DO_D/b$1" "vb$$-crun-d$1" </dev/null >>"$DLOG" 2>&1
+	else
+		runc --root "$DO_ST" run -d -b "$DO_D/b$1" "vb$$-runc-d$1" </dev/null >>"$DLOG" 2>&1
+	fi
+}
+do_delete() { "$DO_RT" --root "$DO_ST" delete -f "vb$$-$DO_RT-d$1" </dev/null >>"$DLOG" 2>&1; }
+
+density_oci_remove() {
+	local rt=$1 st=$2 id
+	for id in $("$rt" --root "$st" list -q 2>/dev/null); do
+		case $id in "vb$$-$rt-d"*) "$rt" --root "$st" delete -f "$id" >/dev/null 2>&1 ;; esac
+	done
+}
+
+oci_running_count() {
+	"$1" --root "$2" list -f json 2>/dev/null |
+		jq --arg p "vb$$-$1-d" '[.[]? | select(.status == "running" and (.id | startswith($p)))] | length'
+}
+
+# density_oci RUNTIME N : crun or runc
+density_oci() {
+	local rt=$1 n=$2 d=$PEERS/density-$1-$2 i k st pids running cgsum cgn
+	local memcg_root=/sys/fs/cgroup/memory${CG_PARENT}
+	st=$([ "$rt" = crun ] && CRUN_STATE || RUNC_STATE)
+	DO_RT=$rt DO_ST=$st DO_D=$d
+	mkdir -p "$d"
+	DLOG=$d/log
+	: >"$DLOG"
 	if ! have "$rt" || ! oci_bundle "$rt" "$d/tmpl" "[\"/bin/sleep\",\"$SLEEP_SECS\"]" "@CGPATH@"; then
 		metrics_unavailable "$rt" "$rt not installed or spec failed"
 		return
@@ -40,97 +271,101 @@ density_oci() {
 	for ((i = 1; i <= n; i++)); do
 		mkdir -p "$d/b$i"
 		sed "s|@CGPATH@|$CG_PARENT/$rt-d$i|" "$d/tmpl/config.json" >"$d/b$i/config.json"
-		ids+=("vb$$-$rt-d$i")
 	done
-	on_exit density_oci_remove "$rt" "$st" "${ids[*]}"
+	on_exit density_oci_remove "$rt" "$st"
 
-	sync
+	mem_snapshot "$d/m0"
+	log "density N=$n: $rt run -d x$n"
+	seq_timed "$d/run.us" "$n" do_run
+	dist_metrics "$rt" "create+start" "$d/run.us" "$n"
+	running=$(oci_running_count "$rt" "$st")
+	metric "$rt" "VEs running at once" "$running" count
+	[ "$rt" = crun ] && DENSITY_CRUN_WALL_S=$(s_of_us "$SEQ_WALL_US")
 	sleep 1
-	ma0=$(meminfo_kb MemAvailable) sl0=$(meminfo_kb Slab)
-	log "density: starting $n $rt containers"
-	t0=$(now_ns)
+	mem_snapshot "$d/m1"
+	pids=$("$rt" --root "$st" list -f json 2>/dev/null |
+		jq -r --arg p "vb$$-$rt-d" '.[]? | select(.id | startswith($p)) | .pid')
+	cgsum=0 cgn=0
 	for ((i = 1; i <= n; i++)); do
-		if [ "$rt" = crun ]; then
-			crun_create --root "$st" run -d -b "$d/b$i" "${ids[$((i - 1))]}" </dev/null >>"$d/start.log" 2>&1
-		else
-			runc --root "$st" run -d -b "$d/b$i" "${ids[$((i - 1))]}" </dev/null >>"$d/start.log" 2>&1
-		fi && ok=$((ok + 1))
+		local f=$memcg_root/$rt-d$i/memory.usage_in_bytes
+		[ -r "$f" ] || continue
+		cgsum=$((cgsum + $(cat "$f") / 1024)) cgn=$((cgn + 1))
 	done
-	t1=$(now_ns)
-	sleep 2
-	ma1=$(meminfo_kb MemAvailable) sl1=$(meminfo_kb Slab)
-	for ((i = 1; i <= n; i++)); do
-		local cg=$memcg_root/$rt-d$i
-		[ -r "$cg/memory.usage_in_bytes" ] || continue
-		cgsum=$((cgsum + $(cat "$cg/memory.usage_in_bytes") / 1024))
-		psssum=$((psssum + $(cgroup_pss_kb "$cg")))
-		measured=$((measured + 1))
-	done
+	# shellcheck disable=SC2086
+	mem_metrics "$rt" "$n" "$d/m0" "$d/m1" "$pids" "" "$cgsum" "$cgn"
+	[ "$rt" = crun ] && DENSITY_CRUN_BEYOND=$MEM_BEYOND
 
-	metric "$rt" "containers requested" "$n" count
-	metric "$rt" "containers running" "$ok" count
-	metric "$rt" "start all, wall" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')" s
-	if [ "$ok" -gt 0 ]; then
-		metric "$rt" "start, per container" "$(awk -v a="$t0" -v b="$t1" -v n="$n" 'BEGIN { printf "%.3f", (b - a) / 1e6 / n }')" ms
-		metric "$rt" "MemAvailable drop, per container (system-wide)" "$(((ma0 - ma1) / ok))" KiB
-		metric "$rt" "Slab growth, per container (system-wide)" "$(((sl1 - sl0) / ok))" KiB
-	fi
-	if [ "$measured" -gt 0 ]; then
-		metric "$rt" "memcg usage, per container" "$((cgsum / measured))" KiB
-		metric "$rt" "PSS of its processes, per container" "$((psssum / measured))" KiB
-	fi
-	[ "$ok" -lt "$n" ] && S_NOTES+=("$rt: $((n - ok)) of $n starts failed: $(first_lines "$d/start.log")")
-
-	# `ps` with N running: median of 5 listings
-	local lst
-	lst=$(for i in 1 2 3 4 5; do
-		t0=$(now_ns)
-		"$rt" --root "$st" list >/dev/null 2>&1
-		t1=$(now_ns)
-		echo $(((t1 - t0) / 1000))
-	done | median)
-	metric "$rt" "list with N running (median of 5)" "$(awk -v u="$lst" 'BEGIN { printf "%.3f", u / 1000 }')" ms
-
-	log "density: stopping $n $rt containers"
-	t0=$(now_ns)
-	for id in "${ids[@]}"; do
-		"$rt" --root "$st" delete -f "$id" >/dev/null 2>&1
-	done
-	t1=$(now_ns)
-	metric "$rt" "stop+remove (delete -f), per container" "$(awk -v a="$t0" -v b="$t1" -v n="$n" 'BEGIN { printf "%.3f", (b - a) / 1e6 / n }')" ms
-}
-
-density_oci_remove() {
-	local rt=$1 st=$2 id
-	for id in $3; do
-		"$rt" --root "$st" delete -f "$id" >/dev/null 2>&1
-	done
-}
-
-density_vert() {
-	# TODO(vert lifecycle): once `vert create/start/stop/destroy/ps` exist,
-	# mirror density_oci: create+start N VEs from `mini` with init
-	# a long `sleep`, read the same four memory views (the VE's cgroup and
-	# init pid from vert's state), time `vert ps`, then stop+destroy.
-	local c missing=""
-	for c in create start stop destroy ps; do
-		vert_supports "$c" || missing+=" $c"
-	done
-	if ! vert_check; then
-		metrics_unavailable vert "$VERT_REASON"
-	elif [ -n "$missing" ]; then
-		metrics_unavailable vert "lifecycle commands missing:$missing"
+	k=$(((n + 1) / 2))
+	local id=vb$$-$rt-d$k create
+	if [ "$rt" = crun ]; then
+		create=$([ "$HYBRID" = yes ] && echo "$HYBRIDNS crun" || echo crun)
 	else
-		metrics_unavailable vert "density for vert not wired up yet (bench/scenarios/density.sh)"
+		create=runc
 	fi
+	cmp_queue "$rt" ps "ps / list (N running)" "$rt --root $st list"
+	cmp_queue "$rt" exec "exec /bin/true (N running)" "$rt --root $st exec $id /bin/true"
+	cmp_queue "$rt" start-one "start one more (N-1 running)" "$create --root $st run -d -b $d/b$k $id" \
+		"sh -c '$rt --root $st delete -f $id >/dev/null 2>&1; exit 0'"
+	cmp_queue "$rt" stop-one "stop one (N running): delete -f" "$rt --root $st delete -f $id" \
+		"sh -c '$create --root $st run -d -b $d/b$k $id >/dev/null 2>&1; exit 0'"
+	cmp_run "$rt" "$LC_RUNS" 2 "$LC_ROUNDS"
+	do_run "$k"
+
+	log "density N=$n: $rt delete -f x$n"
+	seq_timed "$d/delete.us" "$n" do_delete
+	dist_metrics "$rt" "stop+destroy (delete -f)" "$d/delete.us" "$n"
+
+	local p=$DENSITY_PAR
+	for ((i = 1; i <= n; i++)); do echo "$d/b$i vb$$-$rt-d$i"; done >"$d/args"
+	log "density N=$n: $rt, $p in parallel"
+	if [ "$rt" = crun ]; then
+		par_timed "$p" "$d/args" $create --root "$st" run -d -b
+	else
+		par_timed "$p" "$d/args" runc --root "$st" run -d -b
+	fi
+	metric "$rt" "create+start: wall, all (-P $p)" "$(s_of_us "$PAR_WALL_US")" s
+	metric "$rt" "VEs running after -P $p start" "$(oci_running_count "$rt" "$st")" count
+	awk '{ print $2 }' "$d/args" >"$d/ids"
+	par_timed "$p" "$d/ids" "$rt" --root "$st" delete -f
+	metric "$rt" "stop+destroy: wall, all (-P $p)" "$(s_of_us "$PAR_WALL_US")" s
+	density_oci_remove "$rt" "$st"
+	mem_snapshot "$d/m2"
+	metric "$rt" "leak check: Slab after destroy vs before, per VE" "$(mi_delta_per Slab "$d/m0" "$d/m2" "$n")" KiB
 }
 
 scenario_density() {
-	metrics_begin density "Density: $DENSITY_N containers with a sleeping init"
-	density_vert
-	density_oci crun
-	density_oci runc
-	S_NOTES+=("Containers are started one after the other; crun/runc -d leave no shim process, so PSS is the sleep(1) init alone.")
-	S_NOTES+=("MemAvailable and Slab are system-wide and noisy on a 2-core VM; memcg usage is the v1 memory.usage_in_bytes (user + kernel memory charged to the container).")
-	metrics_end
+	local n
+	for n in $DENSITY_NS; do
+		DENSITY_VERT_WALL_S="" DENSITY_VERT_RUNNING="" DENSITY_VERT_BEYOND="" DENSITY_CRUN_BEYOND=""
+		metrics_begin "density-N$n" "Density: $n containers with a sleeping init (/bin/sleep $SLEEP_SECS)"
+		cmp_begin "lifecycle-N$n" "Lifecycle latency with $n containers running (hyperfine, ms)"
+		density_vert "$n"
+		run_cleanups
+		density_oci crun "$n"
+		run_cleanups
+		if [ "$n" -le "$DENSITY_RUNC_MAX" ]; then
+			density_oci runc "$n"
+			run_cleanups
+		else
+			metrics_unavailable runc "skipped at N=$n (runc takes ~25 ms per start and ~100 ms per delete here; DENSITY_RUNC_MAX=$DENSITY_RUNC_MAX)"
+		fi
+
+		if [ "$n" -ge 1000 ]; then
+			metrics_target "$n VEs running at once" "$DENSITY_VERT_RUNNING" ">=" "$n" count
+			metrics_target "$n VEs started (create+start, sequential) in under 15 s" "$DENSITY_VERT_WALL_S" "<=" 15 s
+		fi
+		metrics_target "under 0.5 MiB of host memory per idle VE beyond its payload" "$DENSITY_VERT_BEYOND" "<=" 512 KiB
+		S_NOTES+=("One runtime's population at a time: vert's N VEs are stopped and destroyed before crun's are started; memory snapshots after sync + drop_caches + 1 s settle.")
+		S_NOTES+=("vert create and start are separate commands; crun/runc 'run -d' does both (crun through bench/hybridns on this host: ~1 ms of its time per start is the wrapper, see the start scenario). crun/runc leave no per-container process, so their runtime PSS is 0; vert keeps one vert-monitor per VE.")
+		S_NOTES+=("vert runs without a cgroup on this hybrid host; crun/runc create v1 cgroups (memcg usage row), so their Slab includes cgroup objects vert does not create here.")
+		S_NOTES+=("beyond payload = Slab + KernelStack + PageTables + Percpu + Shmem + unaccounted kernel pages (deltas per VE) + the runtime process's PSS - the payload's own kernel stack (16 KiB) and page tables. System-wide deltas pick up other work on this machine (noisy); N=1000 divides that noise by 1000.")
+		[ "$DENSITY_PAR" -gt 1 ] && S_NOTES+=("-P $DENSITY_PAR rows: the same population again, commands run by xargs -P $DENSITY_PAR (vert: create all, then start all; stop all, then destroy all).")
+		metrics_end
+		part_tag "$RESULTS_DIR/parts/density-N$n.json" density
+
+		cmp_note "Per runtime, one hyperfine run over its operations per round, $LC_RUNS runs (warmup 2) in $LC_ROUNDS round(s); the runtimes' populations are measured one after the other, not interleaved (N=$n of each cannot run at once here)."
+		cmp_note "start-one/stop-one use one container in the middle of the population; their --prepare step (untimed) stops/starts it. crun 'stop' is delete -f (kill + remove: crun has no stop that waits); crun start is run -d (create + start) through hybridns."
+		cmp_end vert
+		part_tag "$RESULTS_DIR/parts/lifecycle-N$n.json" density
+	done
 }

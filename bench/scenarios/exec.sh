@@ -4,32 +4,34 @@
 # is a long `sleep`; the floor is nsenter(1) into the crun container's
 # namespaces and root (setns + fork + exec, no cgroup join, no runtime).
 
-# start a sleeping vert VE named $1; 0 on success.  VERT_EXEC_SETUP, if
-# set, is a shell snippet that does it instead (VE name in $VE).
+# start a vert VE named $1 whose init is `/bin/sleep 86399` (the same
+# payload as the crun/runc/LXC containers), or, with $2 = init, the
+# template's own /sbin/init (busybox init); 0 on success.
+# VERT_EXEC_SETUP, if set, is a shell snippet that does it instead (VE
+# name in $VE).
 vert_start_sleeper() {
 	local ve=$1 log=$BENCH_TMP/vert-exec-setup.log
+	local -a init=(-- /bin/sleep "$SLEEP_SECS")
+	[ "${2:-}" = init ] && init=()
 	if [ -n "${VERT_EXEC_SETUP:-}" ]; then
 		VE=$ve timeout 30 bash -c "$VERT_EXEC_SETUP" </dev/null >"$log" 2>&1 && return 0
-	elif vert_supports run && timeout 10 "$VERT" run --help 2>&1 | grep -q -- '--detach\|-d,'; then
-		timeout 30 "$VERT" --root "$BENCH_ROOT" run --detach --name "$ve" --net none mini \
-			-- /bin/sleep "$SLEEP_SECS" </dev/null >"$log" 2>&1 && return 0
 	elif vert_supports create && vert_supports start; then
-		timeout 30 "$VERT" --root "$BENCH_ROOT" create --name "$ve" --net none mini \
-			-- /bin/sleep "$SLEEP_SECS" </dev/null >"$log" 2>&1 &&
+		timeout 30 "$VERT" --root "$BENCH_ROOT" create "$ve" --template mini "${init[@]}" \
+			</dev/null >"$log" 2>&1 &&
 			timeout 30 "$VERT" --root "$BENCH_ROOT" start "$ve" </dev/null >>"$log" 2>&1 &&
 			return 0
 	else
-		echo "no way to start a long-running VE yet (needs run --detach or create+start)" >"$log"
+		echo "no way to start a long-running VE (needs vert create + start)" >"$log"
 	fi
-	VERT_REASON="could not start a sleeping VE: $(first_lines "$log")"
+	VERT_REASON="could not start a VE: $(first_lines "$log")"
 	return 1
 }
 
 vert_remove() {
-	local ve=$1
-	"$VERT" --root "$BENCH_ROOT" stop "$ve" >/dev/null 2>&1
-	"$VERT" --root "$BENCH_ROOT" destroy "$ve" >/dev/null 2>&1
-	"$VERT" --root "$BENCH_ROOT" rm -f "$ve" >/dev/null 2>&1
+	local ve
+	for ve in "$@"; do
+		"$VERT" --root "$BENCH_ROOT" destroy --force "$ve" >/dev/null 2>&1
+	done
 	true
 }
 
@@ -44,11 +46,19 @@ scenario_exec() {
 	elif ! vert_supports exec; then
 		peer_unavailable vert "vert exec" "vert has no exec command yet" \
 			"$VERT --root $BENCH_ROOT exec vb-exec -- /bin/true"
-	elif vert_start_sleeper vb-exec; then
-		on_exit vert_remove vb-exec
-		peer_add vert "vert exec" "$VERT --root $BENCH_ROOT exec vb-exec -- /bin/true"
 	else
-		peer_unavailable vert "vert exec" "$VERT_REASON" "$VERT --root $BENCH_ROOT exec vb-exec -- /bin/true"
+		on_exit vert_remove vb-exec vb-exec-init
+		if vert_start_sleeper vb-exec; then
+			peer_add vert "vert exec (init: sleep)" "$VERT --root $BENCH_ROOT exec vb-exec -- /bin/true"
+		else
+			peer_unavailable vert "vert exec" "$VERT_REASON" "$VERT --root $BENCH_ROOT exec vb-exec -- /bin/true"
+		fi
+		if vert_start_sleeper vb-exec-init init; then
+			peer_add vert-init "vert exec (init: the template's busybox init)" \
+				"$VERT --root $BENCH_ROOT exec vb-exec-init -- /bin/true"
+		else
+			peer_unavailable vert-init "vert exec (busybox init)" "$VERT_REASON"
+		fi
 	fi
 
 	# crun (+ the nsenter floor into its container)
@@ -91,7 +101,10 @@ scenario_exec() {
 	fi
 
 	scenario_note "crun exec runs directly (no hybridns): only crun create/run refuses hybrid hosts."
-	scenario_note "The exec'd process joins all the container's namespaces and (except nsenter) its cgroups."
+	scenario_note "The exec'd process joins all the container's namespaces and (except nsenter) its cgroups" \
+		"(vert: none on this hybrid host, it runs VEs without a cgroup)."
+	scenario_note "Every container's init is /bin/sleep $SLEEP_SECS (vert: vert create NAME --template mini -- /bin/sleep $SLEEP_SECS; vert start NAME);" \
+		"vert-init is a VE booted with the template's default init (busybox init) instead."
 
 	bench_hyperfine $s "Exec latency (/bin/true in a running container)"
 	result_ratios $s vert

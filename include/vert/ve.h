@@ -223,7 +223,8 @@ int ve_supervisor_after_exit(const struct ve_paths *p, const char *name, int cod
 			     vert_error_t *err);
 
 struct ve_run_opts {
-	bool rm;  /* remove the VE when the command exits */
+	bool rm;     /* remove the VE when the command exits */
+	bool detach; /* create + start detached, return at once */
 };
 
 /* Create the VE named cfg->name (a generated name when NULL), run its
