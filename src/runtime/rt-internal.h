@@ -76,5 +76,7 @@ struct rt_user {
 };
 int rt_user_resolve(const char *spec_user, struct rt_user *ret, vert_error_t *err);
 void rt_user_done(struct rt_user *u);
+/* Where rt_user_resolve reads passwd/group (default /etc; for tests). */
+void rt_user_set_etc(const char *dir);
 
 #endif

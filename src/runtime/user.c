@@ -40,9 +40,25 @@ static size_t split_fields(char *line, char **f, size_t n)
 	return i;
 }
 
+/* The directory holding passwd and group: /etc inside the VE; tests
+ * point it elsewhere. */
+static const char *etc_dir = "/etc";
+
+void rt_user_set_etc(const char *dir)
+{
+	etc_dir = dir ? dir : "/etc";
+}
+
+static FILE *open_etc(const char *file)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", etc_dir, file);
+	return fopen(path, "re");
+}
+
 static int passwd_find(const char *name, uid_t uid, bool by_uid, struct pwent *ret)
 {
-	_cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+	_cleanup_fclose_ FILE *f = open_etc("passwd");
 	char line[1024];
 
 	if (!f)
@@ -69,7 +85,7 @@ static int passwd_find(const char *name, uid_t uid, bool by_uid, struct pwent *r
 
 static int group_find(const char *name, gid_t *ret)
 {
-	_cleanup_fclose_ FILE *f = fopen("/etc/group", "re");
+	_cleanup_fclose_ FILE *f = open_etc("group");
 	char line[4096];
 
 	if (!f)
@@ -91,7 +107,7 @@ static int group_find(const char *name, gid_t *ret)
 /* Supplementary groups: every group that lists the user as a member. */
 static void group_members(const char *user, gid_t primary, struct rt_user *u)
 {
-	_cleanup_fclose_ FILE *f = fopen("/etc/group", "re");
+	_cleanup_fclose_ FILE *f = open_etc("group");
 	char line[4096];
 
 	if (!f)

@@ -26,11 +26,11 @@
 extern char **environ;
 
 /* /etc/subuid lookup for the host user: "name:start:count" or
- * "uid:start:count". */
-static int subid_lookup(const char *file, uid_t uid, uint32_t *start, uint32_t *count)
+ * "uid:start:count" (name may be NULL). */
+int ve_subid_lookup(const char *file, uid_t uid, const char *name, uint32_t *start,
+		    uint32_t *count)
 {
 	_cleanup_fclose_ FILE *f = fopen(file, "re");
-	struct passwd *pw = getpwuid(uid);
 	char line[512], idbuf[16];
 
 	if (!f)
@@ -40,7 +40,7 @@ static int subid_lookup(const char *file, uid_t uid, uint32_t *start, uint32_t *
 		char *a = strtok(line, ":\n"), *b = strtok(NULL, ":\n"), *c = strtok(NULL, ":\n");
 		if (!a || !b || !c)
 			continue;
-		if (strcmp(a, idbuf) != 0 && !(pw && strcmp(a, pw->pw_name) == 0))
+		if (strcmp(a, idbuf) != 0 && !(name && strcmp(a, name) == 0))
 			continue;
 		if (parse_u32(b, start) < 0 || parse_u32(c, count) < 0 || *count == 0)
 			continue;
@@ -63,6 +63,7 @@ static bool have_helper(const char *name)
 int ve_idmap_compute(const struct ve_paths *p, struct ve_idmap *m)
 {
 	uint32_t us, uc, gs, gc;
+	struct passwd *pw;
 
 	memset(m, 0, sizeof(*m));
 	m->uid[0] = (struct rt_idmap){ 0, p->host_uid, 1 };
@@ -81,8 +82,9 @@ int ve_idmap_compute(const struct ve_paths *p, struct ve_idmap *m)
 		m->single_reason = "newuidmap/newgidmap not installed (package 'uidmap')";
 		return 0;
 	}
-	if (subid_lookup("/etc/subuid", p->host_uid, &us, &uc) < 0 ||
-	    subid_lookup("/etc/subgid", p->host_uid, &gs, &gc) < 0) {
+	pw = getpwuid(p->host_uid);
+	if (ve_subid_lookup("/etc/subuid", p->host_uid, pw ? pw->pw_name : NULL, &us, &uc) < 0 ||
+	    ve_subid_lookup("/etc/subgid", p->host_uid, pw ? pw->pw_name : NULL, &gs, &gc) < 0) {
 		m->single_reason = "no range for this user in /etc/subuid and /etc/subgid";
 		return 0;
 	}

@@ -15,6 +15,8 @@ struct ve_idmap {
 };
 
 int ve_idmap_compute(const struct ve_paths *p, struct ve_idmap *m);
+int ve_subid_lookup(const char *file, uid_t uid, const char *name, uint32_t *start,
+		    uint32_t *count);
 void ve_idmap_notice(const struct ve_paths *p, const struct ve_idmap *m);
 
 /* Run fn(arg) as root of a user namespace with the VE mapping (rootless)
