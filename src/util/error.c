@@ -14,7 +14,9 @@ static int error_ret(int errnum)
 	return errnum > 0 ? -errnum : -EINVAL;
 }
 
-static int error_vset(vert_error_t *err, int errnum, int kind, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int error_vset(vert_error_t *err, int errnum,
+						     int kind, const char *fmt,
+						     va_list ap)
 {
 	char *m = NULL;
 
