@@ -27,7 +27,13 @@ static void run_usage(FILE *f)
 		"  -w, --workdir DIR     working directory inside the VE\n"
 		"  -u, --user USER[:GROUP]\n"
 		"                        run as this uid/gid or name (looked up in the VE)\n"
-		"  --net MODE            network: none (loopback only)\n"
+		"  --net MODE            network: bridge (default as root), routed, none,\n"
+		"                        host (unsafe: no isolation), pasta, slirp4netns\n"
+		"                        (rootless default: pasta or slirp4netns if usable)\n"
+		"  --ip ADDR|auto        the VE's IPv4 address (bridge/routed; default: leased)\n"
+		"  -p, --publish [HOSTIP:]HOSTPORT:VEPORT[/tcp|udp]\n"
+		"                        publish a VE port on the host (repeatable)\n"
+		"  --dns ADDR            nameserver for the VE (repeatable; default: the host's)\n"
 		"  --read-only           mount the VE's root read-only\n"
 		"  --cap-add CAP         add a capability (repeatable, ALL for all)\n"
 		"  --cap-drop CAP        drop a capability (repeatable, ALL for all)\n"
@@ -43,6 +49,8 @@ enum {
 	OPT_NAME,
 	OPT_HOSTNAME,
 	OPT_NET,
+	OPT_IP,
+	OPT_DNS,
 	OPT_READONLY,
 	OPT_CAP_ADD,
 	OPT_CAP_DROP,
@@ -62,6 +70,9 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "net", required_argument, NULL, OPT_NET },
+		{ "ip", required_argument, NULL, OPT_IP },
+		{ "publish", required_argument, NULL, 'p' },
+		{ "dns", required_argument, NULL, OPT_DNS },
 		{ "read-only", no_argument, NULL, OPT_READONLY },
 		{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
 		{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
@@ -82,8 +93,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	memset(&opts[n], 0, sizeof(opts[n]));
 
 	ve_config_init(&cfg);
-	cfg.net = xstrdup("none");
-	while ((o = getopt_long(argc, argv, "+tie:v:w:u:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+tie:v:w:u:p:h", opts, NULL)) != -1) {
 		switch (o) {
 		case OPT_RM:
 			ro.rm = true;
@@ -128,6 +138,29 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			free(cfg.net);
 			cfg.net = xstrdup(optarg);
 			break;
+		case OPT_IP: {
+			struct vnet_config nc = { .ip = optarg };
+			if (vnet_config_check(&nc, &err) < 0)
+				goto fail;
+			free(cfg.ip);
+			cfg.ip = xstrdup(optarg);
+			break;
+		}
+		case 'p': {
+			struct vnet_port port;
+			if (vnet_parse_publish(optarg, &port, &err) < 0)
+				goto fail;
+			cfg.publish = strv_push(cfg.publish, xstrdup(optarg));
+			break;
+		}
+		case OPT_DNS: {
+			char *const dns[] = { optarg, NULL };
+			struct vnet_config nc = { .dns = dns };
+			if (vnet_config_check(&nc, &err) < 0)
+				goto fail;
+			cfg.dns = strv_push(cfg.dns, xstrdup(optarg));
+			break;
+		}
 		case OPT_READONLY:
 			cfg.read_only = true;
 			break;

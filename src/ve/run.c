@@ -5,7 +5,9 @@
  *
  * Host state a run creates, in order, each undone in reverse on failure
  * (house rule 4): the VE lock, data/ves/NAME (config, upper, work),
- * run/ves/NAME (state, rootfs mountpoint), the cgroup.  Mounts live only
+ * run/ves/NAME (state, rootfs mountpoint), the network (vnet_prepare:
+ * bridge, lease, port claims, /etc files; vnet_attach/commit from the
+ * after_clone hook: veth, nftables rules), the cgroup.  Mounts live only
  * in the VE's own mount namespace and vanish with it.
  */
 #include <fcntl.h>
@@ -26,6 +28,7 @@ struct run_ctx {
 	bool made_vedir, made_rundir;
 	struct cg_handle cg;
 	int lock;
+	struct vnet_state *net; /* set once vnet_prepare ran */
 };
 
 static void run_rollback(struct run_ctx *x, bool remove_ve)
@@ -36,6 +39,17 @@ static void run_rollback(struct run_ctx *x, bool remove_ve)
 		cg_remove_path(x->cg.path, &e);
 	vert_error_clear(&e);
 	cg_handle_done(&x->cg);
+	if (x->net) {
+		struct vnet_paths np = ve_vnet_paths(x->p);
+		vnet_teardown(&np, vnet_state_name(x->net), &e);
+		vert_error_clear(&e);
+		/* the lease lives as long as the VE */
+		if (remove_ve && x->made_vedir)
+			vnet_release(&np, vnet_state_name(x->net), &e);
+		vert_error_clear(&e);
+		vnet_state_free(x->net);
+		x->net = NULL;
+	}
 	if (x->made_rundir)
 		fs_rm_rf(x->rundir);
 	if (remove_ve && x->made_vedir)
@@ -78,6 +92,14 @@ static int write_state(struct run_ctx *x, const struct ve_config *c, const struc
 	r = write_json_at(x->rundir, "state.json", o, err);
 	json_object_put(o);
 	return r;
+}
+
+/* Runs in the parent after clone3, before the child goes on: the VE's
+ * network exists, with its firewall rules, before its first instruction. */
+static int net_after_clone(pid_t pid, void *data, vert_error_t *err)
+{
+	int r = vnet_attach(data, pid, err);
+	return r < 0 ? r : vnet_commit(data, err);
 }
 
 static int make_dirs(struct run_ctx *x, const char *name, vert_error_t *err)
@@ -150,11 +172,27 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 	if (r < 0)
 		goto fail;
 
+	{
+		struct vnet_paths np = ve_vnet_paths(p);
+		struct vnet_config nc = { c->net, c->ip, c->publish, c->dns, c->hostname };
+		if ((r = vnet_prepare(&np, c->name, &nc, &x.net, err)) < 0)
+			goto fail;
+		if (vnet_state_notice(x.net)) {
+			_cleanup_free_ char *msg = xasprintf(
+				"rootless networking unavailable: %s; VEs get --net none "
+				"(loopback only)",
+				vnet_state_notice(x.net));
+			ve_notice_once(p, "net-none", msg);
+		}
+	}
+
 	upper = xasprintf("%s/upper", x.vedir);
 	work = xasprintf("%s/work", x.vedir);
 	mp = xasprintf("%s/rootfs", x.rundir);
 	{
 		struct ve_compile_in in = { p, c, lower, upper, work, mp };
+		in.n_net_mounts = vnet_state_mounts(x.net, &in.net_mounts);
+		in.host_netns = !vnet_mode_new_netns(vnet_state_mode(x.net));
 		if ((r = ve_compile_spec(&in, &spec_json, err)) < 0)
 			goto fail;
 	}
@@ -176,6 +214,8 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 	co.cgroup_fd = x.cg.dirfd;
 	co.die_with_parent = true;
 	co.user = c->user;
+	co.after_clone = net_after_clone;
+	co.after_clone_data = x.net;
 	r = rt_container_create(spec, &co, &ct, err);
 	if (r < 0)
 		goto fail;

@@ -101,14 +101,23 @@ static void reconcile_locked(const struct ve_paths *p, const char *name)
 			cg_remove_path(s.cgroup, &e);
 		vert_error_clear(&e);
 	}
+	/* the network record lives outside rundir (run/net/NAME.json) */
+	{
+		struct vnet_paths np = ve_vnet_paths(p);
+		vnet_teardown(&np, name, &e);
+		vert_error_clear(&e);
+	}
 	if (lstat(rundir, &st) == 0)
 		fs_rm_rf(rundir);
 	/* an --rm VE whose vert died, or a create that died before its
 	 * config was written: nothing a user could still want */
 	if ((have_state && s.autoremove) || config_autoremove(cfg) ||
 	    (lstat(vedir, &st) == 0 && lstat(cfg, &st) < 0)) {
+		struct vnet_paths np = ve_vnet_paths(p);
 		vert_debug("reconcile '%s': removing leftover VE data", name);
 		ve_remove_tree(p, vedir, &e);
+		vert_error_clear(&e);
+		vnet_release(&np, name, &e);
 		vert_error_clear(&e);
 	}
 	if (have_state)
@@ -145,4 +154,20 @@ void ve_reconcile_all(const struct ve_paths *p)
 {
 	reconcile_dir(p, p->run);
 	reconcile_dir(p, p->data);
+	/* network records whose VE dirs are gone already */
+	{
+		_cleanup_free_ char *dir = xasprintf("%s/net", p->run);
+		struct dirent *de;
+		DIR *d = opendir(dir);
+		while (d && (de = readdir(d))) {
+			_cleanup_free_ char *n = NULL;
+			if (!str_endswith(de->d_name, ".json"))
+				continue;
+			n = xstrndup(de->d_name, strlen(de->d_name) - 5);
+			if (ve_name_valid(n))
+				ve_reconcile(p, n);
+		}
+		if (d)
+			closedir(d);
+	}
 }

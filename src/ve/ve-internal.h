@@ -5,6 +5,12 @@
 
 #include "vert/spec.h"
 #include "vert/ve.h"
+#include "vert/vnet.h"
+
+static inline struct vnet_paths ve_vnet_paths(const struct ve_paths *p)
+{
+	return (struct vnet_paths){ p->data, p->run, p->rootless };
+}
 
 /* The id mapping a rootless VE gets: root -> the user, 1.. -> subuids. */
 struct ve_idmap {
