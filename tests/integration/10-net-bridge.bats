@@ -236,7 +236,11 @@ setup() { skip_unless_net_root; }
 	done
 	# the rules and the lease stay until the next vert command
 	[ "$(nft list table inet "$NET_TABLE" | grep -c 'comment "vert:killnet"')" -gt 0 ]
-	vert template ls >/dev/null
+	for i in $(seq 50); do
+		vert template ls >/dev/null
+		[ "$(net_snapshot)" = "$base" ] && break
+		sleep 0.1
+	done
 	[ "$(net_snapshot)" = "$base" ]
 	# and the port is free again
 	run vert run --rm -p "$(test_port 5):80" mini -- true
