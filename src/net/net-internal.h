@@ -81,8 +81,8 @@ int vnet_ipam_locked(const char *data_dir, int (*fn)(void *data, vert_error_t *e
 
 /* Start pasta / slirp4netns for the netns of pid; *ret_pid is the helper
  * that stays (0 if it daemonized without telling). */
-int vnet_pasta_start(pid_t pid, const struct vnet_port *ports, size_t n, const char *pidfile,
-		     vert_error_t *err);
+int vnet_pasta_start(pid_t pid, bool userns, const struct vnet_port *ports, size_t n,
+		     const char *pidfile, vert_error_t *err);
 int vnet_slirp_start(pid_t pid, const struct vnet_port *ports, size_t n, const char *apisock,
 		     pid_t *ret_pid, vert_error_t *err);
 bool vnet_have_tool(const char *name);

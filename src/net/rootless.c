@@ -119,8 +119,8 @@ static char **port_args(char **argv, const struct vnet_port *ports, size_t n, bo
 	return argv;
 }
 
-int vnet_pasta_start(pid_t pid, const struct vnet_port *ports, size_t n, const char *pidfile,
-		     vert_error_t *err)
+int vnet_pasta_start(pid_t pid, bool userns, const struct vnet_port *ports, size_t n,
+		     const char *pidfile, vert_error_t *err)
 {
 	_cleanup_close_ int errfd = memfd_create("vert-pasta", MFD_CLOEXEC);
 	_cleanup_strv_ char **argv = NULL;
@@ -136,7 +136,15 @@ int vnet_pasta_start(pid_t pid, const struct vnet_port *ports, size_t n, const c
 	argv = strv_push(argv, xstrdup("--pid"));
 	argv = strv_push(argv, xstrdup(pidfile));
 	argv = port_args(argv, ports, n, true);
-	argv = strv_push(argv, xasprintf("%d", pid));
+	/* the VE's netns by its procfs path (pasta quits when the process
+	 * is gone); rootless, also the user namespace that owns it, where
+	 * pasta gets the capabilities to configure it */
+	argv = strv_push(argv, xstrdup("--netns"));
+	argv = strv_push(argv, xasprintf("/proc/%d/ns/net", pid));
+	if (userns) {
+		argv = strv_push(argv, xstrdup("--userns"));
+		argv = strv_push(argv, xasprintf("/proc/%d/ns/user", pid));
+	}
 	/* pasta forks to the background once the namespace is configured:
 	 * the foreground process's exit says "ready" */
 	child = spawn(argv, -1, errfd);

@@ -147,7 +147,7 @@ int vnet_attach(struct vnet_state *s, pid_t pid, vert_error_t *err)
 		break;
 	case VNET_PASTA:
 		pidfile = xasprintf("%s/net/%s/pasta.pid", s->run, s->name);
-		r = vnet_pasta_start(pid, s->ports, s->n_ports, pidfile, err);
+		r = vnet_pasta_start(pid, s->rootless, s->ports, s->n_ports, pidfile, err);
 		if (r >= 0) {
 			_cleanup_free_ char *buf = NULL;
 			int hp = 0;

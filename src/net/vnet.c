@@ -120,6 +120,13 @@ int vnet_resolve_mode(const struct vnet_paths *p, const char *mode, enum vnet_mo
 				      "network mode '%s' needs root; rootless VEs use 'pasta' or "
 				      "'slirp4netns'",
 				      mode);
+	if ((m == VNET_PASTA || m == VNET_SLIRP) && !p->rootless)
+		/* pasta drops its privileges as root and then can't open the
+		 * VE's netns; root has the real thing anyway */
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "network mode '%s' is for rootless VEs; as root use "
+				      "'bridge' or 'routed'",
+				      mode);
 	if (m == VNET_PASTA || m == VNET_SLIRP) {
 		const char *tool = m == VNET_PASTA ? "pasta" : "slirp4netns";
 		if (!vnet_have_tool(tool))
