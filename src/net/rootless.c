@@ -4,16 +4,19 @@
  * passt, preferred: faster, no NAT table, IPv6) or slirp4netns.  Both
  * attach a tap device to the VE's netns from outside and forward its
  * traffic through ordinary sockets of the invoking user, which is all an
- * unprivileged user may do.  The helper dies with the VE: pasta exits when
- * the process whose netns it serves is gone; slirp4netns gets an exit fd
- * that closes when vert does.
+ * unprivileged user may do.  The helper must not outlive the VE: teardown
+ * kills pasta by its recorded pid and start time (it does not notice the
+ * netns going away by itself); slirp4netns also gets an exit fd that
+ * closes when vert does.
  */
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -56,18 +59,30 @@ const char *vnet_rootless_blocker(void)
 	       "udev rule makes it mode 0666)";
 }
 
-/* Run argv; its stderr is kept in a memfd for the error message. */
-static pid_t spawn(char *const *argv, int keep_fd, int errfd)
+/* The helper outlives this vert: it must not hold any fd of ours (a
+ * caller's pipe would never see EOF).  Everything above stderr becomes
+ * close-on-exec, then the fds the helper needs are let through. */
+static void helper_fds(int errfd, const int *keep, size_t n)
+{
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0)
+		dup2(devnull, STDIN_FILENO);
+	dup2(errfd, STDOUT_FILENO);
+	dup2(errfd, STDERR_FILENO);
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		for (int fd = 3; fd < 1024; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	for (size_t i = 0; i < n; i++)
+		fcntl(keep[i], F_SETFD, 0);
+}
+
+/* Run argv with stdout/stderr into errfd (for the error message). */
+static pid_t spawn(char *const *argv, int errfd)
 {
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
-	if (errfd >= 0) {
-		dup2(errfd, STDERR_FILENO);
-		dup2(errfd, STDOUT_FILENO);
-	}
-	if (keep_fd >= 0)
-		fcntl(keep_fd, F_SETFD, 0);
+	helper_fds(errfd, NULL, 0);
 	execve(argv[0], argv, environ);
 	_exit(127);
 }
@@ -136,18 +151,19 @@ int vnet_pasta_start(pid_t pid, bool userns, const struct vnet_port *ports, size
 	argv = strv_push(argv, xstrdup("--pid"));
 	argv = strv_push(argv, xstrdup(pidfile));
 	argv = port_args(argv, ports, n, true);
-	/* the VE's netns by its procfs path (pasta quits when the process
-	 * is gone); rootless, also the user namespace that owns it, where
-	 * pasta gets the capabilities to configure it */
-	argv = strv_push(argv, xstrdup("--netns"));
-	argv = strv_push(argv, xasprintf("/proc/%d/ns/net", pid));
+	/* By PID: pasta joins that process's user namespace (which owns
+	 * the netns: there it gets the capabilities to configure it) and
+	 * quits when the process is gone.  Only rootless: given the
+	 * initial user namespace that way, pasta fails. */
 	if (userns) {
-		argv = strv_push(argv, xstrdup("--userns"));
-		argv = strv_push(argv, xasprintf("/proc/%d/ns/user", pid));
+		argv = strv_push(argv, xasprintf("%d", pid));
+	} else {
+		argv = strv_push(argv, xstrdup("--netns"));
+		argv = strv_push(argv, xasprintf("/proc/%d/ns/net", pid));
 	}
 	/* pasta forks to the background once the namespace is configured:
 	 * the foreground process's exit says "ready" */
-	child = spawn(argv, -1, errfd);
+	child = spawn(argv, errfd);
 	if (child < 0)
 		return vert_error_sys(err, "fork pasta");
 	while (waitpid(child, &status, 0) < 0)
@@ -223,11 +239,9 @@ int vnet_slirp_start(pid_t pid, const struct vnet_port *ports, size_t n, const c
 	argv = strv_push(argv, xstrdup("tap0"));
 	child = fork();
 	if (child == 0) {
+		int keep[2] = { ready[1], exitp[0] };
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(errfd, STDERR_FILENO);
-		dup2(errfd, STDOUT_FILENO);
-		fcntl(ready[1], F_SETFD, 0);
-		fcntl(exitp[0], F_SETFD, 0);
+		helper_fds(errfd, keep, 2);
 		execve(argv[0], argv, environ);
 		_exit(127);
 	}

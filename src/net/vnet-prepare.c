@@ -387,18 +387,15 @@ int vnet_prepare(const struct vnet_paths *p, const char *name, const struct vnet
 	if ((r = vnet_config_check(c, err)) < 0 ||
 	    (r = vnet_resolve_mode(p, c->mode, &s->mode, &s->notice, err)) < 0)
 		goto fail_early;
-	if (s->mode == VNET_NONE) {
-		*ret = s;
-		return 0;
-	}
 	for (size_t i = 0; c->publish && c->publish[i]; i++) {
 		s->ports = xrealloc(s->ports, (s->n_ports + 1) * sizeof(*s->ports));
 		vnet_parse_publish(c->publish[i], &s->ports[s->n_ports++], NULL);
 	}
-	if (s->n_ports && s->mode == VNET_HOST) {
+	if (s->n_ports && (s->mode == VNET_HOST || s->mode == VNET_NONE)) {
 		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				   "published ports need a VE network (not --net host: the VE "
-				   "binds host ports itself)");
+				   "published ports need a VE network, not --net %s%s",
+				   vnet_mode_name(s->mode),
+				   s->mode == VNET_HOST ? " (the VE binds host ports itself)" : "");
 		goto fail_early;
 	}
 	if (c->ip && strcmp(c->ip, "auto") != 0 && s->mode != VNET_BRIDGE &&
@@ -407,6 +404,10 @@ int vnet_prepare(const struct vnet_paths *p, const char *name, const struct vnet
 				   "--ip needs network mode bridge or routed (not '%s')",
 				   vnet_mode_name(s->mode));
 		goto fail_early;
+	}
+	if (s->mode == VNET_NONE) {
+		*ret = s;
+		return 0;
 	}
 	if ((r = vnet_netconf_load(p->data, &s->nc, err)) < 0)
 		goto fail_early;

@@ -294,8 +294,11 @@ int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *er
 			vert_error_move(err, &e);
 		}
 	}
+	/* pasta (Debian 12's at least) outlives the netns it serves, and it
+	 * runs as pid 1 of a namespace of its own, where SIGTERM without a
+	 * handler is ignored: SIGKILL, checked against pid reuse */
 	if (sv.helper > 0 && sv.helper_start && vnet_proc_start_time(sv.helper) == sv.helper_start)
-		kill(sv.helper, SIGTERM);
+		kill(sv.helper, SIGKILL);
 	if (!p->rootless && (r = vnet_ipam_unclaim_ports(p->data, name, &e)) < 0) {
 		first = first ? first : r;
 		vert_error_move(err, &e);

@@ -78,7 +78,12 @@ rootless_net_blocker() {
 	run host_nc 127.0.0.1 "$port"
 	assert_output "via-userspace"
 	ve_kill rpub
-	run pgrep -f "pasta.*$port"
+	# the helper goes with the VE (pasta notices within moments)
+	for i in $(seq 40); do
+		pgrep -f "(pasta|slirp4netns).*$port" >/dev/null || break
+		sleep 0.05
+	done
+	run pgrep -f "(pasta|slirp4netns).*$port"
 	assert_failure
 }
 
