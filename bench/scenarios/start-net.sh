@@ -6,7 +6,7 @@
 
 scenario_start_net() {
 	local s=start-net d=$PEERS/start-net
-	local vnet=${VERT_NET_ARGS:---net veth}
+	local vnet=${VERT_NET_ARGS:---net bridge}
 	mkdir -p "$d"
 	peer_reset
 
@@ -35,7 +35,7 @@ scenario_start_net() {
 		peer_unavailable lxc "lxc-execute (veth)" "lxc not installed"
 	fi
 
-	scenario_note "vert's network arguments come from VERT_NET_ARGS (default: --net veth)."
+	scenario_note "vert's network arguments come from VERT_NET_ARGS (default: --net bridge: veth on a bridge, lease, nftables NAT and anti-spoofing, generated /etc files, all torn down before vert returns)."
 	scenario_note "Tearing a veth down synchronously costs RCU grace periods (tens of ms on 2 cores):" \
 		"compare floor-veth (kernel destroys the pair with the netns, asynchronously) with" \
 		"floor-veth-sync (explicit RTM_DELLINK). LXC deletes its veth before it returns."

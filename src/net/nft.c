@@ -419,23 +419,39 @@ void nft_ve_chain_name(const char *ve, char buf[static 80])
 	snprintf(buf, 80, "ve-%s", ve);
 }
 
+static int chain_exists(struct nl_sock *s, int family, const char *table, const char *chain,
+			vert_error_t *err);
+static int table_exists(struct nl_sock *s, int family, const char *table, vert_error_t *err);
+
 int nft_ve_add(const struct nft_ve *v, vert_error_t *err)
 {
 	_cleanup_free_ char *tag = xasprintf(TAG_PREFIX "%s", v->ve);
 	struct batch bt = { 0 };
 	struct nl_sock s;
 	char chain[80];
-	int r;
+	int r, have_inet, have_netdev;
 
 	if ((r = nl_open(&s, NETLINK_NETFILTER, err)) < 0)
 		return r;
+	/* "Adding" an existing base chain updates it, and a base chain update
+	 * costs the commit an RCU grace period (~10 ms here): only what is
+	 * missing is added.  Two first uses racing both add; the loser's add
+	 * is then such an update, once. */
+	if ((have_inet = chain_exists(&s, NFPROTO_INET, v->table, "postrouting", err)) < 0 ||
+	    (have_netdev = v->host_if ? table_exists(&s, NFPROTO_NETDEV, v->table, err) : 1) < 0) {
+		nl_close(&s);
+		return have_inet < 0 ? have_inet : have_netdev;
+	}
 	batch_begin(&bt);
-	batch_table(&bt, NFPROTO_INET, v->table);
-	batch_chain(&bt, NFPROTO_INET, v->table, "prerouting", "nat", NF_INET_PRE_ROUTING, -100,
-		    NULL);
-	batch_chain(&bt, NFPROTO_INET, v->table, "output", "nat", NF_INET_LOCAL_OUT, -100, NULL);
-	batch_chain(&bt, NFPROTO_INET, v->table, "postrouting", "nat", NF_INET_POST_ROUTING, 100,
-		    NULL);
+	if (!have_inet) {
+		batch_table(&bt, NFPROTO_INET, v->table);
+		batch_chain(&bt, NFPROTO_INET, v->table, "prerouting", "nat", NF_INET_PRE_ROUTING,
+			    -100, NULL);
+		batch_chain(&bt, NFPROTO_INET, v->table, "output", "nat", NF_INET_LOCAL_OUT, -100,
+			    NULL);
+		batch_chain(&bt, NFPROTO_INET, v->table, "postrouting", "nat", NF_INET_POST_ROUTING,
+			    100, NULL);
+	}
 	for (size_t i = 0; i < v->n_ports; i++) {
 		dnat_rule(&bt, v, "prerouting", &v->ports[i], tag);
 		dnat_rule(&bt, v, "output", &v->ports[i], tag);
@@ -444,7 +460,8 @@ int nft_ve_add(const struct nft_ve *v, vert_error_t *err)
 		masq_rules(&bt, v, tag);
 	if (v->host_if) {
 		nft_ve_chain_name(v->ve, chain);
-		batch_table(&bt, NFPROTO_NETDEV, v->table);
+		if (!have_netdev)
+			batch_table(&bt, NFPROTO_NETDEV, v->table);
 		batch_chain(&bt, NFPROTO_NETDEV, v->table, chain, "filter", NF_NETDEV_INGRESS, -500,
 			    v->host_if);
 		antispoof_rules(&bt, v, chain);
@@ -494,6 +511,30 @@ static int rule_dump_cb(const struct nlmsghdr *nlh, void *data)
 skip:
 	nftnl_rule_free(r);
 	return 0;
+}
+
+static int table_exists(struct nl_sock *s, int family, const char *table, vert_error_t *err)
+{
+	char buf[4096];
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	vert_error_t e = VERT_ERROR_INIT;
+	int r;
+
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)family, 0, 0);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	r = nl_request(s, nlh, "look up nftables table", &e);
+	if (r < 0 && e.errnum == ENOENT) {
+		vert_error_clear(&e);
+		return 0;
+	}
+	if (r < 0) {
+		vert_error_move(err, &e);
+		return r;
+	}
+	return 1;
 }
 
 static int chain_exists(struct nl_sock *s, int family, const char *table, const char *chain,

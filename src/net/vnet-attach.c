@@ -135,7 +135,7 @@ out:
 	return r;
 }
 
-int vnet_attach(struct vnet_state *s, pid_t pid, vert_error_t *err)
+static int attach(struct vnet_state *s, pid_t pid, vert_error_t *err)
 {
 	_cleanup_free_ char *pidfile = NULL;
 	int r = 0;
@@ -171,7 +171,7 @@ int vnet_attach(struct vnet_state *s, pid_t pid, vert_error_t *err)
 	return 0;
 }
 
-int vnet_commit(struct vnet_state *s, vert_error_t *err)
+static int commit(struct vnet_state *s, vert_error_t *err)
 {
 	struct nft_ve v = { 0 };
 	int r;
@@ -196,4 +196,24 @@ int vnet_commit(struct vnet_state *s, vert_error_t *err)
 	if (r < 0)
 		return vert_error_wrap(err, "network of '%s'", s->name);
 	return 0;
+}
+
+int vnet_attach(struct vnet_state *s, pid_t pid, vert_error_t *err)
+{
+	uint64_t t0 = now_ns();
+	int r = attach(s, pid, err);
+	if (r == 0 && s->mode != VNET_NONE && s->mode != VNET_HOST)
+		vert_debug("net: attach %s %.3f ms", vnet_mode_name(s->mode),
+			   (double)(now_ns() - t0) / 1e6);
+	return r;
+}
+
+int vnet_commit(struct vnet_state *s, vert_error_t *err)
+{
+	uint64_t t0 = now_ns();
+	int r = commit(s, err);
+	if (r == 0 && (s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED))
+		vert_debug("net: commit %s %.3f ms", vnet_mode_name(s->mode),
+			   (double)(now_ns() - t0) / 1e6);
+	return r;
 }

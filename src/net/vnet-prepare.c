@@ -2,12 +2,14 @@
 /*
  * vnet_prepare: everything on the host before the VE's init exists.
  *
- * Order, each step recorded before it is taken (RUN/net/NAME.json first),
- * so vnet_teardown (plus vnet_release for a new lease) undoes any prefix:
- *   1. the record (mode, nft table, host veth name)
- *   2. the bridge, on first use (shared: never removed), ip_forward
- *   3. the address lease            4. published-port claims
- *   5. /etc/hosts, /etc/resolv.conf, /etc/hostname for the VE
+ * Order; vnet_teardown (plus vnet_release for a new lease) undoes any
+ * prefix of it, finding each piece by the VE's name:
+ *   1. the bridge, on first use (shared: never removed), ip_forward
+ *   2. the address lease (DATA/net/leases.json, by name)
+ *   3. published-port claims (same file, by name)
+ *   4. /etc/hosts, /etc/resolv.conf, /etc/hostname (RUN/net/NAME/)
+ *   5. the record RUN/net/NAME.json (mode, nft table, host veth name),
+ *      written before vnet_attach makes the links and rules it names
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -374,8 +376,8 @@ static int prepare_addresses(struct vnet_state *s, const struct vnet_config *c,
 	return 0;
 }
 
-int vnet_prepare(const struct vnet_paths *p, const char *name, const struct vnet_config *c,
-		 struct vnet_state **ret, vert_error_t *err)
+static int prepare(const struct vnet_paths *p, const char *name, const struct vnet_config *c,
+		   struct vnet_state **ret, vert_error_t *err)
 {
 	struct vnet_state *s = xcalloc(1, sizeof(*s));
 	int r;
@@ -418,13 +420,12 @@ int vnet_prepare(const struct vnet_paths *p, const char *name, const struct vnet
 		vnet_derive_ifname(s->mode == VNET_BRIDGE ? "vb" : "vr", p->data, name, s->host_if);
 		vnet_derive_mac(s->nc.bridge, name, s->mac);
 	}
-	/* 1: the record, before any host state exists */
-	if ((r = vnet_state_save(s, err)) < 0)
-		goto fail;
 	if (s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED) {
 		if ((r = prepare_addresses(s, c, err)) < 0 || (r = claim_ports(s, err)) < 0)
 			goto fail;
 	}
+	/* the record, before vnet_attach makes links and rules; what exists
+	 * so far (files, claims, lease) teardown finds by the VE's name */
 	if ((r = write_etc(s, c, err)) < 0 || (r = vnet_state_save(s, err)) < 0)
 		goto fail;
 	*ret = s;
@@ -438,5 +439,17 @@ fail: {
 }
 fail_early:
 	vnet_state_free(s);
+	return r;
+}
+
+int vnet_prepare(const struct vnet_paths *p, const char *name, const struct vnet_config *c,
+		 struct vnet_state **ret, vert_error_t *err)
+{
+	uint64_t t0 = now_ns();
+	int r = prepare(p, name, c, ret, err);
+	/* bench/scenarios/net.sh reads these lines (vert --debug) */
+	if (r == 0)
+		vert_debug("net: prepare %s %.3f ms", vnet_mode_name((*ret)->mode),
+			   (double)(now_ns() - t0) / 1e6);
 	return r;
 }

@@ -173,6 +173,29 @@ uint64_t vnet_proc_start_time(pid_t pid)
 	return st;
 }
 
+/* Atomic (temp file + rename) but not fsync'd: the record describes
+ * kernel objects (links, rules, processes) that a reboot removes anyway,
+ * and it lives on the runtime tmpfs; an fsync would cost the start path
+ * a disk flush for nothing. */
+static int write_runtime_file(int dfd, const char *name, const char *txt)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	char rnd[9];
+
+	random_hex(rnd, 8);
+	tmp = xasprintf("%s.tmp-%s", name, rnd);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write_all(fd, txt, strlen(txt)) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
+		int e = errno;
+		unlinkat(dfd, tmp, 0);
+		return -e;
+	}
+	return 0;
+}
+
 int vnet_state_save(const struct vnet_state *s, vert_error_t *err)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/net", s->run);
@@ -210,7 +233,7 @@ int vnet_state_save(const struct vnet_state *s, vert_error_t *err)
 	r = mkdir(dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
 	if (r == 0) {
 		dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		r = dfd < 0 ? -errno : write_file_atomic_at(dfd, file, txt, strlen(txt), 0600);
+		r = dfd < 0 ? -errno : write_runtime_file(dfd, file, txt);
 	}
 	json_object_put(o);
 	if (r < 0)
@@ -255,7 +278,8 @@ static int state_load(const char *run, const char *name, struct saved *sv)
 
 /* ---- teardown / release ---- */
 
-int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *err)
+static int teardown(const struct vnet_paths *p, const char *name, bool *ret_had,
+		    vert_error_t *err)
 {
 	_cleanup_free_ char *path = state_path(p->run, name);
 	_cleanup_free_ char *etc = xasprintf("%s/net/%s", p->run, name);
@@ -265,9 +289,15 @@ int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *er
 	int r, first = 0;
 
 	r = state_load(p->run, name, &sv);
+	*ret_had = r != -ENOENT;
 	if (r == -ENOENT) {
+		/* killed before the record was written: what prepare made is
+		 * found by name (files, port claims; the lease is released by
+		 * whoever removes the VE) */
 		if (lstat(etc, &st) == 0)
 			fs_rm_rf(etc);
+		if (!p->rootless && (r = vnet_ipam_unclaim_ports(p->data, name, err)) < 0)
+			return vert_error_wrap(err, "tear down the network of '%s'", name);
 		return 0;
 	}
 	if (r < 0)
@@ -275,13 +305,9 @@ int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *er
 			   strerror(-r));
 	/* each step on its own: one failing must not keep the others from
 	 * cleaning up; the first error is reported */
-	if (r == 0 && sv.table[0]) {
-		int r2 = nft_ve_del(sv.table, name, &e);
-		if (r2 < 0) {
-			first = first ? first : r2;
-			vert_error_move(err, &e);
-		}
-	}
+	/* the link before the rules: deleting the device drops the netdev
+	 * chain's hook inside the grace period the deletion waits for anyway;
+	 * deleting the hooked chain first would wait for one more */
 	if (r == 0 && sv.host_if[0] && vnet_ifname_valid(sv.host_if)) {
 		struct nl_sock s;
 		int r2 = nl_open(&s, NETLINK_ROUTE, &e);
@@ -289,6 +315,13 @@ int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *er
 			r2 = nl_link_del(&s, sv.host_if, &e);
 			nl_close(&s);
 		}
+		if (r2 < 0) {
+			first = first ? first : r2;
+			vert_error_move(err, &e);
+		}
+	}
+	if (r == 0 && sv.table[0]) {
+		int r2 = nft_ve_del(sv.table, name, &e);
 		if (r2 < 0) {
 			first = first ? first : r2;
 			vert_error_move(err, &e);
@@ -311,6 +344,16 @@ int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *er
 		fs_rm_rf(etc);
 	unlink(path);
 	return 0;
+}
+
+int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *err)
+{
+	uint64_t t0 = now_ns();
+	bool had = false;
+	int r = teardown(p, name, &had, err);
+	if (had)
+		vert_debug("net: teardown %.3f ms", (double)(now_ns() - t0) / 1e6);
+	return r;
 }
 
 int vnet_release(const struct vnet_paths *p, const char *name, vert_error_t *err)
