@@ -87,6 +87,15 @@ setup() { skip_unless_net_root; }
 	ve_kill pub
 }
 
+@test "a neighbour VE reaches a published port through the host (hairpin NAT)" {
+	port=$(test_port 8)
+	ve_bg hp -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo hairpin; sleep 3'
+	run vert run --rm mini -- nc -w 3 "$NET_GW" "$port"
+	assert_success
+	assert_output "hairpin"
+	ve_kill hp
+}
+
 @test "bad -p, --ip and --net are refused with a clear error" {
 	run vert run --rm -p 80 mini -- true
 	assert_failure 125
