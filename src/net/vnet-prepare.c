@@ -280,16 +280,13 @@ static int write_etc(struct vnet_state *s, const struct vnet_config *c, vert_err
 
 	if (s->has_ip6)
 		inet_ntop(AF_INET6, &s->ip6, ip6, sizeof(ip6));
+	/* the VE's own name on its address (127.0.1.1 without one, as
+	 * Debian does), so `hostname -i` and local lookups work */
 	content[0] = xasprintf("127.0.0.1\tlocalhost\n"
 			       "::1\tlocalhost ip6-localhost ip6-loopback\n"
-			       "%s%s%s%s%s%s%s",
-			       s->ip4 ? s->ip4s : "127.0.1.1", "\t", hn, "\n", *ip6 ? ip6 : "",
-			       *ip6 ? "\t" : "", *ip6 ? hn : "");
-	if (*ip6) {
-		char *t = xasprintf("%s\n", content[0]);
-		free(content[0]);
-		content[0] = t;
-	}
+			       "%s\t%s\n%s%s%s%s",
+			       s->ip4 ? s->ip4s : "127.0.1.1", hn, ip6, *ip6 ? "\t" : "",
+			       *ip6 ? hn : "", *ip6 ? "\n" : "");
 	content[1] = resolv_conf(s, c->dns);
 	content[2] = xasprintf("%s\n", hn);
 

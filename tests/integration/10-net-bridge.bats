@@ -136,6 +136,28 @@ setup() { skip_unless_net_root; }
 	[ "$(net_snapshot)" = "ports=0 routes=0 rules=0 chains=0 leases=0 records=0" ]
 }
 
+@test "a subnet that overlaps a host route is refused, and no bridge is made" {
+	dummy="vtd$$"
+	ip link add "$dummy" type veth peer name "${dummy}p"
+	ip addr add "10.$NET_N.200.1/24" dev "$dummy"
+	ip link set "$dummy" up
+	ip link set "${dummy}p" up
+	root2=$(mktemp -d)
+	cp -a "$TEST_ROOT/templates" "$root2/" 2>/dev/null || true
+	cat >"$root2/network.json" <<-EOF
+	{"bridge": "vto${NET_N}x$$", "subnet": "10.$NET_N.192.0/18", "routed_subnet": "10.$NET_N.64.0/18",
+	 "nft_table": "vertovl_$$"}
+	EOF
+	run "$VERT_BIN" --root "$root2" run --rm mini -- true
+	ip link del "$dummy"
+	"$VERT_BIN" --root "$root2" template rm mini >/dev/null 2>&1 || true
+	rm -rf "$root2"
+	assert_failure 125
+	assert_output --partial "subnet 10.$NET_N.192.0/18 overlaps the host route 10.$NET_N.200.0/24 dev $dummy"
+	run ip link show "vto${NET_N}x$$"
+	assert_failure
+}
+
 @test "a spoofing VE (other IP, other MAC) gets no traffic through" {
 	run vert run --rm --cap-add NET_ADMIN --ip "$(ve_ip 30)" mini -- sh -c "
 		ping -c1 -W1 $NET_GW >/dev/null && echo own-ok
