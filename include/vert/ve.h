@@ -13,6 +13,7 @@
 #include "vert/cgroup.h"
 #include "vert/error.h"
 #include "vert/spec.h"
+#include "vert/vnet.h"
 
 struct json_object;
 
@@ -93,7 +94,10 @@ struct ve_config {
 	char *user;          /* "uid[:gid]" or "name[:group]" or NULL */
 	char *workdir;
 	bool terminal;
-	char *net;           /* "none" */
+	char *net;           /* network mode (NULL: the default, see vnet.h) */
+	char *ip;            /* --ip: an IPv4 address or "auto" (NULL: auto) */
+	char **publish;      /* -p [HOSTIP:]HOSTPORT:VEPORT[/tcp|udp] */
+	char **dns;          /* --dns servers (NULL: the host's) */
 	bool new_privileges; /* false: no_new_privs set */
 	char **cap_add, **cap_drop;
 	bool read_only;
@@ -135,6 +139,10 @@ struct ve_compile_in {
 	const char *upper;
 	const char *work;
 	const char *mountpoint;
+	/* from the network layer: /etc files to bind, netns choice */
+	const struct vnet_mount *net_mounts;
+	size_t n_net_mounts;
+	bool host_netns; /* --net host: no network namespace */
 };
 /* Returns a new json object (OCI config.json shape). */
 int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);

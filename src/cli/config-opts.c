@@ -17,6 +17,8 @@ enum {
 	OPT_NO_ONBOOT,
 	OPT_STOP_SIGNAL,
 	OPT_STOP_TIMEOUT,
+	OPT_IP,
+	OPT_DNS,
 };
 
 static const struct option cfg_options[] = {
@@ -26,6 +28,9 @@ static const struct option cfg_options[] = {
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "ip", required_argument, NULL, OPT_IP },
+	{ "publish", required_argument, NULL, 'p' },
+	{ "dns", required_argument, NULL, OPT_DNS },
 	{ "read-only", no_argument, NULL, OPT_READONLY },
 	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
 	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
@@ -94,6 +99,32 @@ int cli_cfg_parse(int opt, const char *arg, struct ve_config *c, unsigned *field
 		c->net = xstrdup(arg);
 		*fields |= VE_F_NET;
 		return 1;
+	case OPT_IP: {
+		struct vnet_config nc = { .ip = (char *)arg };
+		if ((r = vnet_config_check(&nc, err)) < 0)
+			return r;
+		free(c->ip);
+		c->ip = xstrdup(arg);
+		*fields |= VE_F_NET;
+		return 1;
+	}
+	case 'p': {
+		struct vnet_port port;
+		if ((r = vnet_parse_publish(arg, &port, err)) < 0)
+			return r;
+		c->publish = strv_push(c->publish, xstrdup(arg));
+		*fields |= VE_F_NET;
+		return 1;
+	}
+	case OPT_DNS: {
+		char *const dns[] = { (char *)arg, NULL };
+		struct vnet_config nc = { .dns = dns };
+		if ((r = vnet_config_check(&nc, err)) < 0)
+			return r;
+		c->dns = strv_push(c->dns, xstrdup(arg));
+		*fields |= VE_F_NET;
+		return 1;
+	}
 	case OPT_READONLY:
 		c->read_only = true;
 		*fields |= VE_F_READONLY;
@@ -149,7 +180,13 @@ const char *cli_cfg_help =
 	"  -w, --workdir DIR     working directory inside the VE\n"
 	"  -u, --user USER[:GROUP]\n"
 	"                        run as this uid/gid or name (looked up in the VE)\n"
-	"  --net MODE            network: none (loopback only)\n"
+	"  --net MODE            network: bridge (default as root), routed, none,\n"
+	"                        host (unsafe: no isolation), pasta, slirp4netns\n"
+	"                        (rootless default: pasta or slirp4netns if usable)\n"
+	"  --ip ADDR|auto        the VE's IPv4 address (bridge/routed; default: leased)\n"
+	"  -p, --publish [HOSTIP:]HOSTPORT:VEPORT[/tcp|udp]\n"
+	"                        publish a VE port on the host (repeatable)\n"
+	"  --dns ADDR            nameserver for the VE (repeatable; default: the host's)\n"
 	"  --read-only           mount the VE's root read-only\n"
 	"  --cap-add CAP         add a capability (repeatable, ALL for all)\n"
 	"  --cap-drop CAP        drop a capability (repeatable, ALL for all)\n"

@@ -7,7 +7,7 @@
 
 #include "vert/ve.h"
 
-#define CLI_CFG_SHORTOPTS "e:v:w:u:"
+#define CLI_CFG_SHORTOPTS "e:v:w:u:p:"
 
 /* Appends the shared long options to opts (which has room for them) at
  * index *n, and terminates the array. */

@@ -189,10 +189,18 @@ static int do_fs_mount(int rootfd, const struct rt_mount *m, bool rootless, vert
 		 * rejects gid= when that gid is not mapped: degrade the way
 		 * rootless runtimes do, rather than fail the VE. */
 		if (strcmp(type, "sysfs") == 0) {
-			if (mount("/sys", dp, NULL, MS_BIND | MS_REC, NULL) == 0)
-				return mount_set_attr(dst, NULL, true, MOUNT_ATTR_RDONLY, 0) < 0
-					       ? vert_error_sys(err, "make /sys read-only")
-					       : 0;
+			if (mount("/sys", dp, NULL, MS_BIND | MS_REC, NULL) == 0) {
+				/* dst still names the directory under the new
+				 * mount: mount_setattr needs the mount itself */
+				_cleanup_close_ int nd =
+					fs_open_in_root(rootfd, m->destination, O_PATH, 0);
+				int r2 = nd < 0 ? nd
+						: mount_set_attr(nd, NULL, true, MOUNT_ATTR_RDONLY, 0);
+				if (r2 < 0)
+					return vert_error_set(err, -r2, VERT_ERR_RUNTIME,
+							      "make /sys read-only");
+				return 0;
+			}
 		} else if (strcmp(type, "devpts") == 0 && m->data && strstr(m->data, "gid=")) {
 			if (mount("devpts", dp, "devpts", flags, "newinstance,ptmxmode=0666,mode=0620") ==
 			    0)

@@ -46,7 +46,7 @@ void nl_close(struct nl_sock *s)
 }
 
 /* Find NLMSGERR_ATTR_MSG in an error message's extended ack TLVs. */
-static const char *extack_msg(const struct nlmsghdr *nlh)
+const char *nl_extack_text(const struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *attr;
@@ -67,11 +67,16 @@ static const char *extack_msg(const struct nlmsghdr *nlh)
 	return NULL;
 }
 
-int nl_request(struct nl_sock *s, struct nlmsghdr *nlh, const char *what, vert_error_t *err)
+int nl_request_cb(struct nl_sock *s, struct nlmsghdr *nlh, nl_msg_cb cb, void *data,
+		  const char *what, vert_error_t *err)
 {
 	char buf[NL_BUF_SIZE];
 	ssize_t n;
+	int cbr = 0;
 
+	/* always: NLM_F_DUMP shares its bits with NLM_F_REPLACE|NLM_F_EXCL, so
+	 * flags can't tell a dump; a dump ends with NLMSG_DONE (any ack after
+	 * it is skipped by the next request's sequence check) */
 	nlh->nlmsg_flags |= NLM_F_ACK;
 	nlh->nlmsg_seq = ++s->seq;
 	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
@@ -91,17 +96,26 @@ int nl_request(struct nl_sock *s, struct nlmsghdr *nlh, const char *what, vert_e
 				const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
 				const char *txt;
 				if (e->error == 0)
-					return 0;
-				txt = extack_msg(h);
+					return cbr;
+				txt = nl_extack_text(h);
 				if (txt)
 					return vert_error_set(err, -e->error, VERT_ERR_RUNTIME,
 							      "%s: %s", what, txt);
 				return vert_error_set(err, -e->error, VERT_ERR_RUNTIME, "%s", what);
 			}
 			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
+				return cbr;
+			/* keep reading to the ack/DONE even after the callback
+			 * said "stop", so the socket stays in step */
+			if (cb && cbr == 0)
+				cbr = cb(h, data);
 		}
 	}
+}
+
+int nl_request(struct nl_sock *s, struct nlmsghdr *nlh, const char *what, vert_error_t *err)
+{
+	return nl_request_cb(s, nlh, NULL, NULL, what, err);
 }
 
 int nl_link_up(struct nl_sock *s, int ifindex, vert_error_t *err)

@@ -78,8 +78,9 @@ static void add_mount(struct json_object *mounts, const char *dest, const char *
 	json_object_array_add(mounts, m);
 }
 
-static struct json_object *build_mounts(const struct ve_config *c)
+static struct json_object *build_mounts(const struct ve_compile_in *in)
 {
+	const struct ve_config *c = in->cfg;
 	struct json_object *mounts = json_object_new_array();
 	static const char *const o_proc[] = { "nosuid", "noexec", "nodev", NULL };
 	static const char *const o_dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k",
@@ -101,6 +102,18 @@ static struct json_object *build_mounts(const struct ve_config *c)
 	for (size_t i = 0; i < c->n_volumes; i++) {
 		const char *o[] = { "rbind", "rprivate", c->volumes[i].readonly ? "ro" : "rw", NULL };
 		add_mount(mounts, c->volumes[i].dest, "bind", c->volumes[i].source, o);
+	}
+	/* generated /etc/hosts, /etc/resolv.conf, /etc/hostname, unless a
+	 * volume of the user's own takes that place */
+	for (size_t i = 0; i < in->n_net_mounts; i++) {
+		static const char *const o[] = { "bind", "rprivate", "rw", NULL };
+		bool user_has = false;
+		for (size_t j = 0; j < c->n_volumes; j++)
+			if (strcmp(c->volumes[j].dest, in->net_mounts[i].dest) == 0)
+				user_has = true;
+		if (!user_has)
+			add_mount(mounts, in->net_mounts[i].dest, "bind", in->net_mounts[i].source,
+				  o);
 	}
 	return mounts;
 }
@@ -223,7 +236,10 @@ static struct json_object *build_linux(const struct ve_compile_in *in)
 	static const char *const types[] = { "mount", "pid", "uts", "ipc", "network", "cgroup" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
-		struct json_object *ns = json_object_new_object();
+		struct json_object *ns;
+		if (in->host_netns && strcmp(types[i], "network") == 0)
+			continue;
+		ns = json_object_new_object();
 		json_object_object_add(ns, "type", json_object_new_string(types[i]));
 		json_object_array_add(nss, ns);
 	}
@@ -258,13 +274,14 @@ int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, ve
 	json_object_object_add(o, "root", root);
 	json_object_object_add(o, "hostname",
 			       json_object_new_string(c->hostname ? c->hostname : c->name));
-	json_object_object_add(o, "mounts", build_mounts(c));
+	json_object_object_add(o, "mounts", build_mounts(in));
 	json_object_object_add(o, "linux", build_linux(in));
 	ann = json_object_new_object();
 	json_object_object_add(ann, "org.vert.rootfs.lower", json_object_new_string(in->lower));
 	json_object_object_add(ann, "org.vert.rootfs.upper", json_object_new_string(in->upper));
 	json_object_object_add(ann, "org.vert.rootfs.work", json_object_new_string(in->work));
-	json_object_object_add(ann, "org.vert.net.loopback", json_object_new_string("true"));
+	json_object_object_add(ann, "org.vert.net.loopback",
+			       json_object_new_string(in->host_netns ? "false" : "true"));
 	json_object_object_add(ann, "org.vert.name", json_object_new_string(c->name));
 	json_object_object_add(o, "annotations", ann);
 	*ret = o;

@@ -34,6 +34,9 @@ void ve_config_done(struct ve_config *c)
 	free(c->user);
 	free(c->workdir);
 	free(c->net);
+	free(c->ip);
+	strv_free(c->publish);
+	strv_free(c->dns);
 	strv_free(c->cap_add);
 	strv_free(c->cap_drop);
 	free(c->resources.cpuset_cpus);
@@ -196,9 +199,11 @@ int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 				      "invalid working directory '%s': must be an absolute path",
 				      c->workdir);
-	if (c->net && strcmp(c->net, "none") != 0)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "invalid network mode '%s': supported: none", c->net);
+	{
+		struct vnet_config nc = { c->net, c->ip, c->publish, c->dns, c->hostname };
+		if ((r = vnet_config_check(&nc, err)) < 0)
+			return r;
+	}
 	for (size_t i = 0; c->cap_add && c->cap_add[i]; i++)
 		if (rt_cap_from_name(c->cap_add[i]) < 0 && strcasecmp(c->cap_add[i], "ALL") != 0)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
@@ -257,7 +262,12 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 	add_str(o, "user", c->user);
 	add_str(o, "workdir", c->workdir);
 	json_object_object_add(o, "terminal", json_object_new_boolean(c->terminal));
-	add_str(o, "net", c->net ? c->net : "none");
+	add_str(o, "net", c->net);
+	add_str(o, "ip", c->ip);
+	if (c->publish)
+		json_object_object_add(o, "publish", strv_json(c->publish));
+	if (c->dns)
+		json_object_object_add(o, "dns", strv_json(c->dns));
 	json_object_object_add(o, "new_privileges", json_object_new_boolean(c->new_privileges));
 	json_object_object_add(o, "cap_add", strv_json(c->cap_add));
 	json_object_object_add(o, "cap_drop", strv_json(c->cap_drop));
@@ -438,6 +448,12 @@ int ve_config_from_json(struct json_object *o, struct ve_config *c, vert_error_t
 			r = get_bool(v, k, &c->terminal, err);
 		else if (strcmp(k, "net") == 0)
 			r = get_str(v, k, &c->net, err);
+		else if (strcmp(k, "ip") == 0)
+			r = get_str(v, k, &c->ip, err);
+		else if (strcmp(k, "publish") == 0)
+			r = get_strv(v, k, &c->publish, err);
+		else if (strcmp(k, "dns") == 0)
+			r = get_strv(v, k, &c->dns, err);
 		else if (strcmp(k, "new_privileges") == 0)
 			r = get_bool(v, k, &c->new_privileges, err);
 		else if (strcmp(k, "cap_add") == 0)
@@ -572,8 +588,16 @@ void ve_config_merge(struct ve_config *c, const struct ve_config *p, unsigned fi
 		for (size_t i = 0; p->cap_drop && p->cap_drop[i]; i++)
 			c->cap_drop = strv_push(c->cap_drop, xstrdup(p->cap_drop[i]));
 	}
-	if (fields & VE_F_NET)
-		replace_str(&c->net, p->net);
+	if (fields & VE_F_NET) {
+		if (p->net)
+			replace_str(&c->net, p->net);
+		if (p->ip)
+			replace_str(&c->ip, p->ip);
+		for (size_t i = 0; p->publish && p->publish[i]; i++)
+			c->publish = strv_push(c->publish, xstrdup(p->publish[i]));
+		for (size_t i = 0; p->dns && p->dns[i]; i++)
+			c->dns = strv_push(c->dns, xstrdup(p->dns[i]));
+	}
 	if (fields & VE_F_READONLY)
 		c->read_only = p->read_only;
 	if (fields & VE_F_NEWPRIVS)

@@ -126,6 +126,12 @@ int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
 int ve_remove_data_now(const struct ve_paths *p, const char *name, vert_error_t *err)
 {
 	_cleanup_free_ char *dir = ve_data_dir(p, name);
+	struct vnet_paths np = ve_vnet_paths(p);
+	vert_error_t e = VERT_ERROR_INIT;
+
+	/* the address lease lives as long as the VE */
+	vnet_release(&np, name, &e);
+	vert_error_clear(&e);
 	return ve_remove_tree(p, dir, err);
 }
 
@@ -142,6 +148,13 @@ int ve_remove_data(const struct ve_paths *p, const char *name, vert_error_t *err
 		if (errno == ENOENT)
 			return 0;
 		return vert_error_sys(err, "remove VE '%s'", name);
+	}
+	{
+		/* the address lease lives as long as the VE */
+		struct vnet_paths np = ve_vnet_paths(p);
+		vert_error_t e = VERT_ERROR_INIT;
+		vnet_release(&np, name, &e);
+		vert_error_clear(&e);
 	}
 	return ve_remove_tree(p, trash, err);
 }

@@ -40,9 +40,14 @@
 #define VERT_LIBEXECDIR "/usr/libexec/vert"
 #endif
 
+/* The after_clone hook: runs in the parent after clone3, before the child
+ * goes on.  The init is recorded first (a crash from here on leaves a
+ * record), then its network is made, with its firewall rules, before
+ * the VE's first instruction. */
 static int record_init(pid_t pid, void *data, vert_error_t *err)
 {
 	struct ve_boot *b = data;
+	int r;
 	struct ve_state s = {
 		.status = (char *)"running",
 		.pid = pid,
@@ -53,7 +58,11 @@ static int record_init(pid_t pid, void *data, vert_error_t *err)
 		.autoremove = b->cfg->autoremove,
 		.cgroup = b->cgroup,
 	};
-	return ve_state_write(b->p, b->cfg->name, &s, err);
+	if ((r = ve_state_write(b->p, b->cfg->name, &s, err)) < 0)
+		return r;
+	if (b->net && ((r = vnet_attach(b->net, pid, err)) < 0 || (r = vnet_commit(b->net, err)) < 0))
+		return r;
+	return 0;
 }
 
 void ve_boot_done(struct ve_boot *b)
@@ -91,12 +100,29 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	upper = xasprintf("%s/upper", vedir);
 	work = xasprintf("%s/work", vedir);
 
+	{
+		struct vnet_paths np = ve_vnet_paths(p);
+		struct vnet_config nc = { c->net, c->ip, c->publish, c->dns, c->hostname };
+		if ((r = vnet_prepare(&np, c->name, &nc, &b->net, err)) < 0)
+			goto fail;
+		if (vnet_state_notice(b->net)) {
+			_cleanup_free_ char *msg = xasprintf(
+				"rootless networking unavailable: %s; VEs get --net none "
+				"(loopback only)",
+				vnet_state_notice(b->net));
+			ve_notice_once(p, "net-none", msg);
+		}
+	}
+	vert_debug_mark("network prepared");
+
 	/* a detached VE's console is a pty whose output goes to the log */
 	eff = *c;
 	if (b->detached)
 		eff.terminal = true;
 	{
 		struct ve_compile_in in = { p, &eff, lower, upper, work, mp };
+		in.n_net_mounts = vnet_state_mounts(b->net, &in.net_mounts);
+		in.host_netns = !vnet_mode_new_netns(vnet_state_mode(b->net));
 		if ((r = ve_compile_spec(&in, &spec_json, err)) < 0)
 			goto fail;
 	}
@@ -136,11 +162,15 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	if (r < 0)
 		goto fail;
 	vert_debug_mark("init running");
-
+	vnet_state_free(b->net);
+	b->net = NULL;
 	return 0;
 
 fail:
+	/* tears the network down too, from its record */
 	ve_instance_cleanup(p, c->name, b->cgroup);
+	vnet_state_free(b->net);
+	b->net = NULL;
 	ve_boot_done(b);
 	return vert_error_wrap(err, "start VE '%s'", c->name);
 }
@@ -201,7 +231,12 @@ static bool after_exit(const struct ve_paths *p, const char *name, const struct 
 		ve_last_write(p, name, x->code, x->sig, stopping ? "stop" : reason);
 	if (reboot) {
 		/* keep the runtime dir (a stop arriving now leaves its marker
-		 * there); only the dead init's state goes */
+		 * there); only the dead init's state goes, and its network
+		 * (made again by the next boot; the lease stays) */
+		vert_error_t e = VERT_ERROR_INIT;
+		struct vnet_paths np = ve_vnet_paths(p);
+		vnet_teardown(&np, name, &e);
+		vert_error_clear(&e);
 		_cleanup_free_ char *sf = xasprintf("%s/state.json", rundir);
 		struct ve_state rs = { .status = (char *)"rebooting",
 				       .supervisor_pid = getpid(),

@@ -146,6 +146,14 @@ void ve_instance_cleanup(const struct ve_paths *p, const char *name, const char 
 	if (cgroup && cg_remove_path(cgroup, &e) < 0)
 		vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
 	vert_error_clear(&e);
+	/* the network record lives outside rundir (run/net/NAME.json), so
+	 * removing rundir can never lose what teardown needs */
+	{
+		struct vnet_paths np = ve_vnet_paths(p);
+		if (vnet_teardown(&np, name, &e) < 0)
+			vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
+		vert_error_clear(&e);
+	}
 	if (lstat(rundir, &st) == 0)
 		fs_rm_rf(rundir);
 }
@@ -187,15 +195,20 @@ void ve_reconcile_locked(const struct ve_paths *p, const char *name)
 		vert_debug("reconcile '%s': stale state (pid %d gone)", name, s.pid);
 		ve_instance_cleanup(p, name, s.cgroup);
 		ve_last_write(p, name, 0, SIGKILL, "lost");
-	} else if (lstat(rundir, &st) == 0) {
-		fs_rm_rf(rundir);
+	} else {
+		/* a start killed before it recorded anything: its runtime dir
+		 * and network record, if any */
+		ve_instance_cleanup(p, name, NULL);
 	}
 	/* an --rm VE whose vert died, or a create that died before its
 	 * config was written: nothing a user could still want */
 	if ((have_state && s.autoremove) || config_autoremove(cfg) ||
 	    (lstat(vedir, &st) == 0 && lstat(cfg, &st) < 0)) {
+		struct vnet_paths np = ve_vnet_paths(p);
 		vert_debug("reconcile '%s': removing leftover VE data", name);
 		ve_remove_tree(p, vedir, &e);
+		vert_error_clear(&e);
+		vnet_release(&np, name, &e);
 		vert_error_clear(&e);
 	}
 	if (have_state)
@@ -232,4 +245,20 @@ void ve_reconcile_all(const struct ve_paths *p)
 {
 	reconcile_dir(p, p->run);
 	reconcile_dir(p, p->data);
+	/* network records whose VE dirs are gone already */
+	{
+		_cleanup_free_ char *dir = xasprintf("%s/net", p->run);
+		struct dirent *de;
+		DIR *d = opendir(dir);
+		while (d && (de = readdir(d))) {
+			_cleanup_free_ char *n = NULL;
+			if (!str_endswith(de->d_name, ".json"))
+				continue;
+			n = xstrndup(de->d_name, strlen(de->d_name) - 5);
+			if (ve_name_valid(n))
+				ve_reconcile(p, n);
+		}
+		if (d)
+			closedir(d);
+	}
 }

@@ -6,6 +6,12 @@
 #include "vert/runtime.h"
 #include "vert/spec.h"
 #include "vert/ve.h"
+#include "vert/vnet.h"
+
+static inline struct vnet_paths ve_vnet_paths(const struct ve_paths *p)
+{
+	return (struct vnet_paths){ p->data, p->run, p->rootless };
+}
 
 /* The id mapping a rootless VE gets: root -> the user, 1.. -> subuids. */
 struct ve_idmap {
@@ -60,6 +66,7 @@ struct ve_boot {
 	struct rt_container ct; /* out: the init */
 	char *cgroup;           /* out: its cgroup path, or NULL */
 	int cgroup_fd;          /* out: -1 without */
+	struct vnet_state *net; /* during the boot: the network being set up */
 };
 int ve_boot(struct ve_boot *b, vert_error_t *err);
 void ve_boot_done(struct ve_boot *b);

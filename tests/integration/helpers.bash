@@ -15,11 +15,45 @@ load '/usr/lib/bats/bats-assert/load'
 VERT_BIN="${VERT_BIN:-$VERT_BUILD/vert}"
 PROBE="$VERT_BUILD/tests/helpers/vert-probe"
 
+# A network of this file's own (DATA/network.json): its own bridge,
+# subnets and nftables table, so tests never touch a real vert0 or each
+# other.  The subnet is 10.N.0.0/18 (routed VEs: 10.N.64.0/18) for an N no
+# host route uses yet.
+net_setup_conf() {
+	local n i routes
+	routes=$(ip -4 route show table all 2>/dev/null)
+	n=$(( ($$ + RANDOM) % 200 ))
+	for i in $(seq 0 199); do
+		NET_N=$(( (n + i) % 200 + 30 ))
+		grep -q "^\(local \|broadcast \)\?10\.$NET_N\." <<<"$routes" || break
+	done
+	export NET_N NET_BRIDGE="vtb$$x$NET_N" NET_TABLE="verttest_$$_$NET_N"
+	export NET_SUBNET="10.$NET_N.0.0/18" NET_GW="10.$NET_N.0.1"
+	export NET_ROUTED="10.$NET_N.64.0/18" NET_ROUTED_GW="10.$NET_N.64.1"
+	export NET_SUBNET6
+	NET_SUBNET6="fd76:6572:$(printf %x $(($$ % 65536))):$(printf %x "$NET_N")::/64"
+	cat >"$TEST_ROOT/network.json" <<-EOF
+	{"bridge": "$NET_BRIDGE", "subnet": "$NET_SUBNET", "routed_subnet": "$NET_ROUTED",
+	 "subnet6": "$NET_SUBNET6", "nft_table": "$NET_TABLE"}
+	EOF
+}
+
+# The bridge and tables are shared infrastructure vert never removes: the
+# test file that made them does.
+net_teardown_conf() {
+	[ -n "${NET_BRIDGE:-}" ] || return 0
+	is_root_mode || return 0
+	ip link del "$NET_BRIDGE" 2>/dev/null || true
+	nft delete table inet "$NET_TABLE" 2>/dev/null || true
+	nft delete table netdev "$NET_TABLE" 2>/dev/null || true
+}
+
 # The root for this file: shared by its tests, removed at the end.
 common_setup_file() {
 	export TEST_ROOT
 	TEST_ROOT="$(mktemp -d "${VERT_TEST_TMP:-/tmp}/vert-test.XXXXXX")"
 	chmod 755 "$TEST_ROOT"
+	net_setup_conf
 	vert template create mini --from busybox >/dev/null 2>&1 ||
 		vert template create mini --from busybox
 	# one-time notices (no cgroup v2, single-id map) are said once per
@@ -33,6 +67,7 @@ common_teardown_file() {
 		for v in $("$VERT_BIN" --root "$TEST_ROOT" ps -aq 2>/dev/null); do
 			"$VERT_BIN" --root "$TEST_ROOT" destroy --force "$v" >/dev/null 2>&1 || true
 		done
+		net_teardown_conf
 		# rootless trees hold files of subordinate ids: vert removes them
 		"$VERT_BIN" --root "$TEST_ROOT" template ls >/dev/null 2>&1 || true
 		for t in $("$VERT_BIN" --root "$TEST_ROOT" template ls -q 2>/dev/null); do

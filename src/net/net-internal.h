@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Internal to src/net. */
+#ifndef VERT_NET_INTERNAL_H
+#define VERT_NET_INTERNAL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vert/vnet.h"
+
+struct json_object;
+
+/* Routes vert adds carry this protocol number, so they are told apart
+ * from the admin's (e.g. in the subnet overlap check).  RTPROT values
+ * above RTPROT_STATIC (4) are free for routing daemons; 0x56 is 'V'. */
+#define VNET_RTPROT 0x56
+
+/* One VE's network while vert sets it up (vnet*.c). */
+struct vnet_state {
+	char *data, *run; /* copies of the paths */
+	bool rootless;
+	char *name;
+	enum vnet_mode mode;
+	const char *notice;
+	struct vnet_netconf nc;
+	uint32_t ip4, gw4, subnet;
+	int prefix;
+	char ip4s[16];
+	bool has_ip6;
+	struct in6_addr ip6, gw6;
+	uint8_t mac[6];
+	char host_if[16];
+	int bridge_ifindex;
+	struct vnet_port *ports;
+	size_t n_ports;
+	char *etc_dir;
+	char *m_src[3];
+	struct vnet_mount mounts[3];
+	size_t n_mounts;
+	pid_t helper_pid;
+	bool lease_new;
+};
+
+int vnet_state_save(const struct vnet_state *s, vert_error_t *err);
+uint64_t vnet_proc_start_time(pid_t pid);
+
+/* ---- nftables (nft.c) ---- */
+
+struct nft_ve {
+	const char *table;
+	const char *ve;
+	const char *host_if; /* NULL: no anti-spoofing chain */
+	uint8_t mac[6];
+	uint32_t ip4; /* host order */
+	uint32_t subnet;
+	int prefix;
+	bool has_ip6;
+	struct in6_addr ip6, ll6, subnet6;
+	const struct vnet_port *ports;
+	size_t n_ports;
+	bool masquerade;
+};
+
+int nft_ve_add(const struct nft_ve *v, vert_error_t *err);
+/* Idempotent: whatever of the VE's rules exists is removed. */
+int nft_ve_del(const char *table, const char *ve, vert_error_t *err);
+void nft_ve_chain_name(const char *ve, char buf[static 80]);
+
+/* ---- port claims (ipam.c) ---- */
+
+int vnet_ipam_claim_ports(const char *data_dir, const char *name, const struct vnet_port *ports,
+			  size_t n, bool (*stale)(const char *holder, void *data), void *data,
+			  vert_error_t *err);
+int vnet_ipam_unclaim_ports(const char *data_dir, const char *name, vert_error_t *err);
+void vnet_ipam_ports_drop_locked(struct json_object *ports, const char *name);
+int vnet_ipam_locked(const char *data_dir, int (*fn)(void *data, vert_error_t *err), void *data,
+		     vert_error_t *err);
+
+/* ---- rootless helpers (rootless.c) ---- */
+
+/* Start pasta / slirp4netns for the netns of pid; *ret_pid is the helper
+ * that stays (0 if it daemonized without telling). */
+int vnet_pasta_start(pid_t pid, bool userns, const struct vnet_port *ports, size_t n,
+		     const char *pidfile, vert_error_t *err);
+int vnet_slirp_start(pid_t pid, const struct vnet_port *ports, size_t n, const char *apisock,
+		     pid_t *ret_pid, vert_error_t *err);
+bool vnet_have_tool(const char *name);
+/* Why rootless networking can't work here (static string), or NULL. */
+const char *vnet_rootless_blocker(void);
+
+#endif

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vnet_attach and vnet_commit: the start-latency hot path.
+ *
+ * One RTM_NEWLINK creates the veth pair with the peer already inside the
+ * VE's netns (IFLA_NET_NS_PID), named eth0, with its MAC; the host end
+ * comes up on the bridge in the same message.  The inside (addresses,
+ * routes) is configured through a netlink socket opened in the VE's netns
+ * by a short-lived thread: setns(CLONE_NEWNET) changes only the calling
+ * thread's namespace, so the main thread never leaves the host's and no
+ * process is forked.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include "net-internal.h"
+#include "vert/net.h"
+#include "vert/util.h"
+#include "vert/vnet.h"
+
+struct inside {
+	const struct vnet_state *s;
+	int nsfd;
+	int r;
+	vert_error_t err;
+};
+
+static int configure_inside(const struct vnet_state *s, struct nl_sock *nl, vert_error_t *err)
+{
+	uint32_t ip = htonl(s->ip4), gw = htonl(s->gw4);
+	int idx, r;
+
+	idx = nl_link_lookup(nl, "eth0", NULL, err);
+	if (idx < 0)
+		return idx == -ENODEV ? vert_error_set(err, ENODEV, VERT_ERR_RUNTIME,
+						       "eth0 missing in the VE")
+				      : idx;
+	if ((r = nl_link_up(nl, idx, err)) < 0)
+		return r;
+	if (s->mode == VNET_ROUTED) {
+		/* venet style: the address alone (/32), the host's end as an
+		 * on-link gateway */
+		if ((r = nl_addr_add(nl, AF_INET, idx, &ip, 32, false, err)) < 0 ||
+		    (r = nl_route_add(nl, AF_INET, &gw, 32, NULL, idx, RTPROT_BOOT, err)) < 0)
+			return r;
+	} else if ((r = nl_addr_add(nl, AF_INET, idx, &ip, s->prefix, false, err)) < 0) {
+		return r;
+	}
+	if ((r = nl_route_add(nl, AF_INET, NULL, 0, &gw, idx, RTPROT_BOOT, err)) < 0)
+		return vert_error_wrap(err, "default route");
+	if (s->has_ip6) {
+		if ((r = nl_addr_add(nl, AF_INET6, idx, &s->ip6, 64, true, err)) < 0)
+			return r;
+		if ((r = nl_route_add(nl, AF_INET6, NULL, 0, &s->gw6, idx, RTPROT_BOOT, err)) < 0)
+			return vert_error_wrap(err, "IPv6 default route");
+	}
+	return 0;
+}
+
+static void *inside_thread(void *data)
+{
+	struct inside *in = data;
+	struct nl_sock nl;
+
+	if (setns(in->nsfd, CLONE_NEWNET) < 0) {
+		in->r = vert_error_sys(&in->err, "enter the VE's network namespace");
+		return NULL;
+	}
+	/* sockets keep the netns they were created in */
+	if ((in->r = nl_open(&nl, NETLINK_ROUTE, &in->err)) < 0)
+		return NULL;
+	in->r = configure_inside(in->s, &nl, &in->err);
+	nl_close(&nl);
+	return NULL;
+}
+
+static int attach_veth(struct vnet_state *s, pid_t pid, vert_error_t *err)
+{
+	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", pid);
+	struct inside in = { .s = s, .nsfd = -1 };
+	struct nl_sock nl;
+	pthread_t t;
+	int r;
+
+	if ((r = nl_open(&nl, NETLINK_ROUTE, err)) < 0)
+		return r;
+	r = nl_veth_create(&nl, s->host_if, s->mode == VNET_BRIDGE ? s->bridge_ifindex : 0, "eth0",
+			   s->mac, pid, err);
+	if (r < 0) {
+		if (-r == EEXIST)
+			vert_error_wrap(err, "host interface '%s' exists", s->host_if);
+		goto out;
+	}
+	if (s->mode == VNET_ROUTED) {
+		/* the host's end: the gateway address (/32, shared by all routed
+		 * VEs' host ends) and a /32 route to the VE */
+		uint32_t ip = htonl(s->ip4), gw = htonl(s->gw4);
+		int idx = nl_link_lookup(&nl, s->host_if, NULL, err);
+		if (idx < 0) {
+			r = idx == -ENODEV ? vert_error_set(err, ENODEV, VERT_ERR_RUNTIME,
+							    "'%s' vanished", s->host_if)
+					   : idx;
+			goto out;
+		}
+		if ((r = nl_addr_add(&nl, AF_INET, idx, &gw, 32, false, err)) < 0 ||
+		    (r = nl_route_add(&nl, AF_INET, &ip, 32, NULL, idx, VNET_RTPROT, err)) < 0)
+			goto out;
+	}
+	in.nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (in.nsfd < 0) {
+		r = vert_error_sys(err, "open '%s'", nspath);
+		goto out;
+	}
+	r = pthread_create(&t, NULL, inside_thread, &in);
+	if (r != 0) {
+		errno = r;
+		r = vert_error_sys(err, "start a thread");
+		goto out;
+	}
+	pthread_join(t, NULL);
+	r = in.r;
+	if (r < 0) {
+		vert_error_move(err, &in.err);
+		vert_error_wrap(err, "configure eth0 in the VE");
+	}
+out:
+	vert_error_clear(&in.err);
+	if (in.nsfd >= 0)
+		close(in.nsfd);
+	nl_close(&nl);
+	return r;
+}
+
+static int attach(struct vnet_state *s, pid_t pid, vert_error_t *err)
+{
+	_cleanup_free_ char *pidfile = NULL;
+	int r = 0;
+
+	switch (s->mode) {
+	case VNET_BRIDGE:
+	case VNET_ROUTED:
+		r = attach_veth(s, pid, err);
+		break;
+	case VNET_PASTA:
+		pidfile = xasprintf("%s/net/%s/pasta.pid", s->run, s->name);
+		r = vnet_pasta_start(pid, s->rootless, s->ports, s->n_ports, pidfile, err);
+		if (r >= 0) {
+			_cleanup_free_ char *buf = NULL;
+			int hp = 0;
+			if (read_file_at(AT_FDCWD, pidfile, 64, &buf, NULL) == 0 &&
+			    parse_int(strtok(buf, "\n") ? buf : "", &hp) == 0)
+				s->helper_pid = hp;
+		}
+		break;
+	case VNET_SLIRP: {
+		_cleanup_free_ char *sock = xasprintf("%s/net/%s/slirp.sock", s->run, s->name);
+		r = vnet_slirp_start(pid, s->ports, s->n_ports, sock, &s->helper_pid, err);
+		break;
+	}
+	default:
+		return 0;
+	}
+	if (r < 0)
+		return vert_error_wrap(err, "network (%s)", vnet_mode_name(s->mode));
+	if (s->helper_pid > 0 && (r = vnet_state_save(s, err)) < 0)
+		return r;
+	return 0;
+}
+
+static int commit(struct vnet_state *s, vert_error_t *err)
+{
+	struct nft_ve v = { 0 };
+	int r;
+
+	if (s->mode != VNET_BRIDGE && s->mode != VNET_ROUTED)
+		return 0;
+	v.table = s->nc.table;
+	v.ve = s->name;
+	v.host_if = s->host_if;
+	memcpy(v.mac, s->mac, 6);
+	v.ip4 = s->ip4;
+	v.subnet = s->subnet;
+	v.prefix = s->prefix;
+	v.has_ip6 = s->has_ip6;
+	v.ip6 = s->ip6;
+	v.subnet6 = s->nc.subnet6;
+	vnet_mac_to_ll6(s->mac, &v.ll6);
+	v.ports = s->ports;
+	v.n_ports = s->n_ports;
+	v.masquerade = true;
+	r = nft_ve_add(&v, err);
+	if (r < 0)
+		return vert_error_wrap(err, "network of '%s'", s->name);
+	return 0;
+}
+
+int vnet_attach(struct vnet_state *s, pid_t pid, vert_error_t *err)
+{
+	uint64_t t0 = now_ns();
+	int r = attach(s, pid, err);
+	if (r == 0 && s->mode != VNET_NONE && s->mode != VNET_HOST)
+		vert_debug("net: attach %s %.3f ms", vnet_mode_name(s->mode),
+			   (double)(now_ns() - t0) / 1e6);
+	return r;
+}
+
+int vnet_commit(struct vnet_state *s, vert_error_t *err)
+{
+	uint64_t t0 = now_ns();
+	int r = commit(s, err);
+	if (r == 0 && (s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED))
+		vert_debug("net: commit %s %.3f ms", vnet_mode_name(s->mode),
+			   (double)(now_ns() - t0) / 1e6);
+	return r;
+}

@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vnet_prepare: everything on the host before the VE's init exists.
+ *
+ * Order; vnet_teardown (plus vnet_release for a new lease) undoes any
+ * prefix of it, finding each piece by the VE's name:
+ *   1. the bridge, on first use (shared: never removed), ip_forward
+ *   2. the address lease (DATA/net/leases.json, by name)
+ *   3. published-port claims (same file, by name)
+ *   4. /etc/hosts, /etc/resolv.conf, /etc/hostname (RUN/net/NAME/)
+ *   5. the record RUN/net/NAME.json (mode, nft table, host veth name),
+ *      written before vnet_attach makes the links and rules it names
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "net-internal.h"
+#include "vert/fs.h"
+#include "vert/net.h"
+#include "vert/util.h"
+#include "vert/vnet.h"
+
+/* ---- the bridge ---- */
+
+struct bridge_args {
+	struct vnet_state *s;
+};
+
+/* IPv4 forwarding is what NAT and routed mode need; vert turns it on and
+ * never off (other users of the host may rely on it by then).  IPv6
+ * forwarding is left alone: turning on net.ipv6.conf.all.forwarding makes
+ * the host stop accepting router advertisements, which can cut its own
+ * IPv6 connectivity (README: IPv6). */
+static int enable_ip_forward(vert_error_t *err)
+{
+	_cleanup_free_ char *cur = NULL;
+	int r;
+
+	if (read_file_at(AT_FDCWD, "/proc/sys/net/ipv4/ip_forward", 16, &cur, NULL) == 0 &&
+	    cur[0] == '1')
+		return 0;
+	r = write_file_str("/proc/sys/net/ipv4/ip_forward", "1");
+	if (r < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "enable net.ipv4.ip_forward");
+	vert_debug("enabled net.ipv4.ip_forward");
+	return 0;
+}
+
+static int overlap_error(const struct vnet_netconf *nc, uint32_t subnet, int prefix,
+			 const char *route, vert_error_t *err)
+{
+	char net[16];
+	(void)nc;
+	vnet_format_ipv4(subnet, net);
+	return vert_error_set(err, EADDRINUSE, VERT_ERR_INVALID,
+			      "subnet %s/%d overlaps the host route %s (choose another 'subnet' "
+			      "in network.json)",
+			      net, prefix, route);
+}
+
+static int ensure_bridge_locked(void *data, vert_error_t *err)
+{
+	struct vnet_state *s = ((struct bridge_args *)data)->s;
+	const struct vnet_netconf *nc = &s->nc;
+	char kind[16], route[64];
+	uint8_t mac[6];
+	struct nl_sock nl;
+	uint32_t gw = htonl(s->gw4);
+	int r, idx;
+
+	if ((r = nl_open(&nl, NETLINK_ROUTE, err)) < 0)
+		return r;
+	idx = nl_link_lookup(&nl, nc->bridge, kind, err);
+	if (idx == -ENODEV) {
+		r = nl_route4_overlap(&nl, nc->subnet, nc->prefix, 0, VNET_RTPROT, route, err);
+		if (r > 0)
+			r = overlap_error(nc, nc->subnet, nc->prefix, route, err);
+		if (r < 0)
+			goto out;
+		vnet_derive_mac("bridge", nc->bridge, mac);
+		r = nl_bridge_create(&nl, nc->bridge, mac, err);
+		if (r < 0) {
+			vert_error_wrap(err, "bridge '%s'", nc->bridge);
+			goto out;
+		}
+		idx = nl_link_lookup(&nl, nc->bridge, kind, err);
+	}
+	if (idx < 0) {
+		r = idx == -ENODEV ? vert_error_set(err, ENODEV, VERT_ERR_RUNTIME,
+						    "bridge '%s' vanished", nc->bridge)
+				   : idx;
+		goto out;
+	}
+	if (strcmp(kind, "bridge") != 0) {
+		r = vert_error_set(err, EEXIST, VERT_ERR_INVALID,
+				   "'%s' exists and is not a bridge (set 'bridge' in network.json)",
+				   nc->bridge);
+		goto out;
+	}
+	/* a route for the subnet over anything but our bridge: someone else's
+	 * network (checked every time: it may have appeared since) */
+	r = nl_route4_overlap(&nl, nc->subnet, nc->prefix, idx, VNET_RTPROT, route, err);
+	if (r > 0)
+		r = overlap_error(nc, nc->subnet, nc->prefix, route, err);
+	if (r < 0)
+		goto out;
+	/* (re)adding the addresses is idempotent and repairs a bridge whose
+	 * addresses an admin removed */
+	if ((r = nl_addr_add(&nl, AF_INET, idx, &gw, nc->prefix, false, err)) < 0) {
+		vert_error_wrap(err, "bridge '%s'", nc->bridge);
+		goto out;
+	}
+	if (s->has_ip6 && (r = nl_addr_add(&nl, AF_INET6, idx, &s->gw6, 64, true, err)) < 0) {
+		vert_error_wrap(err, "bridge '%s'", nc->bridge);
+		goto out;
+	}
+	s->bridge_ifindex = idx;
+	r = enable_ip_forward(err);
+out:
+	nl_close(&nl);
+	return r;
+}
+
+static int check_routed_locked(void *data, vert_error_t *err)
+{
+	struct vnet_state *s = ((struct bridge_args *)data)->s;
+	char route[64];
+	struct nl_sock nl;
+	int r;
+
+	if ((r = nl_open(&nl, NETLINK_ROUTE, err)) < 0)
+		return r;
+	r = nl_route4_overlap(&nl, s->nc.routed_subnet, s->nc.routed_prefix, 0, VNET_RTPROT,
+			      route, err);
+	nl_close(&nl);
+	if (r > 0)
+		r = overlap_error(&s->nc, s->nc.routed_subnet, s->nc.routed_prefix, route, err);
+	if (r < 0)
+		return r;
+	return enable_ip_forward(err);
+}
+
+/* ---- published ports ---- */
+
+struct stale_ctx {
+	const char *run;
+	char **stale;
+};
+
+/* A claim is stale when the VE holding it has no network record, or the
+ * process that owns that record (the vert that runs it) is gone. */
+static bool port_holder_stale(const char *holder, void *data)
+{
+	struct stale_ctx *c = data;
+	_cleanup_free_ char *path = xasprintf("%s/net/%s.json", c->run, holder), *buf = NULL;
+	struct json_object *o, *v;
+	pid_t pid = 0;
+	uint64_t st = 0;
+
+	if (read_file_at(AT_FDCWD, path, 1 << 16, &buf, NULL) == 0 && (o = json_tokener_parse(buf))) {
+		if (json_object_object_get_ex(o, "owner_pid", &v))
+			pid = json_object_get_int(v);
+		if (json_object_object_get_ex(o, "owner_start", &v))
+			st = (uint64_t)json_object_get_int64(v);
+		json_object_put(o);
+	}
+	if (pid > 0 && st && vnet_proc_start_time(pid) == st)
+		return false;
+	c->stale = strv_push(c->stale, xstrdup(holder));
+	return true;
+}
+
+/* The host port must be free for the host's own sockets too: a DNAT rule
+ * would silently steal it from a running service. */
+static int port_free(const struct vnet_port *p, vert_error_t *err)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(p->host_port),
+				  .sin_addr.s_addr = htonl(p->host_ip) };
+	int type = p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	_cleanup_close_ int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	char ip[16];
+
+	if (fd < 0)
+		return vert_error_sys(err, "socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return 0;
+	vnet_format_ipv4(p->host_ip, ip);
+	if (errno == EADDRINUSE)
+		return vert_error_set(err, EADDRINUSE, VERT_ERR_EXISTS,
+				      "port %s/%u is already in use on the host",
+				      p->proto == IPPROTO_UDP ? "udp" : "tcp", p->host_port);
+	if (errno == EADDRNOTAVAIL)
+		return vert_error_set(err, EADDRNOTAVAIL, VERT_ERR_INVALID,
+				      "cannot publish on %s: not an address of this host", ip);
+	return 0; /* EACCES etc.: the DNAT rule doesn't need the bind */
+}
+
+static int claim_ports(struct vnet_state *s, vert_error_t *err)
+{
+	struct stale_ctx c = { .run = s->run };
+	struct vnet_paths p = { s->data, s->run, s->rootless };
+	int r;
+
+	if (!s->n_ports)
+		return 0;
+	r = vnet_ipam_claim_ports(s->data, s->name, s->ports, s->n_ports, port_holder_stale, &c,
+				  err);
+	/* a VE whose vert died still has its DNAT rules: take them away
+	 * before ours go in (same match, earlier in the chain) */
+	for (size_t i = 0; c.stale && c.stale[i]; i++) {
+		vert_error_t e = VERT_ERROR_INIT;
+		vert_debug("published port of '%s' was stale: tearing its network down",
+			   c.stale[i]);
+		vnet_teardown(&p, c.stale[i], &e);
+		vert_error_clear(&e);
+	}
+	strv_free(c.stale);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < s->n_ports; i++)
+		if ((r = port_free(&s->ports[i], err)) < 0)
+			return r;
+	return 0;
+}
+
+/* ---- /etc files ---- */
+
+static bool is_loopback_ns(const char *a)
+{
+	return str_startswith(a, "127.") || strcmp(a, "::1") == 0;
+}
+
+static char *resolv_conf(const struct vnet_state *s, char *const *dns)
+{
+	_cleanup_free_ char *host = NULL;
+	char *out = xstrdup("# generated by vert\n"), *t;
+	size_t n = 0;
+
+	for (size_t i = 0; dns && dns[i]; i++) {
+		t = xasprintf("%snameserver %s\n", out, dns[i]);
+		free(out);
+		out = t;
+		n++;
+	}
+	if (read_file_at(AT_FDCWD, "/etc/resolv.conf", 1 << 16, &host, NULL) < 0)
+		return out;
+	for (char *l = strtok(host, "\n"); l; l = strtok(NULL, "\n")) {
+		char ns[64];
+		bool keep = false;
+		if (sscanf(l, "nameserver %63s", ns) == 1) {
+			/* a resolver on the host's loopback (systemd-resolved,
+			 * dnsmasq) is not reachable from a VE's own netns */
+			keep = !dns && (s->mode == VNET_HOST || !is_loopback_ns(ns));
+		} else if (str_startswith(l, "search ") || str_startswith(l, "domain ") ||
+			   str_startswith(l, "options ")) {
+			keep = true;
+		}
+		if (keep) {
+			t = xasprintf("%s%s\n", out, l);
+			free(out);
+			out = t;
+		}
+	}
+	return out;
+}
+
+static int write_etc(struct vnet_state *s, const struct vnet_config *c, vert_error_t *err)
+{
+	static const char *const dest[] = { "/etc/hosts", "/etc/resolv.conf", "/etc/hostname" };
+	static const char *const file[] = { "hosts", "resolv.conf", "hostname" };
+	const char *hn = c->hostname ? c->hostname : s->name;
+	_cleanup_free_ char *netdir = xasprintf("%s/net", s->run);
+	_cleanup_close_ int dfd = -EBADF;
+	char *content[3], ip6[INET6_ADDRSTRLEN] = "";
+	int r = 0;
+
+	if (s->has_ip6)
+		inet_ntop(AF_INET6, &s->ip6, ip6, sizeof(ip6));
+	/* the VE's own name on its address (127.0.1.1 without one, as
+	 * Debian does), so `hostname -i` and local lookups work */
+	content[0] = xasprintf("127.0.0.1\tlocalhost\n"
+			       "::1\tlocalhost ip6-localhost ip6-loopback\n"
+			       "%s\t%s\n%s%s%s%s",
+			       s->ip4 ? s->ip4s : "127.0.1.1", hn, ip6, *ip6 ? "\t" : "",
+			       *ip6 ? hn : "", *ip6 ? "\n" : "");
+	content[1] = resolv_conf(s, c->dns);
+	content[2] = xasprintf("%s\n", hn);
+
+	s->etc_dir = xasprintf("%s/net/%s", s->run, s->name);
+	if ((mkdir(netdir, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(s->etc_dir, 0755) < 0 && errno != EEXIST)) {
+		r = vert_error_sys(err, "create '%s'", s->etc_dir);
+		goto out;
+	}
+	dfd = open(s->etc_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = vert_error_sys(err, "open '%s'", s->etc_dir);
+		goto out;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		/* no fsync needed: runtime files, rewritten at every start */
+		_cleanup_close_ int fd = openat(dfd, file[i],
+						O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+						0644);
+		if (fd < 0 || write_all(fd, content[i], strlen(content[i])) < 0) {
+			r = vert_error_sys(err, "write '%s/%s'", s->etc_dir, file[i]);
+			goto out;
+		}
+		s->m_src[i] = xasprintf("%s/%s", s->etc_dir, file[i]);
+		s->mounts[i].source = s->m_src[i];
+		s->mounts[i].dest = dest[i];
+		s->n_mounts = i + 1;
+	}
+out:
+	for (size_t i = 0; i < 3; i++)
+		free(content[i]);
+	return r;
+}
+
+/* ---- prepare ---- */
+
+static int prepare_addresses(struct vnet_state *s, const struct vnet_config *c,
+			     vert_error_t *err)
+{
+	struct bridge_args ba = { s };
+	uint32_t want = 0;
+	int r;
+
+	if (c->ip && strcmp(c->ip, "auto") != 0)
+		vnet_parse_ipv4(c->ip, &want); /* checked by vnet_config_check */
+	if (s->mode == VNET_BRIDGE) {
+		s->subnet = s->nc.subnet;
+		s->prefix = s->nc.prefix;
+		s->has_ip6 = s->nc.ipv6;
+		if (s->has_ip6) {
+			s->gw6 = s->nc.subnet6;
+			s->gw6.s6_addr[15] = 1;
+		}
+	} else {
+		/* routed: no IPv6 yet (README: IPv6) */
+		s->subnet = s->nc.routed_subnet;
+		s->prefix = s->nc.routed_prefix;
+	}
+	s->gw4 = s->subnet + 1;
+	r = vnet_ipam_locked(s->data, s->mode == VNET_BRIDGE ? ensure_bridge_locked
+							     : check_routed_locked,
+			     &ba, err);
+	if (r < 0)
+		return r;
+	if (want) {
+		struct nl_sock nl;
+		if ((r = nl_open(&nl, NETLINK_ROUTE, err)) < 0)
+			return r;
+		r = nl_addr4_local(&nl, want, err);
+		nl_close(&nl);
+		if (r > 0)
+			return vert_error_set(err, EADDRINUSE, VERT_ERR_EXISTS,
+					      "address %s is already in use on the host", c->ip);
+		if (r < 0)
+			return r;
+	}
+	r = vnet_ipam_lease(s->data, s->name, s->subnet, s->prefix, want, &s->ip4, &s->lease_new,
+			    err);
+	if (r < 0)
+		return r;
+	vnet_format_ipv4(s->ip4, s->ip4s);
+	if (s->has_ip6)
+		vnet_ipv6_for(&s->nc.subnet6, s->ip4, &s->ip6);
+	return 0;
+}
+
+static int prepare(const struct vnet_paths *p, const char *name, const struct vnet_config *c,
+		   struct vnet_state **ret, vert_error_t *err)
+{
+	struct vnet_state *s = xcalloc(1, sizeof(*s));
+	int r;
+
+	s->data = xstrdup(p->data);
+	s->run = xstrdup(p->run);
+	s->rootless = p->rootless;
+	s->name = xstrdup(name);
+	if ((r = vnet_config_check(c, err)) < 0 ||
+	    (r = vnet_resolve_mode(p, c->mode, &s->mode, &s->notice, err)) < 0)
+		goto fail_early;
+	for (size_t i = 0; c->publish && c->publish[i]; i++) {
+		s->ports = xrealloc(s->ports, (s->n_ports + 1) * sizeof(*s->ports));
+		vnet_parse_publish(c->publish[i], &s->ports[s->n_ports++], NULL);
+	}
+	if (s->n_ports && (s->mode == VNET_HOST || s->mode == VNET_NONE)) {
+		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				   "published ports need a VE network, not --net %s%s",
+				   vnet_mode_name(s->mode),
+				   s->mode == VNET_HOST ? " (the VE binds host ports itself)" : "");
+		goto fail_early;
+	}
+	if (c->ip && strcmp(c->ip, "auto") != 0 && s->mode != VNET_BRIDGE &&
+	    s->mode != VNET_ROUTED) {
+		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				   "--ip needs network mode bridge or routed (not '%s')",
+				   vnet_mode_name(s->mode));
+		goto fail_early;
+	}
+	if (s->mode == VNET_NONE) {
+		*ret = s;
+		return 0;
+	}
+	if ((r = vnet_netconf_load(p->data, &s->nc, err)) < 0)
+		goto fail_early;
+	/* leftovers of an earlier run of this VE (a killed vert) */
+	if ((r = vnet_teardown(p, name, err)) < 0)
+		goto fail_early;
+	if (s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED) {
+		vnet_derive_ifname(s->mode == VNET_BRIDGE ? "vb" : "vr", p->data, name, s->host_if);
+		vnet_derive_mac(s->nc.bridge, name, s->mac);
+	}
+	if (s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED) {
+		if ((r = prepare_addresses(s, c, err)) < 0 || (r = claim_ports(s, err)) < 0)
+			goto fail;
+	}
+	/* the record, before vnet_attach makes links and rules; what exists
+	 * so far (files, claims, lease) teardown finds by the VE's name */
+	if ((r = write_etc(s, c, err)) < 0 || (r = vnet_state_save(s, err)) < 0)
+		goto fail;
+	*ret = s;
+	return 0;
+fail: {
+	vert_error_t e = VERT_ERROR_INIT;
+	vnet_teardown(p, name, &e);
+	if (s->lease_new)
+		vnet_ipam_release(p->data, name, &e);
+	vert_error_clear(&e);
+}
+fail_early:
+	vnet_state_free(s);
+	return r;
+}
+
+int vnet_prepare(const struct vnet_paths *p, const char *name, const struct vnet_config *c,
+		 struct vnet_state **ret, vert_error_t *err)
+{
+	uint64_t t0 = now_ns();
+	int r = prepare(p, name, c, ret, err);
+	/* bench/scenarios/net.sh reads these lines (vert --debug) */
+	if (r == 0)
+		vert_debug("net: prepare %s %.3f ms", vnet_mode_name((*ret)->mode),
+			   (double)(now_ns() - t0) / 1e6);
+	return r;
+}

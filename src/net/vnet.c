@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * VE networking, host side: prepare / attach / commit / teardown /
+ * release (see include/vert/vnet.h for the contract).
+ *
+ * What teardown needs is persisted in RUN/net/NAME.json before the host
+ * state it describes is made (written atomically), so a vert killed at
+ * any point leaves enough for the next command to clean up.  It lives in
+ * a directory of its own rather than in the VE's runtime dir, so removing
+ * that dir can never lose it.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "net-internal.h"
+#include "vert/fs.h"
+#include "vert/net.h"
+#include "vert/util.h"
+#include "vert/vnet.h"
+
+static const char *const mode_names[] = {
+	[VNET_NONE] = "none",     [VNET_HOST] = "host",   [VNET_BRIDGE] = "bridge",
+	[VNET_ROUTED] = "routed", [VNET_PASTA] = "pasta", [VNET_SLIRP] = "slirp4netns",
+	[VNET_AUTO] = "auto",
+};
+
+const char *vnet_mode_name(enum vnet_mode m)
+{
+	return (unsigned)m < ARRAY_SIZE(mode_names) ? mode_names[m] : "?";
+}
+
+bool vnet_mode_new_netns(enum vnet_mode m)
+{
+	return m != VNET_HOST;
+}
+
+static int mode_from_name(const char *s)
+{
+	if (!s || !*s)
+		return VNET_AUTO;
+	for (size_t i = 0; i < ARRAY_SIZE(mode_names); i++)
+		if (strcmp(s, mode_names[i]) == 0)
+			return (int)i;
+	if (strcmp(s, "slirp") == 0)
+		return VNET_SLIRP;
+	return -1;
+}
+
+int vnet_config_check(const struct vnet_config *c, vert_error_t *err)
+{
+	uint32_t a;
+	int r;
+
+	if (mode_from_name(c->mode) < 0)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "invalid network mode '%s': use bridge, routed, none, host, "
+				      "pasta or slirp4netns",
+				      c->mode);
+	if (c->ip && strcmp(c->ip, "auto") != 0 && vnet_parse_ipv4(c->ip, &a) < 0)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "invalid address '%s': expected an IPv4 address A.B.C.D or "
+				      "'auto'",
+				      c->ip);
+	for (size_t i = 0; c->publish && c->publish[i]; i++) {
+		struct vnet_port p;
+		if ((r = vnet_parse_publish(c->publish[i], &p, err)) < 0)
+			return r;
+	}
+	for (size_t i = 0; c->dns && c->dns[i]; i++) {
+		struct in6_addr a6;
+		if (vnet_parse_ipv4(c->dns[i], &a) < 0 && inet_pton(AF_INET6, c->dns[i], &a6) != 1)
+			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+					      "invalid DNS server '%s': expected an IP address",
+					      c->dns[i]);
+	}
+	return 0;
+}
+
+int vnet_resolve_mode(const struct vnet_paths *p, const char *mode, enum vnet_mode *ret,
+		      const char **ret_why, vert_error_t *err)
+{
+	int m = mode_from_name(mode);
+	const char *blocker;
+
+	if (ret_why)
+		*ret_why = NULL;
+	if (m < 0) {
+		struct vnet_config c = { .mode = mode };
+		return vnet_config_check(&c, err);
+	}
+	if (m == VNET_AUTO) {
+		if (!p->rootless) {
+			*ret = VNET_BRIDGE;
+			return 0;
+		}
+		blocker = vnet_rootless_blocker();
+		if (!blocker && vnet_have_tool("pasta"))
+			*ret = VNET_PASTA;
+		else if (!blocker && vnet_have_tool("slirp4netns"))
+			*ret = VNET_SLIRP;
+		else {
+			*ret = VNET_NONE;
+			if (ret_why)
+				*ret_why = blocker ? blocker
+						   : "neither pasta (package 'passt') nor "
+						     "slirp4netns is installed";
+		}
+		return 0;
+	}
+	if ((m == VNET_BRIDGE || m == VNET_ROUTED) && p->rootless)
+		return vert_error_set(err, EPERM, VERT_ERR_INVALID,
+				      "network mode '%s' needs root; rootless VEs use 'pasta' or "
+				      "'slirp4netns'",
+				      mode);
+	if ((m == VNET_PASTA || m == VNET_SLIRP) && !p->rootless)
+		/* pasta drops its privileges as root and then can't open the
+		 * VE's netns; root has the real thing anyway */
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "network mode '%s' is for rootless VEs; as root use "
+				      "'bridge' or 'routed'",
+				      mode);
+	if (m == VNET_PASTA || m == VNET_SLIRP) {
+		const char *tool = m == VNET_PASTA ? "pasta" : "slirp4netns";
+		if (!vnet_have_tool(tool))
+			return vert_error_set(err, ENOENT, VERT_ERR_INVALID,
+					      "network mode '%s': '%s' is not installed (package "
+					      "'%s')",
+					      mode, tool, m == VNET_PASTA ? "passt" : "slirp4netns");
+		if ((blocker = vnet_rootless_blocker()))
+			return vert_error_set(err, EACCES, VERT_ERR_INVALID,
+					      "network mode '%s': %s", mode, blocker);
+	}
+	*ret = (enum vnet_mode)m;
+	return 0;
+}
+
+/* ---- persisted state ---- */
+
+static char *state_path(const char *run, const char *name)
+{
+	return xasprintf("%s/net/%s.json", run, name);
+}
+
+uint64_t vnet_proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long st = 0;
+	_cleanup_close_ int fd = -EBADF;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	p += 2;
+	for (int f = 3; f < 22 && p; f++)
+		if ((p = strchr(p, ' ')))
+			p++;
+	if (!p || sscanf(p, "%llu", &st) != 1)
+		return 0;
+	return st;
+}
+
+/* Atomic (temp file + rename) but not fsync'd: the record describes
+ * kernel objects (links, rules, processes) that a reboot removes anyway,
+ * and it lives on the runtime tmpfs; an fsync would cost the start path
+ * a disk flush for nothing. */
+static int write_runtime_file(int dfd, const char *name, const char *txt)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	char rnd[9];
+
+	random_hex(rnd, 8);
+	tmp = xasprintf("%s.tmp-%s", name, rnd);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write_all(fd, txt, strlen(txt)) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
+		int e = errno;
+		unlinkat(dfd, tmp, 0);
+		return -e;
+	}
+	return 0;
+}
+
+int vnet_state_save(const struct vnet_state *s, vert_error_t *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/net", s->run);
+	_cleanup_free_ char *file = xasprintf("%s.json", s->name);
+	_cleanup_close_ int dfd = -EBADF;
+	struct json_object *o = json_object_new_object();
+	const char *txt;
+	int r;
+
+	json_object_object_add(o, "mode", json_object_new_string(vnet_mode_name(s->mode)));
+	json_object_object_add(o, "owner_pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "owner_start",
+			       json_object_new_int64((int64_t)vnet_proc_start_time(getpid())));
+	if (s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED) {
+		json_object_object_add(o, "table", json_object_new_string(s->nc.table));
+		json_object_object_add(o, "host_if", json_object_new_string(s->host_if));
+	}
+	if (s->ip4)
+		json_object_object_add(o, "ipv4", json_object_new_string(s->ip4s));
+	if (s->helper_pid > 0) {
+		json_object_object_add(o, "helper_pid", json_object_new_int(s->helper_pid));
+		json_object_object_add(o, "helper_start",
+				       json_object_new_int64((int64_t)vnet_proc_start_time(s->helper_pid)));
+	}
+	if (s->n_ports) {
+		struct json_object *a = json_object_new_array();
+		for (size_t i = 0; i < s->n_ports; i++) {
+			char b[48];
+			vnet_format_publish(&s->ports[i], b);
+			json_object_array_add(a, json_object_new_string(b));
+		}
+		json_object_object_add(o, "ports", a);
+	}
+	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	r = mkdir(dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
+	if (r == 0) {
+		dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		r = dfd < 0 ? -errno : write_runtime_file(dfd, file, txt);
+	}
+	json_object_put(o);
+	if (r < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "write '%s/%s'", dir, file);
+	return 0;
+}
+
+struct saved {
+	char mode[16], table[64], host_if[16];
+	pid_t owner, helper;
+	uint64_t owner_start, helper_start;
+};
+
+static int state_load(const char *run, const char *name, struct saved *sv)
+{
+	_cleanup_free_ char *path = state_path(run, name), *buf = NULL;
+	struct json_object *o, *v;
+	int r;
+
+	memset(sv, 0, sizeof(*sv));
+	if ((r = read_file_at(AT_FDCWD, path, 1 << 16, &buf, NULL)) < 0)
+		return r;
+	if (!(o = json_tokener_parse(buf)))
+		return -EBADMSG;
+	if (json_object_object_get_ex(o, "mode", &v))
+		snprintf(sv->mode, sizeof(sv->mode), "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(o, "table", &v))
+		snprintf(sv->table, sizeof(sv->table), "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(o, "host_if", &v))
+		snprintf(sv->host_if, sizeof(sv->host_if), "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(o, "owner_pid", &v))
+		sv->owner = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "owner_start", &v))
+		sv->owner_start = (uint64_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "helper_pid", &v))
+		sv->helper = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "helper_start", &v))
+		sv->helper_start = (uint64_t)json_object_get_int64(v);
+	json_object_put(o);
+	return 0;
+}
+
+/* ---- teardown / release ---- */
+
+static int teardown(const struct vnet_paths *p, const char *name, bool *ret_had,
+		    vert_error_t *err)
+{
+	_cleanup_free_ char *path = state_path(p->run, name);
+	_cleanup_free_ char *etc = xasprintf("%s/net/%s", p->run, name);
+	vert_error_t e = VERT_ERROR_INIT;
+	struct saved sv;
+	struct stat st;
+	int r, first = 0;
+
+	r = state_load(p->run, name, &sv);
+	*ret_had = r != -ENOENT;
+	if (r == -ENOENT) {
+		/* killed before the record was written: what prepare made is
+		 * found by name (files, port claims; the lease is released by
+		 * whoever removes the VE) */
+		if (lstat(etc, &st) == 0)
+			fs_rm_rf(etc);
+		if (!p->rootless && (r = vnet_ipam_unclaim_ports(p->data, name, err)) < 0)
+			return vert_error_wrap(err, "tear down the network of '%s'", name);
+		return 0;
+	}
+	if (r < 0)
+		vert_debug("network state of '%s' unreadable (%s): removing it", name,
+			   strerror(-r));
+	/* each step on its own: one failing must not keep the others from
+	 * cleaning up; the first error is reported */
+	/* the link before the rules: deleting the device drops the netdev
+	 * chain's hook inside the grace period the deletion waits for anyway;
+	 * deleting the hooked chain first would wait for one more */
+	if (r == 0 && sv.host_if[0] && vnet_ifname_valid(sv.host_if)) {
+		struct nl_sock s;
+		int r2 = nl_open(&s, NETLINK_ROUTE, &e);
+		if (r2 == 0) {
+			r2 = nl_link_del(&s, sv.host_if, &e);
+			nl_close(&s);
+		}
+		if (r2 < 0) {
+			first = first ? first : r2;
+			vert_error_move(err, &e);
+		}
+	}
+	if (r == 0 && sv.table[0]) {
+		int r2 = nft_ve_del(sv.table, name, &e);
+		if (r2 < 0) {
+			first = first ? first : r2;
+			vert_error_move(err, &e);
+		}
+	}
+	/* pasta (Debian 12's at least) outlives the netns it serves, and it
+	 * runs as pid 1 of a namespace of its own, where SIGTERM without a
+	 * handler is ignored: SIGKILL, checked against pid reuse */
+	if (sv.helper > 0 && sv.helper_start && vnet_proc_start_time(sv.helper) == sv.helper_start)
+		kill(sv.helper, SIGKILL);
+	if (!p->rootless && (r = vnet_ipam_unclaim_ports(p->data, name, &e)) < 0) {
+		first = first ? first : r;
+		vert_error_move(err, &e);
+	}
+	vert_error_clear(&e);
+	if (first < 0)
+		return vert_error_wrap(err, "tear down the network of '%s'", name);
+	/* everything is gone: now the record can go */
+	if (lstat(etc, &st) == 0)
+		fs_rm_rf(etc);
+	unlink(path);
+	return 0;
+}
+
+int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *err)
+{
+	uint64_t t0 = now_ns();
+	bool had = false;
+	int r = teardown(p, name, &had, err);
+	if (had)
+		vert_debug("net: teardown %.3f ms", (double)(now_ns() - t0) / 1e6);
+	return r;
+}
+
+int vnet_release(const struct vnet_paths *p, const char *name, vert_error_t *err)
+{
+	_cleanup_free_ char *leases = xasprintf("%s/net/leases.json", p->data);
+	int r;
+
+	if (access(leases, F_OK) < 0)
+		return 0; /* never leased anything (rootless, --net none) */
+	r = vnet_ipam_release(p->data, name, err);
+	if (r < 0)
+		return vert_error_wrap(err, "release the address of '%s'", name);
+	return 0;
+}
+
+void vnet_state_free(struct vnet_state *s)
+{
+	if (!s)
+		return;
+	free(s->data);
+	free(s->run);
+	free(s->name);
+	free(s->ports);
+	free(s->etc_dir);
+	for (size_t i = 0; i < ARRAY_SIZE(s->m_src); i++)
+		free(s->m_src[i]);
+	free(s);
+}
+
+enum vnet_mode vnet_state_mode(const struct vnet_state *s)
+{
+	return s->mode;
+}
+
+const char *vnet_state_name(const struct vnet_state *s)
+{
+	return s->name;
+}
+
+const char *vnet_state_ipv4(const struct vnet_state *s)
+{
+	return s->ip4 ? s->ip4s : "";
+}
+
+size_t vnet_state_mounts(const struct vnet_state *s, const struct vnet_mount **ret)
+{
+	*ret = s->mounts;
+	return s->n_mounts;
+}
+
+const char *vnet_state_notice(const struct vnet_state *s)
+{
+	return s->notice;
+}

@@ -1,0 +1,296 @@
+#!/usr/bin/env bats
+# --net bridge: addresses, VE<->VE, host<->VE, NAT, published ports,
+# anti-spoofing, a VE's own firewall, IPv6.  Real root only.
+
+load helpers
+load net-helpers
+
+setup_file() { common_setup_file; }
+teardown_file() {
+	outside_teardown
+	common_teardown_file
+}
+
+setup() { skip_unless_net_root; }
+
+@test "bridge is the default as root: eth0 with a leased address, routes, /etc files" {
+	run vert run --rm --name addr1 --hostname web1 mini -- sh -c \
+		'ip -4 -o addr show eth0; ip route; cat /etc/hosts /etc/resolv.conf /etc/hostname; cat /sys/class/net/eth0/address'
+	assert_success
+	assert_output --regexp "inet 10\.$NET_N\.0\.[0-9]+/18"
+	assert_output --partial "default via $NET_GW dev eth0"
+	assert_output --regexp "10\.$NET_N\.0\.[0-9]+	web1"
+	assert_output --partial "nameserver"
+	assert_line "web1"
+	# a unicast, locally administered MAC
+	tail -n1 <<<"$output" | grep -Eq '^[0-9a-f][26ae](:[0-9a-f]{2}){5}$'
+	# the bridge exists now, up, with the gateway address and a fixed MAC
+	run ip -o addr show "$NET_BRIDGE"
+	assert_output --partial "$NET_GW/18"
+}
+
+@test "a VE keeps a stable MAC derived from its name" {
+	run vert run --rm --name macve mini -- cat /sys/class/net/eth0/address
+	assert_success
+	mac1=$output
+	run vert run --rm --name macve mini -- cat /sys/class/net/eth0/address
+	[ "$output" = "$mac1" ]
+	run vert run --rm --name othermac mini -- cat /sys/class/net/eth0/address
+	[ "$output" != "$mac1" ]
+}
+
+@test "VE to VE across the bridge (IPv4 and IPv6), host to VE over TCP" {
+	ve_bg srv --ip "$(ve_ip 10)" mini -- sh -c 'nc -l -p 7000 -e echo hello-from-srv; sleep 3'
+	run vert run --rm mini -- sh -c "ping -c1 -W2 $(ve_ip 10) && ping6 -c1 -W2 $(ve_ip6 10)"
+	assert_success
+	assert_output --partial "1 packets received"
+	run host_nc "$(ve_ip 10)" 7000
+	assert_output "hello-from-srv"
+	ve_kill srv
+}
+
+@test "VE to a host service at the gateway, and outbound NAT to another network" {
+	port=$(test_port 1)
+	busybox nc -l -p "$port" -e echo hello-from-host &
+	srv=$!
+	sleep 0.2
+	run vert run --rm mini -- nc -w 3 "$NET_GW" "$port"
+	kill $srv 2>/dev/null || true
+	assert_success
+	assert_output "hello-from-host"
+
+	outside_setup
+	outside_peer_server 9000
+	run vert run --rm mini -- nc -w 3 "$OUT_PEER" 9000
+	wait $OUT_SERVER || true
+	outside_teardown
+	assert_success
+	# the peer saw the host's address, not the VE's: masqueraded
+	assert_output "peer=$OUT_HOST"
+}
+
+@test "a published port is reached from the host and from another network" {
+	port=$(test_port 2)
+	ve_bg pub -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo via-gw; nc -l -p 80 -e echo via-host-ip; nc -l -p 80 -e echo via-outside; sleep 3'
+	run host_nc "$NET_GW" "$port"
+	assert_output "via-gw"
+	hostip=$(ip -4 -o route get 198.18.0.1 | sed -n 's/.* src \([0-9.]*\).*/\1/p')
+	if [ -z "$hostip" ]; then hostip=$NET_GW; fi
+	sleep 0.2
+	run host_nc "$hostip" "$port"
+	assert_output --regexp "via-(host-ip|gw)"
+	outside_setup
+	sleep 0.2
+	run ip netns exec "$OUT_NS" timeout 5 busybox nc -w 3 "$OUT_HOST" "$port"
+	outside_teardown
+	assert_output "via-outside"
+	ve_kill pub
+}
+
+@test "a neighbour VE reaches a published port through the host (hairpin NAT)" {
+	port=$(test_port 8)
+	ve_bg hp -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo hairpin; sleep 3'
+	run vert run --rm mini -- nc -w 3 "$NET_GW" "$port"
+	assert_success
+	assert_output "hairpin"
+	ve_kill hp
+}
+
+@test "bad -p, --ip and --net are refused with a clear error" {
+	run vert run --rm -p 80 mini -- true
+	assert_failure 125
+	assert_output --partial "invalid published port '80'"
+	run vert run --rm -p 70000:80 mini -- true
+	assert_failure 125
+	run vert run --rm --ip 10.1.2.300 mini -- true
+	assert_failure 125
+	assert_output --partial "invalid address '10.1.2.300'"
+	run vert run --rm --ip 192.0.2.77 mini -- true
+	assert_failure 125
+	assert_output --partial "not usable in $NET_SUBNET"
+	run vert run --rm --ip "$NET_GW" mini -- true
+	assert_failure 125
+	[ "$(net_snapshot)" = "ports=0 routes=0 rules=0 chains=0 leases=0 records=0" ]
+}
+
+@test "an address or port already in use is an error that leaves nothing behind" {
+	port=$(test_port 3)
+	ve_bg holder --ip "$(ve_ip 20)" -p "$port:80" mini -- sleep 5
+	before=$(net_snapshot)
+	run vert run --rm --ip "$(ve_ip 20)" mini -- true
+	assert_failure 125
+	assert_output --partial "address $(ve_ip 20) is already in use by VE 'holder'"
+	run vert run --rm -p "$port:81" mini -- true
+	assert_failure 125
+	assert_output --partial "port tcp/$port is already published by VE 'holder'"
+	[ "$(net_snapshot)" = "$before" ]
+	ve_kill holder
+	# a port a host process listens on
+	busybox nc -l -p "$((port + 1))" -e true &
+	srv=$!
+	sleep 0.2
+	run vert run --rm -p "$((port + 1)):80" mini -- true
+	kill $srv 2>/dev/null || true
+	assert_failure 125
+	assert_output --partial "already in use on the host"
+	[ "$(net_snapshot)" = "ports=0 routes=0 rules=0 chains=0 leases=0 records=0" ]
+}
+
+@test "a subnet that overlaps a host route is refused, and no bridge is made" {
+	dummy="vtd$$"
+	ip link add "$dummy" type veth peer name "${dummy}p"
+	ip addr add "10.$NET_N.200.1/24" dev "$dummy"
+	ip link set "$dummy" up
+	ip link set "${dummy}p" up
+	root2=$(mktemp -d)
+	cp -a "$TEST_ROOT/templates" "$root2/" 2>/dev/null || true
+	cat >"$root2/network.json" <<-EOF
+	{"bridge": "vto${NET_N}x$$", "subnet": "10.$NET_N.192.0/18", "routed_subnet": "10.$NET_N.64.0/18",
+	 "nft_table": "vertovl_$$"}
+	EOF
+	run "$VERT_BIN" --root "$root2" run --rm mini -- true
+	ip link del "$dummy"
+	"$VERT_BIN" --root "$root2" template rm mini >/dev/null 2>&1 || true
+	rm -rf "$root2"
+	assert_failure 125
+	assert_output --partial "subnet 10.$NET_N.192.0/18 overlaps the host route 10.$NET_N.200.0/24 dev $dummy"
+	run ip link show "vto${NET_N}x$$"
+	assert_failure
+}
+
+@test "a spoofing VE (other IP, other MAC) gets no traffic through" {
+	run vert run --rm --cap-add NET_ADMIN --ip "$(ve_ip 30)" mini -- sh -c "
+		ping -c1 -W1 $NET_GW >/dev/null && echo own-ok
+		ip addr flush dev eth0; ip addr add $(ve_ip 31)/18 dev eth0; ip route add default via $NET_GW
+		ping -c1 -W1 $NET_GW >/dev/null && echo ip-LEAK || echo ip-blocked
+		ip addr flush dev eth0; ip addr add $(ve_ip 30)/18 dev eth0; ip route add default via $NET_GW
+		ping -c1 -W1 $NET_GW >/dev/null && echo restored-ok
+		ip link set eth0 down; ip link set eth0 address 02:00:5e:00:53:01; ip link set eth0 up
+		ip route add default via $NET_GW; ip neigh flush dev eth0
+		ping -c1 -W1 $NET_GW >/dev/null && echo mac-LEAK || echo mac-blocked"
+	assert_line own-ok
+	assert_line ip-blocked
+	assert_line restored-ok
+	assert_line mac-blocked
+	refute_output --partial LEAK
+}
+
+@test "a VE that claims its neighbour's address cannot reach anyone with it" {
+	ve_bg victim --ip "$(ve_ip 40)" mini -- sleep 4
+	run vert run --rm --cap-add NET_ADMIN mini -- sh -c "
+		ip addr flush dev eth0; ip addr add $(ve_ip 40)/18 dev eth0; ip route add default via $NET_GW
+		arping -c1 -w1 -I eth0 $NET_GW >/dev/null && echo arp-LEAK || echo arp-blocked
+		ping -c1 -W1 $NET_GW >/dev/null && echo LEAK || echo blocked"
+	assert_line arp-blocked
+	assert_line blocked
+	# the victim still works
+	run vert run --rm mini -- ping -c1 -W2 "$(ve_ip 40)"
+	assert_success
+	ve_kill victim
+}
+
+@test "a VE's own nftables rules don't affect its neighbour or the host" {
+	ve_bg nb --ip "$(ve_ip 50)" mini -- sleep 4
+	run vert run --rm --cap-add NET_ADMIN "${NFT_IN_VE[@]}" mini -- sh -c "
+		nft flush ruleset
+		nft add table inet t && nft add chain inet t o '{ type filter hook output priority 0; policy drop; }'
+		ping -c1 -W1 $(ve_ip 50) >/dev/null && echo own-LEAK || echo own-drop"
+	assert_line own-drop
+	run vert run --rm mini -- ping -c1 -W2 "$(ve_ip 50)"
+	assert_success
+	# the host's (vert's) tables are untouched
+	run nft list table netdev "$NET_TABLE"
+	assert_output --partial "chain ve-nb"
+	ve_kill nb
+}
+
+@test "the lease of a kept VE survives, --rm and failures release theirs" {
+	run vert run --name keeper mini -- sh -c 'ip -4 -o addr show eth0'
+	assert_success
+	ip1=$(grep -o "10\.$NET_N\.0\.[0-9]*" <<<"$output")
+	grep -q "\"keeper\":\"$ip1\"" <(tr -d ' \n' <"$TEST_ROOT/net/leases.json")
+	run -127 vert run --rm --name failing mini -- /no/such/cmd
+	run grep -c failing "$TEST_ROOT/net/leases.json"
+	assert_output 0
+}
+
+@test "50 VEs in parallel get 50 distinct addresses" {
+	before=$(net_snapshot)
+	sync=$(mktemp -d)
+	chmod 777 "$sync"
+	pids=()
+	for i in $(seq 50); do
+		"$VERT_BIN" --root "$TEST_ROOT" run --rm --name "par$i" -v "$sync:/sync" mini -- sh -c \
+			"ip -4 -o addr show eth0 | awk '{print \$4}' >/sync/par$i.tmp && mv /sync/par$i.tmp /sync/par$i
+			 i=0; while [ ! -e /sync/go ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i+1)); done" \
+			>"$BATS_TEST_TMPDIR/par$i.out" 2>&1 &
+		pids+=($!)
+	done
+	# all 50 up at once, then let them go
+	for i in $(seq 600); do
+		[ "$(ls "$sync" | grep -c '^par[0-9]*$')" -ge 50 ] && break
+		sleep 0.1
+	done
+	n=$(ls "$sync" | grep -c '^par[0-9]*$')
+	uniq=$(cat "$sync"/par* 2>/dev/null | sort -u | wc -l)
+	touch "$sync/go"
+	for p in "${pids[@]}"; do wait "$p" || true; done
+	rm -rf "$sync"
+	echo "up: $n distinct: $uniq" >&3
+	[ "$n" -eq 50 ]
+	[ "$uniq" -eq 50 ]
+	[ "$(net_snapshot)" = "$before" ]
+}
+
+@test "leak check: normal exit, failure and SIGKILL of vert" {
+	base=$(net_snapshot)
+	[[ "$base" = "ports=0 routes=0 rules=0 chains=0 "* ]]
+	run vert run --rm -p "$(test_port 4):80" mini -- true
+	assert_success
+	[ "$(net_snapshot)" = "$base" ]
+	run -127 vert run --rm -p "$(test_port 4):80" mini -- /no/such/cmd
+	[ "$(net_snapshot)" = "$base" ]
+
+	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name killnet -p "$(test_port 5):80" mini -- sleep 1000 &
+	pid=$!
+	for i in $(seq 100); do
+		[ -f "$TEST_ROOT/run/ves/killnet/state.json" ] && break
+		sleep 0.05
+	done
+	[ "$(nft list table inet "$NET_TABLE" | grep -c 'comment "vert:killnet"')" -gt 0 ]
+	kill -KILL "$pid"
+	wait "$pid" || true
+	# the VE died with vert; its veth with its netns (asynchronously)
+	for i in $(seq 50); do
+		[ "$(ip -o link show master "$NET_BRIDGE" | wc -l)" = 0 ] && break
+		sleep 0.1
+	done
+	# the rules and the lease stay until the next vert command
+	[ "$(nft list table inet "$NET_TABLE" | grep -c 'comment "vert:killnet"')" -gt 0 ]
+	for i in $(seq 50); do
+		vert template ls >/dev/null
+		[ "$(net_snapshot)" = "$base" ] && break
+		sleep 0.1
+	done
+	[ "$(net_snapshot)" = "$base" ]
+	# and the port is free again
+	run vert run --rm -p "$(test_port 5):80" mini -- true
+	assert_success
+}
+
+@test "a dead VE's stale published port is taken over by the next VE" {
+	port=$(test_port 6)
+	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name stale -p "$port:80" mini -- sleep 1000 &
+	pid=$!
+	for i in $(seq 100); do
+		[ -f "$TEST_ROOT/run/ves/stale/state.json" ] && break
+		sleep 0.05
+	done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	ve_bg newowner -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo new-owner; sleep 2'
+	run host_nc "$NET_GW" "$port"
+	assert_output "new-owner"
+	ve_kill newowner
+	vert template ls >/dev/null
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bats
+# --net routed (venet style): a /32 per VE routed by the host, no shared
+# layer 2.  Real root only.
+
+load helpers
+load net-helpers
+
+setup_file() { common_setup_file; }
+teardown_file() { common_teardown_file; }
+
+setup() { skip_unless_net_root; }
+
+@test "a routed VE has its address as a /32 and the host as its gateway" {
+	run vert run --rm --net routed --ip "$(ve_routed_ip 10)" mini -- sh -c 'ip -4 -o addr show eth0; ip route'
+	assert_success
+	assert_output --partial "inet $(ve_routed_ip 10)/32"
+	assert_output --partial "default via $NET_ROUTED_GW dev eth0"
+}
+
+@test "routed: host to VE, VE to VE through the host, VE to a bridged VE" {
+	ve_bg ra --net routed --ip "$(ve_routed_ip 20)" mini -- sh -c 'nc -l -p 7000 -e echo routed-a; sleep 4'
+	run busybox ping -c1 -W2 "$(ve_routed_ip 20)"
+	assert_success
+	# the host routes a /32 to the VE's veth, tagged as vert's
+	run ip -4 route show proto 86
+	assert_output --partial "$(ve_routed_ip 20) dev vr"
+	run vert run --rm --net routed mini -- sh -c "ping -c1 -W2 $(ve_routed_ip 20) && nc -w 2 $(ve_routed_ip 20) 7000"
+	assert_success
+	assert_output --partial "routed-a"
+	run vert run --rm --net bridge mini -- ping -c1 -W2 "$(ve_routed_ip 20)"
+	assert_success
+	ve_kill ra
+}
+
+@test "routed VEs don't share layer 2: no ARP between them, only the gateway's" {
+	ve_bg rb --net routed --ip "$(ve_routed_ip 30)" mini -- sleep 4
+	run vert run --rm --net routed mini -- sh -c "
+		ping -c1 -W2 $(ve_routed_ip 30) >/dev/null && echo l3-ok
+		arping -c1 -w1 -I eth0 $(ve_routed_ip 30) | grep -q 'Received 0' && echo no-l2
+		ip neigh show dev eth0"
+	assert_line l3-ok
+	assert_line no-l2
+	# the only neighbour is the gateway (the host's end)
+	refute_output --partial "$(ve_routed_ip 30) "
+	ve_kill rb
+}
+
+@test "routed: spoofing a neighbour's address gets nothing through" {
+	ve_bg rc --net routed --ip "$(ve_routed_ip 40)" mini -- sleep 4
+	run vert run --rm --net routed --cap-add NET_ADMIN mini -- sh -c "
+		ip addr flush dev eth0; ip addr add $(ve_routed_ip 40)/32 dev eth0
+		ip route add $NET_ROUTED_GW dev eth0; ip route add default via $NET_ROUTED_GW
+		ping -c1 -W1 $NET_ROUTED_GW >/dev/null && echo LEAK || echo blocked"
+	assert_line blocked
+	run busybox ping -c1 -W2 "$(ve_routed_ip 40)"
+	assert_success
+	ve_kill rc
+}
+
+@test "routed: nothing left after exit and after SIGKILL" {
+	before=$(net_snapshot)
+	run vert run --rm --net routed mini -- true
+	assert_success
+	[ "$(net_snapshot)" = "$before" ]
+	"$VERT_BIN" --root "$TEST_ROOT" run --rm --net routed --name rk mini -- sleep 1000 &
+	pid=$!
+	for i in $(seq 100); do
+		[ -f "$TEST_ROOT/run/ves/rk/state.json" ] && break
+		sleep 0.05
+	done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	# the VE dies with vert (asynchronously); then the next command cleans up
+	for i in $(seq 50); do
+		vert template ls >/dev/null
+		[ "$(net_snapshot)" = "$before" ] && break
+		sleep 0.1
+	done
+	[ "$(net_snapshot)" = "$before" ]
+	run ip -o addr show
+	refute_output --partial "$NET_ROUTED_GW/32"
+}

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The network layer's pure parts: parsers, derived names, leases. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <net/if.h>
+#include <sys/wait.h>
+
+#include "vert/fs.h"
+#include "vert/util.h"
+#include "vert/vnet.h"
+
+static void test_ipv4(void **state)
+{
+	const char *bad[] = { "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4x", "1.2.3.-4",
+			      " 1.2.3.4", "1.2.3.4 ", "a.b.c.d", "1..2.3", "1.2.3.4/24",
+			      "0x1.2.3.4", "1234567890123456" };
+	uint32_t a;
+	(void)state;
+	assert_int_equal(vnet_parse_ipv4("10.88.0.1", &a), 0);
+	assert_int_equal(a, 0x0a580001);
+	assert_int_equal(vnet_parse_ipv4("255.255.255.255", &a), 0);
+	assert_int_equal(a, 0xffffffff);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (vnet_parse_ipv4(bad[i], &a) == 0)
+			fail_msg("accepted '%s'", bad[i]);
+	{
+		char buf[16];
+		vnet_format_ipv4(0x0a580002, buf);
+		assert_string_equal(buf, "10.88.0.2");
+	}
+}
+
+static void test_cidr(void **state)
+{
+	uint32_t a;
+	int p;
+	struct in6_addr a6;
+	(void)state;
+	assert_int_equal(vnet_parse_cidr4("10.88.0.0/16", true, &a, &p), 0);
+	assert_int_equal(a, 0x0a580000);
+	assert_int_equal(p, 16);
+	assert_int_equal(vnet_parse_cidr4("10.88.0.1/16", false, &a, &p), 0);
+	assert_int_not_equal(vnet_parse_cidr4("10.88.0.1/16", true, &a, &p), 0);
+	assert_int_not_equal(vnet_parse_cidr4("10.88.0.0/33", false, &a, &p), 0);
+	assert_int_not_equal(vnet_parse_cidr4("10.88.0.0", false, &a, &p), 0);
+	assert_int_not_equal(vnet_parse_cidr4("10.88.0.0/", false, &a, &p), 0);
+	assert_int_not_equal(vnet_parse_cidr4("10.88.0.0/1x", false, &a, &p), 0);
+	assert_int_equal(vnet_parse_cidr6("fd00::/64", &a6, &p), 0);
+	assert_int_equal(p, 64);
+	assert_int_not_equal(vnet_parse_cidr6("fd00::/129", &a6, &p), 0);
+	assert_int_not_equal(vnet_parse_cidr6("zz::/64", &a6, &p), 0);
+
+	assert_int_equal(vnet_prefix_mask(0), 0);
+	assert_int_equal(vnet_prefix_mask(16), 0xffff0000);
+	assert_int_equal(vnet_prefix_mask(32), 0xffffffff);
+	assert_true(vnet_cidr4_overlap(0x0a580000, 16, 0x0a000000, 8));
+	assert_true(vnet_cidr4_overlap(0x0a580000, 16, 0x0a580100, 24));
+	assert_false(vnet_cidr4_overlap(0x0a580000, 16, 0x0a590000, 16));
+	assert_false(vnet_cidr4_overlap(0xc0000200, 24, 0x0a580000, 16));
+}
+
+static void test_publish(void **state)
+{
+	struct vnet_port p;
+	vert_error_t e = VERT_ERROR_INIT;
+	char buf[48];
+	const char *bad[] = { "", "80", ":80", "80:", "0:80", "80:0", "65536:80", "80:80/sctp",
+			      "80:80/", "1.2.3:80:80", "a:80:80", "1.2.3.4:80:80:80", "x:y",
+			      "127.0.0.1:80:80", "80:80/tcp/udp", "-1:80", "80:+80" };
+	(void)state;
+	assert_int_equal(vnet_parse_publish("8080:80", &p, &e), 0);
+	assert_int_equal(p.proto, IPPROTO_TCP);
+	assert_int_equal(p.host_ip, 0);
+	assert_int_equal(p.host_port, 8080);
+	assert_int_equal(p.ve_port, 80);
+	vnet_format_publish(&p, buf);
+	assert_string_equal(buf, "tcp:0.0.0.0:8080:80");
+	assert_int_equal(vnet_parse_publish("192.0.2.2:53:5353/udp", &p, &e), 0);
+	assert_int_equal(p.proto, IPPROTO_UDP);
+	assert_int_equal(p.host_ip, 0xc0000202);
+	vnet_format_publish(&p, buf);
+	assert_string_equal(buf, "udp:192.0.2.2:53:5353");
+	assert_int_equal(vnet_parse_publish("1:65535/tcp", &p, &e), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (vnet_parse_publish(bad[i], &p, &e) == 0)
+			fail_msg("accepted -p '%s'", bad[i]);
+		assert_int_equal(e.kind, VERT_ERR_INVALID);
+		assert_non_null(strstr(e.msg, "published port"));
+		vert_error_clear(&e);
+	}
+}
+
+static void test_mac_ifname(void **state)
+{
+	uint8_t a[6], b[6], c[6];
+	char n1[16], n2[16], n3[16];
+	struct in6_addr ll;
+	char s[INET6_ADDRSTRLEN];
+	(void)state;
+	vnet_derive_mac("vert0", "web1", a);
+	vnet_derive_mac("vert0", "web1", b);
+	vnet_derive_mac("vert0", "web2", c);
+	assert_memory_equal(a, b, 6);
+	assert_memory_not_equal(a, c, 6);
+	assert_int_equal(a[0] & 0x01, 0); /* unicast */
+	assert_int_equal(a[0] & 0x02, 0x02); /* locally administered */
+	vnet_derive_mac("vert1", "web1", b);
+	assert_memory_not_equal(a, b, 6);
+	/* (salt, name) pairs that concatenate alike still differ */
+	vnet_derive_mac("ab", "c", b);
+	vnet_derive_mac("a", "bc", c);
+	assert_memory_not_equal(b, c, 6);
+
+	vnet_derive_ifname("vb", "/var/lib/vert", "web1", n1);
+	vnet_derive_ifname("vb", "/var/lib/vert", "web1", n2);
+	vnet_derive_ifname("vb", "/tmp/other", "web1", n3);
+	assert_string_equal(n1, n2);
+	assert_string_not_equal(n1, n3);
+	assert_true(strlen(n1) < IFNAMSIZ);
+	assert_true(str_startswith(n1, "vb"));
+	assert_true(vnet_ifname_valid(n1));
+	vnet_derive_ifname("averylongprefix", "s", "n", n1);
+	assert_true(strlen(n1) <= 15);
+
+	assert_true(vnet_ifname_valid("vert0"));
+	assert_false(vnet_ifname_valid(""));
+	assert_false(vnet_ifname_valid("a/b"));
+	assert_false(vnet_ifname_valid("0123456789abcdef"));
+	assert_false(vnet_ifname_valid(".."));
+
+	{
+		uint8_t m[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+		vnet_mac_to_ll6(m, &ll);
+		inet_ntop(AF_INET6, &ll, s, sizeof(s));
+		assert_string_equal(s, "fe80::11:22ff:fe33:4455");
+	}
+	{
+		struct in6_addr pfx, r;
+		inet_pton(AF_INET6, "fd76:6572:7430::", &pfx);
+		vnet_ipv6_for(&pfx, 0x0a580002, &r);
+		inet_ntop(AF_INET6, &r, s, sizeof(s));
+		assert_string_equal(s, "fd76:6572:7430::a58:2");
+	}
+}
+
+static void test_netconf(void **state)
+{
+	struct vnet_netconf nc;
+	vert_error_t e = VERT_ERROR_INIT;
+	const char *bad[] = {
+		"[]",
+		"{\"bridge\": 1}",
+		"{\"bridge\": \"a/b\"}",
+		"{\"bridge\": \"0123456789abcdef\"}",
+		"{\"subnet\": \"10.88.0.1/16\"}",
+		"{\"subnet\": \"10.0.0.0/4\"}",
+		"{\"subnet\": \"10.0.0.0/30\"}",
+		"{\"subnet6\": \"2001:db8::/64\"}",
+		"{\"subnet6\": \"fd00::/48\"}",
+		"{\"nft_table\": \"a b\"}",
+		"{\"colour\": \"red\"}",
+		"{\"subnet\": \"10.88.0.0/16\", \"routed_subnet\": \"10.88.128.0/24\"}",
+	};
+	(void)state;
+	vnet_netconf_defaults(&nc);
+	assert_string_equal(nc.bridge, "vert0");
+	assert_int_equal(nc.subnet, 0x0a580000);
+	assert_int_equal(nc.prefix, 16);
+	assert_string_equal(nc.table, "vert");
+	assert_true(nc.ipv6);
+	assert_int_equal(vnet_netconf_parse("{\"bridge\": \"vt1\", \"subnet\": \"10.201.0.0/24\", "
+					    "\"subnet6\": \"\", \"nft_table\": \"t_1\"}",
+					    &nc, &e),
+			 0);
+	assert_string_equal(nc.bridge, "vt1");
+	assert_int_equal(nc.subnet, 0x0ac90000);
+	assert_int_equal(nc.prefix, 24);
+	assert_false(nc.ipv6);
+	assert_string_equal(nc.table, "t_1");
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		vnet_netconf_defaults(&nc);
+		if (vnet_netconf_parse(bad[i], &nc, &e) == 0)
+			fail_msg("accepted network.json %s", bad[i]);
+		assert_int_equal(e.kind, VERT_ERR_INVALID);
+		vert_error_clear(&e);
+	}
+}
+
+static void test_config_check(void **state)
+{
+	vert_error_t e = VERT_ERROR_INIT;
+	char *dns_ok[] = { "192.0.2.53", "2001:db8::53", NULL };
+	char *dns_bad[] = { "dns.example", NULL };
+	char *pub_bad[] = { "80", NULL };
+	struct vnet_config c = { 0 };
+	const char *modes[] = { "bridge", "routed", "none", "host", "pasta", "slirp4netns",
+				"auto" };
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		c.mode = modes[i];
+		assert_int_equal(vnet_config_check(&c, &e), 0);
+	}
+	c.mode = "veth";
+	assert_int_not_equal(vnet_config_check(&c, &e), 0);
+	assert_non_null(strstr(e.msg, "'veth'"));
+	vert_error_clear(&e);
+	c.mode = NULL;
+	c.ip = "auto";
+	assert_int_equal(vnet_config_check(&c, &e), 0);
+	c.ip = "10.88.0.300";
+	assert_int_not_equal(vnet_config_check(&c, &e), 0);
+	vert_error_clear(&e);
+	c.ip = NULL;
+	c.dns = dns_ok;
+	assert_int_equal(vnet_config_check(&c, &e), 0);
+	c.dns = dns_bad;
+	assert_int_not_equal(vnet_config_check(&c, &e), 0);
+	vert_error_clear(&e);
+	c.dns = NULL;
+	c.publish = pub_bad;
+	assert_int_not_equal(vnet_config_check(&c, &e), 0);
+	vert_error_clear(&e);
+}
+
+static char *tmpdir(void)
+{
+	char *t = xstrdup("/tmp/vert-unit-ipam.XXXXXX");
+	assert_non_null(mkdtemp(t));
+	return t;
+}
+
+static void test_ipam(void **state)
+{
+	_cleanup_free_ char *d = tmpdir();
+	vert_error_t e = VERT_ERROR_INIT;
+	uint32_t a, b, c, subnet = 0x0a580000;
+	bool fresh;
+	(void)state;
+	assert_int_equal(vnet_ipam_lease(d, "a", subnet, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(a, 0x0a580002); /* .0 network, .1 gateway */
+	assert_true(fresh);
+	assert_int_equal(vnet_ipam_lease(d, "b", subnet, 16, 0, &b, &fresh, &e), 0);
+	assert_int_equal(b, 0x0a580003);
+	/* the same VE keeps its address (persistent across restarts) */
+	assert_int_equal(vnet_ipam_lease(d, "a", subnet, 16, 0, &c, &fresh, &e), 0);
+	assert_int_equal(c, a);
+	assert_false(fresh);
+	/* a requested address in use */
+	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, b, &c, &fresh, &e), 0);
+	assert_int_equal(e.kind, VERT_ERR_EXISTS);
+	assert_non_null(strstr(e.msg, "'b'"));
+	vert_error_clear(&e);
+	/* network, gateway, broadcast, outside */
+	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, subnet, &c, &fresh, &e), 0);
+	vert_error_clear(&e);
+	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, subnet + 1, &c, &fresh, &e), 0);
+	vert_error_clear(&e);
+	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a58ffff, &c, &fresh, &e), 0);
+	vert_error_clear(&e);
+	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a590005, &c, &fresh, &e), 0);
+	vert_error_clear(&e);
+	assert_int_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a580063, &c, &fresh, &e), 0);
+	assert_int_equal(c, 0x0a580063);
+	/* freed addresses are reused, lowest first */
+	assert_int_equal(vnet_ipam_release(d, "a", &e), 0);
+	assert_int_equal(vnet_ipam_lookup(d, "a", &c), -ENOENT);
+	assert_int_equal(vnet_ipam_lease(d, "d", subnet, 16, 0, &c, &fresh, &e), 0);
+	assert_int_equal(c, 0x0a580002);
+	assert_int_equal(vnet_ipam_lookup(d, "d", &c), 0);
+	assert_int_equal(c, 0x0a580002);
+	/* a full /30: .1 gateway, .2 the only one */
+	assert_int_equal(vnet_ipam_lease(d, "s1", 0xc0a80000, 30, 0, &c, &fresh, &e), 0);
+	assert_int_equal(c, 0xc0a80002);
+	assert_int_not_equal(vnet_ipam_lease(d, "s2", 0xc0a80000, 30, 0, &c, &fresh, &e), 0);
+	assert_non_null(strstr(e.msg, "no free address"));
+	vert_error_clear(&e);
+	fs_rm_rf(d);
+}
+
+/* 50 processes lease at once: 50 distinct addresses. */
+static void test_ipam_parallel(void **state)
+{
+	_cleanup_free_ char *d = tmpdir();
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	struct json_object *o, *l;
+	pid_t pids[50];
+	uint32_t seen[50];
+	size_t n = 0;
+	(void)state;
+	for (int i = 0; i < 50; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			char name[16];
+			uint32_t a;
+			snprintf(name, sizeof(name), "ve%d", i);
+			_exit(vnet_ipam_lease(d, name, 0x0a580000, 16, 0, &a, NULL, NULL) < 0);
+		}
+	}
+	for (int i = 0; i < 50; i++) {
+		int st;
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	path = xasprintf("%s/net/leases.json", d);
+	assert_int_equal(read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL), 0);
+	o = json_tokener_parse(buf);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "leases", &l));
+	json_object_object_foreach(l, k, v)
+	{
+		uint32_t a;
+		(void)k;
+		assert_int_equal(vnet_parse_ipv4(json_object_get_string(v), &a), 0);
+		for (size_t j = 0; j < n; j++)
+			assert_int_not_equal(seen[j], a);
+		seen[n++] = a;
+	}
+	assert_int_equal(n, 50);
+	json_object_put(o);
+	fs_rm_rf(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ipv4),     cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_publish),  cmocka_unit_test(test_mac_ifname),
+		cmocka_unit_test(test_netconf),  cmocka_unit_test(test_config_check),
+		cmocka_unit_test(test_ipam),     cmocka_unit_test(test_ipam_parallel),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
