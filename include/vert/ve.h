@@ -251,6 +251,7 @@ struct ve_info {
 	int last_code, last_signal; /* of the last stop, -1 unknown */
 	char *last_reason;          /* stop, exit, reboot, halt, lost */
 	int64_t stopped_at;
+	char ip[16];                /* its leased IPv4 address, or "" */
 };
 
 int ve_info_get(const struct ve_paths *p, const char *name, struct ve_info *i, vert_error_t *err);

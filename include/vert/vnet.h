@@ -162,4 +162,10 @@ int vnet_ipam_release(const char *data_dir, const char *name, vert_error_t *err)
 /* The address leased to name in any subnet (0 if none). */
 int vnet_ipam_lookup(const char *data_dir, const char *name, uint32_t *ret);
 
+/* Every lease, read once (for listings of many VEs); NULL when none. */
+struct vnet_leases;
+struct vnet_leases *vnet_leases_load(const char *data_dir);
+bool vnet_leases_get(const struct vnet_leases *ls, const char *name, char buf[static 16]);
+void vnet_leases_free(struct vnet_leases *ls);
+
 #endif

@@ -50,7 +50,7 @@ static const char *cell(const struct ve_info *i, enum col c, char buf[static 64]
 		snprintf(buf, 64, "%d", i->state.pid);
 		return buf;
 	case C_IP:
-		return "-";
+		return i->ip[0] ? i->ip : "-";
 	case C_MEM:
 		if (i->stats.memory_current < 0)
 			return "-";

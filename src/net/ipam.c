@@ -226,6 +226,34 @@ int vnet_ipam_lookup(const char *data_dir, const char *name, uint32_t *ret)
 	return r;
 }
 
+struct vnet_leases *vnet_leases_load(const char *data_dir)
+{
+	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir), *buf = NULL;
+	struct json_object *o;
+
+	if (read_file_at(AT_FDCWD, path, 8 << 20, &buf, NULL) < 0 || !(o = json_tokener_parse(buf)))
+		return NULL;
+	return (struct vnet_leases *)o;
+}
+
+bool vnet_leases_get(const struct vnet_leases *ls, const char *name, char buf[static 16])
+{
+	struct json_object *l, *v;
+	uint32_t ip;
+
+	if (!ls || !json_object_object_get_ex((struct json_object *)ls, "leases", &l) ||
+	    !json_object_object_get_ex(l, name, &v) ||
+	    vnet_parse_ipv4(json_object_get_string(v), &ip) < 0)
+		return false;
+	snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+	return true;
+}
+
+void vnet_leases_free(struct vnet_leases *ls)
+{
+	json_object_put((struct json_object *)ls);
+}
+
 void vnet_ipam_ports_drop_locked(struct json_object *ports, const char *name)
 {
 	char **del = NULL;

@@ -90,6 +90,18 @@ static int attach_veth(struct vnet_state *s, pid_t pid, vert_error_t *err)
 		return r;
 	r = nl_veth_create(&nl, s->host_if, s->mode == VNET_BRIDGE ? s->bridge_ifindex : 0, "eth0",
 			   s->mac, pid, err);
+	if (r == -EEXIST) {
+		/* the veth of this VE's previous instance, whose namespace the
+		 * kernel is still tearing down (teardown leaves it to it) */
+		vert_error_t e2 = VERT_ERROR_INIT;
+		vert_error_clear(err);
+		if (nl_link_del(&nl, s->host_if, &e2) < 0 && e2.errnum != ENODEV)
+			vert_debug("delete leftover '%s': %s", s->host_if, e2.msg);
+		vert_error_clear(&e2);
+		r = nl_veth_create(&nl, s->host_if,
+				   s->mode == VNET_BRIDGE ? s->bridge_ifindex : 0, "eth0", s->mac, pid,
+				   err);
+	}
 	if (r < 0) {
 		if (-r == EEXIST)
 			vert_error_wrap(err, "host interface '%s' exists", s->host_if);

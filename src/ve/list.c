@@ -43,7 +43,8 @@ static void read_last(const struct ve_paths *p, const char *name, struct ve_info
 	json_object_put(o);
 }
 
-int ve_info_get(const struct ve_paths *p, const char *name, struct ve_info *i, vert_error_t *err)
+static int info_get(const struct ve_paths *p, const char *name, const struct vnet_leases *ls,
+		    struct ve_info *i, vert_error_t *err)
 {
 	int r;
 
@@ -62,7 +63,18 @@ int ve_info_get(const struct ve_paths *p, const char *name, struct ve_info *i, v
 	if (i->running && i->state.cgroup)
 		cg_stats_read(i->state.cgroup, &i->stats);
 	read_last(p, name, i);
+	/* the address is the VE's for its whole life, running or not */
+	if (!vnet_leases_get(ls, name, i->ip))
+		i->ip[0] = '\0';
 	return 0;
+}
+
+int ve_info_get(const struct ve_paths *p, const char *name, struct ve_info *i, vert_error_t *err)
+{
+	struct vnet_leases *ls = vnet_leases_load(p->data);
+	int r = info_get(p, name, ls, i, err);
+	vnet_leases_free(ls);
+	return r;
 }
 
 static int cmp_info(const void *a, const void *b)
@@ -79,17 +91,20 @@ int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_
 	size_t n = 0;
 	DIR *d;
 
+	struct vnet_leases *ls;
+
 	/* runtime leftovers of VEs whose data is gone, too */
 	ve_reconcile_all(p);
 	d = opendir(dir);
 	if (!d)
 		return vert_error_sys(err, "read '%s'", dir);
+	ls = vnet_leases_load(p->data);
 	while ((de = readdir(d))) {
 		vert_error_t e = VERT_ERROR_INIT;
 		struct ve_info i;
 		if (de->d_name[0] == '.' || !ve_name_valid(de->d_name))
 			continue;
-		if (ve_info_get(p, de->d_name, &i, &e) < 0) {
+		if (info_get(p, de->d_name, ls, &i, &e) < 0) {
 			/* one broken config must not hide the others */
 			if (e.kind != VERT_ERR_NOTFOUND)
 				vert_log(VERT_LOG_WARNING, "%s", e.msg);
@@ -100,6 +115,7 @@ int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_
 		v[n++] = i;
 	}
 	closedir(d);
+	vnet_leases_free(ls);
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_info);
 	*ret = v;
@@ -142,7 +158,7 @@ struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_in
 	json_object_object_add(o, "name", json_object_new_string(i->cfg.name));
 	json_object_object_add(o, "state", json_object_new_string(i->status));
 	json_object_object_add(o, "pid", i->running ? json_object_new_int(i->state.pid) : NULL);
-	json_object_object_add(o, "ip", NULL);
+	json_object_object_add(o, "ip", i->ip[0] ? json_object_new_string(i->ip) : NULL);
 	add_i64_or_null(o, "memory", i->stats.memory_current);
 	json_object_object_add(o, "cpu", cpu >= 0 ? json_object_new_double(cpu) : NULL);
 	add_i64_or_null(o, "pids", i->stats.pids_current);

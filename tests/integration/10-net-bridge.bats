@@ -110,7 +110,7 @@ setup() { skip_unless_net_root; }
 	assert_output --partial "not usable in $NET_SUBNET"
 	run vert run --rm --ip "$NET_GW" mini -- true
 	assert_failure 125
-	[ "$(net_snapshot)" = "ports=0 routes=0 rules=0 chains=0 leases=0 records=0" ]
+	snapshot_is "ports=0 routes=0 rules=0 chains=0 leases=0 records=0"
 }
 
 @test "an address or port already in use is an error that leaves nothing behind" {
@@ -123,7 +123,7 @@ setup() { skip_unless_net_root; }
 	run vert run --rm -p "$port:81" mini -- true
 	assert_failure 125
 	assert_output --partial "port tcp/$port is already published by VE 'holder'"
-	[ "$(net_snapshot)" = "$before" ]
+	snapshot_is "$before"
 	ve_kill holder
 	# a port a host process listens on
 	busybox nc -l -p "$((port + 1))" -e true &
@@ -133,7 +133,7 @@ setup() { skip_unless_net_root; }
 	kill $srv 2>/dev/null || true
 	assert_failure 125
 	assert_output --partial "already in use on the host"
-	[ "$(net_snapshot)" = "ports=0 routes=0 rules=0 chains=0 leases=0 records=0" ]
+	snapshot_is "ports=0 routes=0 rules=0 chains=0 leases=0 records=0"
 }
 
 @test "a subnet that overlaps a host route is refused, and no bridge is made" {
@@ -239,7 +239,7 @@ setup() { skip_unless_net_root; }
 	echo "up: $n distinct: $uniq" >&3
 	[ "$n" -eq 50 ]
 	[ "$uniq" -eq 50 ]
-	[ "$(net_snapshot)" = "$before" ]
+	snapshot_is "$before"
 }
 
 @test "leak check: normal exit, failure and SIGKILL of vert" {
@@ -247,9 +247,9 @@ setup() { skip_unless_net_root; }
 	[[ "$base" = "ports=0 routes=0 rules=0 chains=0 "* ]]
 	run vert run --rm -p "$(test_port 4):80" mini -- true
 	assert_success
-	[ "$(net_snapshot)" = "$base" ]
+	snapshot_is "$base"
 	run -127 vert run --rm -p "$(test_port 4):80" mini -- /no/such/cmd
-	[ "$(net_snapshot)" = "$base" ]
+	snapshot_is "$base"
 
 	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name killnet -p "$(test_port 5):80" mini -- sleep 1000 &
 	pid=$!
@@ -269,10 +269,10 @@ setup() { skip_unless_net_root; }
 	[ "$(nft list table inet "$NET_TABLE" | grep -c 'comment "vert:killnet"')" -gt 0 ]
 	for i in $(seq 50); do
 		vert template ls >/dev/null
-		[ "$(net_snapshot)" = "$base" ] && break
+		snapshot_is "$base" && break
 		sleep 0.1
 	done
-	[ "$(net_snapshot)" = "$base" ]
+	snapshot_is "$base"
 	# and the port is free again
 	run vert run --rm -p "$(test_port 5):80" mini -- true
 	assert_success
@@ -293,4 +293,39 @@ setup() { skip_unless_net_root; }
 	assert_output "new-owner"
 	ve_kill newowner
 	vert template ls >/dev/null
+}
+
+@test "ps and inspect show the VE's address, running or stopped" {
+	skip_unless_net_root
+	vert create addr1 --template mini --ip "$(ve_ip 77)"
+	vert start addr1
+	run vert ps --format name,ip -H
+	assert_output --regexp "addr1 +$(ve_ip 77)"
+	run vert inspect addr1
+	echo "$output" | jq -e --arg ip "$(ve_ip 77)" '.ip == $ip'
+	vert stop addr1
+	run vert ps -a --json
+	echo "$output" | jq -e --arg ip "$(ve_ip 77)" '.[] | select(.name=="addr1") | .ip == $ip'
+	vert destroy addr1
+}
+
+@test "a VE keeps its address across restarts and reboots from inside" {
+	skip_unless_net_root
+	vert create keep1 --template mini
+	vert start keep1
+	ip1=$(vert inspect keep1 | jq -r .ip)
+	vert restart keep1
+	[ "$(vert inspect keep1 | jq -r .ip)" = "$ip1" ]
+	run vert exec keep1 -- ip -4 -o addr show eth0
+	assert_output --partial "$ip1/"
+	p1=$(vert inspect keep1 | jq -r .status.pid)
+	vert exec keep1 -- reboot
+	for i in $(seq 100); do
+		np=$(vert inspect keep1 | jq -r '.status.pid // empty')
+		[ -n "$np" ] && [ "$np" != "$p1" ] && break
+		sleep 0.1
+	done
+	run vert exec keep1 -- ip -4 -o addr show eth0
+	assert_output --partial "$ip1/"
+	vert destroy --force keep1
 }

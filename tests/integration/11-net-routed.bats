@@ -61,7 +61,7 @@ setup() { skip_unless_net_root; }
 	before=$(net_snapshot)
 	run vert run --rm --net routed mini -- true
 	assert_success
-	[ "$(net_snapshot)" = "$before" ]
+	snapshot_is "$before"
 	"$VERT_BIN" --root "$TEST_ROOT" run --rm --net routed --name rk mini -- sleep 1000 &
 	pid=$!
 	for i in $(seq 100); do
@@ -73,10 +73,10 @@ setup() { skip_unless_net_root; }
 	# the VE dies with vert (asynchronously); then the next command cleans up
 	for i in $(seq 50); do
 		vert template ls >/dev/null
-		[ "$(net_snapshot)" = "$before" ] && break
+		snapshot_is "$before" && break
 		sleep 0.1
 	done
-	[ "$(net_snapshot)" = "$before" ]
+	snapshot_is "$before"
 	run ip -o addr show
 	refute_output --partial "$NET_ROUTED_GW/32"
 }

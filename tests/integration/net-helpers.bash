@@ -64,6 +64,18 @@ net_snapshot() {
 	echo "ports=$ports routes=$routes rules=$rules chains=$chains leases=${leases:-0} records=$recs"
 }
 
+# The host's view settles: a VE's veth goes with its network namespace,
+# which the kernel tears down asynchronously after its last process.
+snapshot_is() {
+	local i
+	for i in $(seq 60); do
+		[ "$(net_snapshot)" = "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "net snapshot: $(net_snapshot), expected: $1" >&2
+	return 1
+}
+
 # nft inside a VE: the host's binary and its libraries, read-only.
 NFT_IN_VE=(-v /usr/sbin/nft:/usr/sbin/nft:ro
 	-v /usr/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:ro
