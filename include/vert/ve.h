@@ -30,6 +30,11 @@ struct ve_paths {
 /* root_override: --root DIR or $VERT_ROOT (NULL: defaults). */
 int ve_paths_init(struct ve_paths *p, const char *root_override, vert_error_t *err);
 void ve_paths_done(struct ve_paths *p);
+/* The name of a VE's cgroup under vert's cgroup subtree: the VE name for
+ * the default state dirs; with --root, the name plus a hash of the state
+ * root ("web1@1a2b3c4d"), so VEs of the same name in different roots
+ * (tests run side by side) never share, or remove, each other's cgroup. */
+char *ve_cgroup_name(const struct ve_paths *p, const char *name);
 /* Print a notice once per runtime dir (marker file `key`). */
 void ve_notice_once(const struct ve_paths *p, const char *key, const char *msg);
 
@@ -131,6 +136,7 @@ struct ve_compile_in {
 	const char *upper;
 	const char *work;
 	const char *mountpoint;
+	bool cgroup;          /* the VE has a cgroup: mount its namespace's view */
 };
 /* Returns a new json object (OCI config.json shape). */
 int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);

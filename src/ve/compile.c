@@ -78,8 +78,9 @@ static void add_mount(struct json_object *mounts, const char *dest, const char *
 	json_object_array_add(mounts, m);
 }
 
-static struct json_object *build_mounts(const struct ve_config *c)
+static struct json_object *build_mounts(const struct ve_compile_in *in)
 {
+	const struct ve_config *c = in->cfg;
 	struct json_object *mounts = json_object_new_array();
 	static const char *const o_proc[] = { "nosuid", "noexec", "nodev", NULL };
 	static const char *const o_dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k",
@@ -91,6 +92,7 @@ static struct json_object *build_mounts(const struct ve_config *c)
 					     "size=65536k", NULL };
 	static const char *const o_mq[] = { "nosuid", "noexec", "nodev", NULL };
 	static const char *const o_sys[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+	static const char *const o_cg[] = { "nosuid", "noexec", "nodev", "rw", NULL };
 
 	add_mount(mounts, "/proc", "proc", "proc", o_proc);
 	add_mount(mounts, "/dev", "tmpfs", "tmpfs", o_dev);
@@ -98,6 +100,13 @@ static struct json_object *build_mounts(const struct ve_config *c)
 	add_mount(mounts, "/dev/shm", "tmpfs", "shm", o_shm);
 	add_mount(mounts, "/dev/mqueue", "mqueue", "mqueue", o_mq);
 	add_mount(mounts, "/sys", "sysfs", "sysfs", o_sys);
+	/* The VE's own cgroup namespace: cgroup2 mounted there shows the
+	 * payload as its root, and nothing above it.  Read-write, so an init
+	 * like systemd can move itself to init.scope and delegate controllers
+	 * to its services; the VE's limits sit one level up, out of its
+	 * reach (src/cgroup/create.c). */
+	if (in->cgroup)
+		add_mount(mounts, "/sys/fs/cgroup", "cgroup2", "cgroup", o_cg);
 	for (size_t i = 0; i < c->n_volumes; i++) {
 		const char *o[] = { "rbind", "rprivate", c->volumes[i].readonly ? "ro" : "rw", NULL };
 		add_mount(mounts, c->volumes[i].dest, "bind", c->volumes[i].source, o);
@@ -258,7 +267,7 @@ int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, ve
 	json_object_object_add(o, "root", root);
 	json_object_object_add(o, "hostname",
 			       json_object_new_string(c->hostname ? c->hostname : c->name));
-	json_object_object_add(o, "mounts", build_mounts(c));
+	json_object_object_add(o, "mounts", build_mounts(in));
 	json_object_object_add(o, "linux", build_linux(in));
 	ann = json_object_new_object();
 	json_object_object_add(ann, "org.vert.rootfs.lower", json_object_new_string(in->lower));

@@ -58,7 +58,7 @@ int ve_info_get(const struct ve_paths *p, const char *name, struct ve_info *i, v
 		ve_state_done(&i->state);
 		i->status = xstrdup("stopped");
 	}
-	memset(&i->stats, 0xff, sizeof(i->stats));
+	cg_stats_init(&i->stats);
 	if (i->running && i->state.cgroup)
 		cg_stats_read(i->state.cgroup, &i->stats);
 	read_last(p, name, i);

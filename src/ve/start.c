@@ -72,6 +72,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	const struct ve_paths *p = b->p;
 	_cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *mp = NULL;
 	_cleanup_free_ char *vedir = ve_data_dir(p, c->name), *rundir = ve_run_dir(p, c->name);
+	_cleanup_free_ char *cgname = ve_cgroup_name(p, c->name);
 	struct rt_create_opts co = RT_CREATE_OPTS_INIT;
 	struct json_object *spec_json = NULL;
 	_cleanup_spec_ struct rt_spec *spec = NULL;
@@ -96,12 +97,21 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	upper = xasprintf("%s/upper", vedir);
 	work = xasprintf("%s/work", vedir);
 
+	/* the cgroup first: whether the VE has one decides its mounts */
+	if ((r = cg_prepare(cgname, &c->resources, p->rootless, &cg, err)) < 0)
+		goto fail;
+	if (cg.why_none)
+		ve_notice_once(p, "no-cgroup", cg.why_none);
+	b->cgroup = TAKE_PTR(cg.path);
+	b->cgroup_fd = TAKE_FD(cg.dirfd);
+	cg_handle_done(&cg);
+
 	/* a detached VE's console is a pty whose output goes to the log */
 	eff = *c;
 	if (b->detached)
 		eff.terminal = true;
 	{
-		struct ve_compile_in in = { p, &eff, lower, upper, work, mp };
+		struct ve_compile_in in = { p, &eff, lower, upper, work, mp, b->cgroup != NULL };
 		if ((r = ve_compile_spec(&in, &spec_json, err)) < 0)
 			goto fail;
 	}
@@ -114,16 +124,6 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		ve_idmap_compute(p, &im);
 		ve_idmap_notice(p, &im);
 	}
-
-	if ((r = cg_prepare(c->name, &c->resources, p->rootless, &cg, err)) < 0)
-		goto fail;
-	if (cg.why_none)
-		ve_notice_once(p, "no-cgroup", cg.why_none);
-	b->cgroup = cg.path;
-	b->cgroup_fd = cg.dirfd;
-	cg.path = NULL;
-	cg.dirfd = -1;
-	cg_handle_done(&cg);
 
 	co.cgroup_fd = b->cgroup_fd;
 	co.die_with_parent = true;
