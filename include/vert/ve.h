@@ -241,6 +241,7 @@ struct ve_info {
 	bool running;          /* the init is alive */
 	char *status;          /* running, starting, rebooting, stopped */
 	struct cg_stats stats; /* -1 fields when unknown */
+	uint64_t sampled_ns;   /* when stats were read (CLOCK_MONOTONIC) */
 	int last_code, last_signal; /* of the last stop, -1 unknown */
 	char *last_reason;          /* stop, exit, reboot, halt, lost */
 	int64_t stopped_at;
@@ -252,6 +253,9 @@ int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_
 void ve_list_free(struct ve_info *v, size_t n);
 int64_t ve_info_uptime(const struct ve_info *i);
 double ve_info_cpu_percent(const struct ve_info *i);
+/* The counters as JSON members of o (a new object when NULL): null where
+ * unknown, and for *_max where unlimited. */
+struct json_object *ve_stats_json(const struct cg_stats *st, struct json_object *o);
 /* full: inspect's document (config, status, stats, paths); else ps's row */
 struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_info *i, bool full);
 
