@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -377,6 +378,12 @@ static int start_detached(const struct ve_paths *p, const struct ve_config *c, i
 		/* the caller holds the lock until we report; our copy of the
 		 * fd must not keep it after that */
 		close(lock);
+		/* The supervisor outlives the command: whatever the caller had
+		 * open (a pipe a script reads to EOF, a test runner's fd 3)
+		 * must not stay open for the VE's lifetime.  Close-on-exec, not
+		 * closed: fds of this process stay valid until vert-monitor
+		 * takes over. */
+		syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 		setsid();
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null >= 0) {
