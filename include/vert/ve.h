@@ -33,7 +33,8 @@ void ve_paths_done(struct ve_paths *p);
 /* The name of a VE's cgroup under vert's cgroup subtree: the VE name for
  * the default state dirs; with --root, the name plus a hash of the state
  * root ("web1@1a2b3c4d"), so VEs of the same name in different roots
- * (tests run side by side) never share, or remove, each other's cgroup. */
+ * (tests run side by side) never share, or remove, each other's cgroup.
+ * Names with a '.' always get the suffix: "io.stat" is a cgroupfs file. */
 char *ve_cgroup_name(const struct ve_paths *p, const char *name);
 /* Print a notice once per runtime dir (marker file `key`). */
 void ve_notice_once(const struct ve_paths *p, const char *key, const char *msg);

@@ -110,7 +110,10 @@ char *ve_cgroup_name(const struct ve_paths *p, const char *name)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 
-	if (!p->root_arg)
+	/* every cgroupfs interface file has a '.' in its name ("io.stat",
+	 * "cgroup.procs"): a VE name with one gets the suffix too, so that
+	 * no VE name can collide with a file of vert's cgroup */
+	if (!p->root_arg && !strchr(name, '.'))
 		return xstrdup(name);
 	for (const char *c = p->run; *c; c++)
 		h = (h ^ (unsigned char)*c) * 16777619u;

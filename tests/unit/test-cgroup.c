@@ -199,6 +199,10 @@ static void test_cgroup_name(void **state)
 	p.run = (char *)"/run/vert";
 	a = ve_cgroup_name(&p, "web1");
 	assert_string_equal(a, "web1");
+	free(a);
+	/* never the name of a cgroupfs file */
+	a = ve_cgroup_name(&p, "io.stat");
+	assert_true(str_startswith(a, "io.stat@"));
 	p.root_arg = (char *)"/tmp/t1";
 	p.run = (char *)"/tmp/t1/run";
 	b = ve_cgroup_name(&p, "web1");

@@ -85,8 +85,10 @@ exec sleep 100000
 
 @test "the cgroup goes away when the VE stops, exits by itself, or vert run ends" {
 	vert run --rm --name once --memory 32M mini -- true
+	# a VE name that is also a cgroupfs file name
+	vert run --rm --name memory.max --memory 32M mini -- true
 	run ls /sys/fs/cgroup/vert
-	[[ $output != *once@* ]]
+	[[ $output != *once@* && $output != *memory.max@* ]]
 
 	vert create brief -T mini --pids 10 -- sleep 1
 	vert start brief
