@@ -1,11 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * cgroup v2: where VEs live in the hierarchy, their limits, their removal.
+ * cgroup v2: where VEs live in the hierarchy, their limits, their
+ * counters, their removal.
+ *
+ * A VE with a cgroup gets two levels (see src/cgroup/create.c):
+ *
+ *   <base>/NAME          the VE's limits and counters; never a process
+ *   <base>/NAME/payload  the root of the VE's cgroup namespace: its init
+ *                        and every exec start here; the VE may create
+ *                        children and enable controllers below it
+ *
+ * <base> is /sys/fs/cgroup/vert as root, and <delegated>/vert rootless.
  */
 #ifndef VERT_CGROUP_H
 #define VERT_CGROUP_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "vert/error.h"
 #include "vert/spec.h"
@@ -20,37 +32,110 @@ enum cg_layout {
 enum cg_layout cg_detect_layout(void);
 const char *cg_layout_name(enum cg_layout l);
 
+/* The controllers vert uses, as bits.  A VE's payload gets all of them
+ * that its parent has, so a systemd inside can manage its own services. */
+enum {
+	CG_CTRL_CPU = 1u << 0,
+	CG_CTRL_CPUSET = 1u << 1,
+	CG_CTRL_IO = 1u << 2,
+	CG_CTRL_MEMORY = 1u << 3,
+	CG_CTRL_PIDS = 1u << 4,
+	CG_CTRL_ALL = (1u << 5) - 1,
+};
+
+/* "cpu io memory\n" -> bits (unknown names are ignored). */
+unsigned cg_controllers_parse(const char *list);
+/* bits -> "cpu io memory" ("none" for 0); free() the result. */
+char *cg_controllers_format(unsigned mask);
+/* The controllers the limits in res need. */
+unsigned cg_resources_need(const struct rt_resources *res);
+/* The flags (for messages) that need one controller bit: "--memory". */
+const char *cg_controller_flags(unsigned bit);
+
+/* The cgroup v2 path in the content of /proc/PID/cgroup ("0::/a/b"):
+ * 0 and *ret = "/a/b", or -ENOENT when there is no v2 line. */
+int cg_parse_proc_cgroup(const char *content, char **ret);
+
+/* Where this process can put VE cgroups. */
+struct cg_place {
+	char *parent;         /* absolute cgroupfs dir that holds <base> */
+	char *base;           /* parent + "/vert" */
+	unsigned controllers; /* controllers VE cgroups can get */
+	bool delegated;       /* rootless: parent is a delegated subtree */
+	char *why_none;       /* when no cgroup can be used: the reason */
+	char *fix;            /* ... and what would fix it */
+};
+#define CG_PLACE_INIT { NULL, NULL, 0, false, NULL, NULL }
+void cg_place_find(bool rootless, struct cg_place *pl);
+void cg_place_done(struct cg_place *pl);
+
+/* Fail (VERT_ERR_INVALID, naming the cause and the fix) when the limits
+ * in res can't be honoured here; succeed when there are none, or when
+ * they can.  For `create` and `set`, so they refuse before a start would. */
+int cg_check(const struct rt_resources *res, bool rootless, vert_error_t *err);
+
 struct cg_handle {
-	char *path;  /* absolute cgroupfs path, NULL when running without one */
-	int dirfd;   /* O_DIRECTORY fd for CLONE_INTO_CGROUP, -1 without */
+	char *path;     /* <base>/NAME, NULL when running without a cgroup */
+	int dirfd;      /* <base>/NAME/payload for CLONE_INTO_CGROUP, -1 without */
 	char *why_none; /* when path is NULL: the reason, for a one-time warning */
 };
 
 #define CG_HANDLE_INIT { NULL, -1, NULL }
 
-/* Create the VE's cgroup ("<base>/<name>") and apply res.  Without
- * usable cgroup v2 and without limits requested, succeeds with no cgroup
- * (h->path NULL, h->why_none set); with limits requested, fails with a
- * message naming the fix. */
-int cg_prepare(const char *name, const struct rt_resources *res, bool rootless,
+/* Create the VE's cgroup <base>/cgname with res applied, and its payload.
+ * Without usable cgroup v2 and without limits requested, succeeds with no
+ * cgroup (h->path NULL, h->why_none set); with limits requested, fails
+ * with a message naming the fix.  On failure nothing is left behind. */
+int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless,
 	       struct cg_handle *h, vert_error_t *err);
-/* Write limits into an existing cgroup (live `vert set`). */
+void cg_handle_done(struct cg_handle *h);
+
+/* Write limits into a VE's existing cgroup (live `vert set`). */
 int cg_apply_resources(const char *path, const struct rt_resources *res, vert_error_t *err);
-/* Live counters of a cgroup; -1 where unknown. */
+
+/* An O_DIRECTORY fd of the cgroup an exec into the VE whose cgroup is
+ * path and whose init is init_pid should start in: the payload, or, once
+ * the VE's init has enabled controllers there (systemd does), the init's
+ * own cgroup inside it. */
+int cg_exec_target(const char *path, pid_t init_pid, int *ret_fd, vert_error_t *err);
+
+/* Live counters of a cgroup; -1 where unknown (or unlimited, for *_max). */
 struct cg_stats {
 	int64_t memory_current, memory_max; /* bytes; max -1 = unlimited */
-	int64_t memory_high;
-	int64_t swap_current;
+	int64_t memory_high, memory_peak;
+	int64_t swap_current, swap_max;
 	int64_t pids_current, pids_max;
+	int64_t pids_limit_hits;            /* pids.events max: forks refused */
 	int64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec;
+	int64_t cpu_nr_throttled, cpu_throttled_usec;
 	int64_t cpu_quota, cpu_period;      /* cpu.max; quota -1 = max */
-	int64_t io_rbytes, io_wbytes;
+	int64_t cpu_weight;
+	int64_t io_rbytes, io_wbytes, io_rios, io_wios;
 	int64_t oom_kills, oom_events;      /* memory.events oom_kill, oom */
+	int64_t memory_max_events;          /* memory.events max */
 };
+void cg_stats_init(struct cg_stats *st); /* every field -1 */
 int cg_stats_read(const char *path, struct cg_stats *st);
 
-/* Kill whatever is left in the cgroup and remove it. */
+/* Parsers of cgroupfs files, exposed for unit tests. */
+/* "key value" lines (cpu.stat, memory.events): -ENOENT if key is absent */
+int cg_parse_keyed(const char *buf, const char *key, int64_t *ret);
+/* a number, or "max" (*ret = -1) */
+int cg_parse_max(const char *buf, int64_t *ret);
+/* cpu.max: "max 100000" or "50000 100000" */
+int cg_parse_cpu_max(const char *buf, int64_t *ret_quota, int64_t *ret_period);
+/* io.stat: sums over devices */
+void cg_parse_io_stat(const char *buf, int64_t *rbytes, int64_t *wbytes, int64_t *rios,
+		      int64_t *wios);
+/* CPU use between two usage_usec samples taken wall_ns apart, in percent
+ * of one CPU (150.0: one and a half CPUs); -1 when unknown. */
+double cg_cpu_percent(int64_t usage0_usec, int64_t usage1_usec, uint64_t wall_ns);
+
+/* Kill every process in the cgroup and its descendants. */
+int cg_kill(const char *path);
+/* Kill whatever is left in a VE cgroup and remove it with its
+ * descendants.  Refuses paths that are not VE cgroups (not directly under
+ * a "vert" cgroup on a cgroup2 filesystem): vert removes only its own. */
 int cg_remove_path(const char *path, vert_error_t *err);
-void cg_handle_done(struct cg_handle *h);
 
 #endif

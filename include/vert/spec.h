@@ -96,15 +96,17 @@ struct rt_sysctl {
 	char *value;
 };
 
+/* cgroup v2 limits.  Sizes and counts: < 0 not set, INT64_MAX "max". */
 struct rt_resources {
-	/* < 0: not set */
-	int64_t memory_max, memory_high, memory_swap_max;
-	int64_t cpu_quota, cpu_period;
-	int64_t cpu_weight;
+	int64_t memory_max, memory_high, memory_low, memory_swap_max;
+	int64_t cpu_quota, cpu_period; /* cpu.max; quota INT64_MAX: no limit */
+	int64_t cpu_weight;            /* cpu.weight 1..10000 */
 	char *cpuset_cpus, *cpuset_mems;
 	int64_t pids_max;
-	int64_t io_weight;
-	char **io_max; /* "MAJ:MIN rbps=.. wbps=.." lines */
+	int64_t io_weight;             /* io.weight 1..10000 */
+	char **io_max;                 /* "MAJ:MIN rbps=.. wbps=.." lines */
+	char **unified;                /* raw "file", "value" pairs (OCI
+					* linux.resources.unified) */
 };
 
 struct rt_spec {
@@ -154,7 +156,12 @@ struct rt_spec {
 };
 
 void rt_resources_init(struct rt_resources *r);
+void rt_resources_done(struct rt_resources *r);
 bool rt_resources_any(const struct rt_resources *r);
+
+/* OCI (cgroup v1 scale) -> cgroup v2 conversions, as crun does them. */
+int64_t rt_oci_shares_to_weight(uint64_t shares);     /* cpu.shares -> cpu.weight */
+int64_t rt_oci_blkio_to_io_weight(uint64_t weight);   /* blkio 10..1000 -> io 1..10000 */
 
 /* Parse a config.json document (already parsed by json-c) into a spec. */
 int rt_spec_from_json(struct json_object *root, struct rt_spec **ret, vert_error_t *err);

@@ -31,6 +31,12 @@ struct ve_paths {
 /* root_override: --root DIR or $VERT_ROOT (NULL: defaults). */
 int ve_paths_init(struct ve_paths *p, const char *root_override, vert_error_t *err);
 void ve_paths_done(struct ve_paths *p);
+/* The name of a VE's cgroup under vert's cgroup subtree: the VE name for
+ * the default state dirs; with --root, the name plus a hash of the state
+ * root ("web1@1a2b3c4d"), so VEs of the same name in different roots
+ * (tests run side by side) never share, or remove, each other's cgroup.
+ * Names with a '.' always get the suffix: "io.stat" is a cgroupfs file. */
+char *ve_cgroup_name(const struct ve_paths *p, const char *name);
 /* Print a notice once per runtime dir (marker file `key`). */
 void ve_notice_once(const struct ve_paths *p, const char *key, const char *msg);
 
@@ -143,6 +149,7 @@ struct ve_compile_in {
 	const struct vnet_mount *net_mounts;
 	size_t n_net_mounts;
 	bool host_netns; /* --net host: no network namespace */
+	bool cgroup;          /* the VE has a cgroup: mount its namespace's view */
 };
 /* Returns a new json object (OCI config.json shape). */
 int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);
@@ -248,6 +255,7 @@ struct ve_info {
 	bool running;          /* the init is alive */
 	char *status;          /* running, starting, rebooting, stopped */
 	struct cg_stats stats; /* -1 fields when unknown */
+	uint64_t sampled_ns;   /* when stats were read (CLOCK_MONOTONIC) */
 	int last_code, last_signal; /* of the last stop, -1 unknown */
 	char *last_reason;          /* stop, exit, reboot, halt, lost */
 	int64_t stopped_at;
@@ -260,6 +268,9 @@ int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_
 void ve_list_free(struct ve_info *v, size_t n);
 int64_t ve_info_uptime(const struct ve_info *i);
 double ve_info_cpu_percent(const struct ve_info *i);
+/* The counters as JSON members of o (a new object when NULL): null where
+ * unknown, and for *_max where unlimited. */
+struct json_object *ve_stats_json(const struct cg_stats *st, struct json_object *o);
 /* full: inspect's document (config, status, stats, paths); else ps's row */
 struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_info *i, bool full);
 

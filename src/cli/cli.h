@@ -56,6 +56,7 @@ int cmd_exec(struct cli *c, int argc, char **argv);
 int cmd_enter(struct cli *c, int argc, char **argv);
 int cmd_ps(struct cli *c, int argc, char **argv);
 int cmd_top(struct cli *c, int argc, char **argv);
+int cmd_stats(struct cli *c, int argc, char **argv);
 int cmd_inspect(struct cli *c, int argc, char **argv);
 int cmd_logs(struct cli *c, int argc, char **argv);
 int cmd_after_exit(struct cli *c, int argc, char **argv);

@@ -130,6 +130,7 @@ static const struct {
 	{ "enter", cmd_enter, "a root login shell inside a running VE" },
 	{ "ps", cmd_ps, "list VEs" },
 	{ "top", cmd_top, "list the processes inside a VE" },
+	{ "stats", cmd_stats, "live CPU, memory, pids and IO usage of VEs" },
 	{ "inspect", cmd_inspect, "a VE's config and state as JSON" },
 	{ "logs", cmd_logs, "a VE init's console output" },
 	{ "template", cmd_template, "manage OS templates (create, import, ls, rm)" },

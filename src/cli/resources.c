@@ -33,7 +33,7 @@ const char *cli_resource_help =
 	"  --memory SIZE       memory.max (k/M/G suffixes, or max)\n"
 	"  --memory-high SIZE  memory.high (throttle above this)\n"
 	"  --swap SIZE         memory.swap.max\n"
-	"  --cpus N            CPU bandwidth, e.g. 0.5 or 1.5 (cpu.max)\n"
+	"  --cpus N            CPU bandwidth, e.g. 0.5 or 1.5, or max (cpu.max)\n"
 	"  --cpu-weight N      relative CPU share 1..10000 (cpu.weight)\n"
 	"  --cpuset LIST       CPUs to run on, e.g. 0-1 (cpuset.cpus)\n"
 	"  --pids N            maximum number of processes (pids.max)\n"

@@ -46,11 +46,37 @@ bool vnet_have_tool(const char *name)
 	return p != NULL;
 }
 
+/* pasta and slirp4netns forward through the host's uplink: without a
+ * default route they fail (pasta: "External interface not usable"). */
+static bool have_default_route(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/net/route", "re");
+	char line[256];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char ifname[64];
+		unsigned long dest, gw, flags;
+		if (sscanf(line, "%63s %lx %lx %lx", ifname, &dest, &gw, &flags) == 4 && dest == 0 &&
+		    (flags & 1 /* RTF_UP */))
+			return true;
+	}
+	f = f ? (fclose(f), NULL) : NULL;
+	f = fopen("/proc/net/ipv6_route", "re");
+	while (f && fgets(line, sizeof(line), f))
+		/* ::/0 (destination and prefix length first) */
+		if (strncmp(line, "00000000000000000000000000000000 00 ", 36) == 0)
+			return true;
+	return false;
+}
+
 const char *vnet_rootless_blocker(void)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		close(fd);
+		if (!have_default_route())
+			return "the host has no default route for pasta or slirp4netns to "
+			       "forward through";
 		return NULL;
 	}
 	if (errno == ENOENT)

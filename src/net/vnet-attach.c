@@ -176,6 +176,23 @@ static int attach(struct vnet_state *s, pid_t pid, vert_error_t *err)
 	default:
 		return 0;
 	}
+	if (r < 0 && s->chosen && s->n_ports == 0 &&
+	    (s->mode == VNET_PASTA || s->mode == VNET_SLIRP)) {
+		/* a rootless default that turns out not to work on this host
+		 * (e.g. no usable uplink): the VE keeps its own netns with
+		 * loopback, as with --net none, and the user is told */
+		_cleanup_free_ char *marker = xasprintf("%s/.notice-net-fallback", s->run);
+		int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) { /* said once per runtime dir, like vert's other notices */
+			close(fd);
+			vert_log(VERT_LOG_WARNING,
+				 "%s: %s; rootless VEs run with loopback only (--net none)",
+				 vnet_mode_name(s->mode), err->msg ? err->msg : "failed");
+		}
+		vert_error_clear(err);
+		s->mode = VNET_NONE;
+		return 0;
+	}
 	if (r < 0)
 		return vert_error_wrap(err, "network (%s)", vnet_mode_name(s->mode));
 	if (s->helper_pid > 0 && (r = vnet_state_save(s, err)) < 0)
@@ -191,7 +208,10 @@ static int commit(struct vnet_state *s, vert_error_t *err)
 	if (s->mode != VNET_BRIDGE && s->mode != VNET_ROUTED)
 		return 0;
 	v.table = s->nc.table;
-	v.ve = s->name;
+	/* rules and chains are keyed by the host interface name, which is
+	 * derived from the state root and the VE name: VEs of one name under
+	 * two --root dirs sharing a table don't collide */
+	v.ve = s->host_if;
 	v.host_if = s->host_if;
 	memcpy(v.mac, s->mac, 6);
 	v.ip4 = s->ip4;

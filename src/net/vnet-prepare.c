@@ -386,6 +386,7 @@ static int prepare(const struct vnet_paths *p, const char *name, const struct vn
 	if ((r = vnet_config_check(c, err)) < 0 ||
 	    (r = vnet_resolve_mode(p, c->mode, &s->mode, &s->notice, err)) < 0)
 		goto fail_early;
+	s->chosen = !c->mode || strcmp(c->mode, "auto") == 0;
 	for (size_t i = 0; c->publish && c->publish[i]; i++) {
 		s->ports = xrealloc(s->ports, (s->n_ports + 1) * sizeof(*s->ports));
 		vnet_parse_publish(c->publish[i], &s->ports[s->n_ports++], NULL);

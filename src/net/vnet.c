@@ -321,7 +321,7 @@ static int teardown(const struct vnet_paths *p, const char *name, bool *ret_had,
 		}
 	}
 	if (r == 0 && sv.table[0]) {
-		int r2 = nft_ve_del(sv.table, name, &e);
+		int r2 = nft_ve_del(sv.table, sv.host_if[0] ? sv.host_if : name, &e);
 		if (r2 < 0) {
 			first = first ? first : r2;
 			vert_error_move(err, &e);

@@ -65,8 +65,9 @@ static pid_t do_clone(uint64_t flags, int cgroup_fd, int *ret_pidfd)
 		have_clone3 = 0;
 	}
 	if (cgroup_fd >= 0) {
-		/* clone() cannot place the child in a cgroup; the caller falls
-		 * back to writing cgroup.procs */
+		/* clone() can't place the child in a cgroup, and moving it in
+		 * afterwards would root its cgroup namespace (made by the same
+		 * clone) at our cgroup instead of the VE's */
 		errno = ENOSYS;
 		return -1;
 	}
@@ -152,6 +153,10 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	if (pid < 0) {
 		int e = errno;
 		rt_seccomp_prog_free(prog);
+		if (e == ENOSYS && o->cgroup_fd >= 0)
+			return vert_error_set(err, e, VERT_ERR_RUNTIME,
+					      "start the VE in its cgroup: this needs clone3() with "
+					      "CLONE_INTO_CGROUP (Linux 5.7 or later)");
 		if (e == EPERM || e == EACCES)
 			return vert_error_set(err, e, VERT_ERR_RUNTIME,
 					      "create namespaces (clone3)%s",

@@ -4,11 +4,17 @@
  * pidfd, its cgroup, and apply the same process setup (user, terminal,
  * capabilities, seccomp) as the init got.
  *
- *   P (vert)  --clone-->  M  setns(pidfd, all namespaces)
+ *   P (vert)  --clone-->  M  setns(pidfd, all namespaces but cgroup)
  *                         M  --clone3(CLONE_PARENT|CLONE_INTO_CGROUP)-->  G
+ *                         G  setns(pidfd, cgroup)
  *   G is P's child (CLONE_PARENT), inside the VE's pid namespace (M's
  *   pid_for_children), and runs rt_child_process(); M reports G's pid and
  *   exits.  P waits for G like for any container process.
+ *
+ * The cgroup namespace is joined by G, once it is in the VE's cgroup: the
+ * kernel lets a process move (or be born) only between cgroups below its
+ * own cgroup namespace's root, and M's cgroup, P's, is not below the
+ * VE's.
  *
  * M and G are not dumpable from the moment M joins the VE, so nothing in
  * the VE can open /proc/PID/exe of the host's vert binary while they run
@@ -61,7 +67,8 @@ static int differing_ns(pid_t pid)
 }
 
 struct exec_report {
-	int32_t pid; /* G in P's pid namespace, or -errno */
+	int32_t pid;    /* G in P's pid namespace, or -errno */
+	int32_t joined; /* G was born in o->cgroup_fd's cgroup */
 	char msg[256];
 };
 
@@ -76,7 +83,7 @@ __attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
 
 	prctl(PR_SET_DUMPABLE, 0);
 	rt_reset_signals();
-	if (setns(o->init_pidfd, nsflags) < 0) {
+	if (setns(o->init_pidfd, nsflags & ~CLONE_NEWCGROUP) < 0) {
 		rep.pid = -errno;
 		snprintf(rep.msg, sizeof(rep.msg), "join the VE's namespaces");
 		goto out;
@@ -86,16 +93,25 @@ __attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
 		args.cgroup = (uint64_t)o->cgroup_fd;
 	}
 	g = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (g < 0 && o->cgroup_fd >= 0 && errno != EPERM) {
-		/* no clone3 / CLONE_INTO_CGROUP: plain fork, then join */
+	rep.joined = g >= 0 && o->cgroup_fd >= 0;
+	if (g < 0 && o->cgroup_fd >= 0 && (errno == EINVAL || errno == E2BIG)) {
+		/* a kernel without CLONE_INTO_CGROUP (< 5.7): P moves G into
+		 * the cgroup before letting it go.  Any other error stands: a
+		 * process that can't start in the VE's cgroup must not start
+		 * outside it (pids.max reached is EAGAIN, a cgroup the VE
+		 * turned into an inner node is EBUSY). */
 		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
 		g = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	}
-	if (g < 0 && errno == ENOSYS)
+	if (g < 0 && errno == ENOSYS && o->cgroup_fd < 0)
 		g = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_PARENT, NULL, NULL, NULL, 0);
 	if (g < 0) {
 		rep.pid = -errno;
-		snprintf(rep.msg, sizeof(rep.msg), "create the process in the VE");
+		snprintf(rep.msg, sizeof(rep.msg), "%s",
+			 errno == EAGAIN && o->cgroup_fd >= 0
+				 ? "create the process in the VE: it has reached its process "
+				   "limit (pids.max)"
+				 : "create the process in the VE");
 		goto out;
 	}
 	if (g == 0) {
@@ -103,6 +119,17 @@ __attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
 		close(report_fd);
 		if (rt_sync_recv(sync_fd, &go, NULL) <= 0 || go.type != RT_SYNC_GO)
 			_exit(125);
+		/* after #1: P has moved us into the cgroup if the kernel could
+		 * not do it at birth */
+		if ((nsflags & CLONE_NEWCGROUP) && setns(o->init_pidfd, CLONE_NEWCGROUP) < 0) {
+			vert_error_t e = VERT_ERROR_INIT;
+			struct rt_sync_msg m = { .type = RT_SYNC_ERROR, .errnum = errno,
+						 .kind = VERT_ERR_RUNTIME };
+			vert_error_sys(&e, "join the VE's cgroup namespace");
+			snprintf(m.msg, sizeof(m.msg), "%s", e.msg);
+			rt_sync_send(sync_fd, &m, -1); /* #3 */
+			_exit(125);
+		}
 		rt_child_process(s, &o->create, prog, sync_fd, &go,
 				 (nsflags & CLONE_NEWUSER) != 0 || !rt_in_init_userns());
 	}
@@ -174,6 +201,16 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
 	if (rep.pid < 0)
 		return vert_error_set(err, -rep.pid, VERT_ERR_RUNTIME, "%s", rep.msg);
 	g = rep.pid;
+	if (o->cgroup_fd >= 0 && !rep.joined) {
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", g);
+		if ((r = write_file_str_at(o->cgroup_fd, "cgroup.procs", pid)) < 0) {
+			kill(g, SIGKILL);
+			waitpid(g, &st, 0);
+			return vert_error_set(err, -r, VERT_ERR_RUNTIME,
+					      "move the process into the VE's cgroup");
+		}
+	}
 	/* G is our child (CLONE_PARENT): nobody else can reap it, so its pid
 	 * can't be reused before we open the pidfd */
 	gpidfd = (int)syscall(SYS_pidfd_open, g, 0);

@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include "rt-internal.h"
 #include "vert/spec.h"
 #include "vert/util.h"
 
@@ -117,21 +118,6 @@ int rt_seccomp_action_from_name(const char *name)
 	return -1;
 }
 
-void rt_resources_init(struct rt_resources *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->memory_max = r->memory_high = r->memory_swap_max = -1;
-	r->cpu_quota = r->cpu_period = r->cpu_weight = -1;
-	r->pids_max = r->io_weight = -1;
-}
-
-bool rt_resources_any(const struct rt_resources *r)
-{
-	return r->memory_max >= 0 || r->memory_high >= 0 || r->memory_swap_max >= 0 ||
-	       r->cpu_quota >= 0 || r->cpu_weight >= 0 || r->cpuset_cpus || r->cpuset_mems ||
-	       r->pids_max >= 0 || r->io_weight >= 0 || r->io_max;
-}
-
 /* ---- mount options ---- */
 
 static const struct {
@@ -221,7 +207,7 @@ int rt_mount_parse_options(struct rt_mount *m, char *const *options, vert_error_
 
 /* ---- json helpers ---- */
 
-static struct json_object *jget(struct json_object *o, const char *key)
+struct json_object *rt_jget(struct json_object *o, const char *key)
 {
 	struct json_object *v = NULL;
 	if (!o || !json_object_object_get_ex(o, key, &v))
@@ -231,9 +217,9 @@ static struct json_object *jget(struct json_object *o, const char *key)
 	return v;
 }
 
-static int jstr(struct json_object *o, const char *key, char **ret, vert_error_t *err)
+int rt_jstr(struct json_object *o, const char *key, char **ret, vert_error_t *err)
 {
-	struct json_object *v = jget(o, key);
+	struct json_object *v = rt_jget(o, key);
 	if (!v)
 		return 0;
 	if (!json_object_is_type(v, json_type_string))
@@ -244,9 +230,9 @@ static int jstr(struct json_object *o, const char *key, char **ret, vert_error_t
 	return 0;
 }
 
-static int jstrv(struct json_object *o, const char *key, char ***ret, vert_error_t *err)
+int rt_jstrv(struct json_object *o, const char *key, char ***ret, vert_error_t *err)
 {
-	struct json_object *v = jget(o, key);
+	struct json_object *v = rt_jget(o, key);
 	char **r = NULL;
 	size_t n;
 
@@ -271,9 +257,9 @@ static int jstrv(struct json_object *o, const char *key, char ***ret, vert_error
 	return 0;
 }
 
-static int jbool(struct json_object *o, const char *key, bool *ret, vert_error_t *err)
+int rt_jbool(struct json_object *o, const char *key, bool *ret, vert_error_t *err)
 {
-	struct json_object *v = jget(o, key);
+	struct json_object *v = rt_jget(o, key);
 	if (!v)
 		return 0;
 	if (!json_object_is_type(v, json_type_boolean))
@@ -283,9 +269,9 @@ static int jbool(struct json_object *o, const char *key, bool *ret, vert_error_t
 	return 0;
 }
 
-static int jint64(struct json_object *o, const char *key, int64_t *ret, vert_error_t *err)
+int rt_jint64(struct json_object *o, const char *key, int64_t *ret, vert_error_t *err)
 {
-	struct json_object *v = jget(o, key);
+	struct json_object *v = rt_jget(o, key);
 	if (!v)
 		return 0;
 	if (!json_object_is_type(v, json_type_int))
@@ -295,13 +281,13 @@ static int jint64(struct json_object *o, const char *key, int64_t *ret, vert_err
 	return 0;
 }
 
-static int juint32(struct json_object *o, const char *key, uint32_t *ret, vert_error_t *err)
+static int rt_juint32(struct json_object *o, const char *key, uint32_t *ret, vert_error_t *err)
 {
 	int64_t v = -1;
-	int r = jint64(o, key, &v, err);
+	int r = rt_jint64(o, key, &v, err);
 	if (r < 0)
 		return r;
-	if (!jget(o, key))
+	if (!rt_jget(o, key))
 		return 0;
 	if (v < 0 || v > UINT32_MAX)
 		return vert_error_set(err, ERANGE, VERT_ERR_INVALID, "spec: '%s' out of range",
@@ -319,7 +305,7 @@ static int parse_caps(struct json_object *caps, const char *key, uint64_t *ret,
 	uint64_t mask = 0;
 	int r;
 
-	r = jstrv(caps, key, &names, err);
+	r = rt_jstrv(caps, key, &names, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; names && names[i]; i++) {
@@ -340,10 +326,10 @@ static int parse_process(struct rt_spec *s, struct json_object *p, vert_error_t 
 
 	if (!p)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: 'process' is required");
-	if ((r = jbool(p, "terminal", &s->terminal, err)) < 0 ||
-	    (r = jstrv(p, "args", &s->args, err)) < 0 || (r = jstrv(p, "env", &s->env, err)) < 0 ||
-	    (r = jstr(p, "cwd", &s->cwd, err)) < 0 ||
-	    (r = jbool(p, "noNewPrivileges", &s->no_new_privileges, err)) < 0)
+	if ((r = rt_jbool(p, "terminal", &s->terminal, err)) < 0 ||
+	    (r = rt_jstrv(p, "args", &s->args, err)) < 0 || (r = rt_jstrv(p, "env", &s->env, err)) < 0 ||
+	    (r = rt_jstr(p, "cwd", &s->cwd, err)) < 0 ||
+	    (r = rt_jbool(p, "noNewPrivileges", &s->no_new_privileges, err)) < 0)
 		return r;
 	if (!s->args || !s->args[0])
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
@@ -354,11 +340,11 @@ static int parse_process(struct rt_spec *s, struct json_object *p, vert_error_t 
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 				      "spec: 'process.cwd' must be absolute, got '%s'", s->cwd);
 
-	user = jget(p, "user");
+	user = rt_jget(p, "user");
 	if (user) {
-		struct json_object *ag = jget(user, "additionalGids");
+		struct json_object *ag = rt_jget(user, "additionalGids");
 		uint32_t u = 0, g = 0;
-		if ((r = juint32(user, "uid", &u, err)) < 0 || (r = juint32(user, "gid", &g, err)) < 0)
+		if ((r = rt_juint32(user, "uid", &u, err)) < 0 || (r = rt_juint32(user, "gid", &g, err)) < 0)
 			return r;
 		s->uid = u;
 		s->gid = g;
@@ -371,7 +357,7 @@ static int parse_process(struct rt_spec *s, struct json_object *p, vert_error_t 
 		}
 	}
 
-	caps = jget(p, "capabilities");
+	caps = rt_jget(p, "capabilities");
 	if (caps) {
 		if ((r = parse_caps(caps, "bounding", &s->cap_bounding, err)) < 0 ||
 		    (r = parse_caps(caps, "effective", &s->cap_effective, err)) < 0 ||
@@ -381,7 +367,7 @@ static int parse_process(struct rt_spec *s, struct json_object *p, vert_error_t 
 			return r;
 	}
 
-	rl = jget(p, "rlimits");
+	rl = rt_jget(p, "rlimits");
 	if (rl && json_object_is_type(rl, json_type_array)) {
 		s->n_rlimits = json_object_array_length(rl);
 		s->rlimits = xcalloc(s->n_rlimits, sizeof(*s->rlimits));
@@ -389,9 +375,9 @@ static int parse_process(struct rt_spec *s, struct json_object *p, vert_error_t 
 			struct json_object *e = json_object_array_get_idx(rl, i);
 			_cleanup_free_ char *type = NULL;
 			int64_t soft = 0, hard = 0;
-			if ((r = jstr(e, "type", &type, err)) < 0 ||
-			    (r = jint64(e, "soft", &soft, err)) < 0 ||
-			    (r = jint64(e, "hard", &hard, err)) < 0)
+			if ((r = rt_jstr(e, "type", &type, err)) < 0 ||
+			    (r = rt_jint64(e, "soft", &soft, err)) < 0 ||
+			    (r = rt_jint64(e, "hard", &hard, err)) < 0)
 				return r;
 			s->rlimits[i].resource = type ? rt_rlimit_from_name(type) : -1;
 			if (s->rlimits[i].resource < 0)
@@ -403,9 +389,9 @@ static int parse_process(struct rt_spec *s, struct json_object *p, vert_error_t 
 		}
 	}
 
-	if (jget(p, "oomScoreAdj")) {
+	if (rt_jget(p, "oomScoreAdj")) {
 		int64_t v = 0;
-		if ((r = jint64(p, "oomScoreAdj", &v, err)) < 0)
+		if ((r = rt_jint64(p, "oomScoreAdj", &v, err)) < 0)
 			return r;
 		s->has_oom_score_adj = true;
 		s->oom_score_adj = (int)v;
@@ -429,10 +415,10 @@ static int parse_mounts(struct rt_spec *s, struct json_object *mounts, vert_erro
 		_cleanup_strv_ char **opts = NULL;
 		int r;
 
-		if ((r = jstr(e, "destination", &m->destination, err)) < 0 ||
-		    (r = jstr(e, "type", &m->type, err)) < 0 ||
-		    (r = jstr(e, "source", &m->source, err)) < 0 ||
-		    (r = jstrv(e, "options", &opts, err)) < 0)
+		if ((r = rt_jstr(e, "destination", &m->destination, err)) < 0 ||
+		    (r = rt_jstr(e, "type", &m->type, err)) < 0 ||
+		    (r = rt_jstr(e, "source", &m->source, err)) < 0 ||
+		    (r = rt_jstrv(e, "options", &opts, err)) < 0)
 			return r;
 		if (!m->destination || m->destination[0] != '/')
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
@@ -462,9 +448,9 @@ static int parse_idmaps(struct json_object *arr, struct rt_idmap **ret, size_t *
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(arr, i);
 		int r;
-		if ((r = juint32(e, "containerID", &(*ret)[i].inside, err)) < 0 ||
-		    (r = juint32(e, "hostID", &(*ret)[i].outside, err)) < 0 ||
-		    (r = juint32(e, "size", &(*ret)[i].count, err)) < 0)
+		if ((r = rt_juint32(e, "containerID", &(*ret)[i].inside, err)) < 0 ||
+		    (r = rt_juint32(e, "hostID", &(*ret)[i].outside, err)) < 0 ||
+		    (r = rt_juint32(e, "size", &(*ret)[i].count, err)) < 0)
 			return r;
 		if ((*ret)[i].count == 0)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
@@ -484,16 +470,16 @@ static int parse_seccomp(struct rt_spec *s, struct json_object *sc, vert_error_t
 	if (!sc)
 		return 0;
 	s->seccomp = xcalloc(1, sizeof(*s->seccomp));
-	if ((r = jstr(sc, "defaultAction", &def, err)) < 0 ||
-	    (r = jint64(sc, "defaultErrnoRet", &derr, err)) < 0 ||
-	    (r = jstrv(sc, "architectures", &s->seccomp->architectures, err)) < 0)
+	if ((r = rt_jstr(sc, "defaultAction", &def, err)) < 0 ||
+	    (r = rt_jint64(sc, "defaultErrnoRet", &derr, err)) < 0 ||
+	    (r = rt_jstrv(sc, "architectures", &s->seccomp->architectures, err)) < 0)
 		return r;
 	s->seccomp->default_action = rt_seccomp_action_from_name(def ? def : "SCMP_ACT_ALLOW");
 	if (s->seccomp->default_action < 0)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 				      "spec: unknown seccomp action '%s'", def);
 	s->seccomp->default_errno = (int)derr;
-	calls = jget(sc, "syscalls");
+	calls = rt_jget(sc, "syscalls");
 	if (!calls)
 		return 0;
 	s->seccomp->n_rules = json_object_array_length(calls);
@@ -504,12 +490,12 @@ static int parse_seccomp(struct rt_spec *s, struct json_object *sc, vert_error_t
 		_cleanup_free_ char *act = NULL;
 		int64_t e_ret = EPERM;
 
-		if (jget(e, "args"))
+		if (rt_jget(e, "args"))
 			return vert_error_set(err, EOPNOTSUPP, VERT_ERR_INVALID,
 					      "spec: seccomp argument filters are not supported");
-		if ((r = jstrv(e, "names", &rule->names, err)) < 0 ||
-		    (r = jstr(e, "action", &act, err)) < 0 ||
-		    (r = jint64(e, "errnoRet", &e_ret, err)) < 0)
+		if ((r = rt_jstrv(e, "names", &rule->names, err)) < 0 ||
+		    (r = rt_jstr(e, "action", &act, err)) < 0 ||
+		    (r = rt_jint64(e, "errnoRet", &e_ret, err)) < 0)
 			return r;
 		rule->action = rt_seccomp_action_from_name(act ? act : "");
 		if (rule->action < 0)
@@ -518,37 +504,6 @@ static int parse_seccomp(struct rt_spec *s, struct json_object *sc, vert_error_t
 					      act ? act : "");
 		rule->errnum = (int)e_ret;
 	}
-	return 0;
-}
-
-static int parse_resources(struct rt_spec *s, struct json_object *res, vert_error_t *err)
-{
-	struct rt_resources *r = &s->resources;
-	struct json_object *mem, *cpu, *pids, *bio;
-	int ret;
-
-	if (!res)
-		return 0;
-	mem = jget(res, "memory");
-	if (mem && ((ret = jint64(mem, "limit", &r->memory_max, err)) < 0 ||
-		    (ret = jint64(mem, "reservation", &r->memory_high, err)) < 0 ||
-		    (ret = jint64(mem, "swap", &r->memory_swap_max, err)) < 0))
-		return ret;
-	cpu = jget(res, "cpu");
-	if (cpu && ((ret = jint64(cpu, "quota", &r->cpu_quota, err)) < 0 ||
-		    (ret = jint64(cpu, "period", &r->cpu_period, err)) < 0 ||
-		    (ret = jint64(cpu, "shares", &r->cpu_weight, err)) < 0 ||
-		    (ret = jstr(cpu, "cpus", &r->cpuset_cpus, err)) < 0 ||
-		    (ret = jstr(cpu, "mems", &r->cpuset_mems, err)) < 0))
-		return ret;
-	pids = jget(res, "pids");
-	if (pids && (ret = jint64(pids, "limit", &r->pids_max, err)) < 0)
-		return ret;
-	bio = jget(res, "blockIO");
-	if (bio && (ret = jint64(bio, "weight", &r->io_weight, err)) < 0)
-		return ret;
-	if (bio && (ret = jstrv(bio, "org.vert.ioMax", &r->io_max, err)) < 0)
-		return ret;
 	return 0;
 }
 
@@ -568,10 +523,10 @@ static int parse_devices(struct rt_spec *s, struct json_object *devs, vert_error
 		int64_t maj = 0, min = 0;
 		int r;
 
-		if ((r = jstr(e, "path", &d->path, err)) < 0 || (r = jstr(e, "type", &type, err)) < 0 ||
-		    (r = jint64(e, "major", &maj, err)) < 0 || (r = jint64(e, "minor", &min, err)) < 0 ||
-		    (r = juint32(e, "fileMode", &mode, err)) < 0 ||
-		    (r = juint32(e, "uid", &uid, err)) < 0 || (r = juint32(e, "gid", &gid, err)) < 0)
+		if ((r = rt_jstr(e, "path", &d->path, err)) < 0 || (r = rt_jstr(e, "type", &type, err)) < 0 ||
+		    (r = rt_jint64(e, "major", &maj, err)) < 0 || (r = rt_jint64(e, "minor", &min, err)) < 0 ||
+		    (r = rt_juint32(e, "fileMode", &mode, err)) < 0 ||
+		    (r = rt_juint32(e, "uid", &uid, err)) < 0 || (r = rt_juint32(e, "gid", &gid, err)) < 0)
 			return r;
 		if (!d->path || d->path[0] != '/' || !type ||
 		    (strcmp(type, "c") != 0 && strcmp(type, "b") != 0 && strcmp(type, "u") != 0))
@@ -596,12 +551,12 @@ static int parse_linux(struct rt_spec *s, struct json_object *l, vert_error_t *e
 
 	if (!l)
 		return 0;
-	nss = jget(l, "namespaces");
+	nss = rt_jget(l, "namespaces");
 	for (size_t i = 0; nss && i < json_object_array_length(nss); i++) {
 		struct json_object *e = json_object_array_get_idx(nss, i);
 		_cleanup_free_ char *type = NULL, *path = NULL;
 		int ns;
-		if ((r = jstr(e, "type", &type, err)) < 0 || (r = jstr(e, "path", &path, err)) < 0)
+		if ((r = rt_jstr(e, "type", &type, err)) < 0 || (r = rt_jstr(e, "path", &path, err)) < 0)
 			return r;
 		ns = type ? rt_ns_from_name(type) : -1;
 		if (ns < 0)
@@ -613,21 +568,21 @@ static int parse_linux(struct rt_spec *s, struct json_object *l, vert_error_t *e
 		else
 			s->ns_flags |= rt_ns_clone_flag(ns);
 	}
-	if ((r = parse_idmaps(jget(l, "uidMappings"), &s->uid_maps, &s->n_uid_maps, err)) < 0 ||
-	    (r = parse_idmaps(jget(l, "gidMappings"), &s->gid_maps, &s->n_gid_maps, err)) < 0 ||
-	    (r = jstrv(l, "maskedPaths", &s->masked_paths, err)) < 0 ||
-	    (r = jstrv(l, "readonlyPaths", &s->readonly_paths, err)) < 0 ||
-	    (r = jstr(l, "cgroupsPath", &s->cgroups_path, err)) < 0 ||
-	    (r = jstr(l, "rootfsPropagation", &prop, err)) < 0 ||
-	    (r = parse_seccomp(s, jget(l, "seccomp"), err)) < 0 ||
-	    (r = parse_resources(s, jget(l, "resources"), err)) < 0 ||
-	    (r = parse_devices(s, jget(l, "devices"), err)) < 0)
+	if ((r = parse_idmaps(rt_jget(l, "uidMappings"), &s->uid_maps, &s->n_uid_maps, err)) < 0 ||
+	    (r = parse_idmaps(rt_jget(l, "gidMappings"), &s->gid_maps, &s->n_gid_maps, err)) < 0 ||
+	    (r = rt_jstrv(l, "maskedPaths", &s->masked_paths, err)) < 0 ||
+	    (r = rt_jstrv(l, "readonlyPaths", &s->readonly_paths, err)) < 0 ||
+	    (r = rt_jstr(l, "cgroupsPath", &s->cgroups_path, err)) < 0 ||
+	    (r = rt_jstr(l, "rootfsPropagation", &prop, err)) < 0 ||
+	    (r = parse_seccomp(s, rt_jget(l, "seccomp"), err)) < 0 ||
+	    (r = rt_parse_resources(&s->resources, rt_jget(l, "resources"), err)) < 0 ||
+	    (r = parse_devices(s, rt_jget(l, "devices"), err)) < 0)
 		return r;
 	if (prop && parse_propagation(prop, &s->rootfs_propagation) < 0)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 				      "spec: invalid rootfsPropagation '%s'", prop);
 
-	sysctl = jget(l, "sysctl");
+	sysctl = rt_jget(l, "sysctl");
 	if (sysctl) {
 		s->sysctls = xcalloc(json_object_object_length(sysctl), sizeof(*s->sysctls));
 		json_object_object_foreach(sysctl, k, v)
@@ -650,11 +605,11 @@ static int parse_annotations(struct rt_spec *s, struct json_object *a, vert_erro
 
 	if (!a)
 		return 0;
-	if ((r = jstr(a, "org.vert.rootfs.lower", &s->overlay_lower, err)) < 0 ||
-	    (r = jstr(a, "org.vert.rootfs.upper", &s->overlay_upper, err)) < 0 ||
-	    (r = jstr(a, "org.vert.rootfs.work", &s->overlay_work, err)) < 0)
+	if ((r = rt_jstr(a, "org.vert.rootfs.lower", &s->overlay_lower, err)) < 0 ||
+	    (r = rt_jstr(a, "org.vert.rootfs.upper", &s->overlay_upper, err)) < 0 ||
+	    (r = rt_jstr(a, "org.vert.rootfs.work", &s->overlay_work, err)) < 0)
 		return r;
-	lo = jget(a, "org.vert.net.loopback");
+	lo = rt_jget(a, "org.vert.net.loopback");
 	if (lo)
 		s->loopback_up = strcmp(json_object_get_string(lo), "true") == 0;
 	if (s->overlay_lower && (!s->overlay_upper || !s->overlay_work))
@@ -675,20 +630,20 @@ int rt_spec_from_json(struct json_object *root, struct rt_spec **ret, vert_error
 		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: not a JSON object");
 		goto fail;
 	}
-	if ((r = parse_process(s, jget(root, "process"), err)) < 0)
+	if ((r = parse_process(s, rt_jget(root, "process"), err)) < 0)
 		goto fail;
-	rootobj = jget(root, "root");
+	rootobj = rt_jget(root, "root");
 	if (!rootobj) {
 		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: 'root' is required");
 		goto fail;
 	}
-	if ((r = jstr(rootobj, "path", &s->root_path, err)) < 0 ||
-	    (r = jbool(rootobj, "readonly", &s->root_readonly, err)) < 0 ||
-	    (r = jstr(root, "hostname", &s->hostname, err)) < 0 ||
-	    (r = jstr(root, "domainname", &s->domainname, err)) < 0 ||
-	    (r = parse_mounts(s, jget(root, "mounts"), err)) < 0 ||
-	    (r = parse_linux(s, jget(root, "linux"), err)) < 0 ||
-	    (r = parse_annotations(s, jget(root, "annotations"), err)) < 0)
+	if ((r = rt_jstr(rootobj, "path", &s->root_path, err)) < 0 ||
+	    (r = rt_jbool(rootobj, "readonly", &s->root_readonly, err)) < 0 ||
+	    (r = rt_jstr(root, "hostname", &s->hostname, err)) < 0 ||
+	    (r = rt_jstr(root, "domainname", &s->domainname, err)) < 0 ||
+	    (r = parse_mounts(s, rt_jget(root, "mounts"), err)) < 0 ||
+	    (r = parse_linux(s, rt_jget(root, "linux"), err)) < 0 ||
+	    (r = parse_annotations(s, rt_jget(root, "annotations"), err)) < 0)
 		goto fail;
 	if (!s->root_path) {
 		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: 'root.path' is required");
@@ -758,8 +713,6 @@ void rt_spec_free(struct rt_spec *s)
 		free(s->seccomp);
 	}
 	free(s->cgroups_path);
-	free(s->resources.cpuset_cpus);
-	free(s->resources.cpuset_mems);
-	strv_free(s->resources.io_max);
+	rt_resources_done(&s->resources);
 	free(s);
 }

@@ -92,6 +92,7 @@ static struct json_object *build_mounts(const struct ve_compile_in *in)
 					     "size=65536k", NULL };
 	static const char *const o_mq[] = { "nosuid", "noexec", "nodev", NULL };
 	static const char *const o_sys[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+	static const char *const o_cg[] = { "nosuid", "noexec", "nodev", "rw", NULL };
 
 	add_mount(mounts, "/proc", "proc", "proc", o_proc);
 	add_mount(mounts, "/dev", "tmpfs", "tmpfs", o_dev);
@@ -99,6 +100,13 @@ static struct json_object *build_mounts(const struct ve_compile_in *in)
 	add_mount(mounts, "/dev/shm", "tmpfs", "shm", o_shm);
 	add_mount(mounts, "/dev/mqueue", "mqueue", "mqueue", o_mq);
 	add_mount(mounts, "/sys", "sysfs", "sysfs", o_sys);
+	/* The VE's own cgroup namespace: cgroup2 mounted there shows the
+	 * payload as its root, and nothing above it.  Read-write, so an init
+	 * like systemd can move itself to init.scope and delegate controllers
+	 * to its services; the VE's limits sit one level up, out of its
+	 * reach (src/cgroup/create.c). */
+	if (in->cgroup)
+		add_mount(mounts, "/sys/fs/cgroup", "cgroup2", "cgroup", o_cg);
 	for (size_t i = 0; i < c->n_volumes; i++) {
 		const char *o[] = { "rbind", "rprivate", c->volumes[i].readonly ? "ro" : "rw", NULL };
 		add_mount(mounts, c->volumes[i].dest, "bind", c->volumes[i].source, o);

@@ -39,9 +39,7 @@ void ve_config_done(struct ve_config *c)
 	strv_free(c->dns);
 	strv_free(c->cap_add);
 	strv_free(c->cap_drop);
-	free(c->resources.cpuset_cpus);
-	free(c->resources.cpuset_mems);
-	strv_free(c->resources.io_max);
+	rt_resources_done(&c->resources);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "ve-internal.h"
+#include "vert/cgroup.h"
 #include "vert/runtime.h"
 #include "vert/util.h"
 
@@ -49,21 +50,25 @@ int ve_exec(const struct ve_paths *p, const char *name, const struct ve_exec_opt
 	if (r < 0)
 		goto out;
 
-	if (s.cgroup) {
-		cgfd = open(s.cgroup, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-		if (cgfd < 0) {
-			r = vert_error_sys(err, "open cgroup '%s'", s.cgroup);
-			goto out;
-		}
-	}
 	xo.init_pidfd = pidfd;
 	xo.init_pid = s.pid;
-	xo.cgroup_fd = cgfd;
 	xo.create.user = o->user ? o->user : c.user;
 	xo.create.login_shell = o->login;
 	xo.create.seccomp_cache = p->run;
 	rt_block_forwarded_signals(NULL);
-	r = rt_container_exec(spec, &xo, &ct, err);
+	/* The cgroup to start in can change under us: a systemd init moves
+	 * to init.scope and enables controllers in the payload, after which
+	 * joining the payload fails with EBUSY.  Look again once. */
+	for (int attempt = 0;; attempt++) {
+		if (s.cgroup && (r = cg_exec_target(s.cgroup, s.pid, &cgfd, err)) < 0)
+			goto out;
+		xo.cgroup_fd = cgfd;
+		r = rt_container_exec(spec, &xo, &ct, err);
+		if (r != -EBUSY || !s.cgroup || attempt > 0)
+			break;
+		vert_error_clear(err);
+		close(TAKE_FD(cgfd));
+	}
 	if (r < 0)
 		goto out;
 	r = rt_container_wait(&ct, ret_status, err);

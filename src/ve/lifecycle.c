@@ -79,6 +79,9 @@ int ve_create_locked(const struct ve_paths *p, struct ve_config *c, bool sync, v
 
 	if ((r = ve_config_validate(p, c, err)) < 0)
 		return r;
+	/* limits this host can't enforce: refuse now, not at every start */
+	if ((r = cg_check(&c->resources, p->rootless, err)) < 0)
+		return r;
 	if ((r = ve_template_rootfs(p, c->template_name, &lower, err)) < 0)
 		return r;
 	/* leftovers of a killed run or create under this name */
@@ -297,30 +300,22 @@ int ve_set(const struct ve_paths *p, const char *name, const struct ve_config *p
 	ve_reconcile_locked(p, name);
 	running = ve_open_init(p, name, &s, &pidfd, NULL) == 0;
 
-	if (running && (fields & VE_SET_RESOURCES) && rt_resources_any(&patch->resources)) {
-		if (!s.cgroup) {
-			r = vert_error_set(err, EOPNOTSUPP, VERT_ERR_INVALID,
-					   "VE '%s' runs without a cgroup (no cgroup v2 on this "
-					   "host): limits can't be applied",
-					   name);
+	if ((fields & VE_SET_RESOURCES) && rt_resources_any(&patch->resources)) {
+		/* refuse what this host can't enforce, now rather than at the
+		 * next start; then, when it runs, apply at once */
+		if ((r = cg_check(&patch->resources, p->rootless, err)) < 0)
 			goto out;
-		}
-		if ((r = cg_apply_resources(s.cgroup, &patch->resources, err)) < 0)
+		if (running && s.cgroup &&
+		    (r = cg_apply_resources(s.cgroup, &patch->resources, err)) < 0)
 			goto out;
-	} else if (!running && (fields & VE_SET_RESOURCES) &&
-		   rt_resources_any(&patch->resources) && cg_detect_layout() != CG_LAYOUT_UNIFIED) {
-		/* refuse now rather than at the next start */
-		r = vert_error_set(err, EOPNOTSUPP, VERT_ERR_INVALID,
-				   "resource limits need cgroup v2, which this host does not "
-				   "provide (layout: %s); boot with "
-				   "systemd.unified_cgroup_hierarchy=1",
-				   cg_layout_name(cg_detect_layout()));
-		goto out;
+		if (running && !s.cgroup && notes)
+			*notes = xstrdup("the VE runs without a cgroup: the limits take effect at "
+					 "its next start");
 	}
 	if (running && (fields & VE_SET_HOSTNAME) &&
 	    (r = set_hostname_live(pidfd, c.hostname ? c.hostname : c.name, err)) < 0)
 		goto out;
-	if (running && (fields & VE_SET_NEXT_START) && notes)
+	if (running && (fields & VE_SET_NEXT_START) && notes && !*notes)
 		*notes = xstrdup("some changes take effect at the next start");
 	r = ve_config_save(p, &c, true, err);
 out:

@@ -5,6 +5,7 @@
  * a ghost.
  */
 #include <dirent.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <sys/stat.h>
@@ -59,9 +60,10 @@ static int info_get(const struct ve_paths *p, const char *name, const struct vne
 		ve_state_done(&i->state);
 		i->status = xstrdup("stopped");
 	}
-	memset(&i->stats, 0xff, sizeof(i->stats));
+	cg_stats_init(&i->stats);
 	if (i->running && i->state.cgroup)
 		cg_stats_read(i->state.cgroup, &i->stats);
+	i->sampled_ns = now_ns();
 	read_last(p, name, i);
 	/* the address is the VE's for its whole life, running or not */
 	if (!vnet_leases_get(ls, name, i->ip))
@@ -150,6 +152,35 @@ static void add_i64_or_null(struct json_object *o, const char *k, int64_t v)
 	json_object_object_add(o, k, v >= 0 ? json_object_new_int64(v) : NULL);
 }
 
+struct json_object *ve_stats_json(const struct cg_stats *st, struct json_object *o)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} f[] = {
+#define F(k, m) { k, offsetof(struct cg_stats, m) }
+		F("memory_current", memory_current), F("memory_max", memory_max),
+		F("memory_high", memory_high),       F("memory_peak", memory_peak),
+		F("swap_current", swap_current),     F("swap_max", swap_max),
+		F("pids_current", pids_current),     F("pids_max", pids_max),
+		F("pids_limit_hits", pids_limit_hits), F("cpu_usage_usec", cpu_usage_usec),
+		F("cpu_user_usec", cpu_user_usec),   F("cpu_system_usec", cpu_system_usec),
+		F("cpu_nr_throttled", cpu_nr_throttled), F("cpu_throttled_usec", cpu_throttled_usec),
+		F("cpu_quota_usec", cpu_quota),      F("cpu_period_usec", cpu_period),
+		F("cpu_weight", cpu_weight),         F("io_read_bytes", io_rbytes),
+		F("io_write_bytes", io_wbytes),      F("io_read_ops", io_rios),
+		F("io_write_ops", io_wios),          F("oom_kills", oom_kills),
+		F("oom_events", oom_events),         F("memory_max_events", memory_max_events),
+#undef F
+	};
+
+	if (!o)
+		o = json_object_new_object();
+	for (size_t k = 0; k < ARRAY_SIZE(f); k++)
+		add_i64_or_null(o, f[k].key, *(const int64_t *)((const char *)st + f[k].off));
+	return o;
+}
+
 struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_info *i, bool full)
 {
 	struct json_object *o = json_object_new_object(), *st;
@@ -160,7 +191,14 @@ struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_in
 	json_object_object_add(o, "pid", i->running ? json_object_new_int(i->state.pid) : NULL);
 	json_object_object_add(o, "ip", i->ip[0] ? json_object_new_string(i->ip) : NULL);
 	add_i64_or_null(o, "memory", i->stats.memory_current);
-	json_object_object_add(o, "cpu", cpu >= 0 ? json_object_new_double(cpu) : NULL);
+	if (cpu >= 0) {
+		/* two decimals as printed: a bare double shows 12.300000000000001 */
+		char b[32];
+		snprintf(b, sizeof(b), "%.2f", cpu);
+		json_object_object_add(o, "cpu", json_object_new_double_s(strtod(b, NULL), b));
+	} else {
+		json_object_object_add(o, "cpu", NULL);
+	}
 	add_i64_or_null(o, "pids", i->stats.pids_current);
 	add_i64_or_null(o, "uptime", ve_info_uptime(i));
 	json_object_object_add(o, "template", json_object_new_string(i->cfg.template_name));
@@ -190,18 +228,7 @@ struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_in
 		json_object_object_add(st, "last_exit", l);
 	}
 	json_object_object_add(o, "status", st);
-	{
-		struct json_object *s = json_object_new_object();
-		add_i64_or_null(s, "memory_current", i->stats.memory_current);
-		add_i64_or_null(s, "memory_max", i->stats.memory_max);
-		add_i64_or_null(s, "pids_current", i->stats.pids_current);
-		add_i64_or_null(s, "pids_max", i->stats.pids_max);
-		add_i64_or_null(s, "cpu_usage_usec", i->stats.cpu_usage_usec);
-		add_i64_or_null(s, "io_read_bytes", i->stats.io_rbytes);
-		add_i64_or_null(s, "io_write_bytes", i->stats.io_wbytes);
-		add_i64_or_null(s, "oom_kills", i->stats.oom_kills);
-		json_object_object_add(o, "stats", s);
-	}
+	json_object_object_add(o, "stats", ve_stats_json(&i->stats, NULL));
 	{
 		struct json_object *pa = json_object_new_object();
 		char *d = ve_data_dir(p, i->cfg.name), *r = ve_run_dir(p, i->cfg.name);

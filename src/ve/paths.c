@@ -110,6 +110,21 @@ void ve_paths_done(struct ve_paths *p)
 	p->data = p->run = p->root_arg = NULL;
 }
 
+char *ve_cgroup_name(const struct ve_paths *p, const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	/* every cgroupfs interface file has a '.' in its name ("io.stat",
+	 * "cgroup.procs"): a VE name with one gets the suffix too, so that
+	 * no VE name can collide with a file of vert's cgroup */
+	if (!p->root_arg && !strchr(name, '.'))
+		return xstrdup(name);
+	for (const char *c = p->run; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	/* '@' can't be part of a VE name: no clash with another VE's name */
+	return xasprintf("%s@%08x", name, h);
+}
+
 void ve_notice_once(const struct ve_paths *p, const char *key, const char *msg)
 {
 	_cleanup_free_ char *marker = xasprintf("%s/.notice-%s", p->run, key);

@@ -20,8 +20,14 @@ static int parse_cpus(const char *s, int64_t *quota, int64_t *period, vert_error
 	int fd = 0;
 	const char *p = s;
 
+	if (strcmp(s, "max") == 0) {
+		/* no limit ("max" in cpu.max), e.g. to lift one with vert set */
+		*quota = INT64_MAX;
+		*period = 100000;
+		return 0;
+	}
 	if (!isdigit((unsigned char)*p))
-		return bad("cpus", s, "expected a positive number like 0.5 or 2", err);
+		return bad("cpus", s, "expected a positive number like 0.5 or 2, or max", err);
 	while (isdigit((unsigned char)*p)) {
 		whole = whole * 10 + (uint64_t)(*p++ - '0');
 		if (whole > 4096)

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -81,6 +82,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	const struct ve_paths *p = b->p;
 	_cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *mp = NULL;
 	_cleanup_free_ char *vedir = ve_data_dir(p, c->name), *rundir = ve_run_dir(p, c->name);
+	_cleanup_free_ char *cgname = ve_cgroup_name(p, c->name);
 	struct rt_create_opts co = RT_CREATE_OPTS_INIT;
 	struct json_object *spec_json = NULL;
 	_cleanup_spec_ struct rt_spec *spec = NULL;
@@ -99,6 +101,16 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	mp = xasprintf("%s/mnt", p->run);
 	upper = xasprintf("%s/upper", vedir);
 	work = xasprintf("%s/work", vedir);
+
+	/* the cgroup first: whether the VE has one decides its mounts */
+	if ((r = cg_prepare(cgname, &c->resources, p->rootless, &cg, err)) < 0)
+		goto fail;
+	if (cg.why_none)
+		ve_notice_once(p, "no-cgroup", cg.why_none);
+	b->cgroup = TAKE_PTR(cg.path);
+	b->cgroup_fd = TAKE_FD(cg.dirfd);
+	cg_handle_done(&cg);
+	vert_debug_mark("cgroup");
 
 	{
 		struct vnet_paths np = ve_vnet_paths(p);
@@ -121,6 +133,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		eff.terminal = true;
 	{
 		struct ve_compile_in in = { p, &eff, lower, upper, work, mp };
+		in.cgroup = b->cgroup != NULL;
 		in.n_net_mounts = vnet_state_mounts(b->net, &in.net_mounts);
 		in.host_netns = !vnet_mode_new_netns(vnet_state_mode(b->net));
 		if ((r = ve_compile_spec(&in, &spec_json, err)) < 0)
@@ -138,17 +151,6 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		ve_idmap_notice(p, &im);
 	}
 
-	if ((r = cg_prepare(c->name, &c->resources, p->rootless, &cg, err)) < 0)
-		goto fail;
-	if (cg.why_none)
-		ve_notice_once(p, "no-cgroup", cg.why_none);
-	b->cgroup = cg.path;
-	b->cgroup_fd = cg.dirfd;
-	cg.path = NULL;
-	cg.dirfd = -1;
-	cg_handle_done(&cg);
-
-	vert_debug_mark("cgroup");
 	co.cgroup_fd = b->cgroup_fd;
 	co.die_with_parent = true;
 	co.user = c->user;
@@ -443,6 +445,12 @@ static int start_detached(const struct ve_paths *p, const struct ve_config *c, i
 		/* the caller holds the lock until we report; our copy of the
 		 * fd must not keep it after that */
 		close(lock);
+		/* The supervisor outlives the command: whatever the caller had
+		 * open (a pipe a script reads to EOF, a test runner's fd 3)
+		 * must not stay open for the VE's lifetime.  Close-on-exec, not
+		 * closed: fds of this process stay valid until vert-monitor
+		 * takes over. */
+		syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 		setsid();
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null >= 0) {

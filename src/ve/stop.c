@@ -44,10 +44,8 @@ static void kill_everything(const struct ve_state *s, int init_pidfd)
 	/* cgroup.kill reaches processes that left the pid namespace's
 	 * tree (none should) in one go; killing the init makes the kernel
 	 * kill every process of its pid namespace */
-	if (s->cgroup) {
-		_cleanup_free_ char *k = xasprintf("%s/cgroup.kill", s->cgroup);
-		write_file_str(k, "1");
-	}
+	if (s->cgroup)
+		cg_kill(s->cgroup);
 	syscall(SYS_pidfd_send_signal, init_pidfd, SIGKILL, NULL, 0);
 }
 

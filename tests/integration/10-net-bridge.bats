@@ -198,9 +198,10 @@ setup() { skip_unless_net_root; }
 	assert_line own-drop
 	run vert run --rm mini -- ping -c1 -W2 "$(ve_ip 50)"
 	assert_success
-	# the host's (vert's) tables are untouched
+	# the host's (vert's) tables are untouched: nb's chain is still there
+	nb_if=$(jq -r .host_if "$TEST_ROOT/run/net/nb.json")
 	run nft list table netdev "$NET_TABLE"
-	assert_output --partial "chain ve-nb"
+	assert_output --partial "chain ve-$nb_if"
 	ve_kill nb
 }
 
@@ -257,7 +258,8 @@ setup() { skip_unless_net_root; }
 		[ -f "$TEST_ROOT/run/ves/killnet/state.json" ] && break
 		sleep 0.05
 	done
-	[ "$(nft list table inet "$NET_TABLE" | grep -c 'comment "vert:killnet"')" -gt 0 ]
+	kif=$(jq -r .host_if "$TEST_ROOT/run/net/killnet.json")
+	[ "$(nft list table inet "$NET_TABLE" | grep -c "comment \"vert:$kif\"")" -gt 0 ]
 	kill -KILL "$pid"
 	wait "$pid" || true
 	# the VE died with vert; its veth with its netns (asynchronously)
@@ -266,7 +268,7 @@ setup() { skip_unless_net_root; }
 		sleep 0.1
 	done
 	# the rules and the lease stay until the next vert command
-	[ "$(nft list table inet "$NET_TABLE" | grep -c 'comment "vert:killnet"')" -gt 0 ]
+	[ "$(nft list table inet "$NET_TABLE" | grep -c "comment \"vert:$kif\"")" -gt 0 ]
 	for i in $(seq 50); do
 		vert template ls >/dev/null
 		snapshot_is "$base" && break

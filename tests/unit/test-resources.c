@@ -25,6 +25,9 @@ static void test_values(void **state)
 	assert_int_equal(r.cpu_quota, 25000);
 	assert_int_equal(ve_parse_resource("cpus", "2", &r, &e), 0);
 	assert_int_equal(r.cpu_quota, 200000);
+	assert_int_equal(ve_parse_resource("cpus", "max", &r, &e), 0);
+	assert_int_equal(r.cpu_quota, INT64_MAX);
+	assert_int_equal(r.cpu_period, 100000);
 	assert_int_equal(ve_parse_resource("pids", "64", &r, &e), 0);
 	assert_int_equal(r.pids_max, 64);
 	assert_int_equal(ve_parse_resource("cpu-weight", "100", &r, &e), 0);

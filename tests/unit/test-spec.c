@@ -180,12 +180,141 @@ static void test_names(void **state)
 	assert_int_equal(rt_rlimit_from_name("RLIMIT_NPROC") >= 0, 1);
 }
 
+/* minimal spec with linux.resources = res */
+static struct rt_spec *parse_res(const char *res, vert_error_t *err)
+{
+	char *txt = xasprintf("{\"process\":{\"args\":[\"/bin/true\"]},\"root\":{\"path\":\"/r\"},"
+			      "\"linux\":{\"resources\":%s}}",
+			      res);
+	struct rt_spec *s = parse(txt, err);
+	free(txt);
+	return s;
+}
+
+static void test_oci_conversions(void **state)
+{
+	(void)state;
+	/* crun's curve: the defaults meet (1024 shares = weight 100) */
+	assert_int_equal(rt_oci_shares_to_weight(1024), 100);
+	assert_int_equal(rt_oci_shares_to_weight(2), 1);
+	assert_int_equal(rt_oci_shares_to_weight(1), 1);
+	assert_int_equal(rt_oci_shares_to_weight(262144), 10000);
+	assert_int_equal(rt_oci_shares_to_weight(1000000), 10000);
+	assert_int_equal(rt_oci_shares_to_weight(0), -1);
+	assert_true(rt_oci_shares_to_weight(512) < 100 && rt_oci_shares_to_weight(512) > 1);
+	assert_true(rt_oci_shares_to_weight(2048) > 100);
+	assert_int_equal(rt_oci_blkio_to_io_weight(10), 1);
+	assert_int_equal(rt_oci_blkio_to_io_weight(1000), 10000);
+	assert_int_equal(rt_oci_blkio_to_io_weight(500), 4950);
+	assert_int_equal(rt_oci_blkio_to_io_weight(0), -1);
+}
+
+static void test_resources(void **state)
+{
+	vert_error_t e = VERT_ERROR_INIT;
+	struct rt_spec *s;
+	(void)state;
+
+	s = parse_res("{\"memory\":{\"limit\":67108864,\"reservation\":33554432,"
+		      "\"swap\":100663296},"
+		      "\"cpu\":{\"shares\":1024,\"quota\":50000,\"period\":100000,"
+		      "\"cpus\":\"0-1\",\"mems\":\"0\",\"burst\":1000,\"idle\":0},"
+		      "\"pids\":{\"limit\":64},"
+		      "\"blockIO\":{\"weight\":500,\"weightDevice\":[{\"major\":8,\"minor\":0,"
+		      "\"weight\":1000}],\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,"
+		      "\"rate\":1048576}],\"throttleWriteIOPSDevice\":[{\"major\":8,"
+		      "\"minor\":16,\"rate\":0}]},"
+		      "\"devices\":[],"
+		      "\"unified\":{\"memory.oom.group\":\"1\"}}",
+		      &e);
+	assert_non_null(s);
+	assert_int_equal(s->resources.memory_max, 67108864);
+	/* reservation is a protection on v2, not memory.high */
+	assert_int_equal(s->resources.memory_low, 33554432);
+	assert_int_equal(s->resources.memory_high, -1);
+	/* OCI swap is memory + swap */
+	assert_int_equal(s->resources.memory_swap_max, 100663296 - 67108864);
+	/* shares are not a weight */
+	assert_int_equal(s->resources.cpu_weight, 100);
+	assert_int_equal(s->resources.cpu_quota, 50000);
+	assert_int_equal(s->resources.cpu_period, 100000);
+	assert_string_equal(s->resources.cpuset_cpus, "0-1");
+	assert_string_equal(s->resources.cpuset_mems, "0");
+	assert_int_equal(s->resources.pids_max, 64);
+	assert_int_equal(s->resources.io_weight, 4950);
+	assert_int_equal(strv_len(s->resources.io_max), 2);
+	assert_string_equal(s->resources.io_max[0], "8:0 rbps=1048576");
+	assert_string_equal(s->resources.io_max[1], "8:16 wiops=max");
+	/* file/value pairs, in order */
+	assert_int_equal(strv_len(s->resources.unified), 8);
+	assert_string_equal(s->resources.unified[0], "cpu.max.burst");
+	assert_string_equal(s->resources.unified[1], "1000");
+	assert_string_equal(s->resources.unified[2], "cpu.idle");
+	assert_string_equal(s->resources.unified[4], "io.weight");
+	assert_string_equal(s->resources.unified[5], "8:0 10000");
+	assert_string_equal(s->resources.unified[6], "memory.oom.group");
+	assert_string_equal(s->resources.unified[7], "1");
+	assert_true(rt_resources_any(&s->resources));
+	rt_spec_free(s);
+
+	/* -1 and 0 mean unlimited where OCI says so */
+	s = parse_res("{\"memory\":{\"limit\":-1,\"swap\":-1},\"pids\":{\"limit\":0},"
+		      "\"cpu\":{\"quota\":-1}}",
+		      &e);
+	assert_non_null(s);
+	assert_int_equal(s->resources.memory_max, INT64_MAX);
+	assert_int_equal(s->resources.memory_swap_max, INT64_MAX);
+	assert_int_equal(s->resources.pids_max, INT64_MAX);
+	assert_int_equal(s->resources.cpu_quota, INT64_MAX);
+	assert_int_equal(s->resources.cpu_period, 100000);
+	rt_spec_free(s);
+
+	s = parse_res("{}", &e);
+	assert_non_null(s);
+	assert_false(rt_resources_any(&s->resources));
+	rt_spec_free(s);
+}
+
+static void test_resources_invalid(void **state)
+{
+	static const struct {
+		const char *res, *msg;
+	} bad[] = {
+		{ "{\"memory\":{\"swap\":1000}}", "needs memory.limit" },
+		{ "{\"memory\":{\"limit\":2000,\"swap\":1000}}", "must not be below" },
+		{ "{\"memory\":{\"swappiness\":10}}", "swappiness" },
+		{ "{\"memory\":{\"disableOOMKiller\":true}}", "disableOOMKiller" },
+		{ "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]}", "devices" },
+		{ "{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":1}]}", "hugepage" },
+		{ "{\"network\":{\"classID\":1}}", "network" },
+		{ "{\"cpu\":{\"realtimeRuntime\":100}}", "realtime" },
+		{ "{\"unified\":{\"../memory.max\":\"1\"}}", "invalid" },
+		{ "{\"unified\":{\"memory.max/x\":\"1\"}}", "invalid" },
+		{ "{\"unified\":{\"cgroup.procs\":\"1\"}}", "invalid" },
+		{ "{\"unified\":{\"memory.max\":1}}", "must be a string" },
+		{ "{\"memory\":{\"limit\":\"1G\"}}", "integer" },
+		{ "[]", "must be an object" },
+		{ "{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8}]}}", "major, minor" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		vert_error_t e = VERT_ERROR_INIT;
+		struct rt_spec *s = parse_res(bad[i].res, &e);
+		if (s || !e.msg || !strstr(e.msg, bad[i].msg))
+			fail_msg("'%s': expected an error with '%s', got '%s'", bad[i].res, bad[i].msg,
+				 e.msg ? e.msg : "(accepted)");
+		vert_error_clear(&e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal), cmocka_unit_test(test_full),
 		cmocka_unit_test(test_invalid), cmocka_unit_test(test_mount_options),
-		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_names), cmocka_unit_test(test_oci_conversions),
+		cmocka_unit_test(test_resources), cmocka_unit_test(test_resources_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

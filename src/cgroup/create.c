@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A VE's cgroup: created with its limits before the init exists, so the
+ * init is born inside it (clone3 CLONE_INTO_CGROUP, through the payload's
+ * directory fd) and not a single page or fork escapes the limits.
+ *
+ *   <base>/NAME           limits and counters, controllers enabled for its
+ *                         child; no process ever lives here
+ *   <base>/NAME/payload   the VE's cgroup namespace root
+ *
+ * Why the extra level (systemd-nspawn has the same one): the VE may write
+ * to the cgroups in its namespace (a systemd init creates init.scope and
+ * system.slice and enables controllers there), so its limits must sit
+ * above what it can reach.  With the limits on the namespace root itself,
+ * a root VE could raise its own memory.max on a host whose cgroup2 is
+ * mounted without nsdelegate.  And the no-internal-processes rule leaves
+ * the VE free to enable controllers in its root once its init moved to a
+ * leaf, which is exactly what systemd does.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "cgroup-internal.h"
+#include "vert/util.h"
+
+void cg_handle_done(struct cg_handle *h)
+{
+	if (h->dirfd >= 0)
+		close(h->dirfd);
+	free(h->path);
+	free(h->why_none);
+	*h = (struct cg_handle)CG_HANDLE_INIT;
+}
+
+/* <base>, made once and kept: other VEs come and go in it. */
+static int open_base(const struct cg_place *pl, vert_error_t *err)
+{
+	_cleanup_close_ int pfd = -EBADF;
+	int bfd;
+
+	pfd = open(pl->parent, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (pfd < 0)
+		return vert_error_sys(err, "open cgroup '%s'", pl->parent);
+	/* As root, the root cgroup may lack a controller in its
+	 * subtree_control (systemd enables them all; a bare host may not).
+	 * A delegated cgroup's subtree_control belongs to whoever delegated
+	 * it: read (cg_place_find), never written. */
+	if (!pl->delegated)
+		cg_enable_controllers_at(pfd, pl->controllers);
+	if (mkdirat(pfd, CG_SUBTREE, 0755) < 0 && errno != EEXIST)
+		return vert_error_sys(err, "create cgroup '%s'", pl->base);
+	bfd = openat(pfd, CG_SUBTREE, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (bfd < 0)
+		return vert_error_sys(err, "open cgroup '%s'", pl->base);
+	cg_enable_controllers_at(bfd, pl->controllers);
+	return bfd;
+}
+
+static int make_ve_cgroup(int bfd, const char *path, const char *cgname, vert_error_t *err)
+{
+	int r;
+
+	if (mkdirat(bfd, cgname, 0755) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return vert_error_sys(err, "create cgroup '%s'", path);
+	/* Left by a vert that died before its next command could reconcile
+	 * (the state that recorded it is gone).  The name is this VE's own,
+	 * unique to its state root, and we hold the VE's lock: whatever is
+	 * in it belongs to a dead incarnation of this VE. */
+	vert_debug("removing leftover cgroup '%s'", path);
+	if ((r = cg_remove_path(path, err)) < 0)
+		return r;
+	if (mkdirat(bfd, cgname, 0755) < 0)
+		return vert_error_sys(err, "create cgroup '%s'", path);
+	return 0;
+}
+
+int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless,
+	       struct cg_handle *h, vert_error_t *err)
+{
+	struct cg_place pl;
+	_cleanup_close_ int bfd = -EBADF, vfd = -EBADF;
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	*h = (struct cg_handle)CG_HANDLE_INIT;
+	cg_place_find(rootless, &pl);
+	if (pl.why_none) {
+		if (rt_resources_any(res))
+			r = cg_refuse_none(&pl, err);
+		else {
+			h->why_none = xasprintf("running without a cgroup (no resource limits or "
+						"accounting): %s; %s",
+						pl.why_none, pl.fix ? pl.fix : "");
+			r = 0;
+		}
+		cg_place_done(&pl);
+		return r;
+	}
+	if ((r = cg_check_controllers(res, pl.controllers, pl.parent, pl.delegated, err)) < 0)
+		goto out;
+	if ((r = bfd = open_base(&pl, err)) < 0)
+		goto out;
+	path = xasprintf("%s/%s", pl.base, cgname);
+	if ((r = make_ve_cgroup(bfd, path, cgname, err)) < 0)
+		goto out;
+	/* from here on, a failure removes what was made (house rule 4) */
+	vfd = openat(bfd, cgname, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (vfd < 0) {
+		r = vert_error_sys(err, "open cgroup '%s'", path);
+		goto undo;
+	}
+	/* the payload gets every controller NAME has: a VE running systemd
+	 * manages cpu, io, memory and pids for its own services */
+	cg_enable_controllers_at(vfd, CG_CTRL_ALL);
+	if ((r = cg_write_resources(vfd, res, err)) < 0)
+		goto undo;
+	if (mkdirat(vfd, CG_PAYLOAD, 0755) < 0) {
+		r = vert_error_sys(err, "create cgroup '%s/" CG_PAYLOAD "'", path);
+		goto undo;
+	}
+	h->dirfd = openat(vfd, CG_PAYLOAD, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (h->dirfd < 0) {
+		r = vert_error_sys(err, "open cgroup '%s/" CG_PAYLOAD "'", path);
+		goto undo;
+	}
+	h->path = TAKE_PTR(path);
+	r = 0;
+	goto out;
+undo:
+	{
+		vert_error_t e = VERT_ERROR_INIT;
+		if (cg_remove_path(path, &e) < 0)
+			vert_log(VERT_LOG_WARNING, "%s", e.msg);
+		vert_error_clear(&e);
+	}
+out:
+	cg_place_done(&pl);
+	return r;
+}
+
+/* The cgroup init_pid is in, when it lies inside payload (else -1). */
+static int open_init_cgroup(const char *payload, pid_t init_pid)
+{
+	_cleanup_free_ char *buf = NULL, *rel = NULL, *abs = NULL;
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/%d/cgroup", init_pid);
+	if (read_file_at(AT_FDCWD, proc, 1 << 16, &buf, NULL) < 0 ||
+	    cg_parse_proc_cgroup(buf, &rel) < 0)
+		return -1;
+	abs = xasprintf(CG_MOUNT "%s", rel);
+	/* only below the payload: the init (the VE) chose this cgroup, and
+	 * cgroupfs has no symlinks, so a prefix check on the kernel's own
+	 * path is enough; ".." can't appear in it */
+	if (!str_startswith(abs, payload) || abs[strlen(payload)] != '/' || strstr(abs, "/../"))
+		return -1;
+	return open(abs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+}
+
+int cg_exec_target(const char *path, pid_t init_pid, int *ret_fd, vert_error_t *err)
+{
+	_cleanup_free_ char *payload = xasprintf("%s/" CG_PAYLOAD, path);
+	_cleanup_close_ int pfd = -EBADF;
+	int fd;
+
+	pfd = open(payload, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (pfd < 0 && errno == ENOENT) {
+		/* a VE started by a vert without payloads: it runs in NAME */
+		fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return vert_error_sys(err, "open cgroup '%s'", path);
+		*ret_fd = fd;
+		return 0;
+	}
+	if (pfd < 0)
+		return vert_error_sys(err, "open cgroup '%s'", payload);
+	/* Controllers enabled in the payload mean the VE's init moved to a
+	 * leaf (systemd: init.scope); processes can't join the payload any
+	 * more, so the exec joins the init where it is now, as runc does. */
+	if (cg_read_controllers_at(pfd, "cgroup.subtree_control") == 0) {
+		*ret_fd = TAKE_FD(pfd);
+		return 0;
+	}
+	fd = open_init_cgroup(payload, init_pid);
+	if (fd < 0)
+		return vert_error_set(err, EBUSY, VERT_ERR_RUNTIME,
+				      "the VE manages its cgroup '%s' and its init is in none "
+				      "of its leaves that vert could join",
+				      payload);
+	*ret_fd = fd;
+	return 0;
+}
