@@ -340,14 +340,18 @@ pctl() {
 }
 
 # ---------------------------------------------------------------- memory
-# mem_snapshot FILE : sync, drop the page/dentry/inode caches, let the
-# machine settle a second, then save /proc/meminfo (FILE) and
+# mem_snapshot FILE : sync, let the machine settle a second, drop the
+# page/dentry/inode caches, drain the per-CPU page lists, then save /proc/meminfo (FILE) and
 # /proc/slabinfo (FILE.slab).  Taken before and after a population of
 # containers is started, for per-container deltas.
 mem_snapshot() {
 	sync
-	echo 3 >/proc/sys/vm/drop_caches
 	sleep 1
+	echo 3 >/proc/sys/vm/drop_caches
+	# compaction drains the per-CPU free page lists (which can hold
+	# hundreds of MiB on this kernel, uncounted in MemFree): without it
+	# the "unaccounted" kernel memory swings by tens of MiB
+	echo 1 >/proc/sys/vm/compact_memory 2>/dev/null
 	cat /proc/meminfo >"$1"
 	cat /proc/slabinfo >"$1.slab" 2>/dev/null || : >"$1.slab"
 }
@@ -400,7 +404,9 @@ per() { awk -v x="$2" -v n="$1" 'BEGIN { if (n > 0) printf "%.1f", x / n; else p
 # round.
 #   cmp_begin NAME TITLE
 #   cmp_queue PEER OP LABEL COMMAND [PREPARE]   (queue for cmp_run)
-#   cmp_run PEER RUNS WARMUP ROUNDS             (hyperfine over PEER's queue)
+#   cmp_run PEER RUNS WARMUP ROUNDS             (hyperfine over PEER's queue;
+#                                                $CMP_BEFORE_ROUND is eval'd
+#                                                before each round)
 #   cmp_unavailable PEER OP LABEL REASON
 #   cmp_end BASE_PEER                           (ratios BASE_PEER/other)
 C_NAME="" C_TITLE="" C_TSV="" C_Q=()
@@ -432,6 +438,9 @@ cmp_run() {
 	[ "$rounds" -ge 1 ] && [ "$rounds" -le "$runs" ] || rounds=1
 	per=$(((runs + rounds - 1) / rounds)) wu=$warm
 	for ((r = 1; r <= rounds; r++)); do
+		# put the population back as the operations expect it (the last
+		# operation of a round may have stopped a container)
+		[ -n "${CMP_BEFORE_ROUND:-}" ] && eval "$CMP_BEFORE_ROUND" >/dev/null 2>&1
 		log "$C_NAME: $peer round $r/$rounds: ${#ops[@]} operations (warmup $wu, runs $per)"
 		hyperfine -N --style basic --warmup "$wu" --runs "$per" -i \
 			--export-json "$hf.r$r" "${args[@]}" </dev/null >&2 || break
@@ -474,8 +483,9 @@ cmp_end() {
 		--rawfile t "$C_TSV" '
 		[ $t | split("\n")[] | select(length > 0) | split("\t") |
 		  {peer: .[0], op: .[1], label: .[2], available: (.[3] == "ok"), reason: .[4],
-		   command: .[5], median_ms: (.[6] // null | tonumber?), min_ms: (.[7] // null | tonumber?),
-		   max_ms: (.[8] // null | tonumber?), runs: (.[9] // null | tonumber?)} ] as $cells |
+		   command: .[5], median_ms: (((.[6] // "") | tonumber?) // null),
+		   min_ms: (((.[7] // "") | tonumber?) // null), max_ms: (((.[8] // "") | tonumber?) // null),
+		   runs: (((.[9] // "") | tonumber?) // null)} ] as $cells |
 		{name: $name, title: $title, kind: "compare", base: $base, notes: $notes,
 		 peers: ($cells | map(.peer) | unique | ([$base] + map(select(. != $base)))),
 		 ops: ($cells | reduce .[] as $c ([]; if any(.[]; .op == $c.op) then . else . + [{op: $c.op, label: $c.label}] end)),

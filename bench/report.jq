@@ -36,7 +36,7 @@ def latency($s):
   "\n</details>\n";
 
 def metrics($s):
-  ($s.metrics | map(.peer) | unique) as $peers |
+  ($s.metrics | map(.peer) | unique | (map(select(. == "vert")) + map(select(. != "vert")))) as $peers |
   ($s.metrics | map({metric, unit}) | unique_by(.metric)) as $ms |
   ($s.metrics | map(.metric) | reduce .[] as $m ([]; if index([$m]) then . else . + [$m] end)) as $order |
   "## \($s.title)\n",

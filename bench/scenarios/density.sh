@@ -19,11 +19,13 @@
 # Memory per VE (KiB, deltas of /proc/meminfo between 1 and 3, over N):
 #   Slab, KernelStack, PageTables, Percpu, Shmem, "unaccounted" kernel
 #   memory (MemTotal minus every counter: large kmallocs, vmalloc pages
-#   ...), Cached (shared file pages; not added up, see sharing), the PSS
+#   ...; shown, not summed: too noisy here), Cached (shared file pages;
+#   not added up, see sharing), the PSS
 #   of the payload and of the runtime's per-VE process, the v1 memcg of
 #   crun/runc containers (vert runs without a cgroup on a hybrid host).
-#   "beyond payload" = kernel deltas + runtime process PSS - the payload's
-#   own kernel stack and page tables.
+#   "beyond payload" = kernel deltas (Slab, KernelStack, PageTables,
+#   Percpu, Shmem) + runtime process PSS - the payload's own kernel stack
+#   and page tables.
 
 meminfo_kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 
@@ -45,6 +47,9 @@ seq_timed() {
 	done
 	SEQ_WALL_US=$((${EPOCHREALTIME/./} - t0))
 	printf '%s\n' "${us[@]}" >"$f"
+	# keep the series (µs per command, in order) with the raw results
+	cp "$f" "$RESULTS_DIR/raw/$(basename "$(dirname "$f")").$(basename "$f")" 2>/dev/null
+	return 0
 }
 
 # par_timed P ARGS_FILE CMD... : xargs -P P over ARGS_FILE (one argument
@@ -69,17 +74,27 @@ dist_metrics() {
 	metric "$peer" "$what: p50 per VE" "$(ms_of_us "$(pctl 50 <"$f")")" ms
 	metric "$peer" "$what: p99 per VE" "$(ms_of_us "$(pctl 99 <"$f")")" ms
 	metric "$peer" "$what: max per VE" "$(ms_of_us "$(pctl 100 <"$f")")" ms
+	trend_metric "$peer" "$what" "$f" "$4"
 	[ "$SEQ_FAILS" -gt 0 ] && S_NOTES+=("$peer: $what: $SEQ_FAILS of $4 commands failed: $(first_lines "$DLOG")")
 	return 0
+}
+
+# trend_metric PEER WHAT FILE N : p50 of the first and the last 10% of
+# a sequential series (does the cost grow with the population?)
+trend_metric() {
+	local n10=$(($4 / 10))
+	[ "$n10" -ge 10 ] || return 0
+	metric "$1" "$2: p50 of the first / last 10%" \
+		"$(ms_of_us "$(head -n "$n10" "$3" | pctl 50)") / $(ms_of_us "$(tail -n "$n10" "$3" | pctl 50)")" ms
 }
 
 # mem_metrics PEER N M0 M1 PAYLOAD_PIDS RUNTIME_PIDS [MEMCG_SUM_KB MEMCG_COUNT]
 # Sets MEM_BEYOND (KiB per VE beyond the payload).
 mem_metrics() {
 	local peer=$1 n=$2 m0=$3 m1=$4 pp=$5 rp=$6 cgsum=${7:-} cgn=${8:-0}
-	local k pl rt u0 u1 slab ks pt pc sh un beyond
-	read -r -a pl <<<"$(procs_mem $pp)" # count pss anon file rss pte threads
-	read -r -a rt <<<"$(procs_mem $rp)"
+	local k plm rtm u0 u1 slab ks pt pc sh un beyond
+	read -r -a plm <<<"$(procs_mem $pp)" # count pss anon file rss pte threads
+	read -r -a rtm <<<"$(procs_mem $rp)"
 	slab=$(mi_delta_per Slab "$m0" "$m1" "$n")
 	ks=$(mi_delta_per KernelStack "$m0" "$m1" "$n")
 	pt=$(mi_delta_per PageTables "$m0" "$m1" "$n")
@@ -93,18 +108,18 @@ mem_metrics() {
 	metric "$peer" "mem: PageTables, per VE" "$pt" KiB
 	metric "$peer" "mem: Percpu, per VE" "$pc" KiB
 	metric "$peer" "mem: Shmem (tmpfs), per VE" "$sh" KiB
-	metric "$peer" "mem: unaccounted kernel pages, per VE" "$un" KiB
+	metric "$peer" "mem: unaccounted kernel pages, per VE (not summed, unreliable)" "$un" KiB
 	metric "$peer" "mem: Cached growth, per VE (not summed)" "$(mi_delta_per Cached "$m0" "$m1" "$n")" KiB
 	metric "$peer" "mem: MemAvailable drop, per VE (noisy)" \
 		"$(awk -v a="$(mi MemAvailable "$m0")" -v b="$(mi MemAvailable "$m1")" -v n="$n" 'BEGIN { printf "%.1f", (a - b) / n }')" KiB
-	metric "$peer" "payload (init) PSS, per VE" "$(per "${pl[0]}" "${pl[1]}")" KiB
-	metric "$peer" "payload PSS anon / file" "$(per "${pl[0]}" "${pl[2]}") / $(per "${pl[0]}" "${pl[3]}")" KiB
-	if [ "${rt[0]}" -gt 0 ]; then
-		metric "$peer" "runtime process per VE: count" "$(per "$n" "${rt[0]}")" count
-		metric "$peer" "runtime process PSS, per VE" "$(per "$n" "${rt[1]}")" KiB
-		metric "$peer" "runtime process PSS anon / file" "$(per "$n" "${rt[2]}") / $(per "$n" "${rt[3]}")" KiB
-		metric "$peer" "runtime process RSS, per VE" "$(per "$n" "${rt[4]}")" KiB
-		metric "$peer" "runtime process page tables, per VE" "$(per "$n" "${rt[5]}")" KiB
+	metric "$peer" "payload (init) PSS, per VE" "$(per "${plm[0]}" "${plm[1]}")" KiB
+	metric "$peer" "payload PSS anon / file" "$(per "${plm[0]}" "${plm[2]}") / $(per "${plm[0]}" "${plm[3]}")" KiB
+	if [ "${rtm[0]}" -gt 0 ]; then
+		metric "$peer" "runtime process per VE: count" "$(per "$n" "${rtm[0]}")" count
+		metric "$peer" "runtime process PSS, per VE" "$(per "$n" "${rtm[1]}")" KiB
+		metric "$peer" "runtime process PSS anon / file" "$(per "$n" "${rtm[2]}") / $(per "$n" "${rtm[3]}")" KiB
+		metric "$peer" "runtime process RSS, per VE" "$(per "$n" "${rtm[4]}")" KiB
+		metric "$peer" "runtime process page tables, per VE" "$(per "$n" "${rtm[5]}")" KiB
 	else
 		metric "$peer" "runtime process per VE: count" 0 count
 	fi
@@ -116,21 +131,26 @@ mem_metrics() {
 	# the runtime's per-VE process (its stack and page tables are in
 	# the kernel deltas already)
 	beyond=$(awk -v s="$slab" -v k="$ks" -v p="$pt" -v c="$pc" -v h="$sh" -v u="$un" \
-		-v th="${pl[6]}" -v pte="${pl[5]}" -v np="${pl[0]}" -v rp="${rt[1]}" -v n="$n" '
+		-v th="${plm[6]}" -v pte="${plm[5]}" -v np="${plm[0]}" -v rp="${rtm[1]}" -v n="$n" '
 		BEGIN { if (np == 0) np = n
-			v = s + k + p + c + (h > 0 ? h : 0) + (u > 0 ? u : 0) - (th * 16 + pte) / np + rp / n
+			v = s + k + p + c + (h > 0 ? h : 0) - (th * 16 + pte) / np + rp / n
 			printf "%.1f", v }')
 	MEM_BEYOND=$beyond
 	metric "$peer" "mem: beyond payload, per VE" "$beyond" KiB
 	metric "$peer" "mem: payload total (PSS + kernel stack + page tables), per VE" \
-		"$(awk -v a="${pl[1]}" -v th="${pl[6]}" -v pte="${pl[5]}" -v np="${pl[0]}" \
+		"$(awk -v a="${plm[1]}" -v th="${plm[6]}" -v pte="${plm[5]}" -v np="${plm[0]}" \
 			'BEGIN { if (np > 0) printf "%.1f", (a + th * 16 + pte) / np; else print 0 }')" KiB
-	S_NOTES+=("$peer: slab caches that grew most (KiB per VE): $(slab_top "$m0.slab" "$m1.slab" "$n" 8)")
+	S_NOTES+=("$peer: slab caches that grew most (KiB per VE): $(slab_top "$m0.slab" "$m1.slab" "$n" 10)")
+	# keep the snapshots with the raw results (slab diffs between peers)
+	local f
+	for f in "$m0" "$m0.slab" "$m1" "$m1.slab"; do
+		cp "$f" "$RESULTS_DIR/raw/density-N$n.$peer.$(basename "$f")" 2>/dev/null
+	done
 }
 
 # ---------------------------------------------------------------- vert
-DV_ARGS=()
-dv_create() { "$VERT" --root "$BENCH_ROOT" create "d$1" --template mini -- /bin/sleep "$SLEEP_SECS" </dev/null >>"$DLOG" 2>&1; }
+# shellcheck disable=SC2086
+dv_create() { "$VERT" --root "$BENCH_ROOT" create "d$1" --template mini $VERT_VE_NET_ARGS -- /bin/sleep "$SLEEP_SECS" </dev/null >>"$DLOG" 2>&1; }
 dv_start() { "$VERT" --root "$BENCH_ROOT" start "d$1" </dev/null >>"$DLOG" 2>&1; }
 dv_stop() { "$VERT" --root "$BENCH_ROOT" stop "d$1" </dev/null >>"$DLOG" 2>&1; }
 dv_destroy() { "$VERT" --root "$BENCH_ROOT" destroy "d$1" </dev/null >>"$DLOG" 2>&1; }
@@ -145,7 +165,8 @@ density_vert_remove() {
 vert_running_count() { "$VERT" --root "$BENCH_ROOT" ps -q 2>/dev/null | grep -c '^d[0-9]'; }
 
 density_vert() {
-	local n=$1 d=$PEERS/density-vert-$n k running pids mons cs_wall
+	local n=$1 d k running pids mons cs_wall
+	d=$PEERS/density-vert-$n
 	local V="$VERT --root $BENCH_ROOT"
 	mkdir -p "$d"
 	DLOG=$d/log
@@ -169,6 +190,8 @@ density_vert() {
 	metric vert "create+start: wall, all (sequential)" "$(s_of_us "$cs_wall")" s
 	metric vert "create+start: p50 per VE" "$(ms_of_us "$(pctl 50 <"$d/cs.us")")" ms
 	metric vert "create+start: p99 per VE" "$(ms_of_us "$(pctl 99 <"$d/cs.us")")" ms
+	metric vert "create+start: max per VE" "$(ms_of_us "$(pctl 100 <"$d/cs.us")")" ms
+	trend_metric vert "create+start" "$d/cs.us" "$n"
 	running=$(vert_running_count)
 	metric vert "VEs running at once" "$running" count
 	DENSITY_VERT_WALL_S=$(s_of_us "$cs_wall") DENSITY_VERT_RUNNING=$running
@@ -196,7 +219,9 @@ density_vert() {
 		"sh -c '$V stop d$k >/dev/null 2>&1; exit 0'"
 	cmp_queue vert stop-one "stop one (N running)" "$V stop d$k" \
 		"sh -c '$V start d$k >/dev/null 2>&1; exit 0'"
+	CMP_BEFORE_ROUND="$V start d$k"
 	cmp_run vert "$LC_RUNS" 2 "$LC_ROUNDS"
+	CMP_BEFORE_ROUND=""
 	$V start "d$k" >/dev/null 2>&1
 
 	log "density N=$n: vert stop x$n"
@@ -210,12 +235,17 @@ density_vert() {
 	dist_metrics vert "destroy" "$d/destroy.us" "$n"
 	metric vert "stop+destroy: wall, all (sequential)" \
 		"$(s_of_us $((stw + SEQ_WALL_US)))" s
+	paste "$d/stop.us" "$d/destroy.us" | awk '{ print $1 + $2 }' >"$d/sd.us"
+	metric vert "stop+destroy: p50 per VE" "$(ms_of_us "$(pctl 50 <"$d/sd.us")")" ms
+	metric vert "stop+destroy: p99 per VE" "$(ms_of_us "$(pctl 99 <"$d/sd.us")")" ms
+	metric vert "stop+destroy: max per VE" "$(ms_of_us "$(pctl 100 <"$d/sd.us")")" ms
+	trend_metric vert "stop+destroy" "$d/sd.us" "$n"
 
 	# again, DENSITY_PAR commands at a time
 	local p=$DENSITY_PAR
 	seq 1 "$n" | sed 's/^/d/' >"$d/names"
 	log "density N=$n: vert, $p in parallel"
-	par_timed "$p" "$d/names" sh -c "exec $V create \"\$0\" --template mini -- /bin/sleep $SLEEP_SECS"
+	par_timed "$p" "$d/names" sh -c "exec $V create \"\$0\" --template mini $VERT_VE_NET_ARGS -- /bin/sleep $SLEEP_SECS"
 	local pc=$PAR_WALL_US
 	par_timed "$p" "$d/names" $V start
 	local ps_=$PAR_WALL_US
@@ -250,9 +280,33 @@ density_oci_remove() {
 	done
 }
 
+# oci_list RUNTIME STATE OUT : `RUNTIME list -f json` of our containers
+# into OUT (a JSON array); falls back to one `state` per container when
+# the listing is not valid JSON
+oci_list() {
+	local rt=$1 st=$2 out=$3 id
+	if "$rt" --root "$st" list -f json 2>"$out.err" >"$out.raw" &&
+		jq --arg p "vb$$-$rt-d" '[.[]? | select(.id | startswith($p))]' "$out.raw" >"$out" 2>>"$out.err"; then
+		return 0
+	fi
+	S_NOTES+=("$rt list -f json failed ($(first_lines "$out.err")); used $rt state per container instead")
+	for id in "$st"/"vb$$-$rt-d"*; do
+		[ -e "$id" ] && "$rt" --root "$st" state "$(basename "$id")" 2>/dev/null
+	done | jq -s '[.[] | {id, pid, status}]' >"$out"
+}
+
+# oci_running_count RUNTIME STATE : sets OCI_RUNNING (not in a subshell:
+# it may add notes)
 oci_running_count() {
-	"$1" --root "$2" list -f json 2>/dev/null |
-		jq --arg p "vb$$-$1-d" '[.[]? | select(.status == "running" and (.id | startswith($p)))] | length'
+	local f=$PEERS/oci-list.$$.json
+	oci_list "$1" "$2" "$f"
+	OCI_RUNNING=$(jq '[.[] | select(.status == "running")] | length' "$f")
+	# anything not running is worth a note
+	jq -r 'group_by(.status) | map("\(.[0].status)=\(length)") | join(", ")' "$f" |
+		grep -v '^running=[0-9]*$' | grep . >"$f.st" &&
+		S_NOTES+=("$1 containers by status after the start loop: $(cat "$f.st")")
+	cp "$f.raw" "$RESULTS_DIR/raw/$1-list-$(date +%s%N).json" 2>/dev/null
+	return 0
 }
 
 # density_oci RUNTIME N : crun or runc
@@ -278,13 +332,13 @@ density_oci() {
 	log "density N=$n: $rt run -d x$n"
 	seq_timed "$d/run.us" "$n" do_run
 	dist_metrics "$rt" "create+start" "$d/run.us" "$n"
-	running=$(oci_running_count "$rt" "$st")
-	metric "$rt" "VEs running at once" "$running" count
+	oci_running_count "$rt" "$st"
+	metric "$rt" "VEs running at once" "$OCI_RUNNING" count
 	[ "$rt" = crun ] && DENSITY_CRUN_WALL_S=$(s_of_us "$SEQ_WALL_US")
 	sleep 1
 	mem_snapshot "$d/m1"
-	pids=$("$rt" --root "$st" list -f json 2>/dev/null |
-		jq -r --arg p "vb$$-$rt-d" '.[]? | select(.id | startswith($p)) | .pid')
+	oci_list "$rt" "$st" "$d/list.json"
+	pids=$(jq -r '.[] | select(.status == "running") | .pid' "$d/list.json")
 	cgsum=0 cgn=0
 	for ((i = 1; i <= n; i++)); do
 		local f=$memcg_root/$rt-d$i/memory.usage_in_bytes
@@ -308,12 +362,14 @@ density_oci() {
 		"sh -c '$rt --root $st delete -f $id >/dev/null 2>&1; exit 0'"
 	cmp_queue "$rt" stop-one "stop one (N running): delete -f" "$rt --root $st delete -f $id" \
 		"sh -c '$create --root $st run -d -b $d/b$k $id >/dev/null 2>&1; exit 0'"
+	CMP_BEFORE_ROUND="do_run $k"
 	cmp_run "$rt" "$LC_RUNS" 2 "$LC_ROUNDS"
+	CMP_BEFORE_ROUND=""
 	do_run "$k"
 
 	log "density N=$n: $rt delete -f x$n"
 	seq_timed "$d/delete.us" "$n" do_delete
-	dist_metrics "$rt" "stop+destroy (delete -f)" "$d/delete.us" "$n"
+	dist_metrics "$rt" "stop+destroy" "$d/delete.us" "$n"
 
 	local p=$DENSITY_PAR
 	for ((i = 1; i <= n; i++)); do echo "$d/b$i vb$$-$rt-d$i"; done >"$d/args"
@@ -324,13 +380,61 @@ density_oci() {
 		par_timed "$p" "$d/args" runc --root "$st" run -d -b
 	fi
 	metric "$rt" "create+start: wall, all (-P $p)" "$(s_of_us "$PAR_WALL_US")" s
-	metric "$rt" "VEs running after -P $p start" "$(oci_running_count "$rt" "$st")" count
+	oci_running_count "$rt" "$st"
+	metric "$rt" "VEs running after -P $p start" "$OCI_RUNNING" count
 	awk '{ print $2 }' "$d/args" >"$d/ids"
 	par_timed "$p" "$d/ids" "$rt" --root "$st" delete -f
 	metric "$rt" "stop+destroy: wall, all (-P $p)" "$(s_of_us "$PAR_WALL_US")" s
 	density_oci_remove "$rt" "$st"
 	mem_snapshot "$d/m2"
 	metric "$rt" "leak check: Slab after destroy vs before, per VE" "$(mi_delta_per Slab "$d/m0" "$d/m2" "$n")" KiB
+}
+
+# ---------------------------------------------------------------- floor
+# The kernel floor of a VE's memory: N `bench/floor ROOTFS /bin/sleep`,
+# each the same namespaces (mount pid net ipc uts cgroup) + one bind
+# mount + pivot_root, and, like vert-monitor, a parent process waiting
+# for the sleeping pid 1.  Memory only (they are started in the
+# background, there is no start latency to speak of).
+DF_PIDS=()
+density_floor_remove() {
+	local p c
+	for p in "${DF_PIDS[@]}"; do
+		for c in $(cat "/proc/$p/task/$p/children" 2>/dev/null); do
+			kill -KILL "$c" 2>/dev/null
+		done
+		kill -KILL "$p" 2>/dev/null
+	done
+	DF_PIDS=()
+}
+
+density_floor() {
+	local n=$1 d i p pl="" rl="" c
+	d=$PEERS/density-floor-$n
+	mkdir -p "$d"
+	if [ ! -x "$FLOOR" ]; then
+		metrics_unavailable floor "bench/floor did not build"
+		return
+	fi
+	DF_PIDS=()
+	on_exit density_floor_remove
+	mem_snapshot "$d/m0"
+	log "density N=$n: floor x$n (memory only)"
+	for ((i = 1; i <= n; i++)); do
+		"$FLOOR" "$ROOTFS" /bin/sleep "$SLEEP_SECS" </dev/null >/dev/null 2>&1 &
+		DF_PIDS+=($!)
+	done
+	sleep 2
+	mem_snapshot "$d/m1"
+	for p in "${DF_PIDS[@]}"; do
+		c=$(cat "/proc/$p/task/$p/children" 2>/dev/null)
+		[ -n "$c" ] && pl+=" $c" rl+=" $p"
+	done
+	metric floor "VEs running at once" "$(echo $pl | wc -w)" count
+	# shellcheck disable=SC2086
+	mem_metrics floor "$n" "$d/m0" "$d/m1" "$pl" "$rl"
+	density_floor_remove
+	wait 2>/dev/null
 }
 
 scenario_density() {
@@ -340,6 +444,8 @@ scenario_density() {
 		metrics_begin "density-N$n" "Density: $n containers with a sleeping init (/bin/sleep $SLEEP_SECS)"
 		cmp_begin "lifecycle-N$n" "Lifecycle latency with $n containers running (hyperfine, ms)"
 		density_vert "$n"
+		run_cleanups
+		density_floor "$n"
 		run_cleanups
 		density_oci crun "$n"
 		run_cleanups
@@ -355,10 +461,11 @@ scenario_density() {
 			metrics_target "$n VEs started (create+start, sequential) in under 15 s" "$DENSITY_VERT_WALL_S" "<=" 15 s
 		fi
 		metrics_target "under 0.5 MiB of host memory per idle VE beyond its payload" "$DENSITY_VERT_BEYOND" "<=" 512 KiB
+		S_NOTES+=("floor: N x bench/floor ROOTFS /bin/sleep (unshare of the same namespaces, one bind mount, pivot_root; its waiting parent plays the role of vert-monitor): the kernel's own price of a namespaced process, memory only.")
 		S_NOTES+=("One runtime's population at a time: vert's N VEs are stopped and destroyed before crun's are started; memory snapshots after sync + drop_caches + 1 s settle.")
-		S_NOTES+=("vert create and start are separate commands; crun/runc 'run -d' does both (crun through bench/hybridns on this host: ~1 ms of its time per start is the wrapper, see the start scenario). crun/runc leave no per-container process, so their runtime PSS is 0; vert keeps one vert-monitor per VE.")
+		S_NOTES+=("vert VEs: vert create dI --template mini $VERT_VE_NET_ARGS -- /bin/sleep $SLEEP_SECS (VERT_VE_NET_ARGS; a netns with only lo, like the crun/runc containers). vert create and start are separate commands; crun/runc 'run -d' does both (crun through bench/hybridns on this host: ~1 ms of its time per start is the wrapper, see the start scenario). crun/runc leave no per-container process, so their runtime PSS is 0; vert keeps one vert-monitor per VE.")
 		S_NOTES+=("vert runs without a cgroup on this hybrid host; crun/runc create v1 cgroups (memcg usage row), so their Slab includes cgroup objects vert does not create here.")
-		S_NOTES+=("beyond payload = Slab + KernelStack + PageTables + Percpu + Shmem + unaccounted kernel pages (deltas per VE) + the runtime process's PSS - the payload's own kernel stack (16 KiB) and page tables. System-wide deltas pick up other work on this machine (noisy); N=1000 divides that noise by 1000.")
+		S_NOTES+=("beyond payload = Slab + KernelStack + PageTables + Percpu + Shmem (deltas per VE) + the runtime process's PSS - the payload's own kernel stack (16 KiB) and page tables. System-wide deltas pick up other work on this machine (noisy); N=1000 divides that noise by 1000. Memory that no /proc/meminfo counter covers ('unaccounted': MemTotal - MemFree - every counter) is shown but not summed: even after draining the per-CPU page lists (compact_memory) it moves by tens of MiB between snapshots here, i.e. +-50-150 KiB per VE at N=300..1000 in either direction.")
 		[ "$DENSITY_PAR" -gt 1 ] && S_NOTES+=("-P $DENSITY_PAR rows: the same population again, commands run by xargs -P $DENSITY_PAR (vert: create all, then start all; stop all, then destroy all).")
 		metrics_end
 		part_tag "$RESULTS_DIR/parts/density-N$n.json" density

@@ -16,7 +16,8 @@ vert_start_sleeper() {
 	if [ -n "${VERT_EXEC_SETUP:-}" ]; then
 		VE=$ve timeout 30 bash -c "$VERT_EXEC_SETUP" </dev/null >"$log" 2>&1 && return 0
 	elif vert_supports create && vert_supports start; then
-		timeout 30 "$VERT" --root "$BENCH_ROOT" create "$ve" --template mini "${init[@]}" \
+		# shellcheck disable=SC2086
+		timeout 30 "$VERT" --root "$BENCH_ROOT" create "$ve" --template mini $VERT_VE_NET_ARGS "${init[@]}" \
 			</dev/null >"$log" 2>&1 &&
 			timeout 30 "$VERT" --root "$BENCH_ROOT" start "$ve" </dev/null >>"$log" 2>&1 &&
 			return 0
@@ -103,7 +104,7 @@ scenario_exec() {
 	scenario_note "crun exec runs directly (no hybridns): only crun create/run refuses hybrid hosts."
 	scenario_note "The exec'd process joins all the container's namespaces and (except nsenter) its cgroups" \
 		"(vert: none on this hybrid host, it runs VEs without a cgroup)."
-	scenario_note "Every container's init is /bin/sleep $SLEEP_SECS (vert: vert create NAME --template mini -- /bin/sleep $SLEEP_SECS; vert start NAME);" \
+	scenario_note "Every container's init is /bin/sleep $SLEEP_SECS (vert: vert create NAME --template mini $VERT_VE_NET_ARGS -- /bin/sleep $SLEEP_SECS; vert start NAME);" \
 		"vert-init is a VE booted with the template's default init (busybox init) instead."
 
 	bench_hyperfine $s "Exec latency (/bin/true in a running container)"

@@ -2,6 +2,20 @@
 # start: start latency with --net none.  Time to create a container on the
 # shared busybox rootfs, run /bin/true in it, wait for it and tear it down.
 
+# vert_tmpfs_root DIR : a vert --root whose ves/ and run/ are tmpfs and
+# whose templates/ is a bind mount of the benchmark's template dir
+vert_tmpfs_root() {
+	local r=$1
+	mkdir -p "$r/templates" "$r/ves" "$r/run" || return 1
+	mount -t tmpfs -o mode=0700 vert-bench "$r/ves" || return 1
+	on_exit umount -l "$r/ves"
+	mount -t tmpfs -o mode=0700 vert-bench "$r/run" || return 1
+	on_exit umount -l "$r/run"
+	mount --bind "$BENCH_ROOT/templates" "$r/templates" || return 1
+	on_exit umount -l "$r/templates"
+	timeout 30 "$VERT" --root "$r" run --rm --net none mini -- /bin/true </dev/null >/dev/null 2>&1
+}
+
 scenario_start() {
 	local s=start d=$PEERS/start
 	mkdir -p "$d"
@@ -23,6 +37,16 @@ scenario_start() {
 			</dev/null >/dev/null 2>"$d/vert.stderr"
 		[ -s "$d/vert.stderr" ] &&
 			scenario_note "vert's stderr on this host: $(first_lines "$d/vert.stderr" 3)"
+		# reference: the same with vert's state on tmpfs (the VE's upper
+		# and work dirs, config.json, state.json and lock files are created
+		# and removed on every start; here they are on the ext4 root
+		# filesystem, mounted with online discard, like /run and /var/lib
+		# on this VM)
+		if vert_tmpfs_root "$d/tmpfs-root"; then
+			peer_add vert-tmpfs "vert run --rm --net none, state root on tmpfs (reference)" \
+				"$VERT --root $d/tmpfs-root run --rm --net none mini -- /bin/true"
+			scenario_note "vert-tmpfs: the same vert command with --root on tmpfs (templates bind-mounted from the ext4 root): the difference to vert is what vert's per-start state files (dirs for the overlay upper/work, config.json, state.json, lock) cost on this VM's ext4 (mounted with discard), where /run and /var/lib live too."
+		fi
 	else
 		peer_unavailable vert "vert run --rm --net none" "$VERT_REASON" \
 			"$VERT --root $BENCH_ROOT run --rm --net none mini -- /bin/true"
