@@ -50,15 +50,33 @@ static int read_sigmask(pid_t pid, const char *field, uint64_t *ret)
 	return -ENOENT;
 }
 
+/* An init that waits for signals in sigtimedwait() (busybox init does)
+ * has them unblocked only for the wait, where /proc can't show the set:
+ * such a wait means it takes signals itself. */
+static bool in_sigtimedwait(pid_t pid)
+{
+	char path[64], buf[64];
+	_cleanup_close_ int fd = -EBADF;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return false;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10) == SYS_rt_sigtimedwait;
+}
+
 int rt_signal_init(int pidfd, pid_t pid, int sig, bool *ret_emulated)
 {
-	uint64_t cgt = 0, ign = 0, bit = 1ULL << (sig - 1);
+	uint64_t cgt = 0, ign = 0, blk = 0, bit = 1ULL << (sig - 1);
 	int s = sig;
 
 	if (ret_emulated)
 		*ret_emulated = false;
 	if (sig_default_fatal(sig) && sig != SIGKILL && read_sigmask(pid, "SigCgt", &cgt) == 0 &&
-	    read_sigmask(pid, "SigIgn", &ign) == 0 && !(cgt & bit) && !(ign & bit)) {
+	    read_sigmask(pid, "SigIgn", &ign) == 0 && read_sigmask(pid, "SigBlk", &blk) == 0 &&
+	    !((cgt | ign | blk) & bit) && !in_sigtimedwait(pid)) {
 		/* the kernel would drop it (namespace init, default action):
 		 * carry out the default action, as outside a VE */
 		s = SIGKILL;

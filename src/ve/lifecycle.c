@@ -111,17 +111,24 @@ fail:
 
 int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
 {
-	_cleanup_close_ int lock = -EBADF;
-	int r;
+	int lock, r;
 
 	if (!c->name)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "a VE needs a name");
 	if ((r = ve_name_check("VE", c->name, err)) < 0)
 		return r;
+	/* bad input is refused before anything exists on the host */
+	if ((r = ve_config_validate(p, c, err)) < 0)
+		return r;
 	lock = ve_lock(p, "ve", c->name, false, err);
 	if (lock < 0)
 		return lock;
-	return ve_create_locked(p, c, true, err);
+	r = ve_create_locked(p, c, true, err);
+	if (r < 0 && r != -EEXIST)
+		ve_unlock_remove(p, "ve", c->name, lock); /* no VE: no lock file */
+	else
+		close(lock);
+	return r;
 }
 
 /* An --rm VE at the end of its run: nobody looks at it any more, so no

@@ -642,14 +642,24 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 	c->autoremove = o->rm;
 	if ((r = ve_name_check("VE", c->name, err)) < 0)
 		return r;
+	/* bad input is refused before anything exists on the host */
+	if ((r = ve_config_validate(p, c, err)) < 0)
+		return r;
 	lock = ve_lock(p, "ve", c->name, false, err);
 	if (lock < 0)
 		return lock;
 	/* an --rm VE is thrown away: its config needs no fsync */
 	r = ve_create_locked(p, c, !o->rm, err);
 	vert_debug_mark("created");
-	if (r < 0)
+	if (r < 0) {
+		/* not created (e.g. the name exists: then the lock file is
+		 * that VE's and stays) */
+		if (r != -EEXIST) {
+			ve_unlock_remove(p, "ve", c->name, lock);
+			lock = -1;
+		}
 		goto out;
+	}
 	r = start_locked(p, c->name, &so, &lock, &status, true, err);
 	if (r < 0) {
 		/* it never ran: leave nothing behind, --rm or not */
