@@ -103,6 +103,11 @@ int vnet_commit(struct vnet_state *s, vert_error_t *err);
 /* Undo everything of a VE's network that exists (persisted state only).
  * Returns the first error, after trying every step. */
 int vnet_teardown(const struct vnet_paths *p, const char *ve_name, vert_error_t *err);
+/* The same; leave_link: don't delete the host's veth end, whose network
+ * namespace (the VE's init just died) is going away and takes it along.
+ * For VEs whose name won't be reused at once (--rm). */
+int vnet_teardown_ex(const struct vnet_paths *p, const char *ve_name, bool leave_link,
+		     vert_error_t *err);
 int vnet_release(const struct vnet_paths *p, const char *ve_name, vert_error_t *err);
 void vnet_state_free(struct vnet_state *s);
 

@@ -278,8 +278,8 @@ static int state_load(const char *run, const char *name, struct saved *sv)
 
 /* ---- teardown / release ---- */
 
-static int teardown(const struct vnet_paths *p, const char *name, bool *ret_had,
-		    vert_error_t *err)
+static int teardown(const struct vnet_paths *p, const char *name, bool leave_link,
+		    bool *ret_had, vert_error_t *err)
 {
 	_cleanup_free_ char *path = state_path(p->run, name);
 	_cleanup_free_ char *etc = xasprintf("%s/net/%s", p->run, name);
@@ -308,7 +308,10 @@ static int teardown(const struct vnet_paths *p, const char *name, bool *ret_had,
 	/* the link before the rules: deleting the device drops the netdev
 	 * chain's hook inside the grace period the deletion waits for anyway;
 	 * deleting the hooked chain first would wait for one more */
-	if (r == 0 && sv.host_if[0] && vnet_ifname_valid(sv.host_if)) {
+	/* leave_link: the VE's network namespace is going away with its last
+	 * process and takes the veth pair with it; an RTM_DELLINK would only
+	 * make the caller wait ~30 ms of RCU grace periods for the same */
+	if (r == 0 && !leave_link && sv.host_if[0] && vnet_ifname_valid(sv.host_if)) {
 		struct nl_sock s;
 		int r2 = nl_open(&s, NETLINK_ROUTE, &e);
 		if (r2 == 0) {
@@ -346,14 +349,20 @@ static int teardown(const struct vnet_paths *p, const char *name, bool *ret_had,
 	return 0;
 }
 
-int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *err)
+int vnet_teardown_ex(const struct vnet_paths *p, const char *name, bool leave_link,
+		     vert_error_t *err)
 {
 	uint64_t t0 = now_ns();
 	bool had = false;
-	int r = teardown(p, name, &had, err);
+	int r = teardown(p, name, leave_link, &had, err);
 	if (had)
 		vert_debug("net: teardown %.3f ms", (double)(now_ns() - t0) / 1e6);
 	return r;
+}
+
+int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *err)
+{
+	return vnet_teardown_ex(p, name, false, err);
 }
 
 int vnet_release(const struct vnet_paths *p, const char *name, vert_error_t *err)

@@ -50,15 +50,18 @@ static int info_get(const struct ve_paths *p, const char *name, const struct vne
 	int r;
 
 	memset(i, 0, sizeof(*i));
-	ve_reconcile(p, name);
-	if ((r = ve_load(p, name, &i->cfg, err)) < 0)
-		return r;
-	if (ve_state_read(p, name, &i->state) == 0 && ve_state_running(&i->state)) {
+	/* one look at the state: reconciling reads it anyway */
+	if (ve_reconcile_state(p, name, &i->state)) {
 		i->running = ve_proc_alive(i->state.pid, i->state.start_time);
 		i->status = xstrdup(i->state.status ? i->state.status : "running");
 	} else {
-		ve_state_done(&i->state);
 		i->status = xstrdup("stopped");
+	}
+	if ((r = ve_load(p, name, &i->cfg, err)) < 0) {
+		ve_state_done(&i->state);
+		free(i->status);
+		i->status = NULL;
+		return r;
 	}
 	cg_stats_init(&i->stats);
 	if (i->running && i->state.cgroup)
@@ -95,8 +98,9 @@ int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_
 
 	struct vnet_leases *ls;
 
-	/* runtime leftovers of VEs whose data is gone, too */
-	ve_reconcile_all(p);
+	/* runtime leftovers of VEs whose data is gone; the VEs themselves
+	 * are reconciled as they are listed */
+	ve_reconcile_runtime(p);
 	d = opendir(dir);
 	if (!d)
 		return vert_error_sys(err, "read '%s'", dir);

@@ -247,7 +247,9 @@ static bool after_exit(const struct ve_paths *p, const char *name, const struct 
 			unlink(sf);
 		return true;
 	}
-	ve_instance_cleanup(p, name, NULL);
+	/* an --rm VE's name is not reused right away: its veth can go with
+	 * its network namespace instead of holding up the exit */
+	ve_instance_cleanup_ex(p, name, NULL, autoremove);
 	return false;
 }
 

@@ -139,6 +139,12 @@ void ve_last_write(const struct ve_paths *p, const char *name, int code, int sig
  * cgroup, runtime dir (state, stop marker, rootfs mountpoint). */
 void ve_instance_cleanup(const struct ve_paths *p, const char *name, const char *cgroup)
 {
+	ve_instance_cleanup_ex(p, name, cgroup, false);
+}
+
+void ve_instance_cleanup_ex(const struct ve_paths *p, const char *name, const char *cgroup,
+			    bool leave_link)
+{
 	_cleanup_free_ char *rundir = ve_run_dir(p, name);
 	vert_error_t e = VERT_ERROR_INIT;
 	struct stat st;
@@ -150,7 +156,7 @@ void ve_instance_cleanup(const struct ve_paths *p, const char *name, const char 
 	 * removing rundir can never lose what teardown needs */
 	{
 		struct vnet_paths np = ve_vnet_paths(p);
-		if (vnet_teardown(&np, name, &e) < 0)
+		if (vnet_teardown_ex(&np, name, leave_link, &e) < 0)
 			vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
 		vert_error_clear(&e);
 	}
@@ -172,7 +178,18 @@ static bool config_autoremove(const char *path)
 	return r;
 }
 
+static bool reconcile_locked(const struct ve_paths *p, const char *name, struct ve_state *ret);
+
 void ve_reconcile_locked(const struct ve_paths *p, const char *name)
+{
+	struct ve_state s;
+	if (reconcile_locked(p, name, &s))
+		ve_state_done(&s);
+}
+
+/* Reconcile, and when the VE runs, hand its state back (*ret filled,
+ * true returned) so a listing needn't read it again. */
+static bool reconcile_locked(const struct ve_paths *p, const char *name, struct ve_state *ret)
 {
 	_cleanup_free_ char *rundir = ve_run_dir(p, name);
 	_cleanup_free_ char *vedir = ve_data_dir(p, name);
@@ -188,8 +205,8 @@ void ve_reconcile_locked(const struct ve_paths *p, const char *name)
 		 * VE's next reboot into a halt */
 		_cleanup_free_ char *marker = xasprintf("%s/stopping", rundir);
 		unlink(marker);
-		ve_state_done(&s);
-		return;
+		*ret = s;
+		return true;
 	}
 	if (have_state) {
 		vert_debug("reconcile '%s': stale state (pid %d gone)", name, s.pid);
@@ -213,18 +230,35 @@ void ve_reconcile_locked(const struct ve_paths *p, const char *name)
 	}
 	if (have_state)
 		ve_state_done(&s);
+	return false;
+}
+
+bool ve_reconcile_state(const struct ve_paths *p, const char *name, struct ve_state *ret)
+{
+	vert_error_t e = VERT_ERROR_INIT;
+	int lock = ve_lock(p, "ve", name, false, &e);
+	bool running;
+
+	vert_error_clear(&e);
+	if (lock < 0) {
+		/* busy: its owner is alive and will finish the job; the state
+		 * is whatever it says now */
+		memset(ret, 0, sizeof(*ret));
+		if (ve_state_read(p, name, ret) == 0 && ve_state_running(ret))
+			return true;
+		ve_state_done(ret);
+		return false;
+	}
+	running = reconcile_locked(p, name, ret);
+	close(lock);
+	return running;
 }
 
 void ve_reconcile(const struct ve_paths *p, const char *name)
 {
-	vert_error_t e = VERT_ERROR_INIT;
-	int lock = ve_lock(p, "ve", name, false, &e);
-
-	vert_error_clear(&e);
-	if (lock < 0)
-		return; /* busy: its owner is alive and will finish the job */
-	ve_reconcile_locked(p, name);
-	close(lock);
+	struct ve_state s;
+	if (ve_reconcile_state(p, name, &s))
+		ve_state_done(&s);
 }
 
 static void reconcile_dir(const struct ve_paths *p, const char *base)
@@ -241,10 +275,10 @@ static void reconcile_dir(const struct ve_paths *p, const char *base)
 	closedir(d);
 }
 
-void ve_reconcile_all(const struct ve_paths *p)
+void ve_reconcile_runtime(const struct ve_paths *p)
 {
+	/* runtime leftovers: run/ves/NAME and network records */
 	reconcile_dir(p, p->run);
-	reconcile_dir(p, p->data);
 	/* network records whose VE dirs are gone already */
 	{
 		_cleanup_free_ char *dir = xasprintf("%s/net", p->run);
@@ -261,4 +295,10 @@ void ve_reconcile_all(const struct ve_paths *p)
 		if (d)
 			closedir(d);
 	}
+}
+
+void ve_reconcile_all(const struct ve_paths *p)
+{
+	ve_reconcile_runtime(p);
+	reconcile_dir(p, p->data);
 }

@@ -42,7 +42,14 @@ bool ve_state_running(const struct ve_state *s);
 void ve_last_write(const struct ve_paths *p, const char *name, int code, int sig,
 		   const char *reason);
 void ve_instance_cleanup(const struct ve_paths *p, const char *name, const char *cgroup);
+/* leave_link: an --rm VE's veth goes with its netns, asynchronously */
+void ve_instance_cleanup_ex(const struct ve_paths *p, const char *name, const char *cgroup,
+			    bool leave_link);
 void ve_reconcile_locked(const struct ve_paths *p, const char *name);
+/* Reconcile one VE; true (and *ret filled) when it runs. */
+bool ve_reconcile_state(const struct ve_paths *p, const char *name, struct ve_state *ret);
+/* Only the leftovers in the runtime dir (VEs whose data may be gone). */
+void ve_reconcile_runtime(const struct ve_paths *p);
 
 /* lifecycle.c */
 int ve_config_save(const struct ve_paths *p, const struct ve_config *c, bool sync,
