@@ -74,10 +74,26 @@ void cg_place_done(struct cg_place *pl);
  * they can.  For `create` and `set`, so they refuse before a start would. */
 int cg_check(const struct rt_resources *res, bool rootless, vert_error_t *err);
 
+/* A device access rule: type 'c' or 'b', major/minor (-1: any), and
+ * accesses from "rwm". */
+struct cg_dev_rule {
+	char type;
+	int major, minor;
+	const char *access;
+};
+const struct cg_dev_rule *cg_dev_default_rules(size_t *n);
+struct bpf_insn;
+/* The BPF program for rules; returns its length (may exceed max: then
+ * only max instructions were written). */
+size_t cg_dev_program(const struct cg_dev_rule *rules, size_t n, struct bpf_insn *out, size_t max);
+int cg_devices_attach(int cgroup_fd, const struct cg_dev_rule *rules, size_t n,
+		      vert_error_t *err);
+
 struct cg_handle {
 	char *path;     /* <base>/NAME, NULL when running without a cgroup */
 	int dirfd;      /* <base>/NAME/payload for CLONE_INTO_CGROUP, -1 without */
 	char *why_none; /* when path is NULL: the reason, for a one-time warning */
+	bool devices_filtered; /* a device filter is attached (root, cgroup v2) */
 };
 
 #define CG_HANDLE_INIT { NULL, -1, NULL }

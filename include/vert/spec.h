@@ -68,10 +68,30 @@ enum rt_seccomp_action {
 	RT_SCMP_LOG,
 };
 
+enum rt_seccomp_op {
+	RT_SCMP_CMP_NE = 1,
+	RT_SCMP_CMP_LT,
+	RT_SCMP_CMP_LE,
+	RT_SCMP_CMP_EQ,
+	RT_SCMP_CMP_GE,
+	RT_SCMP_CMP_GT,
+	RT_SCMP_CMP_MASKED_EQ,
+};
+
+struct rt_seccomp_arg {
+	unsigned index;
+	uint64_t value, value_two;
+	int op; /* enum rt_seccomp_op */
+};
+
+#define RT_SCMP_MAX_ARGS 6
+
 struct rt_seccomp_rule {
 	char **names;
 	int action;
 	int errnum;
+	struct rt_seccomp_arg args[RT_SCMP_MAX_ARGS];
+	size_t n_args;
 };
 
 struct rt_seccomp {
@@ -176,6 +196,7 @@ int rt_ns_from_name(const char *type);           /* "pid" -> RT_NS_PID */
 int rt_ns_clone_flag(int ns);                    /* RT_NS_PID -> CLONE_NEWPID */
 int rt_rlimit_from_name(const char *name);       /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE */
 int rt_seccomp_action_from_name(const char *name);
+int rt_seccomp_op_from_name(const char *name);
 
 static inline void rt_spec_freep(struct rt_spec **s)
 {

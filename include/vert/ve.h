@@ -150,6 +150,8 @@ struct ve_compile_in {
 	size_t n_net_mounts;
 	bool host_netns; /* --net host: no network namespace */
 	bool cgroup;          /* the VE has a cgroup: mount its namespace's view */
+	/* root VE without a device filter: seccomp refuses device nodes */
+	bool no_device_filter;
 };
 /* Returns a new json object (OCI config.json shape). */
 int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);

@@ -114,6 +114,18 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 	/* the payload gets every controller NAME has: a VE running systemd
 	 * manages cpu, io, memory and pids for its own services */
 	cg_enable_controllers_at(vfd, CG_CTRL_ALL);
+	/* device access (root only: loading BPF needs CAP_SYS_ADMIN, and a
+	 * rootless VE can't make device nodes anyway) */
+	if (!rootless) {
+		size_t nr;
+		const struct cg_dev_rule *rules = cg_dev_default_rules(&nr);
+		vert_error_t e = VERT_ERROR_INIT;
+		if (cg_devices_attach(vfd, rules, nr, &e) == 0)
+			h->devices_filtered = true;
+		else
+			vert_debug("%s", e.msg);
+		vert_error_clear(&e);
+	}
 	if ((r = cg_write_resources(vfd, res, err)) < 0)
 		goto undo;
 	if (mkdirat(vfd, CG_PAYLOAD, 0755) < 0) {

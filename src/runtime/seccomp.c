@@ -90,7 +90,16 @@ int rt_seccomp_compile(const struct rt_seccomp *sc, struct sock_fprog **ret, ver
 			/* not a syscall on this architecture: nothing to filter */
 			if (nr == __NR_SCMP_ERROR)
 				continue;
-			r = seccomp_rule_add(ctx, act, nr, 0);
+			struct scmp_arg_cmp cmp[RT_SCMP_MAX_ARGS];
+			for (size_t k = 0; k < rule->n_args; k++)
+				cmp[k] = (struct scmp_arg_cmp){
+					.arg = rule->args[k].index,
+					.op = (enum scmp_compare)rule->args[k].op,
+					.datum_a = rule->args[k].value,
+					.datum_b = rule->args[k].value_two,
+				};
+			r = seccomp_rule_add_array(ctx, act, nr, (unsigned)rule->n_args,
+						   rule->n_args ? cmp : NULL);
 			if (r < 0 && r != -EEXIST) {
 				r = vert_error_set(err, -r, VERT_ERR_RUNTIME,
 						   "seccomp: add rule for '%s'", rule->names[j]);
@@ -173,6 +182,11 @@ static uint64_t profile_hash(const struct rt_seccomp *sc)
 	for (size_t i = 0; i < sc->n_rules; i++) {
 		int32_t r[2] = { sc->rules[i].action, sc->rules[i].errnum };
 		h = fnv(h, r, sizeof(r));
+		for (size_t k = 0; k < sc->rules[i].n_args; k++) {
+			const struct rt_seccomp_arg *a = &sc->rules[i].args[k];
+			uint64_t av[4] = { a->index, a->value, a->value_two, (uint64_t)a->op };
+			h = fnv(h, av, sizeof(av));
+		}
 		for (size_t j = 0; sc->rules[i].names && sc->rules[i].names[j]; j++)
 			h = fnv(h, sc->rules[i].names[j], strlen(sc->rules[i].names[j]) + 1);
 		h = fnv(h, "\n", 1);

@@ -98,6 +98,23 @@ int rt_rlimit_from_name(const char *name)
 	return -1;
 }
 
+int rt_seccomp_op_from_name(const char *name)
+{
+	static const struct {
+		const char *n;
+		int op;
+	} t[] = {
+		{ "SCMP_CMP_NE", RT_SCMP_CMP_NE }, { "SCMP_CMP_LT", RT_SCMP_CMP_LT },
+		{ "SCMP_CMP_LE", RT_SCMP_CMP_LE }, { "SCMP_CMP_EQ", RT_SCMP_CMP_EQ },
+		{ "SCMP_CMP_GE", RT_SCMP_CMP_GE }, { "SCMP_CMP_GT", RT_SCMP_CMP_GT },
+		{ "SCMP_CMP_MASKED_EQ", RT_SCMP_CMP_MASKED_EQ },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (strcmp(name, t[i].n) == 0)
+			return t[i].op;
+	return -1;
+}
+
 int rt_seccomp_action_from_name(const char *name)
 {
 	static const struct {
@@ -460,6 +477,48 @@ static int parse_idmaps(struct json_object *arr, struct rt_idmap **ret, size_t *
 	return 0;
 }
 
+/* syscalls[].args: [{ "index", "value", "valueTwo", "op" }] */
+static int parse_seccomp_args(struct json_object *args, struct rt_seccomp_rule *rule,
+			      vert_error_t *err)
+{
+	size_t n;
+
+	if (!args)
+		return 0;
+	if (!json_object_is_type(args, json_type_array))
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "spec: seccomp 'args' must be an array");
+	n = json_object_array_length(args);
+	if (n > RT_SCMP_MAX_ARGS)
+		return vert_error_set(err, E2BIG, VERT_ERR_INVALID,
+				      "spec: at most %d seccomp argument filters per rule",
+				      RT_SCMP_MAX_ARGS);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(args, i);
+		struct rt_seccomp_arg *a = &rule->args[i];
+		_cleanup_free_ char *op = NULL;
+		int64_t index = -1, v = 0, v2 = 0;
+		int r;
+
+		if ((r = rt_jint64(e, "index", &index, err)) < 0 ||
+		    (r = rt_jint64(e, "value", &v, err)) < 0 ||
+		    (r = rt_jint64(e, "valueTwo", &v2, err)) < 0 || (r = rt_jstr(e, "op", &op, err)) < 0)
+			return r;
+		if (index < 0 || index > 5)
+			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+					      "spec: seccomp argument index must be 0..5");
+		a->op = op ? rt_seccomp_op_from_name(op) : -1;
+		if (a->op < 0)
+			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+					      "spec: unknown seccomp operator '%s'", op ? op : "");
+		a->index = (unsigned)index;
+		a->value = (uint64_t)v;
+		a->value_two = (uint64_t)v2;
+		rule->n_args++;
+	}
+	return 0;
+}
+
 static int parse_seccomp(struct rt_spec *s, struct json_object *sc, vert_error_t *err)
 {
 	_cleanup_free_ char *def = NULL;
@@ -490,9 +549,8 @@ static int parse_seccomp(struct rt_spec *s, struct json_object *sc, vert_error_t
 		_cleanup_free_ char *act = NULL;
 		int64_t e_ret = EPERM;
 
-		if (rt_jget(e, "args"))
-			return vert_error_set(err, EOPNOTSUPP, VERT_ERR_INVALID,
-					      "spec: seccomp argument filters are not supported");
+		if ((r = parse_seccomp_args(rt_jget(e, "args"), rule, err)) < 0)
+			return r;
 		if ((r = rt_jstrv(e, "names", &rule->names, err)) < 0 ||
 		    (r = rt_jstr(e, "action", &act, err)) < 0 ||
 		    (r = rt_jint64(e, "errnoRet", &e_ret, err)) < 0)

@@ -204,7 +204,39 @@ static struct json_object *build_process(const struct ve_compile_in *in)
 	return p;
 }
 
-static struct json_object *build_seccomp(void)
+/* mknod(2)/mknodat(2) of a character or block device fails with EPERM:
+ * for a root VE on a host where vert can't attach a device filter (no
+ * cgroup v2), a node for a host disk would otherwise be readable by the
+ * VE's root.  FIFOs, sockets and regular files are still allowed. */
+static void add_mknod_rules(struct json_object *calls)
+{
+	static const struct {
+		const char *name;
+		int mode_arg;
+	} calls_t[] = { { "mknod", 1 }, { "mknodat", 2 } };
+	static const int kinds[] = { 0020000 /* S_IFCHR */, 0060000 /* S_IFBLK */ };
+
+	for (size_t i = 0; i < ARRAY_SIZE(calls_t); i++)
+		for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+			struct json_object *rule = json_object_new_object(), *args, *a;
+			const char *names[] = { calls_t[i].name, NULL };
+			json_object_object_add(rule, "names", jstrv(names));
+			json_object_object_add(rule, "action",
+					       json_object_new_string("SCMP_ACT_ERRNO"));
+			json_object_object_add(rule, "errnoRet", json_object_new_int(1));
+			args = json_object_new_array();
+			a = json_object_new_object();
+			json_object_object_add(a, "index", json_object_new_int(calls_t[i].mode_arg));
+			json_object_object_add(a, "value", json_object_new_int(0170000 /* S_IFMT */));
+			json_object_object_add(a, "valueTwo", json_object_new_int(kinds[k]));
+			json_object_object_add(a, "op", json_object_new_string("SCMP_CMP_MASKED_EQ"));
+			json_object_array_add(args, a);
+			json_object_object_add(rule, "args", args);
+			json_object_array_add(calls, rule);
+		}
+}
+
+static struct json_object *build_seccomp(const struct ve_compile_in *in)
 {
 	struct json_object *sc = json_object_new_object(), *calls = json_object_new_array(), *rule;
 	static const char *const archs[] = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
@@ -221,6 +253,8 @@ static struct json_object *build_seccomp(void)
 	json_object_object_add(rule, "action", json_object_new_string("SCMP_ACT_ERRNO"));
 	json_object_object_add(rule, "errnoRet", json_object_new_int(1 /* EPERM */));
 	json_object_array_add(calls, rule);
+	if (in->no_device_filter)
+		add_mknod_rules(calls);
 	json_object_object_add(sc, "syscalls", calls);
 	return sc;
 }
@@ -264,7 +298,7 @@ static struct json_object *build_linux(const struct ve_compile_in *in)
 	json_object_object_add(l, "maskedPaths", jstrv(masked_paths));
 	json_object_object_add(l, "readonlyPaths", jstrv(readonly_paths));
 	json_object_object_add(l, "rootfsPropagation", json_object_new_string("rprivate"));
-	json_object_object_add(l, "seccomp", build_seccomp());
+	json_object_object_add(l, "seccomp", build_seccomp(in));
 	return l;
 }
 

@@ -88,6 +88,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	_cleanup_spec_ struct rt_spec *spec = NULL;
 	struct cg_handle cg = CG_HANDLE_INIT;
 	struct ve_config eff;
+	bool no_device_filter;
 	int r;
 
 	b->ct = (struct rt_container){ .pidfd = -1, .pty_master = -1 };
@@ -109,6 +110,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		ve_notice_once(p, "no-cgroup", cg.why_none);
 	b->cgroup = TAKE_PTR(cg.path);
 	b->cgroup_fd = TAKE_FD(cg.dirfd);
+	no_device_filter = !p->rootless && !cg.devices_filtered;
 	cg_handle_done(&cg);
 	vert_debug_mark("cgroup");
 
@@ -134,6 +136,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	{
 		struct ve_compile_in in = { p, &eff, lower, upper, work, mp };
 		in.cgroup = b->cgroup != NULL;
+		in.no_device_filter = no_device_filter;
 		in.n_net_mounts = vnet_state_mounts(b->net, &in.net_mounts);
 		in.host_netns = !vnet_mode_new_netns(vnet_state_mode(b->net));
 		if ((r = ve_compile_spec(&in, &spec_json, err)) < 0)

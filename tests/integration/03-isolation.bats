@@ -171,3 +171,16 @@ probe() {
 	assert_line --index 0 "ok"
 	assert_line --index 1 "0"
 }
+
+@test "a root VE cannot make device nodes for host devices; FIFOs are fine" {
+	run vert run --rm mini -- sh -c '
+		mknod /tmp/disk b 8 0 2>/dev/null && echo block-made
+		mknod /tmp/mem c 1 1 2>/dev/null && echo char-made
+		mknod /tmp/fifo p && echo fifo-made
+		echo ok > /dev/null && echo null-works'
+	assert_success
+	refute_output --partial "block-made"
+	refute_output --partial "char-made"
+	assert_line "fifo-made"
+	assert_line "null-works"
+}

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <linux/bpf.h>
 
 #include "vert/cgroup.h"
 #include "vert/util.h"
@@ -217,9 +218,32 @@ static void test_cgroup_name(void **state)
 	free(c);
 }
 
+/* The device filter program: every jump lands inside it, every path ends
+ * in an exit, and rules are checked in order. */
+static void test_dev_program(void **state)
+{
+	struct bpf_insn prog[256];
+	size_t n, len;
+	const struct cg_dev_rule *rules = cg_dev_default_rules(&n);
+	(void)state;
+
+	len = cg_dev_program(rules, n, prog, 256);
+	assert_true(len > 6 && len < 256);
+	assert_int_equal(prog[len - 1].code, BPF_JMP | BPF_EXIT);
+	for (size_t i = 0; i < len; i++) {
+		if (BPF_CLASS(prog[i].code) == BPF_JMP && BPF_OP(prog[i].code) != BPF_EXIT) {
+			long target = (long)i + 1 + prog[i].off;
+			assert_true(target > (long)i && target < (long)len);
+		}
+	}
+	/* too small an output buffer: the length is still right */
+	assert_int_equal(cg_dev_program(rules, n, prog, 3), len);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dev_program),
 		cmocka_unit_test(test_controllers), cmocka_unit_test(test_resources_need),
 		cmocka_unit_test(test_proc_cgroup), cmocka_unit_test(test_keyed),
 		cmocka_unit_test(test_max),         cmocka_unit_test(test_io_stat),
