@@ -64,9 +64,10 @@ struct cg_place {
 	bool delegated;       /* rootless: parent is a delegated subtree */
 	char *why_none;       /* when no cgroup can be used: the reason */
 	char *fix;            /* ... and what would fix it */
+	bool anchor;          /* CG_ANCHOR_ON_HYBRID: cgroup2 without controllers */
 };
-#define CG_PLACE_INIT { NULL, NULL, 0, false, NULL, NULL }
-void cg_place_find(bool rootless, struct cg_place *pl);
+#define CG_PLACE_INIT { NULL, NULL, 0, false, NULL, NULL, false }
+void cg_place_find(bool rootless, unsigned flags, struct cg_place *pl);
 void cg_place_done(struct cg_place *pl);
 
 /* Fail (VERT_ERR_INVALID, naming the cause and the fix) when the limits
@@ -102,7 +103,19 @@ struct cg_handle {
  * Without usable cgroup v2 and without limits requested, succeeds with no
  * cgroup (h->path NULL, h->why_none set); with limits requested, fails
  * with a message naming the fix.  On failure nothing is left behind. */
-int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless,
+/* Flags of cg_prepare. */
+enum {
+	/* On a hybrid host (cgroup2 without controllers beside the v1 ones),
+	 * a root VE that could mount cgroupfs itself (CAP_SYS_ADMIN: a
+	 * systemd VE) would see the host's hierarchies through a cgroup
+	 * namespace rooted at the top, and systemd in it creates its
+	 * slices there (seen in tests).  Such a VE gets a cgroup of vert's
+	 * own in the cgroup2 hierarchy: no limits (no controllers), but its
+	 * namespace, its processes and its device filter are confined there. */
+	CG_ANCHOR_ON_HYBRID = 1 << 0,
+};
+
+int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless, unsigned flags,
 	       struct cg_handle *h, vert_error_t *err);
 void cg_handle_done(struct cg_handle *h);
 

@@ -105,6 +105,7 @@ struct ve_config {
 	char **publish;      /* -p [HOSTIP:]HOSTPORT:VEPORT[/tcp|udp] */
 	char **dns;          /* --dns servers (NULL: the host's) */
 	bool new_privileges; /* false: no_new_privs set */
+	bool no_new_privileges_set; /* --no-new-privileges given (not saved) */
 	char **cap_add, **cap_drop;
 	bool read_only;
 	bool autoremove;     /* --rm: destroyed as soon as it stops */
@@ -155,6 +156,9 @@ struct ve_compile_in {
 };
 /* Returns a new json object (OCI config.json shape). */
 int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);
+
+/* The capability set a VE's processes get (bit n: capability n). */
+uint64_t ve_config_caps(const struct ve_config *c);
 
 /* Default capabilities and seccomp deny list (for docs and tests). */
 extern const char *const ve_default_caps[];

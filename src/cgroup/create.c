@@ -76,7 +76,7 @@ static int make_ve_cgroup(int bfd, const char *path, const char *cgname, vert_er
 	return 0;
 }
 
-int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless,
+int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless, unsigned flags,
 	       struct cg_handle *h, vert_error_t *err)
 {
 	struct cg_place pl;
@@ -85,7 +85,7 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 	int r;
 
 	*h = (struct cg_handle)CG_HANDLE_INIT;
-	cg_place_find(rootless, &pl);
+	cg_place_find(rootless, flags, &pl);
 	if (pl.why_none) {
 		if (rt_resources_any(res))
 			r = cg_refuse_none(&pl, err);
@@ -98,12 +98,29 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 		cg_place_done(&pl);
 		return r;
 	}
+	if (pl.anchor && rt_resources_any(res)) {
+		/* no controllers in this hierarchy: the usual hybrid refusal */
+		cg_place_done(&pl);
+		cg_place_find(rootless, 0, &pl);
+		r = cg_refuse_none(&pl, err);
+		goto out;
+	}
 	if ((r = cg_check_controllers(res, pl.controllers, pl.parent, pl.delegated, err)) < 0)
 		goto out;
 	if ((r = bfd = open_base(&pl, err)) < 0)
 		goto out;
 	path = xasprintf("%s/%s", pl.base, cgname);
-	if ((r = make_ve_cgroup(bfd, path, cgname, err)) < 0)
+	r = make_ve_cgroup(bfd, path, cgname, err);
+	if (r == -ENOENT && pl.anchor) {
+		/* the hybrid base was removed by the last VE leaving it
+		 * between our mkdir and ours: once more */
+		vert_error_clear(err);
+		close(bfd);
+		if ((r = bfd = open_base(&pl, err)) < 0)
+			goto out;
+		r = make_ve_cgroup(bfd, path, cgname, err);
+	}
+	if (r < 0)
 		goto out;
 	/* from here on, a failure removes what was made (house rule 4) */
 	vfd = openat(bfd, cgname, O_DIRECTORY | O_RDONLY | O_CLOEXEC);

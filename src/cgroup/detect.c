@@ -263,11 +263,20 @@ static void place_delegated(struct cg_place *pl)
 	pl->controllers = dfd >= 0 ? cg_read_controllers_at(dfd, "cgroup.subtree_control") : 0;
 }
 
-void cg_place_find(bool rootless, struct cg_place *pl)
+void cg_place_find(bool rootless, unsigned flags, struct cg_place *pl)
 {
 	enum cg_layout l = cg_detect_layout();
 
 	*pl = (struct cg_place)CG_PLACE_INIT;
+	if (l == CG_LAYOUT_HYBRID && !rootless && (flags & CG_ANCHOR_ON_HYBRID)) {
+		/* vert's own subtree in the controller-less cgroup2 hierarchy:
+		 * no limits, but a confined namespace (see cgroup.h) */
+		pl->parent = xstrdup(CG_MOUNT "/unified");
+		pl->base = xstrdup(CG_MOUNT "/unified/" CG_SUBTREE);
+		pl->controllers = 0;
+		pl->anchor = true;
+		return;
+	}
 	if (l != CG_LAYOUT_UNIFIED) {
 		pl->why_none = xasprintf("cgroup v2 is not available (this host's cgroup layout is "
 					 "%s)",
@@ -313,7 +322,7 @@ int cg_check(const struct rt_resources *res, bool rootless, vert_error_t *err)
 
 	if (!rt_resources_any(res))
 		return 0;
-	cg_place_find(rootless, &pl);
+	cg_place_find(rootless, 0, &pl);
 	if (pl.why_none)
 		r = cg_refuse_none(&pl, err);
 	else

@@ -140,6 +140,17 @@ static bool is_ve_cgroup(const char *path)
 	return strcmp(basename(parent), CG_SUBTREE) == 0;
 }
 
+/* On a hybrid host the vert subtree in the host's controller-less
+ * cgroup2 hierarchy exists only while a VE needs it: the host is left as
+ * it was.  (rmdir fails harmlessly while another VE is in it; a start
+ * racing with this retries, see cg_prepare.) */
+static void remove_hybrid_base(const char *ve_path)
+{
+	static const char prefix[] = CG_MOUNT "/unified/" CG_SUBTREE "/";
+	if (strncmp(ve_path, prefix, sizeof(prefix) - 1) == 0)
+		rmdir(CG_MOUNT "/unified/" CG_SUBTREE);
+}
+
 int cg_remove_path(const char *path, vert_error_t *err)
 {
 	_cleanup_close_ int dfd = -EBADF;
@@ -171,8 +182,10 @@ int cg_remove_path(const char *path, vert_error_t *err)
 		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "remove the cgroups in '%s'",
 				      path);
 	for (int i = 0; i < 500; i++) {
-		if (rmdir(path) == 0 || errno == ENOENT)
+		if (rmdir(path) == 0 || errno == ENOENT) {
+			remove_hybrid_base(path);
 			return 0;
+		}
 		if (errno != EBUSY)
 			break;
 		poll(NULL, 0, 10);

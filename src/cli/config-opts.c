@@ -140,6 +140,7 @@ int cli_cfg_parse(int opt, const char *arg, struct ve_config *c, unsigned *field
 	case OPT_NEW_PRIVS:
 	case OPT_NO_NEW_PRIVS:
 		c->new_privileges = opt == OPT_NEW_PRIVS;
+		c->no_new_privileges_set = opt == OPT_NO_NEW_PRIVS;
 		*fields |= VE_F_NEWPRIVS;
 		return 1;
 	case OPT_ONBOOT:

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,10 +68,17 @@ static int pump(int pty, struct log *l)
 int monitor_run(int pidfd, int pty, int logdir, size_t cap, siginfo_t *ret)
 {
 	struct log l = { .dir = logdir, .fd = -1, .cap = cap };
+	int peer = -1;
 
 	log_open(&l);
-	if (pty >= 0)
+	if (pty >= 0) {
 		fcntl(pty, F_SETFL, fcntl(pty, F_GETFL) | O_NONBLOCK);
+		/* Hold the console's other end open, as a real console always
+		 * is: when every process in the VE has closed it (systemd does,
+		 * once its journal runs), the master would read EIO and, closed,
+		 * leave /dev/console unopenable (EIO) for the VE's getty. */
+		peer = ioctl(pty, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	}
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = pidfd, .events = POLLIN },
@@ -100,6 +108,8 @@ int monitor_run(int pidfd, int pty, int logdir, size_t cap, siginfo_t *ret)
 	}
 	if (l.fd >= 0)
 		close(l.fd);
+	if (peer >= 0)
+		close(peer);
 	memset(ret, 0, sizeof(*ret));
 	while (waitid(P_PIDFD, (id_t)pidfd, ret, WEXITED) < 0)
 		if (errno != EINTR)

@@ -126,7 +126,7 @@ static struct json_object *build_mounts(const struct ve_compile_in *in)
 	return mounts;
 }
 
-static uint64_t caps_mask(const struct ve_config *c)
+uint64_t ve_config_caps(const struct ve_config *c)
 {
 	uint64_t m = 0;
 	for (size_t i = 0; ve_default_caps[i]; i++)
@@ -171,7 +171,7 @@ static struct json_object *build_process(const struct ve_compile_in *in)
 	static const char *const sh_cmd[] = { "/bin/sh", NULL };
 	static const char *const init_cmd[] = { "/sbin/init", NULL };
 	const char *const *default_cmd = c->persistent ? init_cmd : sh_cmd;
-	uint64_t cm = caps_mask(c);
+	uint64_t cm = ve_config_caps(c);
 
 	json_object_object_add(p, "terminal", json_object_new_boolean(c->terminal));
 	json_object_object_add(p, "args", jstrv(c->cmd ? (const char *const *)c->cmd : default_cmd));

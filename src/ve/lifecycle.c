@@ -109,6 +109,47 @@ fail:
 	return r;
 }
 
+/* Does the template boot systemd (its /sbin/init, resolved inside it)? */
+static bool template_boots_systemd(const struct ve_paths *p, const struct ve_config *c)
+{
+	_cleanup_free_ char *rootfs = NULL;
+	_cleanup_close_ int rfd = -EBADF, ifd = -EBADF;
+	char link[64], target[4096];
+	const char *init = c->cmd && c->cmd[0] ? c->cmd[0] : "/sbin/init";
+	ssize_t n;
+
+	if (ve_template_rootfs(p, c->template_name, &rootfs, NULL) < 0 || init[0] != '/')
+		return false;
+	rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0 || (ifd = fs_open_in_root(rfd, init, O_PATH, 0)) < 0)
+		return false;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", ifd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	return str_endswith(target, "/systemd");
+}
+
+/* systemd as PID 1 mounts file systems (/run, its cgroups) and runs
+ * setuid programs for its services: like systemd-nspawn, such a VE gets
+ * CAP_SYS_ADMIN and no no_new_privs, unless the caller said otherwise.
+ * Written into the config, so inspect shows it and set can change it. */
+static void systemd_profile(const struct ve_paths *p, struct ve_config *c)
+{
+	if (!c->persistent || !template_boots_systemd(p, c))
+		return;
+	if (!strv_contains(c->cap_drop, "SYS_ADMIN") && !strv_contains(c->cap_drop, "CAP_SYS_ADMIN") &&
+	    !strv_contains(c->cap_add, "SYS_ADMIN") && !strv_contains(c->cap_add, "CAP_SYS_ADMIN"))
+		c->cap_add = strv_push(c->cap_add, xstrdup("CAP_SYS_ADMIN"));
+	if (!c->no_new_privileges_set)
+		c->new_privileges = true;
+	vert_log(VERT_LOG_NOTICE,
+		 "template '%s' boots systemd: VE '%s' gets CAP_SYS_ADMIN and setuid programs "
+		 "work in it (as systemd needs)",
+		 c->template_name, c->name);
+}
+
 int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
 {
 	int lock, r;
@@ -123,6 +164,7 @@ int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
 	lock = ve_lock(p, "ve", c->name, false, err);
 	if (lock < 0)
 		return lock;
+	systemd_profile(p, c);
 	r = ve_create_locked(p, c, true, err);
 	if (r < 0 && r != -EEXIST)
 		ve_unlock_remove(p, "ve", c->name, lock); /* no VE: no lock file */

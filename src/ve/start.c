@@ -104,7 +104,10 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	work = xasprintf("%s/work", vedir);
 
 	/* the cgroup first: whether the VE has one decides its mounts */
-	if ((r = cg_prepare(cgname, &c->resources, p->rootless, &cg, err)) < 0)
+	if ((r = cg_prepare(cgname, &c->resources, p->rootless,
+			    (ve_config_caps(c) & (1ULL << 21 /* CAP_SYS_ADMIN */)) ? CG_ANCHOR_ON_HYBRID
+										: 0,
+			    &cg, err)) < 0)
 		goto fail;
 	if (cg.why_none)
 		ve_notice_once(p, "no-cgroup", cg.why_none);
