@@ -65,10 +65,11 @@ net_snapshot() {
 }
 
 # The host's view settles: a VE's veth goes with its network namespace,
-# which the kernel tears down asynchronously after its last process.
+# which the kernel tears down asynchronously after its last process (for
+# 50 VEs at once on a loaded machine, that takes seconds).
 snapshot_is() {
 	local i
-	for i in $(seq 60); do
+	for i in $(seq 300); do
 		[ "$(net_snapshot)" = "$1" ] && return 0
 		sleep 0.05
 	done
