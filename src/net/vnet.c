@@ -278,6 +278,29 @@ static int state_load(const char *run, const char *name, struct saved *sv)
 
 /* ---- teardown / release ---- */
 
+/* A vert killed between starting pasta and recording its pid: pasta wrote
+ * its pid file itself, and its command line names that file (unique to
+ * this VE), which tells a reused pid from it. */
+static void kill_unrecorded_pasta(const struct vnet_paths *p, const char *name)
+{
+	_cleanup_free_ char *pidfile = xasprintf("%s/net/%s/pasta.pid", p->run, name);
+	_cleanup_free_ char *buf = NULL, *cmd = NULL, *cpath = NULL;
+	size_t len = 0;
+	int pid = 0;
+
+	if (read_file_at(AT_FDCWD, pidfile, 64, &buf, NULL) < 0 ||
+	    parse_int(strtok(buf, "\n") ? buf : "", &pid) < 0 || pid <= 1)
+		return;
+	cpath = xasprintf("/proc/%d/cmdline", pid);
+	if (read_file_at(AT_FDCWD, cpath, 1 << 16, &cmd, &len) < 0)
+		return;
+	for (size_t i = 0; i + 1 < len; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = ' ';
+	if (strstr(cmd, pidfile))
+		kill(pid, SIGKILL);
+}
+
 static int teardown(const struct vnet_paths *p, const char *name, bool leave_link,
 		    bool *ret_had, vert_error_t *err)
 {
@@ -335,6 +358,8 @@ static int teardown(const struct vnet_paths *p, const char *name, bool leave_lin
 	 * handler is ignored: SIGKILL, checked against pid reuse */
 	if (sv.helper > 0 && sv.helper_start && vnet_proc_start_time(sv.helper) == sv.helper_start)
 		kill(sv.helper, SIGKILL);
+	else
+		kill_unrecorded_pasta(p, name);
 	if (!p->rootless && (r = vnet_ipam_unclaim_ports(p->data, name, &e)) < 0) {
 		first = first ? first : r;
 		vert_error_move(err, &e);
