@@ -118,6 +118,10 @@ int write_file_str_at(int dirfd, const char *path, const char *s);
 /* mkdir -p for host paths (not inside a VE root: see fs/resolve.c). */
 int mkdir_p(const char *path, mode_t mode);
 
+/* The last non-empty line of what a tool wrote to fd (a memfd of its
+ * stderr), from the start of the file: for error messages. */
+char *fd_last_line(int fd);
+
 /* Loop on EINTR / partial writes. */
 ssize_t write_all(int fd, const void *buf, size_t len);
 

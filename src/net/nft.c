@@ -513,19 +513,13 @@ skip:
 	return 0;
 }
 
-static int table_exists(struct nl_sock *s, int family, const char *table, vert_error_t *err)
+/* A GET request answered with ENOENT means "no such object": 0; found: 1. */
+static int exists_request(struct nl_sock *s, struct nlmsghdr *nlh, const char *what,
+			  vert_error_t *err)
 {
-	char buf[4096];
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
 	vert_error_t e = VERT_ERROR_INIT;
-	int r;
+	int r = nl_request(s, nlh, what, &e);
 
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)family, 0, 0);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
-	r = nl_request(s, nlh, "look up nftables table", &e);
 	if (r < 0 && e.errnum == ENOENT) {
 		vert_error_clear(&e);
 		return 0;
@@ -537,30 +531,32 @@ static int table_exists(struct nl_sock *s, int family, const char *table, vert_e
 	return 1;
 }
 
+static int table_exists(struct nl_sock *s, int family, const char *table, vert_error_t *err)
+{
+	char buf[4096];
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)family, 0, 0);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	return exists_request(s, nlh, "look up nftables table", err);
+}
+
 static int chain_exists(struct nl_sock *s, int family, const char *table, const char *chain,
 			vert_error_t *err)
 {
 	char buf[4096];
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
-	vert_error_t e = VERT_ERROR_INIT;
-	int r;
 
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chain);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, (uint16_t)family, 0, 0);
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	nftnl_chain_free(c);
-	r = nl_request(s, nlh, "look up nftables chain", &e);
-	if (r < 0 && e.errnum == ENOENT) {
-		vert_error_clear(&e);
-		return 0;
-	}
-	if (r < 0) {
-		vert_error_move(err, &e);
-		return r;
-	}
-	return 1;
+	return exists_request(s, nlh, "look up nftables chain", err);
 }
 
 int nft_ve_del(const char *table, const char *ve, vert_error_t *err)

@@ -115,17 +115,8 @@ static pid_t spawn(char *const *argv, int errfd)
 
 static int tool_error(const char *tool, int errfd, int status, vert_error_t *err)
 {
-	char buf[1024] = "";
-	ssize_t n = errfd >= 0 ? pread(errfd, buf, sizeof(buf) - 1, 0) : 0;
-	char *last;
+	_cleanup_free_ char *last = fd_last_line(errfd);
 
-	if (n < 0)
-		n = 0;
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	last = strrchr(buf, '\n');
-	last = last ? last + 1 : buf;
 	if (*last)
 		return vert_error_set(err, EIO, VERT_ERR_RUNTIME, "%s failed: %s", tool, last);
 	return vert_error_set(err, EIO, VERT_ERR_RUNTIME, "%s failed (status %d)", tool, status);

@@ -201,16 +201,7 @@ int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	{
-		char buf[4096] = "";
-		ssize_t n = pread(efd, buf, sizeof(buf) - 1, 0);
-		char *last;
-		if (n < 0)
-			n = 0;
-		buf[n] = '\0';
-		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-			buf[--n] = '\0';
-		last = strrchr(buf, '\n');
-		last = last ? last + 1 : buf;
+		_cleanup_free_ char *last = fd_last_line(efd);
 		return vert_error_set(err, EIO, VERT_ERR_RUNTIME, "%s failed%s%s", argv[0],
 				      *last ? ": " : "", last);
 	}

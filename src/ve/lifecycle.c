@@ -150,9 +150,9 @@ static void systemd_profile(const struct ve_paths *p, struct ve_config *c)
 		 c->template_name, c->name);
 }
 
-int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
+int ve_lock_new(const struct ve_paths *p, const struct ve_config *c, vert_error_t *err)
 {
-	int lock, r;
+	int r;
 
 	if (!c->name)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "a VE needs a name");
@@ -161,7 +161,14 @@ int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
 	/* bad input is refused before anything exists on the host */
 	if ((r = ve_config_validate(p, c, err)) < 0)
 		return r;
-	lock = ve_lock(p, "ve", c->name, false, err);
+	return ve_lock(p, "ve", c->name, false, err);
+}
+
+int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
+{
+	int lock, r;
+
+	lock = ve_lock_new(p, c, err);
 	if (lock < 0)
 		return lock;
 	systemd_profile(p, c);

@@ -648,12 +648,7 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 		c->name = xstrdup(id);
 	}
 	c->autoremove = o->rm;
-	if ((r = ve_name_check("VE", c->name, err)) < 0)
-		return r;
-	/* bad input is refused before anything exists on the host */
-	if ((r = ve_config_validate(p, c, err)) < 0)
-		return r;
-	lock = ve_lock(p, "ve", c->name, false, err);
+	lock = ve_lock_new(p, c, err);
 	if (lock < 0)
 		return lock;
 	/* an --rm VE is thrown away: its config needs no fsync */

@@ -56,6 +56,8 @@ int ve_config_save(const struct ve_paths *p, const struct ve_config *c, bool syn
 		   vert_error_t *err);
 int ve_remove_data(const struct ve_paths *p, const char *name, vert_error_t *err);
 int ve_remove_data_now(const struct ve_paths *p, const char *name, vert_error_t *err);
+/* Validate a new VE's config and take its lock (the lock fd, or <0). */
+int ve_lock_new(const struct ve_paths *p, const struct ve_config *c, vert_error_t *err);
 int ve_create_locked(const struct ve_paths *p, struct ve_config *c, bool sync, vert_error_t *err);
 /* pidfd of pid if it is alive with that start time, else -1 */
 int ve_pidfd_open_alive(pid_t pid, uint64_t start_time);
