@@ -103,6 +103,9 @@ int vnet_commit(struct vnet_state *s, vert_error_t *err);
 /* Undo everything of a VE's network that exists (persisted state only).
  * Returns the first error, after trying every step. */
 int vnet_teardown(const struct vnet_paths *p, const char *ve_name, vert_error_t *err);
+/* Whether anything of a VE's network (its record, its /etc files) is on
+ * the host: nothing to tear down when not. */
+bool vnet_has_traces(const struct vnet_paths *p, const char *ve_name);
 /* The same; leave_link: don't delete the host's veth end, whose network
  * namespace (the VE's init just died) is going away and takes it along.
  * For VEs whose name won't be reused at once (--rm). */

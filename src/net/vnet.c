@@ -385,6 +385,13 @@ int vnet_teardown_ex(const struct vnet_paths *p, const char *name, bool leave_li
 	return r;
 }
 
+bool vnet_has_traces(const struct vnet_paths *p, const char *name)
+{
+	_cleanup_free_ char *rec = xasprintf("%s/net/%s.json", p->run, name);
+	_cleanup_free_ char *dir = xasprintf("%s/net/%s", p->run, name);
+	return access(rec, F_OK) == 0 || access(dir, F_OK) == 0;
+}
+
 int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *err)
 {
 	return vnet_teardown_ex(p, name, false, err);

@@ -77,8 +77,7 @@ int ve_create_locked(const struct ve_paths *p, struct ve_config *c, bool sync, v
 	const char *sub[] = { "upper", "work" };
 	int r;
 
-	if ((r = ve_config_validate(p, c, err)) < 0)
-		return r;
+	/* the config was validated by ve_lock_new, before the lock */
 	/* limits this host can't enforce: refuse now, not at every start */
 	if ((r = cg_check(&c->resources, p->rootless, err)) < 0)
 		return r;

@@ -41,6 +41,15 @@
 #define VERT_LIBEXECDIR "/usr/libexec/vert"
 #endif
 
+/* Our own start time never changes (exec keeps it): read it once. */
+static uint64_t self_start_time(void)
+{
+	static uint64_t t;
+	if (!t)
+		t = rt_proc_start_time(getpid());
+	return t;
+}
+
 /* The after_clone hook: runs in the parent after clone3, before the child
  * goes on.  The init is recorded first (a crash from here on leaves a
  * record), then its network is made, with its firewall rules, before
@@ -54,7 +63,7 @@ static int record_init(pid_t pid, void *data, vert_error_t *err)
 		.pid = pid,
 		.start_time = rt_proc_start_time(pid),
 		.supervisor_pid = getpid(),
-		.supervisor_start_time = rt_proc_start_time(getpid()),
+		.supervisor_start_time = self_start_time(),
 		.started_at = (int64_t)time(NULL),
 		.autoremove = b->cfg->autoremove,
 		.cgroup = b->cgroup,

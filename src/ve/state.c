@@ -199,6 +199,13 @@ static bool reconcile_locked(const struct ve_paths *p, const char *name, struct 
 	struct stat st;
 	bool have_state = ve_state_read(p, name, &s) == 0;
 
+	if (!have_state && lstat(rundir, &st) < 0 && lstat(vedir, &st) < 0) {
+		/* a name nothing exists for (every new VE): nothing to do,
+		 * unless a network record outlived both */
+		struct vnet_paths np = ve_vnet_paths(p);
+		if (!vnet_has_traces(&np, name))
+			return false;
+	}
 	if (have_state && ve_state_running(&s)) {
 		/* really running; a stop marker left by a stop that was killed
 		 * (we hold the lock: no stop is in progress) would turn the
