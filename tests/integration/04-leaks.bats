@@ -42,11 +42,18 @@ snapshot() {
 		sleep 0.1
 	done
 	[ -f "$TEST_ROOT/run/ves/killme/state.json" ]
+	init=$(jq -r .pid "$TEST_ROOT/run/ves/killme/state.json")
 	kill -KILL $pid
 	wait $pid || true
-	# the VE's processes die with vert (no orphaned sleep 1000)
-	for i in $(seq 50); do
-		pgrep -f "sleep 1000" >/dev/null || break
+	# the VE's processes die with vert (no orphaned sleep 1000).  pgrep
+	# stops matching an exiting task as soon as its mm is gone, but until
+	# it has finished exiting (its mount namespace torn down) it still
+	# counts as running, rightly: wait for the init to be really gone.
+	for i in $(seq 100); do
+		if ! pgrep -f "sleep 1000" >/dev/null &&
+		   { [ ! -e /proc/$init ] || grep -q ') [ZX] ' /proc/$init/stat 2>/dev/null; }; then
+			break
+		fi
 		sleep 0.1
 	done
 	run pgrep -f "sleep 1000"
@@ -55,7 +62,13 @@ snapshot() {
 	[ "$(count_mounts)" = 0 ]
 	# the next vert command reconciles the leftover state
 	vert template ls >/dev/null
-	[ "$(snapshot)" = "$before" ]
+	after=$(snapshot)
+	if [ "$after" != "$before" ]; then
+		echo "before: $before after: $after" >&2
+		cat "$TEST_ROOT/run/ves/killme/state.json" /proc/$init/stat >&2 || true
+		"$VERT_BIN" --root "$TEST_ROOT" --debug ps -a >&2 || true
+	fi
+	[ "$after" = "$before" ]
 }
 
 @test "SIGKILL of vert at random points during startup leaks nothing" {
