@@ -180,6 +180,8 @@ teardown_file() { common_teardown_file; }
 @test "VERT_ROOT moves all state like --root" {
 	alt="$TEST_ROOT/alt"
 	mkdir -p "$alt"
+	# this file's own network, never the host's real vert0
+	cp "$TEST_ROOT/network.json" "$alt/"
 	VERT_ROOT="$alt" "$VERT_BIN" template create alt --from busybox
 	[ -d "$alt/templates/alt/rootfs" ]
 	run env VERT_ROOT="$alt" "$VERT_BIN" run --rm alt -- echo via-env

@@ -74,10 +74,14 @@ wait_running() {
 	run vert inspect sd
 	echo "$output" | jq -e '(.config.cap_add | index("CAP_SYS_ADMIN")) and .config.new_privileges'
 	vert start sd
-	run vert exec sd -- cat /proc/1/comm
-	assert_output "systemd"
+	# PID 1 is the systemd binary (exec'd as /sbin/init: its comm reads
+	# "init" until systemd renames itself, so check the executable)
+	run vert exec sd -- readlink /proc/1/exe
+	assert_output --regexp '/systemd$'
 	run wait_running
 	assert_success
+	run vert exec sd -- cat /proc/1/comm
+	assert_output "systemd"
 	run vert exec sd -- systemctl --failed --no-legend
 	assert_output ""
 	run vert exec sd -- systemctl is-active systemd-journald dbus
