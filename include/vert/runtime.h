@@ -100,7 +100,4 @@ int rt_write_idmaps(pid_t pid, const struct rt_spec *s, vert_error_t *err);
  * rather than root inside `unshare -r`). */
 bool rt_in_init_userns(void);
 
-/* The process start time (clock ticks since boot) of pid, 0 if gone. */
-uint64_t rt_proc_start_time(pid_t pid);
-
 #endif

@@ -115,6 +115,12 @@ int write_file_atomic_nosync_at(int dirfd, const char *path, const void *data, s
 int write_file_str(const char *path, const char *s);
 int write_file_str_at(int dirfd, const char *path, const char *s);
 
+/* The start time (clock ticks since boot) of pid, 0 if it is gone or a
+ * zombie; with the pid it names one process across pid reuse. */
+uint64_t proc_start_time(pid_t pid);
+/* pid is alive and still the process that started at start_time. */
+bool proc_alive(pid_t pid, uint64_t start_time);
+
 /* mkdir -p for host paths (not inside a VE root: see fs/resolve.c). */
 int mkdir_p(const char *path, mode_t mode);
 

@@ -180,8 +180,6 @@ struct ve_state {
 
 int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s);
 void ve_state_done(struct ve_state *s);
-/* pid is alive and is the same process (start time matches). */
-bool ve_proc_alive(pid_t pid, uint64_t start_time);
 /* Clean up what a killed vert left behind for one VE / for all VEs. */
 void ve_reconcile(const struct ve_paths *p, const char *name);
 void ve_reconcile_all(const struct ve_paths *p);

@@ -64,7 +64,6 @@ struct vnet_netconf {
 	int routed_prefix;     /* 16 */
 	bool ipv6;             /* false when "subnet6" is "" */
 	struct in6_addr subnet6; /* fd76:6572:7400::/64: ULA on the bridge */
-	int prefix6;           /* 64 (fixed: addresses derive from the IPv4 one) */
 	char table[64];        /* "vert": nftables tables inet/netdev NAME */
 };
 
@@ -115,9 +114,6 @@ int vnet_release(const struct vnet_paths *p, const char *ve_name, vert_error_t *
 void vnet_state_free(struct vnet_state *s);
 
 enum vnet_mode vnet_state_mode(const struct vnet_state *s);
-const char *vnet_state_name(const struct vnet_state *s);
-/* The VE's IPv4 address ("" when it has none). */
-const char *vnet_state_ipv4(const struct vnet_state *s);
 size_t vnet_state_mounts(const struct vnet_state *s, const struct vnet_mount **ret);
 /* A one-time notice the caller should show (mode fallback), or NULL. */
 const char *vnet_state_notice(const struct vnet_state *s);

@@ -46,11 +46,10 @@ static struct json_object *obj_member(struct json_object *o, const char *k)
 	return v;
 }
 
-static int ipam_open(const char *data_dir, struct ipam *m, vert_error_t *err)
+/* Take the network lock (DATA/net/ipam.lock), making DATA/net if needed. */
+static int ipam_lock(const char *data_dir, struct ipam *m, vert_error_t *err)
 {
-	_cleanup_free_ char *lockp = NULL, *buf = NULL;
-	_cleanup_close_ int dfd = -EBADF;
-	int r;
+	_cleanup_free_ char *lockp = NULL;
 
 	memset(m, 0, sizeof(*m));
 	m->lock = -1;
@@ -64,6 +63,18 @@ static int ipam_open(const char *data_dir, struct ipam *m, vert_error_t *err)
 	while (flock(m->lock, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return vert_error_sys(err, "lock '%s'", lockp);
+	return 0;
+}
+
+/* Lock, then load leases.json (an empty document when there is none). */
+static int ipam_open(const char *data_dir, struct ipam *m, vert_error_t *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	int r;
+
+	if ((r = ipam_lock(data_dir, m, err)) < 0)
+		return r;
 	dfd = open(m->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	r = dfd < 0 ? -errno : read_file_at(dfd, "leases.json", 8 << 20, &buf, NULL);
 	if (r == -ENOENT) {
@@ -79,6 +90,22 @@ static int ipam_open(const char *data_dir, struct ipam *m, vert_error_t *err)
 	m->leases = obj_member(m->doc, "leases");
 	m->ports = obj_member(m->doc, "ports");
 	return 0;
+}
+
+/* Drop every port claim held by name; how many there were. */
+static size_t ports_drop(struct json_object *ports, const char *name)
+{
+	char **del = NULL;
+	size_t n = 0;
+	json_object_object_foreach(ports, k, v)
+	{
+		if (strcmp(json_object_get_string(v), name) == 0)
+			del = strv_push(del, xstrdup(k));
+	}
+	for (; del && del[n]; n++)
+		json_object_object_del(ports, del[n]);
+	strv_free(del);
+	return n;
 }
 
 static int ipam_save(struct ipam *m, vert_error_t *err)
@@ -196,19 +223,9 @@ int vnet_ipam_release(const char *data_dir, const char *name, vert_error_t *err)
 		changed = true;
 	}
 	/* claims are dropped by teardown; a destroyed VE keeps none */
-	{
-		json_object_object_foreach(m.ports, k, v)
-		{
-			(void)k;
-			if (strcmp(json_object_get_string(v), name) == 0)
-				changed = true;
-		}
-	}
-	if (changed) {
-		vnet_ipam_ports_drop_locked(m.ports, name);
-		return ipam_save(&m, err);
-	}
-	return 0;
+	if (ports_drop(m.ports, name) > 0)
+		changed = true;
+	return changed ? ipam_save(&m, err) : 0;
 }
 
 int vnet_ipam_lookup(const char *data_dir, const char *name, uint32_t *ret)
@@ -245,26 +262,13 @@ bool vnet_leases_get(const struct vnet_leases *ls, const char *name, char buf[st
 	    !json_object_object_get_ex(l, name, &v) ||
 	    vnet_parse_ipv4(json_object_get_string(v), &ip) < 0)
 		return false;
-	snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+	vnet_format_ipv4(ip, buf);
 	return true;
 }
 
 void vnet_leases_free(struct vnet_leases *ls)
 {
 	json_object_put((struct json_object *)ls);
-}
-
-void vnet_ipam_ports_drop_locked(struct json_object *ports, const char *name)
-{
-	char **del = NULL;
-	json_object_object_foreach(ports, k, v)
-	{
-		if (strcmp(json_object_get_string(v), name) == 0)
-			del = strv_push(del, xstrdup(k));
-	}
-	for (size_t i = 0; del && del[i]; i++)
-		json_object_object_del(ports, del[i]);
-	strv_free(del);
 }
 
 /* Claim "proto:ip:hostport" keys for name.  A key held by another VE is a
@@ -280,10 +284,10 @@ int vnet_ipam_claim_ports(const char *data_dir, const char *name, const struct v
 
 	if ((r = ipam_open(data_dir, &m, err)) < 0)
 		return r;
-	vnet_ipam_ports_drop_locked(m.ports, name);
+	ports_drop(m.ports, name);
 	for (size_t i = 0; i < n; i++) {
 		char key[48];
-		const char *holder = NULL, *hkey = NULL;
+		const char *holder = NULL;
 		vnet_format_publish(&ports[i], key);
 		json_object_object_foreach(m.ports, k, v)
 		{
@@ -299,7 +303,6 @@ int vnet_ipam_claim_ports(const char *data_dir, const char *name, const struct v
 			if (q.proto == ports[i].proto && hp == ports[i].host_port &&
 			    (a == 0 || ports[i].host_ip == 0 || a == ports[i].host_ip)) {
 				holder = json_object_get_string(v);
-				hkey = k;
 				break;
 			}
 		}
@@ -320,9 +323,8 @@ int vnet_ipam_claim_ports(const char *data_dir, const char *name, const struct v
 					      ports[i].host_port, holder);
 		if (holder) {
 			_cleanup_free_ char *h = xstrdup(holder);
-			vnet_ipam_ports_drop_locked(m.ports, h);
+			ports_drop(m.ports, h);
 		}
-		(void)hkey;
 		json_object_object_add(m.ports, key, json_object_new_string(name));
 	}
 	return ipam_save(&m, err);
@@ -331,16 +333,11 @@ int vnet_ipam_claim_ports(const char *data_dir, const char *name, const struct v
 int vnet_ipam_unclaim_ports(const char *data_dir, const char *name, vert_error_t *err)
 {
 	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
-	size_t before;
 	int r;
 
 	if ((r = ipam_open(data_dir, &m, err)) < 0)
 		return r;
-	before = (size_t)json_object_object_length(m.ports);
-	vnet_ipam_ports_drop_locked(m.ports, name);
-	if ((size_t)json_object_object_length(m.ports) == before)
-		return 0;
-	return ipam_save(&m, err);
+	return ports_drop(m.ports, name) > 0 ? ipam_save(&m, err) : 0;
 }
 
 /* Run fn under the network lock (bridge creation is serialised with the
@@ -351,7 +348,7 @@ int vnet_ipam_locked(const char *data_dir, int (*fn)(void *data, vert_error_t *e
 	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
 	int r;
 
-	if ((r = ipam_open(data_dir, &m, err)) < 0)
+	if ((r = ipam_lock(data_dir, &m, err)) < 0)
 		return r;
 	return fn(data, err);
 }

@@ -44,14 +44,27 @@ struct vnet_state {
 };
 
 int vnet_state_save(const struct vnet_state *s, vert_error_t *err);
-uint64_t vnet_proc_start_time(pid_t pid);
+
+/* What a saved record (RUN/net/NAME.json) says that teardown and the
+ * stale-claim check need. */
+struct vnet_saved {
+	char table[64], host_if[16];
+	pid_t owner, helper;
+	uint64_t owner_start, helper_start;
+};
+char *vnet_state_path(const char *run, const char *name);
+/* The pid file pasta writes for a VE, and reading a pid file (0: none). */
+char *vnet_pasta_pidfile(const char *run, const char *name);
+pid_t vnet_pidfile_read(const char *path);
+int vnet_state_load(const char *run, const char *name, struct vnet_saved *sv);
 
 /* ---- nftables (nft.c) ---- */
 
 struct nft_ve {
 	const char *table;
-	const char *ve;
-	const char *host_if; /* NULL: no anti-spoofing chain */
+	/* the host end of the VE's veth: names its rules and its
+	 * anti-spoofing chain */
+	const char *host_if;
 	uint8_t mac[6];
 	uint32_t ip4; /* host order */
 	uint32_t subnet;
@@ -60,13 +73,11 @@ struct nft_ve {
 	struct in6_addr ip6, ll6, subnet6;
 	const struct vnet_port *ports;
 	size_t n_ports;
-	bool masquerade;
 };
 
 int nft_ve_add(const struct nft_ve *v, vert_error_t *err);
 /* Idempotent: whatever of the VE's rules exists is removed. */
 int nft_ve_del(const char *table, const char *ve, vert_error_t *err);
-void nft_ve_chain_name(const char *ve, char buf[static 80]);
 
 /* ---- port claims (ipam.c) ---- */
 
@@ -74,7 +85,6 @@ int vnet_ipam_claim_ports(const char *data_dir, const char *name, const struct v
 			  size_t n, bool (*stale)(const char *holder, void *data), void *data,
 			  vert_error_t *err);
 int vnet_ipam_unclaim_ports(const char *data_dir, const char *name, vert_error_t *err);
-void vnet_ipam_ports_drop_locked(struct json_object *ports, const char *name);
 int vnet_ipam_locked(const char *data_dir, int (*fn)(void *data, vert_error_t *err), void *data,
 		     vert_error_t *err);
 

@@ -26,7 +26,6 @@ void vnet_netconf_defaults(struct vnet_netconf *nc)
 	nc->routed_prefix = 16;
 	nc->ipv6 = true;
 	inet_pton(AF_INET6, "fd76:6572:7430::", &nc->subnet6);
-	nc->prefix6 = 64;
 	snprintf(nc->table, sizeof(nc->table), "vert");
 }
 

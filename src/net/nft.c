@@ -414,7 +414,7 @@ static void antispoof_rules(struct batch *bt, const struct nft_ve *v, const char
 	add_rule(bt, r);
 }
 
-void nft_ve_chain_name(const char *ve, char buf[static 80])
+static void ve_chain_name(const char *ve, char buf[static 80])
 {
 	snprintf(buf, 80, "ve-%s", ve);
 }
@@ -425,7 +425,7 @@ static int table_exists(struct nl_sock *s, int family, const char *table, vert_e
 
 int nft_ve_add(const struct nft_ve *v, vert_error_t *err)
 {
-	_cleanup_free_ char *tag = xasprintf(TAG_PREFIX "%s", v->ve);
+	_cleanup_free_ char *tag = xasprintf(TAG_PREFIX "%s", v->host_if);
 	struct batch bt = { 0 };
 	struct nl_sock s;
 	char chain[80];
@@ -438,7 +438,7 @@ int nft_ve_add(const struct nft_ve *v, vert_error_t *err)
 	 * missing is added.  Two first uses racing both add; the loser's add
 	 * is then such an update, once. */
 	if ((have_inet = chain_exists(&s, NFPROTO_INET, v->table, "postrouting", err)) < 0 ||
-	    (have_netdev = v->host_if ? table_exists(&s, NFPROTO_NETDEV, v->table, err) : 1) < 0) {
+	    (have_netdev = table_exists(&s, NFPROTO_NETDEV, v->table, err)) < 0) {
 		nl_close(&s);
 		return have_inet < 0 ? have_inet : have_netdev;
 	}
@@ -456,16 +456,13 @@ int nft_ve_add(const struct nft_ve *v, vert_error_t *err)
 		dnat_rule(&bt, v, "prerouting", &v->ports[i], tag);
 		dnat_rule(&bt, v, "output", &v->ports[i], tag);
 	}
-	if (v->masquerade)
-		masq_rules(&bt, v, tag);
-	if (v->host_if) {
-		nft_ve_chain_name(v->ve, chain);
-		if (!have_netdev)
-			batch_table(&bt, NFPROTO_NETDEV, v->table);
-		batch_chain(&bt, NFPROTO_NETDEV, v->table, chain, "filter", NF_NETDEV_INGRESS, -500,
-			    v->host_if);
-		antispoof_rules(&bt, v, chain);
-	}
+	masq_rules(&bt, v, tag);
+	ve_chain_name(v->host_if, chain);
+	if (!have_netdev)
+		batch_table(&bt, NFPROTO_NETDEV, v->table);
+	batch_chain(&bt, NFPROTO_NETDEV, v->table, chain, "filter", NF_NETDEV_INGRESS, -500,
+		    v->host_if);
+	antispoof_rules(&bt, v, chain);
 	r = batch_send(&s, &bt, "add nftables rules", err);
 	batch_free(&bt);
 	nl_close(&s);
@@ -587,7 +584,7 @@ int nft_ve_del(const char *table, const char *ve, vert_error_t *err)
 		vert_error_move(err, &e);
 		goto out;
 	}
-	nft_ve_chain_name(ve, chain);
+	ve_chain_name(ve, chain);
 	have_chain = chain_exists(&s, NFPROTO_NETDEV, table, chain, err);
 	if (have_chain < 0) {
 		r = have_chain;

@@ -95,7 +95,7 @@ static int attach_veth(struct vnet_state *s, pid_t pid, vert_error_t *err)
 		 * kernel is still tearing down (teardown leaves it to it) */
 		vert_error_t e2 = VERT_ERROR_INIT;
 		vert_error_clear(err);
-		if (nl_link_del(&nl, s->host_if, &e2) < 0 && e2.errnum != ENODEV)
+		if (nl_link_del(&nl, s->host_if, &e2) < 0)
 			vert_debug("delete leftover '%s': %s", s->host_if, e2.msg);
 		vert_error_clear(&e2);
 		r = nl_veth_create(&nl, s->host_if,
@@ -158,15 +158,10 @@ static int attach(struct vnet_state *s, pid_t pid, vert_error_t *err)
 		r = attach_veth(s, pid, err);
 		break;
 	case VNET_PASTA:
-		pidfile = xasprintf("%s/net/%s/pasta.pid", s->run, s->name);
+		pidfile = vnet_pasta_pidfile(s->run, s->name);
 		r = vnet_pasta_start(pid, s->rootless, s->ports, s->n_ports, pidfile, err);
-		if (r >= 0) {
-			_cleanup_free_ char *buf = NULL;
-			int hp = 0;
-			if (read_file_at(AT_FDCWD, pidfile, 64, &buf, NULL) == 0 &&
-			    parse_int(strtok(buf, "\n") ? buf : "", &hp) == 0)
-				s->helper_pid = hp;
-		}
+		if (r >= 0)
+			s->helper_pid = vnet_pidfile_read(pidfile);
 		break;
 	case VNET_SLIRP: {
 		_cleanup_free_ char *sock = xasprintf("%s/net/%s/slirp.sock", s->run, s->name);
@@ -211,7 +206,6 @@ static int commit(struct vnet_state *s, vert_error_t *err)
 	/* rules and chains are keyed by the host interface name, which is
 	 * derived from the state root and the VE name: VEs of one name under
 	 * two --root dirs sharing a table don't collide */
-	v.ve = s->host_if;
 	v.host_if = s->host_if;
 	memcpy(v.mac, s->mac, 6);
 	v.ip4 = s->ip4;
@@ -223,7 +217,6 @@ static int commit(struct vnet_state *s, vert_error_t *err)
 	vnet_mac_to_ll6(s->mac, &v.ll6);
 	v.ports = s->ports;
 	v.n_ports = s->n_ports;
-	v.masquerade = true;
 	r = nft_ve_add(&v, err);
 	if (r < 0)
 		return vert_error_wrap(err, "network of '%s'", s->name);

@@ -26,10 +26,6 @@
 
 /* ---- the bridge ---- */
 
-struct bridge_args {
-	struct vnet_state *s;
-};
-
 /* IPv4 forwarding is what NAT and routed mode need; vert turns it on and
  * never off (other users of the host may rely on it by then).  IPv6
  * forwarding is left alone: turning on net.ipv6.conf.all.forwarding makes
@@ -50,11 +46,9 @@ static int enable_ip_forward(vert_error_t *err)
 	return 0;
 }
 
-static int overlap_error(const struct vnet_netconf *nc, uint32_t subnet, int prefix,
-			 const char *route, vert_error_t *err)
+static int overlap_error(uint32_t subnet, int prefix, const char *route, vert_error_t *err)
 {
 	char net[16];
-	(void)nc;
 	vnet_format_ipv4(subnet, net);
 	return vert_error_set(err, EADDRINUSE, VERT_ERR_INVALID,
 			      "subnet %s/%d overlaps the host route %s (choose another 'subnet' "
@@ -64,7 +58,7 @@ static int overlap_error(const struct vnet_netconf *nc, uint32_t subnet, int pre
 
 static int ensure_bridge_locked(void *data, vert_error_t *err)
 {
-	struct vnet_state *s = ((struct bridge_args *)data)->s;
+	struct vnet_state *s = data;
 	const struct vnet_netconf *nc = &s->nc;
 	char kind[16], route[64];
 	uint8_t mac[6];
@@ -78,7 +72,7 @@ static int ensure_bridge_locked(void *data, vert_error_t *err)
 	if (idx == -ENODEV) {
 		r = nl_route4_overlap(&nl, nc->subnet, nc->prefix, 0, VNET_RTPROT, route, err);
 		if (r > 0)
-			r = overlap_error(nc, nc->subnet, nc->prefix, route, err);
+			r = overlap_error(nc->subnet, nc->prefix, route, err);
 		if (r < 0)
 			goto out;
 		vnet_derive_mac("bridge", nc->bridge, mac);
@@ -105,7 +99,7 @@ static int ensure_bridge_locked(void *data, vert_error_t *err)
 	 * network (checked every time: it may have appeared since) */
 	r = nl_route4_overlap(&nl, nc->subnet, nc->prefix, idx, VNET_RTPROT, route, err);
 	if (r > 0)
-		r = overlap_error(nc, nc->subnet, nc->prefix, route, err);
+		r = overlap_error(nc->subnet, nc->prefix, route, err);
 	if (r < 0)
 		goto out;
 	/* (re)adding the addresses is idempotent and repairs a bridge whose
@@ -127,7 +121,7 @@ out:
 
 static int check_routed_locked(void *data, vert_error_t *err)
 {
-	struct vnet_state *s = ((struct bridge_args *)data)->s;
+	struct vnet_state *s = data;
 	char route[64];
 	struct nl_sock nl;
 	int r;
@@ -138,7 +132,7 @@ static int check_routed_locked(void *data, vert_error_t *err)
 			      route, err);
 	nl_close(&nl);
 	if (r > 0)
-		r = overlap_error(&s->nc, s->nc.routed_subnet, s->nc.routed_prefix, route, err);
+		r = overlap_error(s->nc.routed_subnet, s->nc.routed_prefix, route, err);
 	if (r < 0)
 		return r;
 	return enable_ip_forward(err);
@@ -156,19 +150,9 @@ struct stale_ctx {
 static bool port_holder_stale(const char *holder, void *data)
 {
 	struct stale_ctx *c = data;
-	_cleanup_free_ char *path = xasprintf("%s/net/%s.json", c->run, holder), *buf = NULL;
-	struct json_object *o, *v;
-	pid_t pid = 0;
-	uint64_t st = 0;
+	struct vnet_saved sv;
 
-	if (read_file_at(AT_FDCWD, path, 1 << 16, &buf, NULL) == 0 && (o = json_tokener_parse(buf))) {
-		if (json_object_object_get_ex(o, "owner_pid", &v))
-			pid = json_object_get_int(v);
-		if (json_object_object_get_ex(o, "owner_start", &v))
-			st = (uint64_t)json_object_get_int64(v);
-		json_object_put(o);
-	}
-	if (pid > 0 && st && vnet_proc_start_time(pid) == st)
+	if (vnet_state_load(c->run, holder, &sv) == 0 && proc_alive(sv.owner, sv.owner_start))
 		return false;
 	c->stale = strv_push(c->stale, xstrdup(holder));
 	return true;
@@ -326,7 +310,6 @@ out:
 static int prepare_addresses(struct vnet_state *s, const struct vnet_config *c,
 			     vert_error_t *err)
 {
-	struct bridge_args ba = { s };
 	uint32_t want = 0;
 	int r;
 
@@ -348,7 +331,7 @@ static int prepare_addresses(struct vnet_state *s, const struct vnet_config *c,
 	s->gw4 = s->subnet + 1;
 	r = vnet_ipam_locked(s->data, s->mode == VNET_BRIDGE ? ensure_bridge_locked
 							     : check_routed_locked,
-			     &ba, err);
+			     s, err);
 	if (r < 0)
 		return r;
 	if (want) {

@@ -144,56 +144,25 @@ int vnet_resolve_mode(const struct vnet_paths *p, const char *mode, enum vnet_mo
 
 /* ---- persisted state ---- */
 
-static char *state_path(const char *run, const char *name)
+char *vnet_state_path(const char *run, const char *name)
 {
 	return xasprintf("%s/net/%s.json", run, name);
 }
 
-uint64_t vnet_proc_start_time(pid_t pid)
+char *vnet_pasta_pidfile(const char *run, const char *name)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long st = 0;
-	_cleanup_close_ int fd = -EBADF;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || p[2] == 'Z' || p[2] == 'X')
-		return 0;
-	p += 2;
-	for (int f = 3; f < 22 && p; f++)
-		if ((p = strchr(p, ' ')))
-			p++;
-	if (!p || sscanf(p, "%llu", &st) != 1)
-		return 0;
-	return st;
+	return xasprintf("%s/net/%s/pasta.pid", run, name);
 }
 
-/* Atomic (temp file + rename) but not fsync'd: the record describes
- * kernel objects (links, rules, processes) that a reboot removes anyway,
- * and it lives on the runtime tmpfs; an fsync would cost the start path
- * a disk flush for nothing. */
-static int write_runtime_file(int dfd, const char *name, const char *txt)
+pid_t vnet_pidfile_read(const char *path)
 {
-	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int fd = -EBADF;
-	char rnd[9];
+	_cleanup_free_ char *buf = NULL;
+	int pid = 0;
 
-	random_hex(rnd, 8);
-	tmp = xasprintf("%s.tmp-%s", name, rnd);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write_all(fd, txt, strlen(txt)) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
-		int e = errno;
-		unlinkat(dfd, tmp, 0);
-		return -e;
-	}
-	return 0;
+	if (read_file_at(AT_FDCWD, path, 64, &buf, NULL) < 0 ||
+	    parse_int(strtok(buf, "\n") ? buf : "", &pid) < 0)
+		return 0;
+	return pid;
 }
 
 int vnet_state_save(const struct vnet_state *s, vert_error_t *err)
@@ -208,7 +177,7 @@ int vnet_state_save(const struct vnet_state *s, vert_error_t *err)
 	json_object_object_add(o, "mode", json_object_new_string(vnet_mode_name(s->mode)));
 	json_object_object_add(o, "owner_pid", json_object_new_int(getpid()));
 	json_object_object_add(o, "owner_start",
-			       json_object_new_int64((int64_t)vnet_proc_start_time(getpid())));
+			       json_object_new_int64((int64_t)proc_start_time(getpid())));
 	if (s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED) {
 		json_object_object_add(o, "table", json_object_new_string(s->nc.table));
 		json_object_object_add(o, "host_if", json_object_new_string(s->host_if));
@@ -218,7 +187,7 @@ int vnet_state_save(const struct vnet_state *s, vert_error_t *err)
 	if (s->helper_pid > 0) {
 		json_object_object_add(o, "helper_pid", json_object_new_int(s->helper_pid));
 		json_object_object_add(o, "helper_start",
-				       json_object_new_int64((int64_t)vnet_proc_start_time(s->helper_pid)));
+				       json_object_new_int64((int64_t)proc_start_time(s->helper_pid)));
 	}
 	if (s->n_ports) {
 		struct json_object *a = json_object_new_array();
@@ -233,7 +202,10 @@ int vnet_state_save(const struct vnet_state *s, vert_error_t *err)
 	r = mkdir(dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
 	if (r == 0) {
 		dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		r = dfd < 0 ? -errno : write_runtime_file(dfd, file, txt);
+		/* atomic but not fsync'd: the record describes kernel
+		 * objects (links, rules, processes) that a reboot removes
+		 * anyway, and it lives on the runtime tmpfs */
+		r = dfd < 0 ? -errno : write_file_atomic_nosync_at(dfd, file, txt, strlen(txt), 0600);
 	}
 	json_object_put(o);
 	if (r < 0)
@@ -241,15 +213,9 @@ int vnet_state_save(const struct vnet_state *s, vert_error_t *err)
 	return 0;
 }
 
-struct saved {
-	char mode[16], table[64], host_if[16];
-	pid_t owner, helper;
-	uint64_t owner_start, helper_start;
-};
-
-static int state_load(const char *run, const char *name, struct saved *sv)
+int vnet_state_load(const char *run, const char *name, struct vnet_saved *sv)
 {
-	_cleanup_free_ char *path = state_path(run, name), *buf = NULL;
+	_cleanup_free_ char *path = vnet_state_path(run, name), *buf = NULL;
 	struct json_object *o, *v;
 	int r;
 
@@ -258,8 +224,6 @@ static int state_load(const char *run, const char *name, struct saved *sv)
 		return r;
 	if (!(o = json_tokener_parse(buf)))
 		return -EBADMSG;
-	if (json_object_object_get_ex(o, "mode", &v))
-		snprintf(sv->mode, sizeof(sv->mode), "%s", json_object_get_string(v));
 	if (json_object_object_get_ex(o, "table", &v))
 		snprintf(sv->table, sizeof(sv->table), "%s", json_object_get_string(v));
 	if (json_object_object_get_ex(o, "host_if", &v))
@@ -283,13 +247,12 @@ static int state_load(const char *run, const char *name, struct saved *sv)
  * this VE), which tells a reused pid from it. */
 static void kill_unrecorded_pasta(const struct vnet_paths *p, const char *name)
 {
-	_cleanup_free_ char *pidfile = xasprintf("%s/net/%s/pasta.pid", p->run, name);
-	_cleanup_free_ char *buf = NULL, *cmd = NULL, *cpath = NULL;
+	_cleanup_free_ char *pidfile = vnet_pasta_pidfile(p->run, name);
+	_cleanup_free_ char *cmd = NULL, *cpath = NULL;
+	pid_t pid = vnet_pidfile_read(pidfile);
 	size_t len = 0;
-	int pid = 0;
 
-	if (read_file_at(AT_FDCWD, pidfile, 64, &buf, NULL) < 0 ||
-	    parse_int(strtok(buf, "\n") ? buf : "", &pid) < 0 || pid <= 1)
+	if (pid <= 1)
 		return;
 	cpath = xasprintf("/proc/%d/cmdline", pid);
 	if (read_file_at(AT_FDCWD, cpath, 1 << 16, &cmd, &len) < 0)
@@ -304,14 +267,14 @@ static void kill_unrecorded_pasta(const struct vnet_paths *p, const char *name)
 static int teardown(const struct vnet_paths *p, const char *name, bool leave_link,
 		    bool *ret_had, vert_error_t *err)
 {
-	_cleanup_free_ char *path = state_path(p->run, name);
+	_cleanup_free_ char *path = vnet_state_path(p->run, name);
 	_cleanup_free_ char *etc = xasprintf("%s/net/%s", p->run, name);
 	vert_error_t e = VERT_ERROR_INIT;
-	struct saved sv;
+	struct vnet_saved sv;
 	struct stat st;
 	int r, first = 0;
 
-	r = state_load(p->run, name, &sv);
+	r = vnet_state_load(p->run, name, &sv);
 	*ret_had = r != -ENOENT;
 	if (r == -ENOENT) {
 		/* killed before the record was written: what prepare made is
@@ -356,7 +319,7 @@ static int teardown(const struct vnet_paths *p, const char *name, bool leave_lin
 	/* pasta (Debian 12's at least) outlives the netns it serves, and it
 	 * runs as pid 1 of a namespace of its own, where SIGTERM without a
 	 * handler is ignored: SIGKILL, checked against pid reuse */
-	if (sv.helper > 0 && sv.helper_start && vnet_proc_start_time(sv.helper) == sv.helper_start)
+	if (proc_alive(sv.helper, sv.helper_start))
 		kill(sv.helper, SIGKILL);
 	else
 		kill_unrecorded_pasta(p, name);
@@ -387,7 +350,7 @@ int vnet_teardown_ex(const struct vnet_paths *p, const char *name, bool leave_li
 
 bool vnet_has_traces(const struct vnet_paths *p, const char *name)
 {
-	_cleanup_free_ char *rec = xasprintf("%s/net/%s.json", p->run, name);
+	_cleanup_free_ char *rec = vnet_state_path(p->run, name);
 	_cleanup_free_ char *dir = xasprintf("%s/net/%s", p->run, name);
 	return access(rec, F_OK) == 0 || access(dir, F_OK) == 0;
 }
@@ -427,16 +390,6 @@ void vnet_state_free(struct vnet_state *s)
 enum vnet_mode vnet_state_mode(const struct vnet_state *s)
 {
 	return s->mode;
-}
-
-const char *vnet_state_name(const struct vnet_state *s)
-{
-	return s->name;
-}
-
-const char *vnet_state_ipv4(const struct vnet_state *s)
-{
-	return s->ip4 ? s->ip4s : "";
 }
 
 size_t vnet_state_mounts(const struct vnet_state *s, const struct vnet_mount **ret)

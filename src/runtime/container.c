@@ -77,42 +77,6 @@ static pid_t do_clone(uint64_t flags, int cgroup_fd, int *ret_pidfd)
 			      ret_pidfd, NULL, 0);
 }
 
-uint64_t rt_proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	_cleanup_close_ int fd = -EBADF;
-	unsigned long long st = 0;
-	ssize_t n;
-	char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* comm may contain spaces and ')': skip to the last ')' */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* field 3 is the state, right after ") "; starttime is field 22.
-	 * A zombie is gone for our purposes: its pid and start time linger
-	 * only until its parent (maybe a slow subreaper) reaps it. */
-	p += 2;
-	if (*p == 'Z' || *p == 'X')
-		return 0;
-	for (int field = 3; field < 22 && p; field++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (!p || sscanf(p, "%llu", &st) != 1)
-		return 0;
-	return st;
-}
-
 int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts *o,
 			struct rt_container *ret, vert_error_t *err)
 {
@@ -198,7 +162,7 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	ret->pid = pid;
 	ret->pidfd = TAKE_FD(guard.pidfd);
 	ret->pty_master = TAKE_FD(pty);
-	ret->start_time = rt_proc_start_time(pid);
+	ret->start_time = proc_start_time(pid);
 	guard.pid = 0;
 	return 0;
 }

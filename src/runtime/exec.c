@@ -230,7 +230,7 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
 	ret->pid = g;
 	ret->pidfd = TAKE_FD(gpidfd);
 	ret->pty_master = TAKE_FD(pty);
-	ret->start_time = rt_proc_start_time(g);
+	ret->start_time = proc_start_time(g);
 	return 0;
 
 killit:

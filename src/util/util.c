@@ -463,3 +463,46 @@ char *fd_last_line(int fd)
 	last = strrchr(buf, '\n');
 	return xstrdup(last ? last + 1 : buf);
 }
+
+/* ---- processes ---- */
+
+uint64_t proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	_cleanup_close_ int fd = -EBADF;
+	unsigned long long st = 0;
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may contain spaces and ')': skip to the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* field 3 is the state, right after ") "; starttime is field 22.
+	 * A zombie is gone for our purposes: its pid and start time linger
+	 * only until its parent (maybe a slow subreaper) reaps it. */
+	p += 2;
+	if (*p == 'Z' || *p == 'X')
+		return 0;
+	for (int field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p || sscanf(p, "%llu", &st) != 1)
+		return 0;
+	return st;
+}
+
+bool proc_alive(pid_t pid, uint64_t start_time)
+{
+	return pid > 0 && start_time != 0 && proc_start_time(pid) == start_time;
+}

@@ -262,12 +262,12 @@ int ve_pidfd_open_alive(pid_t pid, uint64_t start_time)
 {
 	int fd;
 
-	if (!ve_proc_alive(pid, start_time))
+	if (!proc_alive(pid, start_time))
 		return -1;
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	/* the pid could have been reused between the check and the open:
 	 * check again now that the pidfd pins the process */
-	if (fd >= 0 && !ve_proc_alive(pid, start_time)) {
+	if (fd >= 0 && !proc_alive(pid, start_time)) {
 		close(fd);
 		return -1;
 	}

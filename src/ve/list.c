@@ -52,7 +52,7 @@ static int info_get(const struct ve_paths *p, const char *name, const struct vne
 	memset(i, 0, sizeof(*i));
 	/* one look at the state: reconciling reads it anyway */
 	if (ve_reconcile_state(p, name, &i->state)) {
-		i->running = ve_proc_alive(i->state.pid, i->state.start_time);
+		i->running = proc_alive(i->state.pid, i->state.start_time);
 		i->status = xstrdup(i->state.status ? i->state.status : "running");
 	} else {
 		i->status = xstrdup("stopped");

@@ -46,7 +46,7 @@ static uint64_t self_start_time(void)
 {
 	static uint64_t t;
 	if (!t)
-		t = rt_proc_start_time(getpid());
+		t = proc_start_time(getpid());
 	return t;
 }
 
@@ -61,7 +61,7 @@ static int record_init(pid_t pid, void *data, vert_error_t *err)
 	struct ve_state s = {
 		.status = (char *)"running",
 		.pid = pid,
-		.start_time = rt_proc_start_time(pid),
+		.start_time = proc_start_time(pid),
 		.supervisor_pid = getpid(),
 		.supervisor_start_time = self_start_time(),
 		.started_at = (int64_t)time(NULL),
@@ -257,7 +257,7 @@ static bool after_exit(const struct ve_paths *p, const char *name, const struct 
 		_cleanup_free_ char *sf = xasprintf("%s/state.json", rundir);
 		struct ve_state rs = { .status = (char *)"rebooting",
 				       .supervisor_pid = getpid(),
-				       .supervisor_start_time = rt_proc_start_time(getpid()) };
+				       .supervisor_start_time = proc_start_time(getpid()) };
 		if (ve_state_write(p, name, &rs, NULL) < 0)
 			unlink(sf);
 		return true;

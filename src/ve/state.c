@@ -102,15 +102,10 @@ int ve_state_write(const struct ve_paths *p, const char *name, const struct ve_s
 	return 0;
 }
 
-bool ve_proc_alive(pid_t pid, uint64_t start_time)
-{
-	return pid > 0 && start_time != 0 && rt_proc_start_time(pid) == start_time;
-}
-
 bool ve_state_running(const struct ve_state *s)
 {
-	return ve_proc_alive(s->pid, s->start_time) ||
-	       ve_proc_alive(s->supervisor_pid, s->supervisor_start_time);
+	return proc_alive(s->pid, s->start_time) ||
+	       proc_alive(s->supervisor_pid, s->supervisor_start_time);
 }
 
 void ve_last_write(const struct ve_paths *p, const char *name, int code, int sig,
