@@ -6,10 +6,13 @@
  * prefix of it, finding each piece by the VE's name:
  *   1. the bridge, on first use (shared: never removed), ip_forward
  *   2. the address lease (DATA/net/leases.json, by name)
- *   3. published-port claims (same file, by name)
- *   4. /etc/hosts, /etc/resolv.conf, /etc/hostname (RUN/net/NAME/)
- *   5. the record RUN/net/NAME.json (mode, nft table, host veth name),
+ *   3. /etc/hosts, /etc/resolv.conf, /etc/hostname (RUN/net/NAME/)
+ *   4. the record RUN/net/NAME.json (mode, nft table, host veth name),
  *      written before vnet_attach makes the links and rules it names
+ *   5. published-port claims (leases.json, by name)
+ * The record comes before the claims: a claim whose holder has no record
+ * (or a dead one) is stale and taken over, so a claim must never exist
+ * without its record, and a VE without a record holds no claim.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -400,14 +403,15 @@ static int prepare(const struct vnet_paths *p, const char *name, const struct vn
 	if (s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED) {
 		vnet_derive_ifname(s->mode == VNET_BRIDGE ? "vb" : "vr", p->data, name, s->host_if);
 		vnet_derive_mac(s->nc.bridge, name, s->mac);
-	}
-	if (s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED) {
-		if ((r = prepare_addresses(s, c, err)) < 0 || (r = claim_ports(s, err)) < 0)
+		if ((r = prepare_addresses(s, c, err)) < 0)
 			goto fail;
 	}
-	/* the record, before vnet_attach makes links and rules; what exists
-	 * so far (files, claims, lease) teardown finds by the VE's name */
+	/* the record, before the port claims and before vnet_attach makes
+	 * the links and rules it names; what exists before it (files, lease)
+	 * teardown finds by the VE's name */
 	if ((r = write_etc(s, c, err)) < 0 || (r = vnet_state_save(s, err)) < 0)
+		goto fail;
+	if ((s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED) && (r = claim_ports(s, err)) < 0)
 		goto fail;
 	*ret = s;
 	return 0;

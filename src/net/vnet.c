@@ -277,13 +277,11 @@ static int teardown(const struct vnet_paths *p, const char *name, bool leave_lin
 	r = vnet_state_load(p->run, name, &sv);
 	*ret_had = r != -ENOENT;
 	if (r == -ENOENT) {
-		/* killed before the record was written: what prepare made is
-		 * found by name (files, port claims; the lease is released by
-		 * whoever removes the VE) */
+		/* none, or killed before the record was written: what prepare
+		 * made by then is its /etc files (port claims come after the
+		 * record; the lease is released by whoever removes the VE) */
 		if (lstat(etc, &st) == 0)
 			fs_rm_rf(etc);
-		if (!p->rootless && (r = vnet_ipam_unclaim_ports(p->data, name, err)) < 0)
-			return vert_error_wrap(err, "tear down the network of '%s'", name);
 		return 0;
 	}
 	if (r < 0)
