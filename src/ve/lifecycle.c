@@ -221,7 +221,6 @@ int ve_destroy(const struct ve_paths *p, const char *name, bool force, vert_erro
 {
 	int lock;
 	struct ve_config c;
-	struct ve_state s;
 	int r;
 
 	if ((r = ve_name_check("VE", name, err)) < 0)
@@ -232,21 +231,15 @@ int ve_destroy(const struct ve_paths *p, const char *name, bool force, vert_erro
 	if ((r = ve_load(p, name, &c, err)) < 0)
 		goto out;
 	ve_config_done(&c);
-	ve_reconcile_locked(p, name);
-	if (ve_state_read(p, name, &s) == 0) {
-		bool running = ve_state_running(&s);
-		ve_state_done(&s);
-		if (running) {
-			if (!force) {
-				r = vert_error_set(err, EBUSY, VERT_ERR_RUNNING,
-						   "VE '%s' is running; stop it first or use "
-						   "--force",
-						   name);
-				goto out;
-			}
-			if ((r = ve_stop_locked(p, name, 0, err)) < 0)
-				goto out;
+	if (ve_reconcile_locked(p, name)) {
+		if (!force) {
+			r = vert_error_set(err, EBUSY, VERT_ERR_RUNNING,
+					   "VE '%s' is running; stop it first or use --force",
+					   name);
+			goto out;
 		}
+		if ((r = ve_stop_locked(p, name, 0, err)) < 0)
+			goto out;
 	}
 	r = ve_remove_data(p, name, err);
 	if (r == 0) {

@@ -558,27 +558,21 @@ static int start_attached(const struct ve_paths *p, const struct ve_config *cfg,
 	return r < 0 ? r : 0;
 }
 
-/* fresh: just created under the same lock, nothing to reconcile (and an
- * --rm VE that never ran must not be mistaken for a leftover) */
+/* reconciled: the caller holds the lock and has reconciled (restart) or
+ * just created the VE under it (run: an --rm VE that never ran must not be
+ * mistaken for a leftover), so the VE is known not to be running */
 static int start_locked(const struct ve_paths *p, const char *name, const struct ve_start_opts *o,
-			int *lock, int *ret_status, bool fresh, vert_error_t *err)
+			int *lock, int *ret_status, bool reconciled, vert_error_t *err)
 {
 	struct ve_config c;
-	struct ve_state s;
 	int r;
 
 	if ((r = ve_load(p, name, &c, err)) < 0)
 		return r;
-	if (!fresh)
-		ve_reconcile_locked(p, name);
-	if (!fresh && ve_state_read(p, name, &s) == 0) {
-		bool running = ve_state_running(&s);
-		ve_state_done(&s);
-		if (running) {
-			ve_config_done(&c);
-			return vert_error_set(err, EBUSY, VERT_ERR_RUNNING,
-					      "VE '%s' is already running", name);
-		}
+	if (!reconciled && ve_reconcile_locked(p, name)) {
+		ve_config_done(&c);
+		return vert_error_set(err, EBUSY, VERT_ERR_RUNNING, "VE '%s' is already running",
+				      name);
 	}
 	if (o && o->attach)
 		r = start_attached(p, &c, lock, ret_status, err);
@@ -622,21 +616,15 @@ int ve_start(const struct ve_paths *p, const char *name, const struct ve_start_o
 int ve_restart(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err)
 {
 	int lock, r;
-	struct ve_state s;
 
 	if ((r = ve_name_check("VE", name, err)) < 0)
 		return r;
 	lock = ve_lock(p, "ve", name, false, err);
 	if (lock < 0)
 		return lock;
-	ve_reconcile_locked(p, name);
-	if (ve_state_read(p, name, &s) == 0) {
-		bool running = ve_state_running(&s);
-		ve_state_done(&s);
-		if (running && (r = ve_stop_locked(p, name, timeout, err)) < 0)
-			goto out;
-	}
-	r = start_locked(p, name, NULL, &lock, NULL, false, err);
+	if (ve_reconcile_locked(p, name) && (r = ve_stop_locked(p, name, timeout, err)) < 0)
+		goto out;
+	r = start_locked(p, name, NULL, &lock, NULL, true, err);
 out:
 	if (lock >= 0)
 		close(lock);

@@ -175,11 +175,13 @@ static bool config_autoremove(const char *path)
 
 static bool reconcile_locked(const struct ve_paths *p, const char *name, struct ve_state *ret);
 
-void ve_reconcile_locked(const struct ve_paths *p, const char *name)
+bool ve_reconcile_locked(const struct ve_paths *p, const char *name)
 {
 	struct ve_state s;
-	if (reconcile_locked(p, name, &s))
-		ve_state_done(&s);
+	if (!reconcile_locked(p, name, &s))
+		return false;
+	ve_state_done(&s);
+	return true;
 }
 
 /* Reconcile, and when the VE runs, hand its state back (*ret filled,
@@ -263,7 +265,19 @@ void ve_reconcile(const struct ve_paths *p, const char *name)
 		ve_state_done(&s);
 }
 
-static void reconcile_dir(const struct ve_paths *p, const char *base)
+/* A name whose VE directory is gone: only runtime leftovers remain.
+ * Names with a VE directory are left to the caller's pass over the VEs
+ * (ve_list, ve_reconcile_all), which reconciles each of them once. */
+static void reconcile_orphan(const struct ve_paths *p, const char *name)
+{
+	_cleanup_free_ char *vedir = ve_data_dir(p, name);
+	struct stat st;
+
+	if (lstat(vedir, &st) < 0)
+		ve_reconcile(p, name);
+}
+
+static void reconcile_dir(const struct ve_paths *p, const char *base, bool orphans)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/ves", base);
 	struct dirent *de;
@@ -273,15 +287,15 @@ static void reconcile_dir(const struct ve_paths *p, const char *base)
 		return;
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.' && ve_name_valid(de->d_name))
-			ve_reconcile(p, de->d_name);
+			(orphans ? reconcile_orphan : ve_reconcile)(p, de->d_name);
 	closedir(d);
 }
 
 void ve_reconcile_runtime(const struct ve_paths *p)
 {
-	/* runtime leftovers: run/ves/NAME and network records */
-	reconcile_dir(p, p->run);
-	/* network records whose VE dirs are gone already */
+	/* runtime leftovers of VEs whose directory is gone: run/ves/NAME */
+	reconcile_dir(p, p->run, true);
+	/* and network records */
 	{
 		_cleanup_free_ char *dir = xasprintf("%s/net", p->run);
 		struct dirent *de;
@@ -292,7 +306,7 @@ void ve_reconcile_runtime(const struct ve_paths *p)
 				continue;
 			n = xstrndup(de->d_name, strlen(de->d_name) - 5);
 			if (ve_name_valid(n))
-				ve_reconcile(p, n);
+				reconcile_orphan(p, n);
 		}
 		if (d)
 			closedir(d);
@@ -302,5 +316,5 @@ void ve_reconcile_runtime(const struct ve_paths *p)
 void ve_reconcile_all(const struct ve_paths *p)
 {
 	ve_reconcile_runtime(p);
-	reconcile_dir(p, p->data);
+	reconcile_dir(p, p->data, false);
 }

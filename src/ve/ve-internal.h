@@ -45,10 +45,13 @@ void ve_instance_cleanup(const struct ve_paths *p, const char *name, const char 
 /* leave_link: an --rm VE's veth goes with its netns, asynchronously */
 void ve_instance_cleanup_ex(const struct ve_paths *p, const char *name, const char *cgroup,
 			    bool leave_link);
-void ve_reconcile_locked(const struct ve_paths *p, const char *name);
+/* Under the VE's lock: clean up after a dead instance; true when the VE
+ * really is running. */
+bool ve_reconcile_locked(const struct ve_paths *p, const char *name);
 /* Reconcile one VE; true (and *ret filled) when it runs. */
 bool ve_reconcile_state(const struct ve_paths *p, const char *name, struct ve_state *ret);
-/* Only the leftovers in the runtime dir (VEs whose data may be gone). */
+/* Only the runtime leftovers of VEs whose directory is gone: the caller
+ * reconciles the VEs it walks. */
 void ve_reconcile_runtime(const struct ve_paths *p);
 
 /* lifecycle.c */
