@@ -175,6 +175,7 @@ struct ve_state {
 	int64_t started_at;        /* unix time */
 	bool autoremove;
 	char *cgroup;
+	bool device_filter;        /* a BPF device filter guards the cgroup */
 	char *status;
 };
 

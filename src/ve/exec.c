@@ -42,9 +42,9 @@ int ve_exec(const struct ve_paths *p, const char *name, const struct ve_exec_opt
 	c.terminal = o->terminal;
 	{
 		struct ve_compile_in in = { p, &c, "/", "/", "/", "/" };
-		/* the same filter as the init's: a VE with a cgroup has its
-		 * device filter there */
-		in.no_device_filter = !p->rootless && !s.cgroup;
+		/* the same filter as the init's: where no BPF device filter
+		 * guards the VE's cgroup, seccomp refuses device nodes */
+		in.no_device_filter = !p->rootless && !s.device_filter;
 		if ((r = ve_compile_spec(&in, &sj, err)) < 0)
 			goto out;
 	}

@@ -67,6 +67,7 @@ static int record_init(pid_t pid, void *data, vert_error_t *err)
 		.started_at = (int64_t)time(NULL),
 		.autoremove = b->cfg->autoremove,
 		.cgroup = b->cgroup,
+		.device_filter = b->device_filter,
 	};
 	if ((r = ve_state_write(b->p, b->cfg->name, &s, err)) < 0)
 		return r;
@@ -122,6 +123,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		ve_notice_once(p, "no-cgroup", cg.why_none);
 	b->cgroup = TAKE_PTR(cg.path);
 	b->cgroup_fd = TAKE_FD(cg.dirfd);
+	b->device_filter = cg.devices_filtered;
 	no_device_filter = !p->rootless && !cg.devices_filtered;
 	cg_handle_done(&cg);
 	vert_debug_mark("cgroup");

@@ -66,6 +66,8 @@ int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s
 		s->autoremove = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "cgroup", &v))
 		s->cgroup = xstrdup(json_object_get_string(v));
+	if (json_object_object_get_ex(o, "device_filter", &v))
+		s->device_filter = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "status", &v))
 		s->status = xstrdup(json_object_get_string(v));
 	json_object_put(o);
@@ -92,6 +94,8 @@ int ve_state_write(const struct ve_paths *p, const char *name, const struct ve_s
 	json_object_object_add(o, "autoremove", json_object_new_boolean(s->autoremove));
 	if (s->cgroup)
 		json_object_object_add(o, "cgroup", json_object_new_string(s->cgroup));
+	if (s->device_filter)
+		json_object_object_add(o, "device_filter", json_object_new_boolean(true));
 	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	/* runtime state lives on tmpfs and dies with the boot: no fsync
 	 * needed for it to be consistent, only the atomic rename */

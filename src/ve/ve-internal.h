@@ -78,6 +78,7 @@ struct ve_boot {
 	struct rt_container ct; /* out: the init */
 	char *cgroup;           /* out: its cgroup path, or NULL */
 	int cgroup_fd;          /* out: -1 without */
+	bool device_filter;     /* out: a BPF device filter guards the cgroup */
 	struct vnet_state *net; /* during the boot: the network being set up */
 };
 int ve_boot(struct ve_boot *b, vert_error_t *err);
