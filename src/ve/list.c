@@ -236,7 +236,7 @@ struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_in
 	{
 		struct json_object *pa = json_object_new_object();
 		char *d = ve_data_dir(p, i->cfg.name), *r = ve_run_dir(p, i->cfg.name);
-		char *log = xasprintf("%s/console.log", d);
+		char *log = ve_log_path(p, i->cfg.name, false);
 		json_object_object_add(pa, "data", json_object_new_string(d));
 		json_object_object_add(pa, "runtime", json_object_new_string(r));
 		json_object_object_add(pa, "log", json_object_new_string(log));

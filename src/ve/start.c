@@ -206,6 +206,7 @@ struct exit_info {
 static bool after_exit(const struct ve_paths *p, const char *name, const struct exit_info *x)
 {
 	_cleanup_free_ char *rundir = ve_run_dir(p, name), *marker = NULL, *cfg = NULL;
+	_cleanup_free_ char *cgroup = NULL;
 	bool stopping, reboot, autoremove;
 	const char *reason;
 	struct stat st;
@@ -218,22 +219,14 @@ static bool after_exit(const struct ve_paths *p, const char *name, const struct 
 	cfg = xasprintf("%s/ves/%s/config.json", p->data, name);
 	reboot = x->sig == SIGHUP && !stopping && stat(cfg, &st) == 0;
 
+	/* the instance's cgroup: known to an attached supervisor, else
+	 * recorded in its state */
 	if (x->known) {
-		if (x->cgroup) {
-			vert_error_t e = VERT_ERROR_INIT;
-			if (cg_remove_path(x->cgroup, &e) < 0)
-				vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
-			vert_error_clear(&e);
-		}
+		cgroup = x->cgroup ? xstrdup(x->cgroup) : NULL;
 	} else {
 		struct ve_state s;
 		if (ve_state_read(p, name, &s) == 0) {
-			if (s.cgroup) {
-				vert_error_t e = VERT_ERROR_INIT;
-				if (cg_remove_path(s.cgroup, &e) < 0)
-					vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
-				vert_error_clear(&e);
-			}
+			cgroup = s.cgroup ? xstrdup(s.cgroup) : NULL;
 			ve_state_done(&s);
 		}
 	}
@@ -254,19 +247,22 @@ static bool after_exit(const struct ve_paths *p, const char *name, const struct 
 		 * (made again by the next boot; the lease stays) */
 		vert_error_t e = VERT_ERROR_INIT;
 		struct vnet_paths np = ve_vnet_paths(p);
+		if (cgroup && cg_remove_path(cgroup, &e) < 0)
+			vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
+		vert_error_clear(&e);
 		vnet_teardown(&np, name, &e);
 		vert_error_clear(&e);
 		_cleanup_free_ char *sf = xasprintf("%s/state.json", rundir);
 		struct ve_state rs = { .status = (char *)"rebooting",
 				       .supervisor_pid = getpid(),
-				       .supervisor_start_time = proc_start_time(getpid()) };
+				       .supervisor_start_time = self_start_time() };
 		if (ve_state_write(p, name, &rs, NULL) < 0)
 			unlink(sf);
 		return true;
 	}
 	/* an --rm VE's name is not reused right away: its veth can go with
 	 * its network namespace instead of holding up the exit */
-	ve_instance_cleanup_ex(p, name, NULL, autoremove);
+	ve_instance_cleanup_ex(p, name, cgroup, autoremove);
 	return false;
 }
 
