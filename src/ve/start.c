@@ -274,16 +274,48 @@ bool ve_after_exit(const struct ve_paths *p, const char *name, int code, int sig
 
 /* ---- the detached supervisor ---- */
 
-/* An --rm VE that stopped: its data goes, and its lock file with it when
- * nobody holds the lock (a `vert stop` waiting for us does, and removes
- * the lock file itself once it is done). */
-static void autoremove(const struct ve_paths *p, const char *name)
+/* A VE that stopped for good: when it is an --rm VE, its data goes, and
+ * its lock file with it when we get the lock (wait: for it; else a `vert
+ * stop` waiting for the supervisor holds it, and removes the lock file
+ * itself once it is done). */
+static void autoremove(const struct ve_paths *p, const char *name, bool wait)
 {
-	int lock = ve_lock(p, "ve", name, false, NULL);
+	struct ve_config c;
+	bool rm;
+	int lock;
 
+	if (ve_load(p, name, &c, NULL) < 0)
+		return;
+	rm = c.autoremove;
+	ve_config_done(&c);
+	if (!rm)
+		return;
+	lock = ve_lock(p, "ve", name, wait, NULL);
 	ve_remove_data(p, name, NULL);
 	if (lock >= 0)
 		ve_unlock_remove(p, "ve", name, lock);
+}
+
+/* The instance's init exited: clean up after it and, when it rebooted
+ * from inside, boot the VE again into *b (true: it runs again; a boot
+ * that fails has cleaned up after itself). */
+static bool exit_and_reboot(const struct ve_paths *p, const char *name, int code, int sig,
+			    struct ve_boot *b, vert_error_t *err)
+{
+	struct ve_config c;
+	int r;
+
+	if (!ve_after_exit(p, name, code, sig))
+		return false;
+	if (ve_load(p, name, &c, err) < 0) {
+		/* destroyed meanwhile: nothing to boot, the reboot's state goes */
+		ve_instance_cleanup(p, name, NULL);
+		return false;
+	}
+	*b = (struct ve_boot){ .p = p, .cfg = &c, .detached = true };
+	r = ve_boot(b, err);
+	ve_config_done(&c);
+	return r == 0;
 }
 
 static char *self_exe(void)
@@ -358,6 +390,7 @@ __attribute__((noreturn)) static void supervise(const struct ve_paths *p, const 
 	for (;;) {
 		vert_error_t e = VERT_ERROR_INIT;
 		int code = 0, sig = 0;
+		bool again;
 
 		if (monitor_run(b->ct.pidfd, b->ct.pty_master, logdir, MONITOR_LOG_CAP, &si) < 0)
 			_exit(1);
@@ -366,32 +399,12 @@ __attribute__((noreturn)) static void supervise(const struct ve_paths *p, const 
 		else
 			sig = si.si_status;
 		ve_boot_done(b);
-		if (!ve_after_exit(p, name, code, sig))
-			break;
-		{
-			struct ve_config c;
-			if (ve_load(p, name, &c, &e) < 0)
-				break;
-			b->p = p;
-			b->cfg = &c;
-			b->detached = true;
-			if (ve_boot(b, &e) < 0) {
-				ve_config_done(&c);
-				break;
-			}
-			ve_config_done(&c);
-		}
-	}
-	{
-		struct ve_config c;
-		vert_error_t e = VERT_ERROR_INIT;
-		if (ve_load(p, name, &c, &e) == 0) {
-			if (c.autoremove)
-				autoremove(p, name);
-			ve_config_done(&c);
-		}
+		again = exit_and_reboot(p, name, code, sig, b, &e);
 		vert_error_clear(&e);
+		if (!again)
+			break;
 	}
+	autoremove(p, name, false);
 	_exit(0);
 }
 
@@ -399,32 +412,16 @@ int ve_supervisor_after_exit(const struct ve_paths *p, const char *name, int cod
 			     vert_error_t *err)
 {
 	struct ve_boot b = { 0 };
-	struct ve_config c;
-	int r;
+	vert_error_t e = VERT_ERROR_INIT;
 
-	if (ve_after_exit(p, name, code, sig)) {
-		if ((r = ve_load(p, name, &c, err)) < 0)
-			goto gone;
-		b.p = p;
-		b.cfg = &c;
-		b.detached = true;
-		r = ve_boot(&b, err);
-		if (r < 0) {
-			ve_config_done(&c);
-			goto gone;
-		}
-		ve_config_done(&c);
+	if (exit_and_reboot(p, name, code, sig, &b, &e))
 		supervise(p, name, &b);
-	}
-	if (ve_load(p, name, &c, NULL) == 0) {
-		if (c.autoremove)
-			autoremove(p, name);
-		ve_config_done(&c);
+	autoremove(p, name, false);
+	if (e.kind) {
+		vert_error_move(err, &e);
+		return vert_error_ret(err);
 	}
 	return 0;
-gone:
-	ve_instance_cleanup(p, name, NULL);
-	return r;
 }
 
 /* ---- start ---- */
@@ -595,19 +592,9 @@ int ve_start(const struct ve_paths *p, const char *name, const struct ve_start_o
 		close(lock);
 	if (ret_status)
 		*ret_status = status;
-	if (r == 0 && o && o->attach) {
-		/* an attached --rm VE goes away with its command */
-		struct ve_config c;
-		if (ve_load(p, name, &c, NULL) == 0) {
-			if (c.autoremove) {
-				int l = ve_lock(p, "ve", name, true, NULL);
-				ve_remove_data(p, name, NULL);
-				if (l >= 0)
-					ve_unlock_remove(p, "ve", name, l);
-			}
-			ve_config_done(&c);
-		}
-	}
+	/* an attached --rm VE goes away with its command */
+	if (r == 0 && o && o->attach)
+		autoremove(p, name, true);
 	return r;
 }
 
