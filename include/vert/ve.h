@@ -204,8 +204,6 @@ enum {
 	VE_F_READONLY = 1 << 12,
 	VE_F_NEWPRIVS = 1 << 13,
 };
-#define VE_SET_HOSTNAME VE_F_HOSTNAME
-#define VE_SET_RESOURCES VE_F_RESOURCES
 /* changes a running VE only picks up when it starts again */
 #define VE_SET_NEXT_START                                                                          \
 	(VE_F_ENV | VE_F_VOLUMES | VE_F_CMD | VE_F_USER | VE_F_WORKDIR | VE_F_CAPS | VE_F_NET |     \

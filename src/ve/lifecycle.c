@@ -155,9 +155,8 @@ int ve_lock_new(const struct ve_paths *p, const struct ve_config *c, vert_error_
 
 	if (!c->name)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "a VE needs a name");
-	if ((r = ve_name_check("VE", c->name, err)) < 0)
-		return r;
-	/* bad input is refused before anything exists on the host */
+	/* bad input (the name first) is refused before anything exists on
+	 * the host */
 	if ((r = ve_config_validate(p, c, err)) < 0)
 		return r;
 	return ve_lock(p, "ve", c->name, false, err);
@@ -348,7 +347,7 @@ int ve_set(const struct ve_paths *p, const char *name, const struct ve_config *p
 	ve_reconcile_locked(p, name);
 	running = ve_open_init(p, name, &s, &pidfd, NULL) == 0;
 
-	if ((fields & VE_SET_RESOURCES) && rt_resources_any(&patch->resources)) {
+	if ((fields & VE_F_RESOURCES) && rt_resources_any(&patch->resources)) {
 		/* refuse what this host can't enforce, now rather than at the
 		 * next start; then, when it runs, apply at once */
 		if ((r = cg_check(&patch->resources, p->rootless, err)) < 0)
@@ -360,7 +359,7 @@ int ve_set(const struct ve_paths *p, const char *name, const struct ve_config *p
 			*notes = xstrdup("the VE runs without a cgroup: the limits take effect at "
 					 "its next start");
 	}
-	if (running && (fields & VE_SET_HOSTNAME) &&
+	if (running && (fields & VE_F_HOSTNAME) &&
 	    (r = set_hostname_live(pidfd, c.hostname ? c.hostname : c.name, err)) < 0)
 		goto out;
 	if (running && (fields & VE_SET_NEXT_START) && notes && !*notes)

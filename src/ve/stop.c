@@ -93,9 +93,8 @@ int ve_stop_locked(const struct ve_paths *p, const char *name, int timeout, vert
 		init = ve_pidfd_open_alive(s.pid, s.start_time);
 		if (init >= 0) {
 			if (signalled != s.pid) {
-				bool em;
 				int use = sig > 0 ? sig : auto_stop_signal(s.pid);
-				rt_signal_init(init, s.pid, use, &em);
+				rt_signal_init(init, s.pid, use, NULL);
 				signalled = s.pid;
 			}
 			if (now >= deadline && !killed) {
