@@ -155,14 +155,21 @@ static int switch_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n_group
 	return 0;
 }
 
+/* An execve() of name failed with errno: not there (127) or not runnable
+ * (126). */
+static int exec_failed(const char *name, vert_error_t *err)
+{
+	if (errno == ENOENT || errno == ENOTDIR)
+		return vert_error_set(err, ENOENT, VERT_ERR_EXEC_NOENT,
+				      "executable '%s' not found in the VE", name);
+	return vert_error_set(err, errno, VERT_ERR_EXEC_CANNOT, "cannot execute '%s': %s", name,
+			      strerror(errno));
+}
+
 static int exec_path(const char *path, char *const *args, char *const *env, vert_error_t *err)
 {
 	execve(path, args, env);
-	if (errno == ENOENT || errno == ENOTDIR)
-		return vert_error_set(err, ENOENT, VERT_ERR_EXEC_NOENT,
-				      "executable '%s' not found in the VE", path);
-	return vert_error_set(err, errno, VERT_ERR_EXEC_CANNOT, "cannot execute '%s': %s", path,
-			      strerror(errno));
+	return exec_failed(path, err);
 }
 
 /* execvpe() searches the *caller's* PATH; the VE's PATH is in its env. */
@@ -198,11 +205,7 @@ static int exec_cmd(char *const *args, char *const *env, vert_error_t *err)
 	}
 	errno = eacces ? EACCES : ENOENT;
 fail:
-	if (errno == ENOENT || errno == ENOTDIR)
-		return vert_error_set(err, ENOENT, VERT_ERR_EXEC_NOENT,
-				      "executable '%s' not found in the VE", args[0]);
-	return vert_error_set(err, errno, VERT_ERR_EXEC_CANNOT, "cannot execute '%s': %s", args[0],
-			      strerror(errno));
+	return exec_failed(args[0], err);
 }
 
 static char **build_env(const struct rt_spec *s, const struct rt_user *u)

@@ -16,6 +16,9 @@
  * own cgroup namespace's root, and M's cgroup, P's, is not below the
  * VE's.
  *
+ * A VE with a cgroup only exists on a kernel with CLONE_INTO_CGROUP (5.7,
+ * rt_container_create refuses to start one without), so G is born in it.
+ *
  * M and G are not dumpable from the moment M joins the VE, so nothing in
  * the VE can open /proc/PID/exe of the host's vert binary while they run
  * it (the runc CVE-2019-5736 class).
@@ -67,8 +70,7 @@ static int differing_ns(pid_t pid)
 }
 
 struct exec_report {
-	int32_t pid;    /* G in P's pid namespace, or -errno */
-	int32_t joined; /* G was born in o->cgroup_fd's cgroup */
+	int32_t pid; /* G in P's pid namespace, or -errno */
 	char msg[256];
 };
 
@@ -92,17 +94,10 @@ __attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)o->cgroup_fd;
 	}
+	/* a process that can't start in the VE's cgroup must not start
+	 * outside it (pids.max reached is EAGAIN, a cgroup the VE turned
+	 * into an inner node is EBUSY) */
 	g = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	rep.joined = g >= 0 && o->cgroup_fd >= 0;
-	if (g < 0 && o->cgroup_fd >= 0 && (errno == EINVAL || errno == E2BIG)) {
-		/* a kernel without CLONE_INTO_CGROUP (< 5.7): P moves G into
-		 * the cgroup before letting it go.  Any other error stands: a
-		 * process that can't start in the VE's cgroup must not start
-		 * outside it (pids.max reached is EAGAIN, a cgroup the VE
-		 * turned into an inner node is EBUSY). */
-		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-		g = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	}
 	if (g < 0 && errno == ENOSYS && o->cgroup_fd < 0)
 		g = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_PARENT, NULL, NULL, NULL, 0);
 	if (g < 0) {
@@ -119,8 +114,8 @@ __attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
 		close(report_fd);
 		if (rt_sync_recv(sync_fd, &go, NULL) <= 0 || go.type != RT_SYNC_GO)
 			_exit(125);
-		/* after #1: P has moved us into the cgroup if the kernel could
-		 * not do it at birth */
+		/* after #1 (P holds our pidfd): born in the VE's cgroup, we
+		 * may join its cgroup namespace */
 		if ((nsflags & CLONE_NEWCGROUP) && setns(o->init_pidfd, CLONE_NEWCGROUP) < 0) {
 			vert_error_t e = VERT_ERROR_INIT;
 			struct rt_sync_msg m = { .type = RT_SYNC_ERROR, .errnum = errno,
@@ -201,16 +196,6 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
 	if (rep.pid < 0)
 		return vert_error_set(err, -rep.pid, VERT_ERR_RUNTIME, "%s", rep.msg);
 	g = rep.pid;
-	if (o->cgroup_fd >= 0 && !rep.joined) {
-		char pid[16];
-		snprintf(pid, sizeof(pid), "%d", g);
-		if ((r = write_file_str_at(o->cgroup_fd, "cgroup.procs", pid)) < 0) {
-			kill(g, SIGKILL);
-			waitpid(g, &st, 0);
-			return vert_error_set(err, -r, VERT_ERR_RUNTIME,
-					      "move the process into the VE's cgroup");
-		}
-	}
 	/* G is our child (CLONE_PARENT): nobody else can reap it, so its pid
 	 * can't be reused before we open the pidfd */
 	gpidfd = (int)syscall(SYS_pidfd_open, g, 0);

@@ -31,23 +31,27 @@ static bool sig_default_fatal(int sig)
 	}
 }
 
-static int read_sigmask(pid_t pid, const char *field, uint64_t *ret)
+/* The signals pid blocks, ignores and catches (/proc/PID/status, one
+ * read: the three masks of one moment). */
+static int read_sigmasks(pid_t pid, uint64_t *blk, uint64_t *ign, uint64_t *cgt)
 {
+	static const char *const keys[] = { "SigBlk:", "SigIgn:", "SigCgt:" };
+	uint64_t *out[] = { blk, ign, cgt };
 	char path[64], line[256];
 	_cleanup_fclose_ FILE *f = NULL;
-	size_t fl = strlen(field);
+	unsigned found = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
-			*ret = strtoull(line + fl + 1, NULL, 16);
-			return 0;
-		}
-	}
-	return -ENOENT;
+	while (found != 7 && fgets(line, sizeof(line), f))
+		for (size_t i = 0; i < 3; i++)
+			if (strncmp(line, keys[i], 7) == 0) {
+				*out[i] = strtoull(line + 7, NULL, 16);
+				found |= 1U << i;
+			}
+	return found == 7 ? 0 : -ENOENT;
 }
 
 /* An init that waits for signals in sigtimedwait() (busybox init does)
@@ -74,8 +78,7 @@ int rt_signal_init(int pidfd, pid_t pid, int sig, bool *ret_emulated)
 
 	if (ret_emulated)
 		*ret_emulated = false;
-	if (sig_default_fatal(sig) && sig != SIGKILL && read_sigmask(pid, "SigCgt", &cgt) == 0 &&
-	    read_sigmask(pid, "SigIgn", &ign) == 0 && read_sigmask(pid, "SigBlk", &blk) == 0 &&
+	if (sig_default_fatal(sig) && sig != SIGKILL && read_sigmasks(pid, &blk, &ign, &cgt) == 0 &&
 	    !((cgt | ign | blk) & bit) && !in_sigtimedwait(pid)) {
 		/* the kernel would drop it (namespace init, default action):
 		 * carry out the default action, as outside a VE */
