@@ -85,6 +85,10 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 	int r;
 
 	*h = (struct cg_handle)CG_HANDLE_INIT;
+	/* limits need controllers, which the hybrid anchor has none of: the
+	 * usual hybrid refusal then */
+	if (rt_resources_any(res))
+		flags &= ~CG_ANCHOR_ON_HYBRID;
 	cg_place_find(rootless, flags, &pl);
 	if (pl.why_none) {
 		if (rt_resources_any(res))
@@ -97,13 +101,6 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 		}
 		cg_place_done(&pl);
 		return r;
-	}
-	if (pl.anchor && rt_resources_any(res)) {
-		/* no controllers in this hierarchy: the usual hybrid refusal */
-		cg_place_done(&pl);
-		cg_place_find(rootless, 0, &pl);
-		r = cg_refuse_none(&pl, err);
-		goto out;
 	}
 	if ((r = cg_check_controllers(res, pl.controllers, pl.parent, pl.delegated, err)) < 0)
 		goto out;

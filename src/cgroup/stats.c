@@ -112,9 +112,9 @@ static void read_keys(int dfd, const char *file, const char *const *keys, int64_
 
 	if (cg_read_at(dfd, file, &buf) < 0)
 		return;
+	/* a missing key leaves its value as it was (-1: unknown) */
 	for (size_t i = 0; i < n; i++)
-		if (cg_parse_keyed(buf, keys[i], out[i]) < 0)
-			*out[i] = -1;
+		cg_parse_keyed(buf, keys[i], out[i]);
 }
 
 /*
@@ -197,9 +197,8 @@ int cg_stats_read(const char *path, struct cg_stats *st)
 		read_keys(dfd, "memory.events", k, o, ARRAY_SIZE(o));
 	}
 	st->pids_limit_hits = read_limit_hits(dfd);
-	if (cg_read_at(dfd, "cpu.max", &buf) == 0 &&
-	    cg_parse_cpu_max(buf, &st->cpu_quota, &st->cpu_period) < 0)
-		st->cpu_quota = st->cpu_period = -1;
+	if (cg_read_at(dfd, "cpu.max", &buf) == 0) /* unparseable: stays unknown */
+		cg_parse_cpu_max(buf, &st->cpu_quota, &st->cpu_period);
 	free(TAKE_PTR(buf));
 	if (cg_read_at(dfd, "io.stat", &buf) == 0)
 		cg_parse_io_stat(buf, &st->io_rbytes, &st->io_wbytes, &st->io_rios, &st->io_wios);
