@@ -58,6 +58,10 @@ int ve_lock(const struct ve_paths *p, const char *kind, const char *name, bool w
 /* Remove the lock file of a VE or template that no longer exists, then
  * release the lock (fd). */
 void ve_unlock_remove(const struct ve_paths *p, const char *kind, const char *name, int fd);
+/* Release the lock (fd); its file goes too when nothing of the VE or
+ * template it guards exists (a command on a name that isn't there, a
+ * create that failed), so lock files never outlive what they guard. */
+void ve_unlock(const struct ve_paths *p, const char *kind, const char *name, int fd);
 
 /* ---- templates ---- */
 

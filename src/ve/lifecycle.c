@@ -171,10 +171,7 @@ int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
 		return lock;
 	systemd_profile(p, c);
 	r = ve_create_locked(p, c, true, err);
-	if (r < 0 && r != -EEXIST)
-		ve_unlock_remove(p, "ve", c->name, lock); /* no VE: no lock file */
-	else
-		close(lock);
+	ve_unlock(p, "ve", c->name, lock); /* no VE made: no lock file */
 	return r;
 }
 
@@ -241,12 +238,8 @@ int ve_destroy(const struct ve_paths *p, const char *name, bool force, vert_erro
 			goto out;
 	}
 	r = ve_remove_data(p, name, err);
-	if (r == 0) {
-		ve_unlock_remove(p, "ve", name, lock);
-		return 0;
-	}
 out:
-	close(lock);
+	ve_unlock(p, "ve", name, lock);
 	return r;
 }
 
@@ -327,18 +320,15 @@ static int set_hostname_live(int pidfd, const char *hostname, vert_error_t *err)
 	return 0;
 }
 
-int ve_set(const struct ve_paths *p, const char *name, const struct ve_config *patch,
-	   unsigned fields, char **notes, vert_error_t *err)
+static int set_locked(const struct ve_paths *p, const char *name, const struct ve_config *patch,
+		      unsigned fields, char **notes, vert_error_t *err)
 {
-	_cleanup_close_ int lock = -EBADF, pidfd = -EBADF;
+	_cleanup_close_ int pidfd = -EBADF;
 	struct ve_config c;
 	struct ve_state s = { 0 };
 	bool running;
 	int r;
 
-	lock = ve_lock(p, "ve", name, false, err);
-	if (lock < 0)
-		return lock;
 	if ((r = ve_load(p, name, &c, err)) < 0)
 		return r;
 	ve_config_merge(&c, patch, fields);
@@ -368,5 +358,17 @@ int ve_set(const struct ve_paths *p, const char *name, const struct ve_config *p
 out:
 	ve_state_done(&s);
 	ve_config_done(&c);
+	return r;
+}
+
+int ve_set(const struct ve_paths *p, const char *name, const struct ve_config *patch,
+	   unsigned fields, char **notes, vert_error_t *err)
+{
+	int lock = ve_lock(p, "ve", name, false, err), r;
+
+	if (lock < 0)
+		return lock;
+	r = set_locked(p, name, patch, fields, notes, err);
+	ve_unlock(p, "ve", name, lock);
 	return r;
 }

@@ -14,6 +14,7 @@
 #include "vert/runtime.h"
 #include "vert/util.h"
 #include "vert/ve.h"
+#include "ve-internal.h"
 
 /* A rootless vert may run as uid 0 inside `unshare -r`: the host uid is
  * what the first line of our uid_map maps 0 to. */
@@ -194,6 +195,30 @@ int ve_lock(const struct ve_paths *p, const char *kind, const char *name, bool w
 			return TAKE_FD(fd);
 		/* removed under us: the lock we hold guards nothing */
 	}
+}
+
+static bool lock_target_exists(const struct ve_paths *p, const char *kind, const char *name)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL;
+	struct stat st;
+
+	if (strcmp(kind, "template") == 0) {
+		a = xasprintf("%s/templates/%s", p->data, name);
+		return lstat(a, &st) == 0;
+	}
+	a = ve_data_dir(p, name);
+	b = ve_run_dir(p, name);
+	return lstat(a, &st) == 0 || lstat(b, &st) == 0;
+}
+
+void ve_unlock(const struct ve_paths *p, const char *kind, const char *name, int fd)
+{
+	if (fd < 0)
+		return;
+	if (!lock_target_exists(p, kind, name))
+		ve_unlock_remove(p, kind, name, fd);
+	else
+		close(fd);
 }
 
 void ve_unlock_remove(const struct ve_paths *p, const char *kind, const char *name, int fd)

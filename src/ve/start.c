@@ -588,8 +588,7 @@ int ve_start(const struct ve_paths *p, const char *name, const struct ve_start_o
 	if (lock < 0)
 		return lock;
 	r = start_locked(p, name, o, &lock, &status, false, err);
-	if (lock >= 0)
-		close(lock);
+	ve_unlock(p, "ve", name, lock);
 	if (ret_status)
 		*ret_status = status;
 	/* an attached --rm VE goes away with its command */
@@ -611,8 +610,7 @@ int ve_restart(const struct ve_paths *p, const char *name, int timeout, vert_err
 		goto out;
 	r = start_locked(p, name, NULL, &lock, NULL, true, err);
 out:
-	if (lock >= 0)
-		close(lock);
+	ve_unlock(p, "ve", name, lock);
 	return r;
 }
 
@@ -666,7 +664,6 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 	}
 	*ret_status = status;
 out:
-	if (lock >= 0)
-		close(lock);
+	ve_unlock(p, "ve", c->name, lock);
 	return r;
 }

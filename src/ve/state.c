@@ -258,7 +258,7 @@ bool ve_reconcile_state(const struct ve_paths *p, const char *name, struct ve_st
 		return false;
 	}
 	running = reconcile_locked(p, name, ret);
-	close(lock);
+	ve_unlock(p, "ve", name, lock);
 	return running;
 }
 

@@ -127,8 +127,6 @@ int ve_stop_locked(const struct ve_paths *p, const char *name, int timeout, vert
 
 int ve_stop(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err)
 {
-	_cleanup_free_ char *dir = NULL;
-	struct stat st;
 	int lock, r;
 
 	if ((r = ve_name_check("VE", name, err)) < 0)
@@ -138,10 +136,6 @@ int ve_stop(const struct ve_paths *p, const char *name, int timeout, vert_error_
 		return lock;
 	r = ve_stop_locked(p, name, timeout, err);
 	/* an --rm VE is gone now: so goes its lock file */
-	dir = ve_data_dir(p, name);
-	if (r == 0 && lstat(dir, &st) < 0)
-		ve_unlock_remove(p, "ve", name, lock);
-	else
-		close(lock);
+	ve_unlock(p, "ve", name, lock);
 	return r;
 }

@@ -288,20 +288,14 @@ static int write_meta(const char *dir, const char *name, const char *source, con
 typedef int (*populate_fn)(const struct ve_paths *p, const char *arg, const char *rootfs,
 			   vert_error_t *err);
 
-static int template_build(const struct ve_paths *p, const char *name, const char *source,
-			  populate_fn fn, const char *arg, vert_error_t *err)
+static int build_locked(const struct ve_paths *p, const char *name, const char *source,
+			populate_fn fn, const char *arg, vert_error_t *err)
 {
-	_cleanup_close_ int lock = -EBADF;
 	_cleanup_free_ char *final = NULL, *staging = NULL, *rootfs = NULL;
 	char rnd[9];
 	struct stat st;
 	int r;
 
-	if ((r = ve_name_check("template", name, err)) < 0)
-		return r;
-	lock = ve_lock(p, "template", name, false, err);
-	if (lock < 0)
-		return lock;
 	final = tpl_dir(p, name);
 	if (lstat(final, &st) == 0)
 		return vert_error_set(err, EEXIST, VERT_ERR_EXISTS, "template '%s' already exists",
@@ -326,6 +320,21 @@ fail:
 		ve_remove_tree(p, staging, &e2);
 		vert_error_clear(&e2);
 	}
+	return r;
+}
+
+static int template_build(const struct ve_paths *p, const char *name, const char *source,
+			  populate_fn fn, const char *arg, vert_error_t *err)
+{
+	int lock, r;
+
+	if ((r = ve_name_check("template", name, err)) < 0)
+		return r;
+	lock = ve_lock(p, "template", name, false, err);
+	if (lock < 0)
+		return lock;
+	r = build_locked(p, name, source, fn, arg, err);
+	ve_unlock(p, "template", name, lock); /* no template made: no lock file */
 	return r;
 }
 
@@ -425,7 +434,7 @@ static void template_gc(const struct ve_paths *p, const char *dir, const char *e
 		if (lock < 0)
 			return;
 		ve_remove_tree(p, path, &e);
-		close(lock);
+		ve_unlock(p, "template", name, lock);
 	} else if (str_startswith(entry, ".trash-")) {
 		ve_remove_tree(p, path, &e);
 	}
@@ -522,18 +531,12 @@ static char *template_user(const struct ve_paths *p, const char *name)
 	return found;
 }
 
-int ve_template_remove(const struct ve_paths *p, const char *name, vert_error_t *err)
+static int remove_locked(const struct ve_paths *p, const char *name, vert_error_t *err)
 {
-	_cleanup_close_ int lock = -EBADF;
 	_cleanup_free_ char *dir = NULL, *trash = NULL, *user = NULL;
 	char rnd[9];
 	struct stat st;
 
-	if (ve_name_check("template", name, err) < 0)
-		return vert_error_ret(err);
-	lock = ve_lock(p, "template", name, false, err);
-	if (lock < 0)
-		return lock;
 	dir = tpl_dir(p, name);
 	if (lstat(dir, &st) < 0)
 		return vert_error_set(err, ENOENT, VERT_ERR_NOTFOUND, "template '%s' not found",
@@ -551,4 +554,18 @@ int ve_template_remove(const struct ve_paths *p, const char *name, vert_error_t 
 	if (rename(dir, trash) < 0)
 		return vert_error_sys(err, "remove template '%s'", name);
 	return ve_remove_tree(p, trash, err);
+}
+
+int ve_template_remove(const struct ve_paths *p, const char *name, vert_error_t *err)
+{
+	int lock, r;
+
+	if (ve_name_check("template", name, err) < 0)
+		return vert_error_ret(err);
+	lock = ve_lock(p, "template", name, false, err);
+	if (lock < 0)
+		return lock;
+	r = remove_locked(p, name, err);
+	ve_unlock(p, "template", name, lock); /* removed: so goes its lock file */
+	return r;
 }

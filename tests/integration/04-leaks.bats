@@ -24,6 +24,24 @@ snapshot() {
 	[ "$(snapshot)" = "$before" ]
 }
 
+@test "commands on names that don't exist leave no lock file behind" {
+	locks() { ls -A "$TEST_ROOT/run/locks" 2>/dev/null | sort; }
+	before=$(locks)
+	for cmd in "inspect" "stop" "start" "restart" "kill" "destroy" "logs" "stats" "top" \
+		"set --hostname x" "exec"; do
+		# shellcheck disable=SC2086
+		run vert $cmd nosuch-ve
+		assert_failure
+	done
+	run vert template rm nosuch-tpl
+	assert_failure 3
+	run vert create made-not --template nosuch-tpl
+	assert_failure
+	run vert run --rm nosuch-tpl -- true
+	assert_failure 125
+	[ "$(locks)" = "$before" ]
+}
+
 @test "a run that fails to start does not leave a half-made VE" {
 	run -127 vert run --name halfmade mini -- /no/such/cmd
 	[ ! -e "$TEST_ROOT/run/ves/halfmade" ]
