@@ -124,6 +124,11 @@ struct ve_config {
 
 void ve_config_init(struct ve_config *c);
 void ve_config_done(struct ve_config *c);
+static inline void ve_config_donep(struct ve_config *c)
+{
+	ve_config_done(c);
+}
+#define _cleanup_ve_config_ _cleanup_(ve_config_donep)
 
 /* The persistent document (strict: unknown keys are errors). */
 struct json_object *ve_config_to_json(const struct ve_config *c);
@@ -134,6 +139,8 @@ int ve_parse_volume(const char *spec, struct ve_volume *ret, vert_error_t *err);
 int ve_parse_env(const char *kv, vert_error_t *err);
 int ve_parse_user(const char *spec, vert_error_t *err);
 bool ve_hostname_valid(const char *h);
+/* ve_hostname_valid, as an error naming what is allowed. */
+int ve_hostname_check(const char *h, vert_error_t *err);
 /* A resource flag by its long name ("memory", "cpus", ...). */
 int ve_parse_resource(const char *flag, const char *arg, struct rt_resources *r,
 		      vert_error_t *err);

@@ -32,14 +32,12 @@ int cmd_create(struct cli *c, int argc, char **argv)
 	};
 	struct option opts[ARRAY_SIZE(base) + CLI_CFG_OPTIONS_MAX];
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
-	struct ve_config cfg;
+	_cleanup_ve_config_ struct ve_config cfg;
 	unsigned fields = 0;
-	size_t n = ARRAY_SIZE(base);
 	int o, r;
 
-	memcpy(opts, base, sizeof(base));
-	cli_cfg_options(opts, &n);
 	ve_config_init(&cfg);
+	cli_cfg_options(opts, base, ARRAY_SIZE(base));
 	cfg.persistent = true;
 	while ((o = getopt_long(argc, argv, "T:" CLI_CFG_SHORTOPTS "h", opts, NULL)) != -1) {
 		switch (o) {
@@ -49,35 +47,23 @@ int cmd_create(struct cli *c, int argc, char **argv)
 			break;
 		case 'h':
 			create_usage(stdout);
-			ve_config_done(&cfg);
 			return EXIT_OK;
 		default:
-			r = o == '?' ? 0 : cli_cfg_parse(o, optarg, &cfg, &fields, &err);
-			if (r < 0)
-				goto fail;
-			if (r == 0) {
-				ve_config_done(&cfg);
+			if ((r = cli_cfg_parse(o, optarg, &cfg, &fields, &err)) < 0)
+				return cli_fail("create", &err);
+			if (r == 0)
 				return cli_usage_error("create", "bad option");
-			}
 		}
 	}
-	if (optind >= argc) {
-		ve_config_done(&cfg);
+	if (optind >= argc)
 		return cli_usage_error("create", "no VE name given");
-	}
 	cfg.name = xstrdup(argv[optind++]);
 	/* getopt has moved NAME first and dropped the "--" */
 	for (int i = optind; i < argc; i++)
 		cfg.cmd = strv_push(cfg.cmd, xstrdup(argv[i]));
-	if (!cfg.template_name) {
-		ve_config_done(&cfg);
+	if (!cfg.template_name)
 		return cli_usage_error("create", "--template is required");
-	}
 	if (cli_paths(c, &err) < 0 || ve_create(&c->paths, &cfg, &err) < 0)
-		goto fail;
-	ve_config_done(&cfg);
+		return cli_fail("create", &err);
 	return EXIT_OK;
-fail:
-	ve_config_done(&cfg);
-	return cli_fail("create", &err);
 }

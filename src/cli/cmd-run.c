@@ -44,16 +44,13 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	};
 	struct option opts[ARRAY_SIZE(base) + CLI_CFG_OPTIONS_MAX];
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
-	struct ve_config cfg;
+	_cleanup_ve_config_ struct ve_config cfg;
 	struct ve_run_opts ro = { 0 };
 	unsigned fields = 0;
-	size_t n = ARRAY_SIZE(base);
 	int o, status = 0, r;
 
-	memcpy(opts, base, sizeof(base));
-	cli_cfg_options(opts, &n);
-
 	ve_config_init(&cfg);
+	cli_cfg_options(opts, base, ARRAY_SIZE(base));
 	while ((o = getopt_long(argc, argv, "+tid" CLI_CFG_SHORTOPTS "h", opts, NULL)) != -1) {
 		switch (o) {
 		case OPT_RM:
@@ -73,21 +70,17 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			break;
 		case 'h':
 			run_usage(stdout);
-			ve_config_done(&cfg);
 			return EXIT_OK;
 		default:
-			r = o == '?' ? 0 : cli_cfg_parse(o, optarg, &cfg, &fields, &err);
-			if (r < 0)
-				goto fail;
+			if ((r = cli_cfg_parse(o, optarg, &cfg, &fields, &err)) < 0)
+				return cli_fail_run("run", &err);
 			if (r == 0) {
-				ve_config_done(&cfg);
 				fprintf(stderr, "Try 'vert run --help'.\n");
 				return EXIT_RUN_FAILED;
 			}
 		}
 	}
 	if (optind >= argc) {
-		ve_config_done(&cfg);
 		fprintf(stderr, "vert: run: no template given\nTry 'vert run --help'.\n");
 		return EXIT_RUN_FAILED;
 	}
@@ -97,13 +90,9 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		cfg.cmd = strv_push(cfg.cmd, xstrdup(argv[i]));
 
-	if ((r = cli_paths(c, &err)) < 0 || (r = ve_run(&c->paths, &cfg, &ro, &status, &err)) < 0)
-		goto fail;
+	if (cli_paths(c, &err) < 0 || ve_run(&c->paths, &cfg, &ro, &status, &err) < 0)
+		return cli_fail_run("run", &err);
 	if (ro.detach)
 		printf("%s\n", cfg.name);
-	ve_config_done(&cfg);
 	return ro.detach ? EXIT_OK : status;
-fail:
-	ve_config_done(&cfg);
-	return cli_fail_run("run", &err);
 }

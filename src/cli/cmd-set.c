@@ -15,14 +15,12 @@ int cmd_set(struct cli *c, int argc, char **argv)
 	struct option opts[ARRAY_SIZE(base) + CLI_CFG_OPTIONS_MAX];
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
 	_cleanup_free_ char *notes = NULL;
-	struct ve_config patch;
+	_cleanup_ve_config_ struct ve_config patch;
 	unsigned fields = 0;
-	size_t n = ARRAY_SIZE(base);
 	int o, r;
 
-	memcpy(opts, base, sizeof(base));
-	cli_cfg_options(opts, &n);
 	ve_config_init(&patch);
+	cli_cfg_options(opts, base, ARRAY_SIZE(base));
 	while ((o = getopt_long(argc, argv, CLI_CFG_SHORTOPTS "h", opts, NULL)) != -1) {
 		if (o == 'h') {
 			printf("Usage: vert set NAME [OPTIONS]\n"
@@ -33,33 +31,21 @@ int cmd_set(struct cli *c, int argc, char **argv)
 			       "\n"
 			       "%s%s",
 			       cli_cfg_help, cli_resource_help);
-			ve_config_done(&patch);
 			return EXIT_OK;
 		}
-		r = o == '?' ? 0 : cli_cfg_parse(o, optarg, &patch, &fields, &err);
-		if (r < 0)
-			goto fail;
-		if (r == 0) {
-			ve_config_done(&patch);
+		if ((r = cli_cfg_parse(o, optarg, &patch, &fields, &err)) < 0)
+			return cli_fail("set", &err);
+		if (r == 0)
 			return cli_usage_error("set", "bad option");
-		}
 	}
-	if (optind != argc - 1) {
-		ve_config_done(&patch);
+	if (optind != argc - 1)
 		return cli_usage_error("set", "expected exactly one VE name");
-	}
-	if (!fields) {
-		ve_config_done(&patch);
+	if (!fields)
 		return cli_usage_error("set", "nothing to change");
-	}
 	if (cli_paths(c, &err) < 0 ||
 	    ve_set(&c->paths, argv[optind], &patch, fields, &notes, &err) < 0)
-		goto fail;
+		return cli_fail("set", &err);
 	if (notes)
 		fprintf(stderr, "vert: set: %s\n", notes);
-	ve_config_done(&patch);
 	return EXIT_OK;
-fail:
-	ve_config_done(&patch);
-	return cli_fail("set", &err);
 }

@@ -42,13 +42,16 @@ static const struct option cfg_options[] = {
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 };
 
-void cli_cfg_options(struct option *opts, size_t *n)
+void cli_cfg_options(struct option *opts, const struct option *base, size_t n_base)
 {
+	size_t n = n_base;
+
+	memcpy(opts, base, n_base * sizeof(*base));
 	for (size_t i = 0; i < ARRAY_SIZE(cfg_options); i++)
-		opts[(*n)++] = cfg_options[i];
+		opts[n++] = cfg_options[i];
 	for (size_t i = 0; cli_resource_options[i].name; i++)
-		opts[(*n)++] = cli_resource_options[i];
-	memset(&opts[*n], 0, sizeof(opts[*n]));
+		opts[n++] = cli_resource_options[i];
+	memset(&opts[n], 0, sizeof(opts[n]));
 }
 
 int cli_cfg_parse(int opt, const char *arg, struct ve_config *c, unsigned *fields,
@@ -60,11 +63,8 @@ int cli_cfg_parse(int opt, const char *arg, struct ve_config *c, unsigned *field
 
 	switch (opt) {
 	case OPT_HOSTNAME:
-		if (!ve_hostname_valid(arg))
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "invalid hostname '%s': use letters, digits, '-' and "
-					      "'.' (at most 64)",
-					      arg);
+		if ((r = ve_hostname_check(arg, err)) < 0)
+			return r;
 		free(c->hostname);
 		c->hostname = xstrdup(arg);
 		*fields |= VE_F_HOSTNAME;

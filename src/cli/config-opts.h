@@ -9,9 +9,11 @@
 
 #define CLI_CFG_SHORTOPTS "e:v:w:u:p:"
 
-/* Appends the shared long options to opts (which has room for them) at
- * index *n, and terminates the array. */
-void cli_cfg_options(struct option *opts, size_t *n);
+/* Fills opts (room for n_base + CLI_CFG_OPTIONS_MAX) with a command's own
+ * options, then the shared ones, and terminates the array.  getopt_long
+ * returns '?' for an unknown option, which cli_cfg_parse says is not one
+ * of its own (0). */
+void cli_cfg_options(struct option *opts, const struct option *base, size_t n_base);
 #define CLI_CFG_OPTIONS_MAX 32
 
 /* 1: handled (cfg and *fields updated), 0: not one of ours, <0: error. */

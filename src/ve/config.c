@@ -173,6 +173,15 @@ bool ve_hostname_valid(const char *h)
 	return h[n - 1] != '-' && h[n - 1] != '.';
 }
 
+int ve_hostname_check(const char *h, vert_error_t *err)
+{
+	if (ve_hostname_valid(h))
+		return 0;
+	return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+			      "invalid hostname '%s': use letters, digits, '-' and '.' (at most 64)",
+			      h);
+}
+
 int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert_error_t *err)
 {
 	int r;
@@ -183,11 +192,8 @@ int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "no template given");
 	if ((r = ve_name_check("template", c->template_name, err)) < 0)
 		return r;
-	if (c->hostname && !ve_hostname_valid(c->hostname))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "invalid hostname '%s': use letters, digits, '-' and '.' "
-				      "(at most 64)",
-				      c->hostname);
+	if (c->hostname && (r = ve_hostname_check(c->hostname, err)) < 0)
+		return r;
 	for (size_t i = 0; c->env && c->env[i]; i++)
 		if ((r = ve_parse_env(c->env[i], err)) < 0)
 			return r;
