@@ -156,23 +156,14 @@ wait_running() {
 	p1=$(vert inspect rb1 | jq -r .status.pid)
 	p2=$(vert inspect rb2 | jq -r .status.pid)
 	vert exec rb1 -- reboot
-	# busybox init takes a couple of seconds to shut down
-	for i in $(seq 100); do
-		np=$(vert inspect rb1 | jq -r '.status.pid // empty')
-		[ -n "$np" ] && [ "$np" != "$p1" ] && break
-		sleep 0.1
-	done
-	[ -n "$np" ] && [ "$np" != "$p1" ]
+	wait_rebooted rb1 "$p1"
 	run vert inspect rb1
 	echo "$output" | jq -e '.status.running == true'
 	echo "$output" | jq -e '.status.last_exit.reason == "reboot"'
 	# the neighbour was not touched
 	[ "$(vert inspect rb2 | jq -r .status.pid)" = "$p2" ]
 	vert exec rb1 -- poweroff
-	for i in $(seq 100); do
-		[ "$(vert inspect rb1 | jq -r .status.running)" = false ] && break
-		sleep 0.1
-	done
+	wait_stopped rb1
 	run vert inspect rb1
 	echo "$output" | jq -e '.status.running == false and .status.last_exit.reason == "halt"'
 	[ "$(vert inspect rb2 | jq -r .status.pid)" = "$p2" ]
@@ -227,10 +218,7 @@ wait_running() {
 	assert_failure 2
 	run vert kill rk1
 	assert_success
-	for i in $(seq 50); do
-		[ "$(vert inspect rk1 | jq -r .status.running)" = false ] && break
-		sleep 0.1
-	done
+	wait_stopped rk1 50
 	run vert inspect rk1
 	echo "$output" | jq -e '.status.running == false'
 	run vert restart rk1

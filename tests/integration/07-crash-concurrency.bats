@@ -137,11 +137,6 @@ orphan_monitors() {
 	[ ! -e "$TEST_ROOT/run/ves/half/stopping" ]
 	p1=$(vert inspect half | jq -r .status.pid)
 	vert exec half -- reboot
-	for i in $(seq 100); do
-		np=$(vert inspect half | jq -r '.status.pid // empty')
-		[ -n "$np" ] && [ "$np" != "$p1" ] && break
-		sleep 0.1
-	done
-	[ -n "$np" ] && [ "$np" != "$p1" ]
+	wait_rebooted half "$p1"
 	vert stop half
 }

@@ -252,16 +252,10 @@ setup() { skip_unless_net_root; }
 	run -127 vert run --rm -p "$(test_port 4):80" mini -- /no/such/cmd
 	snapshot_is "$base"
 
-	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name killnet -p "$(test_port 5):80" mini -- sleep 1000 &
-	pid=$!
-	for i in $(seq 100); do
-		[ -f "$TEST_ROOT/run/ves/killnet/state.json" ] && break
-		sleep 0.05
-	done
+	ve_bg killnet -p "$(test_port 5):80" mini -- sleep 1000
 	kif=$(jq -r .host_if "$TEST_ROOT/run/net/killnet.json")
 	[ "$(nft list table inet "$NET_TABLE" | grep -c "comment \"vert:$kif\"")" -gt 0 ]
-	kill -KILL "$pid"
-	wait "$pid" || true
+	ve_kill killnet KILL
 	# the VE died with vert; its veth with its netns (asynchronously)
 	for i in $(seq 50); do
 		[ "$(ip -o link show master "$NET_BRIDGE" | wc -l)" = 0 ] && break
@@ -269,12 +263,7 @@ setup() { skip_unless_net_root; }
 	done
 	# the rules and the lease stay until the next vert command
 	[ "$(nft list table inet "$NET_TABLE" | grep -c "comment \"vert:$kif\"")" -gt 0 ]
-	for i in $(seq 50); do
-		vert template ls >/dev/null
-		snapshot_is "$base" && break
-		sleep 0.1
-	done
-	snapshot_is "$base"
+	snapshot_is "$base" reconcile
 	# and the port is free again
 	run vert run --rm -p "$(test_port 5):80" mini -- true
 	assert_success
@@ -282,14 +271,8 @@ setup() { skip_unless_net_root; }
 
 @test "a dead VE's stale published port is taken over by the next VE" {
 	port=$(test_port 6)
-	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name stale -p "$port:80" mini -- sleep 1000 &
-	pid=$!
-	for i in $(seq 100); do
-		[ -f "$TEST_ROOT/run/ves/stale/state.json" ] && break
-		sleep 0.05
-	done
-	kill -KILL "$pid"
-	wait "$pid" || true
+	ve_bg stale -p "$port:80" mini -- sleep 1000
+	ve_kill stale KILL
 	ve_bg newowner -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo new-owner; sleep 2'
 	run host_nc "$NET_GW" "$port"
 	assert_output "new-owner"
@@ -298,7 +281,6 @@ setup() { skip_unless_net_root; }
 }
 
 @test "ps and inspect show the VE's address, running or stopped" {
-	skip_unless_net_root
 	vert create addr1 --template mini --ip "$(ve_ip 77)"
 	vert start addr1
 	run vert ps --format name,ip -H
@@ -312,7 +294,6 @@ setup() { skip_unless_net_root; }
 }
 
 @test "a VE keeps its address across restarts and reboots from inside" {
-	skip_unless_net_root
 	vert create keep1 --template mini
 	vert start keep1
 	ip1=$(vert inspect keep1 | jq -r .ip)
@@ -322,11 +303,7 @@ setup() { skip_unless_net_root; }
 	assert_output --partial "$ip1/"
 	p1=$(vert inspect keep1 | jq -r .status.pid)
 	vert exec keep1 -- reboot
-	for i in $(seq 100); do
-		np=$(vert inspect keep1 | jq -r '.status.pid // empty')
-		[ -n "$np" ] && [ "$np" != "$p1" ] && break
-		sleep 0.1
-	done
+	wait_rebooted keep1 "$p1"
 	run vert exec keep1 -- ip -4 -o addr show eth0
 	assert_output --partial "$ip1/"
 	vert destroy --force keep1

@@ -62,21 +62,10 @@ setup() { skip_unless_net_root; }
 	run vert run --rm --net routed mini -- true
 	assert_success
 	snapshot_is "$before"
-	"$VERT_BIN" --root "$TEST_ROOT" run --rm --net routed --name rk mini -- sleep 1000 &
-	pid=$!
-	for i in $(seq 100); do
-		[ -f "$TEST_ROOT/run/ves/rk/state.json" ] && break
-		sleep 0.05
-	done
-	kill -KILL "$pid"
-	wait "$pid" || true
+	ve_bg rk --net routed mini -- sleep 1000
+	ve_kill rk KILL
 	# the VE dies with vert (asynchronously); then the next command cleans up
-	for i in $(seq 50); do
-		vert template ls >/dev/null
-		snapshot_is "$before" && break
-		sleep 0.1
-	done
-	snapshot_is "$before"
+	snapshot_is "$before" reconcile
 	run ip -o addr show
 	refute_output --partial "$NET_ROUTED_GW/32"
 }

@@ -83,14 +83,33 @@ vert() {
 
 is_root_mode() { [ "$VERT_TEST_MODE" = root ]; }
 
-skip_unless_root_mode() {
-	is_root_mode || skip "needs real root (mode: $VERT_TEST_MODE)"
-}
-
 # Other uids inside the VE need a full id map: root, or a user with a
 # subordinate id range.  `unshare -r` maps one id only.
 skip_if_single_idmap() {
 	[ "$VERT_TEST_MODE" = unshare ] && skip "single-id user namespace (mode: unshare)"
+	return 0
+}
+
+# wait_rebooted NAME OLDPID: wait until the VE runs again under a new init
+# (busybox init takes a couple of seconds to shut down); fails if not.
+wait_rebooted() {
+	local i np=""
+	for i in $(seq 100); do
+		np=$(vert inspect "$1" | jq -r '.status.pid // empty')
+		[ -n "$np" ] && [ "$np" != "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_stopped NAME [TRIES]: wait (0.1 s a try, default 100) until the VE
+# no longer runs; the caller asserts on the state it finds.
+wait_stopped() {
+	local i
+	for i in $(seq "${2:-100}"); do
+		[ "$(vert inspect "$1" | jq -r .status.running)" = false ] && return 0
+		sleep 0.1
+	done
 	return 0
 }
 

@@ -1,8 +1,8 @@
 # Helpers of the network tests (10-net*.bats), on top of helpers.bash.
 #
 # VEs that must stay up while a test talks to them run in the background
-# (`vert run --rm ... &`) with a script that ends by itself; ve_bg starts
-# one and waits until its network is up, ve_wait collects it.  Traffic
+# (`vert run --rm ... &`); ve_bg starts one and waits until it runs (its
+# network is made before its init runs), ve_kill ends it.  Traffic
 # stays on this machine: VEs, the host and an "outside" network namespace
 # the tests make themselves (198.18.N.0/30, RFC 2544 benchmarking space).
 
@@ -24,19 +24,12 @@ ve_bg() {
 	return 1
 }
 
-# ve_wait NAME: wait for a background VE; its output is in $output.
-ve_wait() {
-	local pid
-	pid=$(cat "$BATS_TEST_TMPDIR/$1.pid")
-	wait "$pid" || true
-	output=$(cat "$BATS_TEST_TMPDIR/$1.out")
-}
-
-# ve_kill NAME: stop a background VE (vert forwards the signal).
+# ve_kill NAME [SIG]: signal a background VE's vert (TERM: vert forwards
+# it; KILL: vert dies and its VE with it) and wait for it.
 ve_kill() {
 	local pid
 	pid=$(cat "$BATS_TEST_TMPDIR/$1.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || true
+	kill -"${2:-TERM}" "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
 
@@ -64,12 +57,15 @@ net_snapshot() {
 	echo "ports=$ports routes=$routes rules=$rules chains=$chains leases=${leases:-0} records=$recs"
 }
 
-# The host's view settles: a VE's veth goes with its network namespace,
-# which the kernel tears down asynchronously after its last process (for
-# 50 VEs at once on a loaded machine, that takes seconds).
+# snapshot_is SNAPSHOT [CMD...]: the host's view settles: a VE's veth
+# goes with its network namespace, which the kernel tears down
+# asynchronously after its last process (for 50 VEs at once on a loaded
+# machine, that takes seconds).  CMD, when given, runs before each look
+# (a vert command that reconciles what a killed vert left).
 snapshot_is() {
 	local i
 	for i in $(seq 300); do
+		[ $# -gt 1 ] && "${@:2}"
 		[ "$(net_snapshot)" = "$1" ] && return 0
 		sleep 0.05
 	done
@@ -117,6 +113,9 @@ c, a = s.accept(); c.sendall(("peer=%s\n" % a[0]).encode()); c.close()' "$1" &
 	OUT_SERVER=$!
 	sleep 0.3
 }
+
+# A vert command whose only effect here is the reconcile it starts with.
+reconcile() { vert template ls >/dev/null; }
 
 skip_unless_net_root() {
 	is_root_mode || skip "bridge/routed networking needs real root (mode: $VERT_TEST_MODE)"
