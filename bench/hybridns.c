@@ -32,8 +32,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: hybridns CMD [ARG...]\n");
 		return 125;
 	}
-	if (unshare(CLONE_NEWNS) < 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		fprintf(stderr, "hybridns: private mount ns: %s\n", strerror(errno));
 		return 125;
 	}

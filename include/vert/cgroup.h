@@ -26,7 +26,7 @@ enum cg_layout {
 	CG_LAYOUT_UNIFIED, /* cgroup2 on /sys/fs/cgroup */
 	CG_LAYOUT_HYBRID,  /* v1 controllers + cgroup2 on /sys/fs/cgroup/unified */
 	CG_LAYOUT_LEGACY,  /* v1 only */
-	CG_LAYOUT_NONE,    /* nothing mounted */
+	CG_LAYOUT_NONE,	   /* nothing mounted */
 };
 
 enum cg_layout cg_detect_layout(void);
@@ -58,15 +58,18 @@ int cg_parse_proc_cgroup(const char *content, char **ret);
 
 /* Where this process can put VE cgroups. */
 struct cg_place {
-	char *parent;         /* absolute cgroupfs dir that holds <base> */
-	char *base;           /* parent + "/vert" */
+	char *parent;	      /* absolute cgroupfs dir that holds <base> */
+	char *base;	      /* parent + "/vert" */
 	unsigned controllers; /* controllers VE cgroups can get */
-	bool delegated;       /* rootless: parent is a delegated subtree */
-	char *why_none;       /* when no cgroup can be used: the reason */
-	char *fix;            /* ... and what would fix it */
-	bool anchor;          /* CG_ANCHOR_ON_HYBRID: cgroup2 without controllers */
+	bool delegated;	      /* rootless: parent is a delegated subtree */
+	char *why_none;	      /* when no cgroup can be used: the reason */
+	char *fix;	      /* ... and what would fix it */
+	bool anchor;	      /* CG_ANCHOR_ON_HYBRID: cgroup2 without controllers */
 };
-#define CG_PLACE_INIT { NULL, NULL, 0, false, NULL, NULL, false }
+#define CG_PLACE_INIT                                                                              \
+	{                                                                                          \
+		NULL, NULL, 0, false, NULL, NULL, false                                            \
+	}
 void cg_place_find(bool rootless, unsigned flags, struct cg_place *pl);
 void cg_place_done(struct cg_place *pl);
 
@@ -87,17 +90,19 @@ struct bpf_insn;
 /* The BPF program for rules; returns its length (may exceed max: then
  * only max instructions were written). */
 size_t cg_dev_program(const struct cg_dev_rule *rules, size_t n, struct bpf_insn *out, size_t max);
-int cg_devices_attach(int cgroup_fd, const struct cg_dev_rule *rules, size_t n,
-		      vert_error_t *err);
+int cg_devices_attach(int cgroup_fd, const struct cg_dev_rule *rules, size_t n, vert_error_t *err);
 
 struct cg_handle {
-	char *path;     /* <base>/NAME, NULL when running without a cgroup */
-	int dirfd;      /* <base>/NAME/payload for CLONE_INTO_CGROUP, -1 without */
-	char *why_none; /* when path is NULL: the reason, for a one-time warning */
+	char *path;	       /* <base>/NAME, NULL when running without a cgroup */
+	int dirfd;	       /* <base>/NAME/payload for CLONE_INTO_CGROUP, -1 without */
+	char *why_none;	       /* when path is NULL: the reason, for a one-time warning */
 	bool devices_filtered; /* a device filter is attached (root, cgroup v2) */
 };
 
-#define CG_HANDLE_INIT { NULL, -1, NULL }
+#define CG_HANDLE_INIT                                                                             \
+	{                                                                                          \
+		NULL, -1, NULL                                                                     \
+	}
 
 /* Create the VE's cgroup <base>/cgname with res applied, and its payload.
  * Without usable cgroup v2 and without limits requested, succeeds with no
@@ -134,14 +139,14 @@ struct cg_stats {
 	int64_t memory_high, memory_peak;
 	int64_t swap_current, swap_max;
 	int64_t pids_current, pids_max;
-	int64_t pids_limit_hits;            /* pids.events max: forks refused */
+	int64_t pids_limit_hits; /* pids.events max: forks refused */
 	int64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec;
 	int64_t cpu_nr_throttled, cpu_throttled_usec;
-	int64_t cpu_quota, cpu_period;      /* cpu.max; quota -1 = max */
+	int64_t cpu_quota, cpu_period; /* cpu.max; quota -1 = max */
 	int64_t cpu_weight;
 	int64_t io_rbytes, io_wbytes, io_rios, io_wios;
-	int64_t oom_kills, oom_events;      /* memory.events oom_kill, oom */
-	int64_t memory_max_events;          /* memory.events max */
+	int64_t oom_kills, oom_events; /* memory.events oom_kill, oom */
+	int64_t memory_max_events;     /* memory.events max */
 };
 void cg_stats_init(struct cg_stats *st); /* every field -1 */
 int cg_stats_read(const char *path, struct cg_stats *st);

@@ -13,24 +13,27 @@
  * into the exit codes documented in man/vert.1; keep the table there in
  * sync. */
 enum vert_err_kind {
-	VERT_ERR_RUNTIME = 1,   /* generic failure of vert or the kernel */
-	VERT_ERR_INVALID = 2,   /* bad argument, bad config, bad spec */
-	VERT_ERR_NOTFOUND = 3,  /* no such VE / template */
-	VERT_ERR_EXISTS = 4,    /* VE / template already exists */
+	VERT_ERR_RUNTIME = 1,  /* generic failure of vert or the kernel */
+	VERT_ERR_INVALID = 2,  /* bad argument, bad config, bad spec */
+	VERT_ERR_NOTFOUND = 3, /* no such VE / template */
+	VERT_ERR_EXISTS = 4,   /* VE / template already exists */
 	VERT_ERR_NOTRUNNING = 5,
 	VERT_ERR_RUNNING = 6,
-	VERT_ERR_BUSY = 7,      /* another vert holds the lock */
+	VERT_ERR_BUSY = 7,	    /* another vert holds the lock */
 	VERT_ERR_EXEC_CANNOT = 126, /* the command could not be executed */
 	VERT_ERR_EXEC_NOENT = 127,  /* the command was not found */
 };
 
 typedef struct vert_error {
-	int errnum;  /* errno of the root cause, 0 if none */
-	int kind;    /* enum vert_err_kind, 0 when no error is set */
-	char *msg;   /* "what: why", lowercase, no trailing newline */
+	int errnum; /* errno of the root cause, 0 if none */
+	int kind;   /* enum vert_err_kind, 0 when no error is set */
+	char *msg;  /* "what: why", lowercase, no trailing newline */
 } vert_error_t;
 
-#define VERT_ERROR_INIT { 0, 0, NULL }
+#define VERT_ERROR_INIT                                                                            \
+	{                                                                                          \
+		0, 0, NULL                                                                         \
+	}
 
 /* Set err (if not already set) and return -errnum (or -EINVAL when errnum
  * is 0).  strerror(errnum) is appended for VERT_ERR_RUNTIME errors. */
@@ -48,7 +51,11 @@ void vert_error_move(vert_error_t *dst, vert_error_t *src);
 
 /* Warnings and notices from library code go through a sink installed by
  * the CLI (library code must not print). */
-enum vert_log_level { VERT_LOG_DEBUG, VERT_LOG_NOTICE, VERT_LOG_WARNING };
+enum vert_log_level {
+	VERT_LOG_DEBUG,
+	VERT_LOG_NOTICE,
+	VERT_LOG_WARNING
+};
 typedef void (*vert_log_fn)(int level, const char *msg);
 void vert_log_set_sink(vert_log_fn fn);
 void vert_log_set_debug(int on);

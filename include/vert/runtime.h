@@ -43,9 +43,9 @@ struct rt_create_opts {
 	}
 
 struct rt_container {
-	pid_t pid;        /* in the caller's pid namespace */
-	int pidfd;        /* CLONE_PIDFD */
-	int pty_master;   /* -1 unless spec->terminal */
+	pid_t pid;	     /* in the caller's pid namespace */
+	int pidfd;	     /* CLONE_PIDFD */
+	int pty_master;	     /* -1 unless spec->terminal */
 	uint64_t start_time; /* /proc/PID/stat field 22, to detect pid reuse */
 };
 
@@ -59,9 +59,9 @@ void rt_container_release(struct rt_container *c);
 
 struct rt_exec_opts {
 	struct rt_create_opts create; /* user, login_shell, stdio */
-	int init_pidfd;               /* the VE's init */
+	int init_pidfd;		      /* the VE's init */
 	pid_t init_pid;
-	int cgroup_fd;                /* the VE's cgroup dir, or -1 */
+	int cgroup_fd; /* the VE's cgroup dir, or -1 */
 };
 
 /* Run spec's process (args, env, cwd, caps, seccomp, terminal) inside the

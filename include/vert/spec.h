@@ -39,9 +39,9 @@ struct rt_mount {
 	char *destination;
 	char *type;
 	char *source;
-	unsigned long flags;       /* MS_* to set */
+	unsigned long flags;	   /* MS_* to set */
 	unsigned long propagation; /* MS_PRIVATE/MS_SLAVE/... (+MS_REC) or 0 */
-	char *data;                /* fs-specific options, comma-joined */
+	char *data;		   /* fs-specific options, comma-joined */
 	bool bind;
 	bool recursive;
 	bool readonly;
@@ -120,13 +120,13 @@ struct rt_sysctl {
 struct rt_resources {
 	int64_t memory_max, memory_high, memory_low, memory_swap_max;
 	int64_t cpu_quota, cpu_period; /* cpu.max; quota INT64_MAX: no limit */
-	int64_t cpu_weight;            /* cpu.weight 1..10000 */
+	int64_t cpu_weight;	       /* cpu.weight 1..10000 */
 	char *cpuset_cpus, *cpuset_mems;
 	int64_t pids_max;
-	int64_t io_weight;             /* io.weight 1..10000 */
-	char **io_max;                 /* "MAJ:MIN rbps=.. wbps=.." lines */
-	char **unified;                /* raw "file", "value" pairs (OCI
-					* linux.resources.unified) */
+	int64_t io_weight; /* io.weight 1..10000 */
+	char **io_max;	   /* "MAJ:MIN rbps=.. wbps=.." lines */
+	char **unified;	   /* raw "file", "value" pairs (OCI
+			    * linux.resources.unified) */
 };
 
 struct rt_spec {
@@ -158,8 +158,8 @@ struct rt_spec {
 	size_t n_mounts;
 
 	/* linux */
-	int ns_flags;              /* CLONE_NEW* requested */
-	char *ns_path[RT_NS_MAX];  /* join instead of create, when set */
+	int ns_flags;		  /* CLONE_NEW* requested */
+	char *ns_path[RT_NS_MAX]; /* join instead of create, when set */
 	struct rt_idmap *uid_maps, *gid_maps;
 	size_t n_uid_maps, n_gid_maps;
 	char **masked_paths;
@@ -180,8 +180,8 @@ void rt_resources_done(struct rt_resources *r);
 bool rt_resources_any(const struct rt_resources *r);
 
 /* OCI (cgroup v1 scale) -> cgroup v2 conversions, as crun does them. */
-int64_t rt_oci_shares_to_weight(uint64_t shares);     /* cpu.shares -> cpu.weight */
-int64_t rt_oci_blkio_to_io_weight(uint64_t weight);   /* blkio 10..1000 -> io 1..10000 */
+int64_t rt_oci_shares_to_weight(uint64_t shares);   /* cpu.shares -> cpu.weight */
+int64_t rt_oci_blkio_to_io_weight(uint64_t weight); /* blkio 10..1000 -> io 1..10000 */
 
 /* Parse a config.json document (already parsed by json-c) into a spec. */
 int rt_spec_from_json(struct json_object *root, struct rt_spec **ret, vert_error_t *err);
@@ -190,11 +190,11 @@ void rt_spec_free(struct rt_spec *s);
 
 /* Helpers exposed for unit tests and the VE layer. */
 int rt_mount_parse_options(struct rt_mount *m, char *const *options, vert_error_t *err);
-int rt_cap_from_name(const char *name);          /* "CAP_CHOWN" -> 0, -1 if unknown */
-const char *rt_cap_name(int cap);                /* 0 -> "CAP_CHOWN" */
-int rt_ns_from_name(const char *type);           /* "pid" -> RT_NS_PID */
-int rt_ns_clone_flag(int ns);                    /* RT_NS_PID -> CLONE_NEWPID */
-int rt_rlimit_from_name(const char *name);       /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE */
+int rt_cap_from_name(const char *name);	   /* "CAP_CHOWN" -> 0, -1 if unknown */
+const char *rt_cap_name(int cap);	   /* 0 -> "CAP_CHOWN" */
+int rt_ns_from_name(const char *type);	   /* "pid" -> RT_NS_PID */
+int rt_ns_clone_flag(int ns);		   /* RT_NS_PID -> CLONE_NEWPID */
+int rt_rlimit_from_name(const char *name); /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE */
 int rt_seccomp_action_from_name(const char *name);
 int rt_seccomp_op_from_name(const char *name);
 

@@ -83,7 +83,7 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* strv: NULL-terminated string vectors. */
 size_t strv_len(char *const *v);
-char **strv_push(char **v, char *take);            /* appends, takes ownership */
+char **strv_push(char **v, char *take); /* appends, takes ownership */
 char **strv_copy(char *const *v);
 bool strv_contains(char *const *v, const char *s);
 /* For KEY=VALUE vectors: replace or append by key (takes ownership). */

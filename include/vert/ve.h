@@ -20,9 +20,9 @@ struct json_object;
 /* ---- where state lives ---- */
 
 struct ve_paths {
-	char *data;    /* persistent: templates/, ves/ */
-	char *run;     /* runtime: ves/, locks/ (tmpfs: gone at reboot) */
-	bool rootless; /* not real root: user namespaces, XDG dirs */
+	char *data;	/* persistent: templates/, ves/ */
+	char *run;	/* runtime: ves/, locks/ (tmpfs: gone at reboot) */
+	bool rootless;	/* not real root: user namespaces, XDG dirs */
 	char *root_arg; /* the --root / $VERT_ROOT in effect, or NULL */
 	uid_t host_uid; /* the invoking user's uid on the host */
 	gid_t host_gid;
@@ -67,15 +67,14 @@ void ve_unlock(const struct ve_paths *p, const char *kind, const char *name, int
 
 struct ve_template_info {
 	char *name;
-	char *source;      /* "busybox", "import:PATH" */
-	int64_t created;   /* unix time */
-	uint64_t size;     /* bytes on disk (apparent) */
+	char *source;	 /* "busybox", "import:PATH" */
+	int64_t created; /* unix time */
+	uint64_t size;	 /* bytes on disk (apparent) */
 };
 
-int ve_template_rootfs(const struct ve_paths *p, const char *name, char **ret,
-		       vert_error_t *err);
-int ve_template_create_busybox(const struct ve_paths *p, const char *name,
-			       const char *busybox_path, vert_error_t *err);
+int ve_template_rootfs(const struct ve_paths *p, const char *name, char **ret, vert_error_t *err);
+int ve_template_create_busybox(const struct ve_paths *p, const char *name, const char *busybox_path,
+			       vert_error_t *err);
 int ve_template_import(const struct ve_paths *p, const char *name, const char *src,
 		       vert_error_t *err);
 int ve_template_list(const struct ve_paths *p, struct ve_template_info **ret, size_t *n_ret,
@@ -97,26 +96,26 @@ struct ve_config {
 	char *name;
 	char *template_name;
 	char *hostname;
-	char **env;          /* KEY=VALUE */
-	char **cmd;          /* the command / init; NULL: template default */
+	char **env; /* KEY=VALUE */
+	char **cmd; /* the command / init; NULL: template default */
 	struct ve_volume *volumes;
 	size_t n_volumes;
-	char *user;          /* "uid[:gid]" or "name[:group]" or NULL */
+	char *user; /* "uid[:gid]" or "name[:group]" or NULL */
 	char *workdir;
 	bool terminal;
-	char *net;           /* network mode (NULL: the default, see vnet.h) */
-	char *ip;            /* --ip: an IPv4 address or "auto" (NULL: auto) */
-	char **publish;      /* -p [HOSTIP:]HOSTPORT:VEPORT[/tcp|udp] */
-	char **dns;          /* --dns servers (NULL: the host's) */
-	bool new_privileges; /* false: no_new_privs set */
+	char *net;		    /* network mode (NULL: the default, see vnet.h) */
+	char *ip;		    /* --ip: an IPv4 address or "auto" (NULL: auto) */
+	char **publish;		    /* -p [HOSTIP:]HOSTPORT:VEPORT[/tcp|udp] */
+	char **dns;		    /* --dns servers (NULL: the host's) */
+	bool new_privileges;	    /* false: no_new_privs set */
 	bool no_new_privileges_set; /* --no-new-privileges given (not saved) */
 	char **cap_add, **cap_drop;
 	bool read_only;
-	bool autoremove;     /* --rm: destroyed as soon as it stops */
-	bool onboot;         /* started by `vert start --onboot` */
-	int stop_signal;     /* 0: SIGRTMIN+3 for systemd, SIGTERM otherwise */
-	int stop_timeout;    /* seconds before everything is killed; -1: default */
-	bool persistent;     /* made by `vert create`: the system-VE profile */
+	bool autoremove;  /* --rm: destroyed as soon as it stops */
+	bool onboot;	  /* started by `vert start --onboot` */
+	int stop_signal;  /* 0: SIGRTMIN+3 for systemd, SIGTERM otherwise */
+	int stop_timeout; /* seconds before everything is killed; -1: default */
+	bool persistent;  /* made by `vert create`: the system-VE profile */
 	struct rt_resources resources;
 };
 
@@ -142,8 +141,7 @@ bool ve_hostname_valid(const char *h);
 /* ve_hostname_valid, as an error naming what is allowed. */
 int ve_hostname_check(const char *h, vert_error_t *err);
 /* A resource flag by its long name ("memory", "cpus", ...). */
-int ve_parse_resource(const char *flag, const char *arg, struct rt_resources *r,
-		      vert_error_t *err);
+int ve_parse_resource(const char *flag, const char *arg, struct rt_resources *r, vert_error_t *err);
 
 /* Validate a whole config (names, paths, template existence). */
 int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert_error_t *err);
@@ -153,7 +151,7 @@ int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert
 struct ve_compile_in {
 	const struct ve_paths *paths;
 	const struct ve_config *cfg;
-	const char *lower;    /* template rootfs */
+	const char *lower; /* template rootfs */
 	const char *upper;
 	const char *work;
 	const char *mountpoint;
@@ -161,7 +159,7 @@ struct ve_compile_in {
 	const struct vnet_mount *net_mounts;
 	size_t n_net_mounts;
 	bool host_netns; /* --net host: no network namespace */
-	bool cgroup;          /* the VE has a cgroup: mount its namespace's view */
+	bool cgroup;	 /* the VE has a cgroup: mount its namespace's view */
 	/* root VE without a device filter: seccomp refuses device nodes */
 	bool no_device_filter;
 };
@@ -179,14 +177,14 @@ extern const char *const ve_default_seccomp_deny[];
 /* ---- runtime state ---- */
 
 struct ve_state {
-	pid_t pid;                 /* the VE's init, host pid namespace */
+	pid_t pid; /* the VE's init, host pid namespace */
 	uint64_t start_time;
-	pid_t supervisor_pid;      /* the vert process that waits for it */
+	pid_t supervisor_pid; /* the vert process that waits for it */
 	uint64_t supervisor_start_time;
-	int64_t started_at;        /* unix time */
+	int64_t started_at; /* unix time */
 	bool autoremove;
 	char *cgroup;
-	bool device_filter;        /* a BPF device filter guards the cgroup */
+	bool device_filter; /* a BPF device filter guards the cgroup */
 	char *status;
 };
 
@@ -217,7 +215,7 @@ enum {
 };
 /* changes a running VE only picks up when it starts again */
 #define VE_SET_NEXT_START                                                                          \
-	(VE_F_ENV | VE_F_VOLUMES | VE_F_CMD | VE_F_USER | VE_F_WORKDIR | VE_F_CAPS | VE_F_NET |     \
+	(VE_F_ENV | VE_F_VOLUMES | VE_F_CMD | VE_F_USER | VE_F_WORKDIR | VE_F_CAPS | VE_F_NET |    \
 	 VE_F_READONLY | VE_F_NEWPRIVS)
 
 /* Apply the `fields` of patch onto c (env and volumes are merged by key). */
@@ -265,15 +263,15 @@ int ve_run(const struct ve_paths *p, struct ve_config *cfg, const struct ve_run_
 
 struct ve_info {
 	struct ve_config cfg;
-	struct ve_state state; /* valid when running */
-	bool running;          /* the init is alive */
-	char *status;          /* running, starting, rebooting, stopped */
-	struct cg_stats stats; /* -1 fields when unknown */
-	uint64_t sampled_ns;   /* when stats were read (CLOCK_MONOTONIC) */
+	struct ve_state state;	    /* valid when running */
+	bool running;		    /* the init is alive */
+	char *status;		    /* running, starting, rebooting, stopped */
+	struct cg_stats stats;	    /* -1 fields when unknown */
+	uint64_t sampled_ns;	    /* when stats were read (CLOCK_MONOTONIC) */
 	int last_code, last_signal; /* of the last stop, -1 unknown */
-	char *last_reason;          /* stop, exit, reboot, halt, lost */
+	char *last_reason;	    /* stop, exit, reboot, halt, lost */
 	int64_t stopped_at;
-	char ip[16];                /* its leased IPv4 address, or "" */
+	char ip[16]; /* its leased IPv4 address, or "" */
 };
 
 int ve_info_get(const struct ve_paths *p, const char *name, struct ve_info *i, vert_error_t *err);
@@ -303,8 +301,8 @@ void ve_procs_free(struct ve_proc *v, size_t n);
 char *ve_log_path(const struct ve_paths *p, const char *name, bool old);
 
 struct ve_exec_opts {
-	char **args;      /* NULL with login: the user's login shell */
-	char **env;       /* added to the VE's environment */
+	char **args;	  /* NULL with login: the user's login shell */
+	char **env;	  /* added to the VE's environment */
 	const char *user; /* default: the VE's user setting, else root */
 	const char *workdir;
 	bool terminal;

@@ -33,7 +33,7 @@
 struct vnet_paths {
 	const char *data; /* network.json, net/leases.json */
 	const char *run;  /* net/NAME.json, net/NAME/{hosts,resolv.conf,hostname} */
-	bool rootless;    /* not real root in the initial user namespace */
+	bool rootless;	  /* not real root in the initial user namespace */
 };
 
 enum vnet_mode {
@@ -48,29 +48,29 @@ enum vnet_mode {
 
 /* Per-VE settings, as the user gave them. */
 struct vnet_config {
-	const char *mode;      /* NULL or "auto": the default for who we are */
-	const char *ip;        /* NULL or "auto": allocate; else an IPv4 address */
-	char *const *publish;  /* -p specs, NULL-terminated (may be NULL) */
-	char *const *dns;      /* nameservers, NULL-terminated (may be NULL) */
-	const char *hostname;  /* for /etc/hosts and /etc/hostname */
+	const char *mode;     /* NULL or "auto": the default for who we are */
+	const char *ip;	      /* NULL or "auto": allocate; else an IPv4 address */
+	char *const *publish; /* -p specs, NULL-terminated (may be NULL) */
+	char *const *dns;     /* nameservers, NULL-terminated (may be NULL) */
+	const char *hostname; /* for /etc/hosts and /etc/hostname */
 };
 
 /* Host settings: DATA/network.json, all keys optional. */
 struct vnet_netconf {
-	char bridge[16];       /* "vert0" */
-	uint32_t subnet;       /* 10.88.0.0 (host order) */
-	int prefix;            /* 16 */
-	uint32_t routed_subnet;/* 10.89.0.0: --net routed takes /32s from here */
-	int routed_prefix;     /* 16 */
-	bool ipv6;             /* false when "subnet6" is "" */
+	char bridge[16];	 /* "vert0" */
+	uint32_t subnet;	 /* 10.88.0.0 (host order) */
+	int prefix;		 /* 16 */
+	uint32_t routed_subnet;	 /* 10.89.0.0: --net routed takes /32s from here */
+	int routed_prefix;	 /* 16 */
+	bool ipv6;		 /* false when "subnet6" is "" */
 	struct in6_addr subnet6; /* fd76:6572:7400::/64: ULA on the bridge */
-	char table[64];        /* "vert": nftables tables inet/netdev NAME */
+	char table[64];		 /* "vert": nftables tables inet/netdev NAME */
 };
 
 /* A published port: -p [HOSTIP:]HOSTPORT:VEPORT[/tcp|udp]. */
 struct vnet_port {
-	int proto;          /* IPPROTO_TCP or IPPROTO_UDP */
-	uint32_t host_ip;   /* host order; 0: every host address */
+	int proto;	  /* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t host_ip; /* host order; 0: every host address */
 	uint16_t host_port;
 	uint16_t ve_port;
 };

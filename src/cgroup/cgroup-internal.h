@@ -6,8 +6,8 @@
 #include "vert/cgroup.h"
 
 #define CG_MOUNT "/sys/fs/cgroup"
-#define CG_SUBTREE "vert"     /* the cgroup that holds the VE cgroups */
-#define CG_PAYLOAD "payload"  /* the VE's own part, its cgroup namespace root */
+#define CG_SUBTREE "vert"    /* the cgroup that holds the VE cgroups */
+#define CG_PAYLOAD "payload" /* the VE's own part, its cgroup namespace root */
 
 #define CG_FIX_V2 "boot the host with systemd.unified_cgroup_hierarchy=1 (cgroup v2)"
 

@@ -154,13 +154,12 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 	h->path = TAKE_PTR(path);
 	r = 0;
 	goto out;
-undo:
-	{
-		vert_error_t e = VERT_ERROR_INIT;
-		if (cg_remove_path(path, &e) < 0)
-			vert_log(VERT_LOG_WARNING, "%s", e.msg);
-		vert_error_clear(&e);
-	}
+undo : {
+	vert_error_t e = VERT_ERROR_INIT;
+	if (cg_remove_path(path, &e) < 0)
+		vert_log(VERT_LOG_WARNING, "%s", e.msg);
+	vert_error_clear(&e);
+}
 out:
 	cg_place_done(&pl);
 	return r;

@@ -77,7 +77,8 @@ unsigned cg_controllers_parse(const char *list)
 		p += strspn(p, " \t\n");
 		l = strcspn(p, " \t\n");
 		for (size_t i = 0; i < ARRAY_SIZE(controllers); i++)
-			if (l == strlen(controllers[i].name) && strncmp(p, controllers[i].name, l) == 0)
+			if (l == strlen(controllers[i].name) &&
+			    strncmp(p, controllers[i].name, l) == 0)
 				mask |= controllers[i].bit;
 		p += l;
 	}
@@ -183,7 +184,8 @@ void cg_enable_controllers_at(int dfd, unsigned want)
 		snprintf(tok, sizeof(tok), "+%s", controllers[i].name);
 		r = write_file_str_at(dfd, "cgroup.subtree_control", tok);
 		if (r < 0)
-			vert_debug("enable the %s controller: %s", controllers[i].name, strerror(-r));
+			vert_debug("enable the %s controller: %s", controllers[i].name,
+				   strerror(-r));
 	}
 }
 
@@ -311,8 +313,7 @@ int cg_refuse_none(const struct cg_place *pl, vert_error_t *err)
 {
 	return vert_error_set(err, EOPNOTSUPP, VERT_ERR_INVALID,
 			      "resource limits need a cgroup v2 vert can use, but %s; %s",
-			      pl->why_none,
-			      pl->fix ? pl->fix : "run vert as root");
+			      pl->why_none, pl->fix ? pl->fix : "run vert as root");
 }
 
 int cg_check(const struct rt_resources *res, bool rootless, vert_error_t *err)

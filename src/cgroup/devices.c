@@ -25,11 +25,12 @@
 /* The usual container set (Docker's, runc's): any node may be created
  * (a node nobody can open is harmless), and these may be used. */
 static const struct cg_dev_rule default_rules[] = {
-	{ 'c', ANY, ANY, "m" },  { 'b', ANY, ANY, "m" },   { 'c', 1, 3, "rwm" }, /* null */
-	{ 'c', 1, 5, "rwm" },    /* zero */ { 'c', 1, 7, "rwm" },  /* full */
-	{ 'c', 1, 8, "rwm" },    /* random */ { 'c', 1, 9, "rwm" }, /* urandom */
-	{ 'c', 5, 0, "rwm" },    /* tty */ { 'c', 5, 1, "rwm" },   /* console */
-	{ 'c', 5, 2, "rwm" },    /* ptmx */ { 'c', 136, ANY, "rwm" }, /* pts */
+	{ 'c', ANY, ANY, "m" }, { 'b', ANY, ANY, "m" },
+	{ 'c', 1, 3, "rwm" },					     /* null */
+	{ 'c', 1, 5, "rwm" },	/* zero */ { 'c', 1, 7, "rwm" },     /* full */
+	{ 'c', 1, 8, "rwm" },	/* random */ { 'c', 1, 9, "rwm" },   /* urandom */
+	{ 'c', 5, 0, "rwm" },	/* tty */ { 'c', 5, 1, "rwm" },	     /* console */
+	{ 'c', 5, 2, "rwm" },	/* ptmx */ { 'c', 136, ANY, "rwm" }, /* pts */
 };
 
 const struct cg_dev_rule *cg_dev_default_rules(size_t *n)
@@ -41,25 +42,31 @@ const struct cg_dev_rule *cg_dev_default_rules(size_t *n)
 /* instruction builders (uapi linux/bpf.h has the opcodes, not these) */
 static struct bpf_insn ldx_w(int dst, int src, int16_t off)
 {
-	return (struct bpf_insn){ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = (uint8_t)dst,
-				  .src_reg = (uint8_t)src, .off = off };
+	return (struct bpf_insn){ .code = BPF_LDX | BPF_MEM | BPF_W,
+				  .dst_reg = (uint8_t)dst,
+				  .src_reg = (uint8_t)src,
+				  .off = off };
 }
 
 static struct bpf_insn alu_imm(int op, int dst, int32_t imm)
 {
-	return (struct bpf_insn){ .code = BPF_ALU | op | BPF_K, .dst_reg = (uint8_t)dst, .imm = imm };
+	return (struct bpf_insn){ .code = BPF_ALU | op | BPF_K,
+				  .dst_reg = (uint8_t)dst,
+				  .imm = imm };
 }
 
 static struct bpf_insn mov_reg(int dst, int src)
 {
-	return (struct bpf_insn){ .code = BPF_ALU | BPF_MOV | BPF_X, .dst_reg = (uint8_t)dst,
+	return (struct bpf_insn){ .code = BPF_ALU | BPF_MOV | BPF_X,
+				  .dst_reg = (uint8_t)dst,
 				  .src_reg = (uint8_t)src };
 }
 
 static struct bpf_insn jne_imm(int dst, int32_t imm, int16_t off)
 {
-	return (struct bpf_insn){ .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = (uint8_t)dst,
-				  .off = off, .imm = imm };
+	return (struct bpf_insn){
+		.code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = (uint8_t)dst, .off = off, .imm = imm
+	};
 }
 
 static struct bpf_insn exit_insn(void)
@@ -71,8 +78,10 @@ static uint32_t access_bits(const char *a)
 {
 	uint32_t b = 0;
 	for (; a && *a; a++)
-		b |= *a == 'm' ? BPF_DEVCG_ACC_MKNOD : *a == 'r' ? BPF_DEVCG_ACC_READ
-						       : *a == 'w' ? BPF_DEVCG_ACC_WRITE : 0;
+		b |= *a == 'm'	 ? BPF_DEVCG_ACC_MKNOD
+		     : *a == 'r' ? BPF_DEVCG_ACC_READ
+		     : *a == 'w' ? BPF_DEVCG_ACC_WRITE
+				 : 0;
 	return b;
 }
 
@@ -127,8 +136,7 @@ size_t cg_dev_program(const struct cg_dev_rule *rules, size_t n, struct bpf_insn
 	return k;
 }
 
-int cg_devices_attach(int cgroup_fd, const struct cg_dev_rule *rules, size_t n,
-		      vert_error_t *err)
+int cg_devices_attach(int cgroup_fd, const struct cg_dev_rule *rules, size_t n, vert_error_t *err)
 {
 	struct bpf_insn prog[512];
 	static char log[16384];
@@ -160,7 +168,8 @@ int cg_devices_attach(int cgroup_fd, const struct cg_dev_rule *rules, size_t n,
 				log[--ln] = '\0';
 			last = strrchr(log, '\n');
 			return vert_error_set(err, e, VERT_ERR_RUNTIME,
-					      "load the device filter (BPF): %s", last ? last + 1 : log);
+					      "load the device filter (BPF): %s",
+					      last ? last + 1 : log);
 		}
 		return vert_error_set(err, e, VERT_ERR_RUNTIME, "load the device filter (BPF)");
 	}

@@ -159,7 +159,8 @@ int cg_remove_path(const char *path, vert_error_t *err)
 
 	if (!is_ve_cgroup(path))
 		return vert_error_set(err, EINVAL, VERT_ERR_RUNTIME,
-				      "refusing to remove '%s': not a cgroup vert made for a VE", path);
+				      "refusing to remove '%s': not a cgroup vert made for a VE",
+				      path);
 	dfd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (dfd < 0) {
 		if (errno == ENOENT)

@@ -17,7 +17,8 @@ int cg_parse_keyed(const char *buf, const char *key, int64_t *ret)
 
 	for (const char *l = buf; l && *l;) {
 		long long v;
-		if (strncmp(l, key, kl) == 0 && l[kl] == ' ' && sscanf(l + kl + 1, "%lld", &v) == 1) {
+		if (strncmp(l, key, kl) == 0 && l[kl] == ' ' &&
+		    sscanf(l + kl + 1, "%lld", &v) == 1) {
 			*ret = (int64_t)v;
 			return 0;
 		}
@@ -105,8 +106,7 @@ static int64_t read_max(int dfd, const char *file)
 }
 
 /* one read of a keyed file, several keys out of it */
-static void read_keys(int dfd, const char *file, const char *const *keys, int64_t **out,
-		      size_t n)
+static void read_keys(int dfd, const char *file, const char *const *keys, int64_t **out, size_t n)
 {
 	_cleanup_free_ char *buf = NULL;
 
@@ -186,7 +186,7 @@ int cg_stats_read(const char *path, struct cg_stats *st)
 	st->cpu_weight = read_max(dfd, "cpu.weight");
 	{
 		static const char *const k[] = { "usage_usec", "user_usec", "system_usec",
-						  "nr_throttled", "throttled_usec" };
+						 "nr_throttled", "throttled_usec" };
 		int64_t *o[] = { &st->cpu_usage_usec, &st->cpu_user_usec, &st->cpu_system_usec,
 				 &st->cpu_nr_throttled, &st->cpu_throttled_usec };
 		read_keys(dfd, "cpu.stat", k, o, ARRAY_SIZE(o));

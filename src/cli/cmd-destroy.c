@@ -23,7 +23,8 @@ int cmd_destroy(struct cli *c, int argc, char **argv)
 		case 'h':
 			printf("Usage: vert destroy [--force] NAME...\n"
 			       "\n"
-			       "Remove VEs: configuration, files (upper layer), logs.  A running VE\n"
+			       "Remove VEs: configuration, files (upper layer), logs.  A running "
+			       "VE\n"
 			       "is refused (exit 6) unless --force, which stops it first.\n");
 			return EXIT_OK;
 		default:

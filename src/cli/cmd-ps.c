@@ -7,15 +7,32 @@
 #include "cli.h"
 #include "vert/util.h"
 
-enum col { C_NAME, C_STATE, C_PID, C_IP, C_MEM, C_CPU, C_PIDS, C_UPTIME, C_TEMPLATE, C_ONBOOT };
+enum col {
+	C_NAME,
+	C_STATE,
+	C_PID,
+	C_IP,
+	C_MEM,
+	C_CPU,
+	C_PIDS,
+	C_UPTIME,
+	C_TEMPLATE,
+	C_ONBOOT
+};
 
 static const struct {
 	const char *name;
 	int width;
 } cols[] = {
-	[C_NAME] = { "NAME", 16 },  [C_STATE] = { "STATE", 9 },   [C_PID] = { "PID", 8 },
-	[C_IP] = { "IP", 15 },      [C_MEM] = { "MEM", 9 },       [C_CPU] = { "CPU", 6 },
-	[C_PIDS] = { "PIDS", 5 },   [C_UPTIME] = { "UPTIME", 8 }, [C_TEMPLATE] = { "TEMPLATE", 12 },
+	[C_NAME] = { "NAME", 16 },
+	[C_STATE] = { "STATE", 9 },
+	[C_PID] = { "PID", 8 },
+	[C_IP] = { "IP", 15 },
+	[C_MEM] = { "MEM", 9 },
+	[C_CPU] = { "CPU", 6 },
+	[C_PIDS] = { "PIDS", 5 },
+	[C_UPTIME] = { "UPTIME", 8 },
+	[C_TEMPLATE] = { "TEMPLATE", 12 },
 	[C_ONBOOT] = { "ONBOOT", 6 },
 };
 
@@ -30,7 +47,8 @@ static const char *fmt_uptime(int64_t s, char buf[static 32])
 	else if (s < 86400)
 		snprintf(buf, 32, "%lldh%lldm", (long long)s / 3600, (long long)(s % 3600) / 60);
 	else
-		snprintf(buf, 32, "%lldd%lldh", (long long)s / 86400, (long long)(s % 86400) / 3600);
+		snprintf(buf, 32, "%lldd%lldh", (long long)s / 86400,
+			 (long long)(s % 86400) / 3600);
 	return buf;
 }
 
@@ -117,7 +135,8 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
-	enum col fmt[16] = { C_NAME, C_STATE, C_PID, C_IP, C_MEM, C_CPU, C_PIDS, C_UPTIME, C_TEMPLATE };
+	enum col fmt[16] = { C_NAME, C_STATE, C_PID,	C_IP,	   C_MEM,
+			     C_CPU,  C_PIDS,  C_UPTIME, C_TEMPLATE };
 	size_t nfmt = 9, n = 0;
 	bool all = false, json = false, header = true, quiet = false;
 	struct ve_info *v = NULL;
@@ -133,10 +152,11 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 			break;
 		case 'o':
 			if (parse_format(optarg, fmt, &nfmt) < 0)
-				return cli_usage_error("ps",
-						       "invalid --format '%s': fields are name, state, "
-						       "pid, ip, mem, cpu, pids, uptime, template, onboot",
-						       optarg);
+				return cli_usage_error(
+					"ps",
+					"invalid --format '%s': fields are name, state, "
+					"pid, ip, mem, cpu, pids, uptime, template, onboot",
+					optarg);
 			break;
 		case 'H':
 			header = false;
@@ -147,10 +167,12 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 		case 'h':
 			printf("Usage: vert ps [-a] [--json] [--format FIELDS] [--no-header] [-q]\n"
 			       "\n"
-			       "List running VEs (-a: all VEs).  Columns: NAME STATE PID IP MEM CPU\n"
+			       "List running VEs (-a: all VEs).  Columns: NAME STATE PID IP MEM "
+			       "CPU\n"
 			       "PIDS UPTIME TEMPLATE; CPU is the average over the VE's uptime.\n"
 			       "--format picks columns (comma-separated, e.g. name,state,pid);\n"
-			       "-q prints names only; --json prints an array of objects (see vert-ps(1)).\n");
+			       "-q prints names only; --json prints an array of objects (see "
+			       "vert-ps(1)).\n");
 			return EXIT_OK;
 		default:
 			return cli_usage_error("ps", "bad option");
@@ -182,7 +204,8 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 				continue;
 			for (size_t k = 0; k < nfmt; k++) {
 				char b[64];
-				print_cell(cell(&v[i], fmt[k], b), cols[fmt[k]].width, k + 1 == nfmt);
+				print_cell(cell(&v[i], fmt[k], b), cols[fmt[k]].width,
+					   k + 1 == nfmt);
 			}
 		}
 	}
@@ -258,14 +281,16 @@ int cmd_top(struct cli *c, int argc, char **argv)
 			json_object_object_add(e, "uid", json_object_new_int64(v[i].uid));
 			json_object_object_add(e, "state", json_object_new_string(st));
 			json_object_object_add(e, "rss", json_object_new_int64(v[i].rss_kb * 1024));
-			json_object_object_add(e, "comm", json_object_new_string(v[i].comm ? v[i].comm : ""));
+			json_object_object_add(e, "comm",
+					       json_object_new_string(v[i].comm ? v[i].comm : ""));
 			json_object_object_add(e, "cmd", json_object_new_string(v[i].cmdline));
 			json_object_array_add(a, e);
 		}
 		cli_print_json(a);
 		json_object_put(a);
 	} else {
-		printf("%-8s %-7s %-6s %-2s %8s %s\n", "HOST-PID", "VE-PID", "UID", "S", "RSS", "CMD");
+		printf("%-8s %-7s %-6s %-2s %8s %s\n", "HOST-PID", "VE-PID", "UID", "S", "RSS",
+		       "CMD");
 		for (size_t i = 0; i < n; i++) {
 			char b[16];
 			printf("%-8d %-7d %-6u %-2c %8s %s\n", v[i].host_pid, v[i].ve_pid, v[i].uid,

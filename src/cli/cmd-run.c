@@ -28,19 +28,19 @@ static void run_usage(FILE *f)
 		cli_cfg_help, cli_resource_help);
 }
 
-enum { OPT_RM = 0x100, OPT_NAME };
+enum {
+	OPT_RM = 0x100,
+	OPT_NAME
+};
 
 /* the init's terminal when detached is the console pty; -t is moot */
 
 int cmd_run(struct cli *c, int argc, char **argv)
 {
 	static const struct option base[] = {
-		{ "rm", no_argument, NULL, OPT_RM },
-		{ "detach", no_argument, NULL, 'd' },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "tty", no_argument, NULL, 't' },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "rm", no_argument, NULL, OPT_RM },	       { "detach", no_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, OPT_NAME }, { "tty", no_argument, NULL, 't' },
+		{ "interactive", no_argument, NULL, 'i' },     { "help", no_argument, NULL, 'h' },
 	};
 	struct option opts[ARRAY_SIZE(base) + CLI_CFG_OPTIONS_MAX];
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;

@@ -126,7 +126,8 @@ static struct json_object *sample_json(const struct sample *prev, const struct s
 		double cpu = cpu_since(prev, v), mem = mem_percent(&v->stats);
 		json_object_object_add(o, "name", json_object_new_string(v->cfg.name));
 		json_object_object_add(o, "state", json_object_new_string(v->status));
-		json_object_object_add(o, "pid", v->running ? json_object_new_int(v->state.pid) : NULL);
+		json_object_object_add(o, "pid",
+				       v->running ? json_object_new_int(v->state.pid) : NULL);
 		json_object_object_add(o, "cgroup",
 				       v->running && v->state.cgroup
 					       ? json_object_new_string(v->state.cgroup)
@@ -224,9 +225,9 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 			break;
 		case 'i':
 			if (parse_interval(optarg, &interval) < 0)
-				return cli_usage_error("stats",
-						       "invalid --interval '%s': seconds, 0.1 to 3600",
-						       optarg);
+				return cli_usage_error(
+					"stats", "invalid --interval '%s': seconds, 0.1 to 3600",
+					optarg);
 			break;
 		case 'h':
 			stats_usage(stdout);
@@ -238,8 +239,7 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		if (ve_name_check("VE", argv[i], &err) < 0)
 			return cli_fail("stats", &err);
-	if (cli_paths(c, &err) < 0 ||
-	    collect(c, argv + optind, argc - optind, &prev, &err) < 0)
+	if (cli_paths(c, &err) < 0 || collect(c, argv + optind, argc - optind, &prev, &err) < 0)
 		return cli_fail("stats", &err);
 	/* clear the screen between tables, like top, only on a terminal */
 	clear = stream && !json && isatty(STDOUT_FILENO);
@@ -252,8 +252,9 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		if (json) {
 			struct json_object *a = sample_json(&prev, &cur);
 			if (stream)
-				puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
-									JSON_C_TO_STRING_NOSLASHESCAPE));
+				puts(json_object_to_json_string_ext(
+					a,
+					JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 			else
 				cli_print_json(a);
 			json_object_put(a);

@@ -21,8 +21,8 @@ static int stop_or_restart(struct cli *c, int argc, char **argv, bool restart)
 		switch (o) {
 		case 't':
 			if (parse_u32(optarg, &t) < 0 || t > 86400)
-				return cli_usage_error(cmd, "invalid timeout '%s': seconds, 0..86400",
-						       optarg);
+				return cli_usage_error(
+					cmd, "invalid timeout '%s': seconds, 0..86400", optarg);
 			timeout = (int)t;
 			break;
 		case 'h':
@@ -31,7 +31,8 @@ static int stop_or_restart(struct cli *c, int argc, char **argv, bool restart)
 			       "%s\n"
 			       "\n"
 			       "Options:\n"
-			       "  -t, --time SECS  seconds to wait after the stop signal before every\n"
+			       "  -t, --time SECS  seconds to wait after the stop signal before "
+			       "every\n"
 			       "                   process in the VE is killed (default: the VE's\n"
 			       "                   --stop-timeout, 10)\n"
 			       "  -h, --help       show this help\n",
@@ -39,7 +40,8 @@ static int stop_or_restart(struct cli *c, int argc, char **argv, bool restart)
 			       restart ? "Stop the VEs if they run, then start them again."
 				       : "Send each VE's stop signal (SIGRTMIN+3 for systemd, else "
 					 "SIGTERM),\nkill everything left after the timeout, and "
-					 "return once the VE is\ndown and its resources are released.");
+					 "return once the VE is\ndown and its resources are "
+					 "released.");
 			return EXIT_OK;
 		default:
 			return cli_usage_error(cmd, "bad option");

@@ -55,7 +55,8 @@ static int tpl_create(struct cli *c, int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage_error("template create", "expected exactly one NAME");
 	if (!from)
-		return cli_usage_error("template create", "--from is required (supported: busybox)");
+		return cli_usage_error("template create",
+				       "--from is required (supported: busybox)");
 	if (strcmp(from, "busybox") != 0)
 		return cli_usage_error("template create",
 				       "unknown source '%s' (supported: busybox; use 'vert "
@@ -125,9 +126,11 @@ static int tpl_ls(struct cli *c, int argc, char **argv)
 			char tb[32];
 			json_object_object_add(e, "name", json_object_new_string(t[i].name));
 			json_object_object_add(e, "source", json_object_new_string(t[i].source));
-			json_object_object_add(e, "created",
-					       json_object_new_string(cli_format_time(t[i].created, tb)));
-			json_object_object_add(e, "size", json_object_new_int64((int64_t)t[i].size));
+			json_object_object_add(
+				e, "created",
+				json_object_new_string(cli_format_time(t[i].created, tb)));
+			json_object_object_add(e, "size",
+					       json_object_new_int64((int64_t)t[i].size));
 			json_object_array_add(a, e);
 		}
 		cli_print_json(a);

@@ -158,7 +158,8 @@ int cli_cfg_parse(int opt, const char *arg, struct ve_config *c, unsigned *field
 	case OPT_STOP_TIMEOUT:
 		if (parse_u32(arg, &t) < 0 || t > 86400)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "invalid --stop-timeout '%s': seconds, 0..86400", arg);
+					      "invalid --stop-timeout '%s': seconds, 0..86400",
+					      arg);
 		c->stop_timeout = (int)t;
 		*fields |= VE_F_STOP_TIMEOUT;
 		return 1;

@@ -47,7 +47,8 @@ static int rm_rf_children(int dfd, dev_t dev, int depth)
 				/* a 000 directory written by the VE: make it ours */
 				if (fchmodat(dirfd(d), de->d_name, 0700, 0) == 0)
 					cfd = openat(dirfd(d), de->d_name,
-					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+						     O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+							     O_CLOEXEC);
 			}
 			if (cfd < 0) {
 				if (!r)

@@ -155,8 +155,8 @@ static int do_bind(int rootfd, const struct rt_mount *m, vert_error_t *err)
 					      m->destination);
 		r = mount_set_attr(nd, NULL, m->recursive, set, 0);
 		if (r < 0)
-			return vert_error_set(err, -r, VERT_ERR_RUNTIME,
-					      "set mount flags on '%s'", m->destination);
+			return vert_error_set(err, -r, VERT_ERR_RUNTIME, "set mount flags on '%s'",
+					      m->destination);
 	}
 	if (m->propagation) {
 		char p[PROC_FD_PATH_MAX];
@@ -195,15 +195,16 @@ static int do_fs_mount(int rootfd, const struct rt_mount *m, bool rootless, vert
 				_cleanup_close_ int nd =
 					fs_open_in_root(rootfd, m->destination, O_PATH, 0);
 				int r2 = nd < 0 ? nd
-						: mount_set_attr(nd, NULL, true, MOUNT_ATTR_RDONLY, 0);
+						: mount_set_attr(nd, NULL, true, MOUNT_ATTR_RDONLY,
+								 0);
 				if (r2 < 0)
 					return vert_error_set(err, -r2, VERT_ERR_RUNTIME,
 							      "make /sys read-only");
 				return 0;
 			}
 		} else if (strcmp(type, "devpts") == 0 && m->data && strstr(m->data, "gid=")) {
-			if (mount("devpts", dp, "devpts", flags, "newinstance,ptmxmode=0666,mode=0620") ==
-			    0)
+			if (mount("devpts", dp, "devpts", flags,
+				  "newinstance,ptmxmode=0666,mode=0620") == 0)
 				goto propagation;
 		} else if (strcmp(type, "mqueue") == 0) {
 			if (mount("/dev/mqueue", dp, NULL, MS_BIND | MS_REC, NULL) == 0)
@@ -223,7 +224,7 @@ static const struct {
 	const char *path;
 	uint32_t major, minor;
 } default_devices[] = {
-	{ "/dev/null", 1, 3 },    { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
+	{ "/dev/null", 1, 3 },	 { "/dev/zero", 1, 5 },	   { "/dev/full", 1, 7 },
 	{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
 };
 
@@ -267,7 +268,7 @@ static int make_device(int rootfd, const char *path, char type, uint32_t maj, ui
 static int setup_devices(int rootfd, const struct rt_spec *s, bool rootless, vert_error_t *err)
 {
 	static const char *const links[][2] = {
-		{ "/proc/self/fd", "/dev/fd" },     { "/proc/self/fd/0", "/dev/stdin" },
+		{ "/proc/self/fd", "/dev/fd" },	      { "/proc/self/fd/0", "/dev/stdin" },
 		{ "/proc/self/fd/1", "/dev/stdout" }, { "/proc/self/fd/2", "/dev/stderr" },
 		{ "pts/ptmx", "/dev/ptmx" },
 	};
@@ -368,8 +369,9 @@ static int mask_path(const char *path, const char **first_dir, vert_error_t *err
 	struct stat st;
 
 	if (fd < 0)
-		return (errno == ENOENT || errno == ENOTDIR) ? 0
-							     : vert_error_sys(err, "mask '%s'", path);
+		return (errno == ENOENT || errno == ENOTDIR)
+			       ? 0
+			       : vert_error_sys(err, "mask '%s'", path);
 	if (fstat(fd, &st) < 0)
 		return vert_error_sys(err, "stat '%s'", path);
 	if (S_ISDIR(st.st_mode)) {
@@ -378,8 +380,8 @@ static int mask_path(const char *path, const char **first_dir, vert_error_t *err
 				return vert_error_sys(err, "mask directory '%s'", path);
 			return 0;
 		}
-		if (mount("tmpfs", proc_fd_path(fd, p), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV |
-			  MS_NOEXEC, "size=0,mode=0555") < 0)
+		if (mount("tmpfs", proc_fd_path(fd, p), "tmpfs",
+			  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555") < 0)
 			return vert_error_sys(err, "mask directory '%s'", path);
 		*first_dir = path;
 	} else if (mount("/dev/null", proc_fd_path(fd, p), NULL, MS_BIND, NULL) < 0) {
@@ -404,10 +406,9 @@ static int readonly_path(const char *path, vert_error_t *err)
 	nfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (nfd < 0)
 		return vert_error_sys(err, "reopen '%s'", path);
-	r = mount_set_attr(nfd, NULL, true,
-			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-				   MOUNT_ATTR_NOEXEC,
-			   0);
+	r = mount_set_attr(
+		nfd, NULL, true,
+		MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0);
 	if (r < 0)
 		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "make '%s' read-only", path);
 	return 0;

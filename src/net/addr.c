@@ -125,10 +125,11 @@ int vnet_parse_publish(const char *spec, struct vnet_port *ret, vert_error_t *er
 					      "address",
 					      spec, parts[0]);
 		if ((p.host_ip >> 24) == 127)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "invalid published port '%s': loopback host addresses "
-					      "are not supported (publish on another host address)",
-					      spec);
+			return vert_error_set(
+				err, EINVAL, VERT_ERR_INVALID,
+				"invalid published port '%s': loopback host addresses "
+				"are not supported (publish on another host address)",
+				spec);
 	}
 	if (n < 2 || parse_port(parts[n - 2], &p.host_port) < 0 ||
 	    parse_port(parts[n - 1], &p.ve_port) < 0)
@@ -146,8 +147,8 @@ void vnet_format_publish(const struct vnet_port *p, char buf[static 48])
 {
 	char ip[16];
 	vnet_format_ipv4(p->host_ip, ip);
-	snprintf(buf, 48, "%s:%s:%u:%u", p->proto == IPPROTO_UDP ? "udp" : "tcp", ip,
-		 p->host_port, p->ve_port);
+	snprintf(buf, 48, "%s:%s:%u:%u", p->proto == IPPROTO_UDP ? "udp" : "tcp", ip, p->host_port,
+		 p->ve_port);
 }
 
 /* FNV-1a, 64 bit: stable across versions and architectures, which is all

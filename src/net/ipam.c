@@ -170,7 +170,8 @@ int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int
 			json_object_object_foreach(m.leases, k2, v2)
 			{
 				uint32_t a;
-				if (vnet_parse_ipv4(json_object_get_string(v2), &a) == 0 && a == want)
+				if (vnet_parse_ipv4(json_object_get_string(v2), &a) == 0 &&
+				    a == want)
 					holder = k2;
 			}
 			return vert_error_set(err, EADDRINUSE, VERT_ERR_EXISTS,

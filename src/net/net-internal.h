@@ -23,7 +23,7 @@ struct vnet_state {
 	char *name;
 	enum vnet_mode mode;
 	const char *notice;
-	bool chosen;     /* the mode was picked by vert (auto), not the user */
+	bool chosen; /* the mode was picked by vert (auto), not the user */
 	struct vnet_netconf nc;
 	uint32_t ip4, gw4, subnet;
 	int prefix;

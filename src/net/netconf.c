@@ -85,7 +85,8 @@ int vnet_netconf_parse(const char *json, struct vnet_netconf *nc, vert_error_t *
 				nc->ipv6 = false;
 			} else if (vnet_parse_cidr6(s, &nc->subnet6, &p) < 0 || p != 64 ||
 				   (nc->subnet6.s6_addr[0] & 0xfe) != 0xfc) {
-				r = bad(err, k, s, "expected a ULA /64 (fc00::/7), or \"\" for no IPv6");
+				r = bad(err, k, s,
+					"expected a ULA /64 (fc00::/7), or \"\" for no IPv6");
 			} else {
 				nc->ipv6 = true;
 				memset(&nc->subnet6.s6_addr[8], 0, 8);
@@ -103,8 +104,8 @@ int vnet_netconf_parse(const char *json, struct vnet_netconf *nc, vert_error_t *
 			break;
 	}
 	json_object_put(o);
-	if (r == 0 && vnet_cidr4_overlap(nc->subnet, nc->prefix, nc->routed_subnet,
-					 nc->routed_prefix))
+	if (r == 0 &&
+	    vnet_cidr4_overlap(nc->subnet, nc->prefix, nc->routed_subnet, nc->routed_prefix))
 		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 				   "network.json: 'subnet' and 'routed_subnet' overlap");
 	return r;

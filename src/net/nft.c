@@ -109,8 +109,8 @@ static void batch_chain(struct batch *bt, int family, const char *table, const c
 
 static void batch_rule(struct batch *bt, struct nftnl_rule *r, uint16_t type, uint16_t flags)
 {
-	struct nlmsghdr *nlh = batch_hdr(bt, type, (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
-					 flags);
+	struct nlmsghdr *nlh =
+		batch_hdr(bt, type, (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY), flags);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	mnl_nlmsg_batch_next(bt->b);
 }
@@ -597,8 +597,10 @@ int nft_ve_del(const char *table, const char *ve, vert_error_t *err)
 		struct nftnl_rule *d = nftnl_rule_alloc();
 		nftnl_rule_set_u32(d, NFTNL_RULE_FAMILY, NFPROTO_INET);
 		nftnl_rule_set_str(d, NFTNL_RULE_TABLE, table);
-		nftnl_rule_set_str(d, NFTNL_RULE_CHAIN, nftnl_rule_get_str(f.rules[i], NFTNL_RULE_CHAIN));
-		nftnl_rule_set_u64(d, NFTNL_RULE_HANDLE, nftnl_rule_get_u64(f.rules[i], NFTNL_RULE_HANDLE));
+		nftnl_rule_set_str(d, NFTNL_RULE_CHAIN,
+				   nftnl_rule_get_str(f.rules[i], NFTNL_RULE_CHAIN));
+		nftnl_rule_set_u64(d, NFTNL_RULE_HANDLE,
+				   nftnl_rule_get_u64(f.rules[i], NFTNL_RULE_HANDLE));
 		batch_rule(&bt, d, NFT_MSG_DELRULE, 0);
 		nftnl_rule_free(d);
 	}

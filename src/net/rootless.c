@@ -56,8 +56,8 @@ static bool have_default_route(void)
 	while (f && fgets(line, sizeof(line), f)) {
 		char ifname[64];
 		unsigned long dest, gw, flags;
-		if (sscanf(line, "%63s %lx %lx %lx", ifname, &dest, &gw, &flags) == 4 && dest == 0 &&
-		    (flags & 1 /* RTF_UP */))
+		if (sscanf(line, "%63s %lx %lx %lx", ifname, &dest, &gw, &flags) == 4 &&
+		    dest == 0 && (flags & 1 /* RTF_UP */))
 			return true;
 	}
 	f = f ? (fclose(f), NULL) : NULL;
@@ -284,10 +284,11 @@ int vnet_slirp_start(pid_t pid, const struct vnet_port *ports, size_t n, const c
 		char ip[16];
 		_cleanup_free_ char *json = NULL;
 		vnet_format_ipv4(ports[i].host_ip, ip);
-		json = xasprintf("{\"execute\": \"add_hostfwd\", \"arguments\": {\"proto\": \"%s\", "
-				 "\"host_addr\": \"%s\", \"host_port\": %u, \"guest_port\": %u}}",
-				 ports[i].proto == IPPROTO_UDP ? "udp" : "tcp", ip,
-				 ports[i].host_port, ports[i].ve_port);
+		json = xasprintf(
+			"{\"execute\": \"add_hostfwd\", \"arguments\": {\"proto\": \"%s\", "
+			"\"host_addr\": \"%s\", \"host_port\": %u, \"guest_port\": %u}}",
+			ports[i].proto == IPPROTO_UDP ? "udp" : "tcp", ip, ports[i].host_port,
+			ports[i].ve_port);
 		if ((r = slirp_api(apisock, json, err)) < 0) {
 			kill(child, SIGKILL);
 			waitpid(child, NULL, 0);

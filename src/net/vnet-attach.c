@@ -98,9 +98,8 @@ static int attach_veth(struct vnet_state *s, pid_t pid, vert_error_t *err)
 		if (nl_link_del(&nl, s->host_if, &e2) < 0)
 			vert_debug("delete leftover '%s': %s", s->host_if, e2.msg);
 		vert_error_clear(&e2);
-		r = nl_veth_create(&nl, s->host_if,
-				   s->mode == VNET_BRIDGE ? s->bridge_ifindex : 0, "eth0", s->mac, pid,
-				   err);
+		r = nl_veth_create(&nl, s->host_if, s->mode == VNET_BRIDGE ? s->bridge_ifindex : 0,
+				   "eth0", s->mac, pid, err);
 	}
 	if (r < 0) {
 		if (-r == EEXIST)

@@ -131,8 +131,8 @@ static int check_routed_locked(void *data, vert_error_t *err)
 
 	if ((r = nl_open(&nl, NETLINK_ROUTE, err)) < 0)
 		return r;
-	r = nl_route4_overlap(&nl, s->nc.routed_subnet, s->nc.routed_prefix, 0, VNET_RTPROT,
-			      route, err);
+	r = nl_route4_overlap(&nl, s->nc.routed_subnet, s->nc.routed_prefix, 0, VNET_RTPROT, route,
+			      err);
 	nl_close(&nl);
 	if (r > 0)
 		r = overlap_error(s->nc.routed_subnet, s->nc.routed_prefix, route, err);
@@ -165,7 +165,8 @@ static bool port_holder_stale(const char *holder, void *data)
  * would silently steal it from a running service. */
 static int port_free(const struct vnet_port *p, vert_error_t *err)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(p->host_port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(p->host_port),
 				  .sin_addr.s_addr = htonl(p->host_ip) };
 	int type = p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	_cleanup_close_ int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
@@ -290,9 +291,8 @@ static int write_etc(struct vnet_state *s, const struct vnet_config *c, vert_err
 	}
 	for (size_t i = 0; i < 3; i++) {
 		/* no fsync needed: runtime files, rewritten at every start */
-		_cleanup_close_ int fd = openat(dfd, file[i],
-						O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-						0644);
+		_cleanup_close_ int fd = openat(
+			dfd, file[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd < 0 || write_all(fd, content[i], strlen(content[i])) < 0) {
 			r = vert_error_sys(err, "write '%s/%s'", s->etc_dir, file[i]);
 			goto out;
@@ -310,8 +310,7 @@ out:
 
 /* ---- prepare ---- */
 
-static int prepare_addresses(struct vnet_state *s, const struct vnet_config *c,
-			     vert_error_t *err)
+static int prepare_addresses(struct vnet_state *s, const struct vnet_config *c, vert_error_t *err)
 {
 	uint32_t want = 0;
 	int r;
@@ -332,9 +331,9 @@ static int prepare_addresses(struct vnet_state *s, const struct vnet_config *c,
 		s->prefix = s->nc.routed_prefix;
 	}
 	s->gw4 = s->subnet + 1;
-	r = vnet_ipam_locked(s->data, s->mode == VNET_BRIDGE ? ensure_bridge_locked
-							     : check_routed_locked,
-			     s, err);
+	r = vnet_ipam_locked(s->data,
+			     s->mode == VNET_BRIDGE ? ensure_bridge_locked : check_routed_locked, s,
+			     err);
 	if (r < 0)
 		return r;
 	if (want) {
@@ -415,7 +414,7 @@ static int prepare(const struct vnet_paths *p, const char *name, const struct vn
 		goto fail;
 	*ret = s;
 	return 0;
-fail: {
+fail : {
 	vert_error_t e = VERT_ERROR_INIT;
 	vnet_teardown(p, name, &e);
 	if (s->lease_new)

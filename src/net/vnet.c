@@ -27,7 +27,7 @@
 #include "vert/vnet.h"
 
 static const char *const mode_names[] = {
-	[VNET_NONE] = "none",     [VNET_HOST] = "host",   [VNET_BRIDGE] = "bridge",
+	[VNET_NONE] = "none",	  [VNET_HOST] = "host",	  [VNET_BRIDGE] = "bridge",
 	[VNET_ROUTED] = "routed", [VNET_PASTA] = "pasta", [VNET_SLIRP] = "slirp4netns",
 	[VNET_AUTO] = "auto",
 };
@@ -133,7 +133,8 @@ int vnet_resolve_mode(const struct vnet_paths *p, const char *mode, enum vnet_mo
 			return vert_error_set(err, ENOENT, VERT_ERR_INVALID,
 					      "network mode '%s': '%s' is not installed (package "
 					      "'%s')",
-					      mode, tool, m == VNET_PASTA ? "passt" : "slirp4netns");
+					      mode, tool,
+					      m == VNET_PASTA ? "passt" : "slirp4netns");
 		if ((blocker = vnet_rootless_blocker()))
 			return vert_error_set(err, EACCES, VERT_ERR_INVALID,
 					      "network mode '%s': %s", mode, blocker);
@@ -186,8 +187,9 @@ int vnet_state_save(const struct vnet_state *s, vert_error_t *err)
 		json_object_object_add(o, "ipv4", json_object_new_string(s->ip4s));
 	if (s->helper_pid > 0) {
 		json_object_object_add(o, "helper_pid", json_object_new_int(s->helper_pid));
-		json_object_object_add(o, "helper_start",
-				       json_object_new_int64((int64_t)proc_start_time(s->helper_pid)));
+		json_object_object_add(
+			o, "helper_start",
+			json_object_new_int64((int64_t)proc_start_time(s->helper_pid)));
 	}
 	if (s->n_ports) {
 		struct json_object *a = json_object_new_array();
@@ -205,7 +207,8 @@ int vnet_state_save(const struct vnet_state *s, vert_error_t *err)
 		/* atomic but not fsync'd: the record describes kernel
 		 * objects (links, rules, processes) that a reboot removes
 		 * anyway, and it lives on the runtime tmpfs */
-		r = dfd < 0 ? -errno : write_file_atomic_nosync_at(dfd, file, txt, strlen(txt), 0600);
+		r = dfd < 0 ? -errno
+			    : write_file_atomic_nosync_at(dfd, file, txt, strlen(txt), 0600);
 	}
 	json_object_put(o);
 	if (r < 0)
@@ -264,8 +267,8 @@ static void kill_unrecorded_pasta(const struct vnet_paths *p, const char *name)
 		kill(pid, SIGKILL);
 }
 
-static int teardown(const struct vnet_paths *p, const char *name, bool leave_link,
-		    bool *ret_had, vert_error_t *err)
+static int teardown(const struct vnet_paths *p, const char *name, bool leave_link, bool *ret_had,
+		    vert_error_t *err)
 {
 	_cleanup_free_ char *path = vnet_state_path(p->run, name);
 	_cleanup_free_ char *etc = xasprintf("%s/net/%s", p->run, name);

@@ -54,8 +54,7 @@ void rt_reset_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-static int setup_terminal(int sync_fd, const struct rt_sync_msg *go, bool raw,
-			  vert_error_t *err)
+static int setup_terminal(int sync_fd, const struct rt_sync_msg *go, bool raw, vert_error_t *err)
 {
 	_cleanup_close_ int master = -EBADF, slave = -EBADF;
 	struct rt_sync_msg m = { .type = RT_SYNC_PTY };
@@ -118,7 +117,8 @@ static int redirect_stdio(const struct rt_create_opts *o, vert_error_t *err)
 static int set_rlimits(const struct rt_spec *s, vert_error_t *err)
 {
 	for (size_t i = 0; i < s->n_rlimits; i++) {
-		struct rlimit rl = { .rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard };
+		struct rlimit rl = { .rlim_cur = s->rlimits[i].soft,
+				     .rlim_max = s->rlimits[i].hard };
 		if (setrlimit(s->rlimits[i].resource, &rl) < 0)
 			return vert_error_sys(err, "setrlimit %d", s->rlimits[i].resource);
 	}
@@ -143,13 +143,15 @@ static int switch_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n_group
 	if (setresgid(gid, gid, gid) < 0) {
 		if (errno == EINVAL)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "gid %u is not mapped in the VE's user namespace", gid);
+					      "gid %u is not mapped in the VE's user namespace",
+					      gid);
 		return vert_error_sys(err, "setgid %u", gid);
 	}
 	if (setresuid(uid, uid, uid) < 0) {
 		if (errno == EINVAL)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "uid %u is not mapped in the VE's user namespace", uid);
+					      "uid %u is not mapped in the VE's user namespace",
+					      uid);
 		return vert_error_sys(err, "setuid %u", uid);
 	}
 	return 0;
@@ -214,7 +216,8 @@ static char **build_env(const struct rt_spec *s, const struct rt_user *u)
 	if (!strv_env_get(env, "PATH"))
 		env = strv_push(env, xstrdup("PATH=" DEFAULT_PATH));
 	if (!strv_env_get(env, "HOME"))
-		env = strv_push(env, xasprintf("HOME=%s", u && u->home && *u->home ? u->home : "/"));
+		env = strv_push(env,
+				xasprintf("HOME=%s", u && u->home && *u->home ? u->home : "/"));
 	return env;
 }
 

@@ -118,13 +118,14 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 		int e = errno;
 		rt_seccomp_prog_free(prog);
 		if (e == ENOSYS && o->cgroup_fd >= 0)
-			return vert_error_set(err, e, VERT_ERR_RUNTIME,
-					      "start the VE in its cgroup: this needs clone3() with "
-					      "CLONE_INTO_CGROUP (Linux 5.7 or later)");
+			return vert_error_set(
+				err, e, VERT_ERR_RUNTIME,
+				"start the VE in its cgroup: this needs clone3() with "
+				"CLONE_INTO_CGROUP (Linux 5.7 or later)");
 		if (e == EPERM || e == EACCES)
-			return vert_error_set(err, e, VERT_ERR_RUNTIME,
-					      "create namespaces (clone3)%s",
-					      userns ? "" : " (are you root? try as root or rootless)");
+			return vert_error_set(
+				err, e, VERT_ERR_RUNTIME, "create namespaces (clone3)%s",
+				userns ? "" : " (are you root? try as root or rootless)");
 		return vert_error_set(err, e, VERT_ERR_RUNTIME, "create namespaces (clone3)");
 	}
 	if (pid == 0) {

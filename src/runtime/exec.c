@@ -50,8 +50,8 @@ static int differing_ns(pid_t pid)
 		const char *name;
 		int flag;
 	} t[] = {
-		{ "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS },   { "pid", CLONE_NEWPID },
-		{ "uts", CLONE_NEWUTS },   { "ipc", CLONE_NEWIPC },  { "net", CLONE_NEWNET },
+		{ "user", CLONE_NEWUSER },     { "mnt", CLONE_NEWNS },	{ "pid", CLONE_NEWPID },
+		{ "uts", CLONE_NEWUTS },       { "ipc", CLONE_NEWIPC }, { "net", CLONE_NEWNET },
 		{ "cgroup", CLONE_NEWCGROUP },
 	};
 	int flags = 0;
@@ -118,7 +118,8 @@ __attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
 		 * may join its cgroup namespace */
 		if ((nsflags & CLONE_NEWCGROUP) && setns(o->init_pidfd, CLONE_NEWCGROUP) < 0) {
 			vert_error_t e = VERT_ERROR_INIT;
-			struct rt_sync_msg m = { .type = RT_SYNC_ERROR, .errnum = errno,
+			struct rt_sync_msg m = { .type = RT_SYNC_ERROR,
+						 .errnum = errno,
 						 .kind = VERT_ERR_RUNTIME };
 			vert_error_sys(&e, "join the VE's cgroup namespace");
 			snprintf(m.msg, sizeof(m.msg), "%s", e.msg);

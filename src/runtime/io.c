@@ -152,8 +152,8 @@ static void drain(int master)
 	}
 }
 
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
-				 SIGPIPE, SIGALRM, SIGCONT };
+static const int forwarded[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
+				 SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT };
 
 void rt_block_forwarded_signals(sigset_t *old)
 {

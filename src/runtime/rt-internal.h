@@ -76,7 +76,6 @@ int rt_caps_apply(const struct rt_spec *s, vert_error_t *err);
 /* seccomp.c */
 int rt_seccomp_load(const struct sock_fprog *prog, vert_error_t *err);
 
-
 /* user.c: look up a user inside the VE (after pivot_root) */
 struct rt_user {
 	uid_t uid;

@@ -43,10 +43,14 @@ static int add_arch(scmp_filter_ctx ctx, const char *name, vert_error_t *err)
 		const char *n;
 		uint32_t a;
 	} t[] = {
-		{ "SCMP_ARCH_X86", SCMP_ARCH_X86 },         { "SCMP_ARCH_X86_64", SCMP_ARCH_X86_64 },
-		{ "SCMP_ARCH_X32", SCMP_ARCH_X32 },         { "SCMP_ARCH_ARM", SCMP_ARCH_ARM },
-		{ "SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64 }, { "SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE },
-		{ "SCMP_ARCH_S390X", SCMP_ARCH_S390X },     { "SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64 },
+		{ "SCMP_ARCH_X86", SCMP_ARCH_X86 },
+		{ "SCMP_ARCH_X86_64", SCMP_ARCH_X86_64 },
+		{ "SCMP_ARCH_X32", SCMP_ARCH_X32 },
+		{ "SCMP_ARCH_ARM", SCMP_ARCH_ARM },
+		{ "SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64 },
+		{ "SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE },
+		{ "SCMP_ARCH_S390X", SCMP_ARCH_S390X },
+		{ "SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
 		if (strcmp(name, t[i].n) != 0)

@@ -165,7 +165,8 @@ static int parse_cpu(struct rt_resources *r, struct json_object *cpu, vert_error
 		r->unified = unified_add(r->unified, "cpu.max.burst",
 					 xasprintf("%lld", (long long)burst));
 	if (idle >= 0)
-		r->unified = unified_add(r->unified, "cpu.idle", xasprintf("%lld", (long long)idle));
+		r->unified =
+			unified_add(r->unified, "cpu.idle", xasprintf("%lld", (long long)idle));
 	if (r->cpuset_cpus && !*r->cpuset_cpus) {
 		free(r->cpuset_cpus);
 		r->cpuset_cpus = NULL;
@@ -239,10 +240,10 @@ static int parse_blockio(struct rt_resources *r, struct json_object *bio, vert_e
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 					      "spec: blockIO.weightDevice entries need major, "
 					      "minor and weight");
-		r->unified = unified_add(r->unified, "io.weight",
-					 xasprintf("%lld:%lld %lld", (long long)maj, (long long)min,
-						   (long long)rt_oci_blkio_to_io_weight(
-							   (uint64_t)dw)));
+		r->unified =
+			unified_add(r->unified, "io.weight",
+				    xasprintf("%lld:%lld %lld", (long long)maj, (long long)min,
+					      (long long)rt_oci_blkio_to_io_weight((uint64_t)dw)));
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(thr); i++)
 		if ((ret = parse_throttle(r, bio, thr[i].field, thr[i].key, err)) < 0)

@@ -22,15 +22,47 @@
 #endif
 
 static const char *const cap_names[] = {
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-	"CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-	"CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-	"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-	"CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-	"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",
+	"CAP_NET_RAW",
+	"CAP_IPC_LOCK",
+	"CAP_IPC_OWNER",
+	"CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG",
+	"CAP_MKNOD",
+	"CAP_LEASE",
+	"CAP_AUDIT_WRITE",
+	"CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN",
+	"CAP_SYSLOG",
+	"CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND",
+	"CAP_AUDIT_READ",
+	"CAP_PERFMON",
+	"CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
 };
 
 int rt_cap_from_name(const char *name)
@@ -54,10 +86,10 @@ static const struct {
 	int ns;
 	int flag;
 } ns_table[] = {
-	{ "mount", RT_NS_MOUNT, CLONE_NEWNS }, { "pid", RT_NS_PID, CLONE_NEWPID },
-	{ "uts", RT_NS_UTS, CLONE_NEWUTS },    { "ipc", RT_NS_IPC, CLONE_NEWIPC },
+	{ "mount", RT_NS_MOUNT, CLONE_NEWNS },	{ "pid", RT_NS_PID, CLONE_NEWPID },
+	{ "uts", RT_NS_UTS, CLONE_NEWUTS },	{ "ipc", RT_NS_IPC, CLONE_NEWIPC },
 	{ "network", RT_NS_NET, CLONE_NEWNET }, { "cgroup", RT_NS_CGROUP, CLONE_NEWCGROUP },
-	{ "user", RT_NS_USER, CLONE_NEWUSER }, { "time", RT_NS_TIME, CLONE_NEWTIME },
+	{ "user", RT_NS_USER, CLONE_NEWUSER },	{ "time", RT_NS_TIME, CLONE_NEWTIME },
 };
 
 int rt_ns_from_name(const char *type)
@@ -80,14 +112,22 @@ static const struct {
 	const char *name;
 	int res;
 } rlimit_table[] = {
-	{ "RLIMIT_AS", RLIMIT_AS },         { "RLIMIT_CORE", RLIMIT_CORE },
-	{ "RLIMIT_CPU", RLIMIT_CPU },       { "RLIMIT_DATA", RLIMIT_DATA },
-	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },   { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-	{ "RLIMIT_NICE", RLIMIT_NICE },     { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-	{ "RLIMIT_NPROC", RLIMIT_NPROC },   { "RLIMIT_RSS", RLIMIT_RSS },
-	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO }, { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
+	{ "RLIMIT_AS", RLIMIT_AS },
+	{ "RLIMIT_CORE", RLIMIT_CORE },
+	{ "RLIMIT_CPU", RLIMIT_CPU },
+	{ "RLIMIT_DATA", RLIMIT_DATA },
+	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },
+	{ "RLIMIT_LOCKS", RLIMIT_LOCKS },
+	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+	{ "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+	{ "RLIMIT_NICE", RLIMIT_NICE },
+	{ "RLIMIT_NOFILE", RLIMIT_NOFILE },
+	{ "RLIMIT_NPROC", RLIMIT_NPROC },
+	{ "RLIMIT_RSS", RLIMIT_RSS },
+	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
+	{ "RLIMIT_RTTIME", RLIMIT_RTTIME },
+	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+	{ "RLIMIT_STACK", RLIMIT_STACK },
 };
 
 int rt_rlimit_from_name(const char *name)
@@ -104,9 +144,12 @@ int rt_seccomp_op_from_name(const char *name)
 		const char *n;
 		int op;
 	} t[] = {
-		{ "SCMP_CMP_NE", RT_SCMP_CMP_NE }, { "SCMP_CMP_LT", RT_SCMP_CMP_LT },
-		{ "SCMP_CMP_LE", RT_SCMP_CMP_LE }, { "SCMP_CMP_EQ", RT_SCMP_CMP_EQ },
-		{ "SCMP_CMP_GE", RT_SCMP_CMP_GE }, { "SCMP_CMP_GT", RT_SCMP_CMP_GT },
+		{ "SCMP_CMP_NE", RT_SCMP_CMP_NE },
+		{ "SCMP_CMP_LT", RT_SCMP_CMP_LT },
+		{ "SCMP_CMP_LE", RT_SCMP_CMP_LE },
+		{ "SCMP_CMP_EQ", RT_SCMP_CMP_EQ },
+		{ "SCMP_CMP_GE", RT_SCMP_CMP_GE },
+		{ "SCMP_CMP_GT", RT_SCMP_CMP_GT },
 		{ "SCMP_CMP_MASKED_EQ", RT_SCMP_CMP_MASKED_EQ },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
@@ -142,17 +185,28 @@ static const struct {
 	bool clear;
 	unsigned long flag;
 } mount_flag_table[] = {
-	{ "ro", false, MS_RDONLY },         { "rw", true, MS_RDONLY },
-	{ "nosuid", false, MS_NOSUID },     { "suid", true, MS_NOSUID },
-	{ "nodev", false, MS_NODEV },       { "dev", true, MS_NODEV },
-	{ "noexec", false, MS_NOEXEC },     { "exec", true, MS_NOEXEC },
-	{ "sync", false, MS_SYNCHRONOUS },  { "async", true, MS_SYNCHRONOUS },
-	{ "dirsync", false, MS_DIRSYNC },   { "remount", false, MS_REMOUNT },
-	{ "mand", false, MS_MANDLOCK },     { "nomand", true, MS_MANDLOCK },
-	{ "atime", true, MS_NOATIME },      { "noatime", false, MS_NOATIME },
-	{ "diratime", true, MS_NODIRATIME }, { "nodiratime", false, MS_NODIRATIME },
-	{ "relatime", false, MS_RELATIME }, { "norelatime", true, MS_RELATIME },
-	{ "strictatime", false, MS_STRICTATIME }, { "nostrictatime", true, MS_STRICTATIME },
+	{ "ro", false, MS_RDONLY },
+	{ "rw", true, MS_RDONLY },
+	{ "nosuid", false, MS_NOSUID },
+	{ "suid", true, MS_NOSUID },
+	{ "nodev", false, MS_NODEV },
+	{ "dev", true, MS_NODEV },
+	{ "noexec", false, MS_NOEXEC },
+	{ "exec", true, MS_NOEXEC },
+	{ "sync", false, MS_SYNCHRONOUS },
+	{ "async", true, MS_SYNCHRONOUS },
+	{ "dirsync", false, MS_DIRSYNC },
+	{ "remount", false, MS_REMOUNT },
+	{ "mand", false, MS_MANDLOCK },
+	{ "nomand", true, MS_MANDLOCK },
+	{ "atime", true, MS_NOATIME },
+	{ "noatime", false, MS_NOATIME },
+	{ "diratime", true, MS_NODIRATIME },
+	{ "nodiratime", false, MS_NODIRATIME },
+	{ "relatime", false, MS_RELATIME },
+	{ "norelatime", true, MS_RELATIME },
+	{ "strictatime", false, MS_STRICTATIME },
+	{ "nostrictatime", true, MS_STRICTATIME },
 	{ "defaults", false, 0 },
 };
 
@@ -160,9 +214,9 @@ static const struct {
 	const char *name;
 	unsigned long prop;
 } propagation_table[] = {
-	{ "private", MS_PRIVATE },  { "rprivate", MS_PRIVATE | MS_REC },
-	{ "slave", MS_SLAVE },      { "rslave", MS_SLAVE | MS_REC },
-	{ "shared", MS_SHARED },    { "rshared", MS_SHARED | MS_REC },
+	{ "private", MS_PRIVATE },	 { "rprivate", MS_PRIVATE | MS_REC },
+	{ "slave", MS_SLAVE },		 { "rslave", MS_SLAVE | MS_REC },
+	{ "shared", MS_SHARED },	 { "rshared", MS_SHARED | MS_REC },
 	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
 };
 
@@ -315,8 +369,7 @@ static int rt_juint32(struct json_object *o, const char *key, uint32_t *ret, ver
 
 /* ---- sections ---- */
 
-static int parse_caps(struct json_object *caps, const char *key, uint64_t *ret,
-		      vert_error_t *err)
+static int parse_caps(struct json_object *caps, const char *key, uint64_t *ret, vert_error_t *err)
 {
 	_cleanup_strv_ char **names = NULL;
 	uint64_t mask = 0;
@@ -344,7 +397,8 @@ static int parse_process(struct rt_spec *s, struct json_object *p, vert_error_t 
 	if (!p)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: 'process' is required");
 	if ((r = rt_jbool(p, "terminal", &s->terminal, err)) < 0 ||
-	    (r = rt_jstrv(p, "args", &s->args, err)) < 0 || (r = rt_jstrv(p, "env", &s->env, err)) < 0 ||
+	    (r = rt_jstrv(p, "args", &s->args, err)) < 0 ||
+	    (r = rt_jstrv(p, "env", &s->env, err)) < 0 ||
 	    (r = rt_jstr(p, "cwd", &s->cwd, err)) < 0 ||
 	    (r = rt_jbool(p, "noNewPrivileges", &s->no_new_privileges, err)) < 0)
 		return r;
@@ -361,7 +415,8 @@ static int parse_process(struct rt_spec *s, struct json_object *p, vert_error_t 
 	if (user) {
 		struct json_object *ag = rt_jget(user, "additionalGids");
 		uint32_t u = 0, g = 0;
-		if ((r = rt_juint32(user, "uid", &u, err)) < 0 || (r = rt_juint32(user, "gid", &g, err)) < 0)
+		if ((r = rt_juint32(user, "uid", &u, err)) < 0 ||
+		    (r = rt_juint32(user, "gid", &g, err)) < 0)
 			return r;
 		s->uid = u;
 		s->gid = g;
@@ -423,7 +478,8 @@ static int parse_mounts(struct rt_spec *s, struct json_object *mounts, vert_erro
 	if (!mounts)
 		return 0;
 	if (!json_object_is_type(mounts, json_type_array))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: 'mounts' must be an array");
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "spec: 'mounts' must be an array");
 	n = json_object_array_length(mounts);
 	s->mounts = xcalloc(n, sizeof(*s->mounts));
 	for (size_t i = 0; i < n; i++) {
@@ -448,7 +504,8 @@ static int parse_mounts(struct rt_spec *s, struct json_object *mounts, vert_erro
 			m->bind = true;
 		if (m->bind && !m->source)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: bind mount '%s' has no source", m->destination);
+					      "spec: bind mount '%s' has no source",
+					      m->destination);
 	}
 	return 0;
 }
@@ -502,7 +559,8 @@ static int parse_seccomp_args(struct json_object *args, struct rt_seccomp_rule *
 
 		if ((r = rt_jint64(e, "index", &index, err)) < 0 ||
 		    (r = rt_jint64(e, "value", &v, err)) < 0 ||
-		    (r = rt_jint64(e, "valueTwo", &v2, err)) < 0 || (r = rt_jstr(e, "op", &op, err)) < 0)
+		    (r = rt_jint64(e, "valueTwo", &v2, err)) < 0 ||
+		    (r = rt_jstr(e, "op", &op, err)) < 0)
 			return r;
 		if (index < 0 || index > 5)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
@@ -558,8 +616,7 @@ static int parse_seccomp(struct rt_spec *s, struct json_object *sc, vert_error_t
 		rule->action = rt_seccomp_action_from_name(act ? act : "");
 		if (rule->action < 0)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: unknown seccomp action '%s'",
-					      act ? act : "");
+					      "spec: unknown seccomp action '%s'", act ? act : "");
 		rule->errnum = (int)e_ret;
 	}
 	return 0;
@@ -581,10 +638,13 @@ static int parse_devices(struct rt_spec *s, struct json_object *devs, vert_error
 		int64_t maj = 0, min = 0;
 		int r;
 
-		if ((r = rt_jstr(e, "path", &d->path, err)) < 0 || (r = rt_jstr(e, "type", &type, err)) < 0 ||
-		    (r = rt_jint64(e, "major", &maj, err)) < 0 || (r = rt_jint64(e, "minor", &min, err)) < 0 ||
+		if ((r = rt_jstr(e, "path", &d->path, err)) < 0 ||
+		    (r = rt_jstr(e, "type", &type, err)) < 0 ||
+		    (r = rt_jint64(e, "major", &maj, err)) < 0 ||
+		    (r = rt_jint64(e, "minor", &min, err)) < 0 ||
 		    (r = rt_juint32(e, "fileMode", &mode, err)) < 0 ||
-		    (r = rt_juint32(e, "uid", &uid, err)) < 0 || (r = rt_juint32(e, "gid", &gid, err)) < 0)
+		    (r = rt_juint32(e, "uid", &uid, err)) < 0 ||
+		    (r = rt_juint32(e, "gid", &gid, err)) < 0)
 			return r;
 		if (!d->path || d->path[0] != '/' || !type ||
 		    (strcmp(type, "c") != 0 && strcmp(type, "b") != 0 && strcmp(type, "u") != 0))
@@ -614,7 +674,8 @@ static int parse_linux(struct rt_spec *s, struct json_object *l, vert_error_t *e
 		struct json_object *e = json_object_array_get_idx(nss, i);
 		_cleanup_free_ char *type = NULL, *path = NULL;
 		int ns;
-		if ((r = rt_jstr(e, "type", &type, err)) < 0 || (r = rt_jstr(e, "path", &path, err)) < 0)
+		if ((r = rt_jstr(e, "type", &type, err)) < 0 ||
+		    (r = rt_jstr(e, "path", &path, err)) < 0)
 			return r;
 		ns = type ? rt_ns_from_name(type) : -1;
 		if (ns < 0)

@@ -77,9 +77,10 @@ int rt_sync_until_exec(int sock, int *ret_pty, vert_error_t *err)
 	for (;;) {
 		r = rt_sync_recv(sock, &m, &fd);
 		if (r < 0)
-			return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read from the VE process");
+			return vert_error_set(err, -r, VERT_ERR_RUNTIME,
+					      "read from the VE process");
 		if (r == 0)
-			break; /* EOF: the socket was closed by execve (O_CLOEXEC) */
+			break;		     /* EOF: the socket was closed by execve (O_CLOEXEC) */
 		if (m.type == RT_SYNC_PTY) { /* #2 */
 			if (fd < 0)
 				return vert_error_set(err, EPROTO, VERT_ERR_RUNTIME,

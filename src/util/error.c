@@ -14,9 +14,8 @@ static int error_ret(int errnum)
 	return errnum > 0 ? -errnum : -EINVAL;
 }
 
-__attribute__((format(printf, 4, 0))) static int error_vset(vert_error_t *err, int errnum,
-						     int kind, const char *fmt,
-						     va_list ap)
+__attribute__((format(printf, 4, 0))) static int error_vset(vert_error_t *err, int errnum, int kind,
+							    const char *fmt, va_list ap)
 {
 	char *m = NULL;
 
@@ -135,7 +134,8 @@ void vert_debug_mark(const char *what)
 	if (!t0.tv_sec)
 		t0 = t;
 	vert_log(VERT_LOG_DEBUG, "+%.3f ms %s",
-		 (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) / 1e6, what);
+		 (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) / 1e6,
+		 what);
 }
 
 void vert_log(int level, const char *fmt, ...)

@@ -11,10 +11,21 @@
 
 /* The usual container default (Docker/Podman/crun): 14 capabilities. */
 const char *const ve_default_caps[] = {
-	"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-	"CAP_MKNOD",  "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-	"CAP_SETFCAP", "CAP_SETPCAP",     "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-	"CAP_KILL",   "CAP_AUDIT_WRITE",  NULL,
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_FSETID",
+	"CAP_FOWNER",
+	"CAP_MKNOD",
+	"CAP_NET_RAW",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETFCAP",
+	"CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT",
+	"CAP_KILL",
+	"CAP_AUDIT_WRITE",
+	NULL,
 };
 
 const char *const ve_persistent_caps[] = { "CAP_NET_ADMIN", "CAP_SYS_BOOT", NULL };
@@ -29,30 +40,83 @@ const char *const ve_persistent_caps[] = { "CAP_NET_ADMIN", "CAP_SYS_BOOT", NULL
  */
 const char *const ve_default_seccomp_deny[] = {
 	/* kernel modules, kexec */
-	"init_module", "finit_module", "delete_module", "create_module", "get_kernel_syms",
-	"query_module", "kexec_load", "kexec_file_load",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"create_module",
+	"get_kernel_syms",
+	"query_module",
+	"kexec_load",
+	"kexec_file_load",
 	/* keyrings are not namespaced */
-	"add_key", "request_key", "keyctl",
+	"add_key",
+	"request_key",
+	"keyctl",
 	/* file handles bypass the mount namespace (shocker) */
-	"open_by_handle_at", "name_to_handle_at",
+	"open_by_handle_at",
+	"name_to_handle_at",
 	/* swap, clock, accounting, quotas */
-	"swapon", "swapoff", "clock_settime", "clock_settime64", "clock_adjtime",
-	"clock_adjtime64", "settimeofday", "stime", "adjtimex", "acct", "quotactl", "quotactl_fd",
+	"swapon",
+	"swapoff",
+	"clock_settime",
+	"clock_settime64",
+	"clock_adjtime",
+	"clock_adjtime64",
+	"settimeofday",
+	"stime",
+	"adjtimex",
+	"acct",
+	"quotactl",
+	"quotactl_fd",
 	/* kernel introspection and instrumentation */
-	"bpf", "perf_event_open", "lookup_dcookie", "kcmp", "syslog", "_sysctl", "sysfs", "ustat",
-	"uselib", "userfaultfd", "vhangup", "nfsservctl", "iopl", "ioperm", "vm86", "vm86old",
-	"pciconfig_read", "pciconfig_write", "pciconfig_iobase",
+	"bpf",
+	"perf_event_open",
+	"lookup_dcookie",
+	"kcmp",
+	"syslog",
+	"_sysctl",
+	"sysfs",
+	"ustat",
+	"uselib",
+	"userfaultfd",
+	"vhangup",
+	"nfsservctl",
+	"iopl",
+	"ioperm",
+	"vm86",
+	"vm86old",
+	"pciconfig_read",
+	"pciconfig_write",
+	"pciconfig_iobase",
 	/* io_uring: large attack surface, bypasses seccomp for its ops */
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
 	/* unused/unimplemented entry points */
-	"afs_syscall", "tuxcall", "security", "getpmsg", "putpmsg", "vserver", NULL,
+	"afs_syscall",
+	"tuxcall",
+	"security",
+	"getpmsg",
+	"putpmsg",
+	"vserver",
+	NULL,
 };
 
 static const char *const masked_paths[] = {
-	"/proc/acpi",       "/proc/asound",   "/proc/kcore",         "/proc/keys",
-	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-	"/proc/scsi",       "/sys/firmware",
-	"/sys/devices/virtual/powercap", "/sys/kernel/debug", "/sys/kernel/tracing", NULL,
+	"/proc/acpi",
+	"/proc/asound",
+	"/proc/kcore",
+	"/proc/keys",
+	"/proc/latency_stats",
+	"/proc/timer_list",
+	"/proc/timer_stats",
+	"/proc/sched_debug",
+	"/proc/scsi",
+	"/sys/firmware",
+	"/sys/devices/virtual/powercap",
+	"/sys/kernel/debug",
+	"/sys/kernel/tracing",
+	NULL,
 };
 
 static const char *const readonly_paths[] = {
@@ -85,11 +149,10 @@ static struct json_object *build_mounts(const struct ve_compile_in *in)
 	static const char *const o_proc[] = { "nosuid", "noexec", "nodev", NULL };
 	static const char *const o_dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k",
 					     NULL };
-	static const char *const o_pts[] = { "nosuid",         "noexec",    "newinstance",
-					     "ptmxmode=0666", "mode=0620", "gid=5",
-					     NULL };
-	static const char *const o_shm[] = { "nosuid", "noexec", "nodev", "mode=1777",
-					     "size=65536k", NULL };
+	static const char *const o_pts[] = { "nosuid",	  "noexec", "newinstance", "ptmxmode=0666",
+					     "mode=0620", "gid=5",  NULL };
+	static const char *const o_shm[] = { "nosuid",	  "noexec",	 "nodev",
+					     "mode=1777", "size=65536k", NULL };
 	static const char *const o_mq[] = { "nosuid", "noexec", "nodev", NULL };
 	static const char *const o_sys[] = { "nosuid", "noexec", "nodev", "ro", NULL };
 	static const char *const o_cg[] = { "nosuid", "noexec", "nodev", "rw", NULL };
@@ -108,7 +171,8 @@ static struct json_object *build_mounts(const struct ve_compile_in *in)
 	if (in->cgroup)
 		add_mount(mounts, "/sys/fs/cgroup", "cgroup2", "cgroup", o_cg);
 	for (size_t i = 0; i < c->n_volumes; i++) {
-		const char *o[] = { "rbind", "rprivate", c->volumes[i].readonly ? "ro" : "rw", NULL };
+		const char *o[] = { "rbind", "rprivate", c->volumes[i].readonly ? "ro" : "rw",
+				    NULL };
 		add_mount(mounts, c->volumes[i].dest, "bind", c->volumes[i].source, o);
 	}
 	/* generated /etc/hosts, /etc/resolv.conf, /etc/hostname, unless a
@@ -174,7 +238,8 @@ static struct json_object *build_process(const struct ve_compile_in *in)
 	uint64_t cm = ve_config_caps(c);
 
 	json_object_object_add(p, "terminal", json_object_new_boolean(c->terminal));
-	json_object_object_add(p, "args", jstrv(c->cmd ? (const char *const *)c->cmd : default_cmd));
+	json_object_object_add(p, "args",
+			       jstrv(c->cmd ? (const char *const *)c->cmd : default_cmd));
 	env = json_object_new_array();
 	json_object_array_add(env, json_object_new_string(
 					   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
@@ -226,10 +291,13 @@ static void add_mknod_rules(struct json_object *calls)
 			json_object_object_add(rule, "errnoRet", json_object_new_int(1));
 			args = json_object_new_array();
 			a = json_object_new_object();
-			json_object_object_add(a, "index", json_object_new_int(calls_t[i].mode_arg));
-			json_object_object_add(a, "value", json_object_new_int(0170000 /* S_IFMT */));
+			json_object_object_add(a, "index",
+					       json_object_new_int(calls_t[i].mode_arg));
+			json_object_object_add(a, "value",
+					       json_object_new_int(0170000 /* S_IFMT */));
 			json_object_object_add(a, "valueTwo", json_object_new_int(kinds[k]));
-			json_object_object_add(a, "op", json_object_new_string("SCMP_CMP_MASKED_EQ"));
+			json_object_object_add(a, "op",
+					       json_object_new_string("SCMP_CMP_MASKED_EQ"));
 			json_object_array_add(args, a);
 			json_object_object_add(rule, "args", args);
 			json_object_array_add(calls, rule);

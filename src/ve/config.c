@@ -177,9 +177,9 @@ int ve_hostname_check(const char *h, vert_error_t *err)
 {
 	if (ve_hostname_valid(h))
 		return 0;
-	return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-			      "invalid hostname '%s': use letters, digits, '-' and '.' (at most 64)",
-			      h);
+	return vert_error_set(
+		err, EINVAL, VERT_ERR_INVALID,
+		"invalid hostname '%s': use letters, digits, '-' and '.' (at most 64)", h);
 }
 
 int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert_error_t *err)
@@ -259,7 +259,8 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 		struct json_object *v = json_object_new_object();
 		add_str(v, "source", c->volumes[i].source);
 		add_str(v, "dest", c->volumes[i].dest);
-		json_object_object_add(v, "readonly", json_object_new_boolean(c->volumes[i].readonly));
+		json_object_object_add(v, "readonly",
+				       json_object_new_boolean(c->volumes[i].readonly));
 		json_object_array_add(vols, v);
 	}
 	json_object_object_add(o, "volumes", vols);
@@ -485,8 +486,7 @@ int ve_config_from_json(struct json_object *o, struct ve_config *c, vert_error_t
 				r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 						   "config: stop_timeout out of range");
 			c->stop_timeout = (int)t;
-		}
-		else if (strcmp(k, "resources") == 0)
+		} else if (strcmp(k, "resources") == 0)
 			r = parse_resources(v, &c->resources, err);
 		else
 			r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
@@ -559,7 +559,8 @@ void ve_config_merge(struct ve_config *c, const struct ve_config *p, unsigned fi
 				if (strcmp(c->volumes[j].dest, p->volumes[i].dest) == 0)
 					break;
 			if (j == c->n_volumes) {
-				c->volumes = xrealloc(c->volumes, (c->n_volumes + 1) * sizeof(*c->volumes));
+				c->volumes = xrealloc(c->volumes,
+						      (c->n_volumes + 1) * sizeof(*c->volumes));
 				c->n_volumes++;
 			} else {
 				free(c->volumes[j].source);

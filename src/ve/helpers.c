@@ -27,8 +27,7 @@ extern char **environ;
 
 /* /etc/subuid lookup for the host user: "name:start:count" or
  * "uid:start:count" (name may be NULL). */
-int ve_subid_lookup(const char *file, uid_t uid, const char *name, uint32_t *start,
-		    uint32_t *count)
+int ve_subid_lookup(const char *file, uid_t uid, const char *name, uint32_t *start, uint32_t *count)
 {
 	_cleanup_fclose_ FILE *f = fopen(file, "re");
 	char line[512], idbuf[16];

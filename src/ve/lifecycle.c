@@ -38,7 +38,8 @@ int ve_config_save(const struct ve_paths *p, const struct ve_config *c, bool syn
 		 : write_file_atomic_nosync_at(dfd, "config.json", txt, strlen(txt), 0600);
 	json_object_put(o);
 	if (r < 0)
-		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "write config of VE '%s'", c->name);
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "write config of VE '%s'",
+				      c->name);
 	return 0;
 }
 
@@ -58,15 +59,15 @@ int ve_load(const struct ve_paths *p, const char *name, struct ve_config *c, ver
 		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read '%s'", path);
 	o = json_tokener_parse(buf);
 	if (!o)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "'%s' is not valid JSON", path);
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "'%s' is not valid JSON",
+				      path);
 	r = ve_config_from_json(o, c, err);
 	json_object_put(o);
 	if (r < 0)
 		return vert_error_wrap(err, "%s", path);
 	if (strcmp(c->name, name) != 0) {
 		ve_config_done(c);
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "'%s' names another VE", path);
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "'%s' names another VE", path);
 	}
 	return 0;
 }
@@ -138,7 +139,8 @@ static void systemd_profile(const struct ve_paths *p, struct ve_config *c)
 {
 	if (!c->persistent || !template_boots_systemd(p, c))
 		return;
-	if (!strv_contains(c->cap_drop, "SYS_ADMIN") && !strv_contains(c->cap_drop, "CAP_SYS_ADMIN") &&
+	if (!strv_contains(c->cap_drop, "SYS_ADMIN") &&
+	    !strv_contains(c->cap_drop, "CAP_SYS_ADMIN") &&
 	    !strv_contains(c->cap_add, "SYS_ADMIN") && !strv_contains(c->cap_add, "CAP_SYS_ADMIN"))
 		c->cap_add = strv_push(c->cap_add, xstrdup("CAP_SYS_ADMIN"));
 	if (!c->no_new_privileges_set)

@@ -163,18 +163,30 @@ struct json_object *ve_stats_json(const struct cg_stats *st, struct json_object 
 		size_t off;
 	} f[] = {
 #define F(k, m) { k, offsetof(struct cg_stats, m) }
-		F("memory_current", memory_current), F("memory_max", memory_max),
-		F("memory_high", memory_high),       F("memory_peak", memory_peak),
-		F("swap_current", swap_current),     F("swap_max", swap_max),
-		F("pids_current", pids_current),     F("pids_max", pids_max),
-		F("pids_limit_hits", pids_limit_hits), F("cpu_usage_usec", cpu_usage_usec),
-		F("cpu_user_usec", cpu_user_usec),   F("cpu_system_usec", cpu_system_usec),
-		F("cpu_nr_throttled", cpu_nr_throttled), F("cpu_throttled_usec", cpu_throttled_usec),
-		F("cpu_quota_usec", cpu_quota),      F("cpu_period_usec", cpu_period),
-		F("cpu_weight", cpu_weight),         F("io_read_bytes", io_rbytes),
-		F("io_write_bytes", io_wbytes),      F("io_read_ops", io_rios),
-		F("io_write_ops", io_wios),          F("oom_kills", oom_kills),
-		F("oom_events", oom_events),         F("memory_max_events", memory_max_events),
+		F("memory_current", memory_current),
+		F("memory_max", memory_max),
+		F("memory_high", memory_high),
+		F("memory_peak", memory_peak),
+		F("swap_current", swap_current),
+		F("swap_max", swap_max),
+		F("pids_current", pids_current),
+		F("pids_max", pids_max),
+		F("pids_limit_hits", pids_limit_hits),
+		F("cpu_usage_usec", cpu_usage_usec),
+		F("cpu_user_usec", cpu_user_usec),
+		F("cpu_system_usec", cpu_system_usec),
+		F("cpu_nr_throttled", cpu_nr_throttled),
+		F("cpu_throttled_usec", cpu_throttled_usec),
+		F("cpu_quota_usec", cpu_quota),
+		F("cpu_period_usec", cpu_period),
+		F("cpu_weight", cpu_weight),
+		F("io_read_bytes", io_rbytes),
+		F("io_write_bytes", io_wbytes),
+		F("io_read_ops", io_rios),
+		F("io_write_ops", io_wios),
+		F("oom_kills", oom_kills),
+		F("oom_events", oom_events),
+		F("memory_max_events", memory_max_events),
 #undef F
 	};
 
@@ -218,10 +230,11 @@ struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_in
 		json_object_object_add(st, "pid", json_object_new_int(i->state.pid));
 		json_object_object_add(st, "supervisor_pid",
 				       json_object_new_int(i->state.supervisor_pid));
-		json_object_object_add(st, "started_at", json_object_new_int64(i->state.started_at));
-		json_object_object_add(st, "cgroup", i->state.cgroup
-							     ? json_object_new_string(i->state.cgroup)
-							     : NULL);
+		json_object_object_add(st, "started_at",
+				       json_object_new_int64(i->state.started_at));
+		json_object_object_add(st, "cgroup",
+				       i->state.cgroup ? json_object_new_string(i->state.cgroup)
+						       : NULL);
 	}
 	if (i->last_reason) {
 		struct json_object *l = json_object_new_object();
@@ -359,7 +372,8 @@ int ve_top(const struct ve_paths *p, const char *name, struct ve_proc **ret, siz
 			continue;
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
 		snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
-		if (stat(path, &ns) < 0 || ns.st_ino != init_ns.st_ino || ns.st_dev != init_ns.st_dev)
+		if (stat(path, &ns) < 0 || ns.st_ino != init_ns.st_ino ||
+		    ns.st_dev != init_ns.st_dev)
 			continue;
 		if (!read_proc(pid, &pr))
 			continue;

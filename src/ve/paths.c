@@ -35,7 +35,8 @@ static int ensure_dir(const char *path, mode_t mode, vert_error_t *err)
 {
 	int r = mkdir_p(path, mode);
 	if (r < 0)
-		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "create state directory '%s'", path);
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "create state directory '%s'",
+				      path);
 	return 0;
 }
 
@@ -92,7 +93,8 @@ int ve_paths_init(struct ve_paths *p, const char *root, vert_error_t *err)
 			return r;
 	}
 	{
-		_cleanup_free_ char *a = xasprintf("%s/ves", p->run), *b = xasprintf("%s/locks", p->run);
+		_cleanup_free_ char *a = xasprintf("%s/ves", p->run),
+				    *b = xasprintf("%s/locks", p->run);
 		_cleanup_free_ char *c = xasprintf("%s/mnt", p->run);
 		/* mnt: the mountpoint every VE mounts its root overlay on, each
 		 * in its own mount namespace, so they never see each other's */
@@ -175,7 +177,8 @@ int ve_lock(const struct ve_paths *p, const char *kind, const char *name, bool w
 	_cleanup_free_ char *path = xasprintf("%s/locks/%s.%s.lock", p->run, kind, name);
 
 	for (;;) {
-		_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		_cleanup_close_ int fd =
+			open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		struct stat a, b;
 
 		if (fd < 0)

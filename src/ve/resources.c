@@ -114,14 +114,14 @@ static int parse_io_max(const char *s, char **ret, vert_error_t *err)
 		if (!eq)
 			return bad("io-max", s, "expected KEY=VALUE after the device", err);
 		*eq = '\0';
-		if (strcmp(kv, "rbps") != 0 && strcmp(kv, "wbps") != 0 && strcmp(kv, "riops") != 0 &&
-		    strcmp(kv, "wiops") != 0)
+		if (strcmp(kv, "rbps") != 0 && strcmp(kv, "wbps") != 0 &&
+		    strcmp(kv, "riops") != 0 && strcmp(kv, "wiops") != 0)
 			return bad("io-max", s, "keys are rbps, wbps, riops, wiops", err);
 		if (strcmp(eq + 1, "max") != 0 && parse_size(eq + 1, &v) < 0)
 			return bad("io-max", s, "values are numbers (with k/M/G) or 'max'", err);
-		n = strcmp(eq + 1, "max") == 0 ? xasprintf("%s %s=max", out, kv)
-					       : xasprintf("%s %s=%llu", out, kv,
-							   (unsigned long long)v);
+		n = strcmp(eq + 1, "max") == 0
+			    ? xasprintf("%s %s=max", out, kv)
+			    : xasprintf("%s %s=%llu", out, kv, (unsigned long long)v);
 		free(out);
 		out = n;
 	}
@@ -178,8 +178,8 @@ int ve_parse_resource(const char *flag, const char *arg, struct rt_resources *r,
 			return 0;
 		}
 		if (parse_u64(arg, &v) < 0 || v < 1 || v > 4194304)
-			return bad("pids", arg, "expected a number of processes (1..4194304) or max",
-				   err);
+			return bad("pids", arg,
+				   "expected a number of processes (1..4194304) or max", err);
 		r->pids_max = (int64_t)v;
 		return 0;
 	}
@@ -197,4 +197,3 @@ int ve_parse_resource(const char *flag, const char *arg, struct rt_resources *r,
 	}
 	return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "unknown resource flag --%s", flag);
 }
-

@@ -71,7 +71,8 @@ static int record_init(pid_t pid, void *data, vert_error_t *err)
 	};
 	if ((r = ve_state_write(b->p, b->cfg->name, &s, err)) < 0)
 		return r;
-	if (b->net && ((r = vnet_attach(b->net, pid, err)) < 0 || (r = vnet_commit(b->net, err)) < 0))
+	if (b->net &&
+	    ((r = vnet_attach(b->net, pid, err)) < 0 || (r = vnet_commit(b->net, err)) < 0))
 		return r;
 	return 0;
 }
@@ -115,8 +116,9 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 
 	/* the cgroup first: whether the VE has one decides its mounts */
 	if ((r = cg_prepare(cgname, &c->resources, p->rootless,
-			    (ve_config_caps(c) & (1ULL << 21 /* CAP_SYS_ADMIN */)) ? CG_ANCHOR_ON_HYBRID
-										: 0,
+			    (ve_config_caps(c) & (1ULL << 21 /* CAP_SYS_ADMIN */))
+				    ? CG_ANCHOR_ON_HYBRID
+				    : 0,
 			    &cg, err)) < 0)
 		goto fail;
 	if (cg.why_none)
@@ -134,10 +136,10 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		if ((r = vnet_prepare(&np, c->name, &nc, &b->net, err)) < 0)
 			goto fail;
 		if (vnet_state_notice(b->net)) {
-			_cleanup_free_ char *msg = xasprintf(
-				"rootless networking unavailable: %s; VEs get --net none "
-				"(loopback only)",
-				vnet_state_notice(b->net));
+			_cleanup_free_ char *msg =
+				xasprintf("rootless networking unavailable: %s; VEs get --net none "
+					  "(loopback only)",
+					  vnet_state_notice(b->net));
 			ve_notice_once(p, "net-none", msg);
 		}
 	}
@@ -198,9 +200,9 @@ fail:
  * knows it all already, the detached one reads it back from disk. */
 struct exit_info {
 	int code, sig;
-	int autoremove;     /* -1: read the config */
+	int autoremove;	    /* -1: read the config */
 	const char *cgroup; /* NULL with known: no cgroup */
-	bool known;         /* cgroup is authoritative */
+	bool known;	    /* cgroup is authoritative */
 };
 
 static bool after_exit(const struct ve_paths *p, const char *name, const struct exit_info *x)
@@ -529,9 +531,11 @@ static int start_attached(const struct ve_paths *p, const struct ve_config *cfg,
 		else
 			code = status;
 		{
-			struct exit_info x = { .code = code, .sig = sig,
+			struct exit_info x = { .code = code,
+					       .sig = sig,
 					       .autoremove = cfg->autoremove,
-					       .cgroup = b.cgroup, .known = true };
+					       .cgroup = b.cgroup,
+					       .known = true };
 			bool again = after_exit(p, name, &x);
 			ve_boot_done(&b);
 			if (!again)

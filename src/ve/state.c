@@ -84,7 +84,8 @@ int ve_state_write(const struct ve_paths *p, const char *name, const struct ve_s
 	int r;
 
 	json_object_object_add(o, "name", json_object_new_string(name));
-	json_object_object_add(o, "status", json_object_new_string(s->status ? s->status : "running"));
+	json_object_object_add(o, "status",
+			       json_object_new_string(s->status ? s->status : "running"));
 	json_object_object_add(o, "pid", json_object_new_int(s->pid));
 	json_object_object_add(o, "start_time", json_object_new_int64((int64_t)s->start_time));
 	json_object_object_add(o, "supervisor_pid", json_object_new_int(s->supervisor_pid));
@@ -99,7 +100,8 @@ int ve_state_write(const struct ve_paths *p, const char *name, const struct ve_s
 	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	/* runtime state lives on tmpfs and dies with the boot: no fsync
 	 * needed for it to be consistent, only the atomic rename */
-	r = dfd < 0 ? -errno : write_file_atomic_nosync_at(dfd, "state.json", txt, strlen(txt), 0600);
+	r = dfd < 0 ? -errno
+		    : write_file_atomic_nosync_at(dfd, "state.json", txt, strlen(txt), 0600);
 	json_object_put(o);
 	if (r < 0)
 		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "write state of VE '%s'", name);

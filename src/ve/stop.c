@@ -114,7 +114,8 @@ int ve_stop_locked(const struct ve_paths *p, const char *name, int timeout, vert
 			break; /* the supervisor finished */
 		if (now >= sup_deadline) {
 			vert_log(VERT_LOG_WARNING,
-				 "VE '%s': supervisor did not finish; cleaning up without it", name);
+				 "VE '%s': supervisor did not finish; cleaning up without it",
+				 name);
 			syscall(SYS_pidfd_send_signal, sup, SIGKILL, NULL, 0);
 			break;
 		}

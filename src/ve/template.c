@@ -56,8 +56,8 @@ static int elf_is_static(const char *path)
 		return -ENOEXEC;
 	for (int i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
-		    sizeof(ph))
+		if (pread(fd, &ph, sizeof(ph),
+			  (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) != sizeof(ph))
 			return -ENOEXEC;
 		if (ph.p_type == PT_INTERP)
 			return 0;
@@ -86,8 +86,7 @@ static char *find_busybox(void)
 	return NULL;
 }
 
-static int write_text(int dirfd, const char *name, const char *text, mode_t mode,
-		      vert_error_t *err)
+static int write_text(int dirfd, const char *name, const char *text, mode_t mode, vert_error_t *err)
 {
 	int r = write_file_atomic_at(dirfd, name, text, strlen(text), mode);
 	if (r < 0)
@@ -97,8 +96,7 @@ static int write_text(int dirfd, const char *name, const char *text, mode_t mode
 
 /* The applet list comes from the binary itself (`busybox --list-full`),
  * so the template matches whatever applets this busybox was built with. */
-static int install_applets(const struct ve_paths *p, const char *bb, int rootfd,
-			   vert_error_t *err)
+static int install_applets(const struct ve_paths *p, const char *bb, int rootfd, vert_error_t *err)
 {
 	_cleanup_close_ int lfd = memfd_create("vert-applets", MFD_CLOEXEC);
 	_cleanup_free_ char *list = NULL;
@@ -138,7 +136,8 @@ static int install_applets(const struct ve_paths *p, const char *bb, int rootfd,
 		return vert_error_set(err, EIO, VERT_ERR_RUNTIME, "busybox listed no applets");
 	list[len] = '\0';
 
-	for (char *save = NULL, *l = strtok_r(list, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+	for (char *save = NULL, *l = strtok_r(list, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
 		_cleanup_free_ char *dir = NULL;
 		_cleanup_close_ int dfd = -EBADF;
 		char *slash = strrchr(l, '/');
@@ -158,8 +157,9 @@ static int install_applets(const struct ve_paths *p, const char *bb, int rootfd,
 }
 
 static const char *const bb_dirs[] = {
-	"bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "etc/init.d", "dev", "proc", "sys",
-	"tmp", "root", "home", "var", "var/log", "var/tmp", "var/run", "run", "mnt", "opt", "srv",
+	"bin",	   "sbin",    "usr",	 "usr/bin", "usr/sbin", "etc",	"etc/init.d",
+	"dev",	   "proc",    "sys",	 "tmp",	    "root",	"home", "var",
+	"var/log", "var/tmp", "var/run", "run",	    "mnt",	"opt",	"srv",
 };
 
 static int populate_busybox(const struct ve_paths *p, const char *bb, const char *rootfs,
@@ -274,8 +274,8 @@ static int write_meta(const char *dir, const char *name, const char *source, con
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "source", json_object_new_string(source));
 	json_object_object_add(o, "created", json_object_new_int64((int64_t)time(NULL)));
-	json_object_object_add(o, "size", json_object_new_int64(rfd >= 0 ? (int64_t)tree_size(rfd, 0)
-									    : 0));
+	json_object_object_add(o, "size",
+			       json_object_new_int64(rfd >= 0 ? (int64_t)tree_size(rfd, 0) : 0));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	r = dfd < 0 ? -errno : write_file_atomic_at(dfd, "template.json", s, strlen(s), 0644);
 	json_object_put(o);
@@ -307,19 +307,19 @@ static int build_locked(const struct ve_paths *p, const char *name, const char *
 		r = vert_error_sys(err, "create '%s'", staging);
 		goto fail;
 	}
-	if ((r = fn(p, arg, rootfs, err)) < 0 || (r = write_meta(staging, name, source, rootfs, err)) < 0)
+	if ((r = fn(p, arg, rootfs, err)) < 0 ||
+	    (r = write_meta(staging, name, source, rootfs, err)) < 0)
 		goto fail;
 	if (rename(staging, final) < 0) {
 		r = vert_error_sys(err, "install template '%s'", name);
 		goto fail;
 	}
 	return 0;
-fail:
-	{
-		vert_error_t e2 = VERT_ERROR_INIT;
-		ve_remove_tree(p, staging, &e2);
-		vert_error_clear(&e2);
-	}
+fail : {
+	vert_error_t e2 = VERT_ERROR_INIT;
+	ve_remove_tree(p, staging, &e2);
+	vert_error_clear(&e2);
+}
 	return r;
 }
 
@@ -356,7 +356,8 @@ int ve_template_create_busybox(const struct ve_paths *p, const char *name, const
 				      "pass --busybox PATH");
 	st = elf_is_static(bb);
 	if (st < 0)
-		return vert_error_set(err, -st, VERT_ERR_INVALID, "'%s' is not a usable busybox", bb);
+		return vert_error_set(err, -st, VERT_ERR_INVALID, "'%s' is not a usable busybox",
+				      bb);
 	if (st == 0)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 				      "'%s' is dynamically linked; a template needs a static "
@@ -375,15 +376,15 @@ static int populate_import(const struct ve_paths *p, const char *src, const char
 		return vert_error_sys(err, "import source '%s'", src);
 	if (S_ISDIR(st.st_mode)) {
 		_cleanup_free_ char *from = xasprintf("%s/.", src);
-		char *argv[] = { (char *)"cp", (char *)"-a", (char *)"--reflink=auto", from,
-				 (char *)rootfs, NULL };
+		char *argv[] = { (char *)"cp", (char *)"-a",   (char *)"--reflink=auto",
+				 from,	       (char *)rootfs, NULL };
 		r = ve_run_tool(p, argv, err);
 	} else {
 		/* GNU tar detects gzip/xz/zstd/bzip2 itself; leading "/" and
 		 * "../" are stripped from member names by default */
 		char *argv[] = { (char *)"tar", (char *)"-xpf", (char *)src, (char *)"-C",
-				 (char *)rootfs, (char *)"--numeric-owner",
-				 (char *)"--xattrs", (char *)"--xattrs-include=*",
+				 (char *)rootfs, (char *)"--numeric-owner", (char *)"--xattrs",
+				 (char *)"--xattrs-include=*",
 				 /* device nodes can't be made in a user namespace, and
 				  * /dev is a tmpfs in every VE anyway */
 				 p->rootless ? (char *)"--exclude=./dev/*" : NULL,
@@ -407,7 +408,8 @@ int ve_template_import(const struct ve_paths *p, const char *name, const char *s
 		return vert_error_set(err, errno, VERT_ERR_NOTFOUND, "import source '%s'", src);
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "import source '%s' must be a directory or a tar archive", src);
+				      "import source '%s' must be a directory or a tar archive",
+				      src);
 	abs = realpath(src, NULL);
 	if (!abs)
 		return vert_error_sys(err, "resolve '%s'", src);

@@ -74,11 +74,11 @@ int ve_stop_locked(const struct ve_paths *p, const char *name, int timeout, vert
 struct ve_boot {
 	const struct ve_paths *p;
 	const struct ve_config *cfg;
-	bool detached;          /* console on a pty read into the log */
+	bool detached;		/* console on a pty read into the log */
 	struct rt_container ct; /* out: the init */
-	char *cgroup;           /* out: its cgroup path, or NULL */
-	int cgroup_fd;          /* out: -1 without */
-	bool device_filter;     /* out: a BPF device filter guards the cgroup */
+	char *cgroup;		/* out: its cgroup path, or NULL */
+	int cgroup_fd;		/* out: -1 without */
+	bool device_filter;	/* out: a BPF device filter guards the cgroup */
 	struct vnet_state *net; /* during the boot: the network being set up */
 };
 int ve_boot(struct ve_boot *b, vert_error_t *err);

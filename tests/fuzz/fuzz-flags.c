@@ -11,8 +11,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const flags[] = { "memory", "memory-high", "swap", "cpus", "cpu-weight",
-					     "cpuset", "pids", "io-weight", "io-max" };
+	static const char *const flags[] = { "memory", "memory-high", "swap",
+					     "cpus",   "cpu-weight",  "cpuset",
+					     "pids",   "io-weight",   "io-max" };
 	vert_error_t e = VERT_ERROR_INIT;
 	struct rt_resources r;
 	struct ve_volume v;

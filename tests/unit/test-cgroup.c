@@ -243,12 +243,12 @@ static void test_dev_program(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dev_program),
-		cmocka_unit_test(test_controllers), cmocka_unit_test(test_resources_need),
-		cmocka_unit_test(test_proc_cgroup), cmocka_unit_test(test_keyed),
-		cmocka_unit_test(test_max),         cmocka_unit_test(test_io_stat),
-		cmocka_unit_test(test_cpu_percent), cmocka_unit_test(test_stats_init),
-		cmocka_unit_test(test_remove_refuses), cmocka_unit_test(test_cgroup_name),
+		cmocka_unit_test(test_dev_program),    cmocka_unit_test(test_controllers),
+		cmocka_unit_test(test_resources_need), cmocka_unit_test(test_proc_cgroup),
+		cmocka_unit_test(test_keyed),	       cmocka_unit_test(test_max),
+		cmocka_unit_test(test_io_stat),	       cmocka_unit_test(test_cpu_percent),
+		cmocka_unit_test(test_stats_init),     cmocka_unit_test(test_remove_refuses),
+		cmocka_unit_test(test_cgroup_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

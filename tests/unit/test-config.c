@@ -23,15 +23,17 @@ static void test_names(void **state)
 	assert_false(ve_name_valid("-x"));
 	assert_false(ve_name_valid("a b"));
 	assert_false(ve_name_valid("x\n"));
-	assert_false(ve_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 65 */
+	assert_false(ve_name_valid(
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 65 */
 }
 
 static void test_volume(void **state)
 {
 	struct ve_volume v;
 	vert_error_t e = VERT_ERROR_INIT;
-	const char *bad[] = { "", "/tmp", "rel:/x", "/tmp:rel", "/tmp:/x:rx", "/tmp:/",
-			      "/tmp:/a/../b", "/does/not/exist:/x", ":/x", "/tmp:" };
+	const char *bad[] = { "",	    "/tmp",   "rel:/x",	      "/tmp:rel",
+			      "/tmp:/x:rx", "/tmp:/", "/tmp:/a/../b", "/does/not/exist:/x",
+			      ":/x",	    "/tmp:" };
 	(void)state;
 	assert_int_equal(ve_parse_volume("/tmp:/data:ro", &v, &e), 0);
 	assert_string_equal(v.source, "/tmp");
@@ -70,8 +72,8 @@ static void test_env_user_host(void **state)
 	assert_int_equal(ve_parse_user("1000:1000", &e), 0);
 	assert_int_equal(ve_parse_user("www-data:www-data", &e), 0);
 	assert_int_equal(ve_parse_user("root", &e), 0);
-	const char *bad[] = { "", ":", "1000:", ":1000", "a:b:c", "12x", "99999999999",
-			      "4294967295", "-x", "a b" };
+	const char *bad[] = { "",    ":",	    "1000:",	  ":1000", "a:b:c",
+			      "12x", "99999999999", "4294967295", "-x",	   "a b" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		if (ve_parse_user(bad[i], &e) == 0)
 			fail_msg("accepted bad user '%s'", bad[i]);

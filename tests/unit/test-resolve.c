@@ -47,8 +47,8 @@ static int setup(void **state)
 	mk("etc/passwd", false);
 	mk("data", true);
 	mk("data/file", false);
-	ln("/", "evil_root");        /* /evil_root -> / */
-	ln("/etc", "etc_abs");       /* absolute, stays inside */
+	ln("/", "evil_root");	     /* /evil_root -> / */
+	ln("/etc", "etc_abs");	     /* absolute, stays inside */
 	ln("../../../../etc", "up"); /* climbs, clamped at root */
 	ln("loop2", "loop1");
 	ln("loop1", "loop2");
@@ -185,8 +185,8 @@ static void test_misc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_openat2),        cmocka_unit_test(test_fallback),
-		cmocka_unit_test(test_mkdir_in_root),  cmocka_unit_test(test_rm_rf_no_follow),
+		cmocka_unit_test(test_openat2),	      cmocka_unit_test(test_fallback),
+		cmocka_unit_test(test_mkdir_in_root), cmocka_unit_test(test_rm_rf_no_follow),
 		cmocka_unit_test(test_misc),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

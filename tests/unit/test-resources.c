@@ -44,12 +44,27 @@ static void test_bad(void **state)
 {
 	struct rt_resources r;
 	const char *bad[][2] = {
-		{ "memory", "" },     { "memory", "12X" }, { "memory", "-5" },   { "memory", "1" },
-		{ "cpus", "0" },      { "cpus", "abc" },   { "cpus", "-1" },     { "cpus", "1.5x" },
-		{ "cpus", "0.001" },  { "pids", "0" },     { "pids", "x" },      { "cpu-weight", "0" },
-		{ "cpu-weight", "10001" }, { "cpuset", "a" }, { "cpuset", "1-" }, { "cpuset", "1,," },
-		{ "io-max", "8:0" },  { "io-max", "8:0:foo=1" }, { "io-max", "sda:rbps=1" },
-		{ "io-weight", "0" }, { "nope", "1" },
+		{ "memory", "" },
+		{ "memory", "12X" },
+		{ "memory", "-5" },
+		{ "memory", "1" },
+		{ "cpus", "0" },
+		{ "cpus", "abc" },
+		{ "cpus", "-1" },
+		{ "cpus", "1.5x" },
+		{ "cpus", "0.001" },
+		{ "pids", "0" },
+		{ "pids", "x" },
+		{ "cpu-weight", "0" },
+		{ "cpu-weight", "10001" },
+		{ "cpuset", "a" },
+		{ "cpuset", "1-" },
+		{ "cpuset", "1,," },
+		{ "io-max", "8:0" },
+		{ "io-max", "8:0:foo=1" },
+		{ "io-max", "sda:rbps=1" },
+		{ "io-weight", "0" },
+		{ "nope", "1" },
 	};
 	(void)state;
 	rt_resources_init(&r);

@@ -24,7 +24,8 @@ static struct rt_spec *parse(const char *txt, vert_error_t *err)
 
 static const char *minimal =
 	"{\"process\":{\"args\":[\"/bin/true\"],\"cwd\":\"/\"},\"root\":{\"path\":\"/r\"},"
-	"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"network\"}]}}";
+	"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"network\"}]"
+	"}}";
 
 static void test_minimal(void **state)
 {
@@ -43,9 +44,11 @@ static void test_full(void **state)
 {
 	vert_error_t e = VERT_ERROR_INIT;
 	const char *txt =
-		"{\"process\":{\"terminal\":true,\"args\":[\"sh\"],\"env\":[\"A=1\"],\"cwd\":\"/w\","
+		"{\"process\":{\"terminal\":true,\"args\":[\"sh\"],\"env\":[\"A=1\"],\"cwd\":\"/"
+		"w\","
 		"\"user\":{\"uid\":1000,\"gid\":100,\"additionalGids\":[5,6]},"
-		"\"capabilities\":{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"effective\":[\"CAP_KILL\"]},"
+		"\"capabilities\":{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"effective\":[\"CAP_"
+		"KILL\"]},"
 		"\"noNewPrivileges\":true,"
 		"\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1024,\"hard\":2048}]},"
 		"\"root\":{\"path\":\"/r\",\"readonly\":true},\"hostname\":\"h\","
@@ -55,14 +58,17 @@ static void test_full(void **state)
 		"\"options\":[\"rbind\",\"ro\",\"rprivate\"]},"
 		"{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
 		"\"options\":[\"mode=755\",\"size=64k\",\"nosuid\"]}],"
-		"\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"net\",\"path\":\"/x\"}],"
+		"\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"net\",\"path\":\"/"
+		"x\"}],"
 		"\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],"
 		"\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],"
 		"\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"],"
 		"\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},"
-		"\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"kexec_load\"],"
+		"\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":["
+		"\"kexec_load\"],"
 		"\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1}]}},"
-		"\"annotations\":{\"org.vert.rootfs.lower\":\"/l\",\"org.vert.rootfs.upper\":\"/u\","
+		"\"annotations\":{\"org.vert.rootfs.lower\":\"/l\",\"org.vert.rootfs.upper\":\"/"
+		"u\","
 		"\"org.vert.rootfs.work\":\"/w\",\"org.vert.net.loopback\":\"true\"}}";
 	struct rt_spec *s;
 	(void)state;
@@ -150,7 +156,7 @@ static void test_invalid(void **state)
 static void test_mount_options(void **state)
 {
 	struct rt_mount m = { .destination = (char *)"/x" };
-	char *opts[] = { (char *)"ro", (char *)"nosuid", (char *)"rw", (char *)"mode=1777",
+	char *opts[] = { (char *)"ro",	    (char *)"nosuid",  (char *)"rw", (char *)"mode=1777",
 			 (char *)"rshared", (char *)"size=1m", NULL };
 	char *bad[] = { (char *)"", NULL };
 	vert_error_t e = VERT_ERROR_INIT;
@@ -302,8 +308,8 @@ static void test_resources_invalid(void **state)
 		vert_error_t e = VERT_ERROR_INIT;
 		struct rt_spec *s = parse_res(bad[i].res, &e);
 		if (s || !e.msg || !strstr(e.msg, bad[i].msg))
-			fail_msg("'%s': expected an error with '%s', got '%s'", bad[i].res, bad[i].msg,
-				 e.msg ? e.msg : "(accepted)");
+			fail_msg("'%s': expected an error with '%s', got '%s'", bad[i].res,
+				 bad[i].msg, e.msg ? e.msg : "(accepted)");
 		vert_error_clear(&e);
 	}
 }
@@ -311,9 +317,9 @@ static void test_resources_invalid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal), cmocka_unit_test(test_full),
-		cmocka_unit_test(test_invalid), cmocka_unit_test(test_mount_options),
-		cmocka_unit_test(test_names), cmocka_unit_test(test_oci_conversions),
+		cmocka_unit_test(test_minimal),	  cmocka_unit_test(test_full),
+		cmocka_unit_test(test_invalid),	  cmocka_unit_test(test_mount_options),
+		cmocka_unit_test(test_names),	  cmocka_unit_test(test_oci_conversions),
 		cmocka_unit_test(test_resources), cmocka_unit_test(test_resources_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

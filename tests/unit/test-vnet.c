@@ -16,9 +16,11 @@
 
 static void test_ipv4(void **state)
 {
-	const char *bad[] = { "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4x", "1.2.3.-4",
-			      " 1.2.3.4", "1.2.3.4 ", "a.b.c.d", "1..2.3", "1.2.3.4/24",
-			      "0x1.2.3.4", "1234567890123456" };
+	const char *bad[] = {
+		"",	      "1.2.3",	   "1.2.3.4.5",	      "256.1.1.1", "01.2.3.4x",
+		"1.2.3.-4",   " 1.2.3.4",  "1.2.3.4 ",	      "a.b.c.d",   "1..2.3",
+		"1.2.3.4/24", "0x1.2.3.4", "1234567890123456"
+	};
 	uint32_t a;
 	(void)state;
 	assert_int_equal(vnet_parse_ipv4("10.88.0.1", &a), 0);
@@ -69,9 +71,23 @@ static void test_publish(void **state)
 	struct vnet_port p;
 	vert_error_t e = VERT_ERROR_INIT;
 	char buf[48];
-	const char *bad[] = { "", "80", ":80", "80:", "0:80", "80:0", "65536:80", "80:80/sctp",
-			      "80:80/", "1.2.3:80:80", "a:80:80", "1.2.3.4:80:80:80", "x:y",
-			      "127.0.0.1:80:80", "80:80/tcp/udp", "-1:80", "80:+80" };
+	const char *bad[] = { "",
+			      "80",
+			      ":80",
+			      "80:",
+			      "0:80",
+			      "80:0",
+			      "65536:80",
+			      "80:80/sctp",
+			      "80:80/",
+			      "1.2.3:80:80",
+			      "a:80:80",
+			      "1.2.3.4:80:80:80",
+			      "x:y",
+			      "127.0.0.1:80:80",
+			      "80:80/tcp/udp",
+			      "-1:80",
+			      "80:+80" };
 	(void)state;
 	assert_int_equal(vnet_parse_publish("8080:80", &p, &e), 0);
 	assert_int_equal(p.proto, IPPROTO_TCP);
@@ -107,7 +123,7 @@ static void test_mac_ifname(void **state)
 	vnet_derive_mac("vert0", "web2", c);
 	assert_memory_equal(a, b, 6);
 	assert_memory_not_equal(a, c, 6);
-	assert_int_equal(a[0] & 0x01, 0); /* unicast */
+	assert_int_equal(a[0] & 0x01, 0);    /* unicast */
 	assert_int_equal(a[0] & 0x02, 0x02); /* locally administered */
 	vnet_derive_mac("vert1", "web1", b);
 	assert_memory_not_equal(a, b, 6);
@@ -198,8 +214,9 @@ static void test_config_check(void **state)
 	char *dns_bad[] = { "dns.example", NULL };
 	char *pub_bad[] = { "80", NULL };
 	struct vnet_config c = { 0 };
-	const char *modes[] = { "bridge", "routed", "none", "host", "pasta", "slirp4netns",
-				"auto" };
+	const char *modes[] = {
+		"bridge", "routed", "none", "host", "pasta", "slirp4netns", "auto"
+	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
 		c.mode = modes[i];
@@ -329,10 +346,10 @@ static void test_ipam_parallel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ipv4),     cmocka_unit_test(test_cidr),
-		cmocka_unit_test(test_publish),  cmocka_unit_test(test_mac_ifname),
-		cmocka_unit_test(test_netconf),  cmocka_unit_test(test_config_check),
-		cmocka_unit_test(test_ipam),     cmocka_unit_test(test_ipam_parallel),
+		cmocka_unit_test(test_ipv4),	cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_publish), cmocka_unit_test(test_mac_ifname),
+		cmocka_unit_test(test_netconf), cmocka_unit_test(test_config_check),
+		cmocka_unit_test(test_ipam),	cmocka_unit_test(test_ipam_parallel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
