@@ -48,21 +48,6 @@ void ve_notice_once(const struct ve_paths *p, const char *key, const char *msg);
 bool ve_name_valid(const char *name);
 int ve_name_check(const char *what, const char *name, vert_error_t *err);
 
-/* ---- locking ---- */
-
-/* flock() on run/locks/NAME.lock; returns the fd.  Non-blocking unless
- * wait is set: a held lock is a VERT_ERR_BUSY error. */
-int ve_lock(const struct ve_paths *p, const char *kind, const char *name, bool wait,
-	    vert_error_t *err);
-
-/* Remove the lock file of a VE or template that no longer exists, then
- * release the lock (fd). */
-void ve_unlock_remove(const struct ve_paths *p, const char *kind, const char *name, int fd);
-/* Release the lock (fd); its file goes too when nothing of the VE or
- * template it guards exists (a command on a name that isn't there, a
- * create that failed), so lock files never outlive what they guard. */
-void ve_unlock(const struct ve_paths *p, const char *kind, const char *name, int fd);
-
 /* ---- templates ---- */
 
 struct ve_template_info {
@@ -143,8 +128,49 @@ int ve_hostname_check(const char *h, vert_error_t *err);
 /* A resource flag by its long name ("memory", "cpus", ...). */
 int ve_parse_resource(const char *flag, const char *arg, struct rt_resources *r, vert_error_t *err);
 
-/* Validate a whole config (names, paths, template existence). */
+/* Validate a whole config (paths, template existence; the VE name is
+ * ve_open's to check). */
 int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert_error_t *err);
+
+/* ---- a VE, opened ---- */
+
+/* One VE (or template) as every verb sees it: its name, checked once,
+ * every path of it, spelled once, its lock and its config.  Opened by
+ * ve_open, released by ve_close (or _cleanup_ve_handle_), which also
+ * releases the lock: its file goes when nothing it guards exists. */
+struct ve_handle {
+	const struct ve_paths *p;
+	char *name;
+	char *data_dir;	       /* data/ves/NAME (a template: data/templates/NAME) */
+	char *run_dir;	       /* run/ves/NAME (a template: NULL) */
+	char *config_path;     /* data/ves/NAME/config.json */
+	char *state_path;      /* run/ves/NAME/state.json */
+	char *cgroup_name;     /* see ve_cgroup_name */
+	char *lock_path;       /* run/locks/KIND.NAME.lock */
+	const char *lock_kind; /* "ve" or "template" */
+	int lock_fd;	       /* flock()ed; -EBADF: not held */
+	struct ve_config cfg;  /* valid when have_cfg */
+	bool have_cfg;
+};
+
+enum {
+	VE_OPEN_LOCK = 1 << 0,	    /* take its lock; a held one is VERT_ERR_BUSY */
+	VE_OPEN_LOCK_WAIT = 1 << 1, /* take its lock, waiting for it */
+	VE_OPEN_CONFIG = 1 << 2,    /* load its config: VERT_ERR_NOTFOUND when none */
+};
+
+/* Check the name (VERT_ERR_INVALID), then lock and load as flags say. */
+int ve_open(const struct ve_paths *p, const char *name, unsigned flags, struct ve_handle **ret,
+	    vert_error_t *err);
+void ve_close(struct ve_handle *h);
+static inline void ve_closep(struct ve_handle **h)
+{
+	ve_close(*h);
+}
+#define _cleanup_ve_handle_ _cleanup_(ve_closep)
+/* Load h->cfg unless loaded (reload: read it again from disk). */
+int ve_handle_config(struct ve_handle *h, vert_error_t *err);
+int ve_handle_reload(struct ve_handle *h, vert_error_t *err);
 
 /* ---- compile a VE into a runtime spec ---- */
 
@@ -221,33 +247,31 @@ enum {
 /* Apply the `fields` of patch onto c (env and volumes are merged by key). */
 void ve_config_merge(struct ve_config *c, const struct ve_config *patch, unsigned fields);
 
-int ve_load(const struct ve_paths *p, const char *name, struct ve_config *c, vert_error_t *err);
 int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err);
-int ve_destroy(const struct ve_paths *p, const char *name, bool force, vert_error_t *err);
-int ve_kill(const struct ve_paths *p, const char *name, int sig, vert_error_t *err);
+int ve_destroy(struct ve_handle *h, bool force, vert_error_t *err);
+int ve_kill(struct ve_handle *h, int sig, vert_error_t *err);
 /* Persist the patch; apply resources and hostname live when running.
  * *notes (may be NULL) receives a message for the user, or stays NULL. */
-int ve_set(const struct ve_paths *p, const char *name, const struct ve_config *patch,
-	   unsigned fields, char **notes, vert_error_t *err);
+int ve_set(struct ve_handle *h, const struct ve_config *patch, unsigned fields, char **notes,
+	   vert_error_t *err);
 
 struct ve_start_opts {
 	bool attach; /* stay in the foreground, stdio attached, until it stops */
 };
 /* Detached: returns once the init runs.  Attached: *ret_status is its
  * exit status (shell style) when it stops. */
-int ve_start(const struct ve_paths *p, const char *name, const struct ve_start_opts *o,
-	     int *ret_status, vert_error_t *err);
+int ve_start(struct ve_handle *h, const struct ve_start_opts *o, int *ret_status,
+	     vert_error_t *err);
 /* Stop: the stop signal, then after timeout (seconds; <0: the VE's
  * setting) everything in the VE is killed.  Returns when it is down and
  * its resources are released. */
-int ve_stop(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err);
-int ve_restart(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err);
+int ve_stop(struct ve_handle *h, int timeout, vert_error_t *err);
+int ve_restart(struct ve_handle *h, int timeout, vert_error_t *err);
 
 /* Run in the supervisor after its VE's init exited (`vert __after-exit`):
  * clean up, and boot again after a reboot from inside. Never returns on
  * a reboot (becomes the monitor again). */
-int ve_supervisor_after_exit(const struct ve_paths *p, const char *name, int code, int sig,
-			     vert_error_t *err);
+int ve_supervisor_after_exit(struct ve_handle *h, int code, int sig, vert_error_t *err);
 
 struct ve_run_opts {
 	bool rm;     /* remove the VE when the command exits */
@@ -274,7 +298,7 @@ struct ve_info {
 	char ip[16]; /* its leased IPv4 address, or "" */
 };
 
-int ve_info_get(const struct ve_paths *p, const char *name, struct ve_info *i, vert_error_t *err);
+int ve_info_get(struct ve_handle *h, struct ve_info *i, vert_error_t *err);
 void ve_info_done(struct ve_info *i);
 int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_error_t *err);
 void ve_list_free(struct ve_info *v, size_t n);
@@ -293,12 +317,11 @@ struct ve_proc {
 	long long rss_kb;
 	char *comm, *cmdline;
 };
-int ve_top(const struct ve_paths *p, const char *name, struct ve_proc **ret, size_t *n_ret,
-	   vert_error_t *err);
+int ve_top(struct ve_handle *h, struct ve_proc **ret, size_t *n_ret, vert_error_t *err);
 void ve_procs_free(struct ve_proc *v, size_t n);
 
 /* The console log (old: the rotated generation). */
-char *ve_log_path(const struct ve_paths *p, const char *name, bool old);
+char *ve_log_path(const struct ve_handle *h, bool old);
 
 struct ve_exec_opts {
 	char **args;	  /* NULL with login: the user's login shell */
@@ -308,7 +331,6 @@ struct ve_exec_opts {
 	bool terminal;
 	bool login;
 };
-int ve_exec(const struct ve_paths *p, const char *name, const struct ve_exec_opts *o,
-	    int *ret_status, vert_error_t *err);
+int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, vert_error_t *err);
 
 #endif

@@ -35,7 +35,9 @@ int cmd_destroy(struct cli *c, int argc, char **argv)
 		return cli_usage_error("destroy", "no VE name given");
 	for (int i = optind; i < argc; i++) {
 		_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
-		if (cli_paths(c, &err) < 0 || ve_destroy(&c->paths, argv[i], force, &err) < 0)
+		_cleanup_ve_handle_ struct ve_handle *h = NULL;
+		if (cli_paths(c, &err) < 0 || ve_open(&c->paths, argv[i], 0, &h, &err) < 0 ||
+		    ve_destroy(h, force, &err) < 0)
 			rc = cli_fail("destroy", &err);
 	}
 	return rc;

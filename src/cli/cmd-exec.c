@@ -17,6 +17,7 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	_cleanup_strv_ char **env = NULL, **args = NULL;
 	struct ve_exec_opts xo = { 0 };
 	const char *name;
@@ -86,7 +87,8 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 		args = strv_push(args, xstrdup(argv[i]));
 	xo.args = args;
 	xo.env = env;
-	if (cli_paths(c, &err) < 0 || ve_exec(&c->paths, name, &xo, &status, &err) < 0)
+	if (cli_paths(c, &err) < 0 || ve_open(&c->paths, name, 0, &h, &err) < 0 ||
+	    ve_exec(h, &xo, &status, &err) < 0)
 		return cli_fail_run("exec", &err);
 	return status;
 }
@@ -94,6 +96,7 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 int cmd_enter(struct cli *c, int argc, char **argv)
 {
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	struct ve_exec_opts xo = { .terminal = true, .login = true, .user = "0" };
 	int status = 0;
 
@@ -108,7 +111,8 @@ int cmd_enter(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "vert: enter: expected NAME\n");
 		return EXIT_RUN_FAILED;
 	}
-	if (cli_paths(c, &err) < 0 || ve_exec(&c->paths, argv[1], &xo, &status, &err) < 0)
+	if (cli_paths(c, &err) < 0 || ve_open(&c->paths, argv[1], 0, &h, &err) < 0 ||
+	    ve_exec(h, &xo, &status, &err) < 0)
 		return cli_fail_run("enter", &err);
 	return status;
 }
@@ -116,6 +120,7 @@ int cmd_enter(struct cli *c, int argc, char **argv)
 int cmd_after_exit(struct cli *c, int argc, char **argv)
 {
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	int code = 0, sig = 0;
 
 	/* vert __after-exit NAME --exit-code=N|--exit-signal=N (vert-monitor) */
@@ -130,8 +135,8 @@ int cmd_after_exit(struct cli *c, int argc, char **argv)
 	} else {
 		return EXIT_USAGE;
 	}
-	if (cli_paths(c, &err) < 0 ||
-	    ve_supervisor_after_exit(&c->paths, argv[1], code, sig, &err) < 0)
+	if (cli_paths(c, &err) < 0 || ve_open(&c->paths, argv[1], 0, &h, &err) < 0 ||
+	    ve_supervisor_after_exit(h, code, sig, &err) < 0)
 		return cli_fail("after-exit", &err);
 	return EXIT_OK;
 }

@@ -8,6 +8,7 @@
 int cmd_kill(struct cli *c, int argc, char **argv)
 {
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	int sig = SIGKILL;
 
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -21,7 +22,8 @@ int cmd_kill(struct cli *c, int argc, char **argv)
 		return cli_usage_error("kill", "expected NAME [SIGNAL]");
 	if (argc == 3 && parse_signal(argv[2], &sig) < 0)
 		return cli_usage_error("kill", "invalid signal '%s'", argv[2]);
-	if (cli_paths(c, &err) < 0 || ve_kill(&c->paths, argv[1], sig, &err) < 0)
+	if (cli_paths(c, &err) < 0 || ve_open(&c->paths, argv[1], 0, &h, &err) < 0 ||
+	    ve_kill(h, sig, &err) < 0)
 		return cli_fail("kill", &err);
 	return EXIT_OK;
 }

@@ -52,18 +52,18 @@ static void print_tail(const char *old, size_t on, const char *cur, size_t cn, l
 			    lens[p] - (p == start_part ? start_off : 0));
 }
 
-static bool ve_running(struct cli *c, const char *name)
+static bool ve_running(struct ve_handle *h)
 {
 	struct ve_info i;
 	bool r;
-	if (ve_info_get(&c->paths, name, &i, NULL) < 0)
+	if (ve_info_get(h, &i, NULL) < 0)
 		return false;
 	r = i.running || strcmp(i.status, "rebooting") == 0;
 	ve_info_done(&i);
 	return r;
 }
 
-static int follow(struct cli *c, const char *name, const char *path, off_t pos)
+static int follow(struct ve_handle *h, const char *path, off_t pos)
 {
 	struct stat st, prev = { 0 };
 	int idle = 0;
@@ -87,7 +87,7 @@ static int follow(struct cli *c, const char *name, const char *path, off_t pos)
 			}
 		}
 		/* stop following once the VE is down and all was printed */
-		if (++idle % 10 == 0 && !ve_running(c, name))
+		if (++idle % 10 == 0 && !ve_running(h))
 			return EXIT_OK;
 		poll(NULL, 0, 100);
 	}
@@ -102,6 +102,7 @@ int cmd_logs(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	_cleanup_free_ char *cur = NULL, *old = NULL, *cb = NULL, *ob = NULL;
 	size_t cn = 0, on = 0;
 	bool fol = false;
@@ -138,22 +139,17 @@ int cmd_logs(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage_error("logs", "expected exactly one VE name");
-	if (cli_paths(c, &err) < 0)
+	if (cli_paths(c, &err) < 0 ||
+	    ve_open(&c->paths, argv[optind], VE_OPEN_CONFIG, &h, &err) < 0)
 		return cli_fail("logs", &err);
-	{
-		struct ve_config cfg;
-		if (ve_load(&c->paths, argv[optind], &cfg, &err) < 0)
-			return cli_fail("logs", &err);
-		ve_config_done(&cfg);
-	}
-	cur = ve_log_path(&c->paths, argv[optind], false);
-	old = ve_log_path(&c->paths, argv[optind], true);
+	cur = ve_log_path(h, false);
+	old = ve_log_path(h, true);
 	if (read_file_at(AT_FDCWD, cur, 64 << 20, &cb, &cn) < 0)
 		cb = xstrdup(""), cn = 0;
 	if (read_file_at(AT_FDCWD, old, 64 << 20, &ob, &on) < 0)
 		ob = xstrdup(""), on = 0;
 	print_tail(ob, on, cb, cn, tail);
 	if (fol)
-		return follow(c, argv[optind], cur, (off_t)cn);
+		return follow(h, cur, (off_t)cn);
 	return EXIT_OK;
 }

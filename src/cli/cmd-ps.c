@@ -230,8 +230,10 @@ int cmd_inspect(struct cli *c, int argc, char **argv)
 	a = json_object_new_array();
 	for (int i = 1; i < argc; i++) {
 		_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+		_cleanup_ve_handle_ struct ve_handle *h = NULL;
 		struct ve_info info;
-		if (cli_paths(c, &err) < 0 || ve_info_get(&c->paths, argv[i], &info, &err) < 0) {
+		if (cli_paths(c, &err) < 0 || ve_open(&c->paths, argv[i], 0, &h, &err) < 0 ||
+		    ve_info_get(h, &info, &err) < 0) {
 			rc = cli_fail("inspect", &err);
 			continue;
 		}
@@ -249,6 +251,7 @@ int cmd_inspect(struct cli *c, int argc, char **argv)
 int cmd_top(struct cli *c, int argc, char **argv)
 {
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	struct ve_proc *v = NULL;
 	bool json = false;
 	const char *name = NULL;
@@ -269,7 +272,8 @@ int cmd_top(struct cli *c, int argc, char **argv)
 	}
 	if (!name)
 		return cli_usage_error("top", "no VE name given");
-	if (cli_paths(c, &err) < 0 || ve_top(&c->paths, name, &v, &n, &err) < 0)
+	if (cli_paths(c, &err) < 0 || ve_open(&c->paths, name, 0, &h, &err) < 0 ||
+	    ve_top(h, &v, &n, &err) < 0)
 		return cli_fail("top", &err);
 	if (json) {
 		struct json_object *a = json_object_new_array();

@@ -14,6 +14,7 @@ int cmd_set(struct cli *c, int argc, char **argv)
 	};
 	struct option opts[ARRAY_SIZE(base) + CLI_CFG_OPTIONS_MAX];
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	_cleanup_free_ char *notes = NULL;
 	_cleanup_ve_config_ struct ve_config patch;
 	unsigned fields = 0;
@@ -42,8 +43,8 @@ int cmd_set(struct cli *c, int argc, char **argv)
 		return cli_usage_error("set", "expected exactly one VE name");
 	if (!fields)
 		return cli_usage_error("set", "nothing to change");
-	if (cli_paths(c, &err) < 0 ||
-	    ve_set(&c->paths, argv[optind], &patch, fields, &notes, &err) < 0)
+	if (cli_paths(c, &err) < 0 || ve_open(&c->paths, argv[optind], 0, &h, &err) < 0 ||
+	    ve_set(h, &patch, fields, &notes, &err) < 0)
 		return cli_fail("set", &err);
 	if (notes)
 		fprintf(stderr, "vert: set: %s\n", notes);

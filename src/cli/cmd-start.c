@@ -32,15 +32,13 @@ static int start_onboot(struct cli *c)
 		return EXIT_OK;
 	while ((de = readdir(d))) {
 		_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
-		struct ve_config cfg;
-		if (de->d_name[0] == '.' || !ve_name_valid(de->d_name))
+		_cleanup_ve_handle_ struct ve_handle *h = NULL;
+		if (de->d_name[0] == '.' ||
+		    ve_open(&c->paths, de->d_name, VE_OPEN_CONFIG, &h, &err) < 0)
 			continue;
-		if (ve_load(&c->paths, de->d_name, &cfg, &err) < 0)
-			continue;
-		if (cfg.onboot && ve_start(&c->paths, de->d_name, NULL, NULL, &err) < 0 &&
+		if (h->cfg.onboot && ve_start(h, NULL, NULL, &err) < 0 &&
 		    err.kind != VERT_ERR_RUNNING)
 			rc = cli_fail("start", &err);
-		ve_config_done(&cfg);
 	}
 	closedir(d);
 	return rc;
@@ -87,8 +85,10 @@ int cmd_start(struct cli *c, int argc, char **argv)
 		return cli_usage_error("start", "--attach takes exactly one VE");
 	for (int i = optind; i < argc; i++) {
 		_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+		_cleanup_ve_handle_ struct ve_handle *h = NULL;
 		int status = 0;
-		if (cli_paths(c, &err) < 0 || ve_start(&c->paths, argv[i], &so, &status, &err) < 0)
+		if (cli_paths(c, &err) < 0 || ve_open(&c->paths, argv[i], 0, &h, &err) < 0 ||
+		    ve_start(h, &so, &status, &err) < 0)
 			rc = cli_fail("start", &err);
 		else if (so.attach)
 			rc = status;

@@ -43,9 +43,24 @@ static void sample_free(struct sample *s)
 	s->n = 0;
 }
 
-/* The VEs to show: the running ones, or the named ones (stopped too). */
-static int collect(struct cli *c, char **names, int n_names, struct sample *s, vert_error_t *err)
+/* The named VEs, opened once for every sample. */
+struct handles {
+	struct ve_handle **v;
+	size_t n;
+};
+
+static void handles_done(struct handles *hs)
 {
+	for (size_t i = 0; i < hs->n; i++)
+		ve_close(hs->v[i]);
+	free(hs->v);
+}
+
+/* The VEs to show: the running ones, or the named ones (stopped too). */
+static int collect(struct cli *c, const struct handles *hs, struct sample *s, vert_error_t *err)
+{
+	size_t n_names = hs->n;
+
 	s->v = NULL;
 	s->n = 0;
 	if (n_names == 0) {
@@ -63,9 +78,9 @@ static int collect(struct cli *c, char **names, int n_names, struct sample *s, v
 		free(all);
 		return 0;
 	}
-	s->v = xcalloc((size_t)n_names, sizeof(*s->v));
-	for (int i = 0; i < n_names; i++) {
-		if (ve_info_get(&c->paths, names[i], &s->v[s->n], err) < 0) {
+	s->v = xcalloc(n_names, sizeof(*s->v));
+	for (size_t i = 0; i < n_names; i++) {
+		if (ve_info_get(hs->v[i], &s->v[s->n], err) < 0) {
 			sample_free(s);
 			return vert_error_ret(err);
 		}
@@ -210,6 +225,7 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+	_cleanup_(handles_done) struct handles hs = { 0 };
 	struct sample prev = { 0 }, cur = { 0 };
 	bool json = false, stream = true, clear = false;
 	uint64_t interval = 1000000000ULL;
@@ -236,16 +252,21 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 			return cli_usage_error("stats", "bad option");
 		}
 	}
-	for (int i = optind; i < argc; i++)
-		if (ve_name_check("VE", argv[i], &err) < 0)
+	if (cli_paths(c, &err) < 0)
+		return cli_fail("stats", &err);
+	hs.v = xcalloc((size_t)(argc - optind) + 1, sizeof(*hs.v));
+	for (int i = optind; i < argc; i++) {
+		if (ve_open(&c->paths, argv[i], 0, &hs.v[hs.n], &err) < 0)
 			return cli_fail("stats", &err);
-	if (cli_paths(c, &err) < 0 || collect(c, argv + optind, argc - optind, &prev, &err) < 0)
+		hs.n++;
+	}
+	if (collect(c, &hs, &prev, &err) < 0)
 		return cli_fail("stats", &err);
 	/* clear the screen between tables, like top, only on a terminal */
 	clear = stream && !json && isatty(STDOUT_FILENO);
 	for (;;) {
 		sleep_ns(interval);
-		if (collect(c, argv + optind, argc - optind, &cur, &err) < 0) {
+		if (collect(c, &hs, &cur, &err) < 0) {
 			sample_free(&prev);
 			return cli_fail("stats", &err);
 		}

@@ -51,11 +51,13 @@ static int stop_or_restart(struct cli *c, int argc, char **argv, bool restart)
 		return cli_usage_error(cmd, "no VE name given");
 	for (int i = optind; i < argc; i++) {
 		_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+		_cleanup_ve_handle_ struct ve_handle *h = NULL;
 		int r;
 		if (cli_paths(c, &err) < 0)
 			return cli_fail(cmd, &err);
-		r = restart ? ve_restart(&c->paths, argv[i], timeout, &err)
-			    : ve_stop(&c->paths, argv[i], timeout, &err);
+		r = ve_open(&c->paths, argv[i], 0, &h, &err);
+		if (r >= 0)
+			r = restart ? ve_restart(h, timeout, &err) : ve_stop(h, timeout, &err);
 		if (r < 0)
 			rc = cli_fail(cmd, &err);
 	}

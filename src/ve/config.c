@@ -186,8 +186,7 @@ int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert
 {
 	int r;
 
-	if (c->name && (r = ve_name_check("VE", c->name, err)) < 0)
-		return r;
+	/* the VE name was checked by ve_open */
 	if (!c->template_name)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "no template given");
 	if ((r = ve_name_check("template", c->template_name, err)) < 0)

@@ -13,35 +13,36 @@
 #include "vert/runtime.h"
 #include "vert/util.h"
 
-int ve_exec(const struct ve_paths *p, const char *name, const struct ve_exec_opts *o,
-	    int *ret_status, vert_error_t *err)
+int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, vert_error_t *err)
 {
+	const struct ve_paths *p = h->p;
+	struct ve_config *c = &h->cfg;
 	_cleanup_close_ int pidfd = -EBADF, cgfd = -EBADF;
 	_cleanup_spec_ struct rt_spec *spec = NULL;
-	struct rt_exec_opts xo = { .create = RT_CREATE_OPTS_INIT, .cgroup_fd = -1 };
+	struct rt_exec_opts xo = { .create = RT_CREATE_OPTS_INIT, .cgroup_fd = -EBADF };
 	struct rt_container ct = { .pidfd = -1, .pty_master = -1 };
 	struct json_object *sj = NULL;
-	struct ve_config c;
 	struct ve_state s;
 	int r;
 
-	if ((r = ve_load(p, name, &c, err)) < 0)
+	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
-	if ((r = ve_open_init(p, name, &s, &pidfd, err)) < 0)
+	if ((r = ve_open_init(h, &s, &pidfd, err)) < 0)
 		goto out_cfg;
 
-	/* the VE's own settings, with the exec's command on top */
-	strv_free(c.cmd);
-	c.cmd = o->args ? strv_copy(o->args) : strv_push(NULL, xstrdup("/bin/sh"));
+	/* the VE's own settings, with the exec's command on top (the
+	 * handle's copy: it is not saved) */
+	strv_free(c->cmd);
+	c->cmd = o->args ? strv_copy(o->args) : strv_push(NULL, xstrdup("/bin/sh"));
 	for (size_t i = 0; o->env && o->env[i]; i++)
-		c.env = strv_env_set(c.env, xstrdup(o->env[i]));
+		c->env = strv_env_set(c->env, xstrdup(o->env[i]));
 	if (o->workdir) {
-		free(c.workdir);
-		c.workdir = xstrdup(o->workdir);
+		free(c->workdir);
+		c->workdir = xstrdup(o->workdir);
 	}
-	c.terminal = o->terminal;
+	c->terminal = o->terminal;
 	{
-		struct ve_compile_in in = { p, &c, "/", "/", "/", "/" };
+		struct ve_compile_in in = { p, c, "/", "/", "/", "/" };
 		/* the same filter as the init's: where no BPF device filter
 		 * guards the VE's cgroup, seccomp refuses device nodes */
 		in.no_device_filter = !p->rootless && !s.device_filter;
@@ -55,7 +56,7 @@ int ve_exec(const struct ve_paths *p, const char *name, const struct ve_exec_opt
 
 	xo.init_pidfd = pidfd;
 	xo.init_pid = s.pid;
-	xo.create.user = o->user ? o->user : c.user;
+	xo.create.user = o->user ? o->user : c->user;
 	xo.create.login_shell = o->login;
 	xo.create.seccomp_cache = p->run;
 	rt_block_forwarded_signals(NULL);
@@ -79,8 +80,7 @@ int ve_exec(const struct ve_paths *p, const char *name, const struct ve_exec_opt
 out:
 	ve_state_done(&s);
 out_cfg:
-	ve_config_done(&c);
 	if (r < 0)
-		return vert_error_wrap(err, "exec in VE '%s'", name);
+		return vert_error_wrap(err, "exec in VE '%s'", h->name);
 	return 0;
 }

@@ -21,17 +21,16 @@
 #include "vert/runtime.h"
 #include "vert/util.h"
 
-int ve_config_save(const struct ve_paths *p, const struct ve_config *c, bool sync,
+int ve_config_save(const struct ve_handle *h, const struct ve_config *c, bool sync,
 		   vert_error_t *err)
 {
-	_cleanup_free_ char *dir = ve_data_dir(p, c->name);
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dfd = open(h->data_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct json_object *o;
 	const char *txt;
 	int r;
 
 	if (dfd < 0)
-		return vert_error_sys(err, "open '%s'", dir);
+		return vert_error_sys(err, "open '%s'", h->data_dir);
 	o = ve_config_to_json(c);
 	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	r = sync ? write_file_atomic_at(dfd, "config.json", txt, strlen(txt), 0600)
@@ -43,15 +42,12 @@ int ve_config_save(const struct ve_paths *p, const struct ve_config *c, bool syn
 	return 0;
 }
 
-int ve_load(const struct ve_paths *p, const char *name, struct ve_config *c, vert_error_t *err)
+int ve_config_load(const char *path, const char *name, struct ve_config *c, vert_error_t *err)
 {
-	_cleanup_free_ char *path = NULL, *buf = NULL;
+	_cleanup_free_ char *buf = NULL;
 	struct json_object *o;
 	int r;
 
-	if ((r = ve_name_check("VE", name, err)) < 0)
-		return r;
-	path = xasprintf("%s/ves/%s/config.json", p->data, name);
 	r = read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL);
 	if (r == -ENOENT)
 		return vert_error_set(err, ENOENT, VERT_ERR_NOTFOUND, "VE '%s' not found", name);
@@ -72,21 +68,22 @@ int ve_load(const struct ve_paths *p, const char *name, struct ve_config *c, ver
 	return 0;
 }
 
-int ve_create_locked(const struct ve_paths *p, struct ve_config *c, bool sync, vert_error_t *err)
+int ve_create_locked(struct ve_handle *h, struct ve_config *c, bool sync, vert_error_t *err)
 {
-	_cleanup_free_ char *dir = NULL, *lower = NULL;
+	const struct ve_paths *p = h->p;
+	const char *dir = h->data_dir;
+	_cleanup_free_ char *lower = NULL;
 	const char *sub[] = { "upper", "work" };
 	int r;
 
-	/* the config was validated by ve_lock_new, before the lock */
+	/* the config was validated by ve_open_new, before the lock */
 	/* limits this host can't enforce: refuse now, not at every start */
 	if ((r = cg_check(&c->resources, p->rootless, err)) < 0)
 		return r;
 	if ((r = ve_template_rootfs(p, c->template_name, &lower, err)) < 0)
 		return r;
 	/* leftovers of a killed run or create under this name */
-	ve_reconcile_locked(p, c->name);
-	dir = ve_data_dir(p, c->name);
+	ve_reconcile_locked(h);
 	if (mkdir(dir, 0700) < 0) {
 		if (errno == EEXIST)
 			return vert_error_set(err, EEXIST, VERT_ERR_EXISTS,
@@ -101,7 +98,7 @@ int ve_create_locked(const struct ve_paths *p, struct ve_config *c, bool sync, v
 		}
 	}
 	/* the commit point: from here on the VE exists */
-	if ((r = ve_config_save(p, c, sync, err)) < 0)
+	if ((r = ve_config_save(h, c, sync, err)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -151,148 +148,133 @@ static void systemd_profile(const struct ve_paths *p, struct ve_config *c)
 		 c->template_name, c->name);
 }
 
-int ve_lock_new(const struct ve_paths *p, const struct ve_config *c, vert_error_t *err)
+int ve_open_new(const struct ve_paths *p, const struct ve_config *c, struct ve_handle **ret,
+		vert_error_t *err)
 {
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	int r;
 
 	if (!c->name)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "a VE needs a name");
 	/* bad input (the name first) is refused before anything exists on
 	 * the host */
-	if ((r = ve_config_validate(p, c, err)) < 0)
+	if ((r = ve_open(p, c->name, 0, &h, err)) < 0 || (r = ve_config_validate(p, c, err)) < 0 ||
+	    (r = ve_handle_lock(h, false, err)) < 0)
 		return r;
-	return ve_lock(p, "ve", c->name, false, err);
+	*ret = TAKE_PTR(h);
+	return 0;
 }
 
 int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
 {
-	int lock, r;
+	/* no VE made: no lock file */
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
+	int r;
 
-	lock = ve_lock_new(p, c, err);
-	if (lock < 0)
-		return lock;
+	if ((r = ve_open_new(p, c, &h, err)) < 0)
+		return r;
 	systemd_profile(p, c);
-	r = ve_create_locked(p, c, true, err);
-	ve_unlock(p, "ve", c->name, lock); /* no VE made: no lock file */
-	return r;
+	return ve_create_locked(h, c, true, err);
 }
 
 /* An --rm VE at the end of its run: nobody looks at it any more, so no
  * rename dance, just the removal. */
-int ve_remove_data_now(const struct ve_paths *p, const char *name, vert_error_t *err)
+int ve_remove_data_now(const struct ve_handle *h, vert_error_t *err)
 {
-	_cleanup_free_ char *dir = ve_data_dir(p, name);
-	struct vnet_paths np = ve_vnet_paths(p);
+	struct vnet_paths np = ve_vnet_paths(h->p);
 	vert_error_t e = VERT_ERROR_INIT;
 
 	/* the address lease lives as long as the VE */
-	vnet_release(&np, name, &e);
+	vnet_release(&np, h->name, &e);
 	vert_error_clear(&e);
-	return ve_remove_tree(p, dir, err);
+	return ve_remove_tree(h->p, h->data_dir, err);
 }
 
 /* Rename the VE dir away first (destroy is atomic from the user's point
  * of view), then remove it. */
-int ve_remove_data(const struct ve_paths *p, const char *name, vert_error_t *err)
+int ve_remove_data(const struct ve_handle *h, vert_error_t *err)
 {
-	_cleanup_free_ char *dir = ve_data_dir(p, name), *trash = NULL;
+	_cleanup_free_ char *trash = NULL, *entry = NULL;
 	char rnd[9];
 
 	random_hex(rnd, 8);
-	trash = xasprintf("%s/ves/.trash-%s-%s", p->data, name, rnd);
-	if (rename(dir, trash) < 0) {
+	entry = xasprintf(".trash-%s-%s", h->name, rnd);
+	trash = ve_path(h->p->data, entry, NULL);
+	if (rename(h->data_dir, trash) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return vert_error_sys(err, "remove VE '%s'", name);
+		return vert_error_sys(err, "remove VE '%s'", h->name);
 	}
 	{
 		/* the address lease lives as long as the VE */
-		struct vnet_paths np = ve_vnet_paths(p);
+		struct vnet_paths np = ve_vnet_paths(h->p);
 		vert_error_t e = VERT_ERROR_INIT;
-		vnet_release(&np, name, &e);
+		vnet_release(&np, h->name, &e);
 		vert_error_clear(&e);
 	}
-	return ve_remove_tree(p, trash, err);
+	return ve_remove_tree(h->p, trash, err);
 }
 
-int ve_destroy(const struct ve_paths *p, const char *name, bool force, vert_error_t *err)
+int ve_destroy(struct ve_handle *h, bool force, vert_error_t *err)
 {
-	int lock;
-	struct ve_config c;
 	int r;
 
-	if ((r = ve_name_check("VE", name, err)) < 0)
+	if ((r = ve_handle_lock(h, false, err)) < 0 || (r = ve_handle_config(h, err)) < 0)
 		return r;
-	lock = ve_lock(p, "ve", name, false, err);
-	if (lock < 0)
-		return lock;
-	if ((r = ve_load(p, name, &c, err)) < 0)
-		goto out;
-	ve_config_done(&c);
-	if (ve_reconcile_locked(p, name)) {
-		if (!force) {
-			r = vert_error_set(err, EBUSY, VERT_ERR_RUNNING,
-					   "VE '%s' is running; stop it first or use --force",
-					   name);
-			goto out;
-		}
-		if ((r = ve_stop_locked(p, name, 0, err)) < 0)
-			goto out;
+	if (ve_reconcile_locked(h)) {
+		if (!force)
+			return vert_error_set(err, EBUSY, VERT_ERR_RUNNING,
+					      "VE '%s' is running; stop it first or use --force",
+					      h->name);
+		if ((r = ve_stop_locked(h, 0, err)) < 0)
+			return r;
 	}
-	r = ve_remove_data(p, name, err);
-out:
-	ve_unlock(p, "ve", name, lock);
-	return r;
+	return ve_remove_data(h, err);
 }
 
 int ve_pidfd_open_alive(pid_t pid, uint64_t start_time)
 {
-	int fd;
+	_cleanup_close_ int fd = -EBADF;
 
 	if (!proc_alive(pid, start_time))
-		return -1;
+		return -EBADF;
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	/* the pid could have been reused between the check and the open:
 	 * check again now that the pidfd pins the process */
-	if (fd >= 0 && !proc_alive(pid, start_time)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	if (fd < 0 || !proc_alive(pid, start_time))
+		return -EBADF;
+	return TAKE_FD(fd);
 }
 
 /* The live init of a VE, by pidfd, verified against its start time. */
-int ve_open_init(const struct ve_paths *p, const char *name, struct ve_state *s, int *ret_pidfd,
-		 vert_error_t *err)
+int ve_open_init(const struct ve_handle *h, struct ve_state *s, int *ret_pidfd, vert_error_t *err)
 {
-	int fd = -1;
+	int fd = -EBADF;
 
-	if (ve_state_read(p, name, s) == 0)
+	if (ve_state_read(h->p, h->name, s) == 0)
 		fd = ve_pidfd_open_alive(s->pid, s->start_time);
 	if (fd < 0) {
 		ve_state_done(s);
 		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",
-				      name);
+				      h->name);
 	}
 	*ret_pidfd = fd;
 	return 0;
 }
 
-int ve_kill(const struct ve_paths *p, const char *name, int sig, vert_error_t *err)
+int ve_kill(struct ve_handle *h, int sig, vert_error_t *err)
 {
 	_cleanup_close_ int pidfd = -EBADF;
-	struct ve_config c;
 	struct ve_state s;
 	int r;
 
-	if ((r = ve_load(p, name, &c, err)) < 0)
+	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
-	ve_config_done(&c);
-	if ((r = ve_open_init(p, name, &s, &pidfd, err)) < 0)
+	if ((r = ve_open_init(h, &s, &pidfd, err)) < 0)
 		return r;
 	ve_state_done(&s);
 	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
-		return vert_error_sys(err, "signal VE '%s'", name);
+		return vert_error_sys(err, "signal VE '%s'", h->name);
 	return 0;
 }
 
@@ -322,22 +304,23 @@ static int set_hostname_live(int pidfd, const char *hostname, vert_error_t *err)
 	return 0;
 }
 
-static int set_locked(const struct ve_paths *p, const char *name, const struct ve_config *patch,
-		      unsigned fields, char **notes, vert_error_t *err)
+static int set_locked(struct ve_handle *h, const struct ve_config *patch, unsigned fields,
+		      char **notes, vert_error_t *err)
 {
+	const struct ve_paths *p = h->p;
 	_cleanup_close_ int pidfd = -EBADF;
-	struct ve_config c;
+	struct ve_config *c = &h->cfg;
 	struct ve_state s = { 0 };
 	bool running;
 	int r;
 
-	if ((r = ve_load(p, name, &c, err)) < 0)
+	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
-	ve_config_merge(&c, patch, fields);
-	if ((r = ve_config_validate(p, &c, err)) < 0)
+	ve_config_merge(c, patch, fields);
+	if ((r = ve_config_validate(p, c, err)) < 0)
 		goto out;
-	ve_reconcile_locked(p, name);
-	running = ve_open_init(p, name, &s, &pidfd, NULL) == 0;
+	ve_reconcile_locked(h);
+	running = ve_open_init(h, &s, &pidfd, NULL) == 0;
 
 	if ((fields & VE_F_RESOURCES) && rt_resources_any(&patch->resources)) {
 		/* refuse what this host can't enforce, now rather than at the
@@ -352,25 +335,28 @@ static int set_locked(const struct ve_paths *p, const char *name, const struct v
 					 "its next start");
 	}
 	if (running && (fields & VE_F_HOSTNAME) &&
-	    (r = set_hostname_live(pidfd, c.hostname ? c.hostname : c.name, err)) < 0)
+	    (r = set_hostname_live(pidfd, c->hostname ? c->hostname : c->name, err)) < 0)
 		goto out;
 	if (running && (fields & VE_SET_NEXT_START) && notes && !*notes)
 		*notes = xstrdup("some changes take effect at the next start");
-	r = ve_config_save(p, &c, true, err);
+	r = ve_config_save(h, c, true, err);
 out:
 	ve_state_done(&s);
-	ve_config_done(&c);
 	return r;
 }
 
-int ve_set(const struct ve_paths *p, const char *name, const struct ve_config *patch,
-	   unsigned fields, char **notes, vert_error_t *err)
+int ve_set(struct ve_handle *h, const struct ve_config *patch, unsigned fields, char **notes,
+	   vert_error_t *err)
 {
-	int lock = ve_lock(p, "ve", name, false, err), r;
+	int r;
 
-	if (lock < 0)
-		return lock;
-	r = set_locked(p, name, patch, fields, notes, err);
-	ve_unlock(p, "ve", name, lock);
+	if ((r = ve_handle_lock(h, false, err)) < 0)
+		return r;
+	/* the merged config in h is only what is saved when all went well */
+	r = set_locked(h, patch, fields, notes, err);
+	if (r < 0 && h->have_cfg) {
+		ve_config_done(&h->cfg);
+		h->have_cfg = false;
+	}
 	return r;
 }

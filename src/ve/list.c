@@ -44,20 +44,21 @@ static void read_last(const struct ve_paths *p, const char *name, struct ve_info
 	json_object_put(o);
 }
 
-static int info_get(const struct ve_paths *p, const char *name, const struct vnet_leases *ls,
-		    struct ve_info *i, vert_error_t *err)
+static int info_get(struct ve_handle *h, const struct vnet_leases *ls, struct ve_info *i,
+		    vert_error_t *err)
 {
 	int r;
 
 	memset(i, 0, sizeof(*i));
 	/* one look at the state: reconciling reads it anyway */
-	if (ve_reconcile_state(p, name, &i->state)) {
+	if (ve_reconcile_state(h, &i->state)) {
 		i->running = proc_alive(i->state.pid, i->state.start_time);
 		i->status = xstrdup(i->state.status ? i->state.status : "running");
 	} else {
 		i->status = xstrdup("stopped");
 	}
-	if ((r = ve_load(p, name, &i->cfg, err)) < 0) {
+	/* read into i, which owns it */
+	if ((r = ve_config_load(h->config_path, h->name, &i->cfg, err)) < 0) {
 		ve_state_done(&i->state);
 		free(i->status);
 		i->status = NULL;
@@ -67,17 +68,17 @@ static int info_get(const struct ve_paths *p, const char *name, const struct vne
 	if (i->running && i->state.cgroup)
 		cg_stats_read(i->state.cgroup, &i->stats);
 	i->sampled_ns = now_ns();
-	read_last(p, name, i);
+	read_last(h->p, h->name, i);
 	/* the address is the VE's for its whole life, running or not */
-	if (!vnet_leases_get(ls, name, i->ip))
+	if (!vnet_leases_get(ls, h->name, i->ip))
 		i->ip[0] = '\0';
 	return 0;
 }
 
-int ve_info_get(const struct ve_paths *p, const char *name, struct ve_info *i, vert_error_t *err)
+int ve_info_get(struct ve_handle *h, struct ve_info *i, vert_error_t *err)
 {
-	struct vnet_leases *ls = vnet_leases_load(p->data);
-	int r = info_get(p, name, ls, i, err);
+	struct vnet_leases *ls = vnet_leases_load(h->p->data);
+	int r = info_get(h, ls, i, err);
 	vnet_leases_free(ls);
 	return r;
 }
@@ -106,11 +107,12 @@ int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_
 		return vert_error_sys(err, "read '%s'", dir);
 	ls = vnet_leases_load(p->data);
 	while ((de = readdir(d))) {
+		_cleanup_ve_handle_ struct ve_handle *h = NULL;
 		vert_error_t e = VERT_ERROR_INIT;
 		struct ve_info i;
-		if (de->d_name[0] == '.' || !ve_name_valid(de->d_name))
+		if (de->d_name[0] == '.' || ve_open(p, de->d_name, 0, &h, NULL) < 0)
 			continue;
-		if (info_get(p, de->d_name, ls, &i, &e) < 0) {
+		if (info_get(h, ls, &i, &e) < 0) {
 			/* one broken config must not hide the others */
 			if (e.kind != VERT_ERR_NOTFOUND)
 				vert_log(VERT_LOG_WARNING, "%s", e.msg);
@@ -248,8 +250,9 @@ struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_in
 	json_object_object_add(o, "stats", ve_stats_json(&i->stats, NULL));
 	{
 		struct json_object *pa = json_object_new_object();
-		char *d = ve_data_dir(p, i->cfg.name), *r = ve_run_dir(p, i->cfg.name);
-		char *log = ve_log_path(p, i->cfg.name, false);
+		char *d = ve_path(p->data, i->cfg.name, NULL),
+		     *r = ve_path(p->run, i->cfg.name, NULL);
+		char *log = ve_path(p->data, i->cfg.name, "console.log");
 		json_object_object_add(pa, "data", json_object_new_string(d));
 		json_object_object_add(pa, "runtime", json_object_new_string(r));
 		json_object_object_add(pa, "log", json_object_new_string(log));
@@ -325,9 +328,9 @@ static uid_t uid_inside(const char *map, uid_t outside)
 	return 65534; /* unmapped: the overflow uid, as the kernel shows it */
 }
 
-int ve_top(const struct ve_paths *p, const char *name, struct ve_proc **ret, size_t *n_ret,
-	   vert_error_t *err)
+int ve_top(struct ve_handle *h, struct ve_proc **ret, size_t *n_ret, vert_error_t *err)
 {
+	_cleanup_close_ int pidfd = -EBADF;
 	_cleanup_free_ char *map = NULL;
 	struct ve_state s;
 	struct stat init_ns;
@@ -336,17 +339,11 @@ int ve_top(const struct ve_paths *p, const char *name, struct ve_proc **ret, siz
 	char path[64];
 	struct dirent *de;
 	DIR *d;
-	int pidfd, r;
+	int r;
 
-	{
-		struct ve_config c;
-		if ((r = ve_load(p, name, &c, err)) < 0)
-			return r;
-		ve_config_done(&c);
-	}
-	if ((r = ve_open_init(p, name, &s, &pidfd, err)) < 0)
+	if ((r = ve_handle_config(h, err)) < 0 || (r = ve_open_init(h, &s, &pidfd, err)) < 0)
 		return r;
-	close(pidfd);
+	close(TAKE_FD(pidfd));
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", s.pid);
 	if (read_file_at(AT_FDCWD, path, 1 << 16, &map, NULL) < 0)
 		map = NULL;
@@ -354,7 +351,7 @@ int ve_top(const struct ve_paths *p, const char *name, struct ve_proc **ret, siz
 	if (stat(path, &init_ns) < 0) {
 		ve_state_done(&s);
 		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",
-				      name);
+				      h->name);
 	}
 	/* Every process whose pid namespace is the init's (nested
 	 * namespaces inside the VE are not looked into).  The cgroup would
@@ -389,7 +386,7 @@ int ve_top(const struct ve_paths *p, const char *name, struct ve_proc **ret, siz
 	return 0;
 }
 
-char *ve_log_path(const struct ve_paths *p, const char *name, bool old)
+char *ve_log_path(const struct ve_handle *h, bool old)
 {
-	return xasprintf("%s/ves/%s/console.log%s", p->data, name, old ? ".1" : "");
+	return ve_path(h->p->data, h->name, old ? "console.log.1" : "console.log");
 }

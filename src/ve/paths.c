@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Where vert keeps state, VE names, and locks.
+ * Where vert keeps state (the one place its paths are spelled), and VE
+ * names.
  *
  *   root:      /var/lib/vert (data)          /run/vert (runtime)
  *   rootless:  $XDG_DATA_HOME/vert           $XDG_RUNTIME_DIR/vert
@@ -8,7 +9,6 @@
  */
 #include <ctype.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "vert/runtime.h"
@@ -164,73 +164,21 @@ int ve_name_check(const char *what, const char *name, vert_error_t *err)
 			      what, name ? name : "", VE_NAME_MAX);
 }
 
-/*
- * Lock files are removed with the VE they guard (ve_unlock_remove), so
- * /run doesn't fill with the lock files of every --rm VE ever run.  That
- * makes the classic race possible: we open a lock file, its holder
- * unlinks it, we get the lock on a deleted inode.  So after locking, the
- * path must still name the inode we hold; otherwise try again.
- */
-int ve_lock(const struct ve_paths *p, const char *kind, const char *name, bool wait,
-	    vert_error_t *err)
+char *ve_path(const char *base, const char *name, const char *file)
 {
-	_cleanup_free_ char *path = xasprintf("%s/locks/%s.%s.lock", p->run, kind, name);
-
-	for (;;) {
-		_cleanup_close_ int fd =
-			open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		struct stat a, b;
-
-		if (fd < 0)
-			return vert_error_sys(err, "open lock '%s'", path);
-		while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EWOULDBLOCK)
-				return vert_error_set(err, EBUSY, VERT_ERR_BUSY,
-						      "%s '%s' is busy: another vert command is "
-						      "working on it",
-						      kind, name);
-			return vert_error_sys(err, "lock %s '%s'", kind, name);
-		}
-		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
-		    a.st_dev == b.st_dev)
-			return TAKE_FD(fd);
-		/* removed under us: the lock we hold guards nothing */
-	}
+	if (file)
+		return xasprintf("%s/ves/%s/%s", base, name, file);
+	return xasprintf("%s/ves/%s", base, name);
 }
 
-static bool lock_target_exists(const struct ve_paths *p, const char *kind, const char *name)
+char *ve_template_path(const struct ve_paths *p, const char *name, const char *file)
 {
-	_cleanup_free_ char *a = NULL, *b = NULL;
-	struct stat st;
-
-	if (strcmp(kind, "template") == 0) {
-		a = xasprintf("%s/templates/%s", p->data, name);
-		return lstat(a, &st) == 0;
-	}
-	a = ve_data_dir(p, name);
-	b = ve_run_dir(p, name);
-	return lstat(a, &st) == 0 || lstat(b, &st) == 0;
+	if (file)
+		return xasprintf("%s/templates/%s/%s", p->data, name, file);
+	return xasprintf("%s/templates/%s", p->data, name);
 }
 
-void ve_unlock(const struct ve_paths *p, const char *kind, const char *name, int fd)
+char *ve_lock_path(const struct ve_paths *p, const char *kind, const char *name)
 {
-	if (fd < 0)
-		return;
-	if (!lock_target_exists(p, kind, name))
-		ve_unlock_remove(p, kind, name, fd);
-	else
-		close(fd);
-}
-
-void ve_unlock_remove(const struct ve_paths *p, const char *kind, const char *name, int fd)
-{
-	_cleanup_free_ char *path = xasprintf("%s/locks/%s.%s.lock", p->run, kind, name);
-
-	if (fd < 0)
-		return;
-	/* unlink while holding it: waiters re-check and start over */
-	unlink(path);
-	close(fd);
+	return xasprintf("%s/locks/%s.%s.lock", p->run, kind, name);
 }

@@ -69,7 +69,7 @@ static int record_init(pid_t pid, void *data, vert_error_t *err)
 		.cgroup = b->cgroup,
 		.device_filter = b->device_filter,
 	};
-	if ((r = ve_state_write(b->p, b->cfg->name, &s, err)) < 0)
+	if ((r = ve_state_write(b->h, &s, err)) < 0)
 		return r;
 	if (b->net &&
 	    ((r = vnet_attach(b->net, pid, err)) < 0 || (r = vnet_commit(b->net, err)) < 0))
@@ -83,17 +83,17 @@ void ve_boot_done(struct ve_boot *b)
 	free(b->cgroup);
 	b->cgroup = NULL;
 	if (b->cgroup_fd >= 0)
-		close(b->cgroup_fd);
-	b->cgroup_fd = -1;
+		close(TAKE_FD(b->cgroup_fd));
+	b->cgroup_fd = -EBADF;
 }
 
 int ve_boot(struct ve_boot *b, vert_error_t *err)
 {
 	const struct ve_config *c = b->cfg;
-	const struct ve_paths *p = b->p;
+	const struct ve_handle *h = b->h;
+	const struct ve_paths *p = h->p;
+	const char *vedir = h->data_dir, *rundir = h->run_dir, *cgname = h->cgroup_name;
 	_cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *mp = NULL;
-	_cleanup_free_ char *vedir = ve_data_dir(p, c->name), *rundir = ve_run_dir(p, c->name);
-	_cleanup_free_ char *cgname = ve_cgroup_name(p, c->name);
 	struct rt_create_opts co = RT_CREATE_OPTS_INIT;
 	struct json_object *spec_json = NULL;
 	_cleanup_spec_ struct rt_spec *spec = NULL;
@@ -104,7 +104,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 
 	b->ct = (struct rt_container){ .pidfd = -1, .pty_master = -1 };
 	b->cgroup = NULL;
-	b->cgroup_fd = -1;
+	b->cgroup_fd = -EBADF;
 
 	if ((r = ve_template_rootfs(p, c->template_name, &lower, err)) < 0)
 		return r;
@@ -189,7 +189,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 
 fail:
 	/* tears the network down too, from its record */
-	ve_instance_cleanup(p, c->name, b->cgroup);
+	ve_instance_cleanup(h, b->cgroup);
 	vnet_state_free(b->net);
 	b->net = NULL;
 	ve_boot_done(b);
@@ -205,10 +205,11 @@ struct exit_info {
 	bool known;	    /* cgroup is authoritative */
 };
 
-static bool after_exit(const struct ve_paths *p, const char *name, const struct exit_info *x)
+static bool after_exit(struct ve_handle *h, const struct exit_info *x)
 {
-	_cleanup_free_ char *rundir = ve_run_dir(p, name), *marker = NULL, *cfg = NULL;
-	_cleanup_free_ char *cgroup = NULL;
+	const struct ve_paths *p = h->p;
+	const char *name = h->name, *rundir = h->run_dir;
+	_cleanup_free_ char *marker = NULL, *cgroup = NULL;
 	bool stopping, reboot, autoremove;
 	const char *reason;
 	struct stat st;
@@ -218,8 +219,7 @@ static bool after_exit(const struct ve_paths *p, const char *name, const struct 
 	/* a reboot(2) inside a pid namespace kills its init with SIGHUP,
 	 * halt and power-off with SIGINT (kernel/pid_namespace.c) */
 	reason = x->sig == SIGHUP ? "reboot" : x->sig == SIGINT ? "halt" : "exit";
-	cfg = xasprintf("%s/ves/%s/config.json", p->data, name);
-	reboot = x->sig == SIGHUP && !stopping && stat(cfg, &st) == 0;
+	reboot = x->sig == SIGHUP && !stopping && stat(h->config_path, &st) == 0;
 
 	/* the instance's cgroup: known to an attached supervisor, else
 	 * recorded in its state */
@@ -233,16 +233,11 @@ static bool after_exit(const struct ve_paths *p, const char *name, const struct 
 		}
 	}
 	autoremove = x->autoremove >= 0 ? x->autoremove : false;
-	if (x->autoremove < 0) {
-		struct ve_config c;
-		if (ve_load(p, name, &c, NULL) == 0) {
-			autoremove = c.autoremove;
-			ve_config_done(&c);
-		}
-	}
+	if (x->autoremove < 0 && ve_handle_reload(h, NULL) == 0)
+		autoremove = h->cfg.autoremove;
 	/* an --rm VE's data is about to go: no point recording how it ended */
 	if (reboot || !autoremove)
-		ve_last_write(p, name, x->code, x->sig, stopping ? "stop" : reason);
+		ve_last_write(h, x->code, x->sig, stopping ? "stop" : reason);
 	if (reboot) {
 		/* keep the runtime dir (a stop arriving now leaves its marker
 		 * there); only the dead init's state goes, and its network
@@ -254,24 +249,23 @@ static bool after_exit(const struct ve_paths *p, const char *name, const struct 
 		vert_error_clear(&e);
 		vnet_teardown(&np, name, &e);
 		vert_error_clear(&e);
-		_cleanup_free_ char *sf = xasprintf("%s/state.json", rundir);
 		struct ve_state rs = { .status = (char *)"rebooting",
 				       .supervisor_pid = getpid(),
 				       .supervisor_start_time = self_start_time() };
-		if (ve_state_write(p, name, &rs, NULL) < 0)
-			unlink(sf);
+		if (ve_state_write(h, &rs, NULL) < 0)
+			unlink(h->state_path);
 		return true;
 	}
 	/* an --rm VE's name is not reused right away: its veth can go with
 	 * its network namespace instead of holding up the exit */
-	ve_instance_cleanup_ex(p, name, cgroup, autoremove);
+	ve_instance_cleanup_ex(h, cgroup, autoremove);
 	return false;
 }
 
-bool ve_after_exit(const struct ve_paths *p, const char *name, int code, int sig)
+bool ve_after_exit(struct ve_handle *h, int code, int sig)
 {
 	struct exit_info x = { .code = code, .sig = sig, .autoremove = -1 };
-	return after_exit(p, name, &x);
+	return after_exit(h, &x);
 }
 
 /* ---- the detached supervisor ---- */
@@ -280,44 +274,31 @@ bool ve_after_exit(const struct ve_paths *p, const char *name, int code, int sig
  * its lock file with it when we get the lock (wait: for it; else a `vert
  * stop` waiting for the supervisor holds it, and removes the lock file
  * itself once it is done). */
-static void autoremove(const struct ve_paths *p, const char *name, bool wait)
+static void autoremove(struct ve_handle *h, bool wait)
 {
-	struct ve_config c;
-	bool rm;
-	int lock;
-
-	if (ve_load(p, name, &c, NULL) < 0)
+	if (ve_handle_reload(h, NULL) < 0 || !h->cfg.autoremove)
 		return;
-	rm = c.autoremove;
-	ve_config_done(&c);
-	if (!rm)
-		return;
-	lock = ve_lock(p, "ve", name, wait, NULL);
-	ve_remove_data(p, name, NULL);
-	if (lock >= 0)
-		ve_unlock_remove(p, "ve", name, lock);
+	/* not got (busy): the holder removes the lock file */
+	ve_handle_lock(h, wait, NULL);
+	ve_remove_data(h, NULL);
+	ve_handle_unlock(h, VE_UNLOCK_REMOVE);
 }
 
 /* The instance's init exited: clean up after it and, when it rebooted
  * from inside, boot the VE again into *b (true: it runs again; a boot
  * that fails has cleaned up after itself). */
-static bool exit_and_reboot(const struct ve_paths *p, const char *name, int code, int sig,
-			    struct ve_boot *b, vert_error_t *err)
+static bool exit_and_reboot(struct ve_handle *h, int code, int sig, struct ve_boot *b,
+			    vert_error_t *err)
 {
-	struct ve_config c;
-	int r;
-
-	if (!ve_after_exit(p, name, code, sig))
+	if (!ve_after_exit(h, code, sig))
 		return false;
-	if (ve_load(p, name, &c, err) < 0) {
+	if (ve_handle_reload(h, err) < 0) {
 		/* destroyed meanwhile: nothing to boot, the reboot's state goes */
-		ve_instance_cleanup(p, name, NULL);
+		ve_instance_cleanup(h, NULL);
 		return false;
 	}
-	*b = (struct ve_boot){ .p = p, .cfg = &c, .detached = true };
-	r = ve_boot(b, err);
-	ve_config_done(&c);
-	return r == 0;
+	*b = (struct ve_boot){ .h = h, .cfg = &h->cfg, .detached = true };
+	return ve_boot(b, err) == 0;
 }
 
 static char *self_exe(void)
@@ -355,12 +336,11 @@ static void clear_cloexec(int fd)
 }
 
 /* Never returns: becomes vert-monitor, or runs the monitor loop here. */
-__attribute__((noreturn)) static void supervise(const struct ve_paths *p, const char *name,
-						struct ve_boot *b)
+__attribute__((noreturn)) static void supervise(struct ve_handle *h, struct ve_boot *b)
 {
 	_cleanup_free_ char *exe = self_exe(), *mon = monitor_path(exe);
-	_cleanup_free_ char *vedir = ve_data_dir(p, name);
-	int logdir = open(vedir, O_PATH | O_DIRECTORY);
+	/* no O_CLOEXEC: vert-monitor writes the console log into it */
+	int logdir = open(h->data_dir, O_PATH | O_DIRECTORY);
 	char a1[16], a2[16], a3[16];
 	siginfo_t si;
 
@@ -378,12 +358,12 @@ __attribute__((noreturn)) static void supervise(const struct ve_paths *p, const 
 		argv[n++] = a3;
 		argv[n++] = (char *)"--";
 		argv[n++] = exe;
-		if (p->root_arg) {
+		if (h->p->root_arg) {
 			argv[n++] = (char *)"--root";
-			argv[n++] = p->root_arg;
+			argv[n++] = h->p->root_arg;
 		}
 		argv[n++] = (char *)"__after-exit";
-		argv[n++] = (char *)name;
+		argv[n++] = h->name;
 		argv[n] = NULL;
 		execv(mon, argv);
 		/* fall through to the in-process loop */
@@ -401,24 +381,23 @@ __attribute__((noreturn)) static void supervise(const struct ve_paths *p, const 
 		else
 			sig = si.si_status;
 		ve_boot_done(b);
-		again = exit_and_reboot(p, name, code, sig, b, &e);
+		again = exit_and_reboot(h, code, sig, b, &e);
 		vert_error_clear(&e);
 		if (!again)
 			break;
 	}
-	autoremove(p, name, false);
+	autoremove(h, false);
 	_exit(0);
 }
 
-int ve_supervisor_after_exit(const struct ve_paths *p, const char *name, int code, int sig,
-			     vert_error_t *err)
+int ve_supervisor_after_exit(struct ve_handle *h, int code, int sig, vert_error_t *err)
 {
 	struct ve_boot b = { 0 };
 	vert_error_t e = VERT_ERROR_INIT;
 
-	if (exit_and_reboot(p, name, code, sig, &b, &e))
-		supervise(p, name, &b);
-	autoremove(p, name, false);
+	if (exit_and_reboot(h, code, sig, &b, &e))
+		supervise(h, &b);
+	autoremove(h, false);
 	if (e.kind) {
 		vert_error_move(err, &e);
 		return vert_error_ret(err);
@@ -434,8 +413,7 @@ struct notify {
 	char msg[1024];
 };
 
-static int start_detached(const struct ve_paths *p, const struct ve_config *c, int lock,
-			  vert_error_t *err)
+static int start_detached(struct ve_handle *h, const struct ve_config *c, vert_error_t *err)
 {
 	struct notify n = { 0 };
 	int pfd[2], st;
@@ -451,14 +429,14 @@ static int start_detached(const struct ve_paths *p, const struct ve_config *c, i
 		return vert_error_sys(err, "fork");
 	}
 	if (pid == 0) {
-		struct ve_boot b = { .p = p, .cfg = c, .detached = true };
+		struct ve_boot b = { .h = h, .cfg = c, .detached = true };
 		vert_error_t e = VERT_ERROR_INIT;
 		int null;
 
 		close(pfd[0]);
 		/* the caller holds the lock until we report; our copy of the
 		 * fd must not keep it after that */
-		close(lock);
+		ve_handle_unlock(h, VE_UNLOCK_KEEP);
 		/* The supervisor outlives the command: whatever the caller had
 		 * open (a pipe a script reads to EOF, a test runner's fd 3)
 		 * must not stay open for the VE's lifetime.  Close-on-exec, not
@@ -484,7 +462,7 @@ static int start_detached(const struct ve_paths *p, const struct ve_config *c, i
 		close(pfd[1]);
 		if (null >= 0)
 			dup2(null, STDERR_FILENO);
-		supervise(p, c->name, &b);
+		supervise(h, &b);
 	}
 	close(pfd[1]);
 	got = read(pfd[0], &n, sizeof(n));
@@ -505,11 +483,9 @@ static int start_detached(const struct ve_paths *p, const struct ve_config *c, i
 
 /* The foreground supervisor of `run` and `start --attach`.  Called with
  * the lock held; releases it while the VE runs. */
-static int start_attached(const struct ve_paths *p, const struct ve_config *cfg, int *lock,
-			  int *ret_status, vert_error_t *err)
+static int start_attached(struct ve_handle *h, int *ret_status, vert_error_t *err)
 {
-	const char *name = cfg->name;
-	struct ve_boot b = { .p = p, .cfg = cfg, .detached = false };
+	struct ve_boot b = { .h = h, .cfg = &h->cfg, .detached = false };
 	int r, status = 0;
 
 	r = ve_boot(&b, err);
@@ -517,11 +493,8 @@ static int start_attached(const struct ve_paths *p, const struct ve_config *cfg,
 		return r;
 	for (;;) {
 		int code = 0, sig = 0;
-		if (*lock >= 0) {
-			/* others may stop or exec into the VE while it runs */
-			close(*lock);
-			*lock = -1;
-		}
+		/* others may stop or exec into the VE while it runs */
+		ve_handle_unlock(h, VE_UNLOCK_KEEP);
 		r = rt_container_wait(&b.ct, &status, err);
 		vert_debug_mark("init exited");
 		if (r < 0)
@@ -533,25 +506,20 @@ static int start_attached(const struct ve_paths *p, const struct ve_config *cfg,
 		{
 			struct exit_info x = { .code = code,
 					       .sig = sig,
-					       .autoremove = cfg->autoremove,
+					       .autoremove = h->cfg.autoremove,
 					       .cgroup = b.cgroup,
 					       .known = true };
-			bool again = after_exit(p, name, &x);
+			bool again = after_exit(h, &x);
 			ve_boot_done(&b);
 			if (!again)
 				break;
 		}
 		/* rebooted from inside: boot again, same terminal */
-		{
-			struct ve_config c;
-			if (ve_load(p, name, &c, err) < 0)
-				break;
-			b = (struct ve_boot){ .p = p, .cfg = &c, .detached = false };
-			r = ve_boot(&b, err);
-			ve_config_done(&c);
-			if (r < 0)
-				break;
-		}
+		if ((r = ve_handle_reload(h, err)) < 0)
+			break;
+		b = (struct ve_boot){ .h = h, .cfg = &h->cfg, .detached = false };
+		if ((r = ve_boot(&b, err)) < 0)
+			break;
 	}
 	*ret_status = status;
 	return r < 0 ? r : 0;
@@ -560,61 +528,48 @@ static int start_attached(const struct ve_paths *p, const struct ve_config *cfg,
 /* reconciled: the caller holds the lock and has reconciled (restart) or
  * just created the VE under it (run: an --rm VE that never ran must not be
  * mistaken for a leftover), so the VE is known not to be running */
-static int start_locked(const struct ve_paths *p, const char *name, const struct ve_start_opts *o,
-			int *lock, int *ret_status, bool reconciled, vert_error_t *err)
+static int start_locked(struct ve_handle *h, const struct ve_start_opts *o, int *ret_status,
+			bool reconciled, vert_error_t *err)
 {
-	struct ve_config c;
 	int r;
 
-	if ((r = ve_load(p, name, &c, err)) < 0)
+	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
-	if (!reconciled && ve_reconcile_locked(p, name)) {
-		ve_config_done(&c);
+	if (!reconciled && ve_reconcile_locked(h))
 		return vert_error_set(err, EBUSY, VERT_ERR_RUNNING, "VE '%s' is already running",
-				      name);
-	}
+				      h->name);
 	if (o && o->attach)
-		r = start_attached(p, &c, lock, ret_status, err);
-	else
-		r = start_detached(p, &c, *lock, err);
-	ve_config_done(&c);
-	return r;
+		return start_attached(h, ret_status, err);
+	return start_detached(h, &h->cfg, err);
 }
 
-int ve_start(const struct ve_paths *p, const char *name, const struct ve_start_opts *o,
-	     int *ret_status, vert_error_t *err)
+int ve_start(struct ve_handle *h, const struct ve_start_opts *o, int *ret_status, vert_error_t *err)
 {
-	int lock, r, status = 0;
+	int r, status = 0;
 
-	if ((r = ve_name_check("VE", name, err)) < 0)
+	if ((r = ve_handle_lock(h, false, err)) < 0)
 		return r;
-	lock = ve_lock(p, "ve", name, false, err);
-	if (lock < 0)
-		return lock;
-	r = start_locked(p, name, o, &lock, &status, false, err);
-	ve_unlock(p, "ve", name, lock);
+	r = start_locked(h, o, &status, false, err);
+	ve_handle_unlock(h, VE_UNLOCK_AUTO);
 	if (ret_status)
 		*ret_status = status;
 	/* an attached --rm VE goes away with its command */
 	if (r == 0 && o && o->attach)
-		autoremove(p, name, true);
+		autoremove(h, true);
 	return r;
 }
 
-int ve_restart(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err)
+int ve_restart(struct ve_handle *h, int timeout, vert_error_t *err)
 {
-	int lock, r;
+	int r;
 
-	if ((r = ve_name_check("VE", name, err)) < 0)
+	if ((r = ve_handle_lock(h, false, err)) < 0)
 		return r;
-	lock = ve_lock(p, "ve", name, false, err);
-	if (lock < 0)
-		return lock;
-	if (ve_reconcile_locked(p, name) && (r = ve_stop_locked(p, name, timeout, err)) < 0)
+	if (ve_reconcile_locked(h) && (r = ve_stop_locked(h, timeout, err)) < 0)
 		goto out;
-	r = start_locked(p, name, NULL, &lock, NULL, true, err);
+	r = start_locked(h, NULL, NULL, true, err);
 out:
-	ve_unlock(p, "ve", name, lock);
+	ve_handle_unlock(h, VE_UNLOCK_AUTO);
 	return r;
 }
 
@@ -623,8 +578,9 @@ out:
 int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_opts *o,
 	   int *ret_status, vert_error_t *err)
 {
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	struct ve_start_opts so = { .attach = !o->detach };
-	int lock, r, status = 0;
+	int r, status = 0;
 
 	if (!c->name) {
 		char id[13];
@@ -632,42 +588,33 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 		c->name = xstrdup(id);
 	}
 	c->autoremove = o->rm;
-	lock = ve_lock_new(p, c, err);
-	if (lock < 0)
-		return lock;
+	if ((r = ve_open_new(p, c, &h, err)) < 0)
+		return r;
 	/* an --rm VE is thrown away: its config needs no fsync */
-	r = ve_create_locked(p, c, !o->rm, err);
+	r = ve_create_locked(h, c, !o->rm, err);
 	vert_debug_mark("created");
 	if (r < 0) {
 		/* not created (e.g. the name exists: then the lock file is
 		 * that VE's and stays) */
-		if (r != -EEXIST) {
-			ve_unlock_remove(p, "ve", c->name, lock);
-			lock = -1;
-		}
-		goto out;
+		if (r != -EEXIST)
+			ve_handle_unlock(h, VE_UNLOCK_REMOVE);
+		return r;
 	}
-	r = start_locked(p, c->name, &so, &lock, &status, true, err);
+	r = start_locked(h, &so, &status, true, err);
 	if (r < 0) {
 		/* it never ran: leave nothing behind, --rm or not */
-		if (lock < 0)
-			lock = ve_lock(p, "ve", c->name, true, NULL);
-		ve_remove_data(p, c->name, NULL);
-		ve_unlock_remove(p, "ve", c->name, lock);
-		lock = -1;
-		goto out;
+		ve_handle_lock(h, true, NULL);
+		ve_remove_data(h, NULL);
+		ve_handle_unlock(h, VE_UNLOCK_REMOVE);
+		return r;
 	}
 	vert_debug_mark("after exit");
 	if (o->rm && !o->detach) {
-		if (lock < 0)
-			lock = ve_lock(p, "ve", c->name, true, NULL);
-		ve_remove_data_now(p, c->name, NULL);
-		ve_unlock_remove(p, "ve", c->name, lock);
-		lock = -1;
+		ve_handle_lock(h, true, NULL);
+		ve_remove_data_now(h, NULL);
+		ve_handle_unlock(h, VE_UNLOCK_REMOVE);
 		vert_debug_mark("removed");
 	}
 	*ret_status = status;
-out:
-	ve_unlock(p, "ve", c->name, lock);
 	return r;
 }

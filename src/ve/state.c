@@ -22,16 +22,6 @@
 #include "vert/runtime.h"
 #include "vert/util.h"
 
-char *ve_data_dir(const struct ve_paths *p, const char *name)
-{
-	return xasprintf("%s/ves/%s", p->data, name);
-}
-
-char *ve_run_dir(const struct ve_paths *p, const char *name)
-{
-	return xasprintf("%s/ves/%s", p->run, name);
-}
-
 void ve_state_done(struct ve_state *s)
 {
 	free(s->cgroup);
@@ -74,16 +64,14 @@ int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s
 	return 0;
 }
 
-int ve_state_write(const struct ve_paths *p, const char *name, const struct ve_state *s,
-		   vert_error_t *err)
+int ve_state_write(const struct ve_handle *h, const struct ve_state *s, vert_error_t *err)
 {
-	_cleanup_free_ char *dir = ve_run_dir(p, name);
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dfd = open(h->run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct json_object *o = json_object_new_object();
 	const char *txt;
 	int r;
 
-	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "name", json_object_new_string(h->name));
 	json_object_object_add(o, "status",
 			       json_object_new_string(s->status ? s->status : "running"));
 	json_object_object_add(o, "pid", json_object_new_int(s->pid));
@@ -104,7 +92,7 @@ int ve_state_write(const struct ve_paths *p, const char *name, const struct ve_s
 		    : write_file_atomic_nosync_at(dfd, "state.json", txt, strlen(txt), 0600);
 	json_object_put(o);
 	if (r < 0)
-		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "write state of VE '%s'", name);
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "write state of VE '%s'", h->name);
 	return 0;
 }
 
@@ -114,11 +102,9 @@ bool ve_state_running(const struct ve_state *s)
 	       proc_alive(s->supervisor_pid, s->supervisor_start_time);
 }
 
-void ve_last_write(const struct ve_paths *p, const char *name, int code, int sig,
-		   const char *reason)
+void ve_last_write(const struct ve_handle *h, int code, int sig, const char *reason)
 {
-	_cleanup_free_ char *dir = ve_data_dir(p, name);
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dfd = open(h->data_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct json_object *o;
 	const char *txt;
 
@@ -138,15 +124,14 @@ void ve_last_write(const struct ve_paths *p, const char *name, int code, int sig
 
 /* Release what a VE instance holds on the host once its init is gone:
  * cgroup, runtime dir (state, stop marker, rootfs mountpoint). */
-void ve_instance_cleanup(const struct ve_paths *p, const char *name, const char *cgroup)
+void ve_instance_cleanup(const struct ve_handle *h, const char *cgroup)
 {
-	ve_instance_cleanup_ex(p, name, cgroup, false);
+	ve_instance_cleanup_ex(h, cgroup, false);
 }
 
-void ve_instance_cleanup_ex(const struct ve_paths *p, const char *name, const char *cgroup,
-			    bool leave_link)
+void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool leave_link)
 {
-	_cleanup_free_ char *rundir = ve_run_dir(p, name);
+	const char *name = h->name;
 	vert_error_t e = VERT_ERROR_INIT;
 	struct stat st;
 
@@ -156,13 +141,13 @@ void ve_instance_cleanup_ex(const struct ve_paths *p, const char *name, const ch
 	/* the network record lives outside rundir (run/net/NAME.json), so
 	 * removing rundir can never lose what teardown needs */
 	{
-		struct vnet_paths np = ve_vnet_paths(p);
+		struct vnet_paths np = ve_vnet_paths(h->p);
 		if (vnet_teardown_ex(&np, name, leave_link, &e) < 0)
 			vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
 		vert_error_clear(&e);
 	}
-	if (lstat(rundir, &st) == 0)
-		fs_rm_rf(rundir);
+	if (lstat(h->run_dir, &st) == 0)
+		fs_rm_rf(h->run_dir);
 }
 
 static bool config_autoremove(const char *path)
@@ -179,12 +164,12 @@ static bool config_autoremove(const char *path)
 	return r;
 }
 
-static bool reconcile_locked(const struct ve_paths *p, const char *name, struct ve_state *ret);
+static bool reconcile_locked(const struct ve_handle *h, struct ve_state *ret);
 
-bool ve_reconcile_locked(const struct ve_paths *p, const char *name)
+bool ve_reconcile_locked(const struct ve_handle *h)
 {
 	struct ve_state s;
-	if (!reconcile_locked(p, name, &s))
+	if (!reconcile_locked(h, &s))
 		return false;
 	ve_state_done(&s);
 	return true;
@@ -192,11 +177,11 @@ bool ve_reconcile_locked(const struct ve_paths *p, const char *name)
 
 /* Reconcile, and when the VE runs, hand its state back (*ret filled,
  * true returned) so a listing needn't read it again. */
-static bool reconcile_locked(const struct ve_paths *p, const char *name, struct ve_state *ret)
+static bool reconcile_locked(const struct ve_handle *h, struct ve_state *ret)
 {
-	_cleanup_free_ char *rundir = ve_run_dir(p, name);
-	_cleanup_free_ char *vedir = ve_data_dir(p, name);
-	_cleanup_free_ char *cfg = xasprintf("%s/config.json", vedir);
+	const struct ve_paths *p = h->p;
+	const char *name = h->name, *rundir = h->run_dir, *vedir = h->data_dir;
+	const char *cfg = h->config_path;
 	vert_error_t e = VERT_ERROR_INIT;
 	struct ve_state s;
 	struct stat st;
@@ -220,12 +205,12 @@ static bool reconcile_locked(const struct ve_paths *p, const char *name, struct 
 	}
 	if (have_state) {
 		vert_debug("reconcile '%s': stale state (pid %d gone)", name, s.pid);
-		ve_instance_cleanup(p, name, s.cgroup);
-		ve_last_write(p, name, 0, SIGKILL, "lost");
+		ve_instance_cleanup(h, s.cgroup);
+		ve_last_write(h, 0, SIGKILL, "lost");
 	} else {
 		/* a start killed before it recorded anything: its runtime dir
 		 * and network record, if any */
-		ve_instance_cleanup(p, name, NULL);
+		ve_instance_cleanup(h, NULL);
 	}
 	/* an --rm VE whose vert died, or a create that died before its
 	 * config was written: nothing a user could still want */
@@ -243,31 +228,35 @@ static bool reconcile_locked(const struct ve_paths *p, const char *name, struct 
 	return false;
 }
 
-bool ve_reconcile_state(const struct ve_paths *p, const char *name, struct ve_state *ret)
+bool ve_reconcile_state(struct ve_handle *h, struct ve_state *ret)
 {
 	vert_error_t e = VERT_ERROR_INIT;
-	int lock = ve_lock(p, "ve", name, false, &e);
-	bool running;
+	bool held = h->lock_fd >= 0, running;
 
-	vert_error_clear(&e);
-	if (lock < 0) {
+	if (ve_handle_lock(h, false, &e) < 0) {
+		vert_error_clear(&e);
 		/* busy: its owner is alive and will finish the job; the state
 		 * is whatever it says now */
 		memset(ret, 0, sizeof(*ret));
-		if (ve_state_read(p, name, ret) == 0 && ve_state_running(ret))
+		if (ve_state_read(h->p, h->name, ret) == 0 && ve_state_running(ret))
 			return true;
 		ve_state_done(ret);
 		return false;
 	}
-	running = reconcile_locked(p, name, ret);
-	ve_unlock(p, "ve", name, lock);
+	running = reconcile_locked(h, ret);
+	if (!held)
+		ve_handle_unlock(h, VE_UNLOCK_AUTO);
 	return running;
 }
 
 void ve_reconcile(const struct ve_paths *p, const char *name)
 {
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	struct ve_state s;
-	if (ve_reconcile_state(p, name, &s))
+
+	if (ve_open(p, name, 0, &h, NULL) < 0)
+		return;
+	if (ve_reconcile_state(h, &s))
 		ve_state_done(&s);
 }
 
@@ -276,11 +265,14 @@ void ve_reconcile(const struct ve_paths *p, const char *name)
  * (ve_list, ve_reconcile_all), which reconciles each of them once. */
 static void reconcile_orphan(const struct ve_paths *p, const char *name)
 {
-	_cleanup_free_ char *vedir = ve_data_dir(p, name);
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
+	struct ve_state s;
 	struct stat st;
 
-	if (lstat(vedir, &st) < 0)
-		ve_reconcile(p, name);
+	if (ve_open(p, name, 0, &h, NULL) < 0 || lstat(h->data_dir, &st) == 0)
+		return;
+	if (ve_reconcile_state(h, &s))
+		ve_state_done(&s);
 }
 
 static void reconcile_dir(const struct ve_paths *p, const char *base, bool orphans)
@@ -292,7 +284,7 @@ static void reconcile_dir(const struct ve_paths *p, const char *base, bool orpha
 	if (!d)
 		return;
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && ve_name_valid(de->d_name))
+		if (de->d_name[0] != '.')
 			(orphans ? reconcile_orphan : ve_reconcile)(p, de->d_name);
 	closedir(d);
 }
@@ -311,8 +303,7 @@ void ve_reconcile_runtime(const struct ve_paths *p)
 			if (!str_endswith(de->d_name, ".json"))
 				continue;
 			n = xstrndup(de->d_name, strlen(de->d_name) - 5);
-			if (ve_name_valid(n))
-				reconcile_orphan(p, n);
+			reconcile_orphan(p, n);
 		}
 		if (d)
 			closedir(d);

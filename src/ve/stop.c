@@ -49,34 +49,34 @@ static void kill_everything(const struct ve_state *s, int init_pidfd)
 	syscall(SYS_pidfd_send_signal, init_pidfd, SIGKILL, NULL, 0);
 }
 
-int ve_stop_locked(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err)
+int ve_stop_locked(struct ve_handle *h, int timeout, vert_error_t *err)
 {
-	_cleanup_free_ char *rundir = ve_run_dir(p, name), *marker = NULL;
-	_cleanup_close_ int sup = -EBADF;
-	struct ve_config c;
+	const struct ve_paths *p = h->p;
+	const char *name = h->name;
+	_cleanup_free_ char *marker = NULL;
+	_cleanup_close_ int sup = -EBADF, fd = -EBADF;
 	struct ve_state s;
 	uint64_t deadline, sup_deadline;
 	pid_t signalled = 0;
 	bool killed = false;
-	int r, sig, fd;
+	int r, sig;
 
-	if ((r = ve_load(p, name, &c, err)) < 0)
+	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
 	if (timeout < 0)
-		timeout = c.stop_timeout >= 0 ? c.stop_timeout : VE_DEFAULT_STOP_TIMEOUT;
-	sig = c.stop_signal;
-	ve_config_done(&c);
+		timeout = h->cfg.stop_timeout >= 0 ? h->cfg.stop_timeout : VE_DEFAULT_STOP_TIMEOUT;
+	sig = h->cfg.stop_signal;
 
 	if (ve_state_read(p, name, &s) < 0 || !ve_state_running(&s)) {
 		ve_state_done(&s);
-		ve_reconcile_locked(p, name);
+		ve_reconcile_locked(h);
 		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",
 				      name);
 	}
-	marker = xasprintf("%s/stopping", rundir);
+	marker = xasprintf("%s/stopping", h->run_dir);
 	fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0)
-		close(fd);
+		close(TAKE_FD(fd));
 	sup = ve_pidfd_open_alive(s.supervisor_pid, s.supervisor_start_time);
 	ve_state_done(&s);
 
@@ -121,22 +121,19 @@ int ve_stop_locked(const struct ve_paths *p, const char *name, int timeout, vert
 		}
 	}
 	/* what a dead supervisor could not do, and the marker */
-	ve_reconcile_locked(p, name);
+	ve_reconcile_locked(h);
 	unlink(marker);
 	return 0;
 }
 
-int ve_stop(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err)
+int ve_stop(struct ve_handle *h, int timeout, vert_error_t *err)
 {
-	int lock, r;
+	int r;
 
-	if ((r = ve_name_check("VE", name, err)) < 0)
+	if ((r = ve_handle_lock(h, false, err)) < 0)
 		return r;
-	lock = ve_lock(p, "ve", name, false, err);
-	if (lock < 0)
-		return lock;
-	r = ve_stop_locked(p, name, timeout, err);
+	r = ve_stop_locked(h, timeout, err);
 	/* an --rm VE is gone now: so goes its lock file */
-	ve_unlock(p, "ve", name, lock);
+	ve_handle_unlock(h, VE_UNLOCK_AUTO);
 	return r;
 }

@@ -20,21 +20,15 @@
 #include "vert/fs.h"
 #include "vert/util.h"
 
-static char *tpl_dir(const struct ve_paths *p, const char *name)
-{
-	return xasprintf("%s/templates/%s", p->data, name);
-}
-
 int ve_template_rootfs(const struct ve_paths *p, const char *name, char **ret, vert_error_t *err)
 {
-	_cleanup_free_ char *dir = NULL, *rootfs = NULL;
+	_cleanup_free_ char *rootfs = NULL;
 	struct stat st;
 	int r;
 
 	if ((r = ve_name_check("template", name, err)) < 0)
 		return r;
-	dir = tpl_dir(p, name);
-	rootfs = xasprintf("%s/rootfs", dir);
+	rootfs = ve_template_path(p, name, "rootfs");
 	if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
 		return vert_error_set(err, ENOENT, VERT_ERR_NOTFOUND,
 				      "template '%s' not found (see 'vert template ls')", name);
@@ -291,17 +285,18 @@ typedef int (*populate_fn)(const struct ve_paths *p, const char *arg, const char
 static int build_locked(const struct ve_paths *p, const char *name, const char *source,
 			populate_fn fn, const char *arg, vert_error_t *err)
 {
-	_cleanup_free_ char *final = NULL, *staging = NULL, *rootfs = NULL;
+	_cleanup_free_ char *final = NULL, *entry = NULL, *staging = NULL, *rootfs = NULL;
 	char rnd[9];
 	struct stat st;
 	int r;
 
-	final = tpl_dir(p, name);
+	final = ve_template_path(p, name, NULL);
 	if (lstat(final, &st) == 0)
 		return vert_error_set(err, EEXIST, VERT_ERR_EXISTS, "template '%s' already exists",
 				      name);
 	random_hex(rnd, 8);
-	staging = xasprintf("%s/templates/.staging-%s-%s", p->data, name, rnd);
+	entry = xasprintf(".staging-%s-%s", name, rnd);
+	staging = ve_template_path(p, entry, NULL);
 	rootfs = xasprintf("%s/rootfs", staging);
 	if (mkdir(staging, 0755) < 0 || mkdir(rootfs, 0755) < 0) {
 		r = vert_error_sys(err, "create '%s'", staging);
@@ -326,16 +321,13 @@ fail : {
 static int template_build(const struct ve_paths *p, const char *name, const char *source,
 			  populate_fn fn, const char *arg, vert_error_t *err)
 {
-	int lock, r;
+	/* no template made: no lock file */
+	_cleanup_ve_handle_ struct ve_handle *t = NULL;
+	int r;
 
-	if ((r = ve_name_check("template", name, err)) < 0)
+	if ((r = ve_template_open(p, name, VE_OPEN_LOCK, &t, err)) < 0)
 		return r;
-	lock = ve_lock(p, "template", name, false, err);
-	if (lock < 0)
-		return lock;
-	r = build_locked(p, name, source, fn, arg, err);
-	ve_unlock(p, "template", name, lock); /* no template made: no lock file */
-	return r;
+	return build_locked(p, name, source, fn, arg, err);
 }
 
 static int populate_bb(const struct ve_paths *p, const char *bb, const char *rootfs,
@@ -426,17 +418,16 @@ static void template_gc(const struct ve_paths *p, const char *dir, const char *e
 
 	if (str_startswith(entry, ".staging-")) {
 		_cleanup_free_ char *name = xstrdup(entry + strlen(".staging-"));
+		_cleanup_ve_handle_ struct ve_handle *t = NULL;
 		char *dash = strrchr(name, '-');
-		int lock;
 		if (!dash)
 			return;
 		*dash = '\0';
-		lock = ve_lock(p, "template", name, false, &e);
-		vert_error_clear(&e);
-		if (lock < 0)
+		if (ve_template_open(p, name, VE_OPEN_LOCK, &t, &e) < 0) {
+			vert_error_clear(&e);
 			return;
+		}
 		ve_remove_tree(p, path, &e);
-		ve_unlock(p, "template", name, lock);
 	} else if (str_startswith(entry, ".trash-")) {
 		ve_remove_tree(p, path, &e);
 	}
@@ -535,11 +526,11 @@ static char *template_user(const struct ve_paths *p, const char *name)
 
 static int remove_locked(const struct ve_paths *p, const char *name, vert_error_t *err)
 {
-	_cleanup_free_ char *dir = NULL, *trash = NULL, *user = NULL;
+	_cleanup_free_ char *dir = NULL, *entry = NULL, *trash = NULL, *user = NULL;
 	char rnd[9];
 	struct stat st;
 
-	dir = tpl_dir(p, name);
+	dir = ve_template_path(p, name, NULL);
 	if (lstat(dir, &st) < 0)
 		return vert_error_set(err, ENOENT, VERT_ERR_NOTFOUND, "template '%s' not found",
 				      name);
@@ -552,7 +543,8 @@ static int remove_locked(const struct ve_paths *p, const char *name, vert_error_
 	/* rename first: the template disappears atomically, the slow
 	 * removal can't leave a half-template under the real name */
 	random_hex(rnd, 8);
-	trash = xasprintf("%s/templates/.trash-%s-%s", p->data, name, rnd);
+	entry = xasprintf(".trash-%s-%s", name, rnd);
+	trash = ve_template_path(p, entry, NULL);
 	if (rename(dir, trash) < 0)
 		return vert_error_sys(err, "remove template '%s'", name);
 	return ve_remove_tree(p, trash, err);
@@ -560,14 +552,11 @@ static int remove_locked(const struct ve_paths *p, const char *name, vert_error_
 
 int ve_template_remove(const struct ve_paths *p, const char *name, vert_error_t *err)
 {
-	int lock, r;
+	/* removed: so goes its lock file */
+	_cleanup_ve_handle_ struct ve_handle *t = NULL;
+	int r;
 
-	if (ve_name_check("template", name, err) < 0)
-		return vert_error_ret(err);
-	lock = ve_lock(p, "template", name, false, err);
-	if (lock < 0)
-		return lock;
-	r = remove_locked(p, name, err);
-	ve_unlock(p, "template", name, lock); /* removed: so goes its lock file */
-	return r;
+	if ((r = ve_template_open(p, name, VE_OPEN_LOCK, &t, err)) < 0)
+		return r;
+	return remove_locked(p, name, err);
 }

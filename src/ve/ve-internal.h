@@ -33,51 +33,70 @@ int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err);
 /* rm -rf, as mapped root when needed. */
 int ve_remove_tree(const struct ve_paths *p, const char *path, vert_error_t *err);
 
+/* paths.c: the one place state paths are spelled */
+/* BASE/ves/NAME, or BASE/ves/NAME/FILE (BASE: p->data or p->run) */
+char *ve_path(const char *base, const char *name, const char *file);
+/* data/templates/NAME, or data/templates/NAME/FILE */
+char *ve_template_path(const struct ve_paths *p, const char *name, const char *file);
+/* run/locks/KIND.NAME.lock */
+char *ve_lock_path(const struct ve_paths *p, const char *kind, const char *name);
+
+/* handle.c */
+/* A template's handle: its lock (kind "template") and its directory. */
+int ve_template_open(const struct ve_paths *p, const char *name, unsigned flags,
+		     struct ve_handle **ret, vert_error_t *err);
+/* flock() the handle's lock file (nothing when held already).  Not
+ * waiting, a held lock is a VERT_ERR_BUSY error. */
+int ve_handle_lock(struct ve_handle *h, bool wait, vert_error_t *err);
+enum ve_unlock {
+	VE_UNLOCK_AUTO,	  /* its file goes when nothing it guards exists */
+	VE_UNLOCK_REMOVE, /* what it guards is gone: its file goes */
+	VE_UNLOCK_KEEP,	  /* only the fd: a child's copy, a VE that runs on */
+};
+void ve_handle_unlock(struct ve_handle *h, enum ve_unlock how);
+
 /* state.c */
-char *ve_data_dir(const struct ve_paths *p, const char *name);
-char *ve_run_dir(const struct ve_paths *p, const char *name);
-int ve_state_write(const struct ve_paths *p, const char *name, const struct ve_state *s,
-		   vert_error_t *err);
+int ve_state_write(const struct ve_handle *h, const struct ve_state *s, vert_error_t *err);
 bool ve_state_running(const struct ve_state *s);
-void ve_last_write(const struct ve_paths *p, const char *name, int code, int sig,
-		   const char *reason);
-void ve_instance_cleanup(const struct ve_paths *p, const char *name, const char *cgroup);
+void ve_last_write(const struct ve_handle *h, int code, int sig, const char *reason);
+void ve_instance_cleanup(const struct ve_handle *h, const char *cgroup);
 /* leave_link: an --rm VE's veth goes with its netns, asynchronously */
-void ve_instance_cleanup_ex(const struct ve_paths *p, const char *name, const char *cgroup,
-			    bool leave_link);
+void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool leave_link);
 /* Under the VE's lock: clean up after a dead instance; true when the VE
  * really is running. */
-bool ve_reconcile_locked(const struct ve_paths *p, const char *name);
+bool ve_reconcile_locked(const struct ve_handle *h);
 /* Reconcile one VE; true (and *ret filled) when it runs. */
-bool ve_reconcile_state(const struct ve_paths *p, const char *name, struct ve_state *ret);
+bool ve_reconcile_state(struct ve_handle *h, struct ve_state *ret);
 /* Only the runtime leftovers of VEs whose directory is gone: the caller
  * reconciles the VEs it walks. */
 void ve_reconcile_runtime(const struct ve_paths *p);
 
 /* lifecycle.c */
-int ve_config_save(const struct ve_paths *p, const struct ve_config *c, bool sync,
+/* Read the config at path, of the VE name. */
+int ve_config_load(const char *path, const char *name, struct ve_config *c, vert_error_t *err);
+int ve_config_save(const struct ve_handle *h, const struct ve_config *c, bool sync,
 		   vert_error_t *err);
-int ve_remove_data(const struct ve_paths *p, const char *name, vert_error_t *err);
-int ve_remove_data_now(const struct ve_paths *p, const char *name, vert_error_t *err);
-/* Validate a new VE's config and take its lock (the lock fd, or <0). */
-int ve_lock_new(const struct ve_paths *p, const struct ve_config *c, vert_error_t *err);
-int ve_create_locked(const struct ve_paths *p, struct ve_config *c, bool sync, vert_error_t *err);
-/* pidfd of pid if it is alive with that start time, else -1 */
+int ve_remove_data(const struct ve_handle *h, vert_error_t *err);
+int ve_remove_data_now(const struct ve_handle *h, vert_error_t *err);
+/* Open a new VE (c->name) locked, once its config is valid. */
+int ve_open_new(const struct ve_paths *p, const struct ve_config *c, struct ve_handle **ret,
+		vert_error_t *err);
+int ve_create_locked(struct ve_handle *h, struct ve_config *c, bool sync, vert_error_t *err);
+/* pidfd of pid if it is alive with that start time, else -EBADF */
 int ve_pidfd_open_alive(pid_t pid, uint64_t start_time);
-int ve_open_init(const struct ve_paths *p, const char *name, struct ve_state *s, int *ret_pidfd,
-		 vert_error_t *err);
+int ve_open_init(const struct ve_handle *h, struct ve_state *s, int *ret_pidfd, vert_error_t *err);
 
 /* stop.c */
-int ve_stop_locked(const struct ve_paths *p, const char *name, int timeout, vert_error_t *err);
+int ve_stop_locked(struct ve_handle *h, int timeout, vert_error_t *err);
 
 /* start.c */
 struct ve_boot {
-	const struct ve_paths *p;
+	const struct ve_handle *h;
 	const struct ve_config *cfg;
 	bool detached;		/* console on a pty read into the log */
 	struct rt_container ct; /* out: the init */
 	char *cgroup;		/* out: its cgroup path, or NULL */
-	int cgroup_fd;		/* out: -1 without */
+	int cgroup_fd;		/* out: -EBADF without */
 	bool device_filter;	/* out: a BPF device filter guards the cgroup */
 	struct vnet_state *net; /* during the boot: the network being set up */
 };
@@ -85,6 +104,6 @@ int ve_boot(struct ve_boot *b, vert_error_t *err);
 void ve_boot_done(struct ve_boot *b);
 /* What happened to an instance whose init exited; returns true when the
  * VE must boot again (reboot from inside, no stop asked). */
-bool ve_after_exit(const struct ve_paths *p, const char *name, int code, int sig);
+bool ve_after_exit(struct ve_handle *h, int code, int sig);
 
 #endif
