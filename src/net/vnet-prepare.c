@@ -190,7 +190,7 @@ static int port_free(const struct vnet_port *p, vert_error_t *err)
 static int claim_ports(struct vnet_state *s, vert_error_t *err)
 {
 	struct stale_ctx c = { .run = s->run };
-	struct vnet_paths p = { s->data, s->run, s->rootless };
+	struct vnet_paths p = { .data = s->data, .run = s->run, .rootless = s->rootless };
 	int r;
 
 	if (!s->n_ports)

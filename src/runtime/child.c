@@ -33,7 +33,7 @@ __attribute__((noreturn)) static void child_fail(int sync_fd, vert_error_t *err)
 	m.errnum = err->errnum;
 	m.kind = err->kind;
 	snprintf(m.msg, sizeof(m.msg), "%s", err->msg ? err->msg : "unknown error");
-	rt_sync_send(sync_fd, &m, -1);
+	rt_sync_send(sync_fd, &m, -EBADF);
 	_exit(vert_error_run_exit_code(err->kind));
 }
 

@@ -44,7 +44,7 @@ int rt_sync_recv(int sock, struct rt_sync_msg *m, int *ret_fd)
 	ssize_t n;
 
 	if (ret_fd)
-		*ret_fd = -1;
+		*ret_fd = -EBADF;
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);

@@ -77,7 +77,7 @@ struct ve_boot {
 	bool detached;		/* console on a pty read into the log */
 	struct rt_container ct; /* out: the init */
 	char *cgroup;		/* out: its cgroup path, or NULL */
-	int cgroup_fd;		/* out: -1 without */
+	int cgroup_fd;		/* out: -EBADF without */
 	bool device_filter;	/* out: a BPF device filter guards the cgroup */
 	struct vnet_state *net; /* during the boot: the network being set up */
 };
