@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "vert/error.h"
+#include "vert/util.h"
 
 struct json_object;
 
@@ -202,6 +203,6 @@ static inline void rt_spec_freep(struct rt_spec **s)
 {
 	rt_spec_free(*s);
 }
-#define _cleanup_spec_ __attribute__((cleanup(rt_spec_freep)))
+#define _cleanup_spec_ _cleanup_(rt_spec_freep)
 
 #endif
