@@ -15,6 +15,7 @@
 #ifndef VERT_SPEC_H
 #define VERT_SPEC_H
 
+#include <linux/capability.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -141,6 +142,7 @@ struct rt_spec {
 	gid_t *groups;
 	size_t n_groups;
 	bool no_new_privileges;
+	/* bit CAP_BIT(CAP_xxx) per capability */
 	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
 	struct rt_rlimit *rlimits;
 	size_t n_rlimits;
@@ -191,6 +193,8 @@ void rt_spec_free(struct rt_spec *s);
 
 /* Helpers exposed for unit tests and the VE layer. */
 int rt_mount_parse_options(struct rt_mount *m, char *const *options, vert_error_t *err);
+/* A capability's bit in the uint64_t cap masks: CAP_BIT(CAP_SYS_ADMIN). */
+#define CAP_BIT(c) (1ULL << (c))
 int rt_cap_from_name(const char *name);	   /* "CAP_CHOWN" -> 0, -1 if unknown */
 const char *rt_cap_name(int cap);	   /* 0 -> "CAP_CHOWN" */
 int rt_ns_from_name(const char *type);	   /* "pid" -> RT_NS_PID */

@@ -383,7 +383,7 @@ static int parse_caps(struct json_object *caps, const char *key, uint64_t *ret, 
 		if (c < 0)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 					      "spec: unknown capability '%s'", names[i]);
-		mask |= 1ULL << c;
+		mask |= CAP_BIT(c);
 	}
 	*ret = mask;
 	return 0;
