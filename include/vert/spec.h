@@ -188,7 +188,6 @@ int64_t rt_oci_blkio_to_io_weight(uint64_t weight); /* blkio 10..1000 -> io 1..1
 
 /* Parse a config.json document (already parsed by json-c) into a spec. */
 int rt_spec_from_json(struct json_object *root, struct rt_spec **ret, vert_error_t *err);
-int rt_spec_from_file(const char *path, struct rt_spec **ret, vert_error_t *err);
 void rt_spec_free(struct rt_spec *s);
 
 /* Helpers exposed for unit tests and the VE layer. */

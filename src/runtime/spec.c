@@ -775,19 +775,6 @@ fail:
 	return r;
 }
 
-int rt_spec_from_file(const char *path, struct rt_spec **ret, vert_error_t *err)
-{
-	struct json_object *root = json_object_from_file(path);
-	int r;
-
-	if (!root)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "cannot parse '%s': %s", path,
-				      json_util_get_last_err());
-	r = rt_spec_from_json(root, ret, err);
-	json_object_put(root);
-	return r;
-}
-
 void rt_spec_free(struct rt_spec *s)
 {
 	if (!s)
