@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "vert/error.h"
+#include "vert/util.h"
 
 /* Where state lives (the VE layer's data and runtime roots). */
 struct vnet_paths {
@@ -122,7 +123,7 @@ static inline void vnet_state_freep(struct vnet_state **s)
 {
 	vnet_state_free(*s);
 }
-#define _cleanup_vnet_ __attribute__((cleanup(vnet_state_freep)))
+#define _cleanup_vnet_ _cleanup_(vnet_state_freep)
 
 /* ---- pure helpers (unit-tested) ---- */
 

@@ -131,7 +131,7 @@ static int cmp_u32(const void *a, const void *b)
 int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int prefix,
 		    uint32_t want, uint32_t *ret, bool *ret_new, vert_error_t *err)
 {
-	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
+	_cleanup_(ipam_close) struct ipam m = { .lock = -EBADF };
 	uint32_t mask = vnet_prefix_mask(prefix), gw = subnet + 1, bcast = subnet | ~mask;
 	_cleanup_free_ uint32_t *used = NULL;
 	size_t n = 0, cap;
@@ -213,7 +213,7 @@ int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int
 
 int vnet_ipam_release(const char *data_dir, const char *name, vert_error_t *err)
 {
-	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
+	_cleanup_(ipam_close) struct ipam m = { .lock = -EBADF };
 	bool changed = false;
 	int r;
 
@@ -280,7 +280,7 @@ int vnet_ipam_claim_ports(const char *data_dir, const char *name, const struct v
 			  size_t n, bool (*stale)(const char *holder, void *data), void *data,
 			  vert_error_t *err)
 {
-	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
+	_cleanup_(ipam_close) struct ipam m = { .lock = -EBADF };
 	int r;
 
 	if ((r = ipam_open(data_dir, &m, err)) < 0)
@@ -333,7 +333,7 @@ int vnet_ipam_claim_ports(const char *data_dir, const char *name, const struct v
 
 int vnet_ipam_unclaim_ports(const char *data_dir, const char *name, vert_error_t *err)
 {
-	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
+	_cleanup_(ipam_close) struct ipam m = { .lock = -EBADF };
 	int r;
 
 	if ((r = ipam_open(data_dir, &m, err)) < 0)
@@ -346,7 +346,7 @@ int vnet_ipam_unclaim_ports(const char *data_dir, const char *name, vert_error_t
 int vnet_ipam_locked(const char *data_dir, int (*fn)(void *data, vert_error_t *err), void *data,
 		     vert_error_t *err)
 {
-	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
+	_cleanup_(ipam_close) struct ipam m = { .lock = -EBADF };
 	int r;
 
 	if ((r = ipam_lock(data_dir, &m, err)) < 0)

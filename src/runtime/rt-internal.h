@@ -37,7 +37,7 @@ int rt_sync_send(int sock, const struct rt_sync_msg *m, int fd_to_pass);
 /* Returns 1 on a message, 0 on EOF, negative errno on error. */
 int rt_sync_recv(int sock, struct rt_sync_msg *m, int *ret_fd);
 /* Read #2/#3 until the EOF that means the child's execve succeeded;
- * *ret_pty gets the pty master (or -1).  A #3 becomes err, with the
+ * *ret_pty gets the pty master (or -EBADF).  A #3 becomes err, with the
  * child's message and kind. */
 int rt_sync_until_exec(int sock, int *ret_pty, vert_error_t *err);
 
@@ -48,7 +48,7 @@ struct rt_child_args {
 	const struct sock_fprog *seccomp;
 	int sync_fd;
 	bool rootless_fs;
-	int parent_pidfd; /* the creating process, to detect its death; -1 */
+	int parent_pidfd; /* the creating process, to detect its death, or < 0 */
 };
 void rt_reset_signals(void);
 __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a);

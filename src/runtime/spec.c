@@ -383,7 +383,7 @@ static int parse_caps(struct json_object *caps, const char *key, uint64_t *ret, 
 		if (c < 0)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 					      "spec: unknown capability '%s'", names[i]);
-		mask |= 1ULL << c;
+		mask |= CAP_BIT(c);
 	}
 	*ret = mask;
 	return 0;
@@ -772,19 +772,6 @@ int rt_spec_from_json(struct json_object *root, struct rt_spec **ret, vert_error
 	return 0;
 fail:
 	rt_spec_free(s);
-	return r;
-}
-
-int rt_spec_from_file(const char *path, struct rt_spec **ret, vert_error_t *err)
-{
-	struct json_object *root = json_object_from_file(path);
-	int r;
-
-	if (!root)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "cannot parse '%s': %s", path,
-				      json_util_get_last_err());
-	r = rt_spec_from_json(root, ret, err);
-	json_object_put(root);
 	return r;
 }
 

@@ -203,7 +203,11 @@ int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert
 				      "invalid working directory '%s': must be an absolute path",
 				      c->workdir);
 	{
-		struct vnet_config nc = { c->net, c->ip, c->publish, c->dns, c->hostname };
+		struct vnet_config nc = { .mode = c->net,
+					  .ip = c->ip,
+					  .publish = c->publish,
+					  .dns = c->dns,
+					  .hostname = c->hostname };
 		if ((r = vnet_config_check(&nc, err)) < 0)
 			return r;
 	}

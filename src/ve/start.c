@@ -116,9 +116,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 
 	/* the cgroup first: whether the VE has one decides its mounts */
 	if ((r = cg_prepare(cgname, &c->resources, p->rootless,
-			    (ve_config_caps(c) & (1ULL << 21 /* CAP_SYS_ADMIN */))
-				    ? CG_ANCHOR_ON_HYBRID
-				    : 0,
+			    (ve_config_caps(c) & CAP_BIT(CAP_SYS_ADMIN)) ? CG_ANCHOR_ON_HYBRID : 0,
 			    &cg, err)) < 0)
 		goto fail;
 	if (cg.why_none)

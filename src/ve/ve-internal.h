@@ -10,7 +10,7 @@
 
 static inline struct vnet_paths ve_vnet_paths(const struct ve_paths *p)
 {
-	return (struct vnet_paths){ p->data, p->run, p->rootless };
+	return (struct vnet_paths){ .data = p->data, .run = p->run, .rootless = p->rootless };
 }
 
 /* The id mapping a rootless VE gets: root -> the user, 1.. -> subuids. */
