@@ -297,9 +297,9 @@ static void test_resources_invalid(void **state)
 		{ "{\"unified\":{\"../memory.max\":\"1\"}}", "invalid" },
 		{ "{\"unified\":{\"memory.max/x\":\"1\"}}", "invalid" },
 		{ "{\"unified\":{\"cgroup.procs\":\"1\"}}", "invalid" },
-		{ "{\"unified\":{\"memory.max\":1}}", "must be a string" },
+		{ "{\"unified\":{\"memory.max\":1}}", "expected a string" },
 		{ "{\"memory\":{\"limit\":\"1G\"}}", "integer" },
-		{ "[]", "must be an object" },
+		{ "[]", "expected an object" },
 		{ "{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8}]}}", "major, minor" },
 	};
 	(void)state;
