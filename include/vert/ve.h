@@ -132,6 +132,9 @@ static inline void ve_config_donep(struct ve_config *c)
 /* The persistent document (strict: unknown keys are errors). */
 struct json_object *ve_config_to_json(const struct ve_config *c);
 int ve_config_from_json(struct json_object *o, struct ve_config *c, vert_error_t *err);
+/* The same, with errors naming where (the file) and the key. */
+int ve_config_parse(struct json_object *o, const char *where, struct ve_config *c,
+		    vert_error_t *err);
 
 /* Parsers for CLI flags, exposed for unit tests. */
 int ve_parse_volume(const char *spec, struct ve_volume *ret, vert_error_t *err);

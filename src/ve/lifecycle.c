@@ -18,6 +18,7 @@
 #include "ve-internal.h"
 #include "vert/cgroup.h"
 #include "vert/fs.h"
+#include "vert/json.h"
 #include "vert/runtime.h"
 #include "vert/util.h"
 
@@ -45,26 +46,24 @@ int ve_config_save(const struct ve_paths *p, const struct ve_config *c, bool syn
 
 int ve_load(const struct ve_paths *p, const char *name, struct ve_config *c, vert_error_t *err)
 {
-	_cleanup_free_ char *path = NULL, *buf = NULL;
+	_cleanup_free_ char *path = NULL;
 	struct json_object *o;
 	int r;
 
 	if ((r = ve_name_check("VE", name, err)) < 0)
 		return r;
 	path = xasprintf("%s/ves/%s/config.json", p->data, name);
-	r = read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL);
-	if (r == -ENOENT)
+	r = vjson_parse_file(AT_FDCWD, path, 1 << 20, &o, err);
+	if (r == -ENOENT) {
+		vert_error_clear(err);
 		return vert_error_set(err, ENOENT, VERT_ERR_NOTFOUND, "VE '%s' not found", name);
+	}
 	if (r < 0)
-		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read '%s'", path);
-	o = json_tokener_parse(buf);
-	if (!o)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "'%s' is not valid JSON",
-				      path);
-	r = ve_config_from_json(o, c, err);
+		return r;
+	r = ve_config_parse(o, path, c, err);
 	json_object_put(o);
 	if (r < 0)
-		return vert_error_wrap(err, "%s", path);
+		return r;
 	if (strcmp(c->name, name) != 0) {
 		ve_config_done(c);
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "'%s' names another VE", path);
