@@ -97,6 +97,8 @@ int vjson_object(struct json_object *v, void *target, const struct vjson_field *
 		 const struct vjson_loc *loc, vert_error_t *err); /* f->data: sub-table */
 int vjson_present(struct json_object *v, void *target, const struct vjson_field *f,
 		  const struct vjson_loc *loc, vert_error_t *err); /* bool: the key is there */
+int vjson_ignore(struct json_object *v, void *target, const struct vjson_field *f,
+		 const struct vjson_loc *loc, vert_error_t *err); /* known, type-checked, unused */
 int vjson_borrow(struct json_object *v, void *target, const struct vjson_field *f,
 		 const struct vjson_loc *loc, vert_error_t *err); /* struct json_object *, no ref */
 

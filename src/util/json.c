@@ -366,6 +366,13 @@ int vjson_present(struct json_object *v, void *target, const struct vjson_field 
 	return 0;
 }
 
+int vjson_ignore(struct json_object *v, void *target, const struct vjson_field *f,
+		 const struct vjson_loc *loc, vert_error_t *err)
+{
+	(void)v, (void)target, (void)f, (void)loc, (void)err;
+	return 0;
+}
+
 int vjson_borrow(struct json_object *v, void *target, const struct vjson_field *f,
 		 const struct vjson_loc *loc, vert_error_t *err)
 {

@@ -264,10 +264,12 @@ int ve_pidfd_open_alive(pid_t pid, uint64_t start_time)
 int ve_open_init(const struct ve_paths *p, const char *name, struct ve_state *s, int *ret_pidfd,
 		 vert_error_t *err)
 {
-	int fd = -1;
+	int fd = -1, r;
 
-	if (ve_state_read(p, name, s) == 0)
+	if ((r = ve_state_read(p, name, s, err)) == 0)
 		fd = ve_pidfd_open_alive(s->pid, s->start_time);
+	else if (r != -ENOENT)
+		return r; /* a broken state: not "not running", which it may be */
 	if (fd < 0) {
 		ve_state_done(s);
 		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",

@@ -227,7 +227,7 @@ static bool after_exit(const struct ve_paths *p, const char *name, const struct 
 		cgroup = x->cgroup ? xstrdup(x->cgroup) : NULL;
 	} else {
 		struct ve_state s;
-		if (ve_state_read(p, name, &s) == 0) {
+		if (ve_state_read(p, name, &s, NULL) == 0) {
 			cgroup = s.cgroup ? xstrdup(s.cgroup) : NULL;
 			ve_state_done(&s);
 		}
