@@ -386,6 +386,7 @@ int vjson_borrow(struct json_object *v, void *target, const struct vjson_field *
 int vjson_parse(const char *buf, size_t len, const char *where, struct json_object **ret,
 		vert_error_t *err)
 {
+	_cleanup_free_ char *copy = NULL;
 	struct json_tokener *tok;
 	struct json_object *o;
 	enum json_tokener_error e;
@@ -394,12 +395,17 @@ int vjson_parse(const char *buf, size_t len, const char *where, struct json_obje
 	if (memchr(buf, '\0', len))
 		return vert_error_set(err, EBADMSG, VERT_ERR_INVALID,
 				      "%s: invalid JSON: a NUL byte", where);
-	if (len > INT_MAX)
+	if (len >= INT_MAX)
 		return vert_error_set(err, EFBIG, VERT_ERR_INVALID, "%s: too large", where);
 	tok = json_tokener_new();
 	if (!tok)
 		abort();
-	o = json_tokener_parse_ex(tok, buf, (int)len);
+	/* with its NUL: the end of the text ends a number or literal at the
+	 * top ("null", "1") instead of asking for more */
+	copy = xmalloc(len + 1);
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	o = json_tokener_parse_ex(tok, copy, (int)len + 1);
 	e = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
