@@ -568,6 +568,11 @@ static int start_locked(const struct ve_paths *p, const char *name, const struct
 
 	if ((r = ve_load(p, name, &c, err)) < 0)
 		return r;
+	/* a broken state: the VE may run, and a start would make two of it */
+	if ((r = ve_state_check(p, name, err)) < 0) {
+		ve_config_done(&c);
+		return r;
+	}
 	if (!reconciled && ve_reconcile_locked(p, name)) {
 		ve_config_done(&c);
 		return vert_error_set(err, EBUSY, VERT_ERR_RUNNING, "VE '%s' is already running",

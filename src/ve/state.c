@@ -108,6 +108,18 @@ int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s
 	return r;
 }
 
+int ve_state_check(const struct ve_paths *p, const char *name, vert_error_t *err)
+{
+	struct ve_state s;
+	int r = ve_state_read(p, name, &s, err);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r == 0)
+		ve_state_done(&s);
+	return r;
+}
+
 int ve_state_write(const struct ve_paths *p, const char *name, const struct ve_state *s,
 		   vert_error_t *err)
 {

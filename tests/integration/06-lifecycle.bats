@@ -362,7 +362,8 @@ wait_running() {
 	sf="$TEST_ROOT/run/ves/bad1/state.json"
 	cp "$sf" "$TEST_ROOT/bad1-state.bak"
 	pid=$(jq -r .pid "$sf")
-	jq '.pid = (.pid | tostring)' "$TEST_ROOT/bad1-state.bak" > "$sf"
+	jq '.pid = (.pid | tostring)' "$TEST_ROOT/bad1-state.bak" > "$TEST_ROOT/bad1-state.bad"
+	cp "$TEST_ROOT/bad1-state.bad" "$sf"
 	run vert ps -a --format name,state -H
 	assert_success
 	assert_output --partial "$sf: key 'pid': expected an integer, got a string"
@@ -378,6 +379,11 @@ wait_running() {
 	run vert exec bad1 -- true
 	assert_failure
 	assert_output --partial "$sf: key 'pid'"
+	# and a start, which would make a second instance
+	run vert start bad1
+	assert_failure
+	assert_output --partial "$sf: key 'pid'"
+	cmp "$sf" "$TEST_ROOT/bad1-state.bad"
 	run vert inspect bad1
 	assert_output --partial "key 'pid'"
 	# repaired, it is the running VE it was
