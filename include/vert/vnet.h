@@ -172,5 +172,9 @@ struct vnet_leases;
 struct vnet_leases *vnet_leases_load(const char *data_dir);
 bool vnet_leases_get(const struct vnet_leases *ls, const char *name, char buf[static 16]);
 void vnet_leases_free(struct vnet_leases *ls);
+/* A leases.json document (found at where): strict, every lease an IPv4 address. */
+struct json_object;
+int vnet_leases_parse(struct json_object *o, const char *where, struct vnet_leases **ret,
+		      vert_error_t *err);
 
 #endif

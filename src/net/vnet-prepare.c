@@ -155,7 +155,7 @@ static bool port_holder_stale(const char *holder, void *data)
 	struct stale_ctx *c = data;
 	struct vnet_saved sv;
 
-	if (vnet_state_load(c->run, holder, &sv) == 0 && proc_alive(sv.owner, sv.owner_start))
+	if (vnet_state_load(c->run, holder, &sv, NULL) == 0 && proc_alive(sv.owner, sv.owner_start))
 		return false;
 	c->stale = strv_push(c->stale, xstrdup(holder));
 	return true;

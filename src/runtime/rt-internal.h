@@ -57,17 +57,12 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 						const struct sock_fprog *seccomp, int sync_fd,
 						const struct rt_sync_msg *go, bool userns);
 
-/* spec.c: json-c accessors that turn a wrong type into a spec error
- * (absent or null keys are left alone and return 0) */
+/* spec-resources.c: linux.resources, a vjson setter into struct rt_resources */
 struct json_object;
-struct json_object *rt_jget(struct json_object *o, const char *key);
-int rt_jstr(struct json_object *o, const char *key, char **ret, vert_error_t *err);
-int rt_jstrv(struct json_object *o, const char *key, char ***ret, vert_error_t *err);
-int rt_jbool(struct json_object *o, const char *key, bool *ret, vert_error_t *err);
-int rt_jint64(struct json_object *o, const char *key, int64_t *ret, vert_error_t *err);
-
-/* spec-resources.c: linux.resources */
-int rt_parse_resources(struct rt_resources *r, struct json_object *res, vert_error_t *err);
+struct vjson_field;
+struct vjson_loc;
+int rt_parse_resources(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err);
 
 /* caps.c */
 int rt_caps_apply_bounding(uint64_t bounding, vert_error_t *err);

@@ -225,7 +225,7 @@ static bool after_exit(struct ve_handle *h, const struct exit_info *x)
 		cgroup = x->cgroup ? xstrdup(x->cgroup) : NULL;
 	} else {
 		struct ve_state s;
-		if (ve_state_read(p, name, &s) == 0) {
+		if (ve_state_read(p, name, &s, NULL) == 0) {
 			cgroup = s.cgroup ? xstrdup(s.cgroup) : NULL;
 			ve_state_done(&s);
 		}
@@ -532,6 +532,9 @@ static int start_locked(struct ve_handle *h, const struct ve_start_opts *o, int 
 	int r;
 
 	if ((r = ve_handle_config(h, err)) < 0)
+		return r;
+	/* a broken state: the VE may run, and a start would make two of it */
+	if ((r = ve_state_check(h->p, h->name, err)) < 0)
 		return r;
 	if (!reconciled && ve_reconcile_locked(h))
 		return vert_error_set(err, EBUSY, VERT_ERR_RUNNING, "VE '%s' is already running",
