@@ -15,6 +15,7 @@
 #ifndef VERT_CGROUP_H
 #define VERT_CGROUP_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -68,7 +69,8 @@ struct cg_place {
 };
 #define CG_PLACE_INIT                                                                              \
 	{                                                                                          \
-		NULL, NULL, 0, false, NULL, NULL, false                                            \
+		.parent = NULL, .base = NULL, .controllers = 0, .delegated = false,                \
+		.why_none = NULL, .fix = NULL, .anchor = false                                     \
 	}
 void cg_place_find(bool rootless, unsigned flags, struct cg_place *pl);
 void cg_place_done(struct cg_place *pl);
@@ -94,14 +96,14 @@ int cg_devices_attach(int cgroup_fd, const struct cg_dev_rule *rules, size_t n, 
 
 struct cg_handle {
 	char *path;	       /* <base>/NAME, NULL when running without a cgroup */
-	int dirfd;	       /* <base>/NAME/payload for CLONE_INTO_CGROUP, -1 without */
+	int dirfd;	       /* <base>/NAME/payload for CLONE_INTO_CGROUP, -EBADF without */
 	char *why_none;	       /* when path is NULL: the reason, for a one-time warning */
 	bool devices_filtered; /* a device filter is attached (root, cgroup v2) */
 };
 
 #define CG_HANDLE_INIT                                                                             \
 	{                                                                                          \
-		NULL, -1, NULL                                                                     \
+		.path = NULL, .dirfd = -EBADF, .why_none = NULL                                    \
 	}
 
 /* Create the VE's cgroup <base>/cgname with res applied, and its payload.

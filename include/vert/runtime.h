@@ -5,6 +5,7 @@
 #ifndef VERT_RUNTIME_H
 #define VERT_RUNTIME_H
 
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,7 +17,7 @@
 struct sock_fprog;
 
 struct rt_create_opts {
-	/* A cgroup v2 directory fd to spawn into (CLONE_INTO_CGROUP), or -1. */
+	/* A cgroup v2 directory fd to spawn into (CLONE_INTO_CGROUP), or -EBADF. */
 	int cgroup_fd;
 	/* Kill the VE when the creating process dies (foreground `run`). */
 	bool die_with_parent;
@@ -27,7 +28,7 @@ struct rt_create_opts {
 	 * network layer moves veths into the child's netns here. */
 	int (*after_clone)(pid_t pid, void *data, vert_error_t *err);
 	void *after_clone_data;
-	/* Where the VE's stdio goes when not a terminal: -1 = inherit. */
+	/* Where the VE's stdio goes when not a terminal: -EBADF = inherit. */
 	int stdin_fd, stdout_fd, stderr_fd;
 	/* Run the user's login shell (from the VE's passwd) instead of args. */
 	bool login_shell;
@@ -43,13 +44,13 @@ struct rt_create_opts {
 
 #define RT_CREATE_OPTS_INIT                                                                        \
 	{                                                                                          \
-		.cgroup_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,                 \
+		.cgroup_fd = -EBADF, .stdin_fd = -EBADF, .stdout_fd = -EBADF, .stderr_fd = -EBADF, \
 	}
 
 struct rt_container {
 	pid_t pid;	     /* in the caller's pid namespace */
 	int pidfd;	     /* CLONE_PIDFD */
-	int pty_master;	     /* -1 unless spec->terminal */
+	int pty_master;	     /* -EBADF unless spec->terminal */
 	uint64_t start_time; /* /proc/PID/stat field 22, to detect pid reuse */
 	/* A session exec'd into a running VE (not its init): SIGTERM or
 	 * SIGHUP to vert hangs its terminal up, as sshd does when the
@@ -69,7 +70,7 @@ struct rt_exec_opts {
 	struct rt_create_opts create; /* user, login_shell, stdio */
 	int init_pidfd;		      /* the VE's init */
 	pid_t init_pid;
-	int cgroup_fd; /* the VE's cgroup dir, or -1 */
+	int cgroup_fd; /* the VE's cgroup dir, or -EBADF */
 };
 
 /* Run spec's process (args, env, cwd, caps, seccomp, terminal) inside the

@@ -15,11 +15,13 @@
 #ifndef VERT_SPEC_H
 #define VERT_SPEC_H
 
+#include <linux/capability.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "vert/error.h"
+#include "vert/util.h"
 
 struct json_object;
 
@@ -140,6 +142,7 @@ struct rt_spec {
 	gid_t *groups;
 	size_t n_groups;
 	bool no_new_privileges;
+	/* bit CAP_BIT(CAP_xxx) per capability */
 	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
 	struct rt_rlimit *rlimits;
 	size_t n_rlimits;
@@ -185,11 +188,12 @@ int64_t rt_oci_blkio_to_io_weight(uint64_t weight); /* blkio 10..1000 -> io 1..1
 
 /* Parse a config.json document (already parsed by json-c) into a spec. */
 int rt_spec_from_json(struct json_object *root, struct rt_spec **ret, vert_error_t *err);
-int rt_spec_from_file(const char *path, struct rt_spec **ret, vert_error_t *err);
 void rt_spec_free(struct rt_spec *s);
 
 /* Helpers exposed for unit tests and the VE layer. */
 int rt_mount_parse_options(struct rt_mount *m, char *const *options, vert_error_t *err);
+/* A capability's bit in the uint64_t cap masks: CAP_BIT(CAP_SYS_ADMIN). */
+#define CAP_BIT(c) (1ULL << (c))
 int rt_cap_from_name(const char *name);	   /* "CAP_CHOWN" -> 0, -1 if unknown */
 const char *rt_cap_name(int cap);	   /* 0 -> "CAP_CHOWN" */
 int rt_ns_from_name(const char *type);	   /* "pid" -> RT_NS_PID */
@@ -202,6 +206,6 @@ static inline void rt_spec_freep(struct rt_spec **s)
 {
 	rt_spec_free(*s);
 }
-#define _cleanup_spec_ __attribute__((cleanup(rt_spec_freep)))
+#define _cleanup_spec_ _cleanup_(rt_spec_freep)
 
 #endif

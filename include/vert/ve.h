@@ -65,6 +65,9 @@ int ve_template_import(const struct ve_paths *p, const char *name, const char *s
 int ve_template_list(const struct ve_paths *p, struct ve_template_info **ret, size_t *n_ret,
 		     vert_error_t *err);
 void ve_template_info_free(struct ve_template_info *t, size_t n);
+/* A template.json document (found at where) into t's source, created, size. */
+int ve_template_meta_parse(struct json_object *o, const char *where, struct ve_template_info *t,
+			   vert_error_t *err);
 int ve_template_remove(const struct ve_paths *p, const char *name, vert_error_t *err);
 
 /* ---- VE configuration ---- */
@@ -117,6 +120,9 @@ static inline void ve_config_donep(struct ve_config *c)
 /* The persistent document (strict: unknown keys are errors). */
 struct json_object *ve_config_to_json(const struct ve_config *c);
 int ve_config_from_json(struct json_object *o, struct ve_config *c, vert_error_t *err);
+/* The same, with errors naming where (the file) and the key. */
+int ve_config_parse(struct json_object *o, const char *where, struct ve_config *c,
+		    vert_error_t *err);
 
 /* Parsers for CLI flags, exposed for unit tests. */
 int ve_parse_volume(const char *spec, struct ve_volume *ret, vert_error_t *err);
@@ -214,7 +220,13 @@ struct ve_state {
 	char *status;
 };
 
-int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s);
+/* -ENOENT (err left alone) when there is none; a state that cannot be
+ * read or is wrong is an error naming the file and the key. */
+int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s,
+		  vert_error_t *err);
+/* The document of a state.json found at where; name: the VE it must name. */
+int ve_state_parse(struct json_object *o, const char *where, const char *name, struct ve_state *s,
+		   vert_error_t *err);
 void ve_state_done(struct ve_state *s);
 /* Clean up what a killed vert left behind for one VE / for all VEs. */
 void ve_reconcile(const struct ve_paths *p, const char *name);
@@ -300,6 +312,8 @@ struct ve_info {
 
 int ve_info_get(struct ve_handle *h, struct ve_info *i, vert_error_t *err);
 void ve_info_done(struct ve_info *i);
+/* A last.json document (found at where) into i's last_* fields. */
+int ve_last_parse(struct json_object *o, const char *where, struct ve_info *i, vert_error_t *err);
 int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_error_t *err);
 void ve_list_free(struct ve_info *v, size_t n);
 int64_t ve_info_uptime(const struct ve_info *i);

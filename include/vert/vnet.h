@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "vert/error.h"
+#include "vert/util.h"
 
 /* Where state lives (the VE layer's data and runtime roots). */
 struct vnet_paths {
@@ -122,7 +123,7 @@ static inline void vnet_state_freep(struct vnet_state **s)
 {
 	vnet_state_free(*s);
 }
-#define _cleanup_vnet_ __attribute__((cleanup(vnet_state_freep)))
+#define _cleanup_vnet_ _cleanup_(vnet_state_freep)
 
 /* ---- pure helpers (unit-tested) ---- */
 
@@ -171,5 +172,9 @@ struct vnet_leases;
 struct vnet_leases *vnet_leases_load(const char *data_dir);
 bool vnet_leases_get(const struct vnet_leases *ls, const char *name, char buf[static 16]);
 void vnet_leases_free(struct vnet_leases *ls);
+/* A leases.json document (found at where): strict, every lease an IPv4 address. */
+struct json_object;
+int vnet_leases_parse(struct json_object *o, const char *where, struct vnet_leases **ret,
+		      vert_error_t *err);
 
 #endif

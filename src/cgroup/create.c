@@ -82,7 +82,7 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 	struct cg_place pl;
 	_cleanup_close_ int bfd = -EBADF, vfd = -EBADF;
 	_cleanup_free_ char *path = NULL;
-	int r;
+	int r, pfd;
 
 	*h = (struct cg_handle)CG_HANDLE_INIT;
 	/* limits need controllers, which the hybrid anchor has none of: the
@@ -146,11 +146,12 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 		r = vert_error_sys(err, "create cgroup '%s/" CG_PAYLOAD "'", path);
 		goto undo;
 	}
-	h->dirfd = openat(vfd, CG_PAYLOAD, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (h->dirfd < 0) {
+	pfd = openat(vfd, CG_PAYLOAD, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (pfd < 0) {
 		r = vert_error_sys(err, "open cgroup '%s/" CG_PAYLOAD "'", path);
 		goto undo;
 	}
+	h->dirfd = pfd;
 	h->path = TAKE_PTR(path);
 	r = 0;
 	goto out;

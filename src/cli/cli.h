@@ -15,19 +15,20 @@ struct cli {
 	bool paths_ready;
 };
 
-/* Exit codes (man/vert.1, EXIT STATUS). */
+/* Exit codes (man/vert.1, EXIT STATUS): short names for vert_exit_code,
+ * whose error kinds vert_error_exit_code() maps. */
 enum {
-	EXIT_OK = 0,
-	EXIT_FAIL = 1,
-	EXIT_USAGE = 2,
-	EXIT_NOTFOUND = 3,
-	EXIT_EXISTS = 4,
-	EXIT_NOTRUNNING = 5,
-	EXIT_RUNNING = 6,
-	EXIT_BUSY = 7,
-	EXIT_RUN_FAILED = 125,
-	EXIT_CANNOT_EXEC = 126,
-	EXIT_NOT_FOUND_EXEC = 127,
+	EXIT_OK = VERT_EXIT_OK,
+	EXIT_FAIL = VERT_EXIT_FAIL,
+	EXIT_USAGE = VERT_EXIT_USAGE,
+	EXIT_NOTFOUND = VERT_EXIT_NOTFOUND,
+	EXIT_EXISTS = VERT_EXIT_EXISTS,
+	EXIT_NOTRUNNING = VERT_EXIT_NOTRUNNING,
+	EXIT_RUNNING = VERT_EXIT_RUNNING,
+	EXIT_BUSY = VERT_EXIT_BUSY,
+	EXIT_RUN_FAILED = VERT_EXIT_RUN_FAILED,
+	EXIT_CANNOT_EXEC = VERT_EXIT_CANNOT_EXEC,
+	EXIT_NOT_FOUND_EXEC = VERT_EXIT_NOT_FOUND_EXEC,
 };
 
 int cli_paths(struct cli *c, vert_error_t *err);

@@ -28,44 +28,16 @@ int cli_paths(struct cli *c, vert_error_t *err)
 	return 0;
 }
 
-static int kind_to_exit(int kind)
-{
-	switch (kind) {
-	case VERT_ERR_INVALID:
-		return EXIT_USAGE;
-	case VERT_ERR_NOTFOUND:
-		return EXIT_NOTFOUND;
-	case VERT_ERR_EXISTS:
-		return EXIT_EXISTS;
-	case VERT_ERR_NOTRUNNING:
-		return EXIT_NOTRUNNING;
-	case VERT_ERR_RUNNING:
-		return EXIT_RUNNING;
-	case VERT_ERR_BUSY:
-		return EXIT_BUSY;
-	case VERT_ERR_EXEC_CANNOT:
-		return EXIT_CANNOT_EXEC;
-	case VERT_ERR_EXEC_NOENT:
-		return EXIT_NOT_FOUND_EXEC;
-	default:
-		return EXIT_FAIL;
-	}
-}
-
 int cli_fail(const char *cmd, vert_error_t *err)
 {
 	fprintf(stderr, "vert: %s: %s\n", cmd, err->msg ? err->msg : "failed");
-	return kind_to_exit(err->kind);
+	return vert_error_exit_code(err->kind);
 }
 
 int cli_fail_run(const char *cmd, vert_error_t *err)
 {
 	fprintf(stderr, "vert: %s: %s\n", cmd, err->msg ? err->msg : "failed");
-	if (err->kind == VERT_ERR_EXEC_CANNOT)
-		return EXIT_CANNOT_EXEC;
-	if (err->kind == VERT_ERR_EXEC_NOENT)
-		return EXIT_NOT_FOUND_EXEC;
-	return EXIT_RUN_FAILED;
+	return vert_error_run_exit_code(err->kind);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

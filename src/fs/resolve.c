@@ -221,9 +221,11 @@ int fs_mkfile_in_root(int rootfd, const char *path, mode_t mode)
 	} else {
 		base = dir;
 		dfd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return -errno;
 	}
 	if (dfd < 0)
-		return dfd < -1 ? dfd : -errno;
+		return dfd; /* -errno, and -EPERM is -1 too */
 	if (!fs_valid_component(base))
 		return -EINVAL;
 	fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);

@@ -445,7 +445,7 @@ int fs_finish_rootfs(const struct rt_spec *s, vert_error_t *err)
 		if ((r = mask_path(s->masked_paths[i], &first_dir, err)) < 0)
 			return r;
 	if (s->root_readonly) {
-		r = mount_set_attr(-1, "/", false, MOUNT_ATTR_RDONLY, 0);
+		r = mount_set_attr(-EBADF, "/", false, MOUNT_ATTR_RDONLY, 0);
 		if (r < 0)
 			return vert_error_set(err, -r, VERT_ERR_RUNTIME, "make / read-only");
 	}

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,19 @@
 
 #include "monitor.h"
 
-static int num(const char *s)
+/* An fd number from the command line; a negative one (-1, -EBADF) means
+ * none and becomes -EBADF.  False when s is not a number. */
+static bool parse_fd(const char *s, int *ret)
 {
 	char *end;
-	long v = strtol(s, &end, 10);
-	return (*s && !*end && v >= -1 && v < 1 << 20) ? (int)v : -2;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < -4095 || v >= 1 << 20)
+		return false;
+	*ret = v < 0 ? -EBADF : (int)v;
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -35,10 +44,8 @@ int main(int argc, char **argv)
 				"(started by vert; not meant to be run by hand)\n");
 		return 2;
 	}
-	pidfd = num(argv[1]);
-	pty = num(argv[2]);
-	logdir = num(argv[3]);
-	if (pidfd < 0 || pty < -1 || logdir < -1)
+	if (!parse_fd(argv[1], &pidfd) || pidfd < 0 || !parse_fd(argv[2], &pty) ||
+	    !parse_fd(argv[3], &logdir))
 		return 2;
 	/* detached: terminal signals are not ours; stop goes to the init */
 	signal(SIGHUP, SIG_IGN);

@@ -67,8 +67,8 @@ static int pump(int pty, struct log *l)
 
 int monitor_run(int pidfd, int pty, int logdir, size_t cap, siginfo_t *ret)
 {
-	struct log l = { .dir = logdir, .fd = -1, .cap = cap };
-	int peer = -1;
+	struct log l = { .dir = logdir, .fd = -EBADF, .cap = cap };
+	int peer = -EBADF;
 
 	log_open(&l);
 	if (pty >= 0) {
@@ -94,7 +94,7 @@ int monitor_run(int pidfd, int pty, int logdir, size_t cap, siginfo_t *ret)
 				/* every writer closed the console: keep waiting
 				 * for the exit without spinning on POLLHUP */
 				close(pty);
-				pty = -1;
+				pty = -EBADF;
 			}
 		}
 		if (p[0].revents & POLLIN)

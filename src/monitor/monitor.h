@@ -17,8 +17,9 @@
 #define MONITOR_LOG_CAP (1024 * 1024) /* then rotated to console.log.1 */
 
 /* Run until the process behind pidfd (our child) exits; its wait status
- * goes to *ret.  pty: the console master or -1.  logdir: where
- * console.log lives, or -1 to discard.  Returns 0, or -errno. */
+ * goes to *ret.  pty: the console master, or negative (-EBADF) without.
+ * logdir: where console.log lives, or negative to discard.  Returns 0, or
+ * -errno. */
 int monitor_run(int pidfd, int pty, int logdir, size_t cap, siginfo_t *ret);
 
 #endif

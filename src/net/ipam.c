@@ -12,23 +12,36 @@
  * (vnet_release); a port claim lives while the VE's network is up.
  */
 #include <fcntl.h>
-#include <json-c/json.h>
+#include <stddef.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include "net-internal.h"
+#include "vert/json.h"
 #include "vert/util.h"
 #include "vert/vnet.h"
+
+/* leases and ports as "key", "value" pairs, in file order */
+struct vnet_leases {
+	char **leases, **ports;
+};
 
 struct ipam {
 	char *dir;
 	int lock;
-	struct json_object *doc, *leases, *ports;
+	struct vnet_leases doc;
 };
+
+static void leases_done(struct vnet_leases *ls)
+{
+	strv_free(ls->leases);
+	strv_free(ls->ports);
+	memset(ls, 0, sizeof(*ls));
+}
 
 static void ipam_close(struct ipam *m)
 {
-	json_object_put(m->doc);
+	leases_done(&m->doc);
 	if (m->lock >= 0)
 		close(m->lock);
 	free(m->dir);
@@ -36,14 +49,133 @@ static void ipam_close(struct ipam *m)
 	m->lock = -1;
 }
 
-static struct json_object *obj_member(struct json_object *o, const char *k)
+static const char *pairs_get(char *const *kv, const char *k)
 {
-	struct json_object *v;
-	if (json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_object))
-		return v;
-	v = json_object_new_object();
-	json_object_object_add(o, k, v);
-	return v;
+	for (size_t i = 0; kv && kv[i]; i += 2)
+		if (strcmp(kv[i], k) == 0)
+			return kv[i + 1];
+	return NULL;
+}
+
+static void pairs_set(char ***kv, const char *k, const char *v)
+{
+	for (size_t i = 0; *kv && (*kv)[i]; i += 2)
+		if (strcmp((*kv)[i], k) == 0) {
+			free((*kv)[i + 1]);
+			(*kv)[i + 1] = xstrdup(v);
+			return;
+		}
+	*kv = strv_push(*kv, xstrdup(k));
+	*kv = strv_push(*kv, xstrdup(v));
+}
+
+/* Drop the pairs for which drop(pair) is true; how many there were. */
+static size_t pairs_drop(char **kv, bool (*drop)(char *const *pair, const char *arg),
+			 const char *arg)
+{
+	size_t n = 0, j = 0;
+
+	for (size_t i = 0; kv && kv[i]; i += 2) {
+		if (drop(&kv[i], arg)) {
+			free(kv[i]);
+			free(kv[i + 1]);
+			n++;
+			continue;
+		}
+		kv[j++] = kv[i];
+		kv[j++] = kv[i + 1];
+	}
+	if (kv)
+		kv[j] = NULL;
+	return n;
+}
+
+static bool key_is(char *const *pair, const char *k)
+{
+	return strcmp(pair[0], k) == 0;
+}
+
+static bool value_is(char *const *pair, const char *v)
+{
+	return strcmp(pair[1], v) == 0;
+}
+
+static struct json_object *pairs_json(char *const *kv)
+{
+	struct json_object *o = json_object_new_object();
+	for (size_t i = 0; kv && kv[i]; i += 2)
+		json_object_object_add(o, kv[i], json_object_new_string(kv[i + 1]));
+	return o;
+}
+
+/* every lease is an IPv4 address */
+static int set_leases(struct json_object *v, void *target, const struct vjson_field *f,
+		      const struct vjson_loc *loc, vert_error_t *err)
+{
+	char ***kv = target;
+	uint32_t a;
+	int r;
+
+	if ((r = vjson_strmap(v, target, f, loc, err)) < 0)
+		return r;
+	for (size_t i = 0; *kv && (*kv)[i]; i += 2)
+		if (vnet_parse_ipv4((*kv)[i + 1], &a) < 0) {
+			struct vjson_loc el;
+			vjson_loc_child(loc, (*kv)[i], &el);
+			return vjson_error(err, &el, "'%s' is not an IPv4 address", (*kv)[i + 1]);
+		}
+	return 0;
+}
+
+static const struct vjson_field leases_table[] = {
+	{ "leases", VJSON_OBJECT, set_leases, offsetof(struct vnet_leases, leases), 0, NULL },
+	{ "ports", VJSON_OBJECT, vjson_strmap, offsetof(struct vnet_leases, ports), 0, NULL },
+	{},
+};
+
+static int leases_parse(struct json_object *o, const char *where, struct vnet_leases *ls,
+			vert_error_t *err)
+{
+	struct vnet_leases in = { 0 };
+	int r;
+
+	if ((r = vjson_dispatch(o, leases_table, 0, &in, where, err)) < 0) {
+		leases_done(&in);
+		return r;
+	}
+	*ls = in;
+	return 0;
+}
+
+int vnet_leases_parse(struct json_object *o, const char *where, struct vnet_leases **ret,
+		      vert_error_t *err)
+{
+	struct vnet_leases *ls = xcalloc(1, sizeof(*ls));
+	int r = leases_parse(o, where, ls, err);
+
+	if (r < 0) {
+		free(ls);
+		return r;
+	}
+	*ret = ls;
+	return 0;
+}
+
+/* -ENOENT (err left alone) when there is no leases.json */
+static int leases_read(const char *path, struct vnet_leases *ls, vert_error_t *err)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+	vert_error_t e = VERT_ERROR_INIT;
+	int r;
+
+	memset(ls, 0, sizeof(*ls));
+	r = vjson_parse_file(AT_FDCWD, path, 8 << 20, &o, &e);
+	if (r == 0)
+		r = leases_parse(o, path, ls, &e);
+	if (r < 0 && r != -ENOENT)
+		vert_error_move(err, &e);
+	vert_error_clear(&e);
+	return r;
 }
 
 /* Take the network lock (DATA/net/ipam.lock), making DATA/net if needed. */
@@ -69,53 +201,36 @@ static int ipam_lock(const char *data_dir, struct ipam *m, vert_error_t *err)
 /* Lock, then load leases.json (an empty document when there is none). */
 static int ipam_open(const char *data_dir, struct ipam *m, vert_error_t *err)
 {
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int dfd = -EBADF;
+	_cleanup_free_ char *path = NULL;
 	int r;
 
 	if ((r = ipam_lock(data_dir, m, err)) < 0)
 		return r;
-	dfd = open(m->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	r = dfd < 0 ? -errno : read_file_at(dfd, "leases.json", 8 << 20, &buf, NULL);
-	if (r == -ENOENT) {
-		m->doc = json_object_new_object();
-	} else if (r < 0) {
-		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read '%s/leases.json'", m->dir);
-	} else {
-		m->doc = json_tokener_parse(buf);
-		if (!m->doc || !json_object_is_type(m->doc, json_type_object))
-			return vert_error_set(err, EBADMSG, VERT_ERR_RUNTIME,
-					      "'%s/leases.json' is corrupt", m->dir);
-	}
-	m->leases = obj_member(m->doc, "leases");
-	m->ports = obj_member(m->doc, "ports");
-	return 0;
+	path = xasprintf("%s/leases.json", m->dir);
+	/* a broken file is not overwritten: its leases would be handed out
+	 * again */
+	r = leases_read(path, &m->doc, err);
+	return r == -ENOENT ? 0 : r;
 }
 
 /* Drop every port claim held by name; how many there were. */
-static size_t ports_drop(struct json_object *ports, const char *name)
+static size_t ports_drop(struct ipam *m, const char *name)
 {
-	char **del = NULL;
-	size_t n = 0;
-	json_object_object_foreach(ports, k, v)
-	{
-		if (strcmp(json_object_get_string(v), name) == 0)
-			del = strv_push(del, xstrdup(k));
-	}
-	for (; del && del[n]; n++)
-		json_object_object_del(ports, del[n]);
-	strv_free(del);
-	return n;
+	return pairs_drop(m->doc.ports, value_is, name);
 }
 
 static int ipam_save(struct ipam *m, vert_error_t *err)
 {
 	_cleanup_close_ int dfd = open(m->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	const char *s = json_object_to_json_string_ext(m->doc, JSON_C_TO_STRING_PRETTY);
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	const char *s;
 	int r;
 
 	if (dfd < 0)
 		return vert_error_sys(err, "open '%s'", m->dir);
+	json_object_object_add(o, "leases", pairs_json(m->doc.leases));
+	json_object_object_add(o, "ports", pairs_json(m->doc.ports));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	r = write_file_atomic_at(dfd, "leases.json", s, strlen(s), 0600);
 	if (r < 0)
 		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "write '%s/leases.json'", m->dir);
@@ -131,7 +246,7 @@ static int cmp_u32(const void *a, const void *b)
 int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int prefix,
 		    uint32_t want, uint32_t *ret, bool *ret_new, vert_error_t *err)
 {
-	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
+	_cleanup_(ipam_close) struct ipam m = { .lock = -EBADF };
 	uint32_t mask = vnet_prefix_mask(prefix), gw = subnet + 1, bcast = subnet | ~mask;
 	_cleanup_free_ uint32_t *used = NULL;
 	size_t n = 0, cap;
@@ -141,14 +256,12 @@ int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int
 
 	if ((r = ipam_open(data_dir, &m, err)) < 0)
 		return r;
-	cap = (size_t)json_object_object_length(m.leases) + 1;
+	cap = strv_len(m.doc.leases) / 2 + 1;
 	used = xcalloc(cap, sizeof(*used));
-	json_object_object_foreach(m.leases, k, v)
-	{
+	for (size_t i = 0; m.doc.leases && m.doc.leases[i]; i += 2) {
 		uint32_t a;
-		if (vnet_parse_ipv4(json_object_get_string(v), &a) < 0)
-			continue;
-		if (strcmp(k, name) == 0)
+		vnet_parse_ipv4(m.doc.leases[i + 1], &a); /* checked on load */
+		if (strcmp(m.doc.leases[i], name) == 0)
 			mine = a;
 		else if ((a & mask) == subnet)
 			used[n++] = a;
@@ -167,12 +280,10 @@ int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int
 		}
 		if (bsearch(&want, used, n, sizeof(*used), cmp_u32)) {
 			const char *holder = "";
-			json_object_object_foreach(m.leases, k2, v2)
-			{
+			for (size_t i = 0; m.doc.leases && m.doc.leases[i]; i += 2) {
 				uint32_t a;
-				if (vnet_parse_ipv4(json_object_get_string(v2), &a) == 0 &&
-				    a == want)
-					holder = k2;
+				if (vnet_parse_ipv4(m.doc.leases[i + 1], &a) == 0 && a == want)
+					holder = m.doc.leases[i];
 			}
 			return vert_error_set(err, EADDRINUSE, VERT_ERR_EXISTS,
 					      "address %s is already in use by VE '%s'", ip,
@@ -201,7 +312,7 @@ int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int
 	}
 	if (pick != mine) {
 		vnet_format_ipv4(pick, ip);
-		json_object_object_add(m.leases, name, json_object_new_string(ip));
+		pairs_set(&m.doc.leases, name, ip);
 		if ((r = ipam_save(&m, err)) < 0)
 			return r;
 	}
@@ -213,55 +324,60 @@ int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int
 
 int vnet_ipam_release(const char *data_dir, const char *name, vert_error_t *err)
 {
-	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
+	_cleanup_(ipam_close) struct ipam m = { .lock = -EBADF };
 	bool changed = false;
 	int r;
 
 	if ((r = ipam_open(data_dir, &m, err)) < 0)
 		return r;
-	if (json_object_object_get_ex(m.leases, name, NULL)) {
-		json_object_object_del(m.leases, name);
+	if (pairs_drop(m.doc.leases, key_is, name) > 0)
 		changed = true;
-	}
 	/* claims are dropped by teardown; a destroyed VE keeps none */
-	if (ports_drop(m.ports, name) > 0)
+	if (ports_drop(&m, name) > 0)
 		changed = true;
 	return changed ? ipam_save(&m, err) : 0;
 }
 
 int vnet_ipam_lookup(const char *data_dir, const char *name, uint32_t *ret)
 {
-	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir), *buf = NULL;
-	struct json_object *o, *l, *v;
-	int r = -ENOENT;
+	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir);
+	struct vnet_leases ls;
+	const char *ip;
+	int r;
 
 	*ret = 0;
-	if (read_file_at(AT_FDCWD, path, 8 << 20, &buf, NULL) < 0 || !(o = json_tokener_parse(buf)))
-		return -ENOENT;
-	if (json_object_object_get_ex(o, "leases", &l) && json_object_object_get_ex(l, name, &v))
-		r = vnet_parse_ipv4(json_object_get_string(v), ret);
-	json_object_put(o);
+	if ((r = leases_read(path, &ls, NULL)) < 0)
+		return r;
+	ip = pairs_get(ls.leases, name);
+	r = ip ? vnet_parse_ipv4(ip, ret) : -ENOENT;
+	leases_done(&ls);
 	return r;
 }
 
 struct vnet_leases *vnet_leases_load(const char *data_dir)
 {
-	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir), *buf = NULL;
-	struct json_object *o;
+	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir);
+	struct vnet_leases *ls = xcalloc(1, sizeof(*ls));
+	vert_error_t e = VERT_ERROR_INIT;
+	int r = leases_read(path, ls, &e);
 
-	if (read_file_at(AT_FDCWD, path, 8 << 20, &buf, NULL) < 0 || !(o = json_tokener_parse(buf)))
+	if (r < 0) {
+		/* a listing shows no addresses then, and says why */
+		if (r != -ENOENT)
+			vert_log(VERT_LOG_WARNING, "%s", e.msg);
+		vert_error_clear(&e);
+		free(ls);
 		return NULL;
-	return (struct vnet_leases *)o;
+	}
+	return ls;
 }
 
 bool vnet_leases_get(const struct vnet_leases *ls, const char *name, char buf[static 16])
 {
-	struct json_object *l, *v;
+	const char *v = ls ? pairs_get(ls->leases, name) : NULL;
 	uint32_t ip;
 
-	if (!ls || !json_object_object_get_ex((struct json_object *)ls, "leases", &l) ||
-	    !json_object_object_get_ex(l, name, &v) ||
-	    vnet_parse_ipv4(json_object_get_string(v), &ip) < 0)
+	if (!v || vnet_parse_ipv4(v, &ip) < 0)
 		return false;
 	vnet_format_ipv4(ip, buf);
 	return true;
@@ -269,7 +385,10 @@ bool vnet_leases_get(const struct vnet_leases *ls, const char *name, char buf[st
 
 void vnet_leases_free(struct vnet_leases *ls)
 {
-	json_object_put((struct json_object *)ls);
+	if (!ls)
+		return;
+	leases_done(ls);
+	free(ls);
 }
 
 /* Claim "proto:ip:hostport" keys for name.  A key held by another VE is a
@@ -280,32 +399,30 @@ int vnet_ipam_claim_ports(const char *data_dir, const char *name, const struct v
 			  size_t n, bool (*stale)(const char *holder, void *data), void *data,
 			  vert_error_t *err)
 {
-	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
+	_cleanup_(ipam_close) struct ipam m = { .lock = -EBADF };
 	int r;
 
 	if ((r = ipam_open(data_dir, &m, err)) < 0)
 		return r;
-	ports_drop(m.ports, name);
+	ports_drop(&m, name);
 	for (size_t i = 0; i < n; i++) {
 		char key[48];
 		const char *holder = NULL;
 		vnet_format_publish(&ports[i], key);
-		json_object_object_foreach(m.ports, k, v)
-		{
+		for (size_t k = 0; m.doc.ports && m.doc.ports[k] && !holder; k += 2) {
 			struct vnet_port q;
 			char proto[8];
 			char ip[16];
 			unsigned hp, vp;
 			uint32_t a;
-			if (sscanf(k, "%7[a-z]:%15[0-9.]:%u:%u", proto, ip, &hp, &vp) != 4 ||
+			if (sscanf(m.doc.ports[k], "%7[a-z]:%15[0-9.]:%u:%u", proto, ip, &hp,
+				   &vp) != 4 ||
 			    vnet_parse_ipv4(ip, &a) < 0)
 				continue;
 			q.proto = strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
 			if (q.proto == ports[i].proto && hp == ports[i].host_port &&
-			    (a == 0 || ports[i].host_ip == 0 || a == ports[i].host_ip)) {
-				holder = json_object_get_string(v);
-				break;
-			}
+			    (a == 0 || ports[i].host_ip == 0 || a == ports[i].host_ip))
+				holder = m.doc.ports[k + 1];
 		}
 		/* the same port twice in one VE's list */
 		for (size_t j = 0; j < i && !holder; j++)
@@ -324,21 +441,21 @@ int vnet_ipam_claim_ports(const char *data_dir, const char *name, const struct v
 					      ports[i].host_port, holder);
 		if (holder) {
 			_cleanup_free_ char *h = xstrdup(holder);
-			ports_drop(m.ports, h);
+			ports_drop(&m, h);
 		}
-		json_object_object_add(m.ports, key, json_object_new_string(name));
+		pairs_set(&m.doc.ports, key, name);
 	}
 	return ipam_save(&m, err);
 }
 
 int vnet_ipam_unclaim_ports(const char *data_dir, const char *name, vert_error_t *err)
 {
-	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
+	_cleanup_(ipam_close) struct ipam m = { .lock = -EBADF };
 	int r;
 
 	if ((r = ipam_open(data_dir, &m, err)) < 0)
 		return r;
-	return ports_drop(m.ports, name) > 0 ? ipam_save(&m, err) : 0;
+	return ports_drop(&m, name) > 0 ? ipam_save(&m, err) : 0;
 }
 
 /* Run fn under the network lock (bridge creation is serialised with the
@@ -346,7 +463,7 @@ int vnet_ipam_unclaim_ports(const char *data_dir, const char *name, vert_error_t
 int vnet_ipam_locked(const char *data_dir, int (*fn)(void *data, vert_error_t *err), void *data,
 		     vert_error_t *err)
 {
-	struct ipam m __attribute__((cleanup(ipam_close))) = { .lock = -1 };
+	_cleanup_(ipam_close) struct ipam m = { .lock = -EBADF };
 	int r;
 
 	if ((r = ipam_lock(data_dir, &m, err)) < 0)

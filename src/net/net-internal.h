@@ -56,7 +56,12 @@ char *vnet_state_path(const char *run, const char *name);
 /* The pid file pasta writes for a VE, and reading a pid file (0: none). */
 char *vnet_pasta_pidfile(const char *run, const char *name);
 pid_t vnet_pidfile_read(const char *path);
-int vnet_state_load(const char *run, const char *name, struct vnet_saved *sv);
+/* -ENOENT (err left alone) when there is none; a broken record is an
+ * error naming the file and the key */
+int vnet_state_load(const char *run, const char *name, struct vnet_saved *sv, vert_error_t *err);
+struct json_object;
+int vnet_saved_parse(struct json_object *o, const char *where, struct vnet_saved *sv,
+		     vert_error_t *err);
 
 /* ---- nftables (nft.c) ---- */
 

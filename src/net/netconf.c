@@ -11,8 +11,8 @@
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 
+#include "vert/json.h"
 #include "vert/util.h"
 #include "vert/vnet.h"
 
@@ -41,89 +41,131 @@ static bool table_name_valid(const char *s)
 	return true;
 }
 
-static int bad(vert_error_t *err, const char *key, const char *val, const char *want)
+static int bad(vert_error_t *err, const struct vjson_loc *loc, const char *val, const char *want)
 {
-	return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "network.json: '%s' = '%s': %s", key,
-			      val, want);
+	return vjson_error(err, loc, "'%s': %s", val, want);
 }
 
-static int subnet4(const char *key, const char *v, uint32_t *a, int *p, vert_error_t *err)
+static int set_bridge(struct json_object *v, void *target, const struct vjson_field *f,
+		      const struct vjson_loc *loc, vert_error_t *err)
 {
-	if (vnet_parse_cidr4(v, true, a, p) < 0 || *p < 8 || *p > 28)
-		return bad(err, key, v, "expected an IPv4 network A.B.C.D/N with N from 8 to 28");
+	struct vnet_netconf *nc = target;
+	const char *s;
+	int r;
+
+	if ((r = vjson_get_string(v, loc, &s, err)) < 0)
+		return r;
+	if (!vnet_ifname_valid(s))
+		return bad(err, loc, s, "not a valid interface name");
+	snprintf(nc->bridge, sizeof(nc->bridge), "%s", s);
+	return 0;
+}
+
+static int subnet4(struct json_object *v, uint32_t *a, int *p, const struct vjson_loc *loc,
+		   vert_error_t *err)
+{
+	const char *s;
+	int r;
+
+	if ((r = vjson_get_string(v, loc, &s, err)) < 0)
+		return r;
+	if (vnet_parse_cidr4(s, true, a, p) < 0 || *p < 8 || *p > 28)
+		return bad(err, loc, s, "expected an IPv4 network A.B.C.D/N with N from 8 to 28");
+	return 0;
+}
+
+static int set_subnet(struct json_object *v, void *target, const struct vjson_field *f,
+		      const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct vnet_netconf *nc = target;
+	return subnet4(v, &nc->subnet, &nc->prefix, loc, err);
+}
+
+static int set_routed(struct json_object *v, void *target, const struct vjson_field *f,
+		      const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct vnet_netconf *nc = target;
+	return subnet4(v, &nc->routed_subnet, &nc->routed_prefix, loc, err);
+}
+
+static int set_subnet6(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct vnet_netconf *nc = target;
+	const char *s;
+	int r, p;
+
+	if ((r = vjson_get_string(v, loc, &s, err)) < 0)
+		return r;
+	if (!*s) {
+		nc->ipv6 = false;
+		return 0;
+	}
+	if (vnet_parse_cidr6(s, &nc->subnet6, &p) < 0 || p != 64 ||
+	    (nc->subnet6.s6_addr[0] & 0xfe) != 0xfc)
+		return bad(err, loc, s, "expected a ULA /64 (fc00::/7), or \"\" for no IPv6");
+	nc->ipv6 = true;
+	memset(&nc->subnet6.s6_addr[8], 0, 8);
+	return 0;
+}
+
+static int set_table(struct json_object *v, void *target, const struct vjson_field *f,
+		     const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct vnet_netconf *nc = target;
+	const char *s;
+	int r;
+
+	if ((r = vjson_get_string(v, loc, &s, err)) < 0)
+		return r;
+	if (!table_name_valid(s))
+		return bad(err, loc, s, "use letters, digits, '_' and '-'");
+	snprintf(nc->table, sizeof(nc->table), "%s", s);
+	return 0;
+}
+
+static const struct vjson_field netconf_table[] = {
+	{ "bridge", VJSON_STRING, set_bridge, 0, 0, NULL },
+	{ "subnet", VJSON_STRING, set_subnet, 0, 0, NULL },
+	{ "routed_subnet", VJSON_STRING, set_routed, 0, 0, NULL },
+	{ "subnet6", VJSON_STRING, set_subnet6, 0, 0, NULL },
+	{ "nft_table", VJSON_STRING, set_table, 0, 0, NULL },
+	{},
+};
+
+static int netconf_parse(const char *buf, size_t len, const char *where, struct vnet_netconf *nc,
+			 vert_error_t *err)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+	struct vnet_netconf in = *nc;
+	int r;
+
+	if ((r = vjson_parse(buf, len, where, &o, err)) < 0 ||
+	    (r = vjson_dispatch(o, netconf_table, 0, &in, where, err)) < 0)
+		return r;
+	if (vnet_cidr4_overlap(in.subnet, in.prefix, in.routed_subnet, in.routed_prefix))
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "%s: 'subnet' and 'routed_subnet' overlap", where);
+	*nc = in;
 	return 0;
 }
 
 int vnet_netconf_parse(const char *json, struct vnet_netconf *nc, vert_error_t *err)
 {
-	struct json_object *o = json_tokener_parse(json);
-	int r = 0;
-
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "network.json: not a JSON object");
-	}
-	json_object_object_foreach(o, k, v)
-	{
-		const char *s = json_object_get_string(v);
-		if (!json_object_is_type(v, json_type_string)) {
-			r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					   "network.json: '%s' must be a string", k);
-		} else if (strcmp(k, "bridge") == 0) {
-			if (!vnet_ifname_valid(s))
-				r = bad(err, k, s, "not a valid interface name");
-			else
-				snprintf(nc->bridge, sizeof(nc->bridge), "%s", s);
-		} else if (strcmp(k, "subnet") == 0) {
-			r = subnet4(k, s, &nc->subnet, &nc->prefix, err);
-		} else if (strcmp(k, "routed_subnet") == 0) {
-			r = subnet4(k, s, &nc->routed_subnet, &nc->routed_prefix, err);
-		} else if (strcmp(k, "subnet6") == 0) {
-			int p;
-			if (!*s) {
-				nc->ipv6 = false;
-			} else if (vnet_parse_cidr6(s, &nc->subnet6, &p) < 0 || p != 64 ||
-				   (nc->subnet6.s6_addr[0] & 0xfe) != 0xfc) {
-				r = bad(err, k, s,
-					"expected a ULA /64 (fc00::/7), or \"\" for no IPv6");
-			} else {
-				nc->ipv6 = true;
-				memset(&nc->subnet6.s6_addr[8], 0, 8);
-			}
-		} else if (strcmp(k, "nft_table") == 0) {
-			if (!table_name_valid(s))
-				r = bad(err, k, s, "use letters, digits, '_' and '-'");
-			else
-				snprintf(nc->table, sizeof(nc->table), "%s", s);
-		} else {
-			r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					   "network.json: unknown key '%s'", k);
-		}
-		if (r < 0)
-			break;
-	}
-	json_object_put(o);
-	if (r == 0 &&
-	    vnet_cidr4_overlap(nc->subnet, nc->prefix, nc->routed_subnet, nc->routed_prefix))
-		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				   "network.json: 'subnet' and 'routed_subnet' overlap");
-	return r;
+	return netconf_parse(json, strlen(json), "network.json", nc, err);
 }
 
 int vnet_netconf_load(const char *data_dir, struct vnet_netconf *nc, vert_error_t *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/network.json", data_dir), *buf = NULL;
+	size_t len = 0;
 	int r;
 
 	vnet_netconf_defaults(nc);
-	r = read_file_at(AT_FDCWD, path, 1 << 16, &buf, NULL);
+	r = read_file_at(AT_FDCWD, path, 1 << 16, &buf, &len);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
 		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read '%s'", path);
-	r = vnet_netconf_parse(buf, nc, err);
-	if (r < 0)
-		return vert_error_wrap(err, "%s", path);
-	return 0;
+	return netconf_parse(buf, len, path, nc, err);
 }

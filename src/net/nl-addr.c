@@ -130,7 +130,11 @@ int nl_route4_overlap(struct nl_sock *s, uint32_t subnet, int prefix, int ignore
 	char buf[NL_MSG_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rt;
-	struct overlap o = { subnet, prefix, ignore_ifindex, ignore_proto, ret_desc };
+	struct overlap o = { .subnet = subnet,
+			     .prefix = prefix,
+			     .ignore_ifindex = ignore_ifindex,
+			     .ignore_proto = ignore_proto,
+			     .desc = ret_desc };
 
 	nlh->nlmsg_type = RTM_GETROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;

@@ -81,7 +81,7 @@ static void *inside_thread(void *data)
 static int attach_veth(struct vnet_state *s, pid_t pid, vert_error_t *err)
 {
 	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", pid);
-	struct inside in = { .s = s, .nsfd = -1 };
+	struct inside in = { .s = s, .nsfd = -EBADF };
 	struct nl_sock nl;
 	pthread_t t;
 	int r;

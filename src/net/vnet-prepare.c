@@ -155,7 +155,7 @@ static bool port_holder_stale(const char *holder, void *data)
 	struct stale_ctx *c = data;
 	struct vnet_saved sv;
 
-	if (vnet_state_load(c->run, holder, &sv) == 0 && proc_alive(sv.owner, sv.owner_start))
+	if (vnet_state_load(c->run, holder, &sv, NULL) == 0 && proc_alive(sv.owner, sv.owner_start))
 		return false;
 	c->stale = strv_push(c->stale, xstrdup(holder));
 	return true;
@@ -190,7 +190,7 @@ static int port_free(const struct vnet_port *p, vert_error_t *err)
 static int claim_ports(struct vnet_state *s, vert_error_t *err)
 {
 	struct stale_ctx c = { .run = s->run };
-	struct vnet_paths p = { s->data, s->run, s->rootless };
+	struct vnet_paths p = { .data = s->data, .run = s->run, .rootless = s->rootless };
 	int r;
 
 	if (!s->n_ports)
@@ -361,7 +361,7 @@ static int prepare_addresses(struct vnet_state *s, const struct vnet_config *c, 
 static int prepare(const struct vnet_paths *p, const char *name, const struct vnet_config *c,
 		   struct vnet_state **ret, vert_error_t *err)
 {
-	struct vnet_state *s = xcalloc(1, sizeof(*s));
+	_cleanup_vnet_ struct vnet_state *s = xcalloc(1, sizeof(*s));
 	int r;
 
 	s->data = xstrdup(p->data);
@@ -391,7 +391,7 @@ static int prepare(const struct vnet_paths *p, const char *name, const struct vn
 		goto fail_early;
 	}
 	if (s->mode == VNET_NONE) {
-		*ret = s;
+		*ret = TAKE_PTR(s);
 		return 0;
 	}
 	if ((r = vnet_netconf_load(p->data, &s->nc, err)) < 0)
@@ -412,7 +412,7 @@ static int prepare(const struct vnet_paths *p, const char *name, const struct vn
 		goto fail;
 	if ((s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED) && (r = claim_ports(s, err)) < 0)
 		goto fail;
-	*ret = s;
+	*ret = TAKE_PTR(s);
 	return 0;
 fail : {
 	vert_error_t e = VERT_ERROR_INIT;
@@ -422,7 +422,6 @@ fail : {
 	vert_error_clear(&e);
 }
 fail_early:
-	vnet_state_free(s);
 	return r;
 }
 

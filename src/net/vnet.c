@@ -16,12 +16,14 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "net-internal.h"
 #include "vert/fs.h"
+#include "vert/json.h"
 #include "vert/net.h"
 #include "vert/util.h"
 #include "vert/vnet.h"
@@ -216,31 +218,73 @@ int vnet_state_save(const struct vnet_state *s, vert_error_t *err)
 	return 0;
 }
 
-int vnet_state_load(const char *run, const char *name, struct vnet_saved *sv)
+/* a string that must fit a fixed buffer (f->data: its size) */
+static int set_fixed(struct json_object *v, void *target, const struct vjson_field *f,
+		     const struct vjson_loc *loc, vert_error_t *err)
 {
-	_cleanup_free_ char *path = vnet_state_path(run, name), *buf = NULL;
-	struct json_object *o, *v;
+	size_t size = (size_t)(uintptr_t)f->data;
+	const char *s;
+	int r;
+
+	if ((r = vjson_get_string(v, loc, &s, err)) < 0)
+		return r;
+	if (strlen(s) >= size)
+		return vjson_error(err, loc, "'%s' is longer than %zu bytes", s, size - 1);
+	memcpy(target, s, strlen(s) + 1);
+	return 0;
+}
+
+#define F(n, t, cb, m, fl)                                                                         \
+	{                                                                                          \
+		n, t, cb, offsetof(struct vnet_saved, m), fl, NULL                                 \
+	}
+#define FIXED(n, m)                                                                                \
+	{                                                                                          \
+		n, VJSON_STRING, set_fixed, offsetof(struct vnet_saved, m), 0,                     \
+			(const void *)(uintptr_t)sizeof(((struct vnet_saved *)0)->m)               \
+	}
+
+static const struct vjson_field saved_table[] = {
+	{ "mode", VJSON_STRING, vjson_ignore, 0, 0, NULL },
+	F("owner_pid", VJSON_INT, vjson_pid, owner, VJSON_MANDATORY),
+	F("owner_start", VJSON_INT, vjson_uint64, owner_start, VJSON_MANDATORY),
+	FIXED("table", table),
+	FIXED("host_if", host_if),
+	{ "ipv4", VJSON_STRING, vjson_ignore, 0, 0, NULL },
+	F("helper_pid", VJSON_INT, vjson_pid, helper, 0),
+	F("helper_start", VJSON_INT, vjson_uint64, helper_start, 0),
+	{ "ports", VJSON_ARRAY, vjson_ignore, 0, 0, NULL },
+	{},
+};
+
+int vnet_saved_parse(struct json_object *o, const char *where, struct vnet_saved *sv,
+		     vert_error_t *err)
+{
+	struct vnet_saved in = { 0 };
 	int r;
 
 	memset(sv, 0, sizeof(*sv));
-	if ((r = read_file_at(AT_FDCWD, path, 1 << 16, &buf, NULL)) < 0)
+	if ((r = vjson_dispatch(o, saved_table, 0, &in, where, err)) < 0)
 		return r;
-	if (!(o = json_tokener_parse(buf)))
-		return -EBADMSG;
-	if (json_object_object_get_ex(o, "table", &v))
-		snprintf(sv->table, sizeof(sv->table), "%s", json_object_get_string(v));
-	if (json_object_object_get_ex(o, "host_if", &v))
-		snprintf(sv->host_if, sizeof(sv->host_if), "%s", json_object_get_string(v));
-	if (json_object_object_get_ex(o, "owner_pid", &v))
-		sv->owner = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "owner_start", &v))
-		sv->owner_start = (uint64_t)json_object_get_int64(v);
-	if (json_object_object_get_ex(o, "helper_pid", &v))
-		sv->helper = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "helper_start", &v))
-		sv->helper_start = (uint64_t)json_object_get_int64(v);
-	json_object_put(o);
+	*sv = in;
 	return 0;
+}
+
+int vnet_state_load(const char *run, const char *name, struct vnet_saved *sv, vert_error_t *err)
+{
+	_cleanup_free_ char *path = vnet_state_path(run, name);
+	_cleanup_json_ struct json_object *o = NULL;
+	vert_error_t e = VERT_ERROR_INIT;
+	int r;
+
+	memset(sv, 0, sizeof(*sv));
+	r = vjson_parse_file(AT_FDCWD, path, 1 << 16, &o, &e);
+	if (r == 0)
+		r = vnet_saved_parse(o, path, sv, &e);
+	if (r < 0 && r != -ENOENT)
+		vert_error_move(err, &e);
+	vert_error_clear(&e);
+	return r;
 }
 
 /* ---- teardown / release ---- */
@@ -277,7 +321,7 @@ static int teardown(const struct vnet_paths *p, const char *name, bool leave_lin
 	struct stat st;
 	int r, first = 0;
 
-	r = vnet_state_load(p->run, name, &sv);
+	r = vnet_state_load(p->run, name, &sv, &e);
 	*ret_had = r != -ENOENT;
 	if (r == -ENOENT) {
 		/* none, or killed before the record was written: what prepare
@@ -287,9 +331,12 @@ static int teardown(const struct vnet_paths *p, const char *name, bool leave_lin
 			fs_rm_rf(etc);
 		return 0;
 	}
-	if (r < 0)
-		vert_debug("network state of '%s' unreadable (%s): removing it", name,
-			   strerror(-r));
+	if (r < 0) {
+		/* the VE is gone (teardown runs after it): what the record
+		 * would have named cannot be trusted, the rest is cleaned */
+		vert_log(VERT_LOG_WARNING, "VE '%s': %s; removing the network record", name, e.msg);
+		vert_error_clear(&e);
+	}
 	/* each step on its own: one failing must not keep the others from
 	 * cleaning up; the first error is reported */
 	/* the link before the rules: deleting the device drops the netdev

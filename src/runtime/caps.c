@@ -11,7 +11,7 @@ int rt_caps_apply_bounding(uint64_t bounding, vert_error_t *err)
 	cap_value_t max = cap_max_bits();
 
 	for (cap_value_t c = 0; c < max && c < 64; c++) {
-		if (bounding & (1ULL << c))
+		if (bounding & CAP_BIT(c))
 			continue;
 		if (cap_drop_bound(c) < 0 && errno != EINVAL)
 			return vert_error_sys(err, "drop capability %d from the bounding set", c);
@@ -26,7 +26,7 @@ static int set_flag(cap_t caps, cap_flag_t flag, uint64_t mask)
 	cap_value_t max = cap_max_bits();
 
 	for (cap_value_t c = 0; c < max && c < 64; c++)
-		if (mask & (1ULL << c))
+		if (mask & CAP_BIT(c))
 			list[n++] = c;
 	return n ? cap_set_flag(caps, flag, n, list, CAP_SET) : 0;
 }
@@ -54,7 +54,7 @@ int rt_caps_apply(const struct rt_spec *s, vert_error_t *err)
 	if (CAP_AMBIENT_SUPPORTED()) {
 		cap_reset_ambient();
 		for (cap_value_t c = 0; c < max && c < 64; c++) {
-			if (!(s->cap_ambient & (1ULL << c)))
+			if (!(s->cap_ambient & CAP_BIT(c)))
 				continue;
 			if (cap_set_ambient(c, CAP_SET) < 0) {
 				r = vert_error_sys(err, "raise ambient capability %d", c);

@@ -29,17 +29,12 @@
 __attribute__((noreturn)) static void child_fail(int sync_fd, vert_error_t *err)
 {
 	struct rt_sync_msg m = { .type = RT_SYNC_ERROR };
-	int code = 125;
 
 	m.errnum = err->errnum;
 	m.kind = err->kind;
 	snprintf(m.msg, sizeof(m.msg), "%s", err->msg ? err->msg : "unknown error");
-	rt_sync_send(sync_fd, &m, -1);
-	if (err->kind == VERT_ERR_EXEC_NOENT)
-		code = 127;
-	else if (err->kind == VERT_ERR_EXEC_CANNOT)
-		code = 126;
-	_exit(code);
+	rt_sync_send(sync_fd, &m, -EBADF);
+	_exit(vert_error_run_exit_code(err->kind));
 }
 
 void rt_reset_signals(void)
@@ -158,8 +153,8 @@ static int switch_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n_group
 	return 0;
 }
 
-/* An execve() of name failed with errno: not there (127) or not runnable
- * (126). */
+/* An execve() of name failed with errno: not there (VERT_ERR_EXEC_NOENT,
+ * exit 127) or not runnable (VERT_ERR_EXEC_CANNOT, 126). */
 static int exec_failed(const char *name, vert_error_t *err)
 {
 	if (errno == ENOENT || errno == ENOTDIR)
@@ -239,14 +234,14 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 		 * getppid() can't tell (0 across a pid namespace); its pidfd,
 		 * readable once it exited, can. */
 		if (a->parent_pidfd >= 0 && poll(&pfd, 1, 0) != 0)
-			_exit(125);
+			_exit(VERT_EXIT_RUN_FAILED);
 	}
 	rt_reset_signals();
 
 	/* #1: wait for the parent (id maps, network) */
 	r = rt_sync_recv(a->sync_fd, &go, NULL);
 	if (r <= 0 || go.type != RT_SYNC_GO)
-		_exit(125);
+		_exit(VERT_EXIT_RUN_FAILED);
 	/* /proc/self/exe of this process is the host's vert binary until the
 	 * execve below: not dumpable, so nothing in the VE can open it.  Not
 	 * before #1: the parent (or newuidmap) must open /proc/PID/uid_map,

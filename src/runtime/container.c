@@ -80,7 +80,7 @@ static pid_t do_clone(uint64_t flags, int cgroup_fd, int *ret_pidfd)
 int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts *o,
 			struct rt_container *ret, vert_error_t *err)
 {
-	struct child_guard guard __attribute__((cleanup(child_guard_cleanup))) = { 0, -EBADF };
+	_cleanup_(child_guard_cleanup) struct child_guard guard = { .pid = 0, .pidfd = -EBADF };
 	struct sock_fprog *prog = NULL;
 	_cleanup_close_ int psock = -EBADF, csock = -EBADF;
 	_cleanup_close_ int pty = -EBADF, self_pidfd = -EBADF;
@@ -150,7 +150,7 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	if (o->after_clone && (r = o->after_clone(pid, o->after_clone_data, err)) < 0)
 		return r;
 
-	if (rt_sync_send(psock, &go, -1) < 0) /* #1 */
+	if (rt_sync_send(psock, &go, -EBADF) < 0) /* #1 */
 		return vert_error_sys(err, "start the VE process");
 	vert_debug_mark("go sent");
 
@@ -174,5 +174,5 @@ void rt_container_release(struct rt_container *c)
 		close(c->pidfd);
 	if (c->pty_master >= 0)
 		close(c->pty_master);
-	c->pidfd = c->pty_master = -1;
+	c->pidfd = c->pty_master = -EBADF;
 }

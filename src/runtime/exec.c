@@ -113,7 +113,7 @@ __attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
 		struct rt_sync_msg go;
 		close(report_fd);
 		if (rt_sync_recv(sync_fd, &go, NULL) <= 0 || go.type != RT_SYNC_GO)
-			_exit(125);
+			_exit(VERT_EXIT_RUN_FAILED);
 		/* after #1 (P holds our pidfd): born in the VE's cgroup, we
 		 * may join its cgroup namespace */
 		if ((nsflags & CLONE_NEWCGROUP) && setns(o->init_pidfd, CLONE_NEWCGROUP) < 0) {
@@ -123,8 +123,8 @@ __attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
 						 .kind = VERT_ERR_RUNTIME };
 			vert_error_sys(&e, "join the VE's cgroup namespace");
 			snprintf(m.msg, sizeof(m.msg), "%s", e.msg);
-			rt_sync_send(sync_fd, &m, -1); /* #3 */
-			_exit(125);
+			rt_sync_send(sync_fd, &m, -EBADF); /* #3 */
+			_exit(VERT_EXIT_RUN_FAILED);
 		}
 		rt_child_process(s, &o->create, prog, sync_fd, &go,
 				 (nsflags & CLONE_NEWUSER) != 0 || !rt_in_init_userns());
@@ -206,7 +206,7 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
 		return vert_error_sys(err, "pidfd_open");
 	}
 
-	if (rt_sync_send(psock, &go, -1) < 0) /* #1 */
+	if (rt_sync_send(psock, &go, -EBADF) < 0) /* #1 */
 		goto killit;
 	if ((r = rt_sync_until_exec(psock, &pty, err)) < 0) {
 		while (waitpid(g, &st, 0) < 0 && errno == EINTR)

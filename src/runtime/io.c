@@ -191,7 +191,7 @@ int rt_container_wait(struct rt_container *c, int *ret_status, vert_error_t *err
 			{ .fd = c->pidfd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = c->pty_master, .events = POLLIN },
-			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+			{ .fd = stdin_open ? STDIN_FILENO : -EBADF, .events = POLLIN },
 		};
 		int n = poll(p, 4, -1);
 
@@ -234,7 +234,7 @@ int rt_container_wait(struct rt_container *c, int *ret_status, vert_error_t *err
 			if (pump(c->pty_master, STDOUT_FILENO) < 0) {
 				/* EIO: every slave fd is closed; wait for the exit */
 				close(c->pty_master);
-				c->pty_master = -1;
+				c->pty_master = -EBADF;
 				stdin_open = false;
 			}
 		}

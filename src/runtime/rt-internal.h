@@ -37,7 +37,7 @@ int rt_sync_send(int sock, const struct rt_sync_msg *m, int fd_to_pass);
 /* Returns 1 on a message, 0 on EOF, negative errno on error. */
 int rt_sync_recv(int sock, struct rt_sync_msg *m, int *ret_fd);
 /* Read #2/#3 until the EOF that means the child's execve succeeded;
- * *ret_pty gets the pty master (or -1).  A #3 becomes err, with the
+ * *ret_pty gets the pty master (or -EBADF).  A #3 becomes err, with the
  * child's message and kind. */
 int rt_sync_until_exec(int sock, int *ret_pty, vert_error_t *err);
 
@@ -48,7 +48,7 @@ struct rt_child_args {
 	const struct sock_fprog *seccomp;
 	int sync_fd;
 	bool rootless_fs;
-	int parent_pidfd; /* the creating process, to detect its death; -1 */
+	int parent_pidfd; /* the creating process, to detect its death, or < 0 */
 };
 void rt_reset_signals(void);
 __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a);
@@ -57,17 +57,12 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 						const struct sock_fprog *seccomp, int sync_fd,
 						const struct rt_sync_msg *go, bool userns);
 
-/* spec.c: json-c accessors that turn a wrong type into a spec error
- * (absent or null keys are left alone and return 0) */
+/* spec-resources.c: linux.resources, a vjson setter into struct rt_resources */
 struct json_object;
-struct json_object *rt_jget(struct json_object *o, const char *key);
-int rt_jstr(struct json_object *o, const char *key, char **ret, vert_error_t *err);
-int rt_jstrv(struct json_object *o, const char *key, char ***ret, vert_error_t *err);
-int rt_jbool(struct json_object *o, const char *key, bool *ret, vert_error_t *err);
-int rt_jint64(struct json_object *o, const char *key, int64_t *ret, vert_error_t *err);
-
-/* spec-resources.c: linux.resources */
-int rt_parse_resources(struct rt_resources *r, struct json_object *res, vert_error_t *err);
+struct vjson_field;
+struct vjson_loc;
+int rt_parse_resources(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err);
 
 /* caps.c */
 int rt_caps_apply_bounding(uint64_t bounding, vert_error_t *err);

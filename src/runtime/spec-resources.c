@@ -22,10 +22,11 @@
  * killer) is rejected rather than ignored: a spec that asks for a limit
  * vert would not enforce is an error (see spec.c).
  */
-#include <json-c/json.h>
 #include <math.h>
+#include <stddef.h>
 
 #include "rt-internal.h"
+#include "vert/json.h"
 #include "vert/util.h"
 
 void rt_resources_init(struct rt_resources *r)
@@ -82,53 +83,81 @@ int64_t rt_oci_blkio_to_io_weight(uint64_t w)
 	return (int64_t)(1 + (w - 10) * 9999 / 990);
 }
 
-static int unsupported(const char *what, vert_error_t *err)
+static int unsupported(const struct vjson_loc *loc, const char *what, vert_error_t *err)
 {
 	return vert_error_set(err, EOPNOTSUPP, VERT_ERR_INVALID,
-			      "spec: linux.resources.%s is not supported", what);
+			      "%s: linux.resources.%s is not supported", loc->where, what);
 }
 
-static bool present(struct json_object *o, const char *key)
+#define F(n, t, cb, st, m)                                                                         \
+	{                                                                                          \
+		n, t, cb, offsetof(st, m), VJSON_NULLABLE, NULL                                    \
+	}
+
+/* an integer that may be absent */
+struct opt_i64 {
+	int64_t v;
+	bool set;
+};
+
+static int set_opt(struct json_object *v, void *target, const struct vjson_field *f,
+		   const struct vjson_loc *loc, vert_error_t *err)
 {
-	return rt_jget(o, key) != NULL;
+	struct opt_i64 *o = target;
+	int r = vjson_int64(v, &o->v, f, loc, err);
+
+	if (r == 0)
+		o->set = true;
+	return r;
 }
 
-static int parse_memory(struct rt_resources *r, struct json_object *mem, vert_error_t *err)
-{
-	int64_t limit = -1, swap = -1;
-	bool disable_oom = false;
-	int ret;
+struct mem_in {
+	struct opt_i64 limit, swap;
+	int64_t reservation;
+	bool disable_oom, swappiness;
+};
 
-	if ((ret = rt_jint64(mem, "limit", &limit, err)) < 0 ||
-	    (ret = rt_jint64(mem, "reservation", &r->memory_low, err)) < 0 ||
-	    (ret = rt_jint64(mem, "swap", &swap, err)) < 0 ||
-	    (ret = rt_jbool(mem, "disableOOMKiller", &disable_oom, err)) < 0)
-		return ret;
+static const struct vjson_field mem_table[] = {
+	F("limit", VJSON_INT, set_opt, struct mem_in, limit),
+	F("reservation", VJSON_INT, vjson_int64, struct mem_in, reservation),
+	F("swap", VJSON_INT, set_opt, struct mem_in, swap),
+	F("disableOOMKiller", VJSON_BOOL, vjson_bool, struct mem_in, disable_oom),
 	/* kernel and kernelTCP are deprecated in the spec; on v2 kernel
 	 * memory is part of memory.max anyway */
-	if (present(mem, "swappiness"))
-		return unsupported("memory.swappiness (no per-cgroup swappiness on cgroup v2)",
+	F("swappiness", VJSON_ANY, vjson_present, struct mem_in, swappiness),
+	{},
+};
+
+static int set_memory(struct json_object *v, void *target, const struct vjson_field *f,
+		      const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct rt_resources *r = *(struct rt_resources **)target;
+	struct mem_in in = { .limit.v = -1, .swap.v = -1, .reservation = r->memory_low };
+	int ret;
+
+	if ((ret = vjson_dispatch_at(v, mem_table, &in, loc, err)) < 0)
+		return ret;
+	if (in.swappiness)
+		return unsupported(loc, "memory.swappiness (no per-cgroup swappiness on cgroup v2)",
 				   err);
-	if (disable_oom)
-		return unsupported("memory.disableOOMKiller", err);
-	if (present(mem, "limit"))
-		r->memory_max = limit < 0 ? INT64_MAX : limit;
-	if (r->memory_low <= 0)
-		r->memory_low = -1; /* no reservation: nothing to protect */
-	if (present(mem, "swap")) {
-		if (swap < 0)
+	if (in.disable_oom)
+		return unsupported(loc, "memory.disableOOMKiller", err);
+	if (in.limit.set)
+		r->memory_max = in.limit.v < 0 ? INT64_MAX : in.limit.v;
+	r->memory_low = in.reservation <= 0 ? -1 : in.reservation; /* none: nothing to protect */
+	if (in.swap.set) {
+		if (in.swap.v < 0)
 			r->memory_swap_max = INT64_MAX;
-		else if (!present(mem, "limit") || limit < 0)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: memory.swap needs memory.limit (it is their "
-					      "sum)");
-		else if (swap < limit)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: memory.swap (%lld) is memory + swap and must "
-					      "not be below memory.limit (%lld)",
-					      (long long)swap, (long long)limit);
+		else if (!in.limit.set || in.limit.v < 0)
+			return vjson_error(err, loc,
+					   "memory.swap needs memory.limit (it is their sum)");
+		else if (in.swap.v < in.limit.v)
+			return vjson_error(err, loc,
+					   "memory.swap (%lld) is memory + swap and must not be "
+					   "below memory.limit (%lld)",
+					   (long long)in.swap.v, (long long)in.limit.v);
 		else
-			r->memory_swap_max = swap - limit;
+			r->memory_swap_max = in.swap.v - in.limit.v;
 	}
 	return 0;
 }
@@ -139,114 +168,174 @@ static char **unified_add(char **u, const char *key, char *take_value)
 	return strv_push(u, take_value);
 }
 
-static int parse_cpu(struct rt_resources *r, struct json_object *cpu, vert_error_t *err)
-{
-	int64_t shares = -1, quota = -1, period = -1, burst = -1, idle = -1, rt = 0;
-	int ret;
+struct cpu_in {
+	int64_t shares, burst, idle, rt;
+	struct opt_i64 quota, period;
+	char *cpus, *mems;
+};
 
-	if ((ret = rt_jint64(cpu, "shares", &shares, err)) < 0 ||
-	    (ret = rt_jint64(cpu, "quota", &quota, err)) < 0 ||
-	    (ret = rt_jint64(cpu, "period", &period, err)) < 0 ||
-	    (ret = rt_jint64(cpu, "burst", &burst, err)) < 0 ||
-	    (ret = rt_jint64(cpu, "idle", &idle, err)) < 0 ||
-	    (ret = rt_jint64(cpu, "realtimeRuntime", &rt, err)) < 0 ||
-	    (ret = rt_jstr(cpu, "cpus", &r->cpuset_cpus, err)) < 0 ||
-	    (ret = rt_jstr(cpu, "mems", &r->cpuset_mems, err)) < 0)
+static const struct vjson_field cpu_table[] = {
+	F("shares", VJSON_INT, vjson_int64, struct cpu_in, shares),
+	F("quota", VJSON_INT, set_opt, struct cpu_in, quota),
+	F("period", VJSON_INT, set_opt, struct cpu_in, period),
+	F("burst", VJSON_INT, vjson_int64, struct cpu_in, burst),
+	F("idle", VJSON_INT, vjson_int64, struct cpu_in, idle),
+	F("realtimeRuntime", VJSON_INT, vjson_int64, struct cpu_in, rt),
+	F("cpus", VJSON_STRING, vjson_string, struct cpu_in, cpus),
+	F("mems", VJSON_STRING, vjson_string, struct cpu_in, mems),
+	{},
+};
+
+/* an empty cpuset string means "not set" */
+static void take_cpuset(char **dst, char *take)
+{
+	if (!take)
+		return;
+	free(*dst);
+	*dst = *take ? take : NULL;
+	if (!*dst)
+		free(take);
+}
+
+static int set_cpu(struct json_object *v, void *target, const struct vjson_field *f,
+		   const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct rt_resources *r = *(struct rt_resources **)target;
+	struct cpu_in in = { -1, -1, -1, 0, { -1, false }, { -1, false }, NULL, NULL };
+	int ret = vjson_dispatch_at(v, cpu_table, &in, loc, err);
+
+	take_cpuset(&r->cpuset_cpus, in.cpus);
+	take_cpuset(&r->cpuset_mems, in.mems);
+	if (ret < 0)
 		return ret;
-	if (rt > 0)
-		return unsupported("cpu.realtimeRuntime", err);
-	if (shares > 0)
-		r->cpu_weight = rt_oci_shares_to_weight((uint64_t)shares);
-	if (present(cpu, "quota") || present(cpu, "period")) {
-		r->cpu_quota = quota > 0 ? quota : INT64_MAX;
-		r->cpu_period = period > 0 ? period : 100000;
+	if (in.rt > 0)
+		return unsupported(loc, "cpu.realtimeRuntime", err);
+	if (in.shares > 0)
+		r->cpu_weight = rt_oci_shares_to_weight((uint64_t)in.shares);
+	if (in.quota.set || in.period.set) {
+		r->cpu_quota = in.quota.v > 0 ? in.quota.v : INT64_MAX;
+		r->cpu_period = in.period.v > 0 ? in.period.v : 100000;
 	}
-	if (burst >= 0)
+	if (in.burst >= 0)
 		r->unified = unified_add(r->unified, "cpu.max.burst",
-					 xasprintf("%lld", (long long)burst));
-	if (idle >= 0)
+					 xasprintf("%lld", (long long)in.burst));
+	if (in.idle >= 0)
 		r->unified =
-			unified_add(r->unified, "cpu.idle", xasprintf("%lld", (long long)idle));
-	if (r->cpuset_cpus && !*r->cpuset_cpus) {
-		free(r->cpuset_cpus);
-		r->cpuset_cpus = NULL;
-	}
-	if (r->cpuset_mems && !*r->cpuset_mems) {
-		free(r->cpuset_mems);
-		r->cpuset_mems = NULL;
-	}
+			unified_add(r->unified, "cpu.idle", xasprintf("%lld", (long long)in.idle));
 	return 0;
 }
+
+static const struct vjson_field pids_table[] = {
+	F("limit", VJSON_INT, set_opt, struct opt_i64, v),
+	{},
+};
+
+static int set_pids(struct json_object *v, void *target, const struct vjson_field *f,
+		    const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct rt_resources *r = *(struct rt_resources **)target;
+	struct opt_i64 limit = { -1, false };
+	int ret;
+
+	if ((ret = vjson_dispatch_at(v, pids_table, &limit, loc, err)) < 0)
+		return ret;
+	if (limit.set)
+		r->pids_max = limit.v > 0 ? limit.v : INT64_MAX;
+	return 0;
+}
+
+/* {"major": 8, "minor": 0, "rate"/"weight": N} */
+struct devrate_in {
+	int64_t major, minor, rate, weight;
+};
+
+static const struct vjson_field devrate_table[] = {
+	F("major", VJSON_INT, vjson_int64, struct devrate_in, major),
+	F("minor", VJSON_INT, vjson_int64, struct devrate_in, minor),
+	F("rate", VJSON_INT, vjson_int64, struct devrate_in, rate),
+	F("weight", VJSON_INT, vjson_int64, struct devrate_in, weight),
+	{},
+};
 
 /* [{"major": 8, "minor": 0, "rate": N}] -> "8:0 KEY=N" lines in io.max */
-static int parse_throttle(struct rt_resources *r, struct json_object *bio, const char *field,
-			  const char *key, vert_error_t *err)
+static int parse_throttle(struct rt_resources *r, struct json_object *a, const char *field,
+			  const char *key, const struct vjson_loc *bloc, vert_error_t *err)
 {
-	struct json_object *a = rt_jget(bio, field);
+	struct vjson_loc loc;
 	int ret;
 
-	if (!a)
-		return 0;
-	if (!json_object_is_type(a, json_type_array))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: blockIO.%s must be an array", field);
-	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		struct json_object *e = json_object_array_get_idx(a, i);
-		int64_t maj = -1, min = -1, rate = -1;
-		if ((ret = rt_jint64(e, "major", &maj, err)) < 0 ||
-		    (ret = rt_jint64(e, "minor", &min, err)) < 0 ||
-		    (ret = rt_jint64(e, "rate", &rate, err)) < 0)
+	vjson_loc_child(bloc, field, &loc);
+	for (size_t i = 0; i < vjson_array_length(a); i++) {
+		struct devrate_in e = { -1, -1, -1, -1 };
+		if ((ret = vjson_dispatch_elem(a, i, devrate_table, &e, &loc, err)) < 0)
 			return ret;
-		if (maj < 0 || min < 0 || rate < 0)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: blockIO.%s entries need major, minor and rate",
-					      field);
-		r->io_max = strv_push(r->io_max,
-				      rate == 0 ? xasprintf("%lld:%lld %s=max", (long long)maj,
-							    (long long)min, key)
-						: xasprintf("%lld:%lld %s=%lld", (long long)maj,
-							    (long long)min, key, (long long)rate));
+		if (e.major < 0 || e.minor < 0 || e.rate < 0)
+			return vjson_error(err, &loc,
+					   "blockIO.%s entries need major, minor and rate", field);
+		r->io_max = strv_push(
+			r->io_max, e.rate == 0
+					   ? xasprintf("%lld:%lld %s=max", (long long)e.major,
+						       (long long)e.minor, key)
+					   : xasprintf("%lld:%lld %s=%lld", (long long)e.major,
+						       (long long)e.minor, key, (long long)e.rate));
 	}
 	return 0;
 }
 
-static int parse_blockio(struct rt_resources *r, struct json_object *bio, vert_error_t *err)
+static const struct {
+	const char *field, *key;
+} throttles[] = {
+	{ "throttleReadBpsDevice", "rbps" },
+	{ "throttleWriteBpsDevice", "wbps" },
+	{ "throttleReadIOPSDevice", "riops" },
+	{ "throttleWriteIOPSDevice", "wiops" },
+};
+
+struct blkio_in {
+	int64_t weight;
+	struct json_object *weight_device, *throttle[ARRAY_SIZE(throttles)];
+};
+
+static const struct vjson_field blkio_table[] = {
+	F("weight", VJSON_INT, vjson_int64, struct blkio_in, weight),
+	F("weightDevice", VJSON_ARRAY, vjson_borrow, struct blkio_in, weight_device),
+	F("throttleReadBpsDevice", VJSON_ARRAY, vjson_borrow, struct blkio_in, throttle[0]),
+	F("throttleWriteBpsDevice", VJSON_ARRAY, vjson_borrow, struct blkio_in, throttle[1]),
+	F("throttleReadIOPSDevice", VJSON_ARRAY, vjson_borrow, struct blkio_in, throttle[2]),
+	F("throttleWriteIOPSDevice", VJSON_ARRAY, vjson_borrow, struct blkio_in, throttle[3]),
+	{},
+};
+
+static int set_blockio(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err)
 {
-	static const struct {
-		const char *field, *key;
-	} thr[] = {
-		{ "throttleReadBpsDevice", "rbps" },
-		{ "throttleWriteBpsDevice", "wbps" },
-		{ "throttleReadIOPSDevice", "riops" },
-		{ "throttleWriteIOPSDevice", "wiops" },
-	};
-	struct json_object *wd;
-	int64_t w = -1;
+	struct rt_resources *r = *(struct rt_resources **)target;
+	struct blkio_in in = { .weight = -1 };
+	struct vjson_loc wl;
 	int ret;
 
-	if ((ret = rt_jint64(bio, "weight", &w, err)) < 0)
+	if ((ret = vjson_dispatch_at(v, blkio_table, &in, loc, err)) < 0)
 		return ret;
-	if (w > 0)
-		r->io_weight = rt_oci_blkio_to_io_weight((uint64_t)w);
-	wd = rt_jget(bio, "weightDevice");
-	for (size_t i = 0; wd && i < json_object_array_length(wd); i++) {
-		struct json_object *e = json_object_array_get_idx(wd, i);
-		int64_t maj = -1, min = -1, dw = -1;
-		if ((ret = rt_jint64(e, "major", &maj, err)) < 0 ||
-		    (ret = rt_jint64(e, "minor", &min, err)) < 0 ||
-		    (ret = rt_jint64(e, "weight", &dw, err)) < 0)
+	if (in.weight > 0)
+		r->io_weight = rt_oci_blkio_to_io_weight((uint64_t)in.weight);
+	vjson_loc_child(loc, "weightDevice", &wl);
+	for (size_t i = 0; i < vjson_array_length(in.weight_device); i++) {
+		struct devrate_in e = { -1, -1, -1, -1 };
+		if ((ret = vjson_dispatch_elem(in.weight_device, i, devrate_table, &e, &wl, err)) <
+		    0)
 			return ret;
-		if (maj < 0 || min < 0 || dw <= 0)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: blockIO.weightDevice entries need major, "
-					      "minor and weight");
-		r->unified =
-			unified_add(r->unified, "io.weight",
-				    xasprintf("%lld:%lld %lld", (long long)maj, (long long)min,
-					      (long long)rt_oci_blkio_to_io_weight((uint64_t)dw)));
+		if (e.major < 0 || e.minor < 0 || e.weight <= 0)
+			return vjson_error(err, &wl,
+					   "blockIO.weightDevice entries need major, minor and "
+					   "weight");
+		r->unified = unified_add(
+			r->unified, "io.weight",
+			xasprintf("%lld:%lld %lld", (long long)e.major, (long long)e.minor,
+				  (long long)rt_oci_blkio_to_io_weight((uint64_t)e.weight)));
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(thr); i++)
-		if ((ret = parse_throttle(r, bio, thr[i].field, thr[i].key, err)) < 0)
+	for (size_t i = 0; i < ARRAY_SIZE(throttles); i++)
+		if ((ret = parse_throttle(r, in.throttle[i], throttles[i].field, throttles[i].key,
+					  loc, err)) < 0)
 			return ret;
 	return 0;
 }
@@ -261,63 +350,64 @@ static bool unified_key_valid(const char *k)
 	return !str_startswith(k, "cgroup.");
 }
 
-static int parse_unified(struct rt_resources *r, struct json_object *u, vert_error_t *err)
+static int set_unified(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err)
 {
-	if (!json_object_is_type(u, json_type_object))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: linux.resources.unified must be an object");
-	json_object_object_foreach(u, k, v)
-	{
-		if (!unified_key_valid(k))
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: invalid linux.resources.unified key '%s'", k);
-		if (!json_object_is_type(v, json_type_string))
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: linux.resources.unified '%s' must be a string",
-					      k);
-		r->unified = unified_add(r->unified, k, xstrdup(json_object_get_string(v)));
+	struct rt_resources *r = *(struct rt_resources **)target;
+	_cleanup_strv_ char **kv = NULL;
+	int ret;
+
+	if ((ret = vjson_strmap(v, &kv, f, loc, err)) < 0)
+		return ret;
+	for (size_t i = 0; kv && kv[i]; i += 2) {
+		if (!unified_key_valid(kv[i]))
+			return vjson_error(err, loc, "invalid linux.resources.unified key '%s'",
+					   kv[i]);
+		r->unified = unified_add(r->unified, kv[i], xstrdup(kv[i + 1]));
 	}
 	return 0;
 }
 
-static bool nonempty_array(struct json_object *o, const char *key)
+static int set_nonempty(struct json_object *v, void *target, const struct vjson_field *f,
+			const struct vjson_loc *loc, vert_error_t *err)
 {
-	struct json_object *a = rt_jget(o, key);
-	return a && (!json_object_is_type(a, json_type_array) || json_object_array_length(a) > 0);
+	*(bool *)target = !json_object_is_type(v, json_type_array) || vjson_array_length(v) > 0;
+	return 0;
 }
 
-int rt_parse_resources(struct rt_resources *r, struct json_object *res, vert_error_t *err)
+struct res_in {
+	struct rt_resources *r;
+	bool devices, hugepages, network, rdma;
+};
+
+static const struct vjson_field res_table[] = {
+	F("devices", VJSON_ANY, set_nonempty, struct res_in, devices),
+	F("hugepageLimits", VJSON_ANY, set_nonempty, struct res_in, hugepages),
+	F("network", VJSON_ANY, vjson_present, struct res_in, network),
+	F("rdma", VJSON_ANY, vjson_present, struct res_in, rdma),
+	F("memory", VJSON_OBJECT, set_memory, struct res_in, r),
+	F("cpu", VJSON_OBJECT, set_cpu, struct res_in, r),
+	F("pids", VJSON_OBJECT, set_pids, struct res_in, r),
+	F("blockIO", VJSON_OBJECT, set_blockio, struct res_in, r),
+	F("unified", VJSON_OBJECT, set_unified, struct res_in, r),
+	{},
+};
+
+int rt_parse_resources(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err)
 {
-	struct json_object *o;
+	struct res_in in = { .r = target };
 	int ret;
 
-	if (!res)
-		return 0;
-	if (!json_object_is_type(res, json_type_object))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: linux.resources must be an object");
-	if (nonempty_array(res, "devices"))
-		return unsupported("devices (no device filter on cgroup v2 yet)", err);
-	if (nonempty_array(res, "hugepageLimits"))
-		return unsupported("hugepageLimits", err);
-	if (present(res, "network"))
-		return unsupported("network (a cgroup v1 feature)", err);
-	if (present(res, "rdma"))
-		return unsupported("rdma", err);
-	if ((o = rt_jget(res, "memory")) && (ret = parse_memory(r, o, err)) < 0)
+	if ((ret = vjson_dispatch_at(v, res_table, &in, loc, err)) < 0)
 		return ret;
-	if ((o = rt_jget(res, "cpu")) && (ret = parse_cpu(r, o, err)) < 0)
-		return ret;
-	if ((o = rt_jget(res, "pids"))) {
-		int64_t limit = -1;
-		if ((ret = rt_jint64(o, "limit", &limit, err)) < 0)
-			return ret;
-		if (present(o, "limit"))
-			r->pids_max = limit > 0 ? limit : INT64_MAX;
-	}
-	if ((o = rt_jget(res, "blockIO")) && (ret = parse_blockio(r, o, err)) < 0)
-		return ret;
-	if ((o = rt_jget(res, "unified")) && (ret = parse_unified(r, o, err)) < 0)
-		return ret;
+	if (in.devices)
+		return unsupported(loc, "devices (no device filter on cgroup v2 yet)", err);
+	if (in.hugepages)
+		return unsupported(loc, "hugepageLimits", err);
+	if (in.network)
+		return unsupported(loc, "network (a cgroup v1 feature)", err);
+	if (in.rdma)
+		return unsupported(loc, "rdma", err);
 	return 0;
 }

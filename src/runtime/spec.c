@@ -7,13 +7,15 @@
  * being silently ignored, because a spec that asks for isolation vert does
  * not give would be a security bug.
  */
-#include <json-c/json.h>
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <stddef.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 
 #include "rt-internal.h"
+#include "vert/json.h"
 #include "vert/spec.h"
 #include "vert/util.h"
 
@@ -276,496 +278,581 @@ int rt_mount_parse_options(struct rt_mount *m, char *const *options, vert_error_
 	return 0;
 }
 
-/* ---- json helpers ---- */
+/* ---- sections ----
+ * Every table lets keys it does not know pass (the OCI spec has many that
+ * vert does not act on) and reads null as absent; a key vert knows with a
+ * value of the wrong type is an error naming the key. */
 
-struct json_object *rt_jget(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-	if (!o || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	if (json_object_get_type(v) == json_type_null)
-		return NULL;
-	return v;
-}
-
-int rt_jstr(struct json_object *o, const char *key, char **ret, vert_error_t *err)
-{
-	struct json_object *v = rt_jget(o, key);
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: '%s' must be a string",
-				      key);
-	free(*ret);
-	*ret = xstrdup(json_object_get_string(v));
-	return 0;
-}
-
-int rt_jstrv(struct json_object *o, const char *key, char ***ret, vert_error_t *err)
-{
-	struct json_object *v = rt_jget(o, key);
-	char **r = NULL;
-	size_t n;
-
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: '%s' must be an array of strings", key);
-	n = json_object_array_length(v);
-	r = xcalloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(v, i);
-		if (!json_object_is_type(e, json_type_string)) {
-			strv_free(r);
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: '%s' must be an array of strings", key);
-		}
-		r[i] = xstrdup(json_object_get_string(e));
+#define F(n, t, cb, st, m)                                                                         \
+	{                                                                                          \
+		n, t, cb, offsetof(st, m), VJSON_NULLABLE, NULL                                    \
 	}
-	strv_free(*ret);
-	*ret = r;
-	return 0;
-}
+#define FM(n, t, cb, st, m)                                                                        \
+	{                                                                                          \
+		n, t, cb, offsetof(st, m), VJSON_NULLABLE | VJSON_MANDATORY, NULL                  \
+	}
+/* a setter or sub-table that works on the whole struct */
+#define FW(n, t, cb)                                                                               \
+	{                                                                                          \
+		n, t, cb, 0, VJSON_NULLABLE, NULL                                                  \
+	}
+#define FSUB(n, sub, fl)                                                                           \
+	{                                                                                          \
+		n, VJSON_OBJECT, vjson_object, 0, VJSON_NULLABLE | (fl), sub                       \
+	}
 
-int rt_jbool(struct json_object *o, const char *key, bool *ret, vert_error_t *err)
-{
-	struct json_object *v = rt_jget(o, key);
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: '%s' must be a boolean",
-				      key);
-	*ret = json_object_get_boolean(v);
-	return 0;
-}
+_Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t),
+	       "ids are read as uint32");
 
-int rt_jint64(struct json_object *o, const char *key, int64_t *ret, vert_error_t *err)
-{
-	struct json_object *v = rt_jget(o, key);
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_int))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: '%s' must be an integer", key);
-	*ret = json_object_get_int64(v);
-	return 0;
-}
-
-static int rt_juint32(struct json_object *o, const char *key, uint32_t *ret, vert_error_t *err)
-{
-	int64_t v = -1;
-	int r = rt_jint64(o, key, &v, err);
-	if (r < 0)
-		return r;
-	if (!rt_jget(o, key))
-		return 0;
-	if (v < 0 || v > UINT32_MAX)
-		return vert_error_set(err, ERANGE, VERT_ERR_INVALID, "spec: '%s' out of range",
-				      key);
-	*ret = (uint32_t)v;
-	return 0;
-}
-
-/* ---- sections ---- */
-
-static int parse_caps(struct json_object *caps, const char *key, uint64_t *ret, vert_error_t *err)
+static int set_caps(struct json_object *v, void *target, const struct vjson_field *f,
+		    const struct vjson_loc *loc, vert_error_t *err)
 {
 	_cleanup_strv_ char **names = NULL;
 	uint64_t mask = 0;
 	int r;
 
-	r = rt_jstrv(caps, key, &names, err);
-	if (r < 0)
+	if ((r = vjson_strv(v, &names, f, loc, err)) < 0)
 		return r;
-	for (size_t i = 0; names && names[i]; i++) {
+	for (size_t i = 0; names[i]; i++) {
 		int c = rt_cap_from_name(names[i]);
 		if (c < 0)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: unknown capability '%s'", names[i]);
-		mask |= 1ULL << c;
+			return vjson_error(err, loc, "unknown capability '%s'", names[i]);
+		mask |= CAP_BIT(c);
 	}
-	*ret = mask;
+	*(uint64_t *)target = mask;
 	return 0;
 }
 
-static int parse_process(struct rt_spec *s, struct json_object *p, vert_error_t *err)
+static int set_groups(struct json_object *v, void *target, const struct vjson_field *f,
+		      const struct vjson_loc *loc, vert_error_t *err)
 {
-	struct json_object *user, *caps, *rl;
-	int r;
+	struct rt_spec *s = target;
+	size_t n = vjson_array_length(v);
 
-	if (!p)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: 'process' is required");
-	if ((r = rt_jbool(p, "terminal", &s->terminal, err)) < 0 ||
-	    (r = rt_jstrv(p, "args", &s->args, err)) < 0 ||
-	    (r = rt_jstrv(p, "env", &s->env, err)) < 0 ||
-	    (r = rt_jstr(p, "cwd", &s->cwd, err)) < 0 ||
-	    (r = rt_jbool(p, "noNewPrivileges", &s->no_new_privileges, err)) < 0)
-		return r;
-	if (!s->args || !s->args[0])
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: 'process.args' must not be empty");
-	if (!s->cwd)
-		s->cwd = xstrdup("/");
-	if (s->cwd[0] != '/')
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: 'process.cwd' must be absolute, got '%s'", s->cwd);
-
-	user = rt_jget(p, "user");
-	if (user) {
-		struct json_object *ag = rt_jget(user, "additionalGids");
-		uint32_t u = 0, g = 0;
-		if ((r = rt_juint32(user, "uid", &u, err)) < 0 ||
-		    (r = rt_juint32(user, "gid", &g, err)) < 0)
-			return r;
-		s->uid = u;
-		s->gid = g;
-		if (ag && json_object_is_type(ag, json_type_array)) {
-			s->n_groups = json_object_array_length(ag);
-			s->groups = xcalloc(s->n_groups, sizeof(gid_t));
-			for (size_t i = 0; i < s->n_groups; i++)
-				s->groups[i] = (gid_t)json_object_get_int64(
-					json_object_array_get_idx(ag, i));
-		}
-	}
-
-	caps = rt_jget(p, "capabilities");
-	if (caps) {
-		if ((r = parse_caps(caps, "bounding", &s->cap_bounding, err)) < 0 ||
-		    (r = parse_caps(caps, "effective", &s->cap_effective, err)) < 0 ||
-		    (r = parse_caps(caps, "permitted", &s->cap_permitted, err)) < 0 ||
-		    (r = parse_caps(caps, "inheritable", &s->cap_inheritable, err)) < 0 ||
-		    (r = parse_caps(caps, "ambient", &s->cap_ambient, err)) < 0)
-			return r;
-	}
-
-	rl = rt_jget(p, "rlimits");
-	if (rl && json_object_is_type(rl, json_type_array)) {
-		s->n_rlimits = json_object_array_length(rl);
-		s->rlimits = xcalloc(s->n_rlimits, sizeof(*s->rlimits));
-		for (size_t i = 0; i < s->n_rlimits; i++) {
-			struct json_object *e = json_object_array_get_idx(rl, i);
-			_cleanup_free_ char *type = NULL;
-			int64_t soft = 0, hard = 0;
-			if ((r = rt_jstr(e, "type", &type, err)) < 0 ||
-			    (r = rt_jint64(e, "soft", &soft, err)) < 0 ||
-			    (r = rt_jint64(e, "hard", &hard, err)) < 0)
-				return r;
-			s->rlimits[i].resource = type ? rt_rlimit_from_name(type) : -1;
-			if (s->rlimits[i].resource < 0)
-				return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-						      "spec: unknown rlimit '%s'",
-						      type ? type : "");
-			s->rlimits[i].soft = (uint64_t)soft;
-			s->rlimits[i].hard = (uint64_t)hard;
-		}
-	}
-
-	if (rt_jget(p, "oomScoreAdj")) {
-		int64_t v = 0;
-		if ((r = rt_jint64(p, "oomScoreAdj", &v, err)) < 0)
-			return r;
-		s->has_oom_score_adj = true;
-		s->oom_score_adj = (int)v;
-	}
-	return 0;
-}
-
-static int parse_mounts(struct rt_spec *s, struct json_object *mounts, vert_error_t *err)
-{
-	size_t n;
-
-	if (!mounts)
-		return 0;
-	if (!json_object_is_type(mounts, json_type_array))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: 'mounts' must be an array");
-	n = json_object_array_length(mounts);
-	s->mounts = xcalloc(n, sizeof(*s->mounts));
+	free(s->groups);
+	s->groups = xcalloc(n + 1, sizeof(gid_t));
+	s->n_groups = n;
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(mounts, i);
-		struct rt_mount *m = &s->mounts[s->n_mounts++];
-		_cleanup_strv_ char **opts = NULL;
+		struct vjson_loc el;
 		int r;
-
-		if ((r = rt_jstr(e, "destination", &m->destination, err)) < 0 ||
-		    (r = rt_jstr(e, "type", &m->type, err)) < 0 ||
-		    (r = rt_jstr(e, "source", &m->source, err)) < 0 ||
-		    (r = rt_jstrv(e, "options", &opts, err)) < 0)
+		vjson_loc_index(loc, i, &el);
+		if ((r = vjson_uint32(json_object_array_get_idx(v, i), &s->groups[i], f, &el,
+				      err)) < 0)
 			return r;
+	}
+	return 0;
+}
+
+struct rlimit_in {
+	char *type;
+	uint64_t soft, hard;
+};
+
+static const struct vjson_field rlimit_fields[] = {
+	F("type", VJSON_STRING, vjson_string, struct rlimit_in, type),
+	F("soft", VJSON_INT, vjson_uint64, struct rlimit_in, soft),
+	F("hard", VJSON_INT, vjson_uint64, struct rlimit_in, hard),
+	{},
+};
+
+static int set_rlimits(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct rt_spec *s = target;
+	size_t n = vjson_array_length(v);
+
+	free(s->rlimits);
+	s->rlimits = xcalloc(n + 1, sizeof(*s->rlimits));
+	s->n_rlimits = n;
+	for (size_t i = 0; i < n; i++) {
+		struct rlimit_in in = { 0 };
+		_cleanup_free_ char *type = NULL;
+		struct vjson_loc el;
+		int r = vjson_dispatch_elem(v, i, rlimit_fields, &in, loc, err);
+
+		type = in.type;
+		if (r < 0)
+			return r;
+		s->rlimits[i].resource = type ? rt_rlimit_from_name(type) : -1;
+		if (s->rlimits[i].resource < 0) {
+			vjson_loc_index(loc, i, &el);
+			return vjson_error(err, &el, "unknown rlimit '%s'", type ? type : "");
+		}
+		s->rlimits[i].soft = in.soft;
+		s->rlimits[i].hard = in.hard;
+	}
+	return 0;
+}
+
+static int set_oom(struct json_object *v, void *target, const struct vjson_field *f,
+		   const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct rt_spec *s = target;
+	int r = vjson_int(v, &s->oom_score_adj, f, loc, err);
+
+	if (r == 0)
+		s->has_oom_score_adj = true;
+	return r;
+}
+
+static const struct vjson_field user_table[] = {
+	F("uid", VJSON_INT, vjson_uint32, struct rt_spec, uid),
+	F("gid", VJSON_INT, vjson_uint32, struct rt_spec, gid),
+	FW("additionalGids", VJSON_ARRAY, set_groups),
+	{},
+};
+
+static const struct vjson_field caps_table[] = {
+	F("bounding", VJSON_ARRAY, set_caps, struct rt_spec, cap_bounding),
+	F("effective", VJSON_ARRAY, set_caps, struct rt_spec, cap_effective),
+	F("permitted", VJSON_ARRAY, set_caps, struct rt_spec, cap_permitted),
+	F("inheritable", VJSON_ARRAY, set_caps, struct rt_spec, cap_inheritable),
+	F("ambient", VJSON_ARRAY, set_caps, struct rt_spec, cap_ambient),
+	{},
+};
+
+static const struct vjson_field process_table[] = {
+	F("terminal", VJSON_BOOL, vjson_bool, struct rt_spec, terminal),
+	F("args", VJSON_ARRAY, vjson_strv, struct rt_spec, args),
+	F("env", VJSON_ARRAY, vjson_strv, struct rt_spec, env),
+	F("cwd", VJSON_STRING, vjson_string, struct rt_spec, cwd),
+	F("noNewPrivileges", VJSON_BOOL, vjson_bool, struct rt_spec, no_new_privileges),
+	FSUB("user", user_table, 0),
+	FSUB("capabilities", caps_table, 0),
+	FW("rlimits", VJSON_ARRAY, set_rlimits),
+	FW("oomScoreAdj", VJSON_INT, set_oom),
+	{},
+};
+
+struct mount_in {
+	char *destination, *type, *source;
+	char **options;
+};
+
+static const struct vjson_field mount_table[] = {
+	F("destination", VJSON_STRING, vjson_string, struct mount_in, destination),
+	F("type", VJSON_STRING, vjson_string, struct mount_in, type),
+	F("source", VJSON_STRING, vjson_string, struct mount_in, source),
+	F("options", VJSON_ARRAY, vjson_strv, struct mount_in, options),
+	{},
+};
+
+static int set_mounts(struct json_object *v, void *target, const struct vjson_field *f,
+		      const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct rt_spec *s = target;
+	size_t n = vjson_array_length(v);
+
+	s->mounts = xcalloc(n + 1, sizeof(*s->mounts));
+	for (size_t i = 0; i < n; i++) {
+		struct rt_mount *m = &s->mounts[s->n_mounts++];
+		struct mount_in in = { 0 };
+		_cleanup_strv_ char **opts = NULL;
+		struct vjson_loc el;
+		int r = vjson_dispatch_elem(v, i, mount_table, &in, loc, err);
+
+		/* the mount owns what was read, so rt_spec_free frees it */
+		m->destination = in.destination;
+		m->type = in.type;
+		m->source = in.source;
+		opts = in.options;
+		if (r < 0)
+			return r;
+		vjson_loc_index(loc, i, &el);
 		if (!m->destination || m->destination[0] != '/')
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: mount destination must be an absolute path, "
-					      "got '%s'",
-					      m->destination ? m->destination : "");
+			return vjson_error(err, &el,
+					   "mount destination must be an absolute path, got '%s'",
+					   m->destination ? m->destination : "");
 		if ((r = rt_mount_parse_options(m, opts, err)) < 0)
 			return r;
 		if (m->type && strcmp(m->type, "bind") == 0)
 			m->bind = true;
 		if (m->bind && !m->source)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: bind mount '%s' has no source",
-					      m->destination);
+			return vjson_error(err, &el, "bind mount '%s' has no source",
+					   m->destination);
 	}
 	return 0;
 }
 
-static int parse_idmaps(struct json_object *arr, struct rt_idmap **ret, size_t *n_ret,
-			vert_error_t *err)
-{
-	size_t n;
+static const struct vjson_field idmap_table[] = {
+	F("containerID", VJSON_INT, vjson_uint32, struct rt_idmap, inside),
+	F("hostID", VJSON_INT, vjson_uint32, struct rt_idmap, outside),
+	F("size", VJSON_INT, vjson_uint32, struct rt_idmap, count),
+	{},
+};
 
-	if (!arr)
-		return 0;
-	n = json_object_array_length(arr);
-	*ret = xcalloc(n, sizeof(**ret));
+static int parse_idmaps(struct json_object *v, struct rt_idmap **ret, size_t *n_ret,
+			const struct vjson_loc *loc, vert_error_t *err)
+{
+	size_t n = vjson_array_length(v);
+
+	free(*ret);
+	*ret = xcalloc(n + 1, sizeof(**ret));
+	*n_ret = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(arr, i);
-		int r;
-		if ((r = rt_juint32(e, "containerID", &(*ret)[i].inside, err)) < 0 ||
-		    (r = rt_juint32(e, "hostID", &(*ret)[i].outside, err)) < 0 ||
-		    (r = rt_juint32(e, "size", &(*ret)[i].count, err)) < 0)
+		int r = vjson_dispatch_elem(v, i, idmap_table, &(*ret)[i], loc, err);
+		if (r < 0)
 			return r;
-		if ((*ret)[i].count == 0)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: id mapping with size 0");
+		if ((*ret)[i].count == 0) {
+			struct vjson_loc el;
+			vjson_loc_index(loc, i, &el);
+			return vjson_error(err, &el, "id mapping with size 0");
+		}
 	}
 	*n_ret = n;
 	return 0;
 }
 
-/* syscalls[].args: [{ "index", "value", "valueTwo", "op" }] */
-static int parse_seccomp_args(struct json_object *args, struct rt_seccomp_rule *rule,
-			      vert_error_t *err)
+static int set_uidmaps(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err)
 {
-	size_t n;
-
-	if (!args)
-		return 0;
-	if (!json_object_is_type(args, json_type_array))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: seccomp 'args' must be an array");
-	n = json_object_array_length(args);
-	if (n > RT_SCMP_MAX_ARGS)
-		return vert_error_set(err, E2BIG, VERT_ERR_INVALID,
-				      "spec: at most %d seccomp argument filters per rule",
-				      RT_SCMP_MAX_ARGS);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(args, i);
-		struct rt_seccomp_arg *a = &rule->args[i];
-		_cleanup_free_ char *op = NULL;
-		int64_t index = -1, v = 0, v2 = 0;
-		int r;
-
-		if ((r = rt_jint64(e, "index", &index, err)) < 0 ||
-		    (r = rt_jint64(e, "value", &v, err)) < 0 ||
-		    (r = rt_jint64(e, "valueTwo", &v2, err)) < 0 ||
-		    (r = rt_jstr(e, "op", &op, err)) < 0)
-			return r;
-		if (index < 0 || index > 5)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: seccomp argument index must be 0..5");
-		a->op = op ? rt_seccomp_op_from_name(op) : -1;
-		if (a->op < 0)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: unknown seccomp operator '%s'", op ? op : "");
-		a->index = (unsigned)index;
-		a->value = (uint64_t)v;
-		a->value_two = (uint64_t)v2;
-		rule->n_args++;
-	}
-	return 0;
+	struct rt_spec *s = target;
+	return parse_idmaps(v, &s->uid_maps, &s->n_uid_maps, loc, err);
 }
 
-static int parse_seccomp(struct rt_spec *s, struct json_object *sc, vert_error_t *err)
+static int set_gidmaps(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err)
 {
-	_cleanup_free_ char *def = NULL;
-	struct json_object *calls;
-	int64_t derr = EPERM;
-	int r;
-
-	if (!sc)
-		return 0;
-	s->seccomp = xcalloc(1, sizeof(*s->seccomp));
-	if ((r = rt_jstr(sc, "defaultAction", &def, err)) < 0 ||
-	    (r = rt_jint64(sc, "defaultErrnoRet", &derr, err)) < 0 ||
-	    (r = rt_jstrv(sc, "architectures", &s->seccomp->architectures, err)) < 0)
-		return r;
-	s->seccomp->default_action = rt_seccomp_action_from_name(def ? def : "SCMP_ACT_ALLOW");
-	if (s->seccomp->default_action < 0)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: unknown seccomp action '%s'", def);
-	s->seccomp->default_errno = (int)derr;
-	calls = rt_jget(sc, "syscalls");
-	if (!calls)
-		return 0;
-	s->seccomp->n_rules = json_object_array_length(calls);
-	s->seccomp->rules = xcalloc(s->seccomp->n_rules, sizeof(struct rt_seccomp_rule));
-	for (size_t i = 0; i < s->seccomp->n_rules; i++) {
-		struct json_object *e = json_object_array_get_idx(calls, i);
-		struct rt_seccomp_rule *rule = &s->seccomp->rules[i];
-		_cleanup_free_ char *act = NULL;
-		int64_t e_ret = EPERM;
-
-		if ((r = parse_seccomp_args(rt_jget(e, "args"), rule, err)) < 0)
-			return r;
-		if ((r = rt_jstrv(e, "names", &rule->names, err)) < 0 ||
-		    (r = rt_jstr(e, "action", &act, err)) < 0 ||
-		    (r = rt_jint64(e, "errnoRet", &e_ret, err)) < 0)
-			return r;
-		rule->action = rt_seccomp_action_from_name(act ? act : "");
-		if (rule->action < 0)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: unknown seccomp action '%s'", act ? act : "");
-		rule->errnum = (int)e_ret;
-	}
-	return 0;
+	struct rt_spec *s = target;
+	return parse_idmaps(v, &s->gid_maps, &s->n_gid_maps, loc, err);
 }
 
-static int parse_devices(struct rt_spec *s, struct json_object *devs, vert_error_t *err)
+struct ns_in {
+	char *type, *path;
+};
+
+static const struct vjson_field ns_fields[] = {
+	F("type", VJSON_STRING, vjson_string, struct ns_in, type),
+	F("path", VJSON_STRING, vjson_string, struct ns_in, path),
+	{},
+};
+
+static int set_namespaces(struct json_object *v, void *target, const struct vjson_field *f,
+			  const struct vjson_loc *loc, vert_error_t *err)
 {
-	size_t n;
+	struct rt_spec *s = target;
 
-	if (!devs)
-		return 0;
-	n = json_object_array_length(devs);
-	s->devices = xcalloc(n, sizeof(*s->devices));
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(devs, i);
-		struct rt_device *d = &s->devices[s->n_devices++];
-		_cleanup_free_ char *type = NULL;
-		uint32_t mode = 0666, uid = 0, gid = 0;
-		int64_t maj = 0, min = 0;
-		int r;
-
-		if ((r = rt_jstr(e, "path", &d->path, err)) < 0 ||
-		    (r = rt_jstr(e, "type", &type, err)) < 0 ||
-		    (r = rt_jint64(e, "major", &maj, err)) < 0 ||
-		    (r = rt_jint64(e, "minor", &min, err)) < 0 ||
-		    (r = rt_juint32(e, "fileMode", &mode, err)) < 0 ||
-		    (r = rt_juint32(e, "uid", &uid, err)) < 0 ||
-		    (r = rt_juint32(e, "gid", &gid, err)) < 0)
-			return r;
-		if (!d->path || d->path[0] != '/' || !type ||
-		    (strcmp(type, "c") != 0 && strcmp(type, "b") != 0 && strcmp(type, "u") != 0))
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: invalid device entry '%s'",
-					      d->path ? d->path : "");
-		d->type = type[0] == 'b' ? 'b' : 'c';
-		d->major = (uint32_t)maj;
-		d->minor = (uint32_t)min;
-		d->mode = mode & 07777;
-		d->uid = uid;
-		d->gid = gid;
-	}
-	return 0;
-}
-
-static int parse_linux(struct rt_spec *s, struct json_object *l, vert_error_t *err)
-{
-	struct json_object *nss, *sysctl;
-	_cleanup_free_ char *prop = NULL;
-	int r;
-
-	if (!l)
-		return 0;
-	nss = rt_jget(l, "namespaces");
-	for (size_t i = 0; nss && i < json_object_array_length(nss); i++) {
-		struct json_object *e = json_object_array_get_idx(nss, i);
+	for (size_t i = 0; i < vjson_array_length(v); i++) {
+		struct ns_in in = { 0 };
 		_cleanup_free_ char *type = NULL, *path = NULL;
-		int ns;
-		if ((r = rt_jstr(e, "type", &type, err)) < 0 ||
-		    (r = rt_jstr(e, "path", &path, err)) < 0)
+		struct vjson_loc el;
+		int r = vjson_dispatch_elem(v, i, ns_fields, &in, loc, err), ns;
+
+		type = in.type;
+		path = in.path;
+		if (r < 0)
 			return r;
 		ns = type ? rt_ns_from_name(type) : -1;
-		if (ns < 0)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "spec: unknown namespace type '%s'",
-					      type ? type : "");
-		if (path)
+		if (ns < 0) {
+			vjson_loc_index(loc, i, &el);
+			return vjson_error(err, &el, "unknown namespace type '%s'",
+					   type ? type : "");
+		}
+		if (path) {
+			free(s->ns_path[ns]);
 			s->ns_path[ns] = TAKE_PTR(path);
-		else
+		} else {
 			s->ns_flags |= rt_ns_clone_flag(ns);
-	}
-	if ((r = parse_idmaps(rt_jget(l, "uidMappings"), &s->uid_maps, &s->n_uid_maps, err)) < 0 ||
-	    (r = parse_idmaps(rt_jget(l, "gidMappings"), &s->gid_maps, &s->n_gid_maps, err)) < 0 ||
-	    (r = rt_jstrv(l, "maskedPaths", &s->masked_paths, err)) < 0 ||
-	    (r = rt_jstrv(l, "readonlyPaths", &s->readonly_paths, err)) < 0 ||
-	    (r = rt_jstr(l, "cgroupsPath", &s->cgroups_path, err)) < 0 ||
-	    (r = rt_jstr(l, "rootfsPropagation", &prop, err)) < 0 ||
-	    (r = parse_seccomp(s, rt_jget(l, "seccomp"), err)) < 0 ||
-	    (r = rt_parse_resources(&s->resources, rt_jget(l, "resources"), err)) < 0 ||
-	    (r = parse_devices(s, rt_jget(l, "devices"), err)) < 0)
-		return r;
-	if (prop && parse_propagation(prop, &s->rootfs_propagation) < 0)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: invalid rootfsPropagation '%s'", prop);
-
-	sysctl = rt_jget(l, "sysctl");
-	if (sysctl) {
-		s->sysctls = xcalloc(json_object_object_length(sysctl), sizeof(*s->sysctls));
-		json_object_object_foreach(sysctl, k, v)
-		{
-			struct rt_sysctl *e = &s->sysctls[s->n_sysctls++];
-			if (strstr(k, "..") || k[0] == '/' || k[0] == '.')
-				return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-						      "spec: invalid sysctl '%s'", k);
-			e->key = xstrdup(k);
-			e->value = xstrdup(json_object_get_string(v));
 		}
 	}
 	return 0;
 }
 
-static int parse_annotations(struct rt_spec *s, struct json_object *a, vert_error_t *err)
-{
-	struct json_object *lo;
-	int r;
+struct arg_in {
+	int64_t index;
+	uint64_t value, value_two;
+	char *op;
+};
 
-	if (!a)
-		return 0;
-	if ((r = rt_jstr(a, "org.vert.rootfs.lower", &s->overlay_lower, err)) < 0 ||
-	    (r = rt_jstr(a, "org.vert.rootfs.upper", &s->overlay_upper, err)) < 0 ||
-	    (r = rt_jstr(a, "org.vert.rootfs.work", &s->overlay_work, err)) < 0)
-		return r;
-	lo = rt_jget(a, "org.vert.net.loopback");
-	if (lo)
-		s->loopback_up = strcmp(json_object_get_string(lo), "true") == 0;
-	if (s->overlay_lower && (!s->overlay_upper || !s->overlay_work))
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "spec: overlay root needs lower, upper and work dirs");
+static const struct vjson_field arg_table[] = {
+	F("index", VJSON_INT, vjson_int64, struct arg_in, index),
+	F("value", VJSON_INT, vjson_uint64, struct arg_in, value),
+	F("valueTwo", VJSON_INT, vjson_uint64, struct arg_in, value_two),
+	F("op", VJSON_STRING, vjson_string, struct arg_in, op),
+	{},
+};
+
+/* syscalls[].args: [{ "index", "value", "valueTwo", "op" }] */
+static int parse_seccomp_args(struct json_object *args, struct rt_seccomp_rule *rule,
+			      const struct vjson_loc *loc, vert_error_t *err)
+{
+	size_t n = vjson_array_length(args);
+
+	if (n > RT_SCMP_MAX_ARGS)
+		return vjson_error(err, loc, "at most %d seccomp argument filters per rule",
+				   RT_SCMP_MAX_ARGS);
+	for (size_t i = 0; i < n; i++) {
+		struct arg_in in = { .index = -1 };
+		_cleanup_free_ char *op = NULL;
+		struct rt_seccomp_arg *a = &rule->args[i];
+		struct vjson_loc el;
+		int r = vjson_dispatch_elem(args, i, arg_table, &in, loc, err);
+
+		op = in.op;
+		if (r < 0)
+			return r;
+		vjson_loc_index(loc, i, &el);
+		if (in.index < 0 || in.index > 5)
+			return vjson_error(err, &el, "seccomp argument index must be 0..5");
+		a->op = op ? rt_seccomp_op_from_name(op) : -1;
+		if (a->op < 0)
+			return vjson_error(err, &el, "unknown seccomp operator '%s'", op ? op : "");
+		a->index = (unsigned)in.index;
+		a->value = in.value;
+		a->value_two = in.value_two;
+		rule->n_args++;
+	}
 	return 0;
 }
 
-int rt_spec_from_json(struct json_object *root, struct rt_spec **ret, vert_error_t *err)
+struct rule_in {
+	char **names;
+	char *action;
+	int64_t errno_ret;
+	struct json_object *args;
+};
+
+static const struct vjson_field rule_table[] = {
+	F("names", VJSON_ARRAY, vjson_strv, struct rule_in, names),
+	F("action", VJSON_STRING, vjson_string, struct rule_in, action),
+	F("errnoRet", VJSON_INT, vjson_int64, struct rule_in, errno_ret),
+	F("args", VJSON_ARRAY, vjson_borrow, struct rule_in, args),
+	{},
+};
+
+struct seccomp_in {
+	char *default_action;
+	int64_t default_errno;
+	char **architectures;
+	struct json_object *syscalls;
+};
+
+static const struct vjson_field seccomp_table[] = {
+	F("defaultAction", VJSON_STRING, vjson_string, struct seccomp_in, default_action),
+	F("defaultErrnoRet", VJSON_INT, vjson_int64, struct seccomp_in, default_errno),
+	F("architectures", VJSON_ARRAY, vjson_strv, struct seccomp_in, architectures),
+	F("syscalls", VJSON_ARRAY, vjson_borrow, struct seccomp_in, syscalls),
+	{},
+};
+
+static int parse_rules(struct rt_seccomp *sc, struct json_object *calls,
+		       const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct vjson_loc cl;
+
+	vjson_loc_child(loc, "syscalls", &cl);
+	sc->n_rules = vjson_array_length(calls);
+	sc->rules = xcalloc(sc->n_rules + 1, sizeof(struct rt_seccomp_rule));
+	for (size_t i = 0; i < sc->n_rules; i++) {
+		struct rt_seccomp_rule *rule = &sc->rules[i];
+		struct rule_in in = { .errno_ret = EPERM };
+		_cleanup_free_ char *act = NULL;
+		struct vjson_loc el, al;
+		int r = vjson_dispatch_elem(calls, i, rule_table, &in, &cl, err);
+
+		rule->names = in.names;
+		act = in.action;
+		if (r < 0)
+			return r;
+		vjson_loc_index(&cl, i, &el);
+		vjson_loc_child(&el, "args", &al);
+		if ((r = parse_seccomp_args(in.args, rule, &al, err)) < 0)
+			return r;
+		rule->action = rt_seccomp_action_from_name(act ? act : "");
+		if (rule->action < 0)
+			return vjson_error(err, &el, "unknown seccomp action '%s'", act ? act : "");
+		rule->errnum = (int)in.errno_ret;
+	}
+	return 0;
+}
+
+static int set_seccomp(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct rt_spec *s = target;
+	struct seccomp_in in = { .default_errno = EPERM };
+	_cleanup_free_ char *def = NULL;
+	int r;
+
+	if (!s->seccomp)
+		s->seccomp = xcalloc(1, sizeof(*s->seccomp));
+	r = vjson_dispatch_at(v, seccomp_table, &in, loc, err);
+	def = in.default_action;
+	strv_free(s->seccomp->architectures);
+	s->seccomp->architectures = in.architectures;
+	if (r < 0)
+		return r;
+	s->seccomp->default_action = rt_seccomp_action_from_name(def ? def : "SCMP_ACT_ALLOW");
+	if (s->seccomp->default_action < 0)
+		return vjson_error(err, loc, "unknown seccomp action '%s'", def);
+	s->seccomp->default_errno = (int)in.default_errno;
+	return parse_rules(s->seccomp, in.syscalls, loc, err);
+}
+
+struct dev_in {
+	char *path, *type;
+	int64_t major, minor;
+	uint32_t mode, uid, gid;
+};
+
+static const struct vjson_field dev_table[] = {
+	F("path", VJSON_STRING, vjson_string, struct dev_in, path),
+	F("type", VJSON_STRING, vjson_string, struct dev_in, type),
+	F("major", VJSON_INT, vjson_int64, struct dev_in, major),
+	F("minor", VJSON_INT, vjson_int64, struct dev_in, minor),
+	F("fileMode", VJSON_INT, vjson_uint32, struct dev_in, mode),
+	F("uid", VJSON_INT, vjson_uint32, struct dev_in, uid),
+	F("gid", VJSON_INT, vjson_uint32, struct dev_in, gid),
+	{},
+};
+
+static int set_devices(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct rt_spec *s = target;
+	size_t n = vjson_array_length(v);
+
+	s->devices = xcalloc(n + 1, sizeof(*s->devices));
+	for (size_t i = 0; i < n; i++) {
+		struct rt_device *d = &s->devices[s->n_devices++];
+		struct dev_in in = { .mode = 0666 };
+		_cleanup_free_ char *type = NULL;
+		struct vjson_loc el;
+		int r = vjson_dispatch_elem(v, i, dev_table, &in, loc, err);
+
+		d->path = in.path;
+		type = in.type;
+		if (r < 0)
+			return r;
+		if (!d->path || d->path[0] != '/' || !type ||
+		    (strcmp(type, "c") != 0 && strcmp(type, "b") != 0 && strcmp(type, "u") != 0)) {
+			vjson_loc_index(loc, i, &el);
+			return vjson_error(err, &el, "invalid device entry '%s'",
+					   d->path ? d->path : "");
+		}
+		d->type = type[0] == 'b' ? 'b' : 'c';
+		d->major = (uint32_t)in.major;
+		d->minor = (uint32_t)in.minor;
+		d->mode = in.mode & 07777;
+		d->uid = in.uid;
+		d->gid = in.gid;
+	}
+	return 0;
+}
+
+static int set_propagation(struct json_object *v, void *target, const struct vjson_field *f,
+			   const struct vjson_loc *loc, vert_error_t *err)
+{
+	const char *s;
+	int r;
+
+	if ((r = vjson_get_string(v, loc, &s, err)) < 0)
+		return r;
+	if (parse_propagation(s, target) < 0)
+		return vjson_error(err, loc, "invalid rootfsPropagation '%s'", s);
+	return 0;
+}
+
+static int set_sysctl(struct json_object *v, void *target, const struct vjson_field *f,
+		      const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct rt_spec *s = target;
+	_cleanup_strv_ char **kv = NULL;
+	size_t n;
+	int r;
+
+	if ((r = vjson_strmap(v, &kv, f, loc, err)) < 0)
+		return r;
+	n = strv_len(kv) / 2;
+	s->sysctls = xcalloc(n + 1, sizeof(*s->sysctls));
+	for (size_t i = 0; i < n; i++) {
+		const char *k = kv[2 * i];
+		struct rt_sysctl *e = &s->sysctls[s->n_sysctls++];
+		if (strstr(k, "..") || k[0] == '/' || k[0] == '.')
+			return vjson_error(err, loc, "invalid sysctl '%s'", k);
+		e->key = xstrdup(k);
+		e->value = xstrdup(kv[2 * i + 1]);
+	}
+	return 0;
+}
+
+static const struct vjson_field linux_table[] = {
+	FW("namespaces", VJSON_ARRAY, set_namespaces),
+	FW("uidMappings", VJSON_ARRAY, set_uidmaps),
+	FW("gidMappings", VJSON_ARRAY, set_gidmaps),
+	F("maskedPaths", VJSON_ARRAY, vjson_strv, struct rt_spec, masked_paths),
+	F("readonlyPaths", VJSON_ARRAY, vjson_strv, struct rt_spec, readonly_paths),
+	F("cgroupsPath", VJSON_STRING, vjson_string, struct rt_spec, cgroups_path),
+	F("rootfsPropagation", VJSON_STRING, set_propagation, struct rt_spec, rootfs_propagation),
+	FW("seccomp", VJSON_OBJECT, set_seccomp),
+	F("resources", VJSON_OBJECT, rt_parse_resources, struct rt_spec, resources),
+	FW("devices", VJSON_ARRAY, set_devices),
+	FW("sysctl", VJSON_OBJECT, set_sysctl),
+	{},
+};
+
+static int set_loopback(struct json_object *v, void *target, const struct vjson_field *f,
+			const struct vjson_loc *loc, vert_error_t *err)
+{
+	const char *s;
+	int r;
+
+	if ((r = vjson_get_string(v, loc, &s, err)) < 0)
+		return r;
+	*(bool *)target = strcmp(s, "true") == 0;
+	return 0;
+}
+
+static const struct vjson_field annotations_table[] = {
+	F("org.vert.rootfs.lower", VJSON_STRING, vjson_string, struct rt_spec, overlay_lower),
+	F("org.vert.rootfs.upper", VJSON_STRING, vjson_string, struct rt_spec, overlay_upper),
+	F("org.vert.rootfs.work", VJSON_STRING, vjson_string, struct rt_spec, overlay_work),
+	F("org.vert.net.loopback", VJSON_STRING, set_loopback, struct rt_spec, loopback_up),
+	{},
+};
+
+static const struct vjson_field root_table[] = {
+	FM("path", VJSON_STRING, vjson_string, struct rt_spec, root_path),
+	F("readonly", VJSON_BOOL, vjson_bool, struct rt_spec, root_readonly),
+	{},
+};
+
+static const struct vjson_field spec_table[] = {
+	FSUB("process", process_table, VJSON_MANDATORY),
+	FSUB("root", root_table, VJSON_MANDATORY),
+	F("hostname", VJSON_STRING, vjson_string, struct rt_spec, hostname),
+	F("domainname", VJSON_STRING, vjson_string, struct rt_spec, domainname),
+	FW("mounts", VJSON_ARRAY, set_mounts),
+	FSUB("linux", linux_table, 0),
+	FSUB("annotations", annotations_table, 0),
+	{},
+};
+
+static int spec_parse(struct json_object *root, const char *where, struct rt_spec **ret,
+		      vert_error_t *err)
 {
 	struct rt_spec *s = xcalloc(1, sizeof(*s));
-	struct json_object *rootobj;
 	int r;
 
 	rt_resources_init(&s->resources);
 	s->no_new_privileges = false;
-	if (!root || !json_object_is_type(root, json_type_object)) {
-		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: not a JSON object");
+	if ((r = vjson_dispatch(root, spec_table, VJSON_ALLOW_UNKNOWN, s, where, err)) < 0)
+		goto fail;
+	if (!s->args || !s->args[0]) {
+		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				   "%s: 'process.args' must not be empty", where);
 		goto fail;
 	}
-	if ((r = parse_process(s, rt_jget(root, "process"), err)) < 0)
-		goto fail;
-	rootobj = rt_jget(root, "root");
-	if (!rootobj) {
-		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: 'root' is required");
+	if (!s->cwd)
+		s->cwd = xstrdup("/");
+	if (s->cwd[0] != '/') {
+		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				   "%s: 'process.cwd' must be absolute, got '%s'", where, s->cwd);
 		goto fail;
 	}
-	if ((r = rt_jstr(rootobj, "path", &s->root_path, err)) < 0 ||
-	    (r = rt_jbool(rootobj, "readonly", &s->root_readonly, err)) < 0 ||
-	    (r = rt_jstr(root, "hostname", &s->hostname, err)) < 0 ||
-	    (r = rt_jstr(root, "domainname", &s->domainname, err)) < 0 ||
-	    (r = parse_mounts(s, rt_jget(root, "mounts"), err)) < 0 ||
-	    (r = parse_linux(s, rt_jget(root, "linux"), err)) < 0 ||
-	    (r = parse_annotations(s, rt_jget(root, "annotations"), err)) < 0)
-		goto fail;
-	if (!s->root_path) {
-		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID, "spec: 'root.path' is required");
+	if (s->overlay_lower && (!s->overlay_upper || !s->overlay_work)) {
+		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				   "%s: overlay root needs lower, upper and work dirs", where);
 		goto fail;
 	}
 	*ret = s;
@@ -775,17 +862,9 @@ fail:
 	return r;
 }
 
-int rt_spec_from_file(const char *path, struct rt_spec **ret, vert_error_t *err)
+int rt_spec_from_json(struct json_object *root, struct rt_spec **ret, vert_error_t *err)
 {
-	struct json_object *root = json_object_from_file(path);
-	int r;
-
-	if (!root)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "cannot parse '%s': %s", path,
-				      json_util_get_last_err());
-	r = rt_spec_from_json(root, ret, err);
-	json_object_put(root);
-	return r;
+	return spec_parse(root, "spec", ret, err);
 }
 
 void rt_spec_free(struct rt_spec *s)

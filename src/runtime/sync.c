@@ -44,7 +44,7 @@ int rt_sync_recv(int sock, struct rt_sync_msg *m, int *ret_fd)
 	ssize_t n;
 
 	if (ret_fd)
-		*ret_fd = -1;
+		*ret_fd = -EBADF;
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
@@ -94,10 +94,11 @@ int rt_sync_until_exec(int sock, int *ret_pty, vert_error_t *err)
 			close(fd);
 		if (m.type == RT_SYNC_ERROR) { /* #3 */
 			/* report the child's own words, with its kind */
-			int e = m.errnum;
-			vert_error_set(err, 0, m.kind ? m.kind : VERT_ERR_RUNTIME, "%s", m.msg);
-			err->errnum = e;
-			return e > 0 ? -e : -EINVAL;
+			if (!err->kind) {
+				vert_error_set(err, 0, m.kind, "%s", m.msg);
+				err->errnum = m.errnum > 0 ? m.errnum : 0;
+			}
+			return vert_error_ret(err);
 		}
 	}
 	*ret_pty = TAKE_FD(pty);

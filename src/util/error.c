@@ -9,36 +9,97 @@
 #include "vert/error.h"
 #include "vert/util.h"
 
-static int error_ret(int errnum)
+/* The one table from kind to exit codes and to the errno that stands for
+ * the kind when the cause has none.  A kind missing here is a bug; it
+ * gets the RUNTIME row. */
+static const struct kind_row {
+	int exit;     /* a verb's exit code */
+	int run_exit; /* `run`/`exec`'s, when the command did not run */
+	int errnum;   /* for a cause without an errno */
+} kind_table[] = {
+	[VERT_ERR_RUNTIME] = { .exit = VERT_EXIT_FAIL,
+			       .run_exit = VERT_EXIT_RUN_FAILED,
+			       .errnum = EIO },
+	[VERT_ERR_INVALID] = { .exit = VERT_EXIT_USAGE,
+			       .run_exit = VERT_EXIT_RUN_FAILED,
+			       .errnum = EINVAL },
+	[VERT_ERR_NOTFOUND] = { .exit = VERT_EXIT_NOTFOUND,
+				.run_exit = VERT_EXIT_RUN_FAILED,
+				.errnum = ENOENT },
+	[VERT_ERR_EXISTS] = { .exit = VERT_EXIT_EXISTS,
+			      .run_exit = VERT_EXIT_RUN_FAILED,
+			      .errnum = EEXIST },
+	[VERT_ERR_NOTRUNNING] = { .exit = VERT_EXIT_NOTRUNNING,
+				  .run_exit = VERT_EXIT_RUN_FAILED,
+				  .errnum = ESRCH },
+	[VERT_ERR_RUNNING] = { .exit = VERT_EXIT_RUNNING,
+			       .run_exit = VERT_EXIT_RUN_FAILED,
+			       .errnum = EBUSY },
+	[VERT_ERR_BUSY] = { .exit = VERT_EXIT_BUSY,
+			    .run_exit = VERT_EXIT_RUN_FAILED,
+			    .errnum = EBUSY },
+	[VERT_ERR_EXEC_CANNOT] = { .exit = VERT_EXIT_CANNOT_EXEC,
+				   .run_exit = VERT_EXIT_CANNOT_EXEC,
+				   .errnum = EACCES },
+	[VERT_ERR_EXEC_NOENT] = { .exit = VERT_EXIT_NOT_FOUND_EXEC,
+				  .run_exit = VERT_EXIT_NOT_FOUND_EXEC,
+				  .errnum = ENOENT },
+};
+
+static const struct kind_row *kind_row(enum vert_err_kind kind)
 {
-	return errnum > 0 ? -errnum : -EINVAL;
+	if ((unsigned)kind < ARRAY_SIZE(kind_table) && kind_table[kind].exit)
+		return &kind_table[kind];
+	return &kind_table[VERT_ERR_RUNTIME];
 }
 
-__attribute__((format(printf, 4, 0))) static int error_vset(vert_error_t *err, int errnum, int kind,
-							    const char *fmt, va_list ap)
+int vert_error_exit_code(enum vert_err_kind kind)
+{
+	return kind_row(kind)->exit;
+}
+
+int vert_error_run_exit_code(enum vert_err_kind kind)
+{
+	return kind_row(kind)->run_exit;
+}
+
+int vert_error_kind_ret(enum vert_err_kind kind)
+{
+	return -kind_row(kind)->errnum;
+}
+
+static int error_ret(int errnum, enum vert_err_kind kind)
+{
+	return errnum > 0 ? -errnum : vert_error_kind_ret(kind);
+}
+
+__attribute__((format(printf, 4, 0))) static int
+error_vset(vert_error_t *err, int errnum, enum vert_err_kind kind, const char *fmt, va_list ap)
 {
 	char *m = NULL;
 
+	if (!kind)
+		kind = VERT_ERR_RUNTIME;
 	if (!err)
-		return error_ret(errnum);
+		return error_ret(errnum, kind);
 	if (err->kind) /* keep the first (root-cause) error */
-		return error_ret(err->errnum);
+		return vert_error_ret(err);
 	if (vasprintf(&m, fmt, ap) < 0)
 		abort();
 	/* the errno text explains system failures; for invalid input,
 	 * "not found" and the like, the message says it all */
-	if (errnum > 0 && (kind == 0 || kind == VERT_ERR_RUNTIME)) {
+	if (errnum > 0 && kind == VERT_ERR_RUNTIME) {
 		char *full = xasprintf("%s: %s", m, strerror(errnum));
 		free(m);
 		m = full;
 	}
 	err->msg = m;
-	err->errnum = errnum;
-	err->kind = kind ? kind : VERT_ERR_RUNTIME;
-	return error_ret(errnum);
+	err->errnum = errnum > 0 ? errnum : 0;
+	err->kind = kind;
+	return error_ret(errnum, kind);
 }
 
-int vert_error_set(vert_error_t *err, int errnum, int kind, const char *fmt, ...)
+int vert_error_set(vert_error_t *err, int errnum, enum vert_err_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
@@ -66,8 +127,8 @@ int vert_error_wrap(vert_error_t *err, const char *fmt, ...)
 	char *ctx = NULL, *m;
 	va_list ap;
 
-	if (!err || !err->kind)
-		return -EINVAL;
+	if (!err)
+		return vert_error_kind_ret(VERT_ERR_RUNTIME);
 	va_start(ap, fmt);
 	if (vasprintf(&ctx, fmt, ap) < 0)
 		abort();
@@ -76,12 +137,16 @@ int vert_error_wrap(vert_error_t *err, const char *fmt, ...)
 	free(ctx);
 	free(err->msg);
 	err->msg = m;
-	return error_ret(err->errnum);
+	if (!err->kind)
+		err->kind = VERT_ERR_RUNTIME;
+	return vert_error_ret(err);
 }
 
 int vert_error_ret(const vert_error_t *err)
 {
-	return error_ret(err ? err->errnum : 0);
+	if (!err || !err->kind)
+		return vert_error_kind_ret(VERT_ERR_RUNTIME);
+	return error_ret(err->errnum, err->kind);
 }
 
 void vert_error_clear(vert_error_t *err)
@@ -91,7 +156,7 @@ void vert_error_clear(vert_error_t *err)
 	free(err->msg);
 	err->msg = NULL;
 	err->errnum = 0;
-	err->kind = 0;
+	err->kind = VERT_ERR_NONE;
 }
 
 void vert_error_move(vert_error_t *dst, vert_error_t *src)

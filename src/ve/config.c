@@ -6,9 +6,10 @@
  */
 #include <ctype.h>
 #include <fcntl.h>
-#include <json-c/json.h>
+#include <stddef.h>
 #include <sys/stat.h>
 
+#include "vert/json.h"
 #include "vert/util.h"
 #include "vert/ve.h"
 
@@ -203,7 +204,11 @@ int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert
 				      "invalid working directory '%s': must be an absolute path",
 				      c->workdir);
 	{
-		struct vnet_config nc = { c->net, c->ip, c->publish, c->dns, c->hostname };
+		struct vnet_config nc = { .mode = c->net,
+					  .ip = c->ip,
+					  .publish = c->publish,
+					  .dns = c->dns,
+					  .hostname = c->hostname };
 		if ((r = vnet_config_check(&nc, err)) < 0)
 			return r;
 	}
@@ -301,213 +306,162 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 	return o;
 }
 
-static int bad_type(const char *key, const char *want, vert_error_t *err)
-{
-	return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "config: '%s' must be %s", key, want);
-}
-
-static int get_strv(struct json_object *v, const char *key, char ***ret, vert_error_t *err)
-{
-	char **r = NULL;
-	if (!json_object_is_type(v, json_type_array))
-		return bad_type(key, "an array of strings", err);
-	for (size_t i = 0; i < json_object_array_length(v); i++) {
-		struct json_object *e = json_object_array_get_idx(v, i);
-		if (!json_object_is_type(e, json_type_string)) {
-			strv_free(r);
-			return bad_type(key, "an array of strings", err);
-		}
-		r = strv_push(r, xstrdup(json_object_get_string(e)));
+#define F(n, t, cb, st, m)                                                                         \
+	{                                                                                          \
+		n, t, cb, offsetof(st, m), 0, NULL                                                 \
 	}
-	strv_free(*ret);
-	*ret = r;
-	return 0;
-}
-
-static int get_str(struct json_object *v, const char *key, char **ret, vert_error_t *err)
-{
-	if (!json_object_is_type(v, json_type_string))
-		return bad_type(key, "a string", err);
-	free(*ret);
-	*ret = xstrdup(json_object_get_string(v));
-	return 0;
-}
-
-static int get_bool(struct json_object *v, const char *key, bool *ret, vert_error_t *err)
-{
-	if (!json_object_is_type(v, json_type_boolean))
-		return bad_type(key, "true or false", err);
-	*ret = json_object_get_boolean(v);
-	return 0;
-}
-
-static int get_i64(struct json_object *v, const char *key, int64_t *ret, vert_error_t *err)
-{
-	if (!json_object_is_type(v, json_type_int))
-		return bad_type(key, "an integer", err);
-	*ret = json_object_get_int64(v);
-	return 0;
-}
-
-static int parse_resources(struct json_object *res, struct rt_resources *r, vert_error_t *err)
-{
-	int ret = 0;
-
-	if (!json_object_is_type(res, json_type_object))
-		return bad_type("resources", "an object", err);
-	json_object_object_foreach(res, k, v)
-	{
-		if (strcmp(k, "memory_max") == 0)
-			ret = get_i64(v, k, &r->memory_max, err);
-		else if (strcmp(k, "memory_high") == 0)
-			ret = get_i64(v, k, &r->memory_high, err);
-		else if (strcmp(k, "memory_swap_max") == 0)
-			ret = get_i64(v, k, &r->memory_swap_max, err);
-		else if (strcmp(k, "cpu_quota") == 0)
-			ret = get_i64(v, k, &r->cpu_quota, err);
-		else if (strcmp(k, "cpu_period") == 0)
-			ret = get_i64(v, k, &r->cpu_period, err);
-		else if (strcmp(k, "cpu_weight") == 0)
-			ret = get_i64(v, k, &r->cpu_weight, err);
-		else if (strcmp(k, "cpuset_cpus") == 0)
-			ret = get_str(v, k, &r->cpuset_cpus, err);
-		else if (strcmp(k, "cpuset_mems") == 0)
-			ret = get_str(v, k, &r->cpuset_mems, err);
-		else if (strcmp(k, "pids_max") == 0)
-			ret = get_i64(v, k, &r->pids_max, err);
-		else if (strcmp(k, "io_weight") == 0)
-			ret = get_i64(v, k, &r->io_weight, err);
-		else if (strcmp(k, "io_max") == 0)
-			ret = get_strv(v, k, &r->io_max, err);
-		else
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "config: unknown key 'resources.%s'", k);
-		if (ret < 0)
-			return ret;
+#define FM(n, t, cb, st, m)                                                                        \
+	{                                                                                          \
+		n, t, cb, offsetof(st, m), VJSON_MANDATORY, NULL                                   \
 	}
-	return 0;
-}
 
-static int parse_volumes(struct json_object *vols, struct ve_config *c, vert_error_t *err)
+static const struct vjson_field resources_table[] = {
+	F("memory_max", VJSON_INT, vjson_int64, struct rt_resources, memory_max),
+	F("memory_high", VJSON_INT, vjson_int64, struct rt_resources, memory_high),
+	F("memory_swap_max", VJSON_INT, vjson_int64, struct rt_resources, memory_swap_max),
+	F("cpu_quota", VJSON_INT, vjson_int64, struct rt_resources, cpu_quota),
+	F("cpu_period", VJSON_INT, vjson_int64, struct rt_resources, cpu_period),
+	F("cpu_weight", VJSON_INT, vjson_int64, struct rt_resources, cpu_weight),
+	F("cpuset_cpus", VJSON_STRING, vjson_string, struct rt_resources, cpuset_cpus),
+	F("cpuset_mems", VJSON_STRING, vjson_string, struct rt_resources, cpuset_mems),
+	F("pids_max", VJSON_INT, vjson_int64, struct rt_resources, pids_max),
+	F("io_weight", VJSON_INT, vjson_int64, struct rt_resources, io_weight),
+	F("io_max", VJSON_ARRAY, vjson_strv, struct rt_resources, io_max),
+	{},
+};
+
+static const struct vjson_field volume_table[] = {
+	FM("source", VJSON_STRING, vjson_string, struct ve_volume, source),
+	FM("dest", VJSON_STRING, vjson_string, struct ve_volume, dest),
+	F("readonly", VJSON_BOOL, vjson_bool, struct ve_volume, readonly),
+	{},
+};
+
+static int set_volumes(struct json_object *v, void *target, const struct vjson_field *f,
+		       const struct vjson_loc *loc, vert_error_t *err)
 {
-	if (!json_object_is_type(vols, json_type_array))
-		return bad_type("volumes", "an array", err);
-	c->n_volumes = json_object_array_length(vols);
-	c->volumes = xcalloc(c->n_volumes, sizeof(*c->volumes));
+	struct ve_config *c = target;
+
 	for (size_t i = 0; i < c->n_volumes; i++) {
-		struct json_object *e = json_object_array_get_idx(vols, i);
-		int r = 0;
-		if (!json_object_is_type(e, json_type_object))
-			return bad_type("volumes[]", "an object", err);
-		json_object_object_foreach(e, k, v)
-		{
-			if (strcmp(k, "source") == 0)
-				r = get_str(v, k, &c->volumes[i].source, err);
-			else if (strcmp(k, "dest") == 0)
-				r = get_str(v, k, &c->volumes[i].dest, err);
-			else if (strcmp(k, "readonly") == 0)
-				r = get_bool(v, k, &c->volumes[i].readonly, err);
-			else
-				return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-						      "config: unknown key 'volumes[].%s'", k);
-			if (r < 0)
-				return r;
-		}
-		if (!c->volumes[i].source || !c->volumes[i].dest)
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "config: volume needs 'source' and 'dest'");
+		free(c->volumes[i].source);
+		free(c->volumes[i].dest);
+	}
+	free(c->volumes);
+	c->n_volumes = vjson_array_length(v);
+	c->volumes = xcalloc(c->n_volumes + 1, sizeof(*c->volumes));
+	for (size_t i = 0; i < c->n_volumes; i++) {
+		int r = vjson_dispatch_elem(v, i, volume_table, &c->volumes[i], loc, err);
+		if (r < 0)
+			return r;
 	}
 	return 0;
+}
+
+static int set_stop_signal(struct json_object *v, void *target, const struct vjson_field *f,
+			   const struct vjson_loc *loc, vert_error_t *err)
+{
+	const char *sig;
+	int r;
+
+	if ((r = vjson_get_string(v, loc, &sig, err)) < 0)
+		return r;
+	if (parse_signal(sig, target) < 0)
+		return vjson_error(err, loc, "invalid stop_signal '%s'", sig);
+	return 0;
+}
+
+static int set_stop_timeout(struct json_object *v, void *target, const struct vjson_field *f,
+			    const struct vjson_loc *loc, vert_error_t *err)
+{
+	int t = -1, r;
+
+	if ((r = vjson_int(v, &t, f, loc, err)) < 0)
+		return r;
+	if (t < 0 || t > 86400)
+		return vjson_error(err, loc, "stop_timeout out of range");
+	*(int *)target = t;
+	return 0;
+}
+
+/* the config and what is only checked (the schema): the dispatch base */
+struct config_in {
+	struct ve_config c;
+	int64_t schema;
+};
+
+#define C(n, t, cb, m)                                                                             \
+	{                                                                                          \
+		n, t, cb, offsetof(struct config_in, m), 0, NULL                                   \
+	}
+#define CM(n, t, cb, m)                                                                            \
+	{                                                                                          \
+		n, t, cb, offsetof(struct config_in, m), VJSON_MANDATORY, NULL                     \
+	}
+
+static const struct vjson_field config_table[] = {
+	C("schema", VJSON_INT, vjson_int64, schema),
+	CM("name", VJSON_STRING, vjson_string, c.name),
+	CM("template", VJSON_STRING, vjson_string, c.template_name),
+	C("hostname", VJSON_STRING, vjson_string, c.hostname),
+	C("env", VJSON_ARRAY, vjson_strv, c.env),
+	C("cmd", VJSON_ARRAY, vjson_strv, c.cmd),
+	C("volumes", VJSON_ARRAY, set_volumes, c),
+	C("user", VJSON_STRING, vjson_string, c.user),
+	C("workdir", VJSON_STRING, vjson_string, c.workdir),
+	C("terminal", VJSON_BOOL, vjson_bool, c.terminal),
+	C("net", VJSON_STRING, vjson_string, c.net),
+	C("ip", VJSON_STRING, vjson_string, c.ip),
+	C("publish", VJSON_ARRAY, vjson_strv, c.publish),
+	C("dns", VJSON_ARRAY, vjson_strv, c.dns),
+	C("new_privileges", VJSON_BOOL, vjson_bool, c.new_privileges),
+	C("cap_add", VJSON_ARRAY, vjson_strv, c.cap_add),
+	C("cap_drop", VJSON_ARRAY, vjson_strv, c.cap_drop),
+	C("read_only", VJSON_BOOL, vjson_bool, c.read_only),
+	C("autoremove", VJSON_BOOL, vjson_bool, c.autoremove),
+	C("onboot", VJSON_BOOL, vjson_bool, c.onboot),
+	C("persistent", VJSON_BOOL, vjson_bool, c.persistent),
+	C("stop_signal", VJSON_STRING, set_stop_signal, c.stop_signal),
+	C("stop_timeout", VJSON_INT, set_stop_timeout, c.stop_timeout),
+	{ "resources", VJSON_OBJECT, vjson_object, offsetof(struct config_in, c.resources), 0,
+	  resources_table },
+	{},
+};
+
+/* read first: a document of another schema is refused as such, not for
+ * the first key it names differently */
+static const struct vjson_field schema_table[] = {
+	C("schema", VJSON_INT, vjson_int64, schema),
+	{},
+};
+
+int ve_config_parse(struct json_object *o, const char *where, struct ve_config *c,
+		    vert_error_t *err)
+{
+	struct config_in in = { .schema = -1 };
+	int r;
+
+	ve_config_init(&in.c);
+	memset(c, 0, sizeof(*c));
+	if ((r = vjson_dispatch(o, schema_table, VJSON_ALLOW_UNKNOWN, &in, where, err)) < 0)
+		goto fail;
+	if (in.schema != VE_CONFIG_SCHEMA) {
+		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				   "%s: unsupported schema %lld (this vert reads %d)", where,
+				   (long long)in.schema, VE_CONFIG_SCHEMA);
+		goto fail;
+	}
+	if ((r = vjson_dispatch(o, config_table, 0, &in, where, err)) < 0)
+		goto fail;
+	*c = in.c;
+	return 0;
+fail:
+	ve_config_done(&in.c);
+	return r;
 }
 
 int ve_config_from_json(struct json_object *o, struct ve_config *c, vert_error_t *err)
 {
-	int64_t schema = -1;
-	int r = 0;
-
-	ve_config_init(c);
-	if (!json_object_is_type(o, json_type_object))
-		return bad_type("config", "an object", err);
-	json_object_object_foreach(o, k, v)
-	{
-		if (strcmp(k, "schema") == 0)
-			r = get_i64(v, k, &schema, err);
-		else if (strcmp(k, "name") == 0)
-			r = get_str(v, k, &c->name, err);
-		else if (strcmp(k, "template") == 0)
-			r = get_str(v, k, &c->template_name, err);
-		else if (strcmp(k, "hostname") == 0)
-			r = get_str(v, k, &c->hostname, err);
-		else if (strcmp(k, "env") == 0)
-			r = get_strv(v, k, &c->env, err);
-		else if (strcmp(k, "cmd") == 0)
-			r = get_strv(v, k, &c->cmd, err);
-		else if (strcmp(k, "volumes") == 0)
-			r = parse_volumes(v, c, err);
-		else if (strcmp(k, "user") == 0)
-			r = get_str(v, k, &c->user, err);
-		else if (strcmp(k, "workdir") == 0)
-			r = get_str(v, k, &c->workdir, err);
-		else if (strcmp(k, "terminal") == 0)
-			r = get_bool(v, k, &c->terminal, err);
-		else if (strcmp(k, "net") == 0)
-			r = get_str(v, k, &c->net, err);
-		else if (strcmp(k, "ip") == 0)
-			r = get_str(v, k, &c->ip, err);
-		else if (strcmp(k, "publish") == 0)
-			r = get_strv(v, k, &c->publish, err);
-		else if (strcmp(k, "dns") == 0)
-			r = get_strv(v, k, &c->dns, err);
-		else if (strcmp(k, "new_privileges") == 0)
-			r = get_bool(v, k, &c->new_privileges, err);
-		else if (strcmp(k, "cap_add") == 0)
-			r = get_strv(v, k, &c->cap_add, err);
-		else if (strcmp(k, "cap_drop") == 0)
-			r = get_strv(v, k, &c->cap_drop, err);
-		else if (strcmp(k, "read_only") == 0)
-			r = get_bool(v, k, &c->read_only, err);
-		else if (strcmp(k, "autoremove") == 0)
-			r = get_bool(v, k, &c->autoremove, err);
-		else if (strcmp(k, "onboot") == 0)
-			r = get_bool(v, k, &c->onboot, err);
-		else if (strcmp(k, "persistent") == 0)
-			r = get_bool(v, k, &c->persistent, err);
-		else if (strcmp(k, "stop_signal") == 0) {
-			_cleanup_free_ char *sig = NULL;
-			r = get_str(v, k, &sig, err);
-			if (r == 0 && parse_signal(sig, &c->stop_signal) < 0)
-				r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-						   "config: invalid stop_signal '%s'", sig);
-		} else if (strcmp(k, "stop_timeout") == 0) {
-			int64_t t = -1;
-			r = get_i64(v, k, &t, err);
-			if (r == 0 && (t < 0 || t > 86400))
-				r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-						   "config: stop_timeout out of range");
-			c->stop_timeout = (int)t;
-		} else if (strcmp(k, "resources") == 0)
-			r = parse_resources(v, &c->resources, err);
-		else
-			r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					   "config: unknown key '%s'", k);
-		if (r < 0)
-			goto fail;
-	}
-	if (schema != VE_CONFIG_SCHEMA) {
-		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				   "config: unsupported schema %lld (this vert reads %d)",
-				   (long long)schema, VE_CONFIG_SCHEMA);
-		goto fail;
-	}
-	if (!c->name || !c->template_name) {
-		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				   "config: 'name' and 'template' are required");
-		goto fail;
-	}
-	return 0;
-fail:
-	ve_config_done(c);
-	return r;
+	return ve_config_parse(o, "config", c, err);
 }
 
 /* ---- merging a `vert set` patch ---- */

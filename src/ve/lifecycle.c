@@ -18,6 +18,7 @@
 #include "ve-internal.h"
 #include "vert/cgroup.h"
 #include "vert/fs.h"
+#include "vert/json.h"
 #include "vert/runtime.h"
 #include "vert/util.h"
 
@@ -44,23 +45,20 @@ int ve_config_save(const struct ve_handle *h, const struct ve_config *c, bool sy
 
 int ve_config_load(const char *path, const char *name, struct ve_config *c, vert_error_t *err)
 {
-	_cleanup_free_ char *buf = NULL;
 	struct json_object *o;
 	int r;
 
-	r = read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL);
-	if (r == -ENOENT)
+	r = vjson_parse_file(AT_FDCWD, path, 1 << 20, &o, err);
+	if (r == -ENOENT) {
+		vert_error_clear(err);
 		return vert_error_set(err, ENOENT, VERT_ERR_NOTFOUND, "VE '%s' not found", name);
+	}
 	if (r < 0)
-		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read '%s'", path);
-	o = json_tokener_parse(buf);
-	if (!o)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "'%s' is not valid JSON",
-				      path);
-	r = ve_config_from_json(o, c, err);
+		return r;
+	r = ve_config_parse(o, path, c, err);
 	json_object_put(o);
 	if (r < 0)
-		return vert_error_wrap(err, "%s", path);
+		return r;
 	if (strcmp(c->name, name) != 0) {
 		ve_config_done(c);
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "'%s' names another VE", path);
@@ -249,10 +247,12 @@ int ve_pidfd_open_alive(pid_t pid, uint64_t start_time)
 /* The live init of a VE, by pidfd, verified against its start time. */
 int ve_open_init(const struct ve_handle *h, struct ve_state *s, int *ret_pidfd, vert_error_t *err)
 {
-	int fd = -EBADF;
+	int fd = -EBADF, r;
 
-	if (ve_state_read(h->p, h->name, s) == 0)
+	if ((r = ve_state_read(h->p, h->name, s, err)) == 0)
 		fd = ve_pidfd_open_alive(s->pid, s->start_time);
+	else if (r != -ENOENT)
+		return r; /* a broken state: not "not running", which it may be */
 	if (fd < 0) {
 		ve_state_done(s);
 		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",

@@ -7,12 +7,12 @@
 #include <dirent.h>
 #include <stddef.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "ve-internal.h"
 #include "vert/cgroup.h"
+#include "vert/json.h"
 #include "vert/runtime.h"
 #include "vert/util.h"
 
@@ -25,23 +25,49 @@ void ve_info_done(struct ve_info *i)
 	memset(i, 0, sizeof(*i));
 }
 
+static const struct vjson_field last_table[] = {
+	{ "exit_code", VJSON_INT, vjson_int, offsetof(struct ve_info, last_code), 0, NULL },
+	{ "exit_signal", VJSON_INT, vjson_int, offsetof(struct ve_info, last_signal), 0, NULL },
+	{ "reason", VJSON_STRING, vjson_string, offsetof(struct ve_info, last_reason),
+	  VJSON_MANDATORY, NULL },
+	{ "stopped_at", VJSON_INT, vjson_int64, offsetof(struct ve_info, stopped_at),
+	  VJSON_MANDATORY, NULL },
+	{},
+};
+
+int ve_last_parse(struct json_object *o, const char *where, struct ve_info *i, vert_error_t *err)
+{
+	struct ve_info in = { .last_code = -1, .last_signal = -1 };
+	int r = vjson_dispatch(o, last_table, 0, &in, where, err);
+
+	if (r < 0) {
+		free(in.last_reason);
+		return r;
+	}
+	free(i->last_reason);
+	i->last_code = in.last_code;
+	i->last_signal = in.last_signal;
+	i->last_reason = in.last_reason;
+	i->stopped_at = in.stopped_at;
+	return 0;
+}
+
+/* How the VE ended last time (last.json): none is "unknown"; a broken
+ * record is reported, and shows as unknown too. */
 static void read_last(const struct ve_paths *p, const char *name, struct ve_info *i)
 {
-	_cleanup_free_ char *path = xasprintf("%s/ves/%s/last.json", p->data, name), *buf = NULL;
-	struct json_object *o, *v;
+	_cleanup_free_ char *path = xasprintf("%s/ves/%s/last.json", p->data, name);
+	_cleanup_json_ struct json_object *o = NULL;
+	vert_error_t e = VERT_ERROR_INIT;
+	int r;
 
 	i->last_code = i->last_signal = -1;
-	if (read_file_at(AT_FDCWD, path, 1 << 16, &buf, NULL) < 0 || !(o = json_tokener_parse(buf)))
-		return;
-	if (json_object_object_get_ex(o, "exit_code", &v))
-		i->last_code = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "exit_signal", &v))
-		i->last_signal = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "reason", &v))
-		i->last_reason = xstrdup(json_object_get_string(v));
-	if (json_object_object_get_ex(o, "stopped_at", &v))
-		i->stopped_at = json_object_get_int64(v);
-	json_object_put(o);
+	r = vjson_parse_file(AT_FDCWD, path, 1 << 16, &o, &e);
+	if (r == 0)
+		r = ve_last_parse(o, path, i, &e);
+	if (r < 0 && r != -ENOENT)
+		vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
+	vert_error_clear(&e);
 }
 
 static int info_get(struct ve_handle *h, const struct vnet_leases *ls, struct ve_info *i,

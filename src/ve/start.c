@@ -116,9 +116,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 
 	/* the cgroup first: whether the VE has one decides its mounts */
 	if ((r = cg_prepare(cgname, &c->resources, p->rootless,
-			    (ve_config_caps(c) & (1ULL << 21 /* CAP_SYS_ADMIN */))
-				    ? CG_ANCHOR_ON_HYBRID
-				    : 0,
+			    (ve_config_caps(c) & CAP_BIT(CAP_SYS_ADMIN)) ? CG_ANCHOR_ON_HYBRID : 0,
 			    &cg, err)) < 0)
 		goto fail;
 	if (cg.why_none)
@@ -228,7 +226,7 @@ static bool after_exit(struct ve_handle *h, const struct exit_info *x)
 		cgroup = x->cgroup ? xstrdup(x->cgroup) : NULL;
 	} else {
 		struct ve_state s;
-		if (ve_state_read(p, name, &s) == 0) {
+		if (ve_state_read(p, name, &s, NULL) == 0) {
 			cgroup = s.cgroup ? xstrdup(s.cgroup) : NULL;
 			ve_state_done(&s);
 		}
@@ -535,6 +533,9 @@ static int start_locked(struct ve_handle *h, const struct ve_start_opts *o, int 
 	int r;
 
 	if ((r = ve_handle_config(h, err)) < 0)
+		return r;
+	/* a broken state: the VE may run, and a start would make two of it */
+	if ((r = ve_state_check(h->p, h->name, err)) < 0)
 		return r;
 	if (!reconciled && ve_reconcile_locked(h))
 		return vert_error_set(err, EBUSY, VERT_ERR_RUNNING, "VE '%s' is already running",

@@ -12,13 +12,14 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <json-c/json.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "ve-internal.h"
 #include "vert/cgroup.h"
 #include "vert/fs.h"
+#include "vert/json.h"
 #include "vert/runtime.h"
 #include "vert/util.h"
 
@@ -29,39 +30,84 @@ void ve_state_done(struct ve_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s)
+#define F(n, t, cb, st, m)                                                                         \
+	{                                                                                          \
+		n, t, cb, offsetof(st, m), 0, NULL                                                 \
+	}
+#define FM(n, t, cb, st, m)                                                                        \
+	{                                                                                          \
+		n, t, cb, offsetof(st, m), VJSON_MANDATORY, NULL                                   \
+	}
+
+struct state_in {
+	struct ve_state s;
+	char *name;
+};
+
+static const struct vjson_field state_table[] = {
+	F("name", VJSON_STRING, vjson_string, struct state_in, name),
+	F("status", VJSON_STRING, vjson_string, struct state_in, s.status),
+	FM("pid", VJSON_INT, vjson_pid, struct state_in, s.pid),
+	FM("start_time", VJSON_INT, vjson_uint64, struct state_in, s.start_time),
+	F("supervisor_pid", VJSON_INT, vjson_pid, struct state_in, s.supervisor_pid),
+	F("supervisor_start_time", VJSON_INT, vjson_uint64, struct state_in,
+	  s.supervisor_start_time),
+	F("started_at", VJSON_INT, vjson_int64, struct state_in, s.started_at),
+	F("autoremove", VJSON_BOOL, vjson_bool, struct state_in, s.autoremove),
+	F("cgroup", VJSON_STRING, vjson_string, struct state_in, s.cgroup),
+	F("device_filter", VJSON_BOOL, vjson_bool, struct state_in, s.device_filter),
+	{},
+};
+
+int ve_state_parse(struct json_object *o, const char *where, const char *name, struct ve_state *s,
+		   vert_error_t *err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/ves/%s/state.json", p->run, name), *buf = NULL;
-	struct json_object *o, *v;
+	struct state_in in = { 0 };
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	r = read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL);
-	if (r < 0)
+	r = vjson_dispatch(o, state_table, 0, &in, where, err);
+	if (r == 0 && name && in.name && strcmp(in.name, name) != 0)
+		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				   "%s: key 'name': names VE '%s', not '%s'", where, in.name, name);
+	free(in.name);
+	if (r < 0) {
+		ve_state_done(&in.s);
 		return r;
-	o = json_tokener_parse(buf);
-	if (!o)
-		return -EBADMSG;
-	if (json_object_object_get_ex(o, "pid", &v))
-		s->pid = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "start_time", &v))
-		s->start_time = (uint64_t)json_object_get_int64(v);
-	if (json_object_object_get_ex(o, "supervisor_pid", &v))
-		s->supervisor_pid = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "supervisor_start_time", &v))
-		s->supervisor_start_time = (uint64_t)json_object_get_int64(v);
-	if (json_object_object_get_ex(o, "started_at", &v))
-		s->started_at = json_object_get_int64(v);
-	if (json_object_object_get_ex(o, "autoremove", &v))
-		s->autoremove = json_object_get_boolean(v);
-	if (json_object_object_get_ex(o, "cgroup", &v))
-		s->cgroup = xstrdup(json_object_get_string(v));
-	if (json_object_object_get_ex(o, "device_filter", &v))
-		s->device_filter = json_object_get_boolean(v);
-	if (json_object_object_get_ex(o, "status", &v))
-		s->status = xstrdup(json_object_get_string(v));
-	json_object_put(o);
+	}
+	*s = in.s;
 	return 0;
+}
+
+int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s, vert_error_t *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/ves/%s/state.json", p->run, name);
+	_cleanup_json_ struct json_object *o = NULL;
+	vert_error_t e = VERT_ERROR_INIT;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	r = vjson_parse_file(AT_FDCWD, path, 1 << 20, &o, &e);
+	if (r == 0)
+		r = ve_state_parse(o, path, name, s, &e);
+	/* no state is the common case of a VE that is not running: not an
+	 * error to report */
+	if (r < 0 && r != -ENOENT)
+		vert_error_move(err, &e);
+	vert_error_clear(&e);
+	return r;
+}
+
+int ve_state_check(const struct ve_paths *p, const char *name, vert_error_t *err)
+{
+	struct ve_state s;
+	int r = ve_state_read(p, name, &s, err);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r == 0)
+		ve_state_done(&s);
+	return r;
 }
 
 int ve_state_write(const struct ve_handle *h, const struct ve_state *s, vert_error_t *err)
@@ -150,17 +196,21 @@ void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool 
 		fs_rm_rf(h->run_dir);
 }
 
+static const struct vjson_field autoremove_table[] = {
+	{ "autoremove", VJSON_BOOL, vjson_bool, 0, 0, NULL },
+	{},
+};
+
+/* Only "autoremove" matters here, and a config.json that cannot be read
+ * keeps its VE: the error is for ve_load to report. */
 static bool config_autoremove(const char *path)
 {
-	_cleanup_free_ char *buf = NULL;
-	struct json_object *o, *v;
+	_cleanup_json_ struct json_object *o = NULL;
 	bool r = false;
 
-	if (read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL) < 0 || !(o = json_tokener_parse(buf)))
+	if (vjson_parse_file(AT_FDCWD, path, 1 << 20, &o, NULL) < 0 ||
+	    vjson_dispatch(o, autoremove_table, VJSON_ALLOW_UNKNOWN, &r, path, NULL) < 0)
 		return false;
-	if (json_object_object_get_ex(o, "autoremove", &v))
-		r = json_object_get_boolean(v);
-	json_object_put(o);
 	return r;
 }
 
@@ -185,8 +235,21 @@ static bool reconcile_locked(const struct ve_handle *h, struct ve_state *ret)
 	vert_error_t e = VERT_ERROR_INIT;
 	struct ve_state s;
 	struct stat st;
-	bool have_state = ve_state_read(p, name, &s) == 0;
+	int r = ve_state_read(p, name, &s, &e);
+	bool have_state = r == 0;
 
+	if (r < 0 && r != -ENOENT) {
+		/* a state that cannot be read says nothing about whether the
+		 * VE runs: cleaning up on a guess could pull the cgroup,
+		 * network and data from under a live VE.  Not running, and
+		 * left as it is for someone to look at. */
+		vert_log(VERT_LOG_WARNING,
+			 "VE '%s': %s; its state is unknown, nothing was cleaned up "
+			 "(remove the file once the VE is known to be stopped)",
+			 name, e.msg);
+		vert_error_clear(&e);
+		return false;
+	}
 	if (!have_state && lstat(rundir, &st) < 0 && lstat(vedir, &st) < 0) {
 		/* a name nothing exists for (every new VE): nothing to do,
 		 * unless a network record outlived both */
@@ -238,7 +301,7 @@ bool ve_reconcile_state(struct ve_handle *h, struct ve_state *ret)
 		/* busy: its owner is alive and will finish the job; the state
 		 * is whatever it says now */
 		memset(ret, 0, sizeof(*ret));
-		if (ve_state_read(h->p, h->name, ret) == 0 && ve_state_running(ret))
+		if (ve_state_read(h->p, h->name, ret, NULL) == 0 && ve_state_running(ret))
 			return true;
 		ve_state_done(ret);
 		return false;

@@ -67,7 +67,9 @@ int ve_stop_locked(struct ve_handle *h, int timeout, vert_error_t *err)
 		timeout = h->cfg.stop_timeout >= 0 ? h->cfg.stop_timeout : VE_DEFAULT_STOP_TIMEOUT;
 	sig = h->cfg.stop_signal;
 
-	if (ve_state_read(p, name, &s) < 0 || !ve_state_running(&s)) {
+	if ((r = ve_state_read(p, name, &s, err)) < 0 && r != -ENOENT)
+		return r; /* a broken state: whether it runs is unknown */
+	if (r < 0 || !ve_state_running(&s)) {
 		ve_state_done(&s);
 		ve_reconcile_locked(h);
 		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",
@@ -88,7 +90,7 @@ int ve_stop_locked(struct ve_handle *h, int timeout, vert_error_t *err)
 		uint64_t now = now_ns();
 		struct pollfd pf;
 
-		if (ve_state_read(p, name, &s) < 0)
+		if (ve_state_read(p, name, &s, NULL) < 0)
 			memset(&s, 0, sizeof(s));
 		init = ve_pidfd_open_alive(s.pid, s.start_time);
 		if (init >= 0) {

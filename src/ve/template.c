@@ -11,6 +11,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 
 #include "ve-internal.h"
 #include "vert/fs.h"
+#include "vert/json.h"
 #include "vert/util.h"
 
 int ve_template_rootfs(const struct ve_paths *p, const char *name, char **ret, vert_error_t *err)
@@ -434,6 +436,43 @@ static void template_gc(const struct ve_paths *p, const char *dir, const char *e
 	vert_error_clear(&e);
 }
 
+static const struct vjson_field meta_table[] = {
+	{ "schema", VJSON_INT, vjson_ignore, 0, 0, NULL },
+	{ "name", VJSON_STRING, vjson_ignore, 0, 0, NULL },
+	{ "source", VJSON_STRING, vjson_string, offsetof(struct ve_template_info, source), 0,
+	  NULL },
+	{ "created", VJSON_INT, vjson_int64, offsetof(struct ve_template_info, created), 0, NULL },
+	{ "size", VJSON_INT, vjson_uint64, offsetof(struct ve_template_info, size), 0, NULL },
+	{},
+};
+
+int ve_template_meta_parse(struct json_object *o, const char *where, struct ve_template_info *t,
+			   vert_error_t *err)
+{
+	struct ve_template_info in = { 0 };
+	int r;
+
+	if ((r = vjson_dispatch(o, meta_table, 0, &in, where, err)) < 0) {
+		free(in.source);
+		return r;
+	}
+	free(t->source);
+	t->source = in.source;
+	t->created = in.created;
+	t->size = in.size;
+	return 0;
+}
+
+static int ve_template_meta_read(const char *path, struct ve_template_info *t, vert_error_t *err)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+	int r;
+
+	if ((r = vjson_parse_file(AT_FDCWD, path, 1 << 20, &o, err)) < 0)
+		return r;
+	return ve_template_meta_parse(o, path, t, err);
+}
+
 int ve_template_list(const struct ve_paths *p, struct ve_template_info **ret, size_t *n_ret,
 		     vert_error_t *err)
 {
@@ -446,9 +485,10 @@ int ve_template_list(const struct ve_paths *p, struct ve_template_info **ret, si
 	if (!d)
 		return vert_error_sys(err, "read '%s'", dir);
 	while ((de = readdir(d))) {
-		_cleanup_free_ char *meta = NULL, *buf = NULL;
-		struct json_object *o, *x;
+		_cleanup_free_ char *meta = NULL;
+		vert_error_t e = VERT_ERROR_INIT;
 		struct ve_template_info t = { 0 };
+		int r;
 
 		if (de->d_name[0] == '.') {
 			template_gc(p, dir, de->d_name);
@@ -458,19 +498,12 @@ int ve_template_list(const struct ve_paths *p, struct ve_template_info **ret, si
 			continue;
 		meta = xasprintf("%s/%s/template.json", dir, de->d_name);
 		t.name = xstrdup(de->d_name);
-		t.source = xstrdup("unknown");
-		if (read_file_at(AT_FDCWD, meta, 1 << 20, &buf, NULL) == 0 &&
-		    (o = json_tokener_parse(buf))) {
-			if (json_object_object_get_ex(o, "source", &x)) {
-				free(t.source);
-				t.source = xstrdup(json_object_get_string(x));
-			}
-			if (json_object_object_get_ex(o, "created", &x))
-				t.created = json_object_get_int64(x);
-			if (json_object_object_get_ex(o, "size", &x))
-				t.size = (uint64_t)json_object_get_int64(x);
-			json_object_put(o);
-		}
+		r = ve_template_meta_read(meta, &t, &e);
+		if (r < 0 && r != -ENOENT)
+			vert_log(VERT_LOG_WARNING, "template '%s': %s", t.name, e.msg);
+		vert_error_clear(&e);
+		if (!t.source)
+			t.source = xstrdup("unknown");
 		v = xrealloc(v, (n + 1) * sizeof(*v));
 		v[n++] = t;
 	}
@@ -496,6 +529,11 @@ void ve_template_info_free(struct ve_template_info *t, size_t n)
 	free(t);
 }
 
+static const struct vjson_field config_template_table[] = {
+	{ "template", VJSON_STRING, vjson_string, 0, 0, NULL },
+	{},
+};
+
 /* Which VE uses template `name`?  Returns a VE name or NULL. */
 static char *template_user(const struct ve_paths *p, const char *name)
 {
@@ -507,18 +545,23 @@ static char *template_user(const struct ve_paths *p, const char *name)
 	if (!d)
 		return NULL;
 	while (!found && (de = readdir(d))) {
-		_cleanup_free_ char *cfg = NULL, *buf = NULL;
-		struct json_object *o, *x;
+		_cleanup_free_ char *cfg = NULL, *tpl = NULL;
+		_cleanup_json_ struct json_object *o = NULL;
+		int r;
+
 		if (de->d_name[0] == '.')
 			continue;
 		cfg = xasprintf("%s/%s/config.json", dir, de->d_name);
-		if (read_file_at(AT_FDCWD, cfg, 1 << 20, &buf, NULL) < 0 ||
-		    !(o = json_tokener_parse(buf)))
+		r = vjson_parse_file(AT_FDCWD, cfg, 1 << 20, &o, NULL);
+		if (r == -ENOENT)
 			continue;
-		if (json_object_object_get_ex(o, "template", &x) &&
-		    strcmp(json_object_get_string(x), name) == 0)
+		/* a config that cannot be read may well name this template:
+		 * its VE counts as a user rather than losing its root */
+		if (r < 0 ||
+		    vjson_dispatch(o, config_template_table, VJSON_ALLOW_UNKNOWN, &tpl, cfg, NULL) <
+			    0 ||
+		    !tpl || strcmp(tpl, name) == 0)
 			found = xstrdup(de->d_name);
-		json_object_put(o);
 	}
 	closedir(d);
 	return found;

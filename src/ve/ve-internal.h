@@ -10,7 +10,7 @@
 
 static inline struct vnet_paths ve_vnet_paths(const struct ve_paths *p)
 {
-	return (struct vnet_paths){ p->data, p->run, p->rootless };
+	return (struct vnet_paths){ .data = p->data, .run = p->run, .rootless = p->rootless };
 }
 
 /* The id mapping a rootless VE gets: root -> the user, 1.. -> subuids. */
@@ -65,6 +65,9 @@ void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool 
 /* Under the VE's lock: clean up after a dead instance; true when the VE
  * really is running. */
 bool ve_reconcile_locked(const struct ve_handle *h);
+/* 0 when the VE has no state or one that reads; else the error naming the
+ * file and the key (whether it runs is then unknown) */
+int ve_state_check(const struct ve_paths *p, const char *name, vert_error_t *err);
 /* Reconcile one VE; true (and *ret filled) when it runs. */
 bool ve_reconcile_state(struct ve_handle *h, struct ve_state *ret);
 /* Only the runtime leftovers of VEs whose directory is gone: the caller

@@ -354,3 +354,42 @@ wait_running() {
 	assert_success
 	vert stop cfg1
 }
+
+@test "state.json of the wrong type: an error naming file and key; the VE is neither running nor lost" {
+	vert create bad1 --template mini
+	vert start bad1
+	wait_running bad1
+	sf="$TEST_ROOT/run/ves/bad1/state.json"
+	cp "$sf" "$TEST_ROOT/bad1-state.bak"
+	pid=$(jq -r .pid "$sf")
+	jq '.pid = (.pid | tostring)' "$TEST_ROOT/bad1-state.bak" > "$TEST_ROOT/bad1-state.bad"
+	cp "$TEST_ROOT/bad1-state.bad" "$sf"
+	run vert ps -a --format name,state -H
+	assert_success
+	assert_output --partial "$sf: key 'pid': expected an integer, got a string"
+	assert_output --regexp "bad1 +stopped"
+	# nothing cleaned up on a guess: config, state and the init are there
+	[ -f "$TEST_ROOT/ves/bad1/config.json" ]
+	[ -f "$sf" ]
+	kill -0 "$pid"
+	# verbs that act on the instance refuse, saying why
+	run vert stop bad1
+	assert_failure
+	assert_output --partial "$sf: key 'pid': expected an integer"
+	run vert exec bad1 -- true
+	assert_failure
+	assert_output --partial "$sf: key 'pid'"
+	# and a start, which would make a second instance
+	run vert start bad1
+	assert_failure
+	assert_output --partial "$sf: key 'pid'"
+	cmp "$sf" "$TEST_ROOT/bad1-state.bad"
+	run vert inspect bad1
+	assert_output --partial "key 'pid'"
+	# repaired, it is the running VE it was
+	cp "$TEST_ROOT/bad1-state.bak" "$sf"
+	wait_running bad1
+	[ "$(vert inspect bad1 | jq -r .status.pid)" = "$pid" ]
+	vert stop bad1
+	vert destroy bad1
+}

@@ -141,13 +141,128 @@ static void test_config_roundtrip(void **state)
 	ve_config_done(&c);
 }
 
+static char *config_error(const char *json)
+{
+	struct json_object *o = json_tokener_parse(json);
+	vert_error_t e = VERT_ERROR_INIT;
+	struct ve_config c;
+
+	assert_non_null(o);
+	if (ve_config_parse(o, "/x/config.json", &c, &e) == 0) {
+		ve_config_done(&c);
+		json_object_put(o);
+		return NULL;
+	}
+	json_object_put(o);
+	return e.msg;
+}
+
+/* wrong types name the file and the key */
+static void test_config_strict(void **state)
+{
+	static const struct {
+		const char *json, *msg;
+	} bad[] = {
+		{ "{\"schema\":1,\"name\":\"a\",\"template\":\"t\",\"onboot\":\"yes\"}",
+		  "/x/config.json: key 'onboot': expected a boolean, got a string" },
+		{ "{\"schema\":1,\"name\":\"a\",\"template\":\"t\",\"volumes\":[{\"source\":\"/"
+		  "s\"}]}",
+		  "/x/config.json: key 'volumes[0].dest' is missing" },
+		{ "{\"schema\":1,\"name\":\"a\",\"template\":\"t\",\"resources\":{\"colour\":1}}",
+		  "/x/config.json: unknown key 'resources.colour'" },
+		{ "{\"schema\":1,\"name\":\"a\",\"template\":\"t\",\"resources\":{\"pids_max\":"
+		  "\"9\"}}",
+		  "key 'resources.pids_max': expected an integer" },
+		{ "{\"schema\":1,\"name\":\"a\",\"template\":\"t\",\"env\":[\"A=1\",2]}",
+		  "key 'env[1]': expected a string" },
+		{ "{\"schema\":1,\"name\":\"a\",\"template\":\"t\",\"stop_timeout\":99999}",
+		  "key 'stop_timeout': stop_timeout out of range" },
+		{ "{\"schema\":1,\"name\":\"a\"}", "key 'template' is missing" },
+		{ "{\"schema\":\"1\",\"name\":\"a\",\"template\":\"t\"}",
+		  "key 'schema': expected an integer" },
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		_cleanup_free_ char *m = config_error(bad[i].json);
+		if (!m || !strstr(m, bad[i].msg))
+			fail_msg("'%s': expected an error with '%s', got '%s'", bad[i].json,
+				 bad[i].msg, m ? m : "(accepted)");
+	}
+}
+
+/* state.json and last.json: strict, the file and the key in the message */
+static void test_state_files(void **state)
+{
+	static const struct {
+		const char *json, *msg;
+	} bad[] = {
+		{ "{\"pid\":\"12\",\"start_time\":1}",
+		  "/run/s.json: key 'pid': expected an integer, got a string" },
+		{ "{\"start_time\":1}", "/run/s.json: key 'pid' is missing" },
+		{ "{\"pid\":-4,\"start_time\":1}", "key 'pid': -4 is out of range" },
+		{ "{\"pid\":1,\"start_time\":1,\"cgroup\":7}", "key 'cgroup': expected a string" },
+		{ "{\"pid\":1,\"start_time\":1,\"autoremove\":1}",
+		  "key 'autoremove': expected a boolean" },
+		{ "{\"pid\":1,\"start_time\":1,\"colour\":1}", "unknown key 'colour'" },
+		{ "{\"pid\":1,\"start_time\":1,\"name\":\"other\"}",
+		  "names VE 'other', not 'web1'" },
+		{ "[]", "/run/s.json: expected an object, got an array" },
+	};
+	vert_error_t e = VERT_ERROR_INIT;
+	struct json_object *o;
+	struct ve_state s;
+	struct ve_info info = { .last_code = -1, .last_signal = -1 };
+	(void)state;
+
+	o = json_tokener_parse("{\"name\":\"web1\",\"status\":\"running\",\"pid\":12,"
+			       "\"start_time\":99,\"supervisor_pid\":13,"
+			       "\"supervisor_start_time\":98,\"started_at\":1700000000,"
+			       "\"autoremove\":true,\"cgroup\":\"/sys/fs/cgroup/v\","
+			       "\"device_filter\":true}");
+	assert_int_equal(ve_state_parse(o, "/run/s.json", "web1", &s, &e), 0);
+	json_object_put(o);
+	assert_int_equal(s.pid, 12);
+	assert_true(s.start_time == 99);
+	assert_int_equal(s.supervisor_pid, 13);
+	assert_true(s.autoremove);
+	assert_true(s.device_filter);
+	assert_string_equal(s.cgroup, "/sys/fs/cgroup/v");
+	assert_string_equal(s.status, "running");
+	ve_state_done(&s);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		o = json_tokener_parse(bad[i].json);
+		if (ve_state_parse(o, "/run/s.json", "web1", &s, &e) == 0 || !e.msg ||
+		    !strstr(e.msg, bad[i].msg))
+			fail_msg("'%s': expected an error with '%s', got '%s'", bad[i].json,
+				 bad[i].msg, e.msg ? e.msg : "(accepted)");
+		/* nothing half-read is handed back */
+		assert_int_equal(s.pid, 0);
+		assert_null(s.cgroup);
+		json_object_put(o);
+		vert_error_clear(&e);
+	}
+
+	o = json_tokener_parse("{\"exit_signal\":9,\"reason\":\"lost\",\"stopped_at\":5}");
+	assert_int_equal(ve_last_parse(o, "/d/last.json", &info, &e), 0);
+	json_object_put(o);
+	assert_int_equal(info.last_signal, 9);
+	assert_int_equal(info.last_code, -1);
+	assert_string_equal(info.last_reason, "lost");
+	o = json_tokener_parse("{\"exit_code\":\"1\",\"reason\":\"exit\",\"stopped_at\":5}");
+	assert_int_not_equal(ve_last_parse(o, "/d/last.json", &info, &e), 0);
+	assert_non_null(strstr(e.msg, "/d/last.json: key 'exit_code': expected an integer"));
+	json_object_put(o);
+	vert_error_clear(&e);
+	assert_string_equal(info.last_reason, "lost"); /* left as it was */
+	free(info.last_reason);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_volume),
-		cmocka_unit_test(test_env_user_host),
-		cmocka_unit_test(test_config_roundtrip),
+		cmocka_unit_test(test_names),	      cmocka_unit_test(test_volume),
+		cmocka_unit_test(test_env_user_host), cmocka_unit_test(test_config_roundtrip),
+		cmocka_unit_test(test_config_strict), cmocka_unit_test(test_state_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,8 +93,8 @@ static void test_full(void **state)
 	assert_int_equal(s->uid, 1000);
 	assert_int_equal(s->gid, 100);
 	assert_int_equal(s->n_groups, 2);
-	assert_int_equal(s->cap_bounding, (1ULL << 0) | (1ULL << 5));
-	assert_int_equal(s->cap_effective, 1ULL << 5);
+	assert_int_equal(s->cap_bounding, CAP_BIT(CAP_CHOWN) | CAP_BIT(CAP_KILL));
+	assert_int_equal(s->cap_effective, CAP_BIT(CAP_KILL));
 	assert_true(s->no_new_privileges);
 	assert_int_equal(s->n_rlimits, 1);
 	assert_true(s->root_readonly);
@@ -153,6 +153,47 @@ static void test_invalid(void **state)
 	}
 }
 
+/* values of the wrong type are errors naming the key, not silently skipped */
+static void test_wrong_types(void **state)
+{
+	static const struct {
+		const char *json, *msg;
+	} bad[] = {
+		{ "{\"process\":{\"args\":[\"x\"],\"user\":{\"additionalGids\":5}},"
+		  "\"root\":{\"path\":\"/r\"}}",
+		  "key 'process.user.additionalGids': expected an array" },
+		{ "{\"process\":{\"args\":[\"x\"],\"user\":{\"additionalGids\":[\"5\"]}},"
+		  "\"root\":{\"path\":\"/r\"}}",
+		  "key 'process.user.additionalGids[0]': expected an integer" },
+		{ "{\"process\":{\"args\":[\"x\"],\"rlimits\":{}},\"root\":{\"path\":\"/r\"}}",
+		  "key 'process.rlimits': expected an array" },
+		{ "{\"process\":{\"args\":[\"x\"]},\"root\":{\"path\":\"/r\"},"
+		  "\"linux\":{\"namespaces\":[{\"type\":1}]}}",
+		  "key 'linux.namespaces[0].type': expected a string" },
+		{ "{\"process\":{\"args\":[\"x\"]},\"root\":{\"path\":\"/r\"},"
+		  "\"linux\":{\"sysctl\":{\"net.ipv4.ip_forward\":1}}}",
+		  "key 'linux.sysctl.net.ipv4.ip_forward': expected a string" },
+		{ "{\"process\":{\"args\":[\"x\"]},\"root\":{\"path\":\"/r\"},"
+		  "\"annotations\":{\"org.vert.net.loopback\":true}}",
+		  "key 'annotations.org.vert.net.loopback': expected a string" },
+		{ "{\"process\":{\"args\":[\"x\"],\"terminal\":\"yes\"},\"root\":{\"path\":\"/"
+		  "r\"}}",
+		  "spec: key 'process.terminal': expected a boolean, got a string" },
+		{ "{\"process\":{\"args\":[\"x\"]},\"root\":{}}",
+		  "spec: key 'root.path' is missing" },
+		{ "{\"root\":{\"path\":\"/r\"}}", "spec: key 'process' is missing" },
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		vert_error_t e = VERT_ERROR_INIT;
+		struct rt_spec *s = parse(bad[i].json, &e);
+		if (s || !e.msg || !strstr(e.msg, bad[i].msg))
+			fail_msg("'%s': expected an error with '%s', got '%s'", bad[i].json,
+				 bad[i].msg, e.msg ? e.msg : "(accepted)");
+		vert_error_clear(&e);
+	}
+}
+
 static void test_mount_options(void **state)
 {
 	struct rt_mount m = { .destination = (char *)"/x" };
@@ -175,7 +216,7 @@ static void test_mount_options(void **state)
 static void test_names(void **state)
 {
 	(void)state;
-	assert_int_equal(rt_cap_from_name("CAP_SYS_ADMIN"), 21);
+	assert_int_equal(rt_cap_from_name("CAP_SYS_ADMIN"), CAP_SYS_ADMIN);
 	assert_int_equal(rt_cap_from_name("sys_admin"), 21);
 	assert_int_equal(rt_cap_from_name("CAP_NOPE"), -1);
 	assert_string_equal(rt_cap_name(0), "CAP_CHOWN");
@@ -297,9 +338,9 @@ static void test_resources_invalid(void **state)
 		{ "{\"unified\":{\"../memory.max\":\"1\"}}", "invalid" },
 		{ "{\"unified\":{\"memory.max/x\":\"1\"}}", "invalid" },
 		{ "{\"unified\":{\"cgroup.procs\":\"1\"}}", "invalid" },
-		{ "{\"unified\":{\"memory.max\":1}}", "must be a string" },
+		{ "{\"unified\":{\"memory.max\":1}}", "expected a string" },
 		{ "{\"memory\":{\"limit\":\"1G\"}}", "integer" },
-		{ "[]", "must be an object" },
+		{ "[]", "expected an object" },
 		{ "{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8}]}}", "major, minor" },
 	};
 	(void)state;
@@ -317,10 +358,11 @@ static void test_resources_invalid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal),	  cmocka_unit_test(test_full),
-		cmocka_unit_test(test_invalid),	  cmocka_unit_test(test_mount_options),
-		cmocka_unit_test(test_names),	  cmocka_unit_test(test_oci_conversions),
-		cmocka_unit_test(test_resources), cmocka_unit_test(test_resources_invalid),
+		cmocka_unit_test(test_minimal),		  cmocka_unit_test(test_full),
+		cmocka_unit_test(test_invalid),		  cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_mount_options),	  cmocka_unit_test(test_names),
+		cmocka_unit_test(test_oci_conversions),	  cmocka_unit_test(test_resources),
+		cmocka_unit_test(test_resources_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

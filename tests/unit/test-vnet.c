@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <net/if.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "vert/fs.h"
@@ -205,6 +206,17 @@ static void test_netconf(void **state)
 		assert_int_equal(e.kind, VERT_ERR_INVALID);
 		vert_error_clear(&e);
 	}
+	/* the message names the key */
+	assert_int_not_equal(vnet_netconf_parse("{\"bridge\": 5}", &nc, &e), 0);
+	assert_non_null(strstr(e.msg, "network.json: key 'bridge': expected a string, got an "
+				      "integer"));
+	vert_error_clear(&e);
+	assert_int_not_equal(vnet_netconf_parse("{\"subnet\": \"10.1.0.0/30\"}", &nc, &e), 0);
+	assert_non_null(strstr(e.msg, "key 'subnet': '10.1.0.0/30'"));
+	vert_error_clear(&e);
+	assert_int_not_equal(vnet_netconf_parse("{\"bridge\": \"vt1\"", &nc, &e), 0);
+	assert_non_null(strstr(e.msg, "network.json: invalid JSON"));
+	vert_error_clear(&e);
 }
 
 static void test_config_check(void **state)
@@ -300,6 +312,76 @@ static void test_ipam(void **state)
 }
 
 /* 50 processes lease at once: 50 distinct addresses. */
+static void put_file(const char *path, const char *txt)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(txt, f);
+	fclose(f);
+}
+
+/* a leases.json that is wrong is refused, naming the file and the key,
+ * and never overwritten (its leases would be handed out again) */
+static void test_ipam_corrupt(void **state)
+{
+	_cleanup_free_ char *d = tmpdir();
+	_cleanup_free_ char *net = xasprintf("%s/net", d);
+	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", d);
+	_cleanup_free_ char *buf = NULL;
+	vert_error_t e = VERT_ERROR_INIT;
+	struct vnet_leases *ls;
+	struct json_object *o;
+	char ip[16];
+	uint32_t a;
+	bool fresh;
+	(void)state;
+
+	assert_int_equal(mkdir(net, 0700), 0);
+	put_file(path, "{\"leases\":{\"a\":\"10.88.0.2\",\"b\":7}}");
+	assert_int_not_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_non_null(strstr(e.msg, "leases.json: key 'leases.b': expected a string, got an "
+				      "integer"));
+	assert_non_null(strstr(e.msg, path));
+	vert_error_clear(&e);
+	put_file(path, "{\"leases\":{\"a\":\"not-an-ip\"}}");
+	assert_int_not_equal(vnet_ipam_release(d, "a", &e), 0);
+	assert_non_null(strstr(e.msg, "key 'leases.a': 'not-an-ip' is not an IPv4 address"));
+	vert_error_clear(&e);
+	assert_int_not_equal(vnet_ipam_lookup(d, "a", &a), 0);
+	assert_null(vnet_leases_load(d));
+	put_file(path, "{\"leases\":{},\"colour\":{}}");
+	assert_int_not_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_non_null(strstr(e.msg, "unknown key 'colour'"));
+	vert_error_clear(&e);
+	put_file(path, "{\"leases\":{\"a\":\"10.88.0.2\"},\"ports\":{\"tcp:0.0.0.0:80:80\":1}}");
+	assert_int_not_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_non_null(strstr(e.msg, "key 'ports.tcp:0.0.0.0:80:80': expected a string"));
+	vert_error_clear(&e);
+	/* untouched */
+	assert_int_equal(read_file_at(AT_FDCWD, path, 4096, &buf, NULL), 0);
+	assert_string_equal(
+		buf, "{\"leases\":{\"a\":\"10.88.0.2\"},\"ports\":{\"tcp:0.0.0.0:80:80\":1}}");
+
+	/* a good one: read, and written back in the same shape */
+	put_file(path, "{\"leases\":{\"a\":\"10.88.0.2\"},\"ports\":{}}");
+	assert_int_equal(vnet_ipam_lease(d, "b", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(a, 0x0a580003);
+	ls = vnet_leases_load(d);
+	assert_non_null(ls);
+	assert_true(vnet_leases_get(ls, "a", ip));
+	assert_string_equal(ip, "10.88.0.2");
+	assert_true(vnet_leases_get(ls, "b", ip));
+	assert_string_equal(ip, "10.88.0.3");
+	assert_false(vnet_leases_get(ls, "c", ip));
+	vnet_leases_free(ls);
+	o = json_tokener_parse("{\"leases\":{\"x\":\"10.0.0.1\"}}");
+	assert_int_equal(vnet_leases_parse(o, "mem", &ls, &e), 0);
+	assert_true(vnet_leases_get(ls, "x", ip));
+	vnet_leases_free(ls);
+	json_object_put(o);
+	fs_rm_rf(d);
+}
+
 static void test_ipam_parallel(void **state)
 {
 	_cleanup_free_ char *d = tmpdir();
@@ -346,10 +428,11 @@ static void test_ipam_parallel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ipv4),	cmocka_unit_test(test_cidr),
-		cmocka_unit_test(test_publish), cmocka_unit_test(test_mac_ifname),
-		cmocka_unit_test(test_netconf), cmocka_unit_test(test_config_check),
-		cmocka_unit_test(test_ipam),	cmocka_unit_test(test_ipam_parallel),
+		cmocka_unit_test(test_ipv4),	      cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_publish),	      cmocka_unit_test(test_mac_ifname),
+		cmocka_unit_test(test_netconf),	      cmocka_unit_test(test_config_check),
+		cmocka_unit_test(test_ipam),	      cmocka_unit_test(test_ipam_corrupt),
+		cmocka_unit_test(test_ipam_parallel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
