@@ -126,7 +126,7 @@ wait_running() {
 }
 
 @test "SIGTERM to vert ends an enter into systemd's bash" {
-	setsid bash -c 'sleep 1000 | script -qec "$1" /dev/null' _ \
+	setsid bash -c 'sleep 86400 | script -qec "$1" /dev/null' _ \
 		"'$VERT_BIN' --root '$TEST_ROOT' enter sd" >/dev/null 2>&1 &
 	grp=$!
 	for i in $(seq 100); do

@@ -7,7 +7,7 @@ load helpers
 
 setup_file() {
 	common_setup_file
-	vert create con1 --template mini --net none -- sh -c 'exec sleep 100000'
+	vert create con1 --template mini --net none -- sh -c 'exec sleep 86400'
 	vert start con1
 }
 teardown_file() { common_teardown_file; }
@@ -26,7 +26,7 @@ teardown() {
 on_pty_bg() {
 	local out=$1
 	shift
-	setsid bash -c 'sleep 1000 | script -qec "$1" /dev/null' _ "$*" >"$out" 2>&1 &
+	setsid bash -c 'sleep 86400 | script -qec "$1" /dev/null' _ "$*" >"$out" 2>&1 &
 	echo $! >>"$BATS_TEST_TMPDIR/bg.pids"
 }
 
