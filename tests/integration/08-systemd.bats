@@ -114,10 +114,10 @@ wait_running() {
 	run script -qec "'$VERT_BIN' --root '$TEST_ROOT' exec -t sd -- true" /dev/null
 	assert_success
 	# bash, interactive on a pty: end of input ends it
-	run timeout 60 bash -c "printf 'exit 0\n' | script -qec \"'$VERT_BIN' --root '$TEST_ROOT' enter sd\" /dev/null"
+	run timeout -k 10 60 bash -c "printf 'exit 0\n' | script -qec \"'$VERT_BIN' --root '$TEST_ROOT' enter sd\" /dev/null"
 	assert_success
 	# without a terminal, bash reads /dev/null and is done
-	run timeout 60 "$VERT_BIN" --root "$TEST_ROOT" enter sd </dev/null
+	run timeout -k 10 60 "$VERT_BIN" --root "$TEST_ROOT" enter sd </dev/null
 	assert_success
 	run vert exec sd -- stat -L -c '%h' /dev/console
 	assert_output "1"

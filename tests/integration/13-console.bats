@@ -71,9 +71,9 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "enter without a terminal: the shell reads the input and ends at its end" {
-	run timeout 30 "$VERT_BIN" --root "$TEST_ROOT" enter con1 </dev/null
+	run timeout -k 10 30 "$VERT_BIN" --root "$TEST_ROOT" enter con1 </dev/null
 	assert_success
-	run bash -c "echo 'echo from-pipe \$PWD; exit 4' | timeout 30 '$VERT_BIN' --root '$TEST_ROOT' enter con1"
+	run bash -c "echo 'echo from-pipe \$PWD; exit 4' | timeout -k 10 30 '$VERT_BIN' --root '$TEST_ROOT' enter con1"
 	assert_failure 4
 	assert_output --partial "from-pipe /root"
 }
