@@ -130,7 +130,8 @@ wait_running() {
 		"'$VERT_BIN' --root '$TEST_ROOT' enter sd" >/dev/null 2>&1 &
 	grp=$!
 	for i in $(seq 100); do
-		vert exec sd -- pgrep -x bash >/dev/null && break
+		# (minbase has no procps)
+		vert exec sd -- sh -c 'grep -qx bash /proc/[0-9]*/comm' 2>/dev/null && break
 		sleep 0.2
 	done
 	pid=$(pgrep -f -- "--root $TEST_ROOT enter sd")
