@@ -34,6 +34,10 @@ struct rt_create_opts {
 	bool login_shell;
 	/* Make the pty raw (a console read into a log, not a terminal). */
 	bool raw_console;
+	/* The pty is the VE's console: bind it over /dev/console.  Only a
+	 * VE's init sets this; an exec'd session must never take the console
+	 * over (its pty dies with it, and the init's console with it). */
+	bool console;
 	/* Where compiled seccomp filters are cached (NULL: no cache). */
 	const char *seccomp_cache;
 };
@@ -48,6 +52,10 @@ struct rt_container {
 	int pidfd;	     /* CLONE_PIDFD */
 	int pty_master;	     /* -EBADF unless spec->terminal */
 	uint64_t start_time; /* /proc/PID/stat field 22, to detect pid reuse */
+	/* A session exec'd into a running VE (not its init): SIGTERM or
+	 * SIGHUP to vert hangs its terminal up, as sshd does when the
+	 * connection goes, so a shell that ignores SIGTERM still ends. */
+	bool session;
 };
 
 /* Create the VE's init from spec and exec its process.  Returns once the

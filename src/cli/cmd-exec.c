@@ -85,6 +85,9 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++)
 		args = strv_push(args, xstrdup(argv[i]));
+	/* the caller's terminal type, as ssh passes it on */
+	if (xo.terminal && getenv("TERM") && !strv_env_get(env, "TERM"))
+		env = strv_push(env, xasprintf("TERM=%s", getenv("TERM")));
 	xo.args = args;
 	xo.env = env;
 	if (cli_paths(c, &err) < 0 || ve_open(&c->paths, name, 0, &h, &err) < 0 ||
@@ -97,20 +100,29 @@ int cmd_enter(struct cli *c, int argc, char **argv)
 {
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
 	_cleanup_ve_handle_ struct ve_handle *h = NULL;
-	struct ve_exec_opts xo = { .terminal = true, .login = true, .user = "0" };
+	_cleanup_strv_ char **env = NULL;
+	/* a pty only for a terminal, as ssh does: from a pipe or /dev/null
+	 * the shell reads the input itself, and its end ends the shell */
+	struct ve_exec_opts xo = { .terminal = isatty(STDIN_FILENO), .login = true, .user = "0" };
 	int status = 0;
 
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		printf("Usage: vert enter NAME\n"
 		       "\n"
-		       "A root login shell inside the running VE NAME, on a pty (the shell is\n"
-		       "root's from the VE's /etc/passwd).  Like 'vert exec -t NAME -- sh -l'.\n");
+		       "A root login shell inside the running VE NAME (the shell is root's\n"
+		       "from the VE's /etc/passwd), started in root's home with the caller's\n"
+		       "TERM.  On a pty when standard input is a terminal; otherwise the shell\n"
+		       "reads standard input itself and ends at its end.  SIGTERM or SIGHUP to\n"
+		       "vert hangs the session up.\n");
 		return EXIT_OK;
 	}
 	if (argc != 2) {
 		fprintf(stderr, "vert: enter: expected NAME\n");
 		return EXIT_RUN_FAILED;
 	}
+	if (getenv("TERM"))
+		env = strv_push(env, xasprintf("TERM=%s", getenv("TERM")));
+	xo.env = env;
 	if (cli_paths(c, &err) < 0 || ve_open(&c->paths, argv[1], 0, &h, &err) < 0 ||
 	    ve_exec(h, &xo, &status, &err) < 0)
 		return cli_fail_run("enter", &err);

@@ -49,7 +49,8 @@ void rt_reset_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-static int setup_terminal(int sync_fd, const struct rt_sync_msg *go, bool raw, vert_error_t *err)
+static int setup_terminal(int sync_fd, const struct rt_sync_msg *go, bool raw, bool console,
+			  vert_error_t *err)
 {
 	_cleanup_close_ int master = -EBADF, slave = -EBADF;
 	struct rt_sync_msg m = { .type = RT_SYNC_PTY };
@@ -77,8 +78,8 @@ static int setup_terminal(int sync_fd, const struct rt_sync_msg *go, bool raw, v
 		}
 	}
 
-	/* /dev/console is the VE's terminal, as on a real console login */
-	{
+	/* /dev/console is the init's terminal, as on a real console */
+	if (console) {
 		char p[32];
 		int cfd = open("/dev/console", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (cfd >= 0) {
@@ -302,7 +303,7 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 		child_fail(sync_fd, &err);
 
 	if (s->terminal) {
-		if (setup_terminal(sync_fd, go, o->raw_console, &err) < 0)
+		if (setup_terminal(sync_fd, go, o->raw_console, o->console, &err) < 0)
 			child_fail(sync_fd, &err);
 	} else {
 		if (redirect_stdio(o, &err) < 0)
@@ -366,6 +367,9 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 		/* a login shell: the user's shell from the VE's passwd, with
 		 * argv[0] "-name" as login(1) does */
 		const char *sh = user.shell && *user.shell ? user.shell : "/bin/sh";
+		/* login(1) starts the shell in the user's home */
+		if (user.home && *user.home && chdir(user.home) < 0)
+			vert_debug("login shell: chdir '%s': %s", user.home, strerror(errno));
 		const char *base = strrchr(sh, '/');
 		login[0] = xasprintf("-%s", base ? base + 1 : sh);
 		args = login;

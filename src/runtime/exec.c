@@ -217,6 +217,7 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
 	ret->pidfd = TAKE_FD(gpidfd);
 	ret->pty_master = TAKE_FD(pty);
 	ret->start_time = proc_start_time(g);
+	ret->session = true;
 	return 0;
 
 killit:

@@ -168,7 +168,7 @@ int rt_container_wait(struct rt_container *c, int *ret_status, vert_error_t *err
 {
 	struct tty_state tty = { 0 };
 	_cleanup_close_ int sfd = -EBADF;
-	bool stdin_open = c->pty_master >= 0;
+	bool stdin_open = c->pty_master >= 0, hung_up = false;
 	int emulated = 0;
 	sigset_t set;
 	siginfo_t si;
@@ -211,8 +211,23 @@ int rt_container_wait(struct rt_container *c, int *ret_status, vert_error_t *err
 						copy_winsize(c->pty_master);
 					continue;
 				}
+				if (c->session && (sig == SIGTERM || sig == SIGHUP) && hung_up) {
+					/* asked twice: end it */
+					syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+					continue;
+				}
 				if (rt_signal_init(c->pidfd, c->pid, sig, &em) == 0 && em)
 					emulated = sig;
+				if (c->session && (sig == SIGTERM || sig == SIGHUP) &&
+				    c->pty_master >= 0) {
+					/* hang up: the kernel sends SIGHUP to the
+					 * session, which interactive shells obey */
+					drain(c->pty_master);
+					close(c->pty_master);
+					c->pty_master = -1;
+					stdin_open = false;
+					hung_up = true;
+				}
 			}
 		}
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -225,9 +240,13 @@ int rt_container_wait(struct rt_container *c, int *ret_status, vert_error_t *err
 		}
 		if (p[3].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (c->pty_master >= 0 && pump(STDIN_FILENO, c->pty_master) < 0) {
-				/* stdin closed: send EOF (^D) the way a terminal would */
-				char eot = 4;
-				if (write(c->pty_master, &eot, 1) < 0)
+				/* stdin closed: send the terminal's end-of-file
+				 * character (^D unless the VE side changed it) */
+				struct termios t;
+				char eof = 4;
+				if (tcgetattr(c->pty_master, &t) == 0 && t.c_cc[VEOF])
+					eof = (char)t.c_cc[VEOF];
+				if (write(c->pty_master, &eof, 1) < 0)
 					(void)0;
 				stdin_open = false;
 			}

@@ -250,7 +250,8 @@ static struct json_object *build_process(const struct ve_compile_in *in)
 		json_object_array_add(env, json_object_new_string(h));
 		free(h);
 	}
-	if (c->terminal)
+	/* a terminal's type: the caller's when it gave one (enter, exec -t) */
+	if (c->terminal && !strv_env_get(c->env, "TERM"))
 		json_object_array_add(env, json_object_new_string("TERM=xterm"));
 	for (size_t i = 0; c->env && c->env[i]; i++)
 		json_object_array_add(env, json_object_new_string(c->env[i]));

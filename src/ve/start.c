@@ -174,6 +174,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	co.after_clone = record_init;
 	co.after_clone_data = b;
 	co.raw_console = b->detached;
+	co.console = true;
 	co.seccomp_cache = p->run;
 	if (!b->detached)
 		rt_block_forwarded_signals(NULL);

@@ -110,6 +110,39 @@ wait_running() {
 	assert_output --partial "Reached target"
 }
 
+@test "enter and exec -t leave systemd's console alone; enter ends at end of input" {
+	run script -qec "'$VERT_BIN' --root '$TEST_ROOT' exec -t sd -- true" /dev/null
+	assert_success
+	# bash, interactive on a pty: end of input ends it
+	run timeout -k 10 60 bash -c "printf 'exit 0\n' | script -qec \"'$VERT_BIN' --root '$TEST_ROOT' enter sd\" /dev/null"
+	assert_success
+	# without a terminal, bash reads /dev/null and is done
+	run timeout -k 10 60 "$VERT_BIN" --root "$TEST_ROOT" enter sd </dev/null
+	assert_success
+	run vert exec sd -- stat -L -c '%h' /dev/console
+	assert_output "1"
+	run vert exec sd -- systemctl is-active console-getty
+	assert_output "active"
+}
+
+@test "SIGTERM to vert ends an enter into systemd's bash" {
+	setsid bash -c 'sleep 86400 | script -qec "$1" /dev/null' _ \
+		"'$VERT_BIN' --root '$TEST_ROOT' enter sd" >/dev/null 2>&1 &
+	grp=$!
+	for i in $(seq 100); do
+		# (minbase has no procps)
+		vert exec sd -- sh -c 'grep -qx bash /proc/[0-9]*/comm' 2>/dev/null && break
+		sleep 0.2
+	done
+	pid=$(pgrep -f -- "--root $TEST_ROOT enter sd")
+	[ -n "$pid" ] || { kill -KILL -- "-$grp"; false; }
+	kill -TERM "$pid"
+	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	gone=0; kill -0 "$pid" 2>/dev/null || gone=1
+	kill -KILL -- "-$grp" 2>/dev/null || true
+	[ "$gone" = 1 ]
+}
+
 @test "stop uses SIGRTMIN+3: a clean shutdown, quickly" {
 	start=$(date +%s)
 	run vert stop sd
