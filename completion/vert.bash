@@ -15,9 +15,16 @@ _vert_commands()
 	_vert_cmd --help | awk '/^Commands:/ { on = 1; next } /^$/ { on = 0 } on { print $1 }'
 }
 
+# the options a --help's option list starts a line with, and those its
+# usage lines show in brackets ([-a] [--json])
 _vert_options()
 {
-	_vert_cmd "$@" --help | grep -oE -- '(^|[ ,])--?[a-zA-Z][a-zA-Z0-9-]*' | sed 's/^[ ,]*//' | sort -u
+	local h
+	h=$(_vert_cmd "$@" --help)
+	{
+		grep -E '^ {1,4}-' <<<"$h" | sed 's/^ *//; s/  .*//'
+		grep -E '^(Usage:|  +vert )' <<<"$h" | grep -oE -- '\[--?[a-zA-Z][a-zA-Z0-9-]*' | tr -d '['
+	} | grep -oE -- '(^|[ ,])--?[a-zA-Z][a-zA-Z0-9-]*' | sed 's/^[ ,]*//' | sort -u
 }
 
 _vert()
