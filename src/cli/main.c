@@ -131,6 +131,16 @@ static void usage(FILE *f)
 		   "Run 'vert COMMAND --help' for a command's options; see vert(1).\n");
 }
 
+/* Like crun's: the version, then what this build can do.  Only what is
+ * compiled in is named (no +CRIU: vert has no checkpointing yet). */
+static void print_version(void)
+{
+	printf("vert %s\n"
+	       "+CAP +SECCOMP +USERNS +CGROUPV2 +EBPF +OVERLAYFS +OPENAT2 +NFTABLES +PASTA "
+	       "+SLIRP4NETNS\n",
+	       VERT_VERSION);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -157,7 +167,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		case 'V':
-			printf("vert %s\n", VERT_VERSION);
+			print_version();
 			return EXIT_OK;
 		default:
 			usage(stderr);

@@ -192,6 +192,35 @@ wait_running() {
 	echo "$output" | jq -e '.status.running == false'
 }
 
+@test "stop --all stops every running VE in parallel, each within its own timeout" {
+	# one that ignores SIGTERM (killed after its 2 s), one that stops at once
+	vert create all1 --template mini --stop-timeout 2 -- sh -c 'trap "" TERM; while :; do sleep 0.1; done'
+	vert create all2 --template mini --stop-timeout 2 -- sh -c 'trap "" TERM; while :; do sleep 0.1; done'
+	vert create all3 --template mini -- sleep 10000
+	vert create all4 --template mini
+	vert start all1 all2 all3
+	sleep 0.3
+	start=$(date +%s%N)
+	run vert stop --all
+	assert_success
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	assert_line --regexp "^stopped all1 \([0-9.]+ s\)$"
+	assert_line --regexp "^stopped all2 "
+	assert_line --regexp "^stopped all3 "
+	refute_output --partial all4
+	# in parallel: both slow ones in about one timeout, not two
+	[ "$ms" -ge 1900 ] && [ "$ms" -lt 3900 ]
+	run vert ps -q
+	refute_name all1
+	refute_name all3
+	run vert stop --all
+	assert_success
+	assert_output "no running VE"
+	run vert stop --all all1
+	assert_failure 2
+	vert destroy all1 all2 all3 all4
+}
+
 @test "--stop-signal is used by stop" {
 	vert create sig1 --template mini --stop-signal USR1 -- sh -c 'trap "echo got USR1; exit 0" USR1; while :; do sleep 0.1; done'
 	vert start sig1
