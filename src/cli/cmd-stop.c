@@ -34,10 +34,12 @@ static int stop_all(struct cli *c, int timeout)
 		}
 		if (pids[i] == 0) {
 			_cleanup_error_ vert_error_t e = VERT_ERROR_INIT;
+			_cleanup_ve_handle_ struct ve_handle *h = NULL;
 			struct timespec t0, t1;
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			/* one that went down by itself meanwhile is not a failure */
-			if (ve_stop(&c->paths, v[i].cfg.name, timeout, &e) < 0)
+			if (ve_open(&c->paths, v[i].cfg.name, 0, &h, &e) < 0 ||
+			    ve_stop(h, timeout, &e) < 0)
 				_exit(e.kind == VERT_ERR_NOTRUNNING ? EXIT_OK
 								    : cli_fail("stop", &e));
 			clock_gettime(CLOCK_MONOTONIC, &t1);
