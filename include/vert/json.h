@@ -56,6 +56,13 @@ struct vjson_field {
 	const void *data; /* vjson_object: its sub-table */
 };
 
+/* The table entry for member m of struct st (designated initializers:
+ * one place that knows the field order of struct vjson_field). */
+#define VJSON_FIELD(n, t, setter, st, m, fl)                                                       \
+	{                                                                                          \
+		.name = (n), .type = (t), .cb = (setter), .offset = offsetof(st, m), .flags = (fl) \
+	}
+
 /* Dispatch the members of object o into base by table (ends with a NULL
  * name).  A key not in the table is an error unless VJSON_ALLOW_UNKNOWN. */
 int vjson_dispatch(struct json_object *o, const struct vjson_field *table, unsigned flags,

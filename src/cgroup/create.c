@@ -166,7 +166,7 @@ out:
 	return r;
 }
 
-/* The cgroup init_pid is in, when it lies inside payload (else -1). */
+/* The cgroup init_pid is in, when it lies inside payload (else -EBADF). */
 static int open_init_cgroup(const char *payload, pid_t init_pid)
 {
 	_cleanup_free_ char *buf = NULL, *rel = NULL, *abs = NULL;
@@ -175,13 +175,13 @@ static int open_init_cgroup(const char *payload, pid_t init_pid)
 	snprintf(proc, sizeof(proc), "/proc/%d/cgroup", init_pid);
 	if (read_file_at(AT_FDCWD, proc, 1 << 16, &buf, NULL) < 0 ||
 	    cg_parse_proc_cgroup(buf, &rel) < 0)
-		return -1;
+		return -EBADF;
 	abs = xasprintf(CG_MOUNT "%s", rel);
 	/* only below the payload: the init (the VE) chose this cgroup, and
 	 * cgroupfs has no symlinks, so a prefix check on the kernel's own
 	 * path is enough; ".." can't appear in it */
 	if (!str_startswith(abs, payload) || abs[strlen(payload)] != '/' || strstr(abs, "/../"))
-		return -1;
+		return -EBADF;
 	return open(abs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 }
 

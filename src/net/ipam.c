@@ -46,7 +46,7 @@ static void ipam_close(struct ipam *m)
 		close(m->lock);
 	free(m->dir);
 	memset(m, 0, sizeof(*m));
-	m->lock = -1;
+	m->lock = -EBADF;
 }
 
 static const char *pairs_get(char *const *kv, const char *k)
@@ -128,8 +128,8 @@ static int set_leases(struct json_object *v, void *target, const struct vjson_fi
 }
 
 static const struct vjson_field leases_table[] = {
-	{ "leases", VJSON_OBJECT, set_leases, offsetof(struct vnet_leases, leases), 0, NULL },
-	{ "ports", VJSON_OBJECT, vjson_strmap, offsetof(struct vnet_leases, ports), 0, NULL },
+	VJSON_FIELD("leases", VJSON_OBJECT, set_leases, struct vnet_leases, leases, 0),
+	VJSON_FIELD("ports", VJSON_OBJECT, vjson_strmap, struct vnet_leases, ports, 0),
 	{},
 };
 
@@ -184,7 +184,7 @@ static int ipam_lock(const char *data_dir, struct ipam *m, vert_error_t *err)
 	_cleanup_free_ char *lockp = NULL;
 
 	memset(m, 0, sizeof(*m));
-	m->lock = -1;
+	m->lock = -EBADF;
 	m->dir = xasprintf("%s/net", data_dir);
 	if (mkdir(m->dir, 0700) < 0 && errno != EEXIST)
 		return vert_error_sys(err, "create '%s'", m->dir);

@@ -125,11 +125,11 @@ static int set_table(struct json_object *v, void *target, const struct vjson_fie
 }
 
 static const struct vjson_field netconf_table[] = {
-	{ "bridge", VJSON_STRING, set_bridge, 0, 0, NULL },
-	{ "subnet", VJSON_STRING, set_subnet, 0, 0, NULL },
-	{ "routed_subnet", VJSON_STRING, set_routed, 0, 0, NULL },
-	{ "subnet6", VJSON_STRING, set_subnet6, 0, 0, NULL },
-	{ "nft_table", VJSON_STRING, set_table, 0, 0, NULL },
+	{ .name = "bridge", .type = VJSON_STRING, .cb = set_bridge },
+	{ .name = "subnet", .type = VJSON_STRING, .cb = set_subnet },
+	{ .name = "routed_subnet", .type = VJSON_STRING, .cb = set_routed },
+	{ .name = "subnet6", .type = VJSON_STRING, .cb = set_subnet6 },
+	{ .name = "nft_table", .type = VJSON_STRING, .cb = set_table },
 	{},
 };
 

@@ -234,26 +234,24 @@ static int set_fixed(struct json_object *v, void *target, const struct vjson_fie
 	return 0;
 }
 
-#define F(n, t, cb, m, fl)                                                                         \
-	{                                                                                          \
-		n, t, cb, offsetof(struct vnet_saved, m), fl, NULL                                 \
-	}
+#define F(n, t, cb, m, fl) VJSON_FIELD(n, t, cb, struct vnet_saved, m, fl)
 #define FIXED(n, m)                                                                                \
 	{                                                                                          \
-		n, VJSON_STRING, set_fixed, offsetof(struct vnet_saved, m), 0,                     \
-			(const void *)(uintptr_t)sizeof(((struct vnet_saved *)0)->m)               \
+		.name = (n), .type = VJSON_STRING, .cb = set_fixed,                                \
+		.offset = offsetof(struct vnet_saved, m),                                          \
+		.data = (const void *)(uintptr_t)sizeof(((struct vnet_saved *)0)->m)               \
 	}
 
 static const struct vjson_field saved_table[] = {
-	{ "mode", VJSON_STRING, vjson_ignore, 0, 0, NULL },
+	{ .name = "mode", .type = VJSON_STRING, .cb = vjson_ignore },
 	F("owner_pid", VJSON_INT, vjson_pid, owner, VJSON_MANDATORY),
 	F("owner_start", VJSON_INT, vjson_uint64, owner_start, VJSON_MANDATORY),
 	FIXED("table", table),
 	FIXED("host_if", host_if),
-	{ "ipv4", VJSON_STRING, vjson_ignore, 0, 0, NULL },
+	{ .name = "ipv4", .type = VJSON_STRING, .cb = vjson_ignore },
 	F("helper_pid", VJSON_INT, vjson_pid, helper, 0),
 	F("helper_start", VJSON_INT, vjson_uint64, helper_start, 0),
-	{ "ports", VJSON_ARRAY, vjson_ignore, 0, 0, NULL },
+	{ .name = "ports", .type = VJSON_ARRAY, .cb = vjson_ignore },
 	{},
 };
 

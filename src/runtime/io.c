@@ -224,7 +224,7 @@ int rt_container_wait(struct rt_container *c, int *ret_status, vert_error_t *err
 					 * session, which interactive shells obey */
 					drain(c->pty_master);
 					close(c->pty_master);
-					c->pty_master = -1;
+					c->pty_master = -EBADF;
 					stdin_open = false;
 					hung_up = true;
 				}

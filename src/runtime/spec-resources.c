@@ -89,10 +89,7 @@ static int unsupported(const struct vjson_loc *loc, const char *what, vert_error
 			      "%s: linux.resources.%s is not supported", loc->where, what);
 }
 
-#define F(n, t, cb, st, m)                                                                         \
-	{                                                                                          \
-		n, t, cb, offsetof(st, m), VJSON_NULLABLE, NULL                                    \
-	}
+#define F(n, t, cb, st, m) VJSON_FIELD(n, t, cb, st, m, VJSON_NULLABLE)
 
 /* an integer that may be absent */
 struct opt_i64 {

@@ -283,22 +283,17 @@ int rt_mount_parse_options(struct rt_mount *m, char *const *options, vert_error_
  * vert does not act on) and reads null as absent; a key vert knows with a
  * value of the wrong type is an error naming the key. */
 
-#define F(n, t, cb, st, m)                                                                         \
-	{                                                                                          \
-		n, t, cb, offsetof(st, m), VJSON_NULLABLE, NULL                                    \
-	}
-#define FM(n, t, cb, st, m)                                                                        \
-	{                                                                                          \
-		n, t, cb, offsetof(st, m), VJSON_NULLABLE | VJSON_MANDATORY, NULL                  \
-	}
+#define F(n, t, cb, st, m) VJSON_FIELD(n, t, cb, st, m, VJSON_NULLABLE)
+#define FM(n, t, cb, st, m) VJSON_FIELD(n, t, cb, st, m, VJSON_NULLABLE | VJSON_MANDATORY)
 /* a setter or sub-table that works on the whole struct */
-#define FW(n, t, cb)                                                                               \
+#define FW(n, t, setter)                                                                           \
 	{                                                                                          \
-		n, t, cb, 0, VJSON_NULLABLE, NULL                                                  \
+		.name = (n), .type = (t), .cb = (setter), .flags = VJSON_NULLABLE                  \
 	}
 #define FSUB(n, sub, fl)                                                                           \
 	{                                                                                          \
-		n, VJSON_OBJECT, vjson_object, 0, VJSON_NULLABLE | (fl), sub                       \
+		.name = (n), .type = VJSON_OBJECT, .cb = vjson_object,                             \
+		.flags = VJSON_NULLABLE | (fl), .data = (sub)                                      \
 	}
 
 _Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t),

@@ -306,14 +306,8 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 	return o;
 }
 
-#define F(n, t, cb, st, m)                                                                         \
-	{                                                                                          \
-		n, t, cb, offsetof(st, m), 0, NULL                                                 \
-	}
-#define FM(n, t, cb, st, m)                                                                        \
-	{                                                                                          \
-		n, t, cb, offsetof(st, m), VJSON_MANDATORY, NULL                                   \
-	}
+#define F(n, t, cb, st, m) VJSON_FIELD(n, t, cb, st, m, 0)
+#define FM(n, t, cb, st, m) VJSON_FIELD(n, t, cb, st, m, VJSON_MANDATORY)
 
 static const struct vjson_field resources_table[] = {
 	F("memory_max", VJSON_INT, vjson_int64, struct rt_resources, memory_max),
@@ -389,14 +383,8 @@ struct config_in {
 	int64_t schema;
 };
 
-#define C(n, t, cb, m)                                                                             \
-	{                                                                                          \
-		n, t, cb, offsetof(struct config_in, m), 0, NULL                                   \
-	}
-#define CM(n, t, cb, m)                                                                            \
-	{                                                                                          \
-		n, t, cb, offsetof(struct config_in, m), VJSON_MANDATORY, NULL                     \
-	}
+#define C(n, t, cb, m) VJSON_FIELD(n, t, cb, struct config_in, m, 0)
+#define CM(n, t, cb, m) VJSON_FIELD(n, t, cb, struct config_in, m, VJSON_MANDATORY)
 
 static const struct vjson_field config_table[] = {
 	C("schema", VJSON_INT, vjson_int64, schema),
@@ -422,8 +410,11 @@ static const struct vjson_field config_table[] = {
 	C("persistent", VJSON_BOOL, vjson_bool, c.persistent),
 	C("stop_signal", VJSON_STRING, set_stop_signal, c.stop_signal),
 	C("stop_timeout", VJSON_INT, set_stop_timeout, c.stop_timeout),
-	{ "resources", VJSON_OBJECT, vjson_object, offsetof(struct config_in, c.resources), 0,
-	  resources_table },
+	{ .name = "resources",
+	  .type = VJSON_OBJECT,
+	  .cb = vjson_object,
+	  .offset = offsetof(struct config_in, c.resources),
+	  .data = resources_table },
 	{},
 };
 

@@ -20,7 +20,7 @@ int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, 
 	_cleanup_close_ int pidfd = -EBADF, cgfd = -EBADF;
 	_cleanup_spec_ struct rt_spec *spec = NULL;
 	struct rt_exec_opts xo = { .create = RT_CREATE_OPTS_INIT, .cgroup_fd = -EBADF };
-	struct rt_container ct = { .pidfd = -1, .pty_master = -1 };
+	struct rt_container ct = { .pidfd = -EBADF, .pty_master = -EBADF };
 	struct json_object *sj = NULL;
 	struct ve_state s;
 	int r;

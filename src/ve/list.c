@@ -26,12 +26,12 @@ void ve_info_done(struct ve_info *i)
 }
 
 static const struct vjson_field last_table[] = {
-	{ "exit_code", VJSON_INT, vjson_int, offsetof(struct ve_info, last_code), 0, NULL },
-	{ "exit_signal", VJSON_INT, vjson_int, offsetof(struct ve_info, last_signal), 0, NULL },
-	{ "reason", VJSON_STRING, vjson_string, offsetof(struct ve_info, last_reason),
-	  VJSON_MANDATORY, NULL },
-	{ "stopped_at", VJSON_INT, vjson_int64, offsetof(struct ve_info, stopped_at),
-	  VJSON_MANDATORY, NULL },
+	VJSON_FIELD("exit_code", VJSON_INT, vjson_int, struct ve_info, last_code, 0),
+	VJSON_FIELD("exit_signal", VJSON_INT, vjson_int, struct ve_info, last_signal, 0),
+	VJSON_FIELD("reason", VJSON_STRING, vjson_string, struct ve_info, last_reason,
+		    VJSON_MANDATORY),
+	VJSON_FIELD("stopped_at", VJSON_INT, vjson_int64, struct ve_info, stopped_at,
+		    VJSON_MANDATORY),
 	{},
 };
 
@@ -190,7 +190,7 @@ struct json_object *ve_stats_json(const struct cg_stats *st, struct json_object 
 		const char *key;
 		size_t off;
 	} f[] = {
-#define F(k, m) { k, offsetof(struct cg_stats, m) }
+#define F(k, m) { .key = (k), .off = offsetof(struct cg_stats, m) }
 		F("memory_current", memory_current),
 		F("memory_max", memory_max),
 		F("memory_high", memory_high),

@@ -102,7 +102,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	bool no_device_filter;
 	int r;
 
-	b->ct = (struct rt_container){ .pidfd = -1, .pty_master = -1 };
+	b->ct = (struct rt_container){ .pidfd = -EBADF, .pty_master = -EBADF };
 	b->cgroup = NULL;
 	b->cgroup_fd = -EBADF;
 

@@ -30,14 +30,8 @@ void ve_state_done(struct ve_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-#define F(n, t, cb, st, m)                                                                         \
-	{                                                                                          \
-		n, t, cb, offsetof(st, m), 0, NULL                                                 \
-	}
-#define FM(n, t, cb, st, m)                                                                        \
-	{                                                                                          \
-		n, t, cb, offsetof(st, m), VJSON_MANDATORY, NULL                                   \
-	}
+#define F(n, t, cb, st, m) VJSON_FIELD(n, t, cb, st, m, 0)
+#define FM(n, t, cb, st, m) VJSON_FIELD(n, t, cb, st, m, VJSON_MANDATORY)
 
 struct state_in {
 	struct ve_state s;
@@ -197,7 +191,7 @@ void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool 
 }
 
 static const struct vjson_field autoremove_table[] = {
-	{ "autoremove", VJSON_BOOL, vjson_bool, 0, 0, NULL },
+	{ .name = "autoremove", .type = VJSON_BOOL, .cb = vjson_bool },
 	{},
 };
 

@@ -437,12 +437,11 @@ static void template_gc(const struct ve_paths *p, const char *dir, const char *e
 }
 
 static const struct vjson_field meta_table[] = {
-	{ "schema", VJSON_INT, vjson_ignore, 0, 0, NULL },
-	{ "name", VJSON_STRING, vjson_ignore, 0, 0, NULL },
-	{ "source", VJSON_STRING, vjson_string, offsetof(struct ve_template_info, source), 0,
-	  NULL },
-	{ "created", VJSON_INT, vjson_int64, offsetof(struct ve_template_info, created), 0, NULL },
-	{ "size", VJSON_INT, vjson_uint64, offsetof(struct ve_template_info, size), 0, NULL },
+	{ .name = "schema", .type = VJSON_INT, .cb = vjson_ignore },
+	{ .name = "name", .type = VJSON_STRING, .cb = vjson_ignore },
+	VJSON_FIELD("source", VJSON_STRING, vjson_string, struct ve_template_info, source, 0),
+	VJSON_FIELD("created", VJSON_INT, vjson_int64, struct ve_template_info, created, 0),
+	VJSON_FIELD("size", VJSON_INT, vjson_uint64, struct ve_template_info, size, 0),
 	{},
 };
 
@@ -530,7 +529,7 @@ void ve_template_info_free(struct ve_template_info *t, size_t n)
 }
 
 static const struct vjson_field config_template_table[] = {
-	{ "template", VJSON_STRING, vjson_string, 0, 0, NULL },
+	{ .name = "template", .type = VJSON_STRING, .cb = vjson_string },
 	{},
 };
 
