@@ -107,9 +107,10 @@ setup() { skip_unless_net_root; }
 	assert_output --partial "invalid address '10.1.2.300'"
 	run vert run --rm --ip 192.0.2.77 mini -- true
 	assert_failure 125
-	assert_output --partial "not usable in $NET_SUBNET"
+	assert_output --partial "address 192.0.2.77 is outside the VE subnet $NET_SUBNET"
 	run vert run --rm --ip "$NET_GW" mini -- true
 	assert_failure 125
+	assert_output --partial "address $NET_GW is the gateway address of the VE subnet $NET_SUBNET"
 	snapshot_is "ports=0 routes=0 rules=0 chains=0 leases=0 records=0"
 }
 
