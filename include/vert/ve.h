@@ -91,6 +91,7 @@ struct ve_config {
 	char *net;		    /* network mode (NULL: the default, see vnet.h) */
 	char *ip;		    /* --ip: an IPv4 address or "auto" (NULL: auto) */
 	char **publish;		    /* -p [HOSTIP:]HOSTPORT:VEPORT[/tcp|udp] */
+	char **publish_rm;	    /* set --publish-rm: ports to remove (not saved) */
 	char **dns;		    /* --dns servers (NULL: the host's) */
 	bool new_privileges;	    /* false: no_new_privs set */
 	bool no_new_privileges_set; /* --no-new-privileges given (not saved) */
@@ -127,6 +128,26 @@ bool ve_hostname_valid(const char *h);
 int ve_hostname_check(const char *h, vert_error_t *err);
 /* A resource flag by its long name ("memory", "cpus", ...). */
 int ve_parse_resource(const char *flag, const char *arg, struct rt_resources *r, vert_error_t *err);
+
+/* --publish-rm [HOSTIP:]HOSTPORT[:VEPORT][/tcp|udp]: what it matches (an
+ * absent part matches anything). */
+struct ve_publish_rm {
+	int proto; /* 0: tcp and udp */
+	bool match_ip;
+	uint32_t host_ip;
+	uint16_t host_port;
+	uint16_t ve_port; /* 0: any */
+};
+int ve_parse_publish_rm(const char *spec, struct ve_publish_rm *ret, vert_error_t *err);
+/* Drop the entries of *publish that m matches; none is an error. */
+int ve_publish_remove(char ***publish, const struct ve_publish_rm *m, const char *spec,
+		      vert_error_t *err);
+/* Add spec to *publish, replacing the entries of the same host port. */
+void ve_publish_add(char ***publish, const char *spec);
+
+/* hosts(5) text with the name old (and its first label) renamed to new;
+ * a "127.0.1.1 new" line is added when old was not in it. */
+char *ve_hosts_rename(const char *hosts, const char *old, const char *new);
 
 /* Validate a whole config (paths, template existence; the VE name is
  * ve_open's to check). */

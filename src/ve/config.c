@@ -36,6 +36,7 @@ void ve_config_done(struct ve_config *c)
 	free(c->net);
 	free(c->ip);
 	strv_free(c->publish);
+	strv_free(c->publish_rm);
 	strv_free(c->dns);
 	strv_free(c->cap_add);
 	strv_free(c->cap_drop);
@@ -598,7 +599,7 @@ void ve_config_merge(struct ve_config *c, const struct ve_config *p, unsigned fi
 		if (p->ip)
 			replace_str(&c->ip, p->ip);
 		for (size_t i = 0; p->publish && p->publish[i]; i++)
-			c->publish = strv_push(c->publish, xstrdup(p->publish[i]));
+			ve_publish_add(&c->publish, p->publish[i]);
 		for (size_t i = 0; p->dns && p->dns[i]; i++)
 			c->dns = strv_push(c->dns, xstrdup(p->dns[i]));
 	}

@@ -565,6 +565,9 @@ int ve_restart(struct ve_handle *h, int timeout, vert_error_t *err)
 
 	if ((r = ve_handle_lock(h, false, err)) < 0)
 		return r;
+	/* a running VE whose config can't start again keeps running */
+	if ((r = ve_start_precheck(h, err)) < 0)
+		goto out;
 	if (ve_reconcile_locked(h) && (r = ve_stop_locked(h, timeout, err)) < 0)
 		goto out;
 	r = start_locked(h, NULL, NULL, true, err);

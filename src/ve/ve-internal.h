@@ -86,6 +86,20 @@ int ve_create_locked(struct ve_handle *h, struct ve_config *c, bool sync, vert_e
 int ve_pidfd_open_alive(pid_t pid, uint64_t start_time);
 int ve_open_init(const struct ve_handle *h, struct ve_state *s, int *ret_pidfd, vert_error_t *err);
 
+/* vnet_precheck of c's network for the VE (ports: their claims and host
+ * sockets too). */
+int ve_net_precheck(const struct ve_handle *h, const struct ve_config *c, bool ports,
+		    vert_error_t *err);
+/* What would make a start of the VE's saved config fail, found before
+ * restart stops it. */
+int ve_start_precheck(struct ve_handle *h, vert_error_t *err);
+
+/* identity.c */
+/* /etc/hostname and /etc/hosts of the running init (pidfd, pid) say new
+ * where they said old. */
+int ve_hostname_files_live(int pidfd, pid_t pid, const char *old, const char *new,
+			   vert_error_t *err);
+
 /* stop.c */
 int ve_stop_locked(struct ve_handle *h, int timeout, vert_error_t *err);
 

@@ -267,6 +267,32 @@ wait_running() {
 	echo "$output" | jq -e '.config.onboot == true'
 }
 
+@test "set --hostname on a running VE renames it in /etc/hostname and /etc/hosts too" {
+	# the network's generated files (bind mounts) and, with --net none,
+	# the VE's own files (through its overlay, into its upper layer)
+	vert create hn1 --template mini --hostname old1
+	vert create hn2 --template mini --net none
+	vert start hn1
+	vert start hn2
+	vert exec hn2 -- sh -c 'printf "127.0.0.1 localhost\n127.0.1.1 hn2 # me\n" >/etc/hosts'
+	run vert set hn1 --hostname new1.example.org
+	assert_success
+	run vert exec hn1 -- cat /etc/hostname /etc/hosts
+	assert_line "new1.example.org"
+	assert_line --regexp "^[0-9.]+	new1\.example\.org$"
+	refute_output --partial old1
+	run vert set hn2 --hostname renamed2
+	assert_success
+	run vert exec hn2 -- sh -c 'hostname; cat /etc/hostname /etc/hosts'
+	assert_output "$(printf 'renamed2\nrenamed2\n127.0.0.1 localhost\n127.0.1.1 renamed2 # me')"
+	[ "$(cat "$TEST_ROOT/ves/hn2/upper/etc/hostname")" = renamed2 ]
+	# and the next start agrees
+	vert restart hn1
+	run vert exec hn1 -- cat /etc/hostname
+	assert_output "new1.example.org"
+	vert destroy --force hn1 hn2
+}
+
 @test "start --onboot starts the VEs marked onboot, and only those" {
 	vert create ob1 --template mini --onboot
 	vert create ob2 --template mini

@@ -141,13 +141,53 @@ static void test_config_roundtrip(void **state)
 	ve_config_done(&c);
 }
 
+static void test_publish_edit(void **state)
+{
+	struct ve_publish_rm m;
+	vert_error_t e = VERT_ERROR_INIT;
+	char **v = NULL;
+	(void)state;
+
+	/* the same -p twice is one entry; the same host port replaces */
+	ve_publish_add(&v, "8080:80");
+	ve_publish_add(&v, "8080:80");
+	ve_publish_add(&v, "9090:90/udp");
+	assert_int_equal(strv_len(v), 2);
+	ve_publish_add(&v, "0.0.0.0:8080:81");
+	assert_int_equal(strv_len(v), 2);
+	assert_string_equal(v[0], "0.0.0.0:8080:81");
+	ve_publish_add(&v, "8080:82/udp");
+	assert_int_equal(strv_len(v), 3);
+
+	/* without /PROTO: both; with: only that one */
+	assert_int_equal(ve_parse_publish_rm("8080/udp", &m, &e), 0);
+	assert_int_equal(ve_publish_remove(&v, &m, "8080/udp", &e), 0);
+	assert_int_equal(strv_len(v), 2);
+	assert_int_equal(ve_parse_publish_rm("8080:81", &m, &e), 0);
+	assert_int_equal(ve_publish_remove(&v, &m, "8080:81", &e), 0);
+	assert_string_equal(v[0], "9090:90/udp");
+	assert_int_equal(ve_parse_publish_rm("10.0.0.1:9090", &m, &e), 0);
+	assert_int_not_equal(ve_publish_remove(&v, &m, "10.0.0.1:9090", &e), 0);
+	assert_non_null(strstr(e.msg, "no such published port"));
+	vert_error_clear(&e);
+	assert_int_equal(ve_parse_publish_rm("9090", &m, &e), 0);
+	assert_int_equal(ve_publish_remove(&v, &m, "9090", &e), 0);
+	assert_int_equal(strv_len(v), 0);
+	assert_int_not_equal(ve_parse_publish_rm("80/sctp", &m, &e), 0);
+	vert_error_clear(&e);
+	assert_int_not_equal(ve_parse_publish_rm("1:2:3", &m, &e), 0);
+	vert_error_clear(&e);
+	assert_int_not_equal(ve_parse_publish_rm("0", &m, &e), 0);
+	vert_error_clear(&e);
+	strv_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_volume),
-		cmocka_unit_test(test_env_user_host),
-		cmocka_unit_test(test_config_roundtrip),
+		cmocka_unit_test(test_names),	      cmocka_unit_test(test_volume),
+		cmocka_unit_test(test_env_user_host), cmocka_unit_test(test_config_roundtrip),
+		cmocka_unit_test(test_publish_edit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
