@@ -102,6 +102,9 @@ struct ve_config {
 	int stop_signal;  /* 0: SIGRTMIN+3 for systemd, SIGTERM otherwise */
 	int stop_timeout; /* seconds before everything is killed; -1: default */
 	bool persistent;  /* made by `vert create`: the system-VE profile */
+	char *machine_id; /* 32 hex digits, its own /etc/machine-id */
+	bool ssh_keygen;  /* the template's ssh host keys are replaced at its
+			   * first start (then false) */
 	struct rt_resources resources;
 };
 
@@ -145,6 +148,10 @@ int ve_publish_remove(char ***publish, const struct ve_publish_rm *m, const char
 /* Add spec to *publish, replacing the entries of the same host port. */
 void ve_publish_add(char ***publish, const char *spec);
 
+/* 32 lowercase hex digits, not all zero (machine-id(5)). */
+bool ve_machine_id_valid(const char *s);
+/* A new random one (a v4 UUID, as systemd makes them). */
+char *ve_machine_id_new(void);
 /* hosts(5) text with the name old (and its first label) renamed to new;
  * a "127.0.1.1 new" line is added when old was not in it. */
 char *ve_hosts_rename(const char *hosts, const char *old, const char *new);
@@ -209,6 +216,8 @@ struct ve_compile_in {
 	bool cgroup;	 /* the VE has a cgroup: mount its namespace's view */
 	/* root VE without a device filter: seccomp refuses device nodes */
 	bool no_device_filter;
+	/* its first start: the init goes behind the ssh-keygen wrapper */
+	bool ssh_keygen;
 };
 /* Returns a new json object (OCI config.json shape). */
 int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);

@@ -40,6 +40,7 @@ void ve_config_done(struct ve_config *c)
 	strv_free(c->dns);
 	strv_free(c->cap_add);
 	strv_free(c->cap_drop);
+	free(c->machine_id);
 	rt_resources_done(&c->resources);
 	memset(c, 0, sizeof(*c));
 }
@@ -285,6 +286,9 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 		add_str(o, "stop_signal", signal_name(c->stop_signal, b));
 	}
 	add_i64(o, "stop_timeout", c->stop_timeout);
+	add_str(o, "machine_id", c->machine_id);
+	if (c->ssh_keygen)
+		json_object_object_add(o, "ssh_keygen", json_object_new_boolean(true));
 	res = json_object_new_object();
 	add_i64(res, "memory_max", r->memory_max);
 	add_i64(res, "memory_high", r->memory_high);
@@ -473,6 +477,13 @@ int ve_config_from_json(struct json_object *o, struct ve_config *c, vert_error_t
 			r = get_bool(v, k, &c->onboot, err);
 		else if (strcmp(k, "persistent") == 0)
 			r = get_bool(v, k, &c->persistent, err);
+		else if (strcmp(k, "machine_id") == 0) {
+			r = get_str(v, k, &c->machine_id, err);
+			if (r == 0 && !ve_machine_id_valid(c->machine_id))
+				r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+						   "config: 'machine_id' must be 32 hex digits");
+		} else if (strcmp(k, "ssh_keygen") == 0)
+			r = get_bool(v, k, &c->ssh_keygen, err);
 		else if (strcmp(k, "stop_signal") == 0) {
 			_cleanup_free_ char *sig = NULL;
 			r = get_str(v, k, &sig, err);

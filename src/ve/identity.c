@@ -1,11 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * What makes a VE itself rather than a copy of its template.
+ * What makes a VE itself rather than a copy of its template: its own
+ * machine-id, its own ssh host keys, and its hostname in /etc.
  *
+ * - The machine-id is a random 128-bit id made at create and kept in the
+ *   VE's config (systemd-nspawn derives it from the container's UUID the
+ *   same way), written into the VE's upper layer as /etc/machine-id when
+ *   the template has one or boots systemd.
+ * - A `vert create` VE whose template carries ssh host keys gets new ones
+ *   at its first start, made inside the VE by its own ssh-keygen, as
+ *   vzctl does (compile.c wraps the init once; start.c clears the flag).
  * - `vert set --hostname` on a running VE rewrites its /etc/hostname and
  *   /etc/hosts, resolved inside the VE's root.
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -13,10 +23,117 @@
 #include "vert/fs.h"
 #include "vert/util.h"
 
+bool ve_machine_id_valid(const char *s)
+{
+	bool nonzero = false;
+	size_t i;
+
+	for (i = 0; s && s[i]; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+		nonzero |= s[i] != '0';
+	}
+	return i == 32 && nonzero;
+}
+
+/* A random v4 UUID, as sd_id128_randomize makes them. */
+char *ve_machine_id_new(void)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t b[16];
+	char *s = xcalloc(33, 1);
+
+	do {
+		if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+			abort();
+		b[6] = (b[6] & 0x0f) | 0x40;
+		b[8] = (b[8] & 0x3f) | 0x80;
+		for (size_t i = 0; i < 16; i++) {
+			s[2 * i] = hex[b[i] >> 4];
+			s[2 * i + 1] = hex[b[i] & 15];
+		}
+	} while (!ve_machine_id_valid(s));
+	return s;
+}
+
 static bool exists_in(int rootfd, const char *path)
 {
 	_cleanup_close_ int fd = fs_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
 	return fd >= 0;
+}
+
+/* /etc/ssh/ssh_host_*_key in the template */
+static bool has_ssh_host_keys(int rootfd)
+{
+	int fd = fs_open_in_root(rootfd, "/etc/ssh", O_RDONLY | O_DIRECTORY, 0);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	bool found = false;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while (!found && (e = readdir(d)))
+		found = str_startswith(e->d_name, "ssh_host_") && str_endswith(e->d_name, "_key");
+	closedir(d);
+	return found;
+}
+
+static int write_machine_id(const struct ve_handle *h, const char *id, vert_error_t *err)
+{
+	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir), *txt = NULL;
+	_cleanup_close_ int ufd = -EBADF, etc = -EBADF, fd = -EBADF;
+
+	txt = xasprintf("%s\n", id);
+	if ((ufd = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return vert_error_sys(err, "open '%s'", upper);
+	if ((etc = fs_mkdir_in_root(ufd, "/etc", 0755)) < 0 ||
+	    (fd = fs_open_in_root(ufd, "/etc/machine-id", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
+				  0444)) < 0 ||
+	    write_all(fd, txt, strlen(txt)) < 0)
+		return vert_error_set(err, fd < 0 ? -fd : errno, VERT_ERR_RUNTIME,
+				      "write '%s/etc/machine-id'", upper);
+	return 0;
+}
+
+int ve_identity_create(const struct ve_handle *h, struct ve_config *c, const char *lower,
+		       vert_error_t *err)
+{
+	_cleanup_close_ int rfd = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int etc = -EBADF;
+	int r;
+
+	if (!c->machine_id)
+		c->machine_id = ve_machine_id_new();
+	if (rfd < 0)
+		return vert_error_sys(err, "open '%s'", lower);
+	/* a template whose /etc is no directory (a symlink) gets nothing:
+	 * an upper /etc would hide it */
+	etc = fs_open_in_root(rfd, "/etc", O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+	if (etc < 0)
+		return 0;
+	if ((exists_in(rfd, "/etc/machine-id") || ve_template_boots_systemd(h->p, c)) &&
+	    (r = write_machine_id(h, c->machine_id, err)) < 0)
+		return r;
+	/* a system VE (create, not run) becomes a server of its own */
+	if (!c->persistent || !has_ssh_host_keys(rfd))
+		return 0;
+	if (!exists_in(rfd, "/bin/sh")) {
+		vert_log(VERT_LOG_NOTICE,
+			 "template '%s' has ssh host keys and no /bin/sh to replace them: VE '%s' "
+			 "shares them with the template",
+			 c->template_name, c->name);
+		return 0;
+	}
+	c->ssh_keygen = true;
+	if (!exists_in(rfd, "/usr/bin/ssh-keygen") && !exists_in(rfd, "/bin/ssh-keygen"))
+		vert_log(VERT_LOG_NOTICE,
+			 "template '%s' has ssh host keys and no ssh-keygen: VE '%s' gets none "
+			 "(they are removed at its first start)",
+			 c->template_name, c->name);
+	return 0;
 }
 
 /* ---- the hostname in /etc of a running VE ---- */

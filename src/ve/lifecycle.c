@@ -97,6 +97,8 @@ int ve_create_locked(struct ve_handle *h, struct ve_config *c, bool sync, vert_e
 			goto fail;
 		}
 	}
+	if ((r = ve_identity_create(h, c, lower, err)) < 0)
+		goto fail;
 	/* the commit point: from here on the VE exists */
 	if ((r = ve_config_save(h, c, sync, err)) < 0)
 		goto fail;
@@ -107,8 +109,7 @@ fail:
 }
 
 /* Does the template boot systemd (its /sbin/init, resolved inside it)? */
-/* Does the template boot systemd (its /sbin/init, resolved inside it)? */
-static bool template_boots_systemd(const struct ve_paths *p, const struct ve_config *c)
+bool ve_template_boots_systemd(const struct ve_paths *p, const struct ve_config *c)
 {
 	_cleanup_free_ char *rootfs = NULL;
 	_cleanup_close_ int rfd = -EBADF, ifd = -EBADF;
@@ -135,7 +136,7 @@ static bool template_boots_systemd(const struct ve_paths *p, const struct ve_con
  * Written into the config, so inspect shows it and set can change it. */
 static void systemd_profile(const struct ve_paths *p, struct ve_config *c)
 {
-	if (!c->persistent || !template_boots_systemd(p, c))
+	if (!c->persistent || !ve_template_boots_systemd(p, c))
 		return;
 	if (!strv_contains(c->cap_drop, "SYS_ADMIN") &&
 	    !strv_contains(c->cap_drop, "CAP_SYS_ADMIN") &&

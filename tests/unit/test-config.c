@@ -182,12 +182,36 @@ static void test_publish_edit(void **state)
 	strv_free(v);
 }
 
+static void test_identity(void **state)
+{
+	char *id = ve_machine_id_new(), *id2 = ve_machine_id_new(), *h;
+	(void)state;
+
+	assert_true(ve_machine_id_valid(id));
+	assert_string_not_equal(id, id2);
+	assert_int_equal(id[12], '4');
+	assert_false(ve_machine_id_valid("00000000000000000000000000000000"));
+	assert_false(ve_machine_id_valid("ABCDEF0123456789abcdef0123456789"));
+	assert_false(ve_machine_id_valid("abc"));
+	free(id);
+	free(id2);
+
+	h = ve_hosts_rename("127.0.0.1\tlocalhost\n# old here\n10.0.0.2\told.example.org old\n",
+			    "old.example.org", "new.example.org");
+	assert_string_equal(h, "127.0.0.1\tlocalhost\n# old here\n10.0.0.2\tnew.example.org new\n");
+	free(h);
+	/* an address is not a name, and a name not there is added */
+	h = ve_hosts_rename("127.0.0.1 localhost", "127.0.0.1", "web");
+	assert_string_equal(h, "127.0.0.1 localhost\n127.0.1.1\tweb\n");
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),	      cmocka_unit_test(test_volume),
 		cmocka_unit_test(test_env_user_host), cmocka_unit_test(test_config_roundtrip),
-		cmocka_unit_test(test_publish_edit),
+		cmocka_unit_test(test_publish_edit),  cmocka_unit_test(test_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
