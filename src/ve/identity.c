@@ -251,7 +251,7 @@ int ve_hostname_files_live(int pidfd, pid_t pid, const char *old, const char *ne
 	}
 	if (r < 0)
 		return vert_error_set(err, -r, VERT_ERR_RUNTIME,
-				      "update /etc/hostname and /etc/hosts in the VE: %s",
-				      strerror(-r));
+				      "the VE's /etc/hostname and /etc/hosts still say '%s': %s",
+				      old, strerror(-r));
 	return 0;
 }

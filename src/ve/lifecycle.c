@@ -374,8 +374,12 @@ static int set_locked(struct ve_handle *h, const struct ve_config *patch, unsign
 			goto out;
 		/* the kernel's hostname is set: files that can't follow (a
 		 * read-only root) are the user's to know, not a failure */
-		if (ve_hostname_files_live(pidfd, s.pid, old_hn, hn, &e) < 0 && notes)
-			*notes = xasprintf("%s (they follow at the next start)", e.msg);
+		if (ve_hostname_files_live(pidfd, s.pid, old_hn, hn, &e) < 0 && notes) {
+			char *t = xasprintf("%s%s%s", *notes ? *notes : "", *notes ? "; " : "",
+					    e.msg);
+			free(*notes);
+			*notes = t;
+		}
 		vert_error_clear(&e);
 	}
 	if (running && (fields & VE_SET_NEXT_START) && notes && !*notes)

@@ -290,7 +290,15 @@ wait_running() {
 	vert restart hn1
 	run vert exec hn1 -- cat /etc/hostname
 	assert_output "new1.example.org"
-	vert destroy --force hn1 hn2
+	# a read-only root: the hostname is set, the files can't follow
+	vert create hn3 --template mini --net none --read-only
+	vert start hn3
+	run vert set hn3 --hostname ro3
+	assert_success
+	assert_output --partial "/etc/hostname and /etc/hosts still say 'hn3'"
+	run vert exec hn3 -- hostname
+	assert_output ro3
+	vert destroy --force hn1 hn2 hn3
 }
 
 # A template with an identity to copy: mini plus a machine-id and ssh host
