@@ -94,6 +94,7 @@ struct ve_config {
 	char *net;		    /* network mode (NULL: the default, see vnet.h) */
 	char *ip;		    /* --ip: an IPv4 address or "auto" (NULL: auto) */
 	char **publish;		    /* -p [HOSTIP:]HOSTPORT:VEPORT[/tcp|udp] */
+	char **publish_rm;	    /* set --publish-rm: ports to remove (not saved) */
 	char **dns;		    /* --dns servers (NULL: the host's) */
 	bool new_privileges;	    /* false: no_new_privs set */
 	bool no_new_privileges_set; /* --no-new-privileges given (not saved) */
@@ -104,6 +105,9 @@ struct ve_config {
 	int stop_signal;  /* 0: SIGRTMIN+3 for systemd, SIGTERM otherwise */
 	int stop_timeout; /* seconds before everything is killed; -1: default */
 	bool persistent;  /* made by `vert create`: the system-VE profile */
+	char *machine_id; /* 32 hex digits, its own /etc/machine-id */
+	bool ssh_keygen;  /* the template's ssh host keys are replaced at its
+			   * first start (then false) */
 	struct rt_resources resources;
 };
 
@@ -133,6 +137,30 @@ bool ve_hostname_valid(const char *h);
 int ve_hostname_check(const char *h, vert_error_t *err);
 /* A resource flag by its long name ("memory", "cpus", ...). */
 int ve_parse_resource(const char *flag, const char *arg, struct rt_resources *r, vert_error_t *err);
+
+/* --publish-rm [HOSTIP:]HOSTPORT[:VEPORT][/tcp|udp]: what it matches (an
+ * absent part matches anything). */
+struct ve_publish_rm {
+	int proto; /* 0: tcp and udp */
+	bool match_ip;
+	uint32_t host_ip;
+	uint16_t host_port;
+	uint16_t ve_port; /* 0: any */
+};
+int ve_parse_publish_rm(const char *spec, struct ve_publish_rm *ret, vert_error_t *err);
+/* Drop the entries of *publish that m matches; none is an error. */
+int ve_publish_remove(char ***publish, const struct ve_publish_rm *m, const char *spec,
+		      vert_error_t *err);
+/* Add spec to *publish, replacing the entries of the same host port. */
+void ve_publish_add(char ***publish, const char *spec);
+
+/* 32 lowercase hex digits, not all zero (machine-id(5)). */
+bool ve_machine_id_valid(const char *s);
+/* A new random one (a v4 UUID, as systemd makes them). */
+char *ve_machine_id_new(void);
+/* hosts(5) text with the name old (and its first label) renamed to new;
+ * a "127.0.1.1 new" line is added when old was not in it. */
+char *ve_hosts_rename(const char *hosts, const char *old, const char *new);
 
 /* Validate a whole config (paths, template existence; the VE name is
  * ve_open's to check). */
@@ -194,6 +222,8 @@ struct ve_compile_in {
 	bool cgroup;	 /* the VE has a cgroup: mount its namespace's view */
 	/* root VE without a device filter: seccomp refuses device nodes */
 	bool no_device_filter;
+	/* its first start: the init goes behind the ssh-keygen wrapper */
+	bool ssh_keygen;
 };
 /* Returns a new json object (OCI config.json shape). */
 int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);

@@ -95,6 +95,15 @@ bool vnet_mode_new_netns(enum vnet_mode m);
 /* Validate user input without touching the host (for the CLI). */
 int vnet_config_check(const struct vnet_config *c, vert_error_t *err);
 
+/* What vnet_prepare would refuse, checked without changing the host, so
+ * `set`, `create` and `restart` refuse a config that can't start while
+ * the VE still runs: the address (outside the subnet, its network,
+ * gateway or broadcast address, leased to another VE, an address of the
+ * host) and a port published twice; with ports, also a port that another
+ * running VE publishes or a host process uses. */
+int vnet_precheck(const struct vnet_paths *p, const char *ve_name, const struct vnet_config *c,
+		  bool ports, vert_error_t *err);
+
 int vnet_prepare(const struct vnet_paths *p, const char *ve_name, const struct vnet_config *c,
 		 struct vnet_state **ret, vert_error_t *err);
 /* Runs in the parent after clone, before the child goes on. */
@@ -135,6 +144,9 @@ int vnet_parse_cidr4(const char *s, bool want_network, uint32_t *ret_addr, int *
 int vnet_parse_cidr6(const char *s, struct in6_addr *ret_addr, int *ret_prefix);
 void vnet_format_ipv4(uint32_t a, char buf[static 16]);
 uint32_t vnet_prefix_mask(int prefix);
+/* a is a VE address in subnet/prefix: inside it, not its network,
+ * gateway (.1) or broadcast address; else an error that says which. */
+int vnet_ipv4_usable(uint32_t subnet, int prefix, uint32_t a, vert_error_t *err);
 bool vnet_cidr4_overlap(uint32_t a, int pa, uint32_t b, int pb);
 int vnet_parse_publish(const char *s, struct vnet_port *ret, vert_error_t *err);
 /* Normalized form: "tcp:0.0.0.0:8080:80". */

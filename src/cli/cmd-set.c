@@ -9,8 +9,12 @@
 
 int cmd_set(struct cli *c, int argc, char **argv)
 {
+	enum {
+		OPT_PUBLISH_RM = 0x300
+	};
 	static const struct option base[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "publish-rm", required_argument, NULL, OPT_PUBLISH_RM },
 	};
 	struct option opts[ARRAY_SIZE(base) + CLI_CFG_OPTIONS_MAX];
 	_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
@@ -30,9 +34,27 @@ int cmd_set(struct cli *c, int argc, char **argv)
 			       "resource limits and the hostname apply at once, the rest at the\n"
 			       "next start.\n"
 			       "\n"
-			       "%s%s",
+			       "%s"
+			       "  --publish-rm [HOSTIP:]HOSTPORT[:VEPORT][/tcp|udp]\n"
+			       "                        stop publishing a port (repeatable; "
+			       "without\n"
+			       "                        /PROTO: tcp and udp); -p on a published "
+			       "host\n"
+			       "                        port replaces it, an identical -p is a "
+			       "no-op\n"
+			       "  --ip auto             give up a fixed --ip: an allocated "
+			       "address\n"
+			       "%s",
 			       cli_cfg_help, cli_resource_help);
 			return EXIT_OK;
+		}
+		if (o == OPT_PUBLISH_RM) {
+			struct ve_publish_rm m;
+			if (ve_parse_publish_rm(optarg, &m, &err) < 0)
+				return cli_fail("set", &err);
+			patch.publish_rm = strv_push(patch.publish_rm, xstrdup(optarg));
+			fields |= VE_F_NET;
+			continue;
 		}
 		if ((r = cli_cfg_parse(o, optarg, &patch, &fields, &err)) < 0)
 			return cli_fail("set", &err);

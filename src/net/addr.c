@@ -143,6 +143,30 @@ bad:
 			      spec ? spec : "");
 }
 
+int vnet_ipv4_usable(uint32_t subnet, int prefix, uint32_t a, vert_error_t *err)
+{
+	uint32_t mask = vnet_prefix_mask(prefix);
+	const char *what = NULL;
+	char ip[16], net[16];
+
+	vnet_format_ipv4(a, ip);
+	vnet_format_ipv4(subnet, net);
+	if ((a & mask) != subnet)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "address %s is outside the VE subnet %s/%d", ip, net, prefix);
+	if (a == subnet)
+		what = "network";
+	else if (a == subnet + 1)
+		what = "gateway";
+	else if (a == (subnet | ~mask))
+		what = "broadcast";
+	if (what)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "address %s is the %s address of the VE subnet %s/%d", ip,
+				      what, net, prefix);
+	return 0;
+}
+
 void vnet_format_publish(const struct vnet_port *p, char buf[static 48])
 {
 	char ip[16];

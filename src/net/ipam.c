@@ -270,14 +270,8 @@ int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int
 
 	if (want) {
 		vnet_format_ipv4(want, ip);
-		if ((want & mask) != subnet || want == subnet || want == bcast || want == gw) {
-			char net[16];
-			vnet_format_ipv4(subnet, net);
-			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-					      "address %s is not usable in %s/%d (not the network, "
-					      "gateway or broadcast address)",
-					      ip, net, prefix);
-		}
+		if ((r = vnet_ipv4_usable(subnet, prefix, want, err)) < 0)
+			return r;
 		if (bsearch(&want, used, n, sizeof(*used), cmp_u32)) {
 			const char *holder = "";
 			for (size_t i = 0; m.doc.leases && m.doc.leases[i]; i += 2) {
@@ -336,6 +330,62 @@ int vnet_ipam_release(const char *data_dir, const char *name, vert_error_t *err)
 	if (ports_drop(&m, name) > 0)
 		changed = true;
 	return changed ? ipam_save(&m, err) : 0;
+}
+
+int vnet_ipam_holder(const char *data_dir, const char *name, uint32_t addr, char **ret)
+{
+	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir), *buf = NULL;
+	struct json_object *o, *l;
+
+	*ret = NULL;
+	if (read_file_at(AT_FDCWD, path, 8 << 20, &buf, NULL) < 0 || !(o = json_tokener_parse(buf)))
+		return 0;
+	if (json_object_object_get_ex(o, "leases", &l) &&
+	    json_object_is_type(l, json_type_object)) {
+		json_object_object_foreach(l, k, v)
+		{
+			uint32_t a;
+			if (strcmp(k, name) != 0 && json_object_is_type(v, json_type_string) &&
+			    vnet_parse_ipv4(json_object_get_string(v), &a) == 0 && a == addr) {
+				*ret = xstrdup(k);
+				break;
+			}
+		}
+	}
+	json_object_put(o);
+	return *ret ? 1 : 0;
+}
+
+int vnet_ipam_port_holder(const char *data_dir, const char *name, const struct vnet_port *p,
+			  bool own, char **ret)
+{
+	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir), *buf = NULL;
+	struct json_object *o, *ports;
+
+	*ret = NULL;
+	if (read_file_at(AT_FDCWD, path, 8 << 20, &buf, NULL) < 0 || !(o = json_tokener_parse(buf)))
+		return 0;
+	if (json_object_object_get_ex(o, "ports", &ports) &&
+	    json_object_is_type(ports, json_type_object)) {
+		json_object_object_foreach(ports, k, v)
+		{
+			char proto[8], ip[16];
+			unsigned hp, vp;
+			uint32_t a;
+			if (!json_object_is_type(v, json_type_string) ||
+			    (strcmp(json_object_get_string(v), name) == 0) != own ||
+			    sscanf(k, "%7[a-z]:%15[0-9.]:%u:%u", proto, ip, &hp, &vp) != 4 ||
+			    vnet_parse_ipv4(ip, &a) < 0)
+				continue;
+			if ((strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP) == p->proto &&
+			    hp == p->host_port && (a == 0 || p->host_ip == 0 || a == p->host_ip)) {
+				*ret = xstrdup(json_object_get_string(v));
+				break;
+			}
+		}
+	}
+	json_object_put(o);
+	return *ret ? 1 : 0;
 }
 
 int vnet_ipam_lookup(const char *data_dir, const char *name, uint32_t *ret)

@@ -63,6 +63,19 @@ struct json_object;
 int vnet_saved_parse(struct json_object *o, const char *where, struct vnet_saved *sv,
 		     vert_error_t *err);
 
+/* The host port is free for the host's own sockets (vnet-prepare.c). */
+int vnet_port_free(const struct vnet_port *p, vert_error_t *err);
+/* What a mode refuses of a config: ports without a VE network, --ip
+ * outside bridge and routed (vnet-check.c). */
+int vnet_mode_check(enum vnet_mode m, const struct vnet_config *c, size_t n_ports,
+		    vert_error_t *err);
+/* Who else holds addr / a claim of the port in leases.json (1, *ret: the
+ * VE; 0: nobody); own: whether name itself holds a claim of the port.
+ * Read only, no lock: a check, not an allocation. */
+int vnet_ipam_holder(const char *data_dir, const char *name, uint32_t addr, char **ret);
+int vnet_ipam_port_holder(const char *data_dir, const char *name, const struct vnet_port *p,
+			  bool own, char **ret);
+
 /* ---- nftables (nft.c) ---- */
 
 struct nft_ve {

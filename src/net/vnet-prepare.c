@@ -163,7 +163,7 @@ static bool port_holder_stale(const char *holder, void *data)
 
 /* The host port must be free for the host's own sockets too: a DNAT rule
  * would silently steal it from a running service. */
-static int port_free(const struct vnet_port *p, vert_error_t *err)
+int vnet_port_free(const struct vnet_port *p, vert_error_t *err)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_port = htons(p->host_port),
@@ -210,7 +210,7 @@ static int claim_ports(struct vnet_state *s, vert_error_t *err)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < s->n_ports; i++)
-		if ((r = port_free(&s->ports[i], err)) < 0)
+		if ((r = vnet_port_free(&s->ports[i], err)) < 0)
 			return r;
 	return 0;
 }
@@ -338,6 +338,9 @@ static int prepare_addresses(struct vnet_state *s, const struct vnet_config *c, 
 		return r;
 	if (want) {
 		struct nl_sock nl;
+		/* what the address is (the gateway is also the host's) first */
+		if ((r = vnet_ipv4_usable(s->subnet, s->prefix, want, err)) < 0)
+			return r;
 		if ((r = nl_open(&nl, NETLINK_ROUTE, err)) < 0)
 			return r;
 		r = nl_addr4_local(&nl, want, err);
@@ -376,20 +379,8 @@ static int prepare(const struct vnet_paths *p, const char *name, const struct vn
 		s->ports = xrealloc(s->ports, (s->n_ports + 1) * sizeof(*s->ports));
 		vnet_parse_publish(c->publish[i], &s->ports[s->n_ports++], NULL);
 	}
-	if (s->n_ports && (s->mode == VNET_HOST || s->mode == VNET_NONE)) {
-		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				   "published ports need a VE network, not --net %s%s",
-				   vnet_mode_name(s->mode),
-				   s->mode == VNET_HOST ? " (the VE binds host ports itself)" : "");
+	if ((r = vnet_mode_check(s->mode, c, s->n_ports, err)) < 0)
 		goto fail_early;
-	}
-	if (c->ip && strcmp(c->ip, "auto") != 0 && s->mode != VNET_BRIDGE &&
-	    s->mode != VNET_ROUTED) {
-		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				   "--ip needs network mode bridge or routed (not '%s')",
-				   vnet_mode_name(s->mode));
-		goto fail_early;
-	}
 	if (s->mode == VNET_NONE) {
 		*ret = TAKE_PTR(s);
 		return 0;

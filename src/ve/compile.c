@@ -228,6 +228,30 @@ static struct json_object *caps_json(uint64_t mask)
 	return a;
 }
 
+/* The first start of a VE whose template has ssh host keys: before its
+ * init, the VE's own shell drops the template's keys (deleted through the
+ * overlay: whiteouts in the VE's upper layer) and the VE's own ssh-keygen
+ * makes new ones, as vzctl does; then the init is exec'd, as PID 1. */
+static struct json_object *ssh_keygen_args(const struct ve_config *c,
+					   const char *const *default_cmd)
+{
+	static const char *const pre[] = {
+		"/bin/sh", "-c",
+		"rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub; "
+		"if command -v ssh-keygen >/dev/null 2>&1; then ssh-keygen -A; fi; "
+		"exec \"$@\"",
+		"vert-ssh-keygen"
+	};
+	const char *const *cmd = c->cmd ? (const char *const *)c->cmd : default_cmd;
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < ARRAY_SIZE(pre); i++)
+		json_object_array_add(a, json_object_new_string(pre[i]));
+	for (size_t i = 0; cmd[i]; i++)
+		json_object_array_add(a, json_object_new_string(cmd[i]));
+	return a;
+}
+
 static struct json_object *build_process(const struct ve_compile_in *in)
 {
 	const struct ve_config *c = in->cfg;
@@ -239,7 +263,9 @@ static struct json_object *build_process(const struct ve_compile_in *in)
 
 	json_object_object_add(p, "terminal", json_object_new_boolean(c->terminal));
 	json_object_object_add(p, "args",
-			       jstrv(c->cmd ? (const char *const *)c->cmd : default_cmd));
+			       in->ssh_keygen
+				       ? ssh_keygen_args(c, default_cmd)
+				       : jstrv(c->cmd ? (const char *const *)c->cmd : default_cmd));
 	env = json_object_new_array();
 	json_object_array_add(env, json_object_new_string(
 					   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"

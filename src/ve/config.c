@@ -37,9 +37,11 @@ void ve_config_done(struct ve_config *c)
 	free(c->net);
 	free(c->ip);
 	strv_free(c->publish);
+	strv_free(c->publish_rm);
 	strv_free(c->dns);
 	strv_free(c->cap_add);
 	strv_free(c->cap_drop);
+	free(c->machine_id);
 	rt_resources_done(&c->resources);
 	memset(c, 0, sizeof(*c));
 }
@@ -289,6 +291,9 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 		add_str(o, "stop_signal", signal_name(c->stop_signal, b));
 	}
 	add_i64(o, "stop_timeout", c->stop_timeout);
+	add_str(o, "machine_id", c->machine_id);
+	if (c->ssh_keygen)
+		json_object_object_add(o, "ssh_keygen", json_object_new_boolean(true));
 	res = json_object_new_object();
 	add_i64(res, "memory_max", r->memory_max);
 	add_i64(res, "memory_high", r->memory_high);
@@ -364,6 +369,21 @@ static int set_stop_signal(struct json_object *v, void *target, const struct vjs
 	return 0;
 }
 
+static int set_machine_id(struct json_object *v, void *target, const struct vjson_field *f,
+			  const struct vjson_loc *loc, vert_error_t *err)
+{
+	const char *id;
+	int r;
+
+	if ((r = vjson_get_string(v, loc, &id, err)) < 0)
+		return r;
+	if (!ve_machine_id_valid(id))
+		return vjson_error(err, loc, "must be 32 hex digits");
+	free(*(char **)target);
+	*(char **)target = xstrdup(id);
+	return 0;
+}
+
 static int set_stop_timeout(struct json_object *v, void *target, const struct vjson_field *f,
 			    const struct vjson_loc *loc, vert_error_t *err)
 {
@@ -408,6 +428,8 @@ static const struct vjson_field config_table[] = {
 	C("autoremove", VJSON_BOOL, vjson_bool, c.autoremove),
 	C("onboot", VJSON_BOOL, vjson_bool, c.onboot),
 	C("persistent", VJSON_BOOL, vjson_bool, c.persistent),
+	C("machine_id", VJSON_STRING, set_machine_id, c.machine_id),
+	C("ssh_keygen", VJSON_BOOL, vjson_bool, c.ssh_keygen),
 	C("stop_signal", VJSON_STRING, set_stop_signal, c.stop_signal),
 	C("stop_timeout", VJSON_INT, set_stop_timeout, c.stop_timeout),
 	{ .name = "resources",
@@ -543,7 +565,7 @@ void ve_config_merge(struct ve_config *c, const struct ve_config *p, unsigned fi
 		if (p->ip)
 			replace_str(&c->ip, p->ip);
 		for (size_t i = 0; p->publish && p->publish[i]; i++)
-			c->publish = strv_push(c->publish, xstrdup(p->publish[i]));
+			ve_publish_add(&c->publish, p->publish[i]);
 		for (size_t i = 0; p->dns && p->dns[i]; i++)
 			c->dns = strv_push(c->dns, xstrdup(p->dns[i]));
 	}

@@ -95,6 +95,8 @@ int ve_create_locked(struct ve_handle *h, struct ve_config *c, bool sync, vert_e
 			goto fail;
 		}
 	}
+	if ((r = ve_identity_create(h, c, lower, err)) < 0)
+		goto fail;
 	/* the commit point: from here on the VE exists */
 	if ((r = ve_config_save(h, c, sync, err)) < 0)
 		goto fail;
@@ -105,7 +107,7 @@ fail:
 }
 
 /* Does the template boot systemd (its /sbin/init, resolved inside it)? */
-static bool template_boots_systemd(const struct ve_paths *p, const struct ve_config *c)
+bool ve_template_boots_systemd(const struct ve_paths *p, const struct ve_config *c)
 {
 	_cleanup_free_ char *rootfs = NULL;
 	_cleanup_close_ int rfd = -EBADF, ifd = -EBADF;
@@ -132,7 +134,7 @@ static bool template_boots_systemd(const struct ve_paths *p, const struct ve_con
  * Written into the config, so inspect shows it and set can change it. */
 static void systemd_profile(const struct ve_paths *p, struct ve_config *c)
 {
-	if (!c->persistent || !template_boots_systemd(p, c))
+	if (!c->persistent || !ve_template_boots_systemd(p, c))
 		return;
 	if (!strv_contains(c->cap_drop, "SYS_ADMIN") &&
 	    !strv_contains(c->cap_drop, "CAP_SYS_ADMIN") &&
@@ -169,7 +171,7 @@ int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
 	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	int r;
 
-	if ((r = ve_open_new(p, c, &h, err)) < 0)
+	if ((r = ve_open_new(p, c, &h, err)) < 0 || (r = ve_net_precheck(h, c, false, err)) < 0)
 		return r;
 	systemd_profile(p, c);
 	return ve_create_locked(h, c, true, err);
@@ -280,6 +282,28 @@ int ve_kill(struct ve_handle *h, int sig, vert_error_t *err)
 
 /* ---- set ---- */
 
+int ve_net_precheck(const struct ve_handle *h, const struct ve_config *c, bool ports,
+		    vert_error_t *err)
+{
+	struct vnet_paths np = ve_vnet_paths(h->p);
+	struct vnet_config nc = { c->net, c->ip, c->publish, c->dns, c->hostname };
+
+	return vnet_precheck(&np, h->name, &nc, ports, err);
+}
+
+int ve_start_precheck(struct ve_handle *h, vert_error_t *err)
+{
+	_cleanup_free_ char *lower = NULL;
+	int r;
+
+	if ((r = ve_handle_config(h, err)) < 0 ||
+	    (r = ve_config_validate(h->p, &h->cfg, err)) < 0 ||
+	    (r = ve_template_rootfs(h->p, h->cfg.template_name, &lower, err)) < 0 ||
+	    (r = ve_net_precheck(h, &h->cfg, true, err)) < 0)
+		return vert_error_wrap(err, "VE '%s' can't start", h->name);
+	return 0;
+}
+
 /* sethostname() inside a running VE: join its UTS namespace (and its
  * user namespace when it has one) in a short-lived child. */
 static int set_hostname_live(int pidfd, const char *hostname, vert_error_t *err)
@@ -310,14 +334,23 @@ static int set_locked(struct ve_handle *h, const struct ve_config *patch, unsign
 	const struct ve_paths *p = h->p;
 	_cleanup_close_ int pidfd = -EBADF;
 	struct ve_config *c = &h->cfg;
+	_cleanup_free_ char *old_hn = NULL;
 	struct ve_state s = { 0 };
 	bool running;
 	int r;
 
 	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
+	old_hn = xstrdup(c->hostname ? c->hostname : c->name);
+	for (size_t i = 0; patch->publish_rm && patch->publish_rm[i]; i++) {
+		struct ve_publish_rm m;
+		if ((r = ve_parse_publish_rm(patch->publish_rm[i], &m, err)) < 0 ||
+		    (r = ve_publish_remove(&c->publish, &m, patch->publish_rm[i], err)) < 0)
+			return r;
+	}
 	ve_config_merge(c, patch, fields);
-	if ((r = ve_config_validate(p, c, err)) < 0)
+	if ((r = ve_config_validate(p, c, err)) < 0 ||
+	    ((fields & VE_F_NET) && (r = ve_net_precheck(h, c, false, err)) < 0))
 		goto out;
 	ve_reconcile_locked(h);
 	running = ve_open_init(h, &s, &pidfd, NULL) == 0;
@@ -334,9 +367,21 @@ static int set_locked(struct ve_handle *h, const struct ve_config *patch, unsign
 			*notes = xstrdup("the VE runs without a cgroup: the limits take effect at "
 					 "its next start");
 	}
-	if (running && (fields & VE_F_HOSTNAME) &&
-	    (r = set_hostname_live(pidfd, c->hostname ? c->hostname : c->name, err)) < 0)
-		goto out;
+	if (running && (fields & VE_F_HOSTNAME)) {
+		const char *hn = c->hostname ? c->hostname : c->name;
+		vert_error_t e = VERT_ERROR_INIT;
+		if ((r = set_hostname_live(pidfd, hn, err)) < 0)
+			goto out;
+		/* the kernel's hostname is set: files that can't follow (a
+		 * read-only root) are the user's to know, not a failure */
+		if (ve_hostname_files_live(pidfd, s.pid, old_hn, hn, &e) < 0 && notes) {
+			char *t = xasprintf("%s%s%s", *notes ? *notes : "", *notes ? "; " : "",
+					    e.msg);
+			free(*notes);
+			*notes = t;
+		}
+		vert_error_clear(&e);
+	}
 	if (running && (fields & VE_SET_NEXT_START) && notes && !*notes)
 		*notes = xstrdup("some changes take effect at the next start");
 	r = ve_config_save(h, c, true, err);

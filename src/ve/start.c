@@ -151,6 +151,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		struct ve_compile_in in = { p, &eff, lower, upper, work, mp };
 		in.cgroup = b->cgroup != NULL;
 		in.no_device_filter = no_device_filter;
+		in.ssh_keygen = c->ssh_keygen;
 		in.n_net_mounts = vnet_state_mounts(b->net, &in.net_mounts);
 		in.host_netns = !vnet_mode_new_netns(vnet_state_mode(b->net));
 		if ((r = ve_compile_spec(&in, &spec_json, err)) < 0)
@@ -182,6 +183,15 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	if (r < 0)
 		goto fail;
 	vert_debug_mark("init running");
+	if (c->ssh_keygen) {
+		/* the init runs behind the ssh-keygen wrapper: only the first
+		 * start makes keys (a shallow copy, to save the flag off) */
+		struct ve_config saved = *c;
+		saved.ssh_keygen = false;
+		if (ve_config_save(h, &saved, true, err) < 0)
+			vert_log(VERT_LOG_WARNING, "VE '%s': %s", c->name, err->msg);
+		vert_error_clear(err);
+	}
 	vnet_state_free(b->net);
 	b->net = NULL;
 	return 0;
@@ -567,6 +577,9 @@ int ve_restart(struct ve_handle *h, int timeout, vert_error_t *err)
 
 	if ((r = ve_handle_lock(h, false, err)) < 0)
 		return r;
+	/* a running VE whose config can't start again keeps running */
+	if ((r = ve_start_precheck(h, err)) < 0)
+		goto out;
 	if (ve_reconcile_locked(h) && (r = ve_stop_locked(h, timeout, err)) < 0)
 		goto out;
 	r = start_locked(h, NULL, NULL, true, err);

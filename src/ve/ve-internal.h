@@ -89,6 +89,26 @@ int ve_create_locked(struct ve_handle *h, struct ve_config *c, bool sync, vert_e
 int ve_pidfd_open_alive(pid_t pid, uint64_t start_time);
 int ve_open_init(const struct ve_handle *h, struct ve_state *s, int *ret_pidfd, vert_error_t *err);
 
+/* Does the template boot systemd (its init, resolved inside it)? */
+bool ve_template_boots_systemd(const struct ve_paths *p, const struct ve_config *c);
+/* vnet_precheck of c's network for the VE (ports: their claims and host
+ * sockets too). */
+int ve_net_precheck(const struct ve_handle *h, const struct ve_config *c, bool ports,
+		    vert_error_t *err);
+/* What would make a start of the VE's saved config fail, found before
+ * restart stops it. */
+int ve_start_precheck(struct ve_handle *h, vert_error_t *err);
+
+/* identity.c */
+/* At create: its machine-id (kept in c, written into the upper layer) and
+ * whether its template's ssh host keys are replaced at the first start. */
+int ve_identity_create(const struct ve_handle *h, struct ve_config *c, const char *lower,
+		       vert_error_t *err);
+/* /etc/hostname and /etc/hosts of the running init (pidfd, pid) say new
+ * where they said old. */
+int ve_hostname_files_live(int pidfd, pid_t pid, const char *old, const char *new,
+			   vert_error_t *err);
+
 /* stop.c */
 int ve_stop_locked(struct ve_handle *h, int timeout, vert_error_t *err);
 

@@ -296,6 +296,106 @@ wait_running() {
 	echo "$output" | jq -e '.config.onboot == true'
 }
 
+@test "set --hostname on a running VE renames it in /etc/hostname and /etc/hosts too" {
+	# the network's generated files (bind mounts) and, with --net none,
+	# the VE's own files (through its overlay, into its upper layer)
+	vert create hn1 --template mini --hostname old1
+	vert create hn2 --template mini --net none
+	vert start hn1
+	vert start hn2
+	vert exec hn2 -- sh -c 'printf "127.0.0.1 localhost\n127.0.1.1 hn2 # me\n" >/etc/hosts'
+	run vert set hn1 --hostname new1.example.org
+	assert_success
+	run vert exec hn1 -- cat /etc/hostname /etc/hosts
+	assert_line "new1.example.org"
+	assert_line --regexp "^[0-9.]+	new1\.example\.org$"
+	refute_output --partial old1
+	run vert set hn2 --hostname renamed2
+	assert_success
+	run vert exec hn2 -- sh -c 'hostname; cat /etc/hostname /etc/hosts'
+	assert_output "$(printf 'renamed2\nrenamed2\n127.0.0.1 localhost\n127.0.1.1 renamed2 # me')"
+	[ "$(cat "$TEST_ROOT/ves/hn2/upper/etc/hostname")" = renamed2 ]
+	# and the next start agrees
+	vert restart hn1
+	run vert exec hn1 -- cat /etc/hostname
+	assert_output "new1.example.org"
+	# a read-only root: the hostname is set, the files can't follow
+	vert create hn3 --template mini --net none --read-only
+	vert start hn3
+	run vert set hn3 --hostname ro3
+	assert_success
+	assert_output --partial "/etc/hostname and /etc/hosts still say 'hn3'"
+	run vert exec hn3 -- hostname
+	assert_output ro3
+	vert destroy --force hn1 hn2 hn3
+}
+
+# A template with an identity to copy: mini plus a machine-id and ssh host
+# keys, and (keygen) an ssh-keygen that makes a new, random key.
+identity_template() {
+	local src=$BATS_TEST_TMPDIR/$1
+	cp -a "$TEST_ROOT/templates/mini/rootfs" "$src"
+	echo 0123456789abcdef0123456789abcdef >"$src/etc/machine-id"
+	mkdir -p "$src/etc/ssh"
+	echo template-key >"$src/etc/ssh/ssh_host_ed25519_key"
+	echo template-pub >"$src/etc/ssh/ssh_host_ed25519_key.pub"
+	if [ "$2" = keygen ]; then
+		mkdir -p "$src/usr/bin"
+		cat >"$src/usr/bin/ssh-keygen" <<-'EOF'
+		#!/bin/sh
+		[ "$1" = -A ] || exit 1
+		[ -e /etc/ssh/ssh_host_ed25519_key ] && exit 0
+		cat /proc/sys/kernel/random/uuid >/etc/ssh/ssh_host_ed25519_key
+		echo pub >/etc/ssh/ssh_host_ed25519_key.pub
+		EOF
+		chmod 755 "$src/usr/bin/ssh-keygen"
+	fi
+	vert template import "$1" "$src"
+	rm -rf "$src"
+}
+
+@test "each VE has its own machine-id, and new ssh host keys from its first start on" {
+	identity_template idt keygen
+	vert create id1 --template idt
+	vert create id2 --template idt
+	m1=$(vert inspect id1 | jq -r .config.machine_id)
+	m2=$(vert inspect id2 | jq -r .config.machine_id)
+	[[ "$m1" =~ ^[0-9a-f]{32}$ ]]
+	[ "$m1" != "$m2" ]
+	vert start id1
+	run vert exec id1 -- cat /etc/machine-id
+	assert_output "$m1"
+	run vert exec id1 -- cat /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub
+	refute_output --partial template-
+	assert_line pub
+	key1=$(vert exec id1 -- cat /etc/ssh/ssh_host_ed25519_key)
+	# the template's keys are deleted through the overlay (whiteouts in the
+	# upper layer); the template itself is untouched
+	[ "$(cat "$TEST_ROOT/templates/idt/rootfs/etc/ssh/ssh_host_ed25519_key")" = template-key ]
+	vert inspect id1 | jq -e '.config.ssh_keygen != true'
+	# later starts keep the VE's keys
+	vert restart id1
+	[ "$(vert exec id1 -- cat /etc/ssh/ssh_host_ed25519_key)" = "$key1" ]
+	vert start id2
+	[ "$(vert exec id2 -- cat /etc/ssh/ssh_host_ed25519_key)" != "$key1" ]
+	[ "$(vert exec id2 -- cat /etc/machine-id)" = "$m2" ]
+	vert destroy --force id1 id2
+	vert template rm idt
+}
+
+@test "a template with ssh host keys and no ssh-keygen: the VE gets none, and is told so" {
+	identity_template idn
+	run vert create idn1 --template idn
+	assert_success
+	assert_output --partial "no ssh-keygen"
+	vert start idn1
+	run vert exec idn1 -- ls /etc/ssh
+	assert_success
+	assert_output ""
+	vert destroy --force idn1
+	vert template rm idn
+}
+
 @test "start --onboot starts the VEs marked onboot, and only those" {
 	vert create ob1 --template mini --onboot
 	vert create ob2 --template mini

@@ -154,6 +154,24 @@ wait_running() {
 	echo "$output" | jq -e '.status.running == false and .status.last_exit.reason == "stop"'
 }
 
+@test "a systemd VE has its own machine-id, not the template's" {
+	tmpl=$(cat "$TEST_ROOT/templates/deb12/rootfs/etc/machine-id")
+	vert create sdid --template deb12 --net none
+	id=$(vert inspect sdid | jq -r .config.machine_id)
+	[[ "$id" =~ ^[0-9a-f]{32}$ ]]
+	[ "$id" != "$tmpl" ]
+	vert start sdid
+	run vert exec sdid -- cat /etc/machine-id
+	assert_output "$id"
+	# the id systemd itself uses
+	run vert exec sdid -- systemd-id128 machine-id
+	assert_output "$id"
+	run vert stop sdid
+	assert_success
+	vert destroy sdid
+	[ "$(cat "$TEST_ROOT/templates/deb12/rootfs/etc/machine-id")" = "$tmpl" ]
+}
+
 @test "systemd's cgroups stayed inside the VE's own; the host's are untouched" {
 	for h in /sys/fs/cgroup/*/; do find "$h" -mindepth 1 -type d 2>/dev/null; done | sort \
 		>"$TEST_ROOT/cgroups.after"

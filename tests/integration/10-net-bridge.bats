@@ -107,9 +107,10 @@ setup() { skip_unless_net_root; }
 	assert_output --partial "invalid address '10.1.2.300'"
 	run vert run --rm --ip 192.0.2.77 mini -- true
 	assert_failure 125
-	assert_output --partial "not usable in $NET_SUBNET"
+	assert_output --partial "address 192.0.2.77 is outside the VE subnet $NET_SUBNET"
 	run vert run --rm --ip "$NET_GW" mini -- true
 	assert_failure 125
+	assert_output --partial "address $NET_GW is the gateway address of the VE subnet $NET_SUBNET"
 	snapshot_is "ports=0 routes=0 rules=0 chains=0 leases=0 records=0"
 }
 
@@ -307,4 +308,95 @@ setup() { skip_unless_net_root; }
 	run vert exec keep1 -- ip -4 -o addr show eth0
 	assert_output --partial "$ip1/"
 	vert destroy --force keep1
+}
+
+# the ports a VE's rules publish (its DNAT rules name them)
+published() { nft list table inet "$NET_TABLE" 2>/dev/null | grep -o "dport $1 " | wc -l; }
+
+@test "set -p twice publishes one port, --publish-rm removes it, and restarts keep the VE up" {
+	port=$(test_port 5)
+	vert create pub1 --template mini
+	vert start pub1
+	vert set pub1 -p "$port:80"
+	run vert set pub1 -p "$port:80"
+	assert_success
+	run vert inspect pub1
+	echo "$output" | jq -e --arg p "$port:80" '.config.publish == [$p]'
+	run vert restart pub1
+	assert_success
+	[ "$(vert inspect pub1 | jq -r .status.running)" = true ]
+	[ "$(published "$port")" -ge 1 ]
+	# the same host port again: the new VE port replaces the old one
+	vert set pub1 -p "$port:81" -p "$((port + 1)):82/udp"
+	run vert inspect pub1
+	echo "$output" | jq -e --arg p "$port:81" --arg u "$((port + 1)):82/udp" \
+		'.config.publish == [$p, $u]'
+	run vert set pub1 --publish-rm "$((port + 2))"
+	assert_failure 2
+	assert_output --partial "--publish-rm '$((port + 2))': no such published port"
+	run vert set pub1 --publish-rm "$port/udp"
+	assert_failure 2
+	run vert set pub1 --publish-rm "$port" --publish-rm "$((port + 1))/udp"
+	assert_success
+	run vert inspect pub1
+	echo "$output" | jq -e '(.config.publish // []) == []'
+	vert restart pub1
+	[ "$(published "$port")" = 0 ]
+	run vert set pub1 --publish-rm 70000
+	assert_failure 2
+	assert_output --partial "invalid --publish-rm '70000'"
+	vert destroy --force pub1
+}
+
+@test "set and create refuse an unusable --ip; restart never stops a VE that can't start" {
+	vert create ipa --template mini --ip "$(ve_ip 30)"
+	vert start ipa
+	vert create ipb --template mini
+	vert start ipb
+	p1=$(vert inspect ipb | jq -r .status.pid)
+	run vert set ipb --ip 172.31.250.250
+	assert_failure 2
+	assert_output --partial "address 172.31.250.250 is outside the VE subnet $NET_SUBNET"
+	run vert set ipb --ip "$NET_GW"
+	assert_failure 2
+	assert_output --partial "address $NET_GW is the gateway address of the VE subnet $NET_SUBNET"
+	run vert set ipb --ip "$(ve_ip 30)"
+	assert_failure 4
+	assert_output --partial "address $(ve_ip 30) is already in use by VE 'ipa'"
+	# nothing was saved
+	vert inspect ipb | jq -e '.config.ip == null'
+	run vert create ipc --template mini --ip "$(ve_ip 30)"
+	assert_failure 4
+	assert_output --partial "already in use by VE 'ipa'"
+	[ ! -e "$TEST_ROOT/ves/ipc" ]
+	# a config that can't start (edited by hand, or saved by an older
+	# vert): restart says so and the VE keeps running
+	cfg="$TEST_ROOT/ves/ipb/config.json"
+	cp "$cfg" "$BATS_TEST_TMPDIR/ipb.json"
+	jq --arg ip "$(ve_ip 30)" '.ip = $ip' "$BATS_TEST_TMPDIR/ipb.json" >"$cfg"
+	run vert restart ipb
+	assert_failure 4
+	assert_output --partial "VE 'ipb' can't start: address $(ve_ip 30) is already in use by VE 'ipa'"
+	[ "$(vert inspect ipb | jq -r .status.pid)" = "$p1" ]
+	# the same port twice (what `set -p` used to save)
+	port=$(test_port 6)
+	jq --arg p "$port:80" '.publish = [$p, $p]' "$BATS_TEST_TMPDIR/ipb.json" >"$cfg"
+	run vert restart ipb
+	assert_failure 2
+	assert_output --partial "port tcp/$port is published twice"
+	[ "$(vert inspect ipb | jq -r .status.pid)" = "$p1" ]
+	# a port another running VE publishes
+	vert stop ipa
+	vert set ipa -p "$port:80"
+	vert start ipa
+	jq --arg p "$port:81" '.publish = [$p]' "$BATS_TEST_TMPDIR/ipb.json" >"$cfg"
+	run vert restart ipb
+	assert_failure 4
+	assert_output --partial "port tcp/$port is already published by VE 'ipa'"
+	[ "$(vert inspect ipb | jq -r .status.pid)" = "$p1" ]
+	# --ip auto gives a fixed address up
+	cp "$BATS_TEST_TMPDIR/ipb.json" "$cfg"
+	vert set ipa --ip auto
+	vert inspect ipa | jq -e '.config.ip == "auto"'
+	vert destroy --force ipa ipb
 }

@@ -257,12 +257,78 @@ static void test_state_files(void **state)
 	free(info.last_reason);
 }
 
+static void test_publish_edit(void **state)
+{
+	struct ve_publish_rm m;
+	vert_error_t e = VERT_ERROR_INIT;
+	char **v = NULL;
+	(void)state;
+
+	/* the same -p twice is one entry; the same host port replaces */
+	ve_publish_add(&v, "8080:80");
+	ve_publish_add(&v, "8080:80");
+	ve_publish_add(&v, "9090:90/udp");
+	assert_int_equal(strv_len(v), 2);
+	ve_publish_add(&v, "0.0.0.0:8080:81");
+	assert_int_equal(strv_len(v), 2);
+	assert_string_equal(v[0], "0.0.0.0:8080:81");
+	ve_publish_add(&v, "8080:82/udp");
+	assert_int_equal(strv_len(v), 3);
+
+	/* without /PROTO: both; with: only that one */
+	assert_int_equal(ve_parse_publish_rm("8080/udp", &m, &e), 0);
+	assert_int_equal(ve_publish_remove(&v, &m, "8080/udp", &e), 0);
+	assert_int_equal(strv_len(v), 2);
+	assert_int_equal(ve_parse_publish_rm("8080:81", &m, &e), 0);
+	assert_int_equal(ve_publish_remove(&v, &m, "8080:81", &e), 0);
+	assert_string_equal(v[0], "9090:90/udp");
+	assert_int_equal(ve_parse_publish_rm("10.0.0.1:9090", &m, &e), 0);
+	assert_int_not_equal(ve_publish_remove(&v, &m, "10.0.0.1:9090", &e), 0);
+	assert_non_null(strstr(e.msg, "no such published port"));
+	vert_error_clear(&e);
+	assert_int_equal(ve_parse_publish_rm("9090", &m, &e), 0);
+	assert_int_equal(ve_publish_remove(&v, &m, "9090", &e), 0);
+	assert_int_equal(strv_len(v), 0);
+	assert_int_not_equal(ve_parse_publish_rm("80/sctp", &m, &e), 0);
+	vert_error_clear(&e);
+	assert_int_not_equal(ve_parse_publish_rm("1:2:3", &m, &e), 0);
+	vert_error_clear(&e);
+	assert_int_not_equal(ve_parse_publish_rm("0", &m, &e), 0);
+	vert_error_clear(&e);
+	strv_free(v);
+}
+
+static void test_identity(void **state)
+{
+	char *id = ve_machine_id_new(), *id2 = ve_machine_id_new(), *h;
+	(void)state;
+
+	assert_true(ve_machine_id_valid(id));
+	assert_string_not_equal(id, id2);
+	assert_int_equal(id[12], '4');
+	assert_false(ve_machine_id_valid("00000000000000000000000000000000"));
+	assert_false(ve_machine_id_valid("ABCDEF0123456789abcdef0123456789"));
+	assert_false(ve_machine_id_valid("abc"));
+	free(id);
+	free(id2);
+
+	h = ve_hosts_rename("127.0.0.1\tlocalhost\n# old here\n10.0.0.2\told.example.org old\n",
+			    "old.example.org", "new.example.org");
+	assert_string_equal(h, "127.0.0.1\tlocalhost\n# old here\n10.0.0.2\tnew.example.org new\n");
+	free(h);
+	/* an address is not a name, and a name not there is added */
+	h = ve_hosts_rename("127.0.0.1 localhost", "127.0.0.1", "web");
+	assert_string_equal(h, "127.0.0.1 localhost\n127.0.1.1\tweb\n");
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),	      cmocka_unit_test(test_volume),
 		cmocka_unit_test(test_env_user_host), cmocka_unit_test(test_config_roundtrip),
 		cmocka_unit_test(test_config_strict), cmocka_unit_test(test_state_files),
+		cmocka_unit_test(test_publish_edit),  cmocka_unit_test(test_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -286,12 +286,18 @@ static void test_ipam(void **state)
 	vert_error_clear(&e);
 	/* network, gateway, broadcast, outside */
 	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, subnet, &c, &fresh, &e), 0);
+	assert_string_equal(
+		e.msg, "address 10.88.0.0 is the network address of the VE subnet 10.88.0.0/16");
 	vert_error_clear(&e);
 	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, subnet + 1, &c, &fresh, &e), 0);
+	assert_string_equal(
+		e.msg, "address 10.88.0.1 is the gateway address of the VE subnet 10.88.0.0/16");
 	vert_error_clear(&e);
 	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a58ffff, &c, &fresh, &e), 0);
+	assert_non_null(strstr(e.msg, "is the broadcast address of the VE subnet"));
 	vert_error_clear(&e);
 	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a590005, &c, &fresh, &e), 0);
+	assert_string_equal(e.msg, "address 10.89.0.5 is outside the VE subnet 10.88.0.0/16");
 	vert_error_clear(&e);
 	assert_int_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a580063, &c, &fresh, &e), 0);
 	assert_int_equal(c, 0x0a580063);
