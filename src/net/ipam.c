@@ -334,57 +334,50 @@ int vnet_ipam_release(const char *data_dir, const char *name, vert_error_t *err)
 
 int vnet_ipam_holder(const char *data_dir, const char *name, uint32_t addr, char **ret)
 {
-	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir), *buf = NULL;
-	struct json_object *o, *l;
+	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir);
+	struct vnet_leases ls;
 
 	*ret = NULL;
-	if (read_file_at(AT_FDCWD, path, 8 << 20, &buf, NULL) < 0 || !(o = json_tokener_parse(buf)))
+	/* unreadable leases: no holder known here; the lease itself refuses */
+	if (leases_read(path, &ls, NULL) < 0)
 		return 0;
-	if (json_object_object_get_ex(o, "leases", &l) &&
-	    json_object_is_type(l, json_type_object)) {
-		json_object_object_foreach(l, k, v)
-		{
-			uint32_t a;
-			if (strcmp(k, name) != 0 && json_object_is_type(v, json_type_string) &&
-			    vnet_parse_ipv4(json_object_get_string(v), &a) == 0 && a == addr) {
-				*ret = xstrdup(k);
-				break;
-			}
+	for (size_t i = 0; ls.leases && ls.leases[i]; i += 2) {
+		uint32_t a;
+		if (strcmp(ls.leases[i], name) != 0 && vnet_parse_ipv4(ls.leases[i + 1], &a) == 0 &&
+		    a == addr) {
+			*ret = xstrdup(ls.leases[i]);
+			break;
 		}
 	}
-	json_object_put(o);
+	leases_done(&ls);
 	return *ret ? 1 : 0;
 }
 
 int vnet_ipam_port_holder(const char *data_dir, const char *name, const struct vnet_port *p,
 			  bool own, char **ret)
 {
-	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir), *buf = NULL;
-	struct json_object *o, *ports;
+	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir);
+	struct vnet_leases ls;
 
 	*ret = NULL;
-	if (read_file_at(AT_FDCWD, path, 8 << 20, &buf, NULL) < 0 || !(o = json_tokener_parse(buf)))
+	if (leases_read(path, &ls, NULL) < 0)
 		return 0;
-	if (json_object_object_get_ex(o, "ports", &ports) &&
-	    json_object_is_type(ports, json_type_object)) {
-		json_object_object_foreach(ports, k, v)
-		{
-			char proto[8], ip[16];
-			unsigned hp, vp;
-			uint32_t a;
-			if (!json_object_is_type(v, json_type_string) ||
-			    (strcmp(json_object_get_string(v), name) == 0) != own ||
-			    sscanf(k, "%7[a-z]:%15[0-9.]:%u:%u", proto, ip, &hp, &vp) != 4 ||
-			    vnet_parse_ipv4(ip, &a) < 0)
-				continue;
-			if ((strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP) == p->proto &&
-			    hp == p->host_port && (a == 0 || p->host_ip == 0 || a == p->host_ip)) {
-				*ret = xstrdup(json_object_get_string(v));
-				break;
-			}
+	for (size_t i = 0; ls.ports && ls.ports[i]; i += 2) {
+		const char *k = ls.ports[i], *holder = ls.ports[i + 1];
+		char proto[8], ip[16];
+		unsigned hp, vp;
+		uint32_t a;
+		if ((strcmp(holder, name) == 0) != own ||
+		    sscanf(k, "%7[a-z]:%15[0-9.]:%u:%u", proto, ip, &hp, &vp) != 4 ||
+		    vnet_parse_ipv4(ip, &a) < 0)
+			continue;
+		if ((strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP) == p->proto &&
+		    hp == p->host_port && (a == 0 || p->host_ip == 0 || a == p->host_ip)) {
+			*ret = xstrdup(holder);
+			break;
 		}
 	}
-	json_object_put(o);
+	leases_done(&ls);
 	return *ret ? 1 : 0;
 }
 
