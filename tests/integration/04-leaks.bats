@@ -55,11 +55,8 @@ snapshot() {
 	before=$(snapshot)
 	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name killme mini -- sleep 1000 &
 	pid=$!
-	for i in $(seq 50); do
-		[ -f "$TEST_ROOT/run/ves/killme/state.json" ] && break
-		sleep 0.1
-	done
-	[ -f "$TEST_ROOT/run/ves/killme/state.json" ]
+	bg_track $pid
+	wait_for [ -f "$TEST_ROOT/run/ves/killme/state.json" ]
 	init=$(jq -r .pid "$TEST_ROOT/run/ves/killme/state.json")
 	kill -KILL $pid
 	wait $pid || true
@@ -67,13 +64,11 @@ snapshot() {
 	# stops matching an exiting task as soon as its mm is gone, but until
 	# it has finished exiting (its mount namespace torn down) it still
 	# counts as running, rightly: wait for the init to be really gone.
-	for i in $(seq 100); do
-		if ! pgrep -f "sleep 1000" >/dev/null &&
-		   { [ ! -e /proc/$init ] || grep -q ') [ZX] ' /proc/$init/stat 2>/dev/null; }; then
-			break
-		fi
-		sleep 0.1
-	done
+	init_gone() {
+		! pgrep -f "sleep 1000" >/dev/null &&
+			{ [ ! -e /proc/$init ] || grep -q ') [ZX] ' /proc/$init/stat 2>/dev/null; }
+	}
+	wait_for init_gone || true
 	run pgrep -f "sleep 1000"
 	assert_failure
 	# mounts lived in the VE's own namespace: gone already
@@ -94,12 +89,19 @@ snapshot() {
 	for delay in 0.001 0.005 0.01 0.02 0.05 0.1; do
 		"$VERT_BIN" --root "$TEST_ROOT" run --rm mini -- sleep 1000 &
 		pid=$!
-		sleep $delay
+		bg_track $pid
+		sleep $delay  # the point of startup it is killed at
 		kill -KILL $pid 2>/dev/null || true
 		wait $pid 2>/dev/null || true
 	done
-	sleep 0.5
-	vert template ls >/dev/null
+	# the VEs die with vert, asynchronously; the next command reconciles
+	sleeps_gone() { ! pgrep -f "sleep 1000" >/dev/null; }
+	wait_for sleeps_gone || true
+	settled() {
+		vert template ls >/dev/null
+		[ "$(snapshot)" = "$before" ]
+	}
+	wait_for -t 5 settled || true
 	run pgrep -f "sleep 1000"
 	assert_failure
 	after=$(snapshot)
@@ -113,10 +115,8 @@ snapshot() {
 @test "a name in use by a running VE is busy, not clobbered" {
 	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name busy1 mini -- sleep 3 &
 	pid=$!
-	for i in $(seq 50); do
-		[ -f "$TEST_ROOT/run/ves/busy1/state.json" ] && break
-		sleep 0.1
-	done
+	bg_track $pid
+	wait_for [ -f "$TEST_ROOT/run/ves/busy1/state.json" ]
 	run vert run --rm --name busy1 mini -- true
 	assert_failure 125
 	assert_output --regexp "already exists|busy"
