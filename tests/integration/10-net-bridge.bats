@@ -272,7 +272,8 @@ teardown() {
 	[ "$(nft list table inet "$NET_TABLE" | grep -c "comment \"vert:$kif\"")" -gt 0 ]
 	ve_kill killnet KILL
 	# the VE died with vert; its veth with its netns (asynchronously)
-	wait_for -t 5 ports_settled 0 || true
+	no_ports() { [ "$(ip -o link show master "$NET_BRIDGE" | wc -l)" = 0 ]; }
+	wait_for -t 5 no_ports || true
 	# the rules and the lease stay until the next vert command
 	[ "$(nft list table inet "$NET_TABLE" | grep -c "comment \"vert:$kif\"")" -gt 0 ]
 	snapshot_is "$base" reconcile

@@ -84,26 +84,18 @@ common_teardown_file() {
 common_setup() {
 	vert ps -a --format name,state --no-header 2>/dev/null |
 		awk '{ print $1, $2 }' >"$BATS_TEST_TMPDIR/ves.before" || true
-	bridge_ports >"$BATS_TEST_TMPDIR/ports.before"
 }
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-# VE ports on this file's bridge (root mode; none otherwise).
-bridge_ports() {
-	if [ -n "${NET_BRIDGE:-}" ] && is_root_mode; then
-		ip -o link show master "$NET_BRIDGE" 2>/dev/null | wc -l
-	else
-		echo 0
-	fi
+# No VE port on this file's bridge, no route to a routed VE.
+net_settled() {
+	[ "$(ip -o link show master "$NET_BRIDGE" 2>/dev/null | wc -l)" = 0 ] &&
+		! ip -4 route show proto 86 2>/dev/null | grep -q "^10\.$NET_N\."
 }
 
-# ports_settled N: no more than N ports on the bridge (a killed VE's veth
-# goes with its network namespace, asynchronously).
-ports_settled() { [ "$(bridge_ports)" -le "$1" ]; }
-
 common_teardown() {
-	local f pid name state
+	local f pid
 	# deferred cleanups (on_teardown), last first
 	if [ -f "$BATS_TEST_TMPDIR/defer" ]; then
 		tac "$BATS_TEST_TMPDIR/defer" | while IFS= read -r f; do
@@ -119,8 +111,18 @@ common_teardown() {
 		done <"$f"
 		rm -f "$f"
 	done
-	[ "${BATS_TEST_COMPLETED:-}" = 1 ] && return 0
-	[ -f "$BATS_TEST_TMPDIR/ves.before" ] || return 0
+	if [ "${BATS_TEST_COMPLETED:-}" != 1 ] && [ -f "$BATS_TEST_TMPDIR/ves.before" ]; then
+		teardown_failed
+	fi
+	# the network of VEs that are gone goes with their network namespace
+	# (asynchronously): the next test starts from a settled host
+	if [ -n "${NET_BRIDGE:-}" ] && is_root_mode && [ -z "$(vert ps -q 2>/dev/null)" ]; then
+		wait_for -t 15 net_settled || true
+	fi
+}
+
+teardown_failed() {
+	local name state
 	# a failed test: stop the VEs it started, destroy the VEs it made
 	vert ps -a --format name,state --no-header 2>/dev/null | awk '{ print $1, $2 }' |
 		while read -r name state; do
@@ -132,7 +134,6 @@ common_teardown() {
 		done
 	# what a killed vert left is reconciled by the next command
 	vert ps -a >/dev/null 2>&1 || true
-	wait_for -t 15 ports_settled "$(cat "$BATS_TEST_TMPDIR/ports.before" 2>/dev/null || echo 0)" || true
 }
 
 # on_teardown 'COMMAND...': run COMMAND (a shell string) in this test's
