@@ -113,7 +113,7 @@ snapshot() {
 }
 
 @test "a name in use by a running VE is busy, not clobbered" {
-	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name busy1 mini -- sleep 3 &
+	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name busy1 mini -- sh -c "$IDLE" &
 	pid=$!
 	bg_track $pid
 	wait_for [ -f "$TEST_ROOT/run/ves/busy1/state.json" ]
@@ -121,5 +121,7 @@ snapshot() {
 	assert_failure 125
 	assert_output --regexp "already exists|busy"
 	[ -f "$TEST_ROOT/run/ves/busy1/state.json" ]
+	wait_trap busy1 TERM
+	kill -TERM $pid
 	wait $pid
 }

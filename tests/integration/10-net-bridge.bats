@@ -127,7 +127,7 @@ teardown() {
 
 @test "an address or port already in use is an error that leaves nothing behind" {
 	port=$(test_port 3)
-	ve_bg holder --ip "$(ve_ip 20)" -p "$port:80" mini -- sleep 5
+	ve_bg holder --ip "$(ve_ip 20)" -p "$port:80" mini -- sh -c "$IDLE"
 	before=$(net_snapshot)
 	run vert run --rm --ip "$(ve_ip 20)" mini -- true
 	assert_failure 125
@@ -191,7 +191,7 @@ teardown() {
 }
 
 @test "a VE that claims its neighbour's address cannot reach anyone with it" {
-	ve_bg victim --ip "$(ve_ip 40)" mini -- sleep 4
+	ve_bg victim --ip "$(ve_ip 40)" mini -- sh -c "$IDLE"
 	run vert run --rm --cap-add NET_ADMIN mini -- sh -c "
 		ip addr flush dev eth0; ip addr add $(ve_ip 40)/18 dev eth0; ip route add default via $NET_GW
 		arping -c1 -w1 -I eth0 $NET_GW >/dev/null && echo arp-LEAK || echo arp-blocked
@@ -205,7 +205,7 @@ teardown() {
 }
 
 @test "a VE's own nftables rules don't affect its neighbour or the host" {
-	ve_bg nb --ip "$(ve_ip 50)" mini -- sleep 4
+	ve_bg nb --ip "$(ve_ip 50)" mini -- sh -c "$IDLE"
 	run vert run --rm --cap-add NET_ADMIN "${NFT_IN_VE[@]}" mini -- sh -c "
 		nft flush ruleset
 		nft add table inet t && nft add chain inet t o '{ type filter hook output priority 0; policy drop; }'

@@ -37,7 +37,7 @@ setup() {
 }
 
 @test "routed VEs don't share layer 2: no ARP between them, only the gateway's" {
-	ve_bg rb --net routed --ip "$(ve_routed_ip 30)" mini -- sleep 4
+	ve_bg rb --net routed --ip "$(ve_routed_ip 30)" mini -- sh -c "$IDLE"
 	run vert run --rm --net routed mini -- sh -c "
 		ping -c1 -W2 $(ve_routed_ip 30) >/dev/null && echo l3-ok
 		arping -c1 -w1 -I eth0 $(ve_routed_ip 30) | grep -q 'Received 0' && echo no-l2
@@ -50,7 +50,7 @@ setup() {
 }
 
 @test "routed: spoofing a neighbour's address gets nothing through" {
-	ve_bg rc --net routed --ip "$(ve_routed_ip 40)" mini -- sleep 4
+	ve_bg rc --net routed --ip "$(ve_routed_ip 40)" mini -- sh -c "$IDLE"
 	run vert run --rm --net routed --cap-add NET_ADMIN mini -- sh -c "
 		ip addr flush dev eth0; ip addr add $(ve_routed_ip 40)/32 dev eth0
 		ip route add $NET_ROUTED_GW dev eth0; ip route add default via $NET_ROUTED_GW

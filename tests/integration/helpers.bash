@@ -178,6 +178,13 @@ wait_for() {
 	return 1
 }
 
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# A VE command that idles until TERM ends it (for ve_kill or kill -TERM
+# of its vert): a VE that must stay up for as long as its test needs it,
+# not for a number of seconds a loaded machine may exceed.
+IDLE='trap "exit 0" TERM; sleep 1000 & wait'
+
 # The host pid of a running VE's init.
 ve_init_pid() {
 	jq -r .pid "$TEST_ROOT/run/ves/$1/state.json" 2>/dev/null

@@ -31,6 +31,8 @@ ve_kill() {
 	local pid
 	pid=$(cat "$BATS_TEST_TMPDIR/$1.pid" 2>/dev/null) || return 0
 	kill -"${2:-TERM}" "$pid" 2>/dev/null || true
+	# bounded: a VE that ignores the signal is killed after 20 s
+	wait_for -t 20 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	rm -f "$BATS_TEST_TMPDIR/$1.pid"
 }
