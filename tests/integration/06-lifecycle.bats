@@ -135,11 +135,13 @@ wait_running() { wait_for -t 5 ve_running "$1"; }
 @test "a process started by exec dies with the VE on stop" {
 	vert create ex2 --template mini
 	vert start ex2
-	vert exec ex2 -- sh -c 'sleep 777 & echo started' </dev/null
-	run pgrep -f "sleep 777"
+	# a number of this run's own: other test runs on the machine sleep too
+	nap=$((7770000 + $$))
+	vert exec ex2 -- sh -c "sleep $nap & echo started" </dev/null
+	run pgrep -xf "sleep $nap"
 	assert_success
 	vert stop ex2
-	run pgrep -f "sleep 777"
+	run pgrep -xf "sleep $nap"
 	assert_failure
 }
 
