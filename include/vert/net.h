@@ -19,6 +19,9 @@ struct nl_sock {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
+	/* the last dump was interrupted by a concurrent change
+	 * (NLM_F_DUMP_INTR): it may have missed entries */
+	bool dump_intr;
 };
 
 /* Called for every reply message of a request (dump entries, the echo of

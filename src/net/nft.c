@@ -570,19 +570,34 @@ int nft_ve_del(const char *table, const char *ve, vert_error_t *err)
 
 	if ((r = nl_open(&s, NETLINK_NETFILTER, err)) < 0)
 		return r;
-	q = nftnl_rule_alloc();
-	nftnl_rule_set_str(q, NFTNL_RULE_TABLE, table);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, 0);
-	nftnl_rule_nlmsg_build_payload(nlh, q);
-	nftnl_rule_free(q);
-	r = nl_request_cb(&s, nlh, rule_dump_cb, &f, "list nftables rules", &e);
-	if (r < 0 && e.errnum == ENOENT) { /* no table: no rules */
-		vert_error_clear(&e);
-		r = 0;
-	}
-	if (r < 0) {
-		vert_error_move(err, &e);
-		goto out;
+	/* other VEs change the table meanwhile: a dump they interrupt may
+	 * miss this VE's rules, which would then stay; list again */
+	for (int tries = 0;; tries++) {
+		q = nftnl_rule_alloc();
+		nftnl_rule_set_str(q, NFTNL_RULE_TABLE, table);
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, 0);
+		nftnl_rule_nlmsg_build_payload(nlh, q);
+		nftnl_rule_free(q);
+		r = nl_request_cb(&s, nlh, rule_dump_cb, &f, "list nftables rules", &e);
+		if (r < 0 && e.errnum == ENOENT) { /* no table: no rules */
+			vert_error_clear(&e);
+			r = 0;
+		}
+		if (r < 0) {
+			vert_error_move(err, &e);
+			goto out;
+		}
+		if (!s.dump_intr)
+			break;
+		if (tries == 20) {
+			r = vert_error_set(
+				err, EAGAIN, VERT_ERR_RUNTIME,
+				"list nftables rules: interrupted by concurrent changes");
+			goto out;
+		}
+		for (size_t i = 0; i < f.n; i++)
+			nftnl_rule_free(f.rules[i]);
+		f.n = 0;
 	}
 	ve_chain_name(ve, chain);
 	have_chain = chain_exists(&s, NFPROTO_NETDEV, table, chain, err);

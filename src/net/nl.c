@@ -79,6 +79,7 @@ int nl_request_cb(struct nl_sock *s, struct nlmsghdr *nlh, nl_msg_cb cb, void *d
 	 * it is skipped by the next request's sequence check) */
 	nlh->nlmsg_flags |= NLM_F_ACK;
 	nlh->nlmsg_seq = ++s->seq;
+	s->dump_intr = false;
 	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
 		return vert_error_sys(err, "%s: netlink send", what);
 	for (;;) {
@@ -92,6 +93,8 @@ int nl_request_cb(struct nl_sock *s, struct nlmsghdr *nlh, nl_msg_cb cb, void *d
 		     h = mnl_nlmsg_next(h, (int *)&n)) {
 			if (h->nlmsg_seq != s->seq)
 				continue;
+			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+				s->dump_intr = true;
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
 				const char *txt;

@@ -6,6 +6,10 @@ load helpers
 setup_file() { common_setup_file; }
 teardown_file() { common_teardown_file; }
 
+# The VEs' long sleep, a number of this run's own: other vert test runs
+# on the machine (another checkout's) run "sleep 1000" too.
+NAP=$((1000000 + $$))
+
 snapshot() {
 	echo "mounts=$(count_mounts) state=$(count_state) procs=$(count_procs)"
 }
@@ -53,28 +57,23 @@ snapshot() {
 
 @test "SIGKILL of vert run: the VE dies with it and the next command cleans up" {
 	before=$(snapshot)
-	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name killme mini -- sleep 1000 &
+	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name killme mini -- sleep "$NAP" &
 	pid=$!
-	for i in $(seq 50); do
-		[ -f "$TEST_ROOT/run/ves/killme/state.json" ] && break
-		sleep 0.1
-	done
-	[ -f "$TEST_ROOT/run/ves/killme/state.json" ]
+	bg_track $pid
+	wait_for [ -f "$TEST_ROOT/run/ves/killme/state.json" ]
 	init=$(jq -r .pid "$TEST_ROOT/run/ves/killme/state.json")
 	kill -KILL $pid
 	wait $pid || true
-	# the VE's processes die with vert (no orphaned sleep 1000).  pgrep
+	# the VE's processes die with vert (no orphaned sleep).  pgrep
 	# stops matching an exiting task as soon as its mm is gone, but until
 	# it has finished exiting (its mount namespace torn down) it still
 	# counts as running, rightly: wait for the init to be really gone.
-	for i in $(seq 100); do
-		if ! pgrep -f "sleep 1000" >/dev/null &&
-		   { [ ! -e /proc/$init ] || grep -q ') [ZX] ' /proc/$init/stat 2>/dev/null; }; then
-			break
-		fi
-		sleep 0.1
-	done
-	run pgrep -f "sleep 1000"
+	init_gone() {
+		! pgrep -xf "sleep $NAP" >/dev/null &&
+			{ [ ! -e /proc/$init ] || grep -q ') [ZX] ' /proc/$init/stat 2>/dev/null; }
+	}
+	wait_for init_gone || true
+	run pgrep -xf "sleep $NAP"
 	assert_failure
 	# mounts lived in the VE's own namespace: gone already
 	[ "$(count_mounts)" = 0 ]
@@ -92,15 +91,22 @@ snapshot() {
 @test "SIGKILL of vert at random points during startup leaks nothing" {
 	before=$(snapshot)
 	for delay in 0.001 0.005 0.01 0.02 0.05 0.1; do
-		"$VERT_BIN" --root "$TEST_ROOT" run --rm mini -- sleep 1000 &
+		"$VERT_BIN" --root "$TEST_ROOT" run --rm mini -- sleep "$NAP" &
 		pid=$!
-		sleep $delay
+		bg_track $pid
+		sleep $delay  # the point of startup it is killed at
 		kill -KILL $pid 2>/dev/null || true
 		wait $pid 2>/dev/null || true
 	done
-	sleep 0.5
-	vert template ls >/dev/null
-	run pgrep -f "sleep 1000"
+	# the VEs die with vert, asynchronously; the next command reconciles
+	sleeps_gone() { ! pgrep -xf "sleep $NAP" >/dev/null; }
+	wait_for sleeps_gone || true
+	settled() {
+		vert template ls >/dev/null
+		[ "$(snapshot)" = "$before" ]
+	}
+	wait_for -t 5 settled || true
+	run pgrep -xf "sleep $NAP"
 	assert_failure
 	after=$(snapshot)
 	if [ "$after" != "$before" ]; then
@@ -111,15 +117,15 @@ snapshot() {
 }
 
 @test "a name in use by a running VE is busy, not clobbered" {
-	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name busy1 mini -- sleep 3 &
+	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name busy1 mini -- sh -c "$IDLE" &
 	pid=$!
-	for i in $(seq 50); do
-		[ -f "$TEST_ROOT/run/ves/busy1/state.json" ] && break
-		sleep 0.1
-	done
+	bg_track $pid
+	wait_for [ -f "$TEST_ROOT/run/ves/busy1/state.json" ]
 	run vert run --rm --name busy1 mini -- true
 	assert_failure 125
 	assert_output --regexp "already exists|busy"
 	[ -f "$TEST_ROOT/run/ves/busy1/state.json" ]
+	wait_trap busy1 TERM
+	kill -TERM $pid
 	wait $pid
 }

@@ -42,7 +42,8 @@ on_pty() {
 @test "SIGTERM to vert run reaches the command (default action: 143)" {
 	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name sigterm mini -- sleep 1000 &
 	pid=$!
-	for i in $(seq 50); do [ -f "$TEST_ROOT/run/ves/sigterm/state.json" ] && break; sleep 0.1; done
+	bg_track $pid
+	wait_for [ -f "$TEST_ROOT/run/ves/sigterm/state.json" ]
 	kill -TERM $pid
 	rc=0; wait $pid || rc=$?
 	[ "$rc" = 143 ]
@@ -51,8 +52,9 @@ on_pty() {
 @test "a command's own signal handler runs and chooses the exit status" {
 	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name sigtrap mini -- sh -c 'trap "echo trapped; exit 9" TERM INT; while :; do sleep 0.1; done' > "$TEST_ROOT/trap.out" &
 	pid=$!
-	for i in $(seq 50); do [ -f "$TEST_ROOT/run/ves/sigtrap/state.json" ] && break; sleep 0.1; done
-	sleep 0.3
+	bg_track $pid
+	wait_for [ -f "$TEST_ROOT/run/ves/sigtrap/state.json" ]
+	wait_trap sigtrap INT
 	kill -INT $pid
 	rc=0; wait $pid || rc=$?
 	[ "$rc" = 9 ]
@@ -62,10 +64,12 @@ on_pty() {
 @test "SIGUSR1 and SIGHUP are forwarded too" {
 	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name sigusr mini -- sh -c 'trap "echo usr1" USR1; trap "echo hup; exit 4" HUP; while :; do sleep 0.1; done' > "$TEST_ROOT/usr.out" &
 	pid=$!
-	for i in $(seq 50); do [ -f "$TEST_ROOT/run/ves/sigusr/state.json" ] && break; sleep 0.1; done
-	sleep 0.3
+	bg_track $pid
+	wait_for [ -f "$TEST_ROOT/run/ves/sigusr/state.json" ]
+	wait_trap sigusr USR1
+	wait_trap sigusr HUP
 	kill -USR1 $pid
-	sleep 0.5
+	wait_for grep -q usr1 "$TEST_ROOT/usr.out"
 	kill -HUP $pid
 	rc=0; wait $pid || rc=$?
 	[ "$rc" = 4 ]

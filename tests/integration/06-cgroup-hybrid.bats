@@ -13,6 +13,7 @@ teardown_file() { common_teardown_file; }
 setup() {
 	[ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ] ||
 		skip "this host has cgroup v2 at /sys/fs/cgroup: see tests/vm/cgroup-*.bats"
+	common_setup
 }
 
 # every cgroup named vert* anywhere in the host's hierarchies
@@ -23,6 +24,7 @@ host_vert_cgroups() {
 @test "without limits a VE runs without a cgroup, and vert says so once" {
 	local r2
 	r2=$(mktemp -d "${VERT_TEST_TMP:-/tmp}/vert-test.XXXXXX")
+	on_teardown "'$VERT_BIN' --root '$r2' template rm mini; rm -rf '$r2'"
 	chmod 755 "$r2"
 	# this file's own network, never the host's real vert0
 	cp "$TEST_ROOT/network.json" "$r2/"

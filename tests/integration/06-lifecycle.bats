@@ -7,13 +7,8 @@ load helpers
 setup_file() { common_setup_file; }
 teardown_file() { common_teardown_file; }
 
-wait_running() {
-	for i in $(seq 100); do
-		vert ps --format name,state -H | grep -q "^$1 .*running" && return 0
-		sleep 0.05
-	done
-	return 1
-}
+ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
+wait_running() { wait_for -t 5 ve_running "$1"; }
 
 @test "create makes a stopped VE; start boots /sbin/init detached; stop brings it down" {
 	run vert create web1 --template mini
@@ -140,11 +135,13 @@ wait_running() {
 @test "a process started by exec dies with the VE on stop" {
 	vert create ex2 --template mini
 	vert start ex2
-	vert exec ex2 -- sh -c 'sleep 777 & echo started' </dev/null
-	run pgrep -f "sleep 777"
+	# a number of this run's own: other test runs on the machine sleep too
+	nap=$((7770000 + $$))
+	vert exec ex2 -- sh -c "sleep $nap & echo started" </dev/null
+	run pgrep -xf "sleep $nap"
 	assert_success
 	vert stop ex2
-	run pgrep -f "sleep 777"
+	run pgrep -xf "sleep $nap"
 	assert_failure
 }
 
@@ -175,7 +172,7 @@ wait_running() {
 	# an init that ignores SIGTERM: stop must fall back to killing it
 	vert create stubborn --template mini -- sh -c 'trap "echo got TERM" TERM; while :; do sleep 0.1; done'
 	vert start stubborn
-	sleep 0.3
+	wait_trap stubborn TERM
 	start=$(date +%s%N)
 	run vert stop -t 1 stubborn
 	assert_success
@@ -224,7 +221,7 @@ wait_running() {
 @test "--stop-signal is used by stop" {
 	vert create sig1 --template mini --stop-signal USR1 -- sh -c 'trap "echo got USR1; exit 0" USR1; while :; do sleep 0.1; done'
 	vert start sig1
-	sleep 0.3
+	wait_trap sig1 USR1
 	run vert stop sig1
 	assert_success
 	run vert logs sig1
@@ -453,14 +450,18 @@ identity_template() {
 @test "logs: the init's console output, --tail and -f" {
 	vert create l1 --template mini -- sh -c 'for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late; sleep 600'
 	vert start l1
-	sleep 0.5
+	logged() { vert logs l1 | grep -qx "$1"; }
+	wait_for logged line5
 	run vert logs l1
 	assert_success
 	assert_line "line1"
 	assert_line "line5"
 	run vert logs --tail 2 l1
 	assert_output "$(printf 'line4\nline5')"
-	( sleep 2; "$VERT_BIN" --root "$TEST_ROOT" stop l1 ) &
+	# stop once "late" is logged and logs -f follows
+	following() { pgrep -f -- "--root $TEST_ROOT logs -f l1" >/dev/null; }
+	( wait_for logged late && wait_for following; "$VERT_BIN" --root "$TEST_ROOT" stop l1 ) &
+	bg_track $!
 	run timeout 10 "$VERT_BIN" --root "$TEST_ROOT" logs -f l1
 	assert_success
 	assert_line "late"

@@ -94,8 +94,8 @@ orphan_monitors() {
 		sleep $d; kill -KILL $p 2>/dev/null || true; wait $p 2>/dev/null || true
 		"$VERT_BIN" --root "$TEST_ROOT" stop $name & p=$!
 		sleep $d; kill -KILL $p 2>/dev/null || true; wait $p 2>/dev/null || true
-		sleep 0.2
-		check_consistent
+		# what the killed commands started (a detached supervisor) settles
+		wait_for -t 5 check_consistent
 		# whatever state it is in, the VE still works
 		vert stop $name 2>/dev/null || true
 		run vert start $name
@@ -107,7 +107,8 @@ orphan_monitors() {
 		vert ps -aq | grep -qx $name && vert destroy --force $name
 		check_consistent
 	done
-	sleep 0.5
+	no_orphans() { [ "$(orphan_monitors)" = 0 ]; }
+	wait_for -t 5 no_orphans || true
 	[ "$(orphan_monitors)" = 0 ]
 	run pgrep -f "vert-monitor .*$TEST_ROOT .*k[0-9]"
 	assert_failure
@@ -119,8 +120,7 @@ orphan_monitors() {
 	pid=$(vert inspect sup1 | jq -r .status.pid)
 	sup=$(vert inspect sup1 | jq -r .status.supervisor_pid)
 	kill -KILL $sup
-	for i in $(seq 50); do [ -e /proc/$pid ] || break; sleep 0.1; done
-	[ ! -e /proc/$pid ]
+	wait_for [ ! -e /proc/$pid ]
 	run vert ps -a --format name,state -H
 	assert_output --regexp "sup1 +stopped"
 	[ ! -e "$TEST_ROOT/run/ves/sup1" ]

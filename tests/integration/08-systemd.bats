@@ -53,6 +53,7 @@ teardown_file() { common_teardown_file; }
 
 setup() {
 	[ -z "$SKIP_WHY" ] || skip "$SKIP_WHY"
+	common_setup
 }
 
 wait_running() {

@@ -11,7 +11,14 @@ teardown_file() {
 	common_teardown_file
 }
 
-setup() { skip_unless_net_root; }
+setup() {
+	skip_unless_net_root
+	common_setup
+}
+teardown() {
+	common_teardown
+	outside_teardown
+}
 
 @test "bridge is the default as root: eth0 with a leased address, routes, /etc files" {
 	run vert run --rm --name addr1 --hostname web1 mini -- sh -c \
@@ -44,6 +51,7 @@ setup() { skip_unless_net_root; }
 	run vert run --rm mini -- sh -c "ping -c1 -W2 $(ve_ip 10) && ping6 -c1 -W2 $(ve_ip6 10)"
 	assert_success
 	assert_output --partial "1 packets received"
+	wait_port srv 7000
 	run host_nc "$(ve_ip 10)" 7000
 	assert_output "hello-from-srv"
 	ve_kill srv
@@ -53,7 +61,8 @@ setup() { skip_unless_net_root; }
 	port=$(test_port 1)
 	busybox nc -l -p "$port" -e echo hello-from-host &
 	srv=$!
-	sleep 0.2
+	bg_track $srv
+	wait_host_port "$port"
 	run vert run --rm mini -- nc -w 3 "$NET_GW" "$port"
 	kill $srv 2>/dev/null || true
 	assert_success
@@ -72,15 +81,17 @@ setup() { skip_unless_net_root; }
 @test "a published port is reached from the host and from another network" {
 	port=$(test_port 2)
 	ve_bg pub -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo via-gw; nc -l -p 80 -e echo via-host-ip; nc -l -p 80 -e echo via-outside; sleep 3'
+	# one server after the other: each client waits for its own
+	wait_port pub 80
 	run host_nc "$NET_GW" "$port"
 	assert_output "via-gw"
 	hostip=$(ip -4 -o route get 198.18.0.1 | sed -n 's/.* src \([0-9.]*\).*/\1/p')
 	if [ -z "$hostip" ]; then hostip=$NET_GW; fi
-	sleep 0.2
+	wait_port_next pub 80
 	run host_nc "$hostip" "$port"
 	assert_output --regexp "via-(host-ip|gw)"
 	outside_setup
-	sleep 0.2
+	wait_port_next pub 80
 	run ip netns exec "$OUT_NS" timeout 5 busybox nc -w 3 "$OUT_HOST" "$port"
 	outside_teardown
 	assert_output "via-outside"
@@ -90,6 +101,7 @@ setup() { skip_unless_net_root; }
 @test "a neighbour VE reaches a published port through the host (hairpin NAT)" {
 	port=$(test_port 8)
 	ve_bg hp -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo hairpin; sleep 3'
+	wait_port hp 80
 	run vert run --rm mini -- nc -w 3 "$NET_GW" "$port"
 	assert_success
 	assert_output "hairpin"
@@ -116,7 +128,7 @@ setup() { skip_unless_net_root; }
 
 @test "an address or port already in use is an error that leaves nothing behind" {
 	port=$(test_port 3)
-	ve_bg holder --ip "$(ve_ip 20)" -p "$port:80" mini -- sleep 5
+	ve_bg holder --ip "$(ve_ip 20)" -p "$port:80" mini -- sh -c "$IDLE"
 	before=$(net_snapshot)
 	run vert run --rm --ip "$(ve_ip 20)" mini -- true
 	assert_failure 125
@@ -129,7 +141,8 @@ setup() { skip_unless_net_root; }
 	# a port a host process listens on
 	busybox nc -l -p "$((port + 1))" -e true &
 	srv=$!
-	sleep 0.2
+	bg_track $srv
+	wait_host_port "$((port + 1))"
 	run vert run --rm -p "$((port + 1)):80" mini -- true
 	kill $srv 2>/dev/null || true
 	assert_failure 125
@@ -144,6 +157,8 @@ setup() { skip_unless_net_root; }
 	ip link set "$dummy" up
 	ip link set "${dummy}p" up
 	root2=$(mktemp -d)
+	on_teardown "ip link del $dummy; '$VERT_BIN' --root '$root2' template rm mini; rm -rf '$root2'
+		ip link del vto${NET_N}x$$; nft delete table inet vertovl_$$; nft delete table netdev vertovl_$$"
 	cp -a "$TEST_ROOT/templates" "$root2/" 2>/dev/null || true
 	cat >"$root2/network.json" <<-EOF
 	{"bridge": "vto${NET_N}x$$", "subnet": "10.$NET_N.192.0/18", "routed_subnet": "10.$NET_N.64.0/18",
@@ -177,7 +192,7 @@ setup() { skip_unless_net_root; }
 }
 
 @test "a VE that claims its neighbour's address cannot reach anyone with it" {
-	ve_bg victim --ip "$(ve_ip 40)" mini -- sleep 4
+	ve_bg victim --ip "$(ve_ip 40)" mini -- sh -c "$IDLE"
 	run vert run --rm --cap-add NET_ADMIN mini -- sh -c "
 		ip addr flush dev eth0; ip addr add $(ve_ip 40)/18 dev eth0; ip route add default via $NET_GW
 		arping -c1 -w1 -I eth0 $NET_GW >/dev/null && echo arp-LEAK || echo arp-blocked
@@ -191,7 +206,7 @@ setup() { skip_unless_net_root; }
 }
 
 @test "a VE's own nftables rules don't affect its neighbour or the host" {
-	ve_bg nb --ip "$(ve_ip 50)" mini -- sleep 4
+	ve_bg nb --ip "$(ve_ip 50)" mini -- sh -c "$IDLE"
 	run vert run --rm --cap-add NET_ADMIN "${NFT_IN_VE[@]}" mini -- sh -c "
 		nft flush ruleset
 		nft add table inet t && nft add chain inet t o '{ type filter hook output priority 0; policy drop; }'
@@ -219,6 +234,7 @@ setup() { skip_unless_net_root; }
 @test "50 VEs in parallel get 50 distinct addresses" {
 	before=$(net_snapshot)
 	sync=$(mktemp -d)
+	on_teardown "rm -rf '$sync'"
 	chmod 777 "$sync"
 	pids=()
 	for i in $(seq 50); do
@@ -227,12 +243,11 @@ setup() { skip_unless_net_root; }
 			 i=0; while [ ! -e /sync/go ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i+1)); done" \
 			>"$BATS_TEST_TMPDIR/par$i.out" 2>&1 &
 		pids+=($!)
+		bg_track $!
 	done
 	# all 50 up at once, then let them go
-	for i in $(seq 600); do
-		[ "$(ls "$sync" | grep -c '^par[0-9]*$')" -ge 50 ] && break
-		sleep 0.1
-	done
+	all_up() { [ "$(ls "$sync" | grep -c '^par[0-9]*$')" -ge 50 ]; }
+	wait_for -t 60 all_up || true
 	n=$(ls "$sync" | grep -c '^par[0-9]*$')
 	uniq=$(cat "$sync"/par* 2>/dev/null | sort -u | wc -l)
 	touch "$sync/go"
@@ -258,10 +273,8 @@ setup() { skip_unless_net_root; }
 	[ "$(nft list table inet "$NET_TABLE" | grep -c "comment \"vert:$kif\"")" -gt 0 ]
 	ve_kill killnet KILL
 	# the VE died with vert; its veth with its netns (asynchronously)
-	for i in $(seq 50); do
-		[ "$(ip -o link show master "$NET_BRIDGE" | wc -l)" = 0 ] && break
-		sleep 0.1
-	done
+	no_ports() { [ "$(ip -o link show master "$NET_BRIDGE" | wc -l)" = 0 ]; }
+	wait_for -t 5 no_ports || true
 	# the rules and the lease stay until the next vert command
 	[ "$(nft list table inet "$NET_TABLE" | grep -c "comment \"vert:$kif\"")" -gt 0 ]
 	snapshot_is "$base" reconcile
@@ -275,6 +288,7 @@ setup() { skip_unless_net_root; }
 	ve_bg stale -p "$port:80" mini -- sleep 1000
 	ve_kill stale KILL
 	ve_bg newowner -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo new-owner; sleep 2'
+	wait_port newowner 80
 	run host_nc "$NET_GW" "$port"
 	assert_output "new-owner"
 	ve_kill newowner

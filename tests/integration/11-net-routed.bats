@@ -8,7 +8,10 @@ load net-helpers
 setup_file() { common_setup_file; }
 teardown_file() { common_teardown_file; }
 
-setup() { skip_unless_net_root; }
+setup() {
+	skip_unless_net_root
+	common_setup
+}
 
 @test "a routed VE has its address as a /32 and the host as its gateway" {
 	run vert run --rm --net routed --ip "$(ve_routed_ip 10)" mini -- sh -c 'ip -4 -o addr show eth0; ip route'
@@ -24,6 +27,7 @@ setup() { skip_unless_net_root; }
 	# the host routes a /32 to the VE's veth, tagged as vert's
 	run ip -4 route show proto 86
 	assert_output --partial "$(ve_routed_ip 20) dev vr"
+	wait_port ra 7000
 	run vert run --rm --net routed mini -- sh -c "ping -c1 -W2 $(ve_routed_ip 20) && nc -w 2 $(ve_routed_ip 20) 7000"
 	assert_success
 	assert_output --partial "routed-a"
@@ -33,7 +37,7 @@ setup() { skip_unless_net_root; }
 }
 
 @test "routed VEs don't share layer 2: no ARP between them, only the gateway's" {
-	ve_bg rb --net routed --ip "$(ve_routed_ip 30)" mini -- sleep 4
+	ve_bg rb --net routed --ip "$(ve_routed_ip 30)" mini -- sh -c "$IDLE"
 	run vert run --rm --net routed mini -- sh -c "
 		ping -c1 -W2 $(ve_routed_ip 30) >/dev/null && echo l3-ok
 		arping -c1 -w1 -I eth0 $(ve_routed_ip 30) | grep -q 'Received 0' && echo no-l2
@@ -46,7 +50,7 @@ setup() { skip_unless_net_root; }
 }
 
 @test "routed: spoofing a neighbour's address gets nothing through" {
-	ve_bg rc --net routed --ip "$(ve_routed_ip 40)" mini -- sleep 4
+	ve_bg rc --net routed --ip "$(ve_routed_ip 40)" mini -- sh -c "$IDLE"
 	run vert run --rm --net routed --cap-add NET_ADMIN mini -- sh -c "
 		ip addr flush dev eth0; ip addr add $(ve_routed_ip 40)/32 dev eth0
 		ip route add $NET_ROUTED_GW dev eth0; ip route add default via $NET_ROUTED_GW

@@ -74,15 +74,15 @@ rootless_net_blocker() {
 	[ -n "$why" ] && skip "rootless networking unavailable here: $why"
 	port=$(test_port 7)
 	ve_bg rpub -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo via-userspace; sleep 2'
-	sleep 0.3
+	# the server in the VE, and pasta's or slirp4netns's end on the host
+	wait_port rpub 80
+	wait_host_port "$port"
 	run host_nc 127.0.0.1 "$port"
 	assert_output "via-userspace"
 	ve_kill rpub
 	# the helper goes with the VE (pasta notices within moments)
-	for i in $(seq 40); do
-		pgrep -f "(pasta|slirp4netns).*$port" >/dev/null || break
-		sleep 0.05
-	done
+	helper_gone() { ! pgrep -f "(pasta|slirp4netns).*$port" >/dev/null; }
+	wait_for -t 2 helper_gone || true
 	run pgrep -f "(pasta|slirp4netns).*$port"
 	assert_failure
 }

@@ -77,6 +77,172 @@ common_teardown_file() {
 	fi
 }
 
+# Per test: what was there before it, so teardown removes what the test
+# made when it fails (and with it what it left running): one failure must
+# not cascade into the next tests.  A file that defines its own setup or
+# teardown calls these.
+common_setup() {
+	vert ps -a --format name,state --no-header 2>/dev/null |
+		awk '{ print $1, $2 }' >"$BATS_TEST_TMPDIR/ves.before" || true
+}
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+# No VE port on this file's bridge, no route to a routed VE.
+net_settled() {
+	[ "$(ip -o link show master "$NET_BRIDGE" 2>/dev/null | wc -l)" = 0 ] &&
+		! ip -4 route show proto 86 2>/dev/null | grep -q "^10\.$NET_N\."
+}
+
+common_teardown() {
+	local f pid
+	# deferred cleanups (on_teardown), last first
+	if [ -f "$BATS_TEST_TMPDIR/defer" ]; then
+		tac "$BATS_TEST_TMPDIR/defer" | while IFS= read -r f; do
+			eval "$f" >/dev/null 2>&1 || true
+		done
+		rm -f "$BATS_TEST_TMPDIR/defer"
+	fi
+	# background processes: ve_bg VEs, servers (bg_track)
+	for f in "$BATS_TEST_TMPDIR"/*.pid; do
+		[ -f "$f" ] || continue
+		while read -r pid; do
+			kill_wait "$pid"
+		done <"$f"
+		rm -f "$f"
+	done
+	if [ "${BATS_TEST_COMPLETED:-}" != 1 ] && [ -f "$BATS_TEST_TMPDIR/ves.before" ]; then
+		teardown_failed
+	fi
+	# the network of VEs that are gone goes with their network namespace
+	# (asynchronously): the next test starts from a settled host
+	if [ -n "${NET_BRIDGE:-}" ] && is_root_mode && [ -z "$(vert ps -q 2>/dev/null)" ]; then
+		wait_for -t 15 net_settled || true
+	fi
+}
+
+teardown_failed() {
+	local name state
+	# a failed test: stop the VEs it started, destroy the VEs it made
+	vert ps -a --format name,state --no-header 2>/dev/null | awk '{ print $1, $2 }' |
+		while read -r name state; do
+			if ! grep -q "^$name " "$BATS_TEST_TMPDIR/ves.before"; then
+				vert destroy --force "$name" >/dev/null 2>&1 || true
+			elif [ "$state" = running ] && ! grep -qx "$name running" "$BATS_TEST_TMPDIR/ves.before"; then
+				vert stop -t 2 "$name" >/dev/null 2>&1 || true
+			fi
+		done
+	# what a killed vert left is reconciled by the next command
+	vert ps -a >/dev/null 2>&1 || true
+}
+
+# on_teardown 'COMMAND...': run COMMAND (a shell string) in this test's
+# teardown, pass or fail.
+on_teardown() {
+	printf '%s\n' "$*" >>"$BATS_TEST_TMPDIR/defer"
+}
+
+# bg_track PID...: a background process that teardown kills if it is
+# still there.
+bg_track() {
+	printf '%s\n' "$@" >>"$BATS_TEST_TMPDIR/bg.pid"
+}
+
+# kill_wait PID: TERM, and KILL if it is still there after 5 s; reap it.
+kill_wait() {
+	local i
+	kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null || true; return 0; }
+	kill -TERM "$1" 2>/dev/null || true
+	for i in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# wait_for [-t SECONDS] COMMAND...: retry COMMAND every 0.1 s until it
+# succeeds; fails naming it after SECONDS (default 10).
+wait_for() {
+	local t=10 i
+	if [ "$1" = -t ]; then
+		t=$2
+		shift 2
+	fi
+	for i in $(seq $((t * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@" && return 0
+	echo "timed out after ${t}s waiting for: $*" >&2
+	return 1
+}
+
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# A VE command that idles until TERM ends it (for ve_kill or kill -TERM
+# of its vert): a VE that must stay up for as long as its test needs it,
+# not for a number of seconds a loaded machine may exceed.
+IDLE='trap "exit 0" TERM; sleep 1000 & wait'
+
+# The host pid of a running VE's init.
+ve_init_pid() {
+	jq -r .pid "$TEST_ROOT/run/ves/$1/state.json" 2>/dev/null
+}
+
+# listen_inodes PID PORT: the inodes of the TCP sockets listening on PORT
+# in the network namespace of PID (IPv4 and IPv6).
+listen_inodes() {
+	[ -n "$1" ] || return 1
+	cat "/proc/$1/net/tcp" "/proc/$1/net/tcp6" 2>/dev/null |
+		awk -v port="$(printf '%04X' "$2")" \
+			'$4 == "0A" && substr($2, index($2, ":") + 1) == port { print $10 }'
+}
+
+# listening PID PORT [OLD_INODE]: something listens on PORT in PID's
+# network namespace (other than the socket OLD_INODE, a server that has
+# served its one client and is on its way out).
+listening() {
+	local inodes
+	inodes=$(listen_inodes "$1" "$2")
+	[ -n "$inodes" ] || return 1
+	[ -z "${3:-}" ] && return 0
+	grep -qvx -- "$3" <<<"$inodes"
+}
+
+# wait_port NAME PORT: wait until a server in VE NAME accepts on PORT;
+# LISTEN_INODE is its socket, for wait_port_next.
+wait_port() {
+	wait_for listening_in "$1" "$2" || return 1
+	LISTEN_INODE=$(listen_inodes "$(ve_init_pid "$1")" "$2" | head -1)
+}
+
+# wait_port_next NAME PORT: the next server of a VE that serves one
+# client per server in turn (a new socket, not the one just used).
+wait_port_next() {
+	wait_for listening_in "$1" "$2" "${LISTEN_INODE:-}" || return 1
+	LISTEN_INODE=$(listen_inodes "$(ve_init_pid "$1")" "$2" | grep -vx -- "${LISTEN_INODE:-}" | head -1)
+}
+
+listening_in() { listening "$(ve_init_pid "$1")" "$2" "${3:-}"; }
+
+# wait_host_port PORT: wait until a server on the host accepts on PORT.
+wait_host_port() { wait_for listening "$$" "$1"; }
+
+# wait_trap NAME SIGNAL: wait until VE NAME's init handles SIGNAL (a
+# shell has installed its trap), so a signal sent now is not lost.
+wait_trap() {
+	local sig=$2
+	[[ "$sig" =~ ^[0-9]+$ ]] || sig=$(kill -l "${sig#SIG}")
+	wait_for trap_set "$1" "$sig"
+}
+
+trap_set() {
+	local cgt
+	cgt=$(awk '/^SigCgt:/ { print $2 }' "/proc/$(ve_init_pid "$1")/status" 2>/dev/null)
+	[ -n "$cgt" ] && (( (16#$cgt >> ($2 - 1)) & 1 ))
+}
+
 vert() {
 	"$VERT_BIN" --root "$TEST_ROOT" "$@"
 }

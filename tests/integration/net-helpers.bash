@@ -25,12 +25,16 @@ ve_bg() {
 }
 
 # ve_kill NAME [SIG]: signal a background VE's vert (TERM: vert forwards
-# it; KILL: vert dies and its VE with it) and wait for it.
+# it; KILL: vert dies and its VE with it) and wait for it.  (A VE that
+# ve_kill does not end, in a test that fails first, teardown kills.)
 ve_kill() {
 	local pid
 	pid=$(cat "$BATS_TEST_TMPDIR/$1.pid" 2>/dev/null) || return 0
 	kill -"${2:-TERM}" "$pid" 2>/dev/null || true
+	# bounded: a VE that ignores the signal is killed after 20 s
+	wait_for -t 20 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
+	rm -f "$BATS_TEST_TMPDIR/$1.pid"
 }
 
 # Addresses in this file's subnets: ve_ip 10 -> 10.N.0.10.
@@ -111,7 +115,9 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1); s.settimeout(10)
 c, a = s.accept(); c.sendall(("peer=%s\n" % a[0]).encode()); c.close()' "$1" &
 	OUT_SERVER=$!
-	sleep 0.3
+	bg_track "$OUT_SERVER"
+	# `ip netns exec` execs python: its pid is in the outside netns
+	wait_for listening "$OUT_SERVER" "$1"
 }
 
 # A vert command whose only effect here is the reconcile it starts with.
