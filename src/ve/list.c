@@ -56,7 +56,7 @@ int ve_last_parse(struct json_object *o, const char *where, struct ve_info *i, v
  * record is reported, and shows as unknown too. */
 static void read_last(const struct ve_paths *p, const char *name, struct ve_info *i)
 {
-	_cleanup_free_ char *path = xasprintf("%s/ves/%s/last.json", p->data, name);
+	_cleanup_free_ char *path = ve_path(p->data, name, "last.json");
 	_cleanup_json_ struct json_object *o = NULL;
 	vert_error_t e = VERT_ERROR_INIT;
 	int r;

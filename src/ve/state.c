@@ -75,7 +75,7 @@ int ve_state_parse(struct json_object *o, const char *where, const char *name, s
 
 int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s, vert_error_t *err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/ves/%s/state.json", p->run, name);
+	_cleanup_free_ char *path = ve_path(p->run, name, "state.json");
 	_cleanup_json_ struct json_object *o = NULL;
 	vert_error_t e = VERT_ERROR_INIT;
 	int r;

@@ -550,7 +550,7 @@ static char *template_user(const struct ve_paths *p, const char *name)
 
 		if (de->d_name[0] == '.')
 			continue;
-		cfg = xasprintf("%s/%s/config.json", dir, de->d_name);
+		cfg = ve_path(p->data, de->d_name, "config.json");
 		r = vjson_parse_file(AT_FDCWD, cfg, 1 << 20, &o, NULL);
 		if (r == -ENOENT)
 			continue;
