@@ -566,10 +566,11 @@ int nft_ve_del(const char *table, const char *ve, vert_error_t *err)
 	struct nlmsghdr *nlh;
 	vert_error_t e = VERT_ERROR_INIT;
 	struct nl_sock s;
-	int r, have_chain;
+	int r, have_chain, retries = 0;
 
 	if ((r = nl_open(&s, NETLINK_NETFILTER, err)) < 0)
 		return r;
+again:
 	/* other VEs change the table meanwhile: a dump they interrupt may
 	 * miss this VE's rules, which would then stay; list again */
 	for (int tries = 0;; tries++) {
@@ -635,8 +636,21 @@ int nft_ve_del(const char *table, const char *ve, vert_error_t *err)
 		nftnl_chain_free(c);
 		mnl_nlmsg_batch_next(bt.b);
 	}
-	r = batch_send(&s, &bt, "delete nftables rules", err);
+	r = batch_send(&s, &bt, "delete nftables rules", &e);
 	batch_free(&bt);
+	/* the batch is all or nothing: a rule or the chain that went away
+	 * between the listing and the delete (the kernel drops a netdev
+	 * chain with its device, which an exiting VE's netns takes along)
+	 * fails it whole, and the rest would stay; look again */
+	if (r == -ENOENT && ++retries < 5) {
+		vert_error_clear(&e);
+		for (size_t i = 0; i < f.n; i++)
+			nftnl_rule_free(f.rules[i]);
+		f.n = 0;
+		goto again;
+	}
+	if (r < 0)
+		vert_error_move(err, &e);
 out:
 	for (size_t i = 0; i < f.n; i++)
 		nftnl_rule_free(f.rules[i]);

@@ -176,6 +176,10 @@ wait_running() {
 @test "systemd's cgroups stayed inside the VE's own; the host's are untouched" {
 	for h in /sys/fs/cgroup/*/; do find "$h" -mindepth 1 -type d 2>/dev/null; done | sort \
 		>"$TEST_ROOT/cgroups.after"
-	diff "$TEST_ROOT/cgroups.before" "$TEST_ROOT/cgroups.after"
+	# what systemd makes is named by its units; other cgroups may come and
+	# go on a busy host meanwhile (a session manager's, a CI runner's)
+	added=$(comm -13 "$TEST_ROOT/cgroups.before" "$TEST_ROOT/cgroups.after" |
+		grep -E '\.(slice|scope|service|socket|mount|swap)(/|$)' || true)
+	[ -z "$added" ] || { echo "systemd made cgroups on the host: $added"; false; }
 	vert destroy sd
 }

@@ -90,11 +90,14 @@ exec sleep 100000
 	run ls /sys/fs/cgroup/vert
 	[[ $output != *once@* && $output != *memory.max@* ]]
 
-	vert create brief -T mini --pids 10 -- sleep 1
+	# it exits by itself when told to (a fixed `sleep 1` could end before
+	# the test looked at its cgroup on a slow machine)
+	vert create brief -T mini --pids 10 -- sh -c 'rm -f /go; until [ -e /go ]; do sleep 0.1; done'
 	vert start brief
 	local cg
 	cg=$(cg_of brief)
 	[ -d "$cg" ]
+	vert exec brief -- touch /go
 	wait_for 10 test ! -e "$cg"
 	[ "$(vert inspect brief | jq -r .status.status)" = stopped ]
 
