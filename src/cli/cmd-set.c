@@ -30,7 +30,8 @@ int cmd_set(struct cli *c, int argc, char **argv)
 			       "resource limits and the hostname apply at once, the rest at the\n"
 			       "next start.\n"
 			       "\n"
-			       "%s%s",
+			       "%s%s"
+			       "  -h, --help            show this help\n",
 			       cli_cfg_help, cli_resource_help);
 			return EXIT_OK;
 		}
