@@ -49,6 +49,27 @@ static int enable_ip_forward(vert_error_t *err)
 	return 0;
 }
 
+/* Ports published on 127.0.0.1 (or on all addresses, which 127.0.0.1 is
+ * one of) are DNATed to the VE with their loopback source, which Linux
+ * lets leave through an interface only with route_localnet on it (as
+ * Docker does on docker0).  The VE can't use it to reach the host's
+ * loopback: its packets to 127.0.0.0/8 are dropped at its veth (nft.c). */
+int vnet_route_localnet(const char *ifname, vert_error_t *err)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", ifname);
+	_cleanup_free_ char *cur = NULL;
+	int r;
+
+	if (read_file_at(AT_FDCWD, path, 16, &cur, NULL) == 0 && cur[0] == '1')
+		return 0;
+	r = write_file_str(path, "1");
+	if (r < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME,
+				      "enable net.ipv4.conf.%s.route_localnet", ifname);
+	vert_debug("enabled net.ipv4.conf.%s.route_localnet", ifname);
+	return 0;
+}
+
 static int overlap_error(uint32_t subnet, int prefix, const char *route, vert_error_t *err)
 {
 	char net[16];
@@ -116,6 +137,8 @@ static int ensure_bridge_locked(void *data, vert_error_t *err)
 		goto out;
 	}
 	s->bridge_ifindex = idx;
+	if ((r = vnet_route_localnet(nc->bridge, err)) < 0)
+		goto out;
 	r = enable_ip_forward(err);
 out:
 	nl_close(&nl);
