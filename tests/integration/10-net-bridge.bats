@@ -13,6 +13,13 @@ teardown_file() {
 
 setup() { skip_unless_net_root; }
 
+teardown() {
+	local pid
+	pid=$(cat "$BATS_TEST_TMPDIR/lo-listener.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
 @test "bridge is the default as root: eth0 with a leased address, routes, /etc files" {
 	run vert run --rm --name addr1 --hostname web1 mini -- sh -c \
 		'ip -4 -o addr show eth0; ip route; cat /etc/hosts /etc/resolv.conf /etc/hostname; cat /sys/class/net/eth0/address'
@@ -85,6 +92,90 @@ setup() { skip_unless_net_root; }
 	outside_teardown
 	assert_output "via-outside"
 	ve_kill pub
+}
+
+# A TCP server on 127.0.0.1:PORT on the host that says "host-listener"
+# (until killed, by teardown at the latest); returns once it listens.
+host_lo_listener() {
+	timeout 120 python3 -c 'import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+while True:
+    c, _ = s.accept()
+    c.sendall(b"host-listener\n")
+    c.close()' "$1" &
+	echo $! >"$BATS_TEST_TMPDIR/lo-listener.pid"
+	for i in $(seq 100); do
+		ss -Hltn "sport = :$1" | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "a port published on 127.0.0.1, or on all addresses, answers on 127.0.0.1" {
+	port=$(test_port 10)
+	ve_bg lo1 -p "127.0.0.1:$port:80" mini -- sh -c 'nc -l -p 80 -e echo via-loopback; sleep 3'
+	run host_nc 127.0.0.1 "$port"
+	assert_output "via-loopback"
+	ve_kill lo1
+	port=$(test_port 11)
+	ve_bg lo2 -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo all-addresses; sleep 3'
+	run host_nc 127.0.0.1 "$port"
+	assert_output "all-addresses"
+	ve_kill lo2
+	# route_localnet lets loopback-sourced packets out to the VE
+	run cat "/proc/sys/net/ipv4/conf/$NET_BRIDGE/route_localnet"
+	assert_output 1
+	snapshot_is "ports=0 routes=0 rules=0 chains=0 leases=0 records=0"
+}
+
+@test "a VE can't reach the host's loopback services through the bridge" {
+	port=$(test_port 12)
+	host_lo_listener "$port"
+	# routed to the host instead of its own lo, 127.0.0.1 stays unreachable
+	run vert run --rm --cap-add NET_ADMIN mini -- sh -c "
+		ip route del 127.0.0.1 dev lo table local
+		ip route del 127.0.0.0/8 dev lo table local
+		ip route add 127.0.0.0/8 via $NET_GW dev eth0
+		nc -w 2 127.0.0.1 $port </dev/null && echo LEAK || echo blocked"
+	assert_line blocked
+	refute_output --partial LEAK
+	# a frame crafted past the VE's routing (a packet socket) meets its
+	# ingress chain, which drops anything for 127.0.0.0/8
+	ve_bg lochk mini -- sleep 30
+	hostif=$(jq -r .host_if "$TEST_ROOT/run/net/lochk.json")
+	run nft list chain netdev "$NET_TABLE" "ve-$hostif"
+	assert_output --regexp "@nh,128,32 & 0xff000000 == 0x7f000000 drop"
+	ve_kill lochk
+}
+
+@test "a host process listening on 127.0.0.1 is never shadowed by a published port" {
+	port=$(test_port 13)
+	host_lo_listener "$port"
+	run vert run --rm -p "127.0.0.1:$port:80" mini -- true
+	assert_failure 125
+	assert_output --partial "port tcp/$port is already in use on the host"
+	run vert run --rm -p "$port:80" mini -- true
+	assert_failure 125
+	assert_output --partial "port tcp/$port is already in use on the host"
+	# published on another host address, 127.0.0.1 stays the host's
+	ve_bg gwonly -p "$NET_GW:$port:80" mini -- sh -c 'nc -l -p 80 -e echo via-gw; sleep 3'
+	run host_nc 127.0.0.1 "$port"
+	assert_output "host-listener"
+	run host_nc "$NET_GW" "$port"
+	assert_output "via-gw"
+	ve_kill gwonly
+	kill "$(cat "$BATS_TEST_TMPDIR/lo-listener.pid")" 2>/dev/null || true
+	snapshot_is "ports=0 routes=0 rules=0 chains=0 leases=0 records=0"
+}
+
+@test "publishing on an IPv6 host address is refused with the reason" {
+	for spec in "[::1]:8080:80" "[fd00::1]:8080:80/udp"; do
+		run vert run --rm -p "$spec" mini -- true
+		assert_failure 125
+		assert_output --partial "publishing on an IPv6 address is not supported yet; publish on an IPv4 address or all addresses"
+	done
 }
 
 @test "a neighbour VE reaches a published port through the host (hairpin NAT)" {
