@@ -14,10 +14,28 @@ teardown_file() {
 setup() { skip_unless_net_root; }
 
 teardown() {
-	local pid
+	local pid r
+	for r in ${EXTRA_ROOTS:-}; do
+		rm -rf "$r"
+	done
+	if [ -n "${EXTRA_BRIDGE:-}" ]; then
+		ip link del "$EXTRA_BRIDGE" 2>/dev/null || true
+		nft delete table inet "$EXTRA_TABLE" 2>/dev/null || true
+		nft delete table netdev "$EXTRA_TABLE" 2>/dev/null || true
+	fi
 	pid=$(cat "$BATS_TEST_TMPDIR/lo-listener.pid" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
+}
+
+# extra_root NETWORK_JSON: a state root of its own with this file's
+# templates, removed by teardown; its path on stdout.
+extra_root() {
+	local r
+	r=$(mktemp -d "${VERT_TEST_TMP:-/tmp}/vert-test2.XXXXXX")
+	cp -a "$TEST_ROOT/templates" "$r/"
+	printf '%s\n' "$1" >"$r/network.json"
+	echo "$r"
 }
 
 @test "bridge is the default as root: eth0 with a leased address, routes, /etc files" {
@@ -398,4 +416,39 @@ while True:
 	run vert exec keep1 -- ip -4 -o addr show eth0
 	assert_output --partial "$ip1/"
 	vert destroy --force keep1
+}
+
+@test "two state roots never share a bridge (nor hand out its addresses twice)" {
+	own=$(realpath "$TEST_ROOT")
+	run vert run --rm mini -- true
+	assert_success
+	run ip -d link show "$NET_BRIDGE"
+	assert_output --partial "alias vert state root $own"
+	root2=$(extra_root "$(cat "$TEST_ROOT/network.json")")
+	EXTRA_ROOTS=$root2
+	run "$VERT_BIN" --root "$root2" run --rm mini -- true
+	assert_failure 125
+	assert_output --partial "bridge '$NET_BRIDGE' is in use by the state root '$own', which leases its addresses"
+	run "$VERT_BIN" --root "$root2" run --rm --ip "$(ve_ip 40)" mini -- true
+	assert_failure 125
+	run cat "$root2/net/leases.json"
+	refute_output --partial '"10.'
+	run vert run --rm mini -- true
+	assert_success
+	# a bridge whose state root is gone serves the next root
+	EXTRA_BRIDGE="vto${NET_N}y$$" EXTRA_TABLE="vertown_$$"
+	conf="{\"bridge\": \"$EXTRA_BRIDGE\", \"subnet\": \"10.$NET_N.128.0/18\", \"nft_table\": \"$EXTRA_TABLE\"}"
+	root3=$(extra_root "$conf")
+	root4=$(extra_root "$conf")
+	EXTRA_ROOTS="$root2 $root3 $root4"
+	run "$VERT_BIN" --root "$root3" run --rm mini -- true
+	assert_success
+	run "$VERT_BIN" --root "$root4" run --rm mini -- true
+	assert_failure 125
+	assert_output --partial "in use by the state root '$(realpath "$root3")'"
+	rm -rf "$root3"
+	run "$VERT_BIN" --root "$root4" run --rm mini -- true
+	assert_success
+	run ip -d link show "$EXTRA_BRIDGE"
+	assert_output --partial "alias vert state root $(realpath "$root4")"
 }
