@@ -10,7 +10,14 @@ teardown_file() { common_teardown_file; }
 # VEs and templates a test names in CLEANUP_VES / CLEANUP_TEMPLATES go,
 # whatever the test's outcome.
 teardown() {
-	local v
+	local v pid
+	# a start left blocked on its FIFO (the test failed before unblocking
+	# it): let it read, so it ends
+	pid=$(jq -r '.pid // empty' "$TEST_ROOT/run/ves/dying1/state.json" 2>/dev/null) || true
+	if [ -n "$pid" ] && [ -p "/proc/$pid/root/etc/passwd" ]; then
+		timeout 5 sh -c "echo >/proc/$pid/root/etc/passwd" || true
+	fi
+	[ -n "${spid:-}" ] && { wait "$spid" 2>/dev/null || true; }
 	for v in ${CLEANUP_VES:-}; do
 		vert destroy --force "$v" >/dev/null 2>&1 || true
 	done
