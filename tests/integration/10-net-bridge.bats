@@ -112,6 +112,18 @@ extra_root() {
 	ve_kill pub
 }
 
+# nc_until IP PORT TEXT: connect until the server says TEXT (a VE's
+# server may not listen yet: a refused try doesn't use it up).
+nc_until() {
+	for i in $(seq 50); do
+		output=$(host_nc "$1" "$2" 2>&1)
+		[ "$output" = "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "$1:$2 said '$output', not '$3'" >&2
+	return 1
+}
+
 # A TCP server on 127.0.0.1:PORT on the host that says "host-listener"
 # (until killed, by teardown at the latest); returns once it listens.
 host_lo_listener() {
@@ -134,13 +146,11 @@ while True:
 @test "a port published on 127.0.0.1, or on all addresses, answers on 127.0.0.1" {
 	port=$(test_port 10)
 	ve_bg lo1 -p "127.0.0.1:$port:80" mini -- sh -c 'nc -l -p 80 -e echo via-loopback; sleep 3'
-	run host_nc 127.0.0.1 "$port"
-	assert_output "via-loopback"
+	nc_until 127.0.0.1 "$port" via-loopback
 	ve_kill lo1
 	port=$(test_port 11)
 	ve_bg lo2 -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo all-addresses; sleep 3'
-	run host_nc 127.0.0.1 "$port"
-	assert_output "all-addresses"
+	nc_until 127.0.0.1 "$port" all-addresses
 	ve_kill lo2
 	# route_localnet lets loopback-sourced packets out to the VE
 	run cat "/proc/sys/net/ipv4/conf/$NET_BRIDGE/route_localnet"
@@ -181,8 +191,7 @@ while True:
 	ve_bg gwonly -p "$NET_GW:$port:80" mini -- sh -c 'nc -l -p 80 -e echo via-gw; sleep 3'
 	run host_nc 127.0.0.1 "$port"
 	assert_output "host-listener"
-	run host_nc "$NET_GW" "$port"
-	assert_output "via-gw"
+	nc_until "$NET_GW" "$port" via-gw
 	ve_kill gwonly
 	kill "$(cat "$BATS_TEST_TMPDIR/lo-listener.pid")" 2>/dev/null || true
 	snapshot_is "ports=0 routes=0 rules=0 chains=0 leases=0 records=0"
