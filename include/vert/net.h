@@ -52,6 +52,9 @@ int nl_link_lookup(struct nl_sock *s, const char *name, char *ret_kind /* [16] o
 		   vert_error_t *err);
 /* A bridge, up, with a fixed MAC (so it doesn't change as ports come and
  * go). -EEXIST when it exists. */
+/* A link's alias (IFLA_IFALIAS, "" for none): ifindex, or -ENODEV. */
+int nl_link_get_alias(struct nl_sock *s, const char *name, char ret[static 256], vert_error_t *err);
+int nl_link_set_alias(struct nl_sock *s, int ifindex, const char *alias, vert_error_t *err);
 int nl_bridge_create(struct nl_sock *s, const char *name, const uint8_t mac[6], vert_error_t *err);
 /* A veth pair in one message: host end `host` (up, on `master` if > 0),
  * peer `peer` with MAC `peer_mac` created directly in the network

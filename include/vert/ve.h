@@ -330,7 +330,7 @@ int ve_run(const struct ve_paths *p, struct ve_config *cfg, const struct ve_run_
 struct ve_info {
 	struct ve_config cfg;
 	struct ve_state state;	    /* valid when running */
-	bool running;		    /* the init is alive */
+	bool running;		    /* the init is alive, its start done */
 	char *status;		    /* running, starting, rebooting, stopped */
 	struct cg_stats stats;	    /* -1 fields when unknown */
 	uint64_t sampled_ns;	    /* when stats were read (CLOCK_MONOTONIC) */

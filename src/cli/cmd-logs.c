@@ -58,7 +58,7 @@ static bool ve_running(struct ve_handle *h)
 	bool r;
 	if (ve_info_get(h, &i, NULL) < 0)
 		return false;
-	r = i.running || strcmp(i.status, "rebooting") == 0;
+	r = i.running || strcmp(i.status, "rebooting") == 0 || strcmp(i.status, "starting") == 0;
 	ve_info_done(&i);
 	return r;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* vert ps [-a] [--json] [--format FIELDS] [--no-header] */
+/* vert ps [-a] [--json] [--format FIELDS] [--no-header] [NAME...] (also: list, ls) */
 #include <getopt.h>
 #include <json-c/json.h>
 #include <strings.h>
@@ -140,7 +140,7 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 	size_t nfmt = 9, n = 0;
 	bool all = false, json = false, header = true, quiet = false;
 	struct ve_info *v = NULL;
-	int o;
+	int o, rc = EXIT_OK;
 
 	while ((o = getopt_long(argc, argv, "ao:Hqh", opts, NULL)) != -1) {
 		switch (o) {
@@ -165,23 +165,52 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 			quiet = true;
 			break;
 		case 'h':
-			printf("Usage: vert ps [-a] [--json] [--format FIELDS] [--no-header] [-q]\n"
+			printf("Usage: vert ps [-a] [--json] [--format FIELDS] [--no-header] [-q] "
+			       "[NAME...]\n"
 			       "\n"
-			       "List running VEs (-a: all VEs).  Columns: NAME STATE PID IP MEM "
-			       "CPU\n"
-			       "PIDS UPTIME TEMPLATE; CPU is the average over the VE's uptime.\n"
-			       "--format picks columns (comma-separated, e.g. name,state,pid);\n"
-			       "-q prints names only; --json prints an array of objects (see "
-			       "vert-ps(1)).\n");
+			       "List running VEs (-a: all VEs; NAME...: these VEs, running or "
+			       "not).\n"
+			       "Columns: NAME STATE PID IP MEM CPU PIDS UPTIME TEMPLATE; CPU is "
+			       "the\n"
+			       "average over the VE's uptime.  'vert list' and 'vert ls' are the "
+			       "same.\n"
+			       "\n"
+			       "  -a, --all            all VEs, not only running ones\n"
+			       "  -o, --format FIELDS  columns, comma-separated (e.g. "
+			       "name,state,pid)\n"
+			       "  -H, --no-header      no header line\n"
+			       "  -q, --quiet          names only\n"
+			       "  --json               an array of objects (see vert-ps(1))\n"
+			       "  -h, --help           show this help\n");
 			return EXIT_OK;
 		default:
 			return cli_usage_error("ps", "bad option");
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error("ps", "unexpected argument '%s'", argv[optind]);
 	if (cli_paths(c, &err) < 0 || ve_list(&c->paths, &v, &n, &err) < 0)
 		return cli_fail("ps", &err);
+	if (optind < argc) {
+		/* the VEs named, in any state, in the listing's order; a name
+		 * that is no VE is an error (exit 3), the others still listed */
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (strv_contains(argv + optind, v[i].cfg.name))
+				v[k++] = v[i];
+			else
+				ve_info_done(&v[i]);
+		}
+		n = k;
+		all = true;
+		for (int a = optind; a < argc; a++) {
+			bool found = false;
+			for (size_t i = 0; i < n && !found; i++)
+				found = strcmp(v[i].cfg.name, argv[a]) == 0;
+			if (!found) {
+				fprintf(stderr, "vert: ps: VE '%s' not found\n", argv[a]);
+				rc = EXIT_NOTFOUND;
+			}
+		}
+	}
 
 	if (json) {
 		struct json_object *a = json_object_new_array();
@@ -210,7 +239,7 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 		}
 	}
 	ve_list_free(v, n);
-	return EXIT_OK;
+	return rc;
 }
 
 int cmd_inspect(struct cli *c, int argc, char **argv)

@@ -44,7 +44,8 @@ int cmd_set(struct cli *c, int argc, char **argv)
 			       "no-op\n"
 			       "  --ip auto             give up a fixed --ip: an allocated "
 			       "address\n"
-			       "%s",
+			       "%s"
+			       "  -h, --help            show this help\n",
 			       cli_cfg_help, cli_resource_help);
 			return EXIT_OK;
 		}

@@ -100,7 +100,10 @@ static const struct {
 	{ "set", cmd_set, "change a VE's settings (live where possible)" },
 	{ "exec", cmd_exec, "run a command inside a running VE" },
 	{ "enter", cmd_enter, "a root login shell inside a running VE" },
-	{ "ps", cmd_ps, "list VEs" },
+	{ "ps", cmd_ps, "list VEs (also: list, ls)" },
+	/* the names vzlist and lxc-ls users type */
+	{ "list", cmd_ps, NULL },
+	{ "ls", cmd_ps, NULL },
 	{ "top", cmd_top, "list the processes inside a VE" },
 	{ "stats", cmd_stats, "live CPU, memory, pids and IO usage of VEs" },
 	{ "inspect", cmd_inspect, "a VE's config and state as JSON" },

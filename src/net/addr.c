@@ -92,6 +92,33 @@ static int parse_port(const char *s, uint16_t *ret)
 	return 0;
 }
 
+/* Is the host part of a -p spec an IPv6 address ("[::1]:80:80", or
+ * "::1:80:80" without brackets: an address before the last two colons)? */
+static bool publish_ipv6(const char *spec)
+{
+	_cleanup_free_ char *host = NULL;
+	const char *end = strchr(spec, '/'), *c;
+	struct in6_addr a;
+	int colons = 0;
+
+	if (!end)
+		end = spec + strlen(spec);
+	if (spec[0] == '[') {
+		c = memchr(spec, ']', (size_t)(end - spec));
+		if (!c)
+			return false;
+		host = xstrndup(spec + 1, (size_t)(c - spec - 1));
+	} else {
+		for (c = end; c > spec; c--)
+			if (c[-1] == ':' && ++colons == 2)
+				break;
+		if (colons < 2 || c - 1 == spec)
+			return false;
+		host = xstrndup(spec, (size_t)(c - 1 - spec));
+	}
+	return inet_pton(AF_INET6, host, &a) == 1;
+}
+
 int vnet_parse_publish(const char *spec, struct vnet_port *ret, vert_error_t *err)
 {
 	_cleanup_free_ char *copy = xstrdup(spec ? spec : "");
@@ -99,6 +126,12 @@ int vnet_parse_publish(const char *spec, struct vnet_port *ret, vert_error_t *er
 	size_t n = 0;
 	struct vnet_port p = { .proto = IPPROTO_TCP };
 
+	if (publish_ipv6(copy))
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "invalid published port '%s': publishing on an IPv6 address "
+				      "is not supported yet; publish on an IPv4 address or all "
+				      "addresses",
+				      spec);
 	proto = strchr(copy, '/');
 	if (proto) {
 		*proto++ = '\0';
@@ -124,12 +157,6 @@ int vnet_parse_publish(const char *spec, struct vnet_port *ret, vert_error_t *er
 					      "invalid published port '%s': '%s' is not an IPv4 "
 					      "address",
 					      spec, parts[0]);
-		if ((p.host_ip >> 24) == 127)
-			return vert_error_set(
-				err, EINVAL, VERT_ERR_INVALID,
-				"invalid published port '%s': loopback host addresses "
-				"are not supported (publish on another host address)",
-				spec);
 	}
 	if (n < 2 || parse_port(parts[n - 2], &p.host_port) < 0 ||
 	    parse_port(parts[n - 1], &p.ve_port) < 0)

@@ -328,6 +328,17 @@ static void masq_rules(struct batch *bt, const struct nft_ve *v, const char *tag
 		e_cmp(r, NFT_CMP_NEQ, &zero, 4);
 		nftnl_rule_add_expr(r, nftnl_expr_alloc("masq"));
 		add_rule(bt, r);
+
+		/* the host reaching a port published on 127.0.0.1 (or on all
+		 * addresses) via loopback: the VE can't answer 127.0.0.1, so
+		 * it sees the gateway (with route_localnet on the outgoing
+		 * interface, which lets such a packet leave at all) */
+		r = rule_new(NFPROTO_INET, v->table, "postrouting", tag);
+		e_u8_eq(r, NFT_META_NFPROTO, NFPROTO_IPV4);
+		e_ip4(r, 16, NFT_CMP_EQ, v->ip4, 32);
+		e_ip4(r, 12, NFT_CMP_EQ, 0x7f000000, 8);
+		nftnl_rule_add_expr(r, nftnl_expr_alloc("masq"));
+		add_rule(bt, r);
 	}
 
 	if (v->has_ip6) {
@@ -378,6 +389,14 @@ static void antispoof_rules(struct batch *bt, const struct nft_ve *v, const char
 	e_ether_type(r, NFT_CMP_EQ, ETHERTYPE_IP);
 	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
 	e_cmp(r, NFT_CMP_NEQ, &ip, 4);
+	e_verdict(r, NF_DROP);
+	add_rule(bt, r);
+
+	/* ip daddr 127.0.0.0/8 drop: route_localnet (for ports published on
+	 * 127.0.0.1) would let the VE reach the host's loopback services */
+	r = rule_new(NFPROTO_NETDEV, v->table, chain, NULL);
+	e_ether_type(r, NFT_CMP_EQ, ETHERTYPE_IP);
+	e_ip4(r, 16, NFT_CMP_EQ, 0x7f000000, 8);
 	e_verdict(r, NF_DROP);
 	add_rule(bt, r);
 

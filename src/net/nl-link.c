@@ -28,6 +28,7 @@ static struct nlmsghdr *link_msg(char *buf, int type, int flags, int ifindex)
 struct lookup {
 	int ifindex;
 	char kind[16];
+	char alias[256]; /* IFALIASZ */
 };
 
 static int linkinfo_cb(const struct nlattr *a, void *data)
@@ -40,8 +41,11 @@ static int linkinfo_cb(const struct nlattr *a, void *data)
 
 static int link_attr_cb(const struct nlattr *a, void *data)
 {
+	struct lookup *l = data;
 	if (mnl_attr_get_type(a) == IFLA_LINKINFO)
 		mnl_attr_parse_nested(a, linkinfo_cb, data);
+	else if (mnl_attr_get_type(a) == IFLA_IFALIAS && mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+		snprintf(l->alias, sizeof(l->alias), "%s", mnl_attr_get_str(a));
 	return MNL_CB_OK;
 }
 
@@ -57,8 +61,39 @@ static int lookup_cb(const struct nlmsghdr *nlh, void *data)
 	return 1;
 }
 
+static int link_lookup(struct nl_sock *s, const char *name, struct lookup *ret, vert_error_t *err);
+
 int nl_link_lookup(struct nl_sock *s, const char *name, char *ret_kind /* [16] or NULL */,
 		   vert_error_t *err)
+{
+	struct lookup l;
+	int r = link_lookup(s, name, &l, err);
+
+	if (r > 0 && ret_kind)
+		snprintf(ret_kind, 16, "%s", l.kind);
+	return r;
+}
+
+int nl_link_get_alias(struct nl_sock *s, const char *name, char ret[static 256], vert_error_t *err)
+{
+	struct lookup l;
+	int r = link_lookup(s, name, &l, err);
+
+	if (r > 0)
+		snprintf(ret, 256, "%s", l.alias);
+	return r;
+}
+
+int nl_link_set_alias(struct nl_sock *s, int ifindex, const char *alias, vert_error_t *err)
+{
+	char buf[NL_MSG_SIZE];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, ifindex);
+
+	mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
+	return nl_request(s, nlh, "set link alias", err);
+}
+
+static int link_lookup(struct nl_sock *s, const char *name, struct lookup *ret, vert_error_t *err)
 {
 	char buf[NL_MSG_SIZE];
 	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, 0, 0);
@@ -78,8 +113,7 @@ int nl_link_lookup(struct nl_sock *s, const char *name, char *ret_kind /* [16] o
 	}
 	if (l.ifindex <= 0)
 		return -ENODEV;
-	if (ret_kind)
-		snprintf(ret_kind, 16, "%s", l.kind);
+	*ret = l;
 	return l.ifindex;
 }
 

@@ -120,6 +120,9 @@ static int attach_veth(struct vnet_state *s, pid_t pid, vert_error_t *err)
 		if ((r = nl_addr_add(&nl, AF_INET, idx, &gw, 32, false, err)) < 0 ||
 		    (r = nl_route_add(&nl, AF_INET, &ip, 32, NULL, idx, VNET_RTPROT, err)) < 0)
 			goto out;
+		/* published ports reached over loopback leave through it */
+		if (s->n_ports && (r = vnet_route_localnet(s->host_if, err)) < 0)
+			goto out;
 	}
 	in.nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
 	if (in.nsfd < 0) {

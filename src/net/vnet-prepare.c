@@ -49,6 +49,27 @@ static int enable_ip_forward(vert_error_t *err)
 	return 0;
 }
 
+/* Ports published on 127.0.0.1 (or on all addresses, which 127.0.0.1 is
+ * one of) are DNATed to the VE with their loopback source, which Linux
+ * lets leave through an interface only with route_localnet on it (as
+ * Docker does on docker0).  The VE can't use it to reach the host's
+ * loopback: its packets to 127.0.0.0/8 are dropped at its veth (nft.c). */
+int vnet_route_localnet(const char *ifname, vert_error_t *err)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", ifname);
+	_cleanup_free_ char *cur = NULL;
+	int r;
+
+	if (read_file_at(AT_FDCWD, path, 16, &cur, NULL) == 0 && cur[0] == '1')
+		return 0;
+	r = write_file_str(path, "1");
+	if (r < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME,
+				      "enable net.ipv4.conf.%s.route_localnet", ifname);
+	vert_debug("enabled net.ipv4.conf.%s.route_localnet", ifname);
+	return 0;
+}
+
 static int overlap_error(uint32_t subnet, int prefix, const char *route, vert_error_t *err)
 {
 	char net[16];
@@ -57,6 +78,62 @@ static int overlap_error(uint32_t subnet, int prefix, const char *route, vert_er
 			      "subnet %s/%d overlaps the host route %s (choose another 'subnet' "
 			      "in network.json)",
 			      net, prefix, route);
+}
+
+#define BRIDGE_OWNER "vert state root "
+
+/* Is the state root that the bridge names as its owner gone (no such
+ * directory, or its network.json names another bridge now)? */
+static bool bridge_owner_gone(const char *root, const char *bridge)
+{
+	struct vnet_netconf nc;
+	vert_error_t e = VERT_ERROR_INIT;
+	struct stat st;
+	bool gone;
+
+	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
+		return true;
+	/* a network.json it can't read either: it can't run VEs on it */
+	gone = vnet_netconf_load(root, &nc, &e) < 0 || strcmp(nc.bridge, bridge) != 0;
+	vert_error_clear(&e);
+	return gone;
+}
+
+/* Leases live in a state root (DATA/net/leases.json): two roots on one
+ * bridge would hand out the same addresses.  So a bridge serves one
+ * state root, which it names in its alias (host-wide, as long as the
+ * bridge lives, and shown by `ip link`); another root is refused while
+ * that one exists and still uses the bridge. */
+static int bridge_owner_claim(struct nl_sock *nl, const struct vnet_state *s, int idx,
+			      vert_error_t *err)
+{
+	_cleanup_free_ char *root = realpath(s->data, NULL);
+	const char *bridge = s->nc.bridge;
+	char alias[256], want[256];
+	int r;
+
+	if (!root)
+		return vert_error_sys(err, "resolve '%s'", s->data);
+	if ((r = nl_link_get_alias(nl, bridge, alias, err)) < 0)
+		return r == -ENODEV ? vert_error_set(err, ENODEV, VERT_ERR_RUNTIME,
+						     "bridge '%s' vanished", bridge)
+				    : r;
+	snprintf(want, sizeof(want), BRIDGE_OWNER "%s", root);
+	if (strcmp(alias, want) == 0)
+		return 0;
+	if (*alias && !str_startswith(alias, BRIDGE_OWNER)) {
+		vert_debug("bridge '%s' has the alias '%s': not claimed", bridge, alias);
+		return 0;
+	}
+	if (*alias && !bridge_owner_gone(alias + strlen(BRIDGE_OWNER), bridge))
+		return vert_error_set(err, EBUSY, VERT_ERR_INVALID,
+				      "bridge '%s' is in use by the state root '%s', which leases "
+				      "its addresses; give this state root a 'bridge' and 'subnet' "
+				      "of its own in '%s/network.json'",
+				      bridge, alias + strlen(BRIDGE_OWNER), s->data);
+	if ((r = nl_link_set_alias(nl, idx, want, err)) < 0)
+		return vert_error_wrap(err, "bridge '%s'", bridge);
+	return 0;
 }
 
 static int ensure_bridge_locked(void *data, vert_error_t *err)
@@ -98,6 +175,8 @@ static int ensure_bridge_locked(void *data, vert_error_t *err)
 				   nc->bridge);
 		goto out;
 	}
+	if ((r = bridge_owner_claim(&nl, s, idx, err)) < 0)
+		goto out;
 	/* a route for the subnet over anything but our bridge: someone else's
 	 * network (checked every time: it may have appeared since) */
 	r = nl_route4_overlap(&nl, nc->subnet, nc->prefix, idx, VNET_RTPROT, route, err);
@@ -116,6 +195,8 @@ static int ensure_bridge_locked(void *data, vert_error_t *err)
 		goto out;
 	}
 	s->bridge_ifindex = idx;
+	if ((r = vnet_route_localnet(nc->bridge, err)) < 0)
+		goto out;
 	r = enable_ip_forward(err);
 out:
 	nl_close(&nl);

@@ -131,21 +131,19 @@ bool ve_template_boots_systemd(const struct ve_paths *p, const struct ve_config 
 /* systemd as PID 1 mounts file systems (/run, its cgroups) and runs
  * setuid programs for its services: like systemd-nspawn, such a VE gets
  * CAP_SYS_ADMIN and no no_new_privs, unless the caller said otherwise.
- * Written into the config, so inspect shows it and set can change it. */
-static void systemd_profile(const struct ve_paths *p, struct ve_config *c)
+ * Written into the config, so inspect shows it and set can change it.
+ * True when applied; the caller says so once the VE exists. */
+static bool systemd_profile(const struct ve_paths *p, struct ve_config *c)
 {
 	if (!c->persistent || !ve_template_boots_systemd(p, c))
-		return;
+		return false;
 	if (!strv_contains(c->cap_drop, "SYS_ADMIN") &&
 	    !strv_contains(c->cap_drop, "CAP_SYS_ADMIN") &&
 	    !strv_contains(c->cap_add, "SYS_ADMIN") && !strv_contains(c->cap_add, "CAP_SYS_ADMIN"))
 		c->cap_add = strv_push(c->cap_add, xstrdup("CAP_SYS_ADMIN"));
 	if (!c->no_new_privileges_set)
 		c->new_privileges = true;
-	vert_log(VERT_LOG_NOTICE,
-		 "template '%s' boots systemd: VE '%s' gets CAP_SYS_ADMIN and setuid programs "
-		 "work in it (as systemd needs)",
-		 c->template_name, c->name);
+	return true;
 }
 
 int ve_open_new(const struct ve_paths *p, const struct ve_config *c, struct ve_handle **ret,
@@ -169,12 +167,20 @@ int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
 {
 	/* no VE made: no lock file */
 	_cleanup_ve_handle_ struct ve_handle *h = NULL;
+	bool systemd;
 	int r;
 
 	if ((r = ve_open_new(p, c, &h, err)) < 0 || (r = ve_net_precheck(h, c, false, err)) < 0)
 		return r;
-	systemd_profile(p, c);
-	return ve_create_locked(h, c, true, err);
+	systemd = systemd_profile(p, c);
+	if ((r = ve_create_locked(h, c, true, err)) < 0)
+		return r;
+	if (systemd)
+		vert_log(VERT_LOG_NOTICE,
+			 "template '%s' boots systemd: VE '%s' gets CAP_SYS_ADMIN and setuid "
+			 "programs work in it (as systemd needs)",
+			 c->template_name, c->name);
+	return 0;
 }
 
 /* An --rm VE at the end of its run: nobody looks at it any more, so no

@@ -78,8 +78,10 @@ static int info_get(struct ve_handle *h, const struct vnet_leases *ls, struct ve
 	memset(i, 0, sizeof(*i));
 	/* one look at the state: reconciling reads it anyway */
 	if (ve_reconcile_state(h, &i->state)) {
-		i->running = proc_alive(i->state.pid, i->state.start_time);
 		i->status = xstrdup(i->state.status ? i->state.status : "running");
+		/* a start still under way (or dying) is not running yet */
+		i->running = proc_alive(i->state.pid, i->state.start_time) &&
+			     strcmp(i->status, "starting") != 0;
 	} else {
 		i->status = xstrdup("stopped");
 	}

@@ -58,8 +58,10 @@ static int record_init(pid_t pid, void *data, vert_error_t *err)
 {
 	struct ve_boot *b = data;
 	int r;
+	/* "starting" until the start has completed (ve_boot): a start that
+	 * dies from here on never shows as running */
 	struct ve_state s = {
-		.status = (char *)"running",
+		.status = (char *)"starting",
 		.pid = pid,
 		.start_time = proc_start_time(pid),
 		.supervisor_pid = getpid(),
@@ -75,6 +77,28 @@ static int record_init(pid_t pid, void *data, vert_error_t *err)
 	    ((r = vnet_attach(b->net, pid, err)) < 0 || (r = vnet_commit(b->net, err)) < 0))
 		return r;
 	return 0;
+}
+
+/* The start completed: the state recorded by record_init says so now.
+ * Failing to say it leaves the VE shown as "starting", not stopped or
+ * broken: worth a warning, not a failed start. */
+static void mark_running(const struct ve_handle *h)
+{
+	vert_error_t e = VERT_ERROR_INIT;
+	struct ve_state s;
+
+	if (ve_state_read(h->p, h->name, &s, &e) < 0) {
+		if (e.msg)
+			vert_log(VERT_LOG_WARNING, "%s", e.msg);
+		vert_error_clear(&e);
+		return;
+	}
+	free(s.status);
+	s.status = xstrdup("running");
+	if (ve_state_write(h, &s, &e) < 0)
+		vert_log(VERT_LOG_WARNING, "%s", e.msg);
+	vert_error_clear(&e);
+	ve_state_done(&s);
 }
 
 void ve_boot_done(struct ve_boot *b)
@@ -192,6 +216,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 			vert_log(VERT_LOG_WARNING, "VE '%s': %s", c->name, err->msg);
 		vert_error_clear(err);
 	}
+	mark_running(h);
 	vnet_state_free(b->net);
 	b->net = NULL;
 	return 0;

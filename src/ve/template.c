@@ -398,8 +398,12 @@ int ve_template_import(const struct ve_paths *p, const char *name, const char *s
 	_cleanup_free_ char *abs = NULL, *source = NULL;
 	struct stat st;
 
-	if (stat(src, &st) < 0)
-		return vert_error_set(err, errno, VERT_ERR_NOTFOUND, "import source '%s'", src);
+	if (stat(src, &st) < 0) {
+		int e = errno;
+		/* a "not found" error carries no errno text: say why here */
+		return vert_error_set(err, e, e == ENOENT ? VERT_ERR_NOTFOUND : VERT_ERR_INVALID,
+				      "import source '%s': %s", src, strerror(e));
+	}
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 				      "import source '%s' must be a directory or a tar archive",

@@ -180,8 +180,9 @@ teardown_file() { common_teardown_file; }
 @test "VERT_ROOT moves all state like --root" {
 	alt="$TEST_ROOT/alt"
 	mkdir -p "$alt"
-	# this file's own network, never the host's real vert0
-	cp "$TEST_ROOT/network.json" "$alt/"
+	# this file's own network, never the host's real vert0 (a bridge of
+	# its own: a bridge serves one state root)
+	net_conf_second "$alt"
 	VERT_ROOT="$alt" "$VERT_BIN" template create alt --from busybox
 	[ -d "$alt/templates/alt/rootfs" ]
 	run env VERT_ROOT="$alt" "$VERT_BIN" run --rm alt -- echo via-env

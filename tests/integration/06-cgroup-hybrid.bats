@@ -26,8 +26,9 @@ host_vert_cgroups() {
 	r2=$(mktemp -d "${VERT_TEST_TMP:-/tmp}/vert-test.XXXXXX")
 	on_teardown "'$VERT_BIN' --root '$r2' template rm mini; rm -rf '$r2'"
 	chmod 755 "$r2"
-	# this file's own network, never the host's real vert0
-	cp "$TEST_ROOT/network.json" "$r2/"
+	# this file's own network, never the host's real vert0 (a bridge of
+	# its own: a bridge serves one state root)
+	net_conf_second "$r2"
 	"$VERT_BIN" --root "$r2" template create mini --from busybox >/dev/null
 	run "$VERT_BIN" --root "$r2" run --rm mini -- echo ran
 	assert_success

@@ -10,6 +10,27 @@ teardown_file() { common_teardown_file; }
 ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
 wait_running() { wait_for -t 5 ve_running "$1"; }
 
+# VEs and templates a test names in CLEANUP_VES / CLEANUP_TEMPLATES go,
+# whatever the test's outcome.
+teardown() {
+	local v pid
+	# a start left blocked on its FIFO (the test failed before unblocking
+	# it): let it read, so it ends
+	pid=$(jq -r '.pid // empty' "$TEST_ROOT/run/ves/dying1/state.json" 2>/dev/null) || true
+	if [ -n "$pid" ] && [ -p "/proc/$pid/root/etc/passwd" ]; then
+		timeout 5 sh -c "echo >/proc/$pid/root/etc/passwd" || true
+	fi
+	[ -n "${spid:-}" ] && { wait "$spid" 2>/dev/null || true; }
+	for v in ${CLEANUP_VES:-}; do
+		vert destroy --force "$v" >/dev/null 2>&1 || true
+	done
+	for v in ${CLEANUP_TEMPLATES:-}; do
+		vert template rm "$v" >/dev/null 2>&1 || true
+	done
+	rm -rf "$TEST_ROOT/fakesd-src"
+	common_teardown
+}
+
 @test "create makes a stopped VE; start boots /sbin/init detached; stop brings it down" {
 	run vert create web1 --template mini
 	assert_success
@@ -522,4 +543,103 @@ identity_template() {
 	[ "$(vert inspect bad1 | jq -r .status.pid)" = "$pid" ]
 	vert stop bad1
 	vert destroy bad1
+}
+
+@test "ps NAME... lists those VEs, running or not; list and ls are ps" {
+	CLEANUP_VES="pn1 pn2 pn3"
+	vert create pn1 --template mini
+	vert create pn2 --template mini
+	vert create pn3 --template mini
+	vert start pn1
+	run vert ps --format name,state -H pn2 pn1
+	assert_success
+	assert_line --index 0 --regexp "^pn1 +running$"
+	assert_line --index 1 --regexp "^pn2 +stopped$"
+	refute_output --partial pn3
+	run vert ps -q pn2 nosuchve
+	assert_failure 3
+	assert_line "vert: ps: VE 'nosuchve' not found"
+	assert_line pn2
+	for alias in list ls; do
+		run vert "$alias" -q
+		assert_success
+		assert_line pn1
+		refute_output --partial pn2
+		run vert "$alias" -a -q
+		assert_line pn2
+		assert_line pn3
+		run vert "$alias" --json pn3
+		echo "$output" | jq -e 'length == 1 and .[0].name == "pn3" and .[0].state == "stopped"'
+	done
+	run vert --help
+	assert_output --partial "(also: list, ls)"
+	vert stop pn1
+}
+
+@test "set --help has -h; man pages name only pages that exist; import says why it fails" {
+	run vert set --help
+	assert_success
+	assert_line --regexp "^ +-h, --help +show this help$"
+	man="$BATS_TEST_DIRNAME/../../man"
+	refs=$(grep -ho '^\.BR vert[-a-z]* ([0-9])' "$man"/*.[0-9] | awk '{print $2}' | sort -u)
+	[ -n "$refs" ]
+	for ref in $refs; do
+		[ -f "$man/$ref.1" ] || { echo "$ref(1) is referred to but has no page"; return 1; }
+	done
+	run vert template import imp1 /nonexistent
+	assert_failure 3
+	assert_output "vert: template import: import source '/nonexistent': No such file or directory"
+}
+
+@test "the 'boots systemd' notice comes only with a create that succeeded" {
+	CLEANUP_VES="sdn1"
+	CLEANUP_TEMPLATES="fakesd"
+	# a template whose /sbin/init resolves to a file named systemd
+	src="$TEST_ROOT/fakesd-src"
+	cp -a "$TEST_ROOT/templates/mini/rootfs" "$src"
+	mkdir -p "$src/lib/systemd"
+	cp "$src/bin/busybox" "$src/lib/systemd/systemd"
+	ln -sfn /lib/systemd/systemd "$src/sbin/init"
+	vert template import fakesd "$src"
+	run vert create sdn1 --template fakesd
+	assert_success
+	assert_output --partial "boots systemd"
+	# the second create fails (the name exists): no notice
+	run vert create sdn1 --template fakesd
+	assert_failure 4
+	assert_output --partial "already exists"
+	refute_output --partial "boots systemd"
+}
+
+@test "a start that dies after its init exists never shows as running" {
+	CLEANUP_VES="dying1"
+	vert create dying1 --template mini --user nosuchuser
+	# the init blocks reading the VE's /etc/passwd (a FIFO) between clone
+	# and exec: the start is under way, its outcome not known yet
+	mkdir -p "$TEST_ROOT/ves/dying1/upper/etc"
+	mkfifo "$TEST_ROOT/ves/dying1/upper/etc/passwd"
+	timeout 60 "$VERT_BIN" --root "$TEST_ROOT" start dying1 >"$BATS_TEST_TMPDIR/start.out" 2>&1 &
+	spid=$!
+	state=""
+	for i in $(seq 100); do
+		state=$(vert ps -a --format state -H dying1)
+		[ "$state" != stopped ] && break
+		sleep 0.05
+	done
+	[ "$state" = starting ]
+	run vert ps -q
+	refute_output --partial dying1
+	run vert inspect dying1
+	echo "$output" | jq -e '.status.status == "starting" and .status.running == false'
+	# no such user: the start fails (the FIFO as the init sees it: an
+	# overlay inode of its own)
+	pid=$(jq -r .pid "$TEST_ROOT/run/ves/dying1/state.json")
+	timeout 10 sh -c "echo root:x:0:0:root:/root:/bin/sh >/proc/$pid/root/etc/passwd"
+	rc=0
+	wait "$spid" || rc=$?
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]
+	run cat "$BATS_TEST_TMPDIR/start.out"
+	assert_output --partial "user 'nosuchuser' not found"
+	run vert ps -a --format state -H dying1
+	assert_output stopped
 }

@@ -16,8 +16,30 @@ setup() {
 	common_setup
 }
 teardown() {
+	local pid r
 	common_teardown
 	outside_teardown
+	for r in ${EXTRA_ROOTS:-}; do
+		rm -rf "$r"
+	done
+	if [ -n "${EXTRA_BRIDGE:-}" ]; then
+		ip link del "$EXTRA_BRIDGE" 2>/dev/null || true
+		nft delete table inet "$EXTRA_TABLE" 2>/dev/null || true
+		nft delete table netdev "$EXTRA_TABLE" 2>/dev/null || true
+	fi
+	pid=$(cat "$BATS_TEST_TMPDIR/lo-listener.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# extra_root NETWORK_JSON: a state root of its own with this file's
+# templates, removed by teardown; its path on stdout.
+extra_root() {
+	local r
+	r=$(mktemp -d "${VERT_TEST_TMP:-/tmp}/vert-test2.XXXXXX")
+	cp -a "$TEST_ROOT/templates" "$r/"
+	printf '%s\n' "$1" >"$r/network.json"
+	echo "$r"
 }
 
 @test "bridge is the default as root: eth0 with a leased address, routes, /etc files" {
@@ -96,6 +118,99 @@ teardown() {
 	outside_teardown
 	assert_output "via-outside"
 	ve_kill pub
+}
+
+# nc_until IP PORT TEXT: connect until the server says TEXT (a VE's
+# server may not listen yet: a refused try doesn't use it up).
+nc_until() {
+	for i in $(seq 50); do
+		output=$(host_nc "$1" "$2" 2>&1)
+		[ "$output" = "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "$1:$2 said '$output', not '$3'" >&2
+	return 1
+}
+
+# A TCP server on 127.0.0.1:PORT on the host that says "host-listener"
+# (until killed, by teardown at the latest); returns once it listens.
+host_lo_listener() {
+	timeout 120 python3 -c 'import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+while True:
+    c, _ = s.accept()
+    c.sendall(b"host-listener\n")
+    c.close()' "$1" &
+	echo $! >"$BATS_TEST_TMPDIR/lo-listener.pid"
+	for i in $(seq 100); do
+		ss -Hltn "sport = :$1" | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "a port published on 127.0.0.1, or on all addresses, answers on 127.0.0.1" {
+	port=$(test_port 10)
+	ve_bg lo1 -p "127.0.0.1:$port:80" mini -- sh -c 'nc -l -p 80 -e echo via-loopback; sleep 3'
+	nc_until 127.0.0.1 "$port" via-loopback
+	ve_kill lo1
+	port=$(test_port 11)
+	ve_bg lo2 -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo all-addresses; sleep 3'
+	nc_until 127.0.0.1 "$port" all-addresses
+	ve_kill lo2
+	# route_localnet lets loopback-sourced packets out to the VE
+	run cat "/proc/sys/net/ipv4/conf/$NET_BRIDGE/route_localnet"
+	assert_output 1
+	snapshot_is "ports=0 routes=0 rules=0 chains=0 leases=0 records=0"
+}
+
+@test "a VE can't reach the host's loopback services through the bridge" {
+	port=$(test_port 12)
+	host_lo_listener "$port"
+	# routed to the host instead of its own lo, 127.0.0.1 stays unreachable
+	run vert run --rm --cap-add NET_ADMIN mini -- sh -c "
+		ip route del 127.0.0.1 dev lo table local
+		ip route del 127.0.0.0/8 dev lo table local
+		ip route add 127.0.0.0/8 via $NET_GW dev eth0
+		nc -w 2 127.0.0.1 $port </dev/null && echo LEAK || echo blocked"
+	assert_line blocked
+	refute_output --partial LEAK
+	# a frame crafted past the VE's routing (a packet socket) meets its
+	# ingress chain, which drops anything for 127.0.0.0/8
+	ve_bg lochk mini -- sleep 30
+	hostif=$(jq -r .host_if "$TEST_ROOT/run/net/lochk.json")
+	run nft list chain netdev "$NET_TABLE" "ve-$hostif"
+	assert_output --regexp "@nh,128,32 & 0xff000000 == 0x7f000000 drop"
+	ve_kill lochk
+}
+
+@test "a host process listening on 127.0.0.1 is never shadowed by a published port" {
+	port=$(test_port 13)
+	host_lo_listener "$port"
+	run vert run --rm -p "127.0.0.1:$port:80" mini -- true
+	assert_failure 125
+	assert_output --partial "port tcp/$port is already in use on the host"
+	run vert run --rm -p "$port:80" mini -- true
+	assert_failure 125
+	assert_output --partial "port tcp/$port is already in use on the host"
+	# published on another host address, 127.0.0.1 stays the host's
+	ve_bg gwonly -p "$NET_GW:$port:80" mini -- sh -c 'nc -l -p 80 -e echo via-gw; sleep 3'
+	run host_nc 127.0.0.1 "$port"
+	assert_output "host-listener"
+	nc_until "$NET_GW" "$port" via-gw
+	ve_kill gwonly
+	kill "$(cat "$BATS_TEST_TMPDIR/lo-listener.pid")" 2>/dev/null || true
+	snapshot_is "ports=0 routes=0 rules=0 chains=0 leases=0 records=0"
+}
+
+@test "publishing on an IPv6 host address is refused with the reason" {
+	for spec in "[::1]:8080:80" "[fd00::1]:8080:80/udp"; do
+		run vert run --rm -p "$spec" mini -- true
+		assert_failure 125
+		assert_output --partial "publishing on an IPv6 address is not supported yet; publish on an IPv4 address or all addresses"
+	done
 }
 
 @test "a neighbour VE reaches a published port through the host (hairpin NAT)" {
@@ -413,4 +528,39 @@ published() { nft list table inet "$NET_TABLE" 2>/dev/null | grep -o "dport $1 "
 	vert set ipa --ip auto
 	vert inspect ipa | jq -e '.config.ip == "auto"'
 	vert destroy --force ipa ipb
+}
+
+@test "two state roots never share a bridge (nor hand out its addresses twice)" {
+	own=$(realpath "$TEST_ROOT")
+	run vert run --rm mini -- true
+	assert_success
+	run ip -d link show "$NET_BRIDGE"
+	assert_output --partial "alias vert state root $own"
+	root2=$(extra_root "$(cat "$TEST_ROOT/network.json")")
+	EXTRA_ROOTS=$root2
+	run "$VERT_BIN" --root "$root2" run --rm mini -- true
+	assert_failure 125
+	assert_output --partial "bridge '$NET_BRIDGE' is in use by the state root '$own', which leases its addresses"
+	run "$VERT_BIN" --root "$root2" run --rm --ip "$(ve_ip 40)" mini -- true
+	assert_failure 125
+	run cat "$root2/net/leases.json"
+	refute_output --partial '"10.'
+	run vert run --rm mini -- true
+	assert_success
+	# a bridge whose state root is gone serves the next root
+	EXTRA_BRIDGE="vto${NET_N}y$$" EXTRA_TABLE="vertown_$$"
+	conf="{\"bridge\": \"$EXTRA_BRIDGE\", \"subnet\": \"10.$NET_N.128.0/18\", \"nft_table\": \"$EXTRA_TABLE\"}"
+	root3=$(extra_root "$conf")
+	root4=$(extra_root "$conf")
+	EXTRA_ROOTS="$root2 $root3 $root4"
+	run "$VERT_BIN" --root "$root3" run --rm mini -- true
+	assert_success
+	run "$VERT_BIN" --root "$root4" run --rm mini -- true
+	assert_failure 125
+	assert_output --partial "in use by the state root '$(realpath "$root3")'"
+	rm -rf "$root3"
+	run "$VERT_BIN" --root "$root4" run --rm mini -- true
+	assert_success
+	run ip -d link show "$EXTRA_BRIDGE"
+	assert_output --partial "alias vert state root $(realpath "$root4")"
 }

@@ -36,6 +36,19 @@ setup() {
 	ve_kill ra
 }
 
+@test "routed: a port published on 127.0.0.1 answers there" {
+	port=$(test_port 20)
+	ve_bg rlo --net routed -p "127.0.0.1:$port:80" mini -- sh -c 'nc -l -p 80 -e echo routed-loopback; sleep 3'
+	# the VE's server may not listen yet: a refused try doesn't use it up
+	for i in $(seq 50); do
+		run host_nc 127.0.0.1 "$port"
+		[ "$output" = routed-loopback ] && break
+		sleep 0.1
+	done
+	assert_output routed-loopback
+	ve_kill rlo
+}
+
 @test "routed VEs don't share layer 2: no ARP between them, only the gateway's" {
 	ve_bg rb --net routed --ip "$(ve_routed_ip 30)" mini -- sh -c "$IDLE"
 	run vert run --rm --net routed mini -- sh -c "

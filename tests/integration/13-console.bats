@@ -12,12 +12,14 @@ setup_file() {
 }
 teardown_file() { common_teardown_file; }
 
-# Processes a test started in the background: killed whatever happened.
+# Processes a test started in the background: killed whatever happened;
+# then what every test's teardown does.
 teardown() {
 	local p
 	for p in $(cat "$BATS_TEST_TMPDIR"/bg.pids 2>/dev/null); do
 		kill -KILL -- "-$p" 2>/dev/null || true
 	done
+	common_teardown
 }
 
 # A command line on a fresh pty whose input never ends (util-linux

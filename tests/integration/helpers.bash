@@ -38,14 +38,28 @@ net_setup_conf() {
 	EOF
 }
 
+# net_conf_second DIR: a network.json for a second state root of this
+# file (DIR): a bridge serves one state root only, so it gets its own
+# (10.N.128.0/18, no IPv6), removed with this file's.
+net_conf_second() {
+	cat >"$1/network.json" <<-EOF
+	{"bridge": "${NET_BRIDGE}b", "subnet": "10.$NET_N.128.0/18", "routed_subnet": "10.$NET_N.192.0/18",
+	 "subnet6": "", "nft_table": "${NET_TABLE}_b"}
+	EOF
+}
+
 # The bridge and tables are shared infrastructure vert never removes: the
 # test file that made them does.
 net_teardown_conf() {
 	[ -n "${NET_BRIDGE:-}" ] || return 0
 	is_root_mode || return 0
 	ip link del "$NET_BRIDGE" 2>/dev/null || true
-	nft delete table inet "$NET_TABLE" 2>/dev/null || true
-	nft delete table netdev "$NET_TABLE" 2>/dev/null || true
+	ip link del "${NET_BRIDGE}b" 2>/dev/null || true
+	local t
+	for t in "$NET_TABLE" "${NET_TABLE}_b"; do
+		nft delete table inet "$t" 2>/dev/null || true
+		nft delete table netdev "$t" 2>/dev/null || true
+	done
 }
 
 # The root for this file: shared by its tests, removed at the end.

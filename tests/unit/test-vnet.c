@@ -85,7 +85,9 @@ static void test_publish(void **state)
 			      "a:80:80",
 			      "1.2.3.4:80:80:80",
 			      "x:y",
-			      "127.0.0.1:80:80",
+			      "[::1]:80:80",
+			      "::1:80:80",
+			      "[fd00::1]:80:80/udp",
 			      "80:80/tcp/udp",
 			      "-1:80",
 			      "80:+80" };
@@ -103,6 +105,16 @@ static void test_publish(void **state)
 	vnet_format_publish(&p, buf);
 	assert_string_equal(buf, "udp:192.0.2.2:53:5353");
 	assert_int_equal(vnet_parse_publish("1:65535/tcp", &p, &e), 0);
+	/* loopback: published for the host itself (issue 11, item 8) */
+	assert_int_equal(vnet_parse_publish("127.0.0.1:8080:80", &p, &e), 0);
+	assert_int_equal(p.host_ip, 0x7f000001);
+	/* IPv6 host addresses are refused, and the message says so */
+	assert_int_not_equal(vnet_parse_publish("[::1]:8080:80", &p, &e), 0);
+	assert_non_null(strstr(e.msg, "publishing on an IPv6 address is not supported yet"));
+	vert_error_clear(&e);
+	assert_int_not_equal(vnet_parse_publish("1.2.3.4:80:80:80", &p, &e), 0);
+	assert_null(strstr(e.msg, "IPv6"));
+	vert_error_clear(&e);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		if (vnet_parse_publish(bad[i], &p, &e) == 0)
 			fail_msg("accepted -p '%s'", bad[i]);
