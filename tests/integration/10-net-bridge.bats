@@ -153,11 +153,14 @@ while True:
 
 @test "a port published on 127.0.0.1, or on all addresses, answers on 127.0.0.1" {
 	port=$(test_port 10)
-	ve_bg lo1 -p "127.0.0.1:$port:80" mini -- sh -c 'nc -l -p 80 -e echo via-loopback; sleep 3'
+	# servers that answer every client, until the test is done
+	ve_bg lo1 -p "127.0.0.1:$port:80" mini -- sh -c 'while :; do nc -l -p 80 -e echo via-loopback; done'
+	wait_port lo1 80
 	nc_until 127.0.0.1 "$port" via-loopback
 	ve_kill lo1
 	port=$(test_port 11)
-	ve_bg lo2 -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo all-addresses; sleep 3'
+	ve_bg lo2 -p "$port:80" mini -- sh -c 'while :; do nc -l -p 80 -e echo all-addresses; done'
+	wait_port lo2 80
 	nc_until 127.0.0.1 "$port" all-addresses
 	ve_kill lo2
 	# route_localnet lets loopback-sourced packets out to the VE
