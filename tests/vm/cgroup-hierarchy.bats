@@ -144,6 +144,9 @@ exec sleep 100000
 @test "VEs of one name in two state roots get separate cgroups" {
 	local R2 cg1 cg2
 	R2=$(mktemp -d /var/lib/vert/cgtest2.XXXXXX)
+	# a bridge serves one state root: the second gets a network of its own
+	echo '{"bridge": "vertcg2", "subnet": "10.90.0.0/16", "routed_subnet": "10.91.0.0/16",
+	       "subnet6": "", "nft_table": "vertcg2"}' >"$R2/network.json"
 	"$VERT" --root "$R2" template create mini --from busybox >/dev/null
 	vert create same -T mini -- sleep 100000
 	"$VERT" --root "$R2" create same -T mini -- sleep 100000
