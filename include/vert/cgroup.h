@@ -125,6 +125,9 @@ enum {
 int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless, unsigned flags,
 	       struct cg_handle *h, vert_error_t *err);
 void cg_handle_done(struct cg_handle *h);
+/* Hand the cgroup at dirfd to uid/gid the way systemd delegates: the
+ * directory and cgroup.procs/threads/subtree_control; limits stay root's. */
+int cg_delegate(int dirfd, uid_t uid, gid_t gid, vert_error_t *err);
 
 /* Write limits into a VE's existing cgroup (live `vert set`). */
 int cg_apply_resources(const char *path, const struct rt_resources *res, vert_error_t *err);

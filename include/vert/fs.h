@@ -47,7 +47,20 @@ int fs_copy_file(const char *src, int dstdirfd, const char *dstname, mode_t mode
 struct fs_setup_opts {
 	bool rootless;
 	bool terminal;
+	/* detached idmapped mounts of the overlay's lower dir and of the
+	 * directory holding its upper and work dirs (fs_idmap_clone), or
+	 * -EBADF: the overlay is mounted over the paths themselves */
+	int idmap_lower_fd, idmap_upper_fd;
+	/* per spec mount, NULL or -EBADF: the bind source, a detached clone
+	 * the parent made (the VE's root may not reach the host path) */
+	const int *bind_fds;
 };
+/* A detached clone of the mount at path, idmapped through the user
+ * namespace userns_fd; what names it in errors ("template"). */
+/* A detached clone of the mount tree at path (a bind source), or -errno. */
+int fs_tree_clone(const char *path, bool recursive);
+int fs_idmap_clone(const char *path, int userns_fd, const char *what, int *ret_fd,
+		   vert_error_t *err);
 int fs_setup_rootfs(const struct rt_spec *spec, const struct fs_setup_opts *o, vert_error_t *err);
 /* After pivot_root: masked/readonly paths and final remounts. */
 int fs_finish_rootfs(const struct rt_spec *spec, vert_error_t *err);

@@ -9,6 +9,8 @@
  *   org.vert.rootfs.upper    overlay upper dir
  *   org.vert.rootfs.work     overlay work dir
  *   org.vert.net.loopback    "true": bring lo up in a new netns
+ *   org.vert.rootfs.idmap    "true": the overlay's layers reach the VE
+ *                            through idmapped mounts of its user namespace
  * With an overlay, root.path is the (empty) mountpoint the overlay is
  * mounted on inside the VE's private mount namespace.
  */
@@ -153,6 +155,7 @@ struct rt_spec {
 	char *root_path;
 	bool root_readonly;
 	char *overlay_lower, *overlay_upper, *overlay_work;
+	bool rootfs_idmap;
 
 	char *hostname;
 	char *domainname;

@@ -108,12 +108,23 @@ struct ve_config {
 	char *machine_id; /* 32 hex digits, its own /etc/machine-id */
 	bool ssh_keygen;  /* the template's ssh host keys are replaced at its
 			   * first start (then false) */
+	/* root mode: "private" (its own user namespace, the default) or
+	 * "host" (unsafe: the VE's root is the host's); NULL in a config
+	 * made before vert had user namespaces (private from its next
+	 * start on). Rootless VEs always have their own. */
+	char *userns;
+	uint32_t idmap_base; /* first host uid/gid of its range; 0: none */
+	bool privileged;     /* --privileged: host root, every capability */
 	struct rt_resources resources;
 };
 
 #define VE_DEFAULT_STOP_TIMEOUT 10
+/* ids in a VE's own user namespace (root mode) */
+#define VE_IDMAP_SIZE 65536U
 
 void ve_config_init(struct ve_config *c);
+bool ve_userns_mode_valid(const char *m);
+bool ve_config_userns_private(const struct ve_paths *p, const struct ve_config *c);
 void ve_config_done(struct ve_config *c);
 static inline void ve_config_donep(struct ve_config *c)
 {
@@ -280,11 +291,12 @@ enum {
 	VE_F_NET = 1 << 11,
 	VE_F_READONLY = 1 << 12,
 	VE_F_NEWPRIVS = 1 << 13,
+	VE_F_USERNS = 1 << 14, /* userns, privileged: only while stopped */
 };
 /* changes a running VE only picks up when it starts again */
 #define VE_SET_NEXT_START                                                                          \
 	(VE_F_ENV | VE_F_VOLUMES | VE_F_CMD | VE_F_USER | VE_F_WORKDIR | VE_F_CAPS | VE_F_NET |    \
-	 VE_F_READONLY | VE_F_NEWPRIVS)
+	 VE_F_READONLY | VE_F_NEWPRIVS | VE_F_USERNS)
 
 /* Apply the `fields` of patch onto c (env and volumes are merged by key). */
 void ve_config_merge(struct ve_config *c, const struct ve_config *patch, unsigned fields);

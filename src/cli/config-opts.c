@@ -19,6 +19,8 @@ enum {
 	OPT_STOP_TIMEOUT,
 	OPT_IP,
 	OPT_DNS,
+	OPT_USERNS,
+	OPT_PRIVILEGED,
 };
 
 static const struct option cfg_options[] = {
@@ -40,6 +42,8 @@ static const struct option cfg_options[] = {
 	{ "no-onboot", no_argument, NULL, OPT_NO_ONBOOT },
 	{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+	{ "userns", required_argument, NULL, OPT_USERNS },
+	{ "privileged", no_argument, NULL, OPT_PRIVILEGED },
 };
 
 void cli_cfg_options(struct option *opts, const struct option *base, size_t n_base)
@@ -155,6 +159,21 @@ int cli_cfg_parse(int opt, const char *arg, struct ve_config *c, unsigned *field
 		c->stop_signal = sig;
 		*fields |= VE_F_STOP_SIGNAL;
 		return 1;
+	case OPT_USERNS:
+		if (!ve_userns_mode_valid(arg))
+			return vert_error_set(
+				err, EINVAL, VERT_ERR_INVALID,
+				"invalid --userns '%s': private (the default) or host "
+				"(unsafe: the VE's root is the host's root)",
+				arg);
+		free(c->userns);
+		c->userns = xstrdup(arg);
+		*fields |= VE_F_USERNS;
+		return 1;
+	case OPT_PRIVILEGED:
+		c->privileged = true;
+		*fields |= VE_F_USERNS;
+		return 1;
 	case OPT_STOP_TIMEOUT:
 		if (parse_u32(arg, &t) < 0 || t > 86400)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
@@ -197,4 +216,8 @@ const char *cli_cfg_help =
 	"  --onboot, --no-onboot start with 'vert start --onboot' (or not)\n"
 	"  --stop-signal SIG     signal that asks the init to stop\n"
 	"                        (default: SIGRTMIN+3 for systemd, else SIGTERM)\n"
-	"  --stop-timeout SECS   seconds before everything is killed (default 10)\n";
+	"  --stop-timeout SECS   seconds before everything is killed (default 10)\n"
+	"  --userns private|host the VE's own user namespace and host uid range\n"
+	"                        (private, the default as root), or the host's\n"
+	"                        (host: unsafe, the VE's root is the host's root)\n"
+	"  --privileged          unsafe: the host's root with every capability\n";

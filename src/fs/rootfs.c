@@ -83,34 +83,111 @@ static uint64_t ms_to_attr(unsigned long ms)
 	return a;
 }
 
-static int mount_rootfs(const struct rt_spec *s, bool rootless, vert_error_t *err)
+static int overlay_error(const struct rt_spec *s, const char *at, vert_error_t *err)
+{
+	int e = errno;
+	if (e == EBUSY)
+		return vert_error_set(
+			err, e, VERT_ERR_BUSY,
+			"mount overlay on '%s': upper dir '%s' is in use by another mount", at,
+			s->overlay_upper);
+	return vert_error_set(err, e, VERT_ERR_RUNTIME,
+			      "mount overlay (lower '%s', upper '%s') on '%s'", s->overlay_lower,
+			      s->overlay_upper, at);
+}
+
+static int attach_at(int fd, int dirfd, const char *name, vert_error_t *err)
+{
+	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		return vert_error_sys(err, "create '%s' to stage the VE's layers", name);
+	if (syscall(SYS_move_mount, fd, "", dirfd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return vert_error_sys(err, "attach the VE's idmapped layer at '%s'", name);
+	return 0;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *b = strrchr(p, '/');
+	return b ? b + 1 : p;
+}
+
+/*
+ * The overlay over idmapped layers (src/fs/idmap.c): a private tmpfs on
+ * the mountpoint holds the two detached mounts the parent made, and the
+ * overlay goes on a directory of it, which becomes the VE's root.  The
+ * staging tmpfs and the layers' own mounts go with the old root at
+ * pivot_root; the overlay keeps what it needs.  userxattr: trusted.*
+ * xattrs are the host root's, so the overlay keeps its whiteouts and
+ * opaque dirs in user.overlay.* (Linux 5.11).
+ */
+static int mount_rootfs_idmapped(const struct rt_spec *s, const struct fs_setup_opts *o,
+				 int *ret_rootfd, vert_error_t *err)
+{
+	_cleanup_free_ char *data = NULL, *merged = NULL;
+	_cleanup_close_ int ctx = -EBADF, mfd = -EBADF;
+	const char *upper = base_name(s->overlay_upper), *work = base_name(s->overlay_work);
+	int r;
+
+	/* The VE's root can't walk the host's path to the mountpoint (its
+	 * ids aren't the host's): the parent made it our cwd.  A new tmpfs,
+	 * made by fd, goes on ".", and everything after is relative to it. */
+	if ((ctx = fsopen("tmpfs", FSOPEN_CLOEXEC)) < 0 ||
+	    fsconfig(ctx, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
+	    fsconfig(ctx, FSCONFIG_SET_STRING, "size", "64k", 0) < 0 ||
+	    fsconfig(ctx, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mfd = fsmount(ctx, FSMOUNT_CLOEXEC,
+			   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) < 0 ||
+	    move_mount(mfd, "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return vert_error_sys(err, "stage the VE's layers on '%s'", s->root_path);
+	if ((r = attach_at(o->idmap_lower_fd, mfd, "lower", err)) < 0 ||
+	    (r = attach_at(o->idmap_upper_fd, mfd, "layer", err)) < 0)
+		return r;
+	if (mkdirat(mfd, "root", 0755) < 0)
+		return vert_error_sys(err, "create the VE's root mountpoint");
+	data = xasprintf("lowerdir=/proc/self/fd/%d/lower,upperdir=/proc/self/fd/%d/layer/%s,"
+			 "workdir=/proc/self/fd/%d/layer/%s,userxattr",
+			 mfd, mfd, upper, mfd, work);
+	merged = xasprintf("/proc/self/fd/%d/root", mfd);
+	if (mount("overlay", merged, "overlay", MS_NODEV, data) < 0)
+		return overlay_error(s, s->root_path, err);
+	/* "root" now leads into the overlay */
+	if ((*ret_rootfd = openat(mfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return vert_error_sys(err, "open the VE's root");
+	return 0;
+}
+
+static int open_root(const char *path, int *ret_rootfd, vert_error_t *err)
+{
+	if ((*ret_rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return vert_error_sys(err, "open rootfs '%s'", path);
+	return 0;
+}
+
+static int mount_rootfs(const struct rt_spec *s, const struct fs_setup_opts *o, int *ret_rootfd,
+			vert_error_t *err)
 {
 	_cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *data = NULL;
+	bool rootless = o->rootless;
 
 	if (!s->overlay_lower) {
 		/* a plain directory: bind it onto itself so it is a mount point
 		 * pivot_root accepts */
 		if (mount(s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
 			return vert_error_sys(err, "bind-mount rootfs '%s'", s->root_path);
-		return 0;
+		return open_root(s->root_path, ret_rootfd, err);
 	}
+	if (o->idmap_lower_fd >= 0 && o->idmap_upper_fd >= 0)
+		return mount_rootfs_idmapped(s, o, ret_rootfd, err);
 	lower = fs_overlay_escape(s->overlay_lower);
 	upper = fs_overlay_escape(s->overlay_upper);
 	work = fs_overlay_escape(s->overlay_work);
 	data = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s%s", lower, upper, work,
 			 rootless ? ",userxattr" : "");
-	if (mount("overlay", s->root_path, "overlay", 0, data) < 0) {
-		int e = errno;
-		if (e == EBUSY)
-			return vert_error_set(err, e, VERT_ERR_BUSY,
-					      "mount overlay on '%s': upper dir '%s' is in use by "
-					      "another mount",
-					      s->root_path, s->overlay_upper);
-		return vert_error_set(err, e, VERT_ERR_RUNTIME,
-				      "mount overlay (lower '%s', upper '%s') on '%s'",
-				      s->overlay_lower, s->overlay_upper, s->root_path);
-	}
-	return 0;
+	/* nodev: a device node in a template or an upper dir is no way to a
+	 * host device (the VE's own /dev is a tmpfs of its own) */
+	if (mount("overlay", s->root_path, "overlay", MS_NODEV, data) < 0)
+		return overlay_error(s, s->root_path, err);
+	return open_root(s->root_path, ret_rootfd, err);
 }
 
 static int bind_mount_fd(int srcfd, int dstfd, bool recursive)
@@ -122,15 +199,17 @@ static int bind_mount_fd(int srcfd, int dstfd, bool recursive)
 	return 0;
 }
 
-static int do_bind(int rootfd, const struct rt_mount *m, vert_error_t *err)
+static int do_bind(int rootfd, const struct rt_mount *m, int tree_fd, vert_error_t *err)
 {
 	_cleanup_close_ int src = -EBADF, dst = -EBADF;
 	struct stat st;
 	uint64_t set;
 	int r;
 
-	/* the source is a host path chosen by the admin: resolved normally */
-	src = open(m->source, O_PATH | O_CLOEXEC);
+	/* the source is a host path chosen by the admin: resolved normally,
+	 * or opened by the parent already */
+	src = tree_fd >= 0 ? fcntl(tree_fd, F_DUPFD_CLOEXEC, 3)
+			   : open(m->source, O_PATH | O_CLOEXEC);
 	if (src < 0)
 		return vert_error_set(err, errno, VERT_ERR_INVALID, "bind source '%s'", m->source);
 	if (fstat(src, &st) < 0)
@@ -142,7 +221,13 @@ static int do_bind(int rootfd, const struct rt_mount *m, vert_error_t *err)
 	if (dst < 0)
 		return vert_error_set(err, -dst, VERT_ERR_RUNTIME,
 				      "create bind target '%s' inside the VE", m->destination);
-	r = bind_mount_fd(src, dst, m->recursive);
+	if (tree_fd >= 0)
+		r = move_mount(src, "", dst, "",
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0
+			    ? -errno
+			    : 0;
+	else
+		r = bind_mount_fd(src, dst, m->recursive);
 	if (r < 0)
 		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "bind-mount '%s' on '%s'",
 				      m->source, m->destination);
@@ -328,17 +413,14 @@ int fs_setup_rootfs(const struct rt_spec *s, const struct fs_setup_opts *o, vert
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return vert_error_sys(err, "make mounts private");
 
-	r = mount_rootfs(s, o->rootless, err);
+	r = mount_rootfs(s, o, &rootfd, err);
 	if (r < 0)
 		return r;
-	rootfd = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return vert_error_sys(err, "open rootfs '%s'", s->root_path);
 
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		const struct rt_mount *m = &s->mounts[i];
 		if (m->bind)
-			r = do_bind(rootfd, m, err);
+			r = do_bind(rootfd, m, o->bind_fds ? o->bind_fds[i] : -EBADF, err);
 		else
 			r = do_fs_mount(rootfd, m, o->rootless, err);
 		if (r < 0)

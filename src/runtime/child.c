@@ -224,6 +224,7 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 	struct rt_sync_msg go;
 	vert_error_t err = VERT_ERROR_INIT;
 	bool userns = (s->ns_flags & CLONE_NEWUSER) != 0;
+	int layer[RT_LAYER_MAX] = { -EBADF, -EBADF }, *bind_fds = NULL;
 	int r;
 
 	if (o->die_with_parent) {
@@ -238,10 +239,33 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 	}
 	rt_reset_signals();
 
-	/* #1: wait for the parent (id maps, network) */
-	r = rt_sync_recv(a->sync_fd, &go, NULL);
-	if (r <= 0 || go.type != RT_SYNC_GO)
-		_exit(VERT_EXIT_RUN_FAILED);
+	/* #1: wait for the parent (id maps, network), taking the idmapped
+	 * layers it sends first */
+	for (;;) {
+		int fd;
+		r = rt_sync_recv(a->sync_fd, &go, &fd);
+		if (r <= 0)
+			_exit(VERT_EXIT_RUN_FAILED);
+		if (go.type == RT_SYNC_GO)
+			break;
+		if (go.type != RT_SYNC_MOUNT || fd < 0 || go.errnum < 0 ||
+		    (size_t)go.errnum >= RT_LAYER_MAX + s->n_mounts)
+			_exit(VERT_EXIT_RUN_FAILED);
+		if (go.errnum < RT_LAYER_MAX) {
+			if (layer[go.errnum] >= 0)
+				_exit(VERT_EXIT_RUN_FAILED);
+			layer[go.errnum] = fd;
+			continue;
+		}
+		if (!bind_fds) {
+			bind_fds = xcalloc(s->n_mounts, sizeof(int));
+			for (size_t i = 0; i < s->n_mounts; i++)
+				bind_fds[i] = -EBADF;
+		}
+		if (bind_fds[go.errnum - RT_LAYER_MAX] >= 0)
+			_exit(VERT_EXIT_RUN_FAILED);
+		bind_fds[go.errnum - RT_LAYER_MAX] = fd;
+	}
 	/* /proc/self/exe of this process is the host's vert binary until the
 	 * execve below: not dumpable, so nothing in the VE can open it.  Not
 	 * before #1: the parent (or newuidmap) must open /proc/PID/uid_map,
@@ -253,6 +277,17 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
 			vert_error_sys(&err, "become root in the user namespace");
 			child_fail(a->sync_fd, &err);
+		}
+		/* A change of the host ids (root mode: host 0 -> the VE's
+		 * range) clears the parent-death signal and resets dumpable:
+		 * set both again, and look once more for a parent that died
+		 * in between. */
+		prctl(PR_SET_DUMPABLE, 0);
+		if (o->die_with_parent) {
+			struct pollfd pfd = { .fd = a->parent_pidfd, .events = POLLIN };
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (a->parent_pidfd >= 0 && poll(&pfd, 1, 0) != 0)
+				_exit(VERT_EXIT_RUN_FAILED);
 		}
 	}
 	if (s->hostname && (s->ns_flags & CLONE_NEWUTS) &&
@@ -270,9 +305,26 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 
 	vert_debug_mark("child: go received");
 	if (s->ns_flags & CLONE_NEWNS) {
-		struct fs_setup_opts fo = { .rootless = a->rootless_fs, .terminal = s->terminal };
+		struct fs_setup_opts fo = { .rootless = a->rootless_fs,
+					    .terminal = s->terminal,
+					    .idmap_lower_fd = layer[RT_LAYER_LOWER],
+					    .idmap_upper_fd = layer[RT_LAYER_UPPER],
+					    .bind_fds = bind_fds };
+		if (s->rootfs_idmap && (fo.idmap_lower_fd < 0 || fo.idmap_upper_fd < 0)) {
+			vert_error_set(&err, EPROTO, VERT_ERR_RUNTIME,
+				       "the idmapped layers of the VE did not arrive");
+			child_fail(a->sync_fd, &err);
+		}
 		if (fs_setup_rootfs(s, &fo, &err) < 0)
 			child_fail(a->sync_fd, &err);
+		/* attached now, or never: no host mount fd stays open */
+		for (int i = 0; i < RT_LAYER_MAX; i++)
+			if (layer[i] >= 0)
+				close(layer[i]);
+		for (size_t i = 0; bind_fds && i < s->n_mounts; i++)
+			if (bind_fds[i] >= 0)
+				close(bind_fds[i]);
+		free(bind_fds);
 		vert_debug_mark("child: rootfs set up");
 		if (fs_finish_rootfs(s, &err) < 0)
 			child_fail(a->sync_fd, &err);

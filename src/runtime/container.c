@@ -18,6 +18,7 @@
 #include <termios.h>
 
 #include "rt-internal.h"
+#include "vert/fs.h"
 #include "vert/util.h"
 
 #ifndef CLONE_PIDFD
@@ -77,13 +78,75 @@ static pid_t do_clone(uint64_t flags, int cgroup_fd, int *ret_pidfd)
 			      ret_pidfd, NULL, 0);
 }
 
+/* The overlay's layers as idmapped mounts of the child's user namespace
+ * (src/fs/idmap.c): the template, and the directory that holds the upper
+ * and work dirs (overlayfs needs both on one mount). */
+static int send_idmapped_layers(int sock, pid_t pid, const struct rt_spec *s, vert_error_t *err)
+{
+	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/user", (int)pid);
+	_cleanup_free_ char *updir = NULL, *wdir = NULL;
+	_cleanup_close_ int userns = -EBADF;
+	const char *paths[RT_LAYER_MAX];
+	const char *what[RT_LAYER_MAX] = { "the template", "the VE's upper layer" };
+	char *slash;
+	int r;
+
+	if (!(s->ns_flags & CLONE_NEWUSER) || !s->overlay_lower || !s->overlay_upper ||
+	    !s->overlay_work || strchr(s->overlay_lower, ':'))
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "spec: org.vert.rootfs.idmap needs a user namespace and an "
+				      "overlay of one lower dir");
+	updir = xstrdup(s->overlay_upper);
+	wdir = xstrdup(s->overlay_work);
+	if ((slash = strrchr(updir, '/')))
+		*slash = '\0';
+	if ((slash = strrchr(wdir, '/')))
+		*slash = '\0';
+	if (strcmp(updir, wdir) != 0 || !*updir)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "spec: idmapped layers need the upper and work dirs in one "
+				      "directory ('%s', '%s')",
+				      s->overlay_upper, s->overlay_work);
+	paths[RT_LAYER_LOWER] = s->overlay_lower;
+	paths[RT_LAYER_UPPER] = updir;
+	if ((userns = open(nspath, O_RDONLY | O_CLOEXEC)) < 0)
+		return vert_error_sys(err, "open the VE's user namespace");
+	for (int i = 0; i < RT_LAYER_MAX; i++) {
+		_cleanup_close_ int fd = -EBADF;
+		struct rt_sync_msg m = { .type = RT_SYNC_MOUNT, .errnum = i };
+		if ((r = fs_idmap_clone(paths[i], userns, what[i], &fd, err)) < 0)
+			return r;
+		if ((r = rt_sync_send(sock, &m, fd)) < 0)
+			return vert_error_set(err, -r, VERT_ERR_RUNTIME,
+					      "pass the idmapped layers to the VE");
+	}
+	/* Bind sources too: the VE's root may not walk the host's path to
+	 * them (a 0700 directory on the way), host root can.  Plain clones,
+	 * not idmapped: the VE's files in a volume are its own ids on the
+	 * host, and host root's files are nobody's inside. */
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct rt_mount *mt = &s->mounts[i];
+		_cleanup_close_ int fd = -EBADF;
+		struct rt_sync_msg m = { .type = RT_SYNC_MOUNT, .errnum = RT_LAYER_MAX + (int)i };
+		if (!mt->bind)
+			continue;
+		if ((fd = fs_tree_clone(mt->source, mt->recursive)) < 0)
+			return vert_error_set(err, -fd, VERT_ERR_INVALID, "bind source '%s'",
+					      mt->source);
+		if ((r = rt_sync_send(sock, &m, fd)) < 0)
+			return vert_error_set(err, -r, VERT_ERR_RUNTIME,
+					      "pass the bind mounts to the VE");
+	}
+	return 0;
+}
+
 int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts *o,
 			struct rt_container *ret, vert_error_t *err)
 {
 	_cleanup_(child_guard_cleanup) struct child_guard guard = { .pid = 0, .pidfd = -EBADF };
 	struct sock_fprog *prog = NULL;
 	_cleanup_close_ int psock = -EBADF, csock = -EBADF;
-	_cleanup_close_ int pty = -EBADF, self_pidfd = -EBADF;
+	_cleanup_close_ int pty = -EBADF, self_pidfd = -EBADF, saved_cwd = -EBADF;
 	struct rt_sync_msg go = { .type = RT_SYNC_GO };
 	bool userns = (spec->ns_flags & CLONE_NEWUSER) != 0, rootless_fs;
 	int sp[2], r;
@@ -113,7 +176,19 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	rootless_fs = userns || !rt_in_init_userns(); /* cached for the child too */
 	if (o->die_with_parent)
 		self_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	/* the idmapped rootfs is staged on the child's cwd (src/fs/rootfs.c):
+	 * the VE's root can't walk the host path to it */
+	if (spec->rootfs_idmap) {
+		if ((saved_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+		    chdir(spec->root_path) < 0) {
+			rt_seccomp_prog_free(prog);
+			return vert_error_sys(err, "enter the VE's mountpoint '%s'",
+					      spec->root_path);
+		}
+	}
 	pid = do_clone((uint64_t)spec->ns_flags, o->cgroup_fd, &guard.pidfd);
+	if (saved_cwd >= 0 && pid != 0 && fchdir(saved_cwd) < 0)
+		vert_debug("return to the working directory: %s", strerror(errno));
 	if (pid < 0) {
 		int e = errno;
 		rt_seccomp_prog_free(prog);
@@ -147,6 +222,8 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 
 	if (userns && (r = rt_write_idmaps(pid, spec, err)) < 0)
 		return vert_error_wrap(err, "set up the user namespace");
+	if (spec->rootfs_idmap && (r = send_idmapped_layers(psock, pid, spec, err)) < 0)
+		return r;
 	if (o->after_clone && (r = o->after_clone(pid, o->after_clone_data, err)) < 0)
 		return r;
 

@@ -23,6 +23,12 @@ enum rt_sync_type {
 	RT_SYNC_GO = 1,
 	RT_SYNC_PTY = 2,
 	RT_SYNC_ERROR = 3,
+	RT_SYNC_MOUNT = 4, /* before #1: an idmapped layer; errnum: RT_LAYER_* */
+};
+enum {
+	RT_LAYER_LOWER,
+	RT_LAYER_UPPER,
+	RT_LAYER_MAX
 };
 
 struct rt_sync_msg {

@@ -786,8 +786,8 @@ static const struct vjson_field linux_table[] = {
 	{},
 };
 
-static int set_loopback(struct json_object *v, void *target, const struct vjson_field *f,
-			const struct vjson_loc *loc, vert_error_t *err)
+static int set_true_string(struct json_object *v, void *target, const struct vjson_field *f,
+			   const struct vjson_loc *loc, vert_error_t *err)
 {
 	const char *s;
 	int r;
@@ -802,7 +802,8 @@ static const struct vjson_field annotations_table[] = {
 	F("org.vert.rootfs.lower", VJSON_STRING, vjson_string, struct rt_spec, overlay_lower),
 	F("org.vert.rootfs.upper", VJSON_STRING, vjson_string, struct rt_spec, overlay_upper),
 	F("org.vert.rootfs.work", VJSON_STRING, vjson_string, struct rt_spec, overlay_work),
-	F("org.vert.net.loopback", VJSON_STRING, set_loopback, struct rt_spec, loopback_up),
+	F("org.vert.net.loopback", VJSON_STRING, set_true_string, struct rt_spec, loopback_up),
+	F("org.vert.rootfs.idmap", VJSON_STRING, set_true_string, struct rt_spec, rootfs_idmap),
 	{},
 };
 

@@ -202,6 +202,9 @@ uint64_t ve_config_caps(const struct ve_config *c)
 	if (c->persistent)
 		for (size_t i = 0; ve_persistent_caps[i]; i++)
 			m |= 1ULL << rt_cap_from_name(ve_persistent_caps[i]);
+	/* --privileged: every capability, of the host's root */
+	if (c->privileged)
+		m = ~0ULL;
 	for (size_t i = 0; c->cap_add && c->cap_add[i]; i++) {
 		if (strcasecmp(c->cap_add[i], "ALL") == 0)
 			m = ~0ULL;
@@ -389,6 +392,16 @@ static struct json_object *build_linux(const struct ve_compile_in *in)
 		json_object_object_add(l, "uidMappings", idmaps_json(m.uid, m.n));
 		json_object_object_add(l, "gidMappings", idmaps_json(m.gid, m.n));
 	}
+	if (ve_config_userns_private(in->paths, in->cfg) && in->cfg->idmap_base) {
+		/* its own 64K ids (idrange.c); the overlay's layers come
+		 * idmapped through that namespace (src/fs/idmap.c) */
+		struct rt_idmap m = { 0, in->cfg->idmap_base, VE_IDMAP_SIZE };
+		struct json_object *ns = json_object_new_object();
+		json_object_object_add(ns, "type", json_object_new_string("user"));
+		json_object_array_add(nss, ns);
+		json_object_object_add(l, "uidMappings", idmaps_json(&m, 1));
+		json_object_object_add(l, "gidMappings", idmaps_json(&m, 1));
+	}
 	json_object_object_add(l, "namespaces", nss);
 	json_object_object_add(l, "maskedPaths", jstrv(masked_paths));
 	json_object_object_add(l, "readonlyPaths", jstrv(readonly_paths));
@@ -417,6 +430,9 @@ int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, ve
 	json_object_object_add(ann, "org.vert.rootfs.lower", json_object_new_string(in->lower));
 	json_object_object_add(ann, "org.vert.rootfs.upper", json_object_new_string(in->upper));
 	json_object_object_add(ann, "org.vert.rootfs.work", json_object_new_string(in->work));
+	if (ve_config_userns_private(in->paths, c) && c->idmap_base)
+		json_object_object_add(ann, "org.vert.rootfs.idmap",
+				       json_object_new_string("true"));
 	json_object_object_add(ann, "org.vert.net.loopback",
 			       json_object_new_string(in->host_netns ? "false" : "true"));
 	json_object_object_add(ann, "org.vert.name", json_object_new_string(c->name));

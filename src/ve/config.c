@@ -42,6 +42,7 @@ void ve_config_done(struct ve_config *c)
 	strv_free(c->cap_add);
 	strv_free(c->cap_drop);
 	free(c->machine_id);
+	free(c->userns);
 	rt_resources_done(&c->resources);
 	memset(c, 0, sizeof(*c));
 }
@@ -222,8 +223,36 @@ int ve_config_validate(const struct ve_paths *p, const struct ve_config *c, vert
 		if (rt_cap_from_name(c->cap_drop[i]) < 0 && strcasecmp(c->cap_drop[i], "ALL") != 0)
 			return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 					      "unknown capability '%s'", c->cap_drop[i]);
-	(void)p;
+	if (c->userns && !ve_userns_mode_valid(c->userns))
+		return vert_error_set(
+			err, EINVAL, VERT_ERR_INVALID,
+			"invalid --userns '%s': private (the default) or host (unsafe: "
+			"the VE's root is the host's root)",
+			c->userns);
+	if (p->rootless && c->userns && strcmp(c->userns, "host") == 0)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "--userns host needs real root: a rootless VE always has a "
+				      "user namespace of its own");
+	if (p->rootless && c->privileged)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "--privileged needs real root");
+	if (c->privileged && c->userns && strcmp(c->userns, "private") == 0)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "--privileged gives the VE the host's root: it can't have "
+				      "--userns private");
 	return 0;
+}
+
+bool ve_userns_mode_valid(const char *m)
+{
+	return m && (strcmp(m, "private") == 0 || strcmp(m, "host") == 0);
+}
+
+/* Does the VE run in a user namespace of its own with a range from the
+ * pool (root mode, not --userns host)? */
+bool ve_config_userns_private(const struct ve_paths *p, const struct ve_config *c)
+{
+	return !p->rootless && !c->privileged && !(c->userns && strcmp(c->userns, "host") == 0);
 }
 
 /* ---- persistent JSON ---- */
@@ -292,6 +321,16 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 	}
 	add_i64(o, "stop_timeout", c->stop_timeout);
 	add_str(o, "machine_id", c->machine_id);
+	add_str(o, "userns", c->userns);
+	if (c->idmap_base) {
+		struct json_object *m = json_object_new_object();
+		add_i64(m, "host_uid", c->idmap_base);
+		add_i64(m, "host_gid", c->idmap_base);
+		add_i64(m, "size", VE_IDMAP_SIZE);
+		json_object_object_add(o, "idmap", m);
+	}
+	if (c->privileged)
+		json_object_object_add(o, "privileged", json_object_new_boolean(true));
 	if (c->ssh_keygen)
 		json_object_object_add(o, "ssh_keygen", json_object_new_boolean(true));
 	res = json_object_new_object();
@@ -384,6 +423,52 @@ static int set_machine_id(struct json_object *v, void *target, const struct vjso
 	return 0;
 }
 
+static int set_userns(struct json_object *v, void *target, const struct vjson_field *f,
+		      const struct vjson_loc *loc, vert_error_t *err)
+{
+	const char *m;
+	int r;
+
+	if ((r = vjson_get_string(v, loc, &m, err)) < 0)
+		return r;
+	if (!ve_userns_mode_valid(m))
+		return vjson_error(err, loc, "must be \"private\" or \"host\"");
+	free(*(char **)target);
+	*(char **)target = xstrdup(m);
+	return 0;
+}
+
+struct idmap_in {
+	uint32_t uid, gid, size;
+};
+
+static const struct vjson_field idmap_table[] = {
+	VJSON_FIELD("host_uid", VJSON_INT, vjson_uint32, struct idmap_in, uid, VJSON_MANDATORY),
+	VJSON_FIELD("host_gid", VJSON_INT, vjson_uint32, struct idmap_in, gid, VJSON_MANDATORY),
+	VJSON_FIELD("size", VJSON_INT, vjson_uint32, struct idmap_in, size, VJSON_MANDATORY),
+	{},
+};
+
+/* One range for uids and gids, of VE_IDMAP_SIZE ids (all this vert makes). */
+static int set_idmap(struct json_object *v, void *target, const struct vjson_field *f,
+		     const struct vjson_loc *loc, vert_error_t *err)
+{
+	struct idmap_in m = { 0 };
+	int r;
+
+	(void)f;
+	if ((r = vjson_dispatch_at(v, idmap_table, &m, loc, err)) < 0)
+		return r;
+	if (m.uid != m.gid || m.size != VE_IDMAP_SIZE || m.uid < VE_IDMAP_SIZE ||
+	    (uint64_t)m.uid + m.size > 0xFFFFFFFFULL)
+		return vjson_error(
+			err, loc,
+			"must be one range of %u ids above %u, the same for uids and gids",
+			VE_IDMAP_SIZE, VE_IDMAP_SIZE - 1);
+	*(uint32_t *)target = m.uid;
+	return 0;
+}
+
 static int set_stop_timeout(struct json_object *v, void *target, const struct vjson_field *f,
 			    const struct vjson_loc *loc, vert_error_t *err)
 {
@@ -430,6 +515,9 @@ static const struct vjson_field config_table[] = {
 	C("persistent", VJSON_BOOL, vjson_bool, c.persistent),
 	C("machine_id", VJSON_STRING, set_machine_id, c.machine_id),
 	C("ssh_keygen", VJSON_BOOL, vjson_bool, c.ssh_keygen),
+	C("userns", VJSON_STRING, set_userns, c.userns),
+	C("idmap", VJSON_OBJECT, set_idmap, c.idmap_base),
+	C("privileged", VJSON_BOOL, vjson_bool, c.privileged),
 	C("stop_signal", VJSON_STRING, set_stop_signal, c.stop_signal),
 	C("stop_timeout", VJSON_INT, set_stop_timeout, c.stop_timeout),
 	{ .name = "resources",
@@ -573,4 +661,10 @@ void ve_config_merge(struct ve_config *c, const struct ve_config *p, unsigned fi
 		c->read_only = p->read_only;
 	if (fields & VE_F_NEWPRIVS)
 		c->new_privileges = p->new_privileges;
+	if (fields & VE_F_USERNS) {
+		if (p->userns)
+			replace_str(&c->userns, p->userns);
+		if (p->privileged)
+			c->privileged = true;
+	}
 }

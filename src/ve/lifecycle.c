@@ -97,11 +97,20 @@ int ve_create_locked(struct ve_handle *h, struct ve_config *c, bool sync, vert_e
 	}
 	if ((r = ve_identity_create(h, c, lower, err)) < 0)
 		goto fail;
+	if (ve_config_userns_private(p, c)) {
+		if (!c->userns)
+			c->userns = xstrdup("private");
+		if ((r = ve_idrange_alloc(p, c->name, &c->idmap_base, err)) < 0)
+			goto fail;
+	}
 	/* the commit point: from here on the VE exists */
 	if ((r = ve_config_save(h, c, sync, err)) < 0)
 		goto fail;
 	return 0;
 fail:
+	if (c->idmap_base)
+		ve_idrange_release(p, c->name, c->idmap_base);
+	c->idmap_base = 0;
 	fs_rm_rf(dir);
 	return r;
 }
@@ -137,6 +146,18 @@ static bool systemd_profile(const struct ve_paths *p, struct ve_config *c)
 {
 	if (!c->persistent || !ve_template_boots_systemd(p, c))
 		return false;
+	/* The capability counts in the VE's own user namespace only.  With
+	 * the host's (--userns host) it would be host root's: no template
+	 * grants itself that; --privileged is the explicit way. */
+	if (!p->rootless && !ve_config_userns_private(p, c)) {
+		if (!c->privileged)
+			vert_log(VERT_LOG_NOTICE,
+				 "template '%s' boots systemd, and VE '%s' shares the host's "
+				 "user namespace (--userns host): it gets no CAP_SYS_ADMIN, so "
+				 "systemd may fail; --privileged grants it (unsafe)",
+				 c->template_name, c->name);
+		return false;
+	}
 	if (!strv_contains(c->cap_drop, "SYS_ADMIN") &&
 	    !strv_contains(c->cap_drop, "CAP_SYS_ADMIN") &&
 	    !strv_contains(c->cap_add, "SYS_ADMIN") && !strv_contains(c->cap_add, "CAP_SYS_ADMIN"))
@@ -177,8 +198,8 @@ int ve_create(const struct ve_paths *p, struct ve_config *c, vert_error_t *err)
 		return r;
 	if (systemd)
 		vert_log(VERT_LOG_NOTICE,
-			 "template '%s' boots systemd: VE '%s' gets CAP_SYS_ADMIN and setuid "
-			 "programs work in it (as systemd needs)",
+			 "template '%s' boots systemd: VE '%s' gets CAP_SYS_ADMIN in its own user "
+			 "namespace and setuid programs work in it (as systemd needs)",
 			 c->template_name, c->name);
 	return 0;
 }
@@ -190,9 +211,10 @@ int ve_remove_data_now(const struct ve_handle *h, vert_error_t *err)
 	struct vnet_paths np = ve_vnet_paths(h->p);
 	vert_error_t e = VERT_ERROR_INIT;
 
-	/* the address lease lives as long as the VE */
+	/* the address lease lives as long as the VE, and so does its range */
 	vnet_release(&np, h->name, &e);
 	vert_error_clear(&e);
+	ve_userns_release_dir(h->p, h->name, h->data_dir);
 	return ve_remove_tree(h->p, h->data_dir, err);
 }
 
@@ -204,6 +226,7 @@ int ve_remove_data(const struct ve_handle *h, vert_error_t *err)
 	char rnd[9];
 
 	random_hex(rnd, 8);
+	ve_userns_release_dir(h->p, h->name, h->data_dir);
 	entry = xasprintf(".trash-%s-%s", h->name, rnd);
 	trash = ve_path(h->p->data, entry, NULL);
 	if (rename(h->data_dir, trash) < 0) {
@@ -360,6 +383,22 @@ static int set_locked(struct ve_handle *h, const struct ve_config *patch, unsign
 		goto out;
 	ve_reconcile_locked(h);
 	running = ve_open_init(h, &s, &pidfd, NULL) == 0;
+	if (fields & VE_F_USERNS) {
+		if (running) {
+			r = vert_error_set(
+				err, EBUSY, VERT_ERR_RUNNING,
+				"VE '%s' is running: stop it to change its user namespace",
+				h->name);
+			goto out;
+		}
+		if (!ve_config_userns_private(p, c) && c->idmap_base) {
+			/* back to the host's root: its overlay reads trusted.* */
+			if ((r = ve_userns_convert_upper(h, false, err)) < 0)
+				goto out;
+			ve_idrange_release(p, h->name, c->idmap_base);
+			c->idmap_base = 0;
+		}
+	}
 
 	if ((fields & VE_F_RESOURCES) && rt_resources_any(&patch->resources)) {
 		/* refuse what this host can't enforce, now rather than at the

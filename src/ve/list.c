@@ -249,6 +249,20 @@ struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_in
 	add_i64_or_null(o, "uptime", ve_info_uptime(i));
 	json_object_object_add(o, "template", json_object_new_string(i->cfg.template_name));
 	json_object_object_add(o, "onboot", json_object_new_boolean(i->cfg.onboot));
+	/* whose ids its root has: its own range, the user's (rootless), or
+	 * the host's */
+	json_object_object_add(o, "userns",
+			       json_object_new_string(i->cfg.idmap_base ? "private"
+						      : ve_config_userns_private(p, &i->cfg)
+							      ? "private"
+							      : "host"));
+	if (i->cfg.idmap_base) {
+		struct json_object *m = json_object_new_object();
+		json_object_object_add(m, "host_uid", json_object_new_int64(i->cfg.idmap_base));
+		json_object_object_add(m, "host_gid", json_object_new_int64(i->cfg.idmap_base));
+		json_object_object_add(m, "size", json_object_new_int64(VE_IDMAP_SIZE));
+		json_object_object_add(o, "idmap", m);
+	}
 	if (!full)
 		return o;
 

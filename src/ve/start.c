@@ -145,6 +145,12 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		goto fail;
 	if (cg.why_none)
 		ve_notice_once(p, "no-cgroup", cg.why_none);
+	if (cg.dirfd >= 0 && ve_config_userns_private(p, c) &&
+	    (r = cg_delegate(cg.dirfd, c->idmap_base, c->idmap_base, err)) < 0) {
+		b->cgroup = TAKE_PTR(cg.path);
+		cg_handle_done(&cg);
+		goto fail;
+	}
 	b->cgroup = TAKE_PTR(cg.path);
 	b->cgroup_fd = TAKE_FD(cg.dirfd);
 	b->device_filter = cg.devices_filtered;
@@ -575,6 +581,8 @@ static int start_locked(struct ve_handle *h, const struct ve_start_opts *o, int 
 	if (!reconciled && ve_reconcile_locked(h))
 		return vert_error_set(err, EBUSY, VERT_ERR_RUNNING, "VE '%s' is already running",
 				      h->name);
+	if ((r = ve_userns_prepare(h, err)) < 0)
+		return vert_error_wrap(err, "start VE '%s'", h->name);
 	if (o && o->attach)
 		return start_attached(h, ret_status, err);
 	return start_detached(h, &h->cfg, err);

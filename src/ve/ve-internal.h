@@ -33,6 +33,24 @@ int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err);
 /* rm -rf, as mapped root when needed. */
 int ve_remove_tree(const struct ve_paths *p, const char *path, vert_error_t *err);
 
+/* idrange.c: host uid/gid ranges of VEs' own user namespaces */
+/* Pick and claim a free range for VE name (host-wide, persistent). */
+int ve_idrange_alloc(const struct ve_paths *p, const char *name, uint32_t *ret_base,
+		     vert_error_t *err);
+/* Make sure the VE's range is claimed by it (again, after a crash or by
+ * a config copied from elsewhere); refuses one held by another VE. */
+int ve_idrange_claim(const struct ve_paths *p, const char *name, uint32_t base, vert_error_t *err);
+void ve_idrange_release(const struct ve_paths *p, const char *name, uint32_t base);
+
+/* userns.c */
+/* Claim (or, for an old config, allocate) the VE's range before a start. */
+int ve_userns_prepare(struct ve_handle *h, vert_error_t *err);
+/* Copy the upper layer's overlay xattrs from trusted.overlay.* (host
+ * root's overlay) to user.overlay.* (the VE's own, userxattr), or back. */
+int ve_userns_convert_upper(const struct ve_handle *h, bool to_user, vert_error_t *err);
+/* Release the range of the VE whose data dir is dir. */
+void ve_userns_release_dir(const struct ve_paths *p, const char *name, const char *dir);
+
 /* paths.c: the one place state paths are spelled */
 /* BASE/ves/NAME, or BASE/ves/NAME/FILE (BASE: p->data or p->run) */
 char *ve_path(const char *base, const char *name, const char *file);

@@ -21,13 +21,14 @@ probe() {
 	done
 }
 
-@test "rootless VEs get a user namespace; root VEs do not" {
+@test "every VE gets a user namespace; --userns host is the host's" {
 	run vert run --rm mini -- readlink /proc/self/ns/user
 	assert_success
+	[ "$output" != "$(readlink /proc/self/ns/user)" ]
 	if is_root_mode; then
+		run vert run --rm --userns host mini -- readlink /proc/self/ns/user
+		assert_success
 		[ "$output" = "$(readlink /proc/self/ns/user)" ]
-	else
-		[ "$output" != "$(readlink /proc/self/ns/user)" ]
 	fi
 }
 
@@ -57,8 +58,9 @@ probe() {
 	refute_output --regexp " - (ext4|xfs|btrfs|vfat|9p) "
 	refute_output --partial "shared:"
 	[ "$(echo "$output" | wc -l)" -lt 30 ]
-	# the root is an overlay whose lower layer is the template
-	assert_output --regexp " / rw[^ ]* .*- overlay overlay .*lowerdir=$TEST_ROOT/templates/mini/rootfs"
+	# the root is an overlay whose lower layer is the template (as root:
+	# an idmapped mount of it, attached by fd)
+	assert_output --regexp " / rw[^ ]* .*- overlay overlay .*lowerdir=($TEST_ROOT/templates/mini/rootfs|/proc/self/fd/[0-9]+/lower)"
 }
 
 @test "writes in a VE reach neither the template nor another VE" {

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A VE's own user namespace (root mode): its range is allocated at
+ * create (idrange.c) and claimed again at every start; a VE made before
+ * vert had user namespaces gets one at its next start.
+ */
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/xattr.h>
+
+#include "ve-internal.h"
+#include "vert/util.h"
+
+/* Overlayfs keeps its whiteouts and opaque dirs in trusted.overlay.*
+ * when host root mounts it, in user.overlay.* when the VE's root does
+ * (userxattr).  An upper layer of the first kind is copied into the
+ * second once, so what the VE deleted stays deleted. */
+static int conv_errors;
+static const char *conv_from, *conv_to;
+
+static int conv_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	char names[4096], val[4096];
+	ssize_t n;
+
+	(void)f;
+	if (flag == FTW_SL || S_ISLNK(st->st_mode))
+		return 0; /* no user.* xattrs on symlinks; overlay puts none there */
+	n = llistxattr(path, names, sizeof(names));
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1) {
+		const char *k = names + i;
+		_cleanup_free_ char *uk = NULL;
+		ssize_t vn;
+		if (!str_startswith(k, conv_from))
+			continue;
+		uk = xasprintf("%s%s", conv_to, k + strlen(conv_from));
+		vn = lgetxattr(path, k, val, sizeof(val));
+		if (vn < 0 || lsetxattr(path, uk, val, (size_t)vn, 0) < 0)
+			conv_errors++;
+	}
+	return 0;
+}
+
+int ve_userns_convert_upper(const struct ve_handle *h, bool to_user, vert_error_t *err)
+{
+	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+
+	conv_errors = 0;
+	conv_from = to_user ? "trusted.overlay." : "user.overlay.";
+	conv_to = to_user ? "user.overlay." : "trusted.overlay.";
+	if (nftw(upper, conv_one, 32, FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
+		return vert_error_sys(err, "convert the overlay attributes of '%s'", upper);
+	if (conv_errors)
+		return vert_error_set(err, EIO, VERT_ERR_RUNTIME,
+				      "convert the overlay attributes of '%s': %d failed", upper,
+				      conv_errors);
+	return 0;
+}
+
+int ve_userns_prepare(struct ve_handle *h, vert_error_t *err)
+{
+	struct ve_config *c = &h->cfg;
+	int r;
+
+	if (!ve_config_userns_private(h->p, c))
+		return 0;
+	if (c->idmap_base)
+		return ve_idrange_claim(h->p, h->name, c->idmap_base, err);
+	/* a config of an older vert (or one written by hand): allocate now */
+	if ((r = ve_idrange_alloc(h->p, h->name, &c->idmap_base, err)) < 0)
+		return r;
+	if ((r = ve_userns_convert_upper(h, true, err)) < 0)
+		goto fail;
+	if (!c->userns)
+		c->userns = xstrdup("private");
+	if ((r = ve_config_save(h, c, true, err)) < 0)
+		goto fail;
+	vert_log(VERT_LOG_NOTICE,
+		 "VE '%s' now runs in a user namespace of its own: host uids %u-%u (--userns "
+		 "host gives it the host's root back, unsafely)",
+		 h->name, c->idmap_base, c->idmap_base + VE_IDMAP_SIZE - 1);
+	return 0;
+fail:
+	ve_idrange_release(h->p, h->name, c->idmap_base);
+	c->idmap_base = 0;
+	return r;
+}
+
+/* The range of the VE whose config is in dir, given back (destroy). */
+void ve_userns_release_dir(const struct ve_paths *p, const char *name, const char *dir)
+{
+	_cleanup_free_ char *path = xasprintf("%s/config.json", dir);
+	struct ve_config c;
+
+	if (p->rootless || ve_config_load(path, name, &c, NULL) < 0)
+		return;
+	ve_idrange_release(p, name, c.idmap_base);
+	ve_config_done(&c);
+}
