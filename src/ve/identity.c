@@ -255,3 +255,83 @@ int ve_hostname_files_live(int pidfd, pid_t pid, const char *old, const char *ne
 				      old, strerror(-r));
 	return 0;
 }
+
+/* ---- /etc/hosts, /etc/resolv.conf, /etc/hostname ---- */
+
+/* Replace upper/etc/NAME with data: a new file renamed over whatever is
+ * there (a VE's symlink or whiteout too), in the upper dir only. */
+static int install_etc_file(int etcfd, const char *name, const char *data)
+{
+	_cleanup_free_ char *tmp = xasprintf(".%s.vert-new", name);
+	_cleanup_close_ int fd = -EBADF;
+
+	unlinkat(etcfd, tmp, 0);
+	fd = openat(etcfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write_all(fd, data, strlen(data)) < 0 || renameat(etcfd, tmp, etcfd, name) < 0) {
+		int e = -errno;
+		unlinkat(etcfd, tmp, 0);
+		return e;
+	}
+	return 0;
+}
+
+/*
+ * The generated hosts, resolv.conf and hostname go into the VE's own
+ * upper layer, as vzctl writes them into the VE: its root may edit them
+ * (they are its files, on its disk, under its quota), systemd reads the
+ * VE's hostname from /etc/hostname, and nothing the VE writes lands in the
+ * host's /run.  Written at every start.  A file that can't go there (the
+ * template's /etc is no directory) keeps its bind mount: *ret_keep gets
+ * the mounts still needed (n returned).
+ */
+size_t ve_etc_files_install(const struct ve_handle *h, const char *lower,
+			    const struct vnet_mount *m, size_t n, struct vnet_mount *keep)
+{
+	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+	_cleanup_close_ int lfd = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int ufd = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int letc = -EBADF, etc = -EBADF;
+	size_t k = 0;
+
+	if (lfd >= 0)
+		letc = fs_open_in_root(lfd, "/etc", O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+	if (letc >= 0 && ufd >= 0)
+		etc = fs_mkdir_in_root(ufd, "/etc", 0755);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *data = NULL;
+		const char *base = strrchr(m[i].dest, '/');
+		bool done = false;
+
+		if (etc >= 0 && base && str_startswith(m[i].dest, "/etc/") &&
+		    !strchr(m[i].dest + 5, '/') &&
+		    read_file_at(AT_FDCWD, m[i].source, 1 << 20, &data, NULL) == 0)
+			done = install_etc_file(etc, base + 1, data) == 0;
+		if (!done)
+			keep[k++] = m[i];
+	}
+	return k;
+}
+
+/* The VE's hostname in its /etc/hostname even without generated network
+ * files (--net none, host...): systemd, and whatever else reads it, sees
+ * the VE's name rather than the template's.  Not over a volume of the
+ * user's own (the caller checks) or a template /etc that is no dir. */
+int ve_hostname_file_install(const struct ve_handle *h, const char *lower, const char *hostname)
+{
+	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+	_cleanup_free_ char *data = xasprintf("%s\n", hostname);
+	_cleanup_close_ int lfd = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int ufd = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int letc = -EBADF, etc = -EBADF;
+
+	if (lfd < 0 || ufd < 0)
+		return -EBADF;
+	letc = fs_open_in_root(lfd, "/etc", O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+	if (letc < 0)
+		return 0;
+	if ((etc = fs_mkdir_in_root(ufd, "/etc", 0755)) < 0)
+		return etc;
+	return install_etc_file(etc, "hostname", data);
+}

@@ -123,6 +123,8 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	_cleanup_spec_ struct rt_spec *spec = NULL;
 	struct cg_handle cg = CG_HANDLE_INIT;
 	struct ve_config eff;
+	struct vnet_mount etc_m[8], etc_keep[8];
+	size_t n_etc = 0;
 	bool no_device_filter;
 	int r;
 
@@ -182,7 +184,31 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		in.cgroup = b->cgroup != NULL;
 		in.no_device_filter = no_device_filter;
 		in.ssh_keygen = c->ssh_keygen;
-		in.n_net_mounts = vnet_state_mounts(b->net, &in.net_mounts);
+		{
+			const struct vnet_mount *nm;
+			size_t nn = vnet_state_mounts(b->net, &nm);
+			/* a volume of the user's own at one of these places wins */
+			for (size_t i = 0; i < nn && n_etc < ARRAY_SIZE(etc_m); i++) {
+				bool user_has = false;
+				for (size_t j = 0; j < c->n_volumes; j++)
+					if (strcmp(c->volumes[j].dest, nm[i].dest) == 0)
+						user_has = true;
+				if (!user_has)
+					etc_m[n_etc++] = nm[i];
+			}
+			bool hn_file = false, hn_user = false;
+			for (size_t i = 0; i < n_etc; i++)
+				hn_file |= strcmp(etc_m[i].dest, "/etc/hostname") == 0;
+			for (size_t j = 0; j < c->n_volumes; j++)
+				hn_user |= strcmp(c->volumes[j].dest, "/etc/hostname") == 0;
+			if (!hn_file && !hn_user &&
+			    ve_hostname_file_install(h, lower, c->hostname ? c->hostname : c->name) <
+				    0)
+				vert_debug("VE '%s': no /etc/hostname written", c->name);
+			n_etc = ve_etc_files_install(h, lower, etc_m, n_etc, etc_keep);
+			in.net_mounts = etc_keep;
+			in.n_net_mounts = n_etc;
+		}
 		in.host_netns = !vnet_mode_new_netns(vnet_state_mode(b->net));
 		if ((r = ve_compile_spec(&in, &spec_json, err)) < 0)
 			goto fail;

@@ -42,6 +42,13 @@ int ve_idrange_alloc(const struct ve_paths *p, const char *name, uint32_t *ret_b
 int ve_idrange_claim(const struct ve_paths *p, const char *name, uint32_t base, vert_error_t *err);
 void ve_idrange_release(const struct ve_paths *p, const char *name, uint32_t base);
 
+/* identity.c: the generated /etc files into the VE's upper layer; the
+ * mounts still needed go to keep (as many as returned, at most n) */
+size_t ve_etc_files_install(const struct ve_handle *h, const char *lower,
+			    const struct vnet_mount *m, size_t n, struct vnet_mount *keep);
+
+int ve_hostname_file_install(const struct ve_handle *h, const char *lower, const char *hostname);
+
 /* userns.c */
 /* Claim (or, for an old config, allocate) the VE's range before a start. */
 int ve_userns_prepare(struct ve_handle *h, vert_error_t *err);
