@@ -202,8 +202,8 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 			for (size_t j = 0; j < c->n_volumes; j++)
 				hn_user |= strcmp(c->volumes[j].dest, "/etc/hostname") == 0;
 			if (!hn_file && !hn_user &&
-			    ve_hostname_file_install(h, lower, c->hostname ? c->hostname : c->name) <
-				    0)
+			    ve_hostname_file_install(h, lower,
+						     c->hostname ? c->hostname : c->name) < 0)
 				vert_debug("VE '%s': no /etc/hostname written", c->name);
 			n_etc = ve_etc_files_install(h, lower, etc_m, n_etc, etc_keep);
 			in.net_mounts = etc_keep;

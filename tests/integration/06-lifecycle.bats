@@ -458,6 +458,8 @@ identity_template() {
 	assert_line --index 0 --regexp "^HOST-PID +VE-PID"
 	assert_output --regexp "[0-9]+ +1 +0 .*init"
 	vert exec p1 -- sh -c 'sleep 600 &'
+	# the backgrounded child may not have exec'd sleep yet when exec returns
+	wait_for sh -c "'$VERT_BIN' --root '$TEST_ROOT' top p1 --json | jq -e 'map(select(.comm==\"sleep\")) | length == 1'"
 	run vert top p1 --json
 	echo "$output" | jq -e 'map(select(.comm=="sleep")) | length == 1'
 	echo "$output" | jq -e 'map(select(.ve_pid==1)) | length == 1'
