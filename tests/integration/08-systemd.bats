@@ -89,6 +89,28 @@ wait_running() {
 	assert_success
 }
 
+@test "a systemd VE keeps --hostname and runs in its own user namespace" {
+	run vert create sdh --template deb12 --net none --hostname sd-host-1
+	assert_success
+	on_teardown "vert destroy --force sdh"
+	vert start sdh
+	for i in $(seq 240); do
+		st=$(vert exec sdh -- systemctl is-system-running 2>/dev/null || true)
+		case "$st" in running|degraded) break ;; esac
+		sleep 0.5
+	done
+	run vert exec sdh -- hostname
+	assert_output "sd-host-1"
+	run vert exec sdh -- cat /etc/hostname
+	assert_output "sd-host-1"
+	# its CAP_SYS_ADMIN is its own user namespace's
+	run vert exec sdh -- cat /proc/1/uid_map
+	refute_output --regexp "^ *0 +0 +4294967295"
+	run vert exec sdh -- sh -c 'umount /proc/sys 2>/dev/null; echo 1 >/proc/sys/kernel/sysrq && echo wrote'
+	refute_output --partial wrote
+	vert stop sdh
+}
+
 @test "services are managed with vert exec -- systemctl" {
 	run vert exec sd -- systemd-run --unit=vert-test-svc sleep 300
 	assert_success
