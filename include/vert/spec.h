@@ -49,6 +49,7 @@ struct rt_mount {
 	bool bind;
 	bool recursive;
 	bool readonly;
+	bool idmap; /* OCI "idmap": a bind idmapped through the VE's userns */
 };
 
 struct rt_idmap {

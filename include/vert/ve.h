@@ -78,6 +78,7 @@ struct ve_volume {
 	char *source;
 	char *dest;
 	bool readonly;
+	bool idmap; /* :idmap, the VE's ids are the volume's (trusted data) */
 };
 
 struct ve_config {

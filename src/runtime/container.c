@@ -130,9 +130,13 @@ static int send_idmapped_layers(int sock, pid_t pid, const struct rt_spec *s, ve
 		struct rt_sync_msg m = { .type = RT_SYNC_MOUNT, .errnum = RT_LAYER_MAX + (int)i };
 		if (!mt->bind)
 			continue;
-		if ((fd = fs_tree_clone(mt->source, mt->recursive)) < 0)
+		if (mt->idmap) {
+			if ((r = fs_idmap_clone(mt->source, userns, "volume", &fd, err)) < 0)
+				return r;
+		} else if ((fd = fs_tree_clone(mt->source, mt->recursive)) < 0) {
 			return vert_error_set(err, -fd, VERT_ERR_INVALID, "bind source '%s'",
 					      mt->source);
+		}
 		if ((r = rt_sync_send(sock, &m, fd)) < 0)
 			return vert_error_set(err, -r, VERT_ERR_RUNTIME,
 					      "pass the bind mounts to the VE");

@@ -245,6 +245,10 @@ int rt_mount_parse_options(struct rt_mount *m, char *const *options, vert_error_
 			m->recursive = o[0] == 'r';
 			continue;
 		}
+		if (strcmp(o, "idmap") == 0) {
+			m->idmap = true;
+			continue;
+		}
 		if (parse_propagation(o, &m->propagation) == 0)
 			continue;
 		for (size_t j = 0; j < ARRAY_SIZE(mount_flag_table); j++) {

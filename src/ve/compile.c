@@ -171,7 +171,15 @@ static struct json_object *build_mounts(const struct ve_compile_in *in)
 	if (in->cgroup)
 		add_mount(mounts, "/sys/fs/cgroup", "cgroup2", "cgroup", o_cg);
 	for (size_t i = 0; i < c->n_volumes; i++) {
-		const char *o[] = { "rbind", "rprivate", c->volumes[i].readonly ? "ro" : "rw",
+		/* idmap: only where the VE has a range; nosuid there, since its
+		 * root's files are the host root's */
+		bool idm = c->volumes[i].idmap && in->cfg->idmap_base &&
+			   ve_config_userns_private(in->paths, c);
+		const char *o[] = { idm ? "bind" : "rbind",
+				    "rprivate",
+				    c->volumes[i].readonly ? "ro" : "rw",
+				    idm ? "idmap" : NULL,
+				    idm ? "nosuid" : NULL,
 				    NULL };
 		add_mount(mounts, c->volumes[i].dest, "bind", c->volumes[i].source, o);
 	}

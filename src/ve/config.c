@@ -89,17 +89,27 @@ int ve_parse_volume(const char *spec, struct ve_volume *ret, vert_error_t *err)
 	if (strcmp(dst, "/") == 0)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 				      "invalid volume '%s': cannot mount over the VE's /", spec);
-	if (mode && strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "invalid volume '%s': mode '%s' is not 'ro' or 'rw'", spec,
-				      mode);
+	/* options: ro or rw, and idmap, comma-separated */
+	for (char *save = NULL, *o = mode ? strtok_r(mode, ",", &save) : NULL; o;
+	     o = strtok_r(NULL, ",", &save)) {
+		if (strcmp(o, "ro") == 0)
+			ret->readonly = true;
+		else if (strcmp(o, "idmap") == 0)
+			ret->idmap = true;
+		else if (strcmp(o, "rw") != 0)
+			return vert_error_set(
+				err, EINVAL, VERT_ERR_INVALID,
+				"invalid volume '%s': option '%s' is not 'ro', 'rw' or "
+				"'idmap'",
+				spec, o);
+	}
 	if (stat(src, &st) < 0)
 		return vert_error_set(err, errno, VERT_ERR_INVALID,
 				      "invalid volume '%s': source '%s': %s", spec, src,
 				      strerror(errno));
 	ret->source = xstrdup(src);
 	ret->dest = xstrdup(dst);
-	ret->readonly = mode && strcmp(mode, "ro") == 0;
+
 	return 0;
 }
 
@@ -296,6 +306,8 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 		add_str(v, "dest", c->volumes[i].dest);
 		json_object_object_add(v, "readonly",
 				       json_object_new_boolean(c->volumes[i].readonly));
+		if (c->volumes[i].idmap)
+			json_object_object_add(v, "idmap", json_object_new_boolean(true));
 		json_object_array_add(vols, v);
 	}
 	json_object_object_add(o, "volumes", vols);
@@ -372,6 +384,7 @@ static const struct vjson_field volume_table[] = {
 	FM("source", VJSON_STRING, vjson_string, struct ve_volume, source),
 	FM("dest", VJSON_STRING, vjson_string, struct ve_volume, dest),
 	F("readonly", VJSON_BOOL, vjson_bool, struct ve_volume, readonly),
+	F("idmap", VJSON_BOOL, vjson_bool, struct ve_volume, idmap),
 	{},
 };
 
@@ -623,6 +636,7 @@ void ve_config_merge(struct ve_config *c, const struct ve_config *p, unsigned fi
 			c->volumes[j].source = xstrdup(p->volumes[i].source);
 			c->volumes[j].dest = xstrdup(p->volumes[i].dest);
 			c->volumes[j].readonly = p->volumes[i].readonly;
+			c->volumes[j].idmap = p->volumes[i].idmap;
 		}
 	}
 	if (fields & VE_F_CMD) {
