@@ -19,6 +19,8 @@ enum {
 	OPT_STOP_TIMEOUT,
 	OPT_IP,
 	OPT_DNS,
+	OPT_DISK,
+	OPT_DISK_INODES,
 };
 
 static const struct option cfg_options[] = {
@@ -40,6 +42,8 @@ static const struct option cfg_options[] = {
 	{ "no-onboot", no_argument, NULL, OPT_NO_ONBOOT },
 	{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "disk-inodes", required_argument, NULL, OPT_DISK_INODES },
 };
 
 void cli_cfg_options(struct option *opts, const struct option *base, size_t n_base)
@@ -163,6 +167,13 @@ int cli_cfg_parse(int opt, const char *arg, struct ve_config *c, unsigned *field
 		c->stop_timeout = (int)t;
 		*fields |= VE_F_STOP_TIMEOUT;
 		return 1;
+	case OPT_DISK:
+	case OPT_DISK_INODES:
+		if ((r = ve_parse_disk(opt == OPT_DISK ? "disk" : "disk-inodes", arg, &c->disk,
+				       err)) < 0)
+			return r;
+		*fields |= VE_F_DISK;
+		return 1;
 	}
 	if (cli_is_resource_opt(opt)) {
 		if ((r = cli_parse_resource_opt(opt, arg, &c->resources, err)) < 0)
@@ -197,4 +208,8 @@ const char *cli_cfg_help =
 	"  --onboot, --no-onboot start with 'vert start --onboot' (or not)\n"
 	"  --stop-signal SIG     signal that asks the init to stop\n"
 	"                        (default: SIGRTMIN+3 for systemd, else SIGTERM)\n"
-	"  --stop-timeout SECS   seconds before everything is killed (default 10)\n";
+	"  --stop-timeout SECS   seconds before everything is killed (default 10)\n"
+	"  --disk SIZE           disk quota of the VE's own files (k/M/G/T; root only):\n"
+	"                        a project quota where the state root's filesystem\n"
+	"                        has them, else an ext4 image; set grows it live\n"
+	"  --disk-inodes N       the most files the VE may have (with --disk)\n";

@@ -95,7 +95,7 @@ int ve_create_locked(struct ve_handle *h, struct ve_config *c, bool sync, vert_e
 			goto fail;
 		}
 	}
-	if ((r = ve_identity_create(h, c, lower, err)) < 0)
+	if ((r = ve_identity_create(h, c, lower, err)) < 0 || (r = ve_disk_create(h, c, err)) < 0)
 		goto fail;
 	/* the commit point: from here on the VE exists */
 	if ((r = ve_config_save(h, c, sync, err)) < 0)
@@ -235,7 +235,10 @@ int ve_destroy(struct ve_handle *h, bool force, vert_error_t *err)
 		if ((r = ve_stop_locked(h, 0, err)) < 0)
 			return r;
 	}
-	return ve_remove_data(h, err);
+	if ((r = ve_remove_data(h, err)) < 0)
+		return r;
+	ve_disk_release(h, &h->cfg);
+	return 0;
 }
 
 int ve_pidfd_open_alive(pid_t pid, uint64_t start_time)
@@ -342,11 +345,13 @@ static int set_locked(struct ve_handle *h, const struct ve_config *patch, unsign
 	struct ve_config *c = &h->cfg;
 	_cleanup_free_ char *old_hn = NULL;
 	struct ve_state s = { 0 };
+	struct ve_disk old_disk;
 	bool running;
 	int r;
 
 	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
+	old_disk = c->disk; /* its backend string stays c's */
 	old_hn = xstrdup(c->hostname ? c->hostname : c->name);
 	for (size_t i = 0; patch->publish_rm && patch->publish_rm[i]; i++) {
 		struct ve_publish_rm m;
@@ -373,6 +378,11 @@ static int set_locked(struct ve_handle *h, const struct ve_config *patch, unsign
 			*notes = xstrdup("the VE runs without a cgroup: the limits take effect at "
 					 "its next start");
 	}
+	if ((fields & VE_F_DISK) && (r = ve_disk_set(h, c, &old_disk, running, err)) < 0)
+		goto out;
+	if ((fields & VE_F_DISK) && r > 0 && notes && !*notes)
+		*notes = xstrdup("this host can't resize a mounted filesystem (vert lacks "
+				 "CAP_SYS_RESOURCE): the disk grows at the VE's next start");
 	if (running && (fields & VE_F_HOSTNAME)) {
 		const char *hn = c->hostname ? c->hostname : c->name;
 		vert_error_t e = VERT_ERROR_INIT;

@@ -137,6 +137,11 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	mp = xasprintf("%s/mnt", p->run);
 	upper = xasprintf("%s/upper", vedir);
 	work = xasprintf("%s/work", vedir);
+	/* a disk image: mounted on this side, so the child's overlay (and
+	 * any idmapped clone of its upper) finds it there */
+	if ((r = ve_disk_attach(h, c, &upper, &work, err)) < 0)
+		goto fail;
+	vert_debug_mark("disk");
 
 	/* the cgroup first: whether the VE has one decides its mounts */
 	if ((r = cg_prepare(cgname, &c->resources, p->rootless,
@@ -283,6 +288,7 @@ static bool after_exit(struct ve_handle *h, const struct exit_info *x)
 		vert_error_clear(&e);
 		vnet_teardown(&np, name, &e);
 		vert_error_clear(&e);
+		ve_disk_detach(h);
 		struct ve_state rs = { .status = (char *)"rebooting",
 				       .supervisor_pid = getpid(),
 				       .supervisor_start_time = self_start_time() };
