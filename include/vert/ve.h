@@ -340,6 +340,7 @@ int ve_run(const struct ve_paths *p, struct ve_config *cfg, const struct ve_run_
 struct ve_disk_usage {
 	int64_t used, limit; /* bytes, as df inside counts them */
 	int64_t inodes_used, inodes_limit;
+	int64_t block_size; /* of the filesystem, when known (else 0) */
 };
 /* --disk SIZE / --disk-inodes N into c->disk (fields |= VE_F_DISK). */
 int ve_parse_disk(const char *flag, const char *arg, struct ve_disk *d, vert_error_t *err);

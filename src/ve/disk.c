@@ -309,7 +309,10 @@ static int image_create(const struct ve_handle *h, struct ve_config *c, vert_err
 				 c->disk.inodes > 0 ? sz : NULL,
 				 NULL };
 		if ((r = ve_run_tool(h->p, argv, err)) < 0) {
-			vert_error_wrap(err, "make the disk image of VE '%s'", h->name);
+			vert_error_wrap(err,
+					"VE '%s': the filesystem of '%s' keeps no project quota, "
+					"and a disk image can't be made there",
+					h->name, h->data_dir);
 			goto fail;
 		}
 	}
@@ -526,6 +529,7 @@ static int image_super(const char *img, struct ve_disk_usage *u)
 	u->used = (int64_t)((blocks - over - freeb) << (10 + log_bs));
 	u->inodes_limit = LE32(0);
 	u->inodes_used = (int64_t)LE32(0) - (int64_t)LE32(16);
+	u->block_size = 1024LL << log_bs;
 #undef LE32
 	return 0;
 }
@@ -536,6 +540,7 @@ void ve_disk_usage_get(const struct ve_handle *h, const struct ve_config *c, boo
 	struct statvfs sv;
 
 	u->used = u->limit = u->inodes_used = u->inodes_limit = -1;
+	u->block_size = 0;
 	if (c->disk.size <= 0 || !c->disk.backend)
 		return;
 	if (strcmp(c->disk.backend, "project") == 0) {
@@ -653,8 +658,24 @@ static int image_resize_offline(const struct ve_handle *h, int64_t size, vert_er
 	if (size > st.st_size && truncate(img, size) < 0)
 		return vert_error_sys(err, "grow the disk image '%s'", img);
 	if ((r = ve_run_tool(h->p, rs, err)) < 0) {
+		const char *m = err && err->msg ? strstr(err->msg, "smaller than minimum (") : NULL;
+		struct ve_disk_usage u;
+		long long min;
+		char a[32], b[32];
+
 		if (size > st.st_size && truncate(img, st.st_size) < 0)
 			vert_debug("shrink '%s' back: %s", img, strerror(errno));
+		/* what ext4 needs is more than what the files take: say how
+		 * much, as the user's figures */
+		if (m && sscanf(m, "smaller than minimum (%lld)", &min) == 1 &&
+		    image_super(img, &u) == 0 && u.block_size > 0) {
+			vert_error_clear(err);
+			return vert_error_set(err, ENOSPC, VERT_ERR_INVALID,
+					      "--disk %s is below what VE '%s' needs (%s: its "
+					      "files and the filesystem's own data)",
+					      fmt_size(size, a), h->name,
+					      fmt_size(min * u.block_size, b));
+		}
 		return r;
 	}
 	if (size < st.st_size && truncate(img, size) < 0)
