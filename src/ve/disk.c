@@ -156,8 +156,11 @@ static int64_t project_pick(int fd, const char *dir)
 		h = (h ^ (unsigned char)*c) * 16777619u;
 	for (uint32_t i = 0; i < 4096; i++) {
 		int64_t id = 0x10000 + (int64_t)((h + i) % 0x7fff0000u);
-		if (project_get(fd, id, &q) < 0)
+		if (project_get(fd, id, &q) < 0) {
+			if (errno == ENOENT || errno == ESRCH)
+				return id; /* nothing recorded for it */
 			continue;
+		}
 		if (!q.dqb_curspace && !q.dqb_curinodes && !q.dqb_bhardlimit && !q.dqb_ihardlimit)
 			return id;
 	}
