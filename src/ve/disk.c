@@ -382,9 +382,20 @@ static int loop_attach(int img, const char *backing, char **ret_dev, vert_error_
 				continue; /* its node not made yet */
 			return vert_error_sys(err, "open '%s'", dev);
 		}
-		lc.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+		/* direct I/O: the image's pages are cached once, by the VE's
+		 * filesystem, not a second time as the backing file's (half
+		 * the write throughput, and the memory, otherwise); a backing
+		 * filesystem without O_DIRECT gets buffered I/O */
+		lc.info.lo_flags = LO_FLAGS_AUTOCLEAR | LO_FLAGS_DIRECT_IO;
 		snprintf((char *)lc.info.lo_file_name, LO_NAME_SIZE, "%s", backing);
 		if (ioctl(fd, LOOP_CONFIGURE, &lc) == 0) {
+			*ret_dev = xstrdup(dev);
+			return TAKE_FD(fd);
+		}
+		if (errno == EBUSY)
+			continue;
+		lc.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+		if (errno == EINVAL && ioctl(fd, LOOP_CONFIGURE, &lc) == 0) {
 			*ret_dev = xstrdup(dev);
 			return TAKE_FD(fd);
 		}
@@ -403,6 +414,7 @@ static int loop_attach(int img, const char *backing, char **ret_dev, vert_error_
 			ioctl(fd, LOOP_CLR_FD, 0);
 			return vert_error_set(err, e, VERT_ERR_RUNTIME, "configure '%s'", dev);
 		}
+		ioctl(fd, LOOP_SET_DIRECT_IO, 1UL); /* where it can */
 		*ret_dev = xstrdup(dev);
 		return TAKE_FD(fd);
 	}
