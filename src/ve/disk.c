@@ -35,6 +35,7 @@
  *   - a stopped VE holds no mount and no loop device; destroy removes the
  *     image with the data dir.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <linux/fs.h>
@@ -474,6 +475,30 @@ void ve_disk_detach(const struct ve_handle *h)
 	rmdir(mp);
 }
 
+/* Is img still attached to a loop device?  After a lazy unmount its
+ * filesystem lives on as long as something holds it (the mount namespace
+ * of the instance that just ended, for a moment): mounting the image
+ * again from a second loop device meanwhile would have two ext4
+ * instances write one image. */
+static bool image_attached(const char *img)
+{
+	_cleanup_free_ char *want = xasprintf("%s\n", img);
+	DIR *d = opendir("/sys/block");
+	struct dirent *de;
+	bool found = false;
+
+	while (d && !found && (de = readdir(d))) {
+		_cleanup_free_ char *f = NULL, *txt = NULL;
+		if (strncmp(de->d_name, "loop", 4) != 0)
+			continue;
+		f = xasprintf("/sys/block/%s/loop/backing_file", de->d_name);
+		found = read_file_at(AT_FDCWD, f, 4096, &txt, NULL) >= 0 && strcmp(txt, want) == 0;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 int ve_disk_attach(const struct ve_handle *h, const struct ve_config *c, char **upper, char **work,
 		   vert_error_t *err)
 {
@@ -494,6 +519,14 @@ int ve_disk_attach(const struct ve_handle *h, const struct ve_config *c, char **
 		    image_resize_offline(h, c->disk.size, err) < 0)
 			return vert_error_wrap(err, "grow the disk of VE '%s'", h->name);
 	}
+	/* bounded: the previous instance's namespace goes within moments */
+	for (int i = 0; i < 100 && image_attached(img); i++)
+		usleep(50 * 1000);
+	if (image_attached(img))
+		return vert_error_set(err, EBUSY, VERT_ERR_RUNTIME,
+				      "the disk image '%s' is still attached to a loop device "
+				      "(its previous instance holds it)",
+				      img);
 	if ((ifd = open(img, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return vert_error_sys(err, "open the disk image '%s'", img);
 	if ((lfd = loop_attach(ifd, img, &dev, err)) < 0)

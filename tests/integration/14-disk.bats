@@ -293,3 +293,20 @@ have_sys_resource() {
 	"$VERT_BIN" --root "$small" template rm mini
 	umount "$small"
 }
+
+@test "a reboot from inside keeps the VE on its disk, mounted once" {
+	vert create rb --template mini --net none --disk 32M
+	on_teardown vert destroy --force rb
+	vert start rb
+	vert exec rb -- sh -c 'echo before > /root/mark'
+	old=$(ve_init_pid rb)
+	vert exec rb -- reboot
+	wait_rebooted rb "$old"
+	wait_for vert exec rb -- true
+	[ "$(vert exec rb -- cat /root/mark)" = before ]
+	[ "$(df_in rb | cut -d' ' -f1)" -le 32768 ]
+	[ "$(my_loops | wc -l)" = 1 ]
+	[ "$(grep -c -- "$TEST_ROOT/run/ves/rb/disk" /proc/self/mountinfo)" = 1 ]
+	vert destroy --force rb
+	wait_for no_leaks
+}
