@@ -14,12 +14,12 @@ setup_file() {
 }
 teardown_file() { common_teardown_file; }
 
-setup() {
+# Every test but the rootless one: the quota is the host root's.
+need_disk() {
 	is_root_mode || skip "--disk needs real root (loop devices, quotas): mode $VERT_TEST_MODE"
 	[ -e /dev/loop-control ] || modprobe loop 2>/dev/null || true
 	[ -e /dev/loop-control ] || skip "no loop devices on this host"
 	command -v mkfs.ext4 >/dev/null || skip "no mkfs.ext4 (e2fsprogs)"
-	common_setup
 }
 
 NAP=$((2000000 + $$))
@@ -45,6 +45,7 @@ df_in() {
 }
 
 @test "bad --disk input is refused clearly and changes nothing" {
+	need_disk
 	run vert create bad1 --template mini --disk 10X
 	assert_failure
 	assert_output --partial "invalid --disk '10X'"
@@ -69,6 +70,7 @@ df_in() {
 }
 
 @test "df inside shows the quota; ps, stats and inspect show the same figures" {
+	need_disk
 	vert create dq --template mini --net none --disk 64M -- sh -c "$IDLE"
 	on_teardown vert destroy --force dq
 	run vert inspect dq
@@ -105,6 +107,7 @@ df_in() {
 }
 
 @test "a VE at its quota gets ENOSPC; the host and a neighbour don't notice" {
+	need_disk
 	vert create full --template mini --net none --disk 32M -- sh -c "$IDLE"
 	vert create neigh --template mini --net none -- sh -c "$IDLE"
 	on_teardown vert destroy --force full
@@ -133,6 +136,7 @@ df_in() {
 }
 
 @test "--disk-inodes limits the number of files" {
+	need_disk
 	vert create fin --template mini --net none --disk 32M --disk-inodes 200 -- sh -c "$IDLE"
 	on_teardown vert destroy --force fin
 	vert start fin
@@ -153,6 +157,7 @@ have_sys_resource() {
 }
 
 @test "set --disk grows a running VE, and refuses to shrink below what it uses" {
+	need_disk
 	vert create grow --template mini --net none --disk 32M -- sh -c "$IDLE"
 	on_teardown vert destroy --force grow
 	vert start grow
@@ -198,6 +203,7 @@ have_sys_resource() {
 }
 
 @test "set --disk puts a stopped VE without a quota under one, keeping its files" {
+	need_disk
 	vert create late --template mini --net none -- sh -c "$IDLE"
 	on_teardown vert destroy --force late
 	vert start late
@@ -222,6 +228,7 @@ have_sys_resource() {
 }
 
 @test "destroy, a crash and SIGKILL of vert leave no loop device, mount or image" {
+	need_disk
 	# a crash: the supervisor and the init die without cleaning up
 	vert create crash --template mini --net none --disk 32M -- sh -c "$IDLE"
 	on_teardown vert destroy --force crash
@@ -270,6 +277,7 @@ have_sys_resource() {
 }
 
 @test "a filesystem that holds neither a quota nor an image: a clear error, nothing changed" {
+	need_disk
 	# a tmpfs (no project quota) too full for even a sparse image
 	small="$TEST_ROOT/small"
 	mkdir -p "$small"
@@ -295,6 +303,7 @@ have_sys_resource() {
 }
 
 @test "a reboot from inside keeps the VE on its disk, mounted once" {
+	need_disk
 	vert create rb --template mini --net none --disk 32M
 	on_teardown vert destroy --force rb
 	vert start rb
@@ -309,4 +318,19 @@ have_sys_resource() {
 	[ "$(grep -c -- "$TEST_ROOT/run/ves/rb/disk" /proc/self/mountinfo)" = 1 ]
 	vert destroy --force rb
 	wait_for no_leaks
+}
+
+@test "rootless, --disk is refused clearly and nothing is made" {
+	is_root_mode && skip "the rootless refusal (modes user, unshare)"
+	run vert create rl --template mini --net none --disk 32M
+	assert_failure
+	assert_output --partial "--disk needs vert run as real root"
+	[ ! -e "$TEST_ROOT/ves/rl" ]
+	vert create rl2 --template mini --net none
+	before=$(cat "$TEST_ROOT/ves/rl2/config.json")
+	run vert set rl2 --disk 32M
+	assert_failure
+	assert_output --partial "--disk needs vert run as real root"
+	[ "$(cat "$TEST_ROOT/ves/rl2/config.json")" = "$before" ]
+	vert destroy rl2
 }
