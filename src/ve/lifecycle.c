@@ -190,9 +190,12 @@ int ve_remove_data_now(const struct ve_handle *h, vert_error_t *err)
 	struct vnet_paths np = ve_vnet_paths(h->p);
 	vert_error_t e = VERT_ERROR_INIT;
 
-	/* the address lease lives as long as the VE */
+	/* the address lease lives as long as the VE, and so do the limits
+	 * of its project quota */
 	vnet_release(&np, h->name, &e);
 	vert_error_clear(&e);
+	if (h->have_cfg)
+		ve_disk_release(h, &h->cfg);
 	return ve_remove_tree(h->p, h->data_dir, err);
 }
 
@@ -218,6 +221,8 @@ int ve_remove_data(const struct ve_handle *h, vert_error_t *err)
 		vnet_release(&np, h->name, &e);
 		vert_error_clear(&e);
 	}
+	if (h->have_cfg)
+		ve_disk_release(h, &h->cfg);
 	return ve_remove_tree(h->p, trash, err);
 }
 
@@ -235,10 +240,7 @@ int ve_destroy(struct ve_handle *h, bool force, vert_error_t *err)
 		if ((r = ve_stop_locked(h, 0, err)) < 0)
 			return r;
 	}
-	if ((r = ve_remove_data(h, err)) < 0)
-		return r;
-	ve_disk_release(h, &h->cfg);
-	return 0;
+	return ve_remove_data(h, err);
 }
 
 int ve_pidfd_open_alive(pid_t pid, uint64_t start_time)
