@@ -81,6 +81,14 @@ struct ve_volume {
 	bool idmap; /* :idmap, the VE's ids are the volume's (trusted data) */
 };
 
+/* The VE's disk quota (--disk, --disk-inodes): see src/ve/disk.c. */
+struct ve_disk {
+	int64_t size;	    /* bytes; 0: no quota (the upper dir lives in the data dir) */
+	int64_t inodes;	    /* 0: the filesystem's default for the size */
+	char *backend;	    /* "image" or "project", chosen when the quota is made */
+	int64_t project_id; /* the project quota's id ("project" only) */
+};
+
 struct ve_config {
 	char *name;
 	char *template_name;
@@ -117,6 +125,7 @@ struct ve_config {
 	uint32_t idmap_base; /* first host uid/gid of its range; 0: none */
 	bool privileged;     /* --privileged: host root, every capability */
 	struct rt_resources resources;
+	struct ve_disk disk;
 };
 
 #define VE_DEFAULT_STOP_TIMEOUT 10
@@ -293,6 +302,7 @@ enum {
 	VE_F_READONLY = 1 << 12,
 	VE_F_NEWPRIVS = 1 << 13,
 	VE_F_USERNS = 1 << 14, /* userns, privileged: only while stopped */
+	VE_F_DISK = 1 << 15,
 };
 /* changes a running VE only picks up when it starts again */
 #define VE_SET_NEXT_START                                                                          \
@@ -338,6 +348,19 @@ struct ve_run_opts {
 int ve_run(const struct ve_paths *p, struct ve_config *cfg, const struct ve_run_opts *o,
 	   int *ret_status, vert_error_t *err);
 
+/* ---- disk quota (src/ve/disk.c) ---- */
+
+struct ve_disk_usage {
+	int64_t used, limit; /* bytes, as df inside counts them */
+	int64_t inodes_used, inodes_limit;
+	int64_t block_size; /* of the filesystem, when known (else 0) */
+};
+/* --disk SIZE / --disk-inodes N into c->disk (fields |= VE_F_DISK). */
+int ve_parse_disk(const char *flag, const char *arg, struct ve_disk *d, vert_error_t *err);
+/* The usage of h's disk (running or not); -1 fields when it has none. */
+void ve_disk_usage_get(const struct ve_handle *h, const struct ve_config *c, bool running,
+		       struct ve_disk_usage *u);
+
 /* ---- looking at VEs ---- */
 
 struct ve_info {
@@ -350,7 +373,8 @@ struct ve_info {
 	int last_code, last_signal; /* of the last stop, -1 unknown */
 	char *last_reason;	    /* stop, exit, reboot, halt, lost */
 	int64_t stopped_at;
-	char ip[16]; /* its leased IPv4 address, or "" */
+	char ip[16];		   /* its leased IPv4 address, or "" */
+	struct ve_disk_usage disk; /* -1 fields when unknown or no quota */
 };
 
 int ve_info_get(struct ve_handle *h, struct ve_info *i, vert_error_t *err);

@@ -17,7 +17,8 @@ enum col {
 	C_PIDS,
 	C_UPTIME,
 	C_TEMPLATE,
-	C_ONBOOT
+	C_ONBOOT,
+	C_DISK
 };
 
 static const struct {
@@ -34,6 +35,7 @@ static const struct {
 	[C_UPTIME] = { "UPTIME", 8 },
 	[C_TEMPLATE] = { "TEMPLATE", 12 },
 	[C_ONBOOT] = { "ONBOOT", 6 },
+	[C_DISK] = { "DISK", 15 },
 };
 
 static const char *fmt_uptime(int64_t s, char buf[static 32])
@@ -91,6 +93,16 @@ static const char *cell(const struct ve_info *i, enum col c, char buf[static 64]
 		return i->cfg.template_name;
 	case C_ONBOOT:
 		return i->cfg.onboot ? "yes" : "no";
+	case C_DISK: {
+		/* used/limit of its disk quota, as df inside counts them */
+		char a[16], b[16];
+		if (i->disk.limit < 0)
+			return "-";
+		snprintf(buf, 64, "%s/%s",
+			 i->disk.used < 0 ? "-" : cli_format_size((uint64_t)i->disk.used, a),
+			 cli_format_size((uint64_t)i->disk.limit, b));
+		return buf;
+	}
 	}
 	return "-";
 }
@@ -155,7 +167,7 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 				return cli_usage_error(
 					"ps",
 					"invalid --format '%s': fields are name, state, "
-					"pid, ip, mem, cpu, pids, uptime, template, onboot",
+					"pid, ip, mem, cpu, pids, uptime, template, onboot, disk",
 					optarg);
 			break;
 		case 'H':

@@ -22,6 +22,7 @@ static void stats_usage(FILE *f)
 		   "  BLOCK I/O           bytes read / written (io.stat)\n"
 		   "  OOM                 processes the OOM killer killed in the VE\n"
 		   "                      (memory.events oom_kill)\n"
+		   "  DISK USED / LIMIT   its --disk quota, as df inside the VE counts it\n"
 		   "\n"
 		   "Options:\n"
 		   "  --no-stream      print one sample (taken over one interval) and exit\n"
@@ -150,6 +151,12 @@ static struct json_object *sample_json(const struct sample *prev, const struct s
 		json_object_object_add(o, "cpu_percent", json_pct(cpu));
 		json_object_object_add(o, "memory_percent", json_pct(mem));
 		ve_stats_json(&v->stats, o);
+		json_object_object_add(o, "disk_used",
+				       v->disk.used >= 0 ? json_object_new_int64(v->disk.used)
+							 : NULL);
+		json_object_object_add(o, "disk_limit",
+				       v->disk.limit >= 0 ? json_object_new_int64(v->disk.limit)
+							  : NULL);
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -164,12 +171,13 @@ static const char *size_or_dash(int64_t v, char buf[static 16])
 
 static void print_table(const struct sample *prev, const struct sample *cur)
 {
-	printf("%-16s %7s  %-23s %6s  %-13s %-21s %s\n", "NAME", "CPU %", "MEM USAGE / LIMIT",
-	       "MEM %", "PIDS / LIMIT", "BLOCK I/O (R / W)", "OOM");
+	printf("%-16s %7s  %-23s %6s  %-13s %-21s %-4s %s\n", "NAME", "CPU %", "MEM USAGE / LIMIT",
+	       "MEM %", "PIDS / LIMIT", "BLOCK I/O (R / W)", "OOM", "DISK USED / LIMIT");
 	for (size_t i = 0; i < cur->n; i++) {
 		const struct ve_info *v = &cur->v[i];
 		const struct cg_stats *st = &v->stats;
 		char cpu[16] = "-", memp[16] = "-", mem[48], pids[48], io[48], oom[24] = "-";
+		char disk[48] = "-";
 		char a[16], b[16];
 		double c = cpu_since(prev, v), m = mem_percent(st);
 
@@ -193,8 +201,11 @@ static void print_table(const struct sample *prev, const struct sample *cur)
 			 size_or_dash(st->io_wbytes, b));
 		if (st->oom_kills >= 0)
 			snprintf(oom, sizeof(oom), "%lld", (long long)st->oom_kills);
-		printf("%-16s %7s  %-23s %6s  %-13s %-21s %s\n", v->cfg.name,
-		       v->running ? cpu : v->status, mem, memp, pids, io, oom);
+		if (v->disk.limit >= 0)
+			snprintf(disk, sizeof(disk), "%s / %s", size_or_dash(v->disk.used, a),
+				 size_or_dash(v->disk.limit, b));
+		printf("%-16s %7s  %-23s %6s  %-13s %-21s %-4s %s\n", v->cfg.name,
+		       v->running ? cpu : v->status, mem, memp, pids, io, oom, disk);
 	}
 }
 

@@ -21,6 +21,8 @@ enum {
 	OPT_DNS,
 	OPT_USERNS,
 	OPT_PRIVILEGED,
+	OPT_DISK,
+	OPT_DISK_INODES,
 };
 
 static const struct option cfg_options[] = {
@@ -44,6 +46,8 @@ static const struct option cfg_options[] = {
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 	{ "userns", required_argument, NULL, OPT_USERNS },
 	{ "privileged", no_argument, NULL, OPT_PRIVILEGED },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "disk-inodes", required_argument, NULL, OPT_DISK_INODES },
 };
 
 void cli_cfg_options(struct option *opts, const struct option *base, size_t n_base)
@@ -182,6 +186,13 @@ int cli_cfg_parse(int opt, const char *arg, struct ve_config *c, unsigned *field
 		c->stop_timeout = (int)t;
 		*fields |= VE_F_STOP_TIMEOUT;
 		return 1;
+	case OPT_DISK:
+	case OPT_DISK_INODES:
+		if ((r = ve_parse_disk(opt == OPT_DISK ? "disk" : "disk-inodes", arg, &c->disk,
+				       err)) < 0)
+			return r;
+		*fields |= VE_F_DISK;
+		return 1;
 	}
 	if (cli_is_resource_opt(opt)) {
 		if ((r = cli_parse_resource_opt(opt, arg, &c->resources, err)) < 0)
@@ -221,4 +232,8 @@ const char *cli_cfg_help =
 	"  --userns private|host the VE's own user namespace and host uid range\n"
 	"                        (private, the default as root), or the host's\n"
 	"                        (host: unsafe, the VE's root is the host's root)\n"
-	"  --privileged          unsafe: the host's root with every capability\n";
+	"  --privileged          unsafe: the host's root with every capability\n"
+	"  --disk SIZE           disk quota of the VE's own files (k/M/G/T; root only):\n"
+	"                        a project quota where the state root's filesystem\n"
+	"                        has them, else an ext4 image; set grows it live\n"
+	"  --disk-inodes N       the most files the VE may have (with --disk)\n";

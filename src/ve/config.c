@@ -44,6 +44,7 @@ void ve_config_done(struct ve_config *c)
 	free(c->machine_id);
 	free(c->userns);
 	rt_resources_done(&c->resources);
+	free(c->disk.backend);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -359,6 +360,16 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 	if (r->io_max)
 		json_object_object_add(res, "io_max", strv_json(r->io_max));
 	json_object_object_add(o, "resources", res);
+	if (c->disk.size > 0) {
+		struct json_object *d = json_object_new_object();
+		add_i64(d, "size", c->disk.size);
+		if (c->disk.inodes > 0)
+			add_i64(d, "inodes", c->disk.inodes);
+		add_str(d, "backend", c->disk.backend);
+		if (c->disk.project_id > 0)
+			add_i64(d, "project_id", c->disk.project_id);
+		json_object_object_add(o, "disk", d);
+	}
 	return o;
 }
 
@@ -377,6 +388,14 @@ static const struct vjson_field resources_table[] = {
 	F("pids_max", VJSON_INT, vjson_int64, struct rt_resources, pids_max),
 	F("io_weight", VJSON_INT, vjson_int64, struct rt_resources, io_weight),
 	F("io_max", VJSON_ARRAY, vjson_strv, struct rt_resources, io_max),
+	{},
+};
+
+static const struct vjson_field disk_table[] = {
+	FM("size", VJSON_INT, vjson_int64, struct ve_disk, size),
+	F("inodes", VJSON_INT, vjson_int64, struct ve_disk, inodes),
+	FM("backend", VJSON_STRING, vjson_string, struct ve_disk, backend),
+	F("project_id", VJSON_INT, vjson_int64, struct ve_disk, project_id),
 	{},
 };
 
@@ -538,6 +557,11 @@ static const struct vjson_field config_table[] = {
 	  .cb = vjson_object,
 	  .offset = offsetof(struct config_in, c.resources),
 	  .data = resources_table },
+	{ .name = "disk",
+	  .type = VJSON_OBJECT,
+	  .cb = vjson_object,
+	  .offset = offsetof(struct config_in, c.disk),
+	  .data = disk_table },
 	{},
 };
 
@@ -681,4 +705,10 @@ void ve_config_merge(struct ve_config *c, const struct ve_config *p, unsigned fi
 		if (p->privileged)
 			c->privileged = true;
 	}
+	/* the backend and project id stay: they are the disk's, not the
+	 * patch's */
+	if ((fields & VE_F_DISK) && p->disk.size > 0)
+		c->disk.size = p->disk.size;
+	if ((fields & VE_F_DISK) && p->disk.inodes > 0)
+		c->disk.inodes = p->disk.inodes;
 }

@@ -286,10 +286,9 @@ static int install_etc_file(int etcfd, const char *name, const char *data)
  * template's /etc is no directory) keeps its bind mount: *ret_keep gets
  * the mounts still needed (n returned).
  */
-size_t ve_etc_files_install(const struct ve_handle *h, const char *lower,
-			    const struct vnet_mount *m, size_t n, struct vnet_mount *keep)
+size_t ve_etc_files_install(const char *upper, const char *lower, const struct vnet_mount *m,
+			    size_t n, struct vnet_mount *keep)
 {
-	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
 	_cleanup_close_ int lfd = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int ufd = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int letc = -EBADF, etc = -EBADF;
@@ -318,9 +317,8 @@ size_t ve_etc_files_install(const struct ve_handle *h, const char *lower,
  * files (--net none, host...): systemd, and whatever else reads it, sees
  * the VE's name rather than the template's.  Not over a volume of the
  * user's own (the caller checks) or a template /etc that is no dir. */
-int ve_hostname_file_install(const struct ve_handle *h, const char *lower, const char *hostname)
+int ve_hostname_file_install(const char *upper, const char *lower, const char *hostname)
 {
-	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
 	_cleanup_free_ char *data = xasprintf("%s\n", hostname);
 	_cleanup_close_ int lfd = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int ufd = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -95,7 +95,7 @@ int ve_create_locked(struct ve_handle *h, struct ve_config *c, bool sync, vert_e
 			goto fail;
 		}
 	}
-	if ((r = ve_identity_create(h, c, lower, err)) < 0)
+	if ((r = ve_identity_create(h, c, lower, err)) < 0 || (r = ve_disk_create(h, c, err)) < 0)
 		goto fail;
 	if (ve_config_userns_private(p, c)) {
 		if (!c->userns)
@@ -215,6 +215,12 @@ int ve_remove_data_now(const struct ve_handle *h, vert_error_t *err)
 	vnet_release(&np, h->name, &e);
 	vert_error_clear(&e);
 	ve_userns_release_dir(h->p, h->name, h->data_dir);
+	/* the address lease lives as long as the VE, and so do the limits
+	 * of its project quota */
+	vnet_release(&np, h->name, &e);
+	vert_error_clear(&e);
+	if (h->have_cfg)
+		ve_disk_release(h, &h->cfg);
 	return ve_remove_tree(h->p, h->data_dir, err);
 }
 
@@ -241,6 +247,8 @@ int ve_remove_data(const struct ve_handle *h, vert_error_t *err)
 		vnet_release(&np, h->name, &e);
 		vert_error_clear(&e);
 	}
+	if (h->have_cfg)
+		ve_disk_release(h, &h->cfg);
 	return ve_remove_tree(h->p, trash, err);
 }
 
@@ -365,11 +373,13 @@ static int set_locked(struct ve_handle *h, const struct ve_config *patch, unsign
 	struct ve_config *c = &h->cfg;
 	_cleanup_free_ char *old_hn = NULL;
 	struct ve_state s = { 0 };
+	struct ve_disk old_disk;
 	bool running;
 	int r;
 
 	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
+	old_disk = c->disk; /* its backend string stays c's */
 	old_hn = xstrdup(c->hostname ? c->hostname : c->name);
 	for (size_t i = 0; patch->publish_rm && patch->publish_rm[i]; i++) {
 		struct ve_publish_rm m;
@@ -412,6 +422,11 @@ static int set_locked(struct ve_handle *h, const struct ve_config *patch, unsign
 			*notes = xstrdup("the VE runs without a cgroup: the limits take effect at "
 					 "its next start");
 	}
+	if ((fields & VE_F_DISK) && (r = ve_disk_set(h, c, &old_disk, running, err)) < 0)
+		goto out;
+	if ((fields & VE_F_DISK) && r > 0 && notes && !*notes)
+		*notes = xstrdup("this host can't resize a mounted filesystem (vert lacks "
+				 "CAP_SYS_RESOURCE): the disk grows at the VE's next start");
 	if (running && (fields & VE_F_HOSTNAME)) {
 		const char *hn = c->hostname ? c->hostname : c->name;
 		vert_error_t e = VERT_ERROR_INIT;

@@ -96,6 +96,7 @@ static int info_get(struct ve_handle *h, const struct vnet_leases *ls, struct ve
 	if (i->running && i->state.cgroup)
 		cg_stats_read(i->state.cgroup, &i->stats);
 	i->sampled_ns = now_ns();
+	ve_disk_usage_get(h, &i->cfg, i->running, &i->disk);
 	read_last(h->p, h->name, i);
 	/* the address is the VE's for its whole life, running or not */
 	if (!vnet_leases_get(ls, h->name, i->ip))
@@ -263,8 +264,25 @@ struct json_object *ve_info_to_json(const struct ve_paths *p, const struct ve_in
 		json_object_object_add(m, "size", json_object_new_int64(VE_IDMAP_SIZE));
 		json_object_object_add(o, "idmap", m);
 	}
+	add_i64_or_null(o, "disk_used", i->disk.used);
+	add_i64_or_null(o, "disk_limit", i->disk.limit);
 	if (!full)
 		return o;
+
+	{
+		/* which quota holds it, and what it counts (as df inside) */
+		struct json_object *d = json_object_new_object();
+		json_object_object_add(d, "backend",
+				       i->cfg.disk.size > 0 && i->cfg.disk.backend
+					       ? json_object_new_string(i->cfg.disk.backend)
+					       : NULL);
+		add_i64_or_null(d, "size", i->cfg.disk.size > 0 ? i->cfg.disk.size : -1);
+		add_i64_or_null(d, "used", i->disk.used);
+		add_i64_or_null(d, "limit", i->disk.limit);
+		add_i64_or_null(d, "inodes_used", i->disk.inodes_used);
+		add_i64_or_null(d, "inodes_limit", i->disk.inodes_limit);
+		json_object_object_add(o, "disk", d);
+	}
 
 	json_object_object_add(o, "config", ve_config_to_json(&i->cfg));
 	st = json_object_new_object();

@@ -139,6 +139,11 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	mp = xasprintf("%s/mnt", p->run);
 	upper = xasprintf("%s/upper", vedir);
 	work = xasprintf("%s/work", vedir);
+	/* a disk image: mounted on this side, so the child's overlay (and
+	 * any idmapped clone of its upper) finds it there */
+	if ((r = ve_disk_attach(h, c, &upper, &work, err)) < 0)
+		goto fail;
+	vert_debug_mark("disk");
 
 	/* the cgroup first: whether the VE has one decides its mounts */
 	if ((r = cg_prepare(cgname, &c->resources, p->rootless,
@@ -202,10 +207,10 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 			for (size_t j = 0; j < c->n_volumes; j++)
 				hn_user |= strcmp(c->volumes[j].dest, "/etc/hostname") == 0;
 			if (!hn_file && !hn_user &&
-			    ve_hostname_file_install(h, lower,
+			    ve_hostname_file_install(upper, lower,
 						     c->hostname ? c->hostname : c->name) < 0)
 				vert_debug("VE '%s': no /etc/hostname written", c->name);
-			n_etc = ve_etc_files_install(h, lower, etc_m, n_etc, etc_keep);
+			n_etc = ve_etc_files_install(upper, lower, etc_m, n_etc, etc_keep);
 			in.net_mounts = etc_keep;
 			in.n_net_mounts = n_etc;
 		}
@@ -315,6 +320,7 @@ static bool after_exit(struct ve_handle *h, const struct exit_info *x)
 		vert_error_clear(&e);
 		vnet_teardown(&np, name, &e);
 		vert_error_clear(&e);
+		ve_disk_detach(h);
 		struct ve_state rs = { .status = (char *)"rebooting",
 				       .supervisor_pid = getpid(),
 				       .supervisor_start_time = self_start_time() };

@@ -186,8 +186,11 @@ void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool 
 			vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
 		vert_error_clear(&e);
 	}
-	if (lstat(h->run_dir, &st) == 0)
+	if (lstat(h->run_dir, &st) == 0) {
+		/* its disk image's mount first (fs_rm_rf does not cross it) */
+		ve_disk_detach(h);
 		fs_rm_rf(h->run_dir);
+	}
 }
 
 static const struct vjson_field autoremove_table[] = {

@@ -44,10 +44,10 @@ void ve_idrange_release(const struct ve_paths *p, const char *name, uint32_t bas
 
 /* identity.c: the generated /etc files into the VE's upper layer; the
  * mounts still needed go to keep (as many as returned, at most n) */
-size_t ve_etc_files_install(const struct ve_handle *h, const char *lower,
-			    const struct vnet_mount *m, size_t n, struct vnet_mount *keep);
+size_t ve_etc_files_install(const char *upper, const char *lower, const struct vnet_mount *m,
+			    size_t n, struct vnet_mount *keep);
 
-int ve_hostname_file_install(const struct ve_handle *h, const char *lower, const char *hostname);
+int ve_hostname_file_install(const char *upper, const char *lower, const char *hostname);
 
 /* userns.c */
 /* Claim (or, for an old config, allocate) the VE's range before a start. */
@@ -133,6 +133,22 @@ int ve_identity_create(const struct ve_handle *h, struct ve_config *c, const cha
  * where they said old. */
 int ve_hostname_files_live(int pidfd, pid_t pid, const char *old, const char *new,
 			   vert_error_t *err);
+
+/* disk.c */
+/* Put the VE's upper and work dirs under c->disk's quota (when it has
+ * one), choosing its backend; the VE is stopped. */
+int ve_disk_create(const struct ve_handle *h, struct ve_config *c, vert_error_t *err);
+/* Before the VE's child starts: mount its disk image on the host side and
+ * point *upper and *work into it (nothing without an image). */
+int ve_disk_attach(const struct ve_handle *h, const struct ve_config *c, char **upper, char **work,
+		   vert_error_t *err);
+/* Unmount what ve_disk_attach mounted (its loop device goes with it). */
+void ve_disk_detach(const struct ve_handle *h);
+/* c: the merged config, old: the disk before the patch.  1: a running
+ * VE's growth is left to its next start (no online resize here). */
+int ve_disk_set(const struct ve_handle *h, struct ve_config *c, const struct ve_disk *old,
+		bool running, vert_error_t *err);
+void ve_disk_release(const struct ve_handle *h, const struct ve_config *c);
 
 /* stop.c */
 int ve_stop_locked(struct ve_handle *h, int timeout, vert_error_t *err);

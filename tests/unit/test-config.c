@@ -111,8 +111,16 @@ static void test_config_roundtrip(void **state)
 	c.resources.memory_max = 512 << 20;
 	c.resources.pids_max = 64;
 	c.net = xstrdup("none");
+	c.disk.size = 64 << 20;
+	c.disk.inodes = 5000;
+	c.disk.backend = xstrdup("project");
+	c.disk.project_id = 70000;
 	o = ve_config_to_json(&c);
 	assert_int_equal(ve_config_from_json(o, &d, &e), 0);
+	assert_int_equal(d.disk.size, 64 << 20);
+	assert_int_equal(d.disk.inodes, 5000);
+	assert_string_equal(d.disk.backend, "project");
+	assert_int_equal(d.disk.project_id, 70000);
 	assert_string_equal(d.name, "web1");
 	assert_string_equal(d.template_name, "mini");
 	assert_string_equal(d.env[0], "A=1");

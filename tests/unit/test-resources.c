@@ -81,11 +81,38 @@ static void test_bad(void **state)
 	strv_free(r.io_max);
 }
 
+/* --disk and --disk-inodes */
+static void test_disk(void **state)
+{
+	struct ve_disk d = { 0 };
+	vert_error_t e = VERT_ERROR_INIT;
+	(void)state;
+
+	assert_int_equal(ve_parse_disk("disk", "10G", &d, &e), 0);
+	assert_int_equal(d.size, 10LL << 30);
+	assert_int_equal(ve_parse_disk("disk-inodes", "100000", &d, &e), 0);
+	assert_int_equal(d.inodes, 100000);
+	assert_int_not_equal(ve_parse_disk("disk", "10X", &d, &e), 0);
+	assert_non_null(strstr(e.msg, "invalid --disk '10X'"));
+	vert_error_clear(&e);
+	assert_int_not_equal(ve_parse_disk("disk", "4M", &d, &e), 0);
+	assert_non_null(strstr(e.msg, "at least 8M"));
+	vert_error_clear(&e);
+	assert_int_not_equal(ve_parse_disk("disk-inodes", "-1", &d, &e), 0);
+	vert_error_clear(&e);
+	assert_int_not_equal(ve_parse_disk("disk-inodes", "3", &d, &e), 0);
+	vert_error_clear(&e);
+	/* refused values leave what was set */
+	assert_int_equal(d.size, 10LL << 30);
+	assert_int_equal(d.inodes, 100000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_disk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
