@@ -16,7 +16,13 @@
  * is stale and taken over under the registry's lock.  A slot that overlaps
  * a host user or group (NSS) or any /etc/subuid or /etc/subgid range is
  * never handed out.
+ *
+ * Each state root also keeps DATA/idmap.d/NAME -> BASE, the claims it
+ * made: a create killed between its claim and its config is found and
+ * given back by the next command (ve_idrange_sweep), and a create of the
+ * same name takes its old range again.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -213,6 +219,35 @@ static int slot_claim(const struct ve_paths *p, const char *name, uint32_t base,
 	return -EEXIST;
 }
 
+static char *index_path(const struct ve_paths *p, const char *name)
+{
+	return name ? xasprintf("%s/idmap.d/%s", p->data, name) : xasprintf("%s/idmap.d", p->data);
+}
+
+static void index_set(const struct ve_paths *p, const char *name, uint32_t base)
+{
+	_cleanup_free_ char *dir = index_path(p, NULL), *path = index_path(p, name);
+	_cleanup_free_ char *tmp = xasprintf("%s.new", path), *target = xasprintf("%u", base);
+
+	mkdir(dir, 0700);
+	unlink(tmp);
+	if (symlink(target, tmp) < 0 || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+static uint32_t index_get(const struct ve_paths *p, const char *name)
+{
+	_cleanup_free_ char *path = index_path(p, name);
+	char buf[16];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	uint32_t base;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return parse_u32(buf, &base) == 0 ? base : 0;
+}
+
 int ve_idrange_alloc(const struct ve_paths *p, const char *name, uint32_t *ret_base,
 		     vert_error_t *err)
 {
@@ -227,6 +262,18 @@ int ve_idrange_alloc(const struct ve_paths *p, const char *name, uint32_t *ret_b
 		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "create '%s'", IDMAP_REGISTRY);
 	taken_host(&t);
 	slots = pl.size / VE_IDMAP_SIZE;
+	/* a range this name claimed before (a create that was killed) */
+	{
+		uint32_t old = index_get(p, name);
+		if (old >= pl.start && old - pl.start < pl.size &&
+		    (old - pl.start) % VE_IDMAP_SIZE == 0 && range_free(&t, old) &&
+		    slot_claim(p, name, old, true, NULL) == 0) {
+			free(t.lo);
+			free(t.hi);
+			*ret_base = old;
+			return 0;
+		}
+	}
 	/* start at a random slot: creates running side by side rarely meet */
 	{
 		char hex[9];
@@ -241,6 +288,7 @@ int ve_idrange_alloc(const struct ve_paths *p, const char *name, uint32_t *ret_b
 			continue;
 		c = slot_claim(p, name, base, true, err);
 		if (c == 0) {
+			index_set(p, name, base);
 			*ret_base = base;
 			r = 0;
 		} else if (c != -EEXIST) {
@@ -279,6 +327,8 @@ int ve_idrange_claim(const struct ve_paths *p, const char *name, uint32_t base, 
 			"group or /etc/subuid range",
 			base, base + VE_IDMAP_SIZE - 1, name);
 	r = slot_claim(p, name, base, true, err);
+	if (r == 0)
+		index_set(p, name, base);
 	if (r == -EEXIST) {
 		char *owner = NULL;
 		if (read_file_at(AT_FDCWD, path, 8192, &cur, NULL) == 0) {
@@ -302,8 +352,41 @@ void ve_idrange_release(const struct ve_paths *p, const char *name, uint32_t bas
 {
 	_cleanup_free_ char *path = slot_path(base), *cur = NULL;
 
-	if (!base || read_file_at(AT_FDCWD, path, 8192, &cur, NULL) < 0)
+	if (!base)
 		return;
-	if (claim_is(cur, p, name))
+	if (read_file_at(AT_FDCWD, path, 8192, &cur, NULL) == 0 && claim_is(cur, p, name))
 		unlink(path);
+	if (index_get(p, name) == base) {
+		_cleanup_free_ char *ip = index_path(p, name);
+		unlink(ip);
+	}
+}
+
+/* Claims of VEs that don't exist (a create killed before its config was
+ * written): given back. */
+void ve_idrange_sweep(const struct ve_paths *p)
+{
+	_cleanup_free_ char *dir = index_path(p, NULL);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *cfg = NULL;
+		uint32_t base;
+		if (de->d_name[0] == '.' || !ve_name_valid(de->d_name))
+			continue;
+		cfg = xasprintf("%s/ves/%s/config.json", p->data, de->d_name);
+		if (access(cfg, F_OK) == 0 || !(base = index_get(p, de->d_name)))
+			continue;
+		{
+			/* only while nobody creates it: its lock is free */
+			_cleanup_ve_handle_ struct ve_handle *h = NULL;
+			if (ve_open(p, de->d_name, VE_OPEN_LOCK, &h, NULL) < 0)
+				continue;
+			if (access(cfg, F_OK) < 0)
+				ve_idrange_release(p, de->d_name, base);
+		}
+	}
+	if (d)
+		closedir(d);
 }

@@ -353,6 +353,9 @@ void ve_reconcile_runtime(const struct ve_paths *p)
 {
 	/* runtime leftovers of VEs whose directory is gone: run/ves/NAME */
 	reconcile_dir(p, p->run, true);
+	/* uid ranges claimed by creates that never finished */
+	if (!p->rootless)
+		ve_idrange_sweep(p);
 	/* and network records */
 	{
 		_cleanup_free_ char *dir = xasprintf("%s/net", p->run);

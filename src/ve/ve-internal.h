@@ -41,6 +41,7 @@ int ve_idrange_alloc(const struct ve_paths *p, const char *name, uint32_t *ret_b
  * a config copied from elsewhere); refuses one held by another VE. */
 int ve_idrange_claim(const struct ve_paths *p, const char *name, uint32_t base, vert_error_t *err);
 void ve_idrange_release(const struct ve_paths *p, const char *name, uint32_t base);
+void ve_idrange_sweep(const struct ve_paths *p);
 
 /* identity.c: the generated /etc files into the VE's upper layer; the
  * mounts still needed go to keep (as many as returned, at most n) */

@@ -222,3 +222,28 @@ range_of() {
 	assert_failure
 	assert_output --partial "'idmap'"
 }
+
+# the registry's claims that name this state root
+claims_of_root() {
+	grep -lx -- "$TEST_ROOT" /var/lib/vert/idmap/[0-9]* 2>/dev/null | while read -r f; do
+		sed -n 2p "$f"
+	done
+}
+
+@test "a create killed at any point leaves no uid range claimed once the next command ran" {
+	root_only
+	for delay in 0.001 0.005 0.01 0.02 0.04 0.08; do
+		"$VERT_BIN" --root "$TEST_ROOT" create "kc$RANDOM" --template mini --net none &
+		pid=$!
+		sleep $delay
+		kill -KILL $pid 2>/dev/null || true
+		wait $pid 2>/dev/null || true
+	done
+	vert ps -a >/dev/null
+	# every claim left belongs to a VE that exists
+	for n in $(claims_of_root); do
+		[ -f "$TEST_ROOT/ves/$n/config.json" ] || { echo "stale claim of '$n'"; false; }
+	done
+	for v in $(vert ps -aq); do vert destroy --force "$v"; done
+	[ -z "$(claims_of_root)" ]
+}
