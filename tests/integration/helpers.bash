@@ -12,6 +12,10 @@ load '/usr/lib/bats/bats-assert/load'
 
 : "${VERT_TEST_MODE:=root}"
 : "${VERT_BUILD:=$(cd "$BATS_TEST_DIRNAME/../../build" && pwd)}"
+# in the test VM, $VERT names the binary under test (tests/vm/run)
+if [ "${VERT_IN_VM:-}" = 1 ] && [ -n "${VERT:-}" ]; then
+	VERT_BIN="${VERT_BIN:-$VERT}"
+fi
 VERT_BIN="${VERT_BIN:-$VERT_BUILD/vert}"
 PROBE="$VERT_BUILD/tests/helpers/vert-probe"
 

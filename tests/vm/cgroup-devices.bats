@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# cgroup v2 device filter: a root VE may make device nodes but only use
-# the standard ones (null, zero, full, random, urandom, tty, console, ptmx,
-# pts).  Runs in the VM (pure cgroup v2).
+# cgroup v2 device filter: a VE of the host's user namespace (--userns
+# host) may make device nodes but only use the standard ones (null, zero,
+# full, random, urandom, tty, console, ptmx, pts).  A VE of its own user
+# namespace (the default) can't make any.  Runs in the VM (pure cgroup v2).
 
 load cgroup-helpers
 
@@ -11,7 +12,7 @@ teardown_file() { vm_teardown_file; }
 @test "a root VE can make a node for host memory but not read it" {
 	# the host (the VM's root) can read it: the filter is what stops the VE
 	head -c 16 /dev/mem >/dev/null
-	run vert run --rm --net none mini -- sh -c "
+	run vert run --rm --net none --userns host mini -- sh -c "
 		mknod /tmp/mem c 1 1 && echo made
 		head -c 16 /tmp/mem >/dev/null 2>/tmp/err || cat /tmp/err
 		echo x > /dev/null && echo null-ok
@@ -22,6 +23,14 @@ teardown_file() { vm_teardown_file; }
 	[[ $output == *4* ]]
 }
 
+@test "a VE of its own user namespace can't make a device node at all" {
+	run vert run --rm --net none mini -- sh -c "
+		mknod /tmp/mem c 1 1 && echo made
+		echo x > /dev/null && echo null-ok"
+	[[ $output != *made* ]]
+	[[ $output == *null-ok* ]]
+}
+
 @test "a root VE can't read a host block device, even after mknod" {
 	modprobe loop 2>/dev/null || modprobe -d /run/vert-vm/kernel loop 2>/dev/null || true
 	img=$(mktemp /tmp/disk.XXXXXX)
@@ -30,7 +39,7 @@ teardown_file() { vm_teardown_file; }
 	loop=$(losetup -f --show "$img" 2>/dev/null) || skip "no loop device in the guest"
 	maj=$((0x$(stat -c %t "$loop")))
 	min=$((0x$(stat -c %T "$loop")))
-	run vert run --rm --net none mini -- sh -c "
+	run vert run --rm --net none --userns host mini -- sh -c "
 		mknod /tmp/disk b $maj $min && echo made
 		head -c 10 /tmp/disk 2>&1"
 	losetup -d "$loop"

@@ -81,8 +81,8 @@ teardown() {
 	[ "$(cat "$scratch/lower/f")" = lower ]
 }
 
-@test "/var/lib/vert and /tmp are tmpfs (usable as overlay upper dirs)" {
-	[ "$(stat -f -c %T /var/lib/vert)" = tmpfs ]
+@test "/var/lib/vert is ext4 (idmapped mounts, user xattrs) and /tmp tmpfs: both overlay uppers" {
+	[ "$(stat -f -c %T /var/lib/vert)" = ext2/ext3 ]
 	[ "$(stat -f -c %T /tmp)" = tmpfs ]
 	touch /var/lib/vert/probe
 	rm /var/lib/vert/probe
