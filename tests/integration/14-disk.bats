@@ -37,6 +37,12 @@ my_loops() {
 no_leaks() {
 	[ -z "$(my_loops)" ] && [ "$(count_mounts)" = 0 ]
 }
+# the next command reconciles: an init that is still a zombie counts as
+# running until reaped, so ask again until it is gone
+reconciled() {
+	vert ps -a >/dev/null
+	no_leaks
+}
 images() { find "$TEST_ROOT/ves" -name 'disk.img*' 2>/dev/null; }
 
 # df inside NAME, in 1K blocks: "size used"
@@ -238,8 +244,7 @@ have_sys_resource() {
 	init=$(ve_init_pid crash)
 	kill -KILL "$sup" "$init"
 	wait_for pid_gone "$init"
-	vert ps -a >/dev/null
-	wait_for -t 30 no_leaks
+	wait_for -t 30 reconciled
 	[ "$(vert inspect crash | jq -r .status.running)" = false ]
 	# and it starts again on its image
 	vert start crash
@@ -256,8 +261,7 @@ have_sys_resource() {
 	kill -KILL $pid
 	wait $pid || true
 	wait_for -t 20 eval '! pgrep -xf "sleep $NAP" >/dev/null'
-	vert ps -a >/dev/null
-	wait_for -t 30 no_leaks
+	wait_for -t 30 reconciled
 	[ -z "$(images)" ]
 
 	# SIGKILL at points all through the start
@@ -270,8 +274,7 @@ have_sys_resource() {
 		wait $pid 2>/dev/null || true
 	done
 	wait_for -t 20 eval '! pgrep -xf "sleep $NAP" >/dev/null'
-	vert ps -a >/dev/null
-	wait_for -t 30 no_leaks
+	wait_for -t 30 reconciled
 	[ -z "$(images)" ]
 	[ -z "$(ls -A "$TEST_ROOT/ves")" ]
 }
