@@ -6,6 +6,7 @@
  *   vert-probe fds               list open fds with their targets
  *   vert-probe zombies N         leave N orphaned zombies, print "ok"
  *   vert-probe exe-write         try to open /proc/1/exe for writing
+ *   vert-probe deep DIR N        make DIR/d/d/... N levels deep, print "ok"
  */
 
 #include <dirent.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,6 +85,28 @@ static int exe_write(void)
 	return 0;
 }
 
+/* Relative to an fd per level: no path length limit, one fd open. */
+static int deep(const char *dir, long n)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	for (long i = 0; fd >= 0 && i < n; i++) {
+		int c;
+		if (mkdirat(fd, "d", 0755) < 0 && errno != EEXIST)
+			break;
+		c = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		close(fd);
+		fd = c;
+	}
+	if (fd < 0) {
+		perror("deep");
+		return 1;
+	}
+	close(fd);
+	puts("ok");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "syscalls") == 0)
@@ -93,6 +117,8 @@ int main(int argc, char **argv)
 		return zombies(atoi(argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "exe-write") == 0)
 		return exe_write();
-	fprintf(stderr, "usage: vert-probe syscalls|fds|zombies N|exe-write\n");
+	if (argc >= 4 && strcmp(argv[1], "deep") == 0)
+		return deep(argv[2], atol(argv[3]));
+	fprintf(stderr, "usage: vert-probe syscalls|fds|zombies N|exe-write|deep DIR N\n");
 	return 2;
 }
