@@ -334,6 +334,13 @@ int fs_setup_rootfs(const struct rt_spec *s, const struct fs_setup_opts *o, vert
 	rootfd = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return vert_error_sys(err, "open rootfs '%s'", s->root_path);
+	/* No device node on the root filesystem opens a device: not one a
+	 * template made before imports dropped them, nor one the VE makes
+	 * with CAP_MKNOD.  The VE's devices live on its /dev, a mount of
+	 * its own; this flag is on the rootfs mount only. */
+	if ((r = mount_set_attr(rootfd, NULL, false, MOUNT_ATTR_NODEV, 0)) < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "make rootfs '%s' nodev",
+				      s->root_path);
 
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		const struct rt_mount *m = &s->mounts[i];
