@@ -361,14 +361,15 @@ static void console_note(const struct ve_handle *h, const char *msg)
 }
 
 /* Called between a reboot's cleanup and the next boot.  False: a stop or
- * a destroy came while it waited, and the VE must not boot again. */
-static bool reboot_backoff(struct ve_handle *h)
+ * a destroy came while it waited, and the VE must not boot again.  !quiet:
+ * said on stderr too (an attached supervisor's terminal). */
+static bool reboot_backoff(struct ve_handle *h, bool quiet)
 {
 	_cleanup_close_ int dfd = open(h->run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL, *marker = xasprintf("%s/stopping", h->run_dir);
 	unsigned long long count = 0, last = 0;
 	uint64_t now = now_ns(), delay, until;
-	char txt[256];
+	char msg[200], txt[256];
 
 	if (dfd < 0)
 		return true;
@@ -385,11 +386,14 @@ static bool reboot_backoff(struct ve_handle *h)
 		vert_debug("record reboot count: %s", strerror(errno));
 	if (!delay)
 		return true;
-	snprintf(txt, sizeof(txt),
-		 "\r\nvert: VE '%s' rebooted %llu times in a row, each within %ds of booting: "
-		 "next boot in %llus\r\n",
+	snprintf(msg, sizeof(msg),
+		 "VE '%s' rebooted %llu times in a row, each within %ds of booting: next boot "
+		 "in %llus",
 		 h->name, count, REBOOT_RESET_S, (unsigned long long)(delay / 1000000000ULL));
+	snprintf(txt, sizeof(txt), "\r\nvert: %s\r\n", msg);
 	console_note(h, txt);
+	if (!quiet)
+		vert_log(VERT_LOG_NOTICE, "%s", msg);
 	while (now_ns() < until) {
 		struct stat st;
 		if (access(marker, F_OK) == 0 || stat(h->config_path, &st) < 0)
@@ -407,7 +411,7 @@ static bool exit_and_reboot(struct ve_handle *h, int code, int sig, struct ve_bo
 {
 	if (!ve_after_exit(h, code, sig))
 		return false;
-	if (!reboot_backoff(h)) {
+	if (!reboot_backoff(h, true)) {
 		/* stopped (or destroyed) while it waited: it stays down */
 		ve_last_write(h, code, sig, "stop");
 		ve_instance_cleanup(h, NULL);
@@ -636,7 +640,7 @@ static int start_attached(struct ve_handle *h, int *ret_status, vert_error_t *er
 				break;
 		}
 		/* rebooted from inside: boot again, same terminal */
-		if (!reboot_backoff(h)) {
+		if (!reboot_backoff(h, false)) {
 			ve_last_write(h, code, sig, "stop");
 			ve_instance_cleanup(h, NULL);
 			break;
