@@ -18,6 +18,8 @@ setup() {
 # host_if_of NAME: the host end of the running VE NAME's eth0
 host_if_of() {
 	local idx
+	# the init is recorded before its network is made: wait for eth0
+	wait_for -t 20 vert exec "$1" test -e /sys/class/net/eth0/iflink || return 1
 	idx=$(vert exec "$1" cat /sys/class/net/eth0/iflink) || return 1
 	ip -o link show | awk -F': ' -v i="$idx" '$1 == i { sub(/@.*/, "", $2); print $2 }'
 }
@@ -37,7 +39,6 @@ host_if_of() {
 	vert run --rm --name rart --net routed --ip "$(ve_routed_ip 30)" mini -- sh -c "$IDLE" &
 	bg_track $!
 	wait_for -t 20 test -f "$TEST_ROOT/run/ves/rart/state.json"
-	wait_for -t 20 eval 'vert exec rart true'
 	hif=$(host_if_of rart)
 	[ -n "$hif" ]
 	[ "$(cat "/proc/sys/net/ipv6/conf/$hif/accept_ra")" = 0 ]
