@@ -56,6 +56,37 @@ static int open_base(const struct cg_place *pl, vert_error_t *err)
 	return bfd;
 }
 
+/* How far a VE's cgroup tree may grow, set on <base>/NAME where the VE
+ * can't raise it.  Every cgroup costs kernel memory (per controller, and
+ * per CPU for memory and cpu) that no limit of the VE's pays for, and a
+ * deep tree makes every charge walk up a longer path: a VE must not make
+ * them without bound.  Both count from NAME, so the payload is depth 1.
+ *   depth 32: systemd's deepest is about 6 below the payload
+ *     (user.slice/user-N.slice/user@N.service/app.slice/X.scope), a
+ *     nested container with its own systemd doubles that; 32 leaves room
+ *     for one more level of nesting.
+ *   descendants 1024: a systemd VE with a hundred services and a few
+ *     sessions uses a few hundred; the rest is room for nested ones,
+ *     while 1024 cgroups stay a few tens of MB of kernel memory at most. */
+#define CG_VE_MAX_DEPTH "32"
+#define CG_VE_MAX_DESCENDANTS "1024"
+
+static int limit_tree(int vfd, const char *path, vert_error_t *err)
+{
+	static const char *const files[][2] = {
+		{ "cgroup.max.depth", CG_VE_MAX_DEPTH },
+		{ "cgroup.max.descendants", CG_VE_MAX_DESCENDANTS },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		int r = write_file_str_at(vfd, files[i][0], files[i][1]);
+		if (r < 0)
+			return vert_error_set(err, -r, VERT_ERR_RUNTIME, "set %s of cgroup '%s'",
+					      files[i][0], path);
+	}
+	return 0;
+}
+
 static int make_ve_cgroup(int bfd, const char *path, const char *cgname, vert_error_t *err)
 {
 	int r;
@@ -140,7 +171,7 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 			vert_debug("%s", e.msg);
 		vert_error_clear(&e);
 	}
-	if ((r = cg_write_resources(vfd, res, err)) < 0)
+	if ((r = limit_tree(vfd, path, err)) < 0 || (r = cg_write_resources(vfd, res, err)) < 0)
 		goto undo;
 	if (mkdirat(vfd, CG_PAYLOAD, 0755) < 0) {
 		r = vert_error_sys(err, "create cgroup '%s/" CG_PAYLOAD "'", path);

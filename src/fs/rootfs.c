@@ -416,6 +416,13 @@ int fs_setup_rootfs(const struct rt_spec *s, const struct fs_setup_opts *o, vert
 	r = mount_rootfs(s, o, &rootfd, err);
 	if (r < 0)
 		return r;
+	/* No device node on the root filesystem opens a device: not one a
+	 * template made before imports dropped them, nor one the VE makes
+	 * with CAP_MKNOD.  The VE's devices live on its /dev, a mount of
+	 * its own; this flag is on the rootfs mount only. */
+	if ((r = mount_set_attr(rootfd, NULL, false, MOUNT_ATTR_NODEV, 0)) < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "make rootfs '%s' nodev",
+				      s->root_path);
 
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		const struct rt_mount *m = &s->mounts[i];

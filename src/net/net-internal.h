@@ -96,6 +96,7 @@ struct nft_ve {
 int nft_ve_add(const struct nft_ve *v, vert_error_t *err);
 /* net.ipv4.conf.IFNAME.route_localnet=1 (vnet-prepare.c) */
 int vnet_route_localnet(const char *ifname, vert_error_t *err);
+int vnet_no_ra(const char *ifname, vert_error_t *err);
 /* Idempotent: whatever of the VE's rules exists is removed. */
 int nft_ve_del(const char *table, const char *ve, vert_error_t *err);
 

@@ -357,6 +357,43 @@ static void masq_rules(struct batch *bt, const struct nft_ve *v, const char *tag
 	}
 }
 
+/* ether type T, udp sport PORT drop (wherever the transport header
+ * is: the netdev family finds it past IPv6 extension headers) */
+static void udp_sport_drop(struct batch *bt, const struct nft_ve *v, const char *chain,
+			   uint16_t ethertype, uint16_t port)
+{
+	struct nftnl_rule *r = rule_new(NFPROTO_NETDEV, v->table, chain, NULL);
+	uint16_t p = htons(port);
+
+	e_ether_type(r, NFT_CMP_EQ, ethertype);
+	e_u8_eq(r, NFT_META_L4PROTO, IPPROTO_UDP);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2);
+	e_cmp(r, NFT_CMP_EQ, &p, 2);
+	e_verdict(r, NF_DROP);
+	add_rule(bt, r);
+}
+
+/* icmpv6 type T drop; with own1 (and own2), only when the message's
+ * target address (neighbour discovery: at offset 8) is neither */
+static void icmp6_drop(struct batch *bt, const struct nft_ve *v, const char *chain, uint8_t type,
+		       const struct in6_addr *own1, const struct in6_addr *own2)
+{
+	struct nftnl_rule *r = rule_new(NFPROTO_NETDEV, v->table, chain, NULL);
+
+	e_ether_type(r, NFT_CMP_EQ, ETHERTYPE_IPV6);
+	e_u8_eq(r, NFT_META_L4PROTO, IPPROTO_ICMPV6);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+	e_cmp(r, NFT_CMP_EQ, &type, 1);
+	if (own1) {
+		e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8, 16);
+		e_cmp(r, NFT_CMP_NEQ, own1, 16);
+		if (own2)
+			e_cmp(r, NFT_CMP_NEQ, own2, 16);
+	}
+	e_verdict(r, NF_DROP);
+	add_rule(bt, r);
+}
+
 /* Drop everything the VE sends that isn't from its own MAC and
  * addresses.  Chain policy accept, so each rule names what to drop. */
 static void antispoof_rules(struct batch *bt, const struct nft_ve *v, const char *chain)
@@ -399,6 +436,42 @@ static void antispoof_rules(struct batch *bt, const struct nft_ve *v, const char
 	e_ip4(r, 16, NFT_CMP_EQ, 0x7f000000, 8);
 	e_verdict(r, NF_DROP);
 	add_rule(bt, r);
+
+	/* no DHCP server: a VE answering DHCP on the bridge would hand its
+	 * neighbours (and whatever else the bridge reaches) addresses,
+	 * routes and DNS of its choosing; vert assigns the addresses */
+	udp_sport_drop(bt, v, chain, ETHERTYPE_IP, 67);
+	udp_sport_drop(bt, v, chain, ETHERTYPE_IPV6, 547);
+
+	/* no router: router advertisements, redirects and router
+	 * renumbering reroute or readdress every IPv6 host on the bridge,
+	 * whatever their source address says */
+	icmp6_drop(bt, v, chain, 134, NULL, NULL);
+	icmp6_drop(bt, v, chain, 137, NULL, NULL);
+	icmp6_drop(bt, v, chain, 138, NULL, NULL);
+	/* neighbour advertisements only for its own addresses: one for a
+	 * neighbour's or the gateway's address would take its traffic */
+	icmp6_drop(bt, v, chain, 136, &v->ll6, v->has_ip6 ? &v->ip6 : NULL);
+	/* and none of that in fragments, where the type or the target may
+	 * sit past the first one (neighbour discovery is never fragmented,
+	 * RFC 6980) */
+	{
+		struct nftnl_expr *e = nftnl_expr_alloc("exthdr");
+		uint8_t one = 1;
+
+		r = rule_new(NFPROTO_NETDEV, v->table, chain, NULL);
+		e_ether_type(r, NFT_CMP_EQ, ETHERTYPE_IPV6);
+		e_u8_eq(r, NFT_META_L4PROTO, IPPROTO_ICMPV6);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_DREG, NFT_REG_1);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, IPPROTO_FRAGMENT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, 0);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, 1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_FLAGS, NFT_EXTHDR_F_PRESENT);
+		nftnl_rule_add_expr(r, e);
+		e_cmp(r, NFT_CMP_EQ, &one, 1);
+		e_verdict(r, NF_DROP);
+		add_rule(bt, r);
+	}
 
 	/* IPv6: its address, its link-local address, and :: (DAD) pass */
 	{

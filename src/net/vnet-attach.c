@@ -106,6 +106,8 @@ static int attach_veth(struct vnet_state *s, pid_t pid, vert_error_t *err)
 			vert_error_wrap(err, "host interface '%s' exists", s->host_if);
 		goto out;
 	}
+	if ((r = vnet_no_ra(s->host_if, err)) < 0)
+		goto out;
 	if (s->mode == VNET_ROUTED) {
 		/* the host's end: the gateway address (/32, shared by all routed
 		 * VEs' host ends) and a /32 route to the VE */

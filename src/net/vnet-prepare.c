@@ -70,6 +70,32 @@ int vnet_route_localnet(const char *ifname, vert_error_t *err)
 	return 0;
 }
 
+/* The host's ends of VE links (the bridge, host-side veths) never take
+ * router advertisements or redirects: a VE on the bridge could otherwise
+ * hand the host a default route, an address or a prefix of its choosing
+ * (the VE's own RAs are dropped at its veth as well, nft.c: this holds
+ * even for a packet that got past).  No IPv6 on the host (no conf
+ * directory): nothing to do. */
+int vnet_no_ra(const char *ifname, vert_error_t *err)
+{
+	static const char *const knobs[] = { "accept_ra", "autoconf", "accept_redirects" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(knobs); i++) {
+		_cleanup_free_ char *path =
+			xasprintf("/proc/sys/net/ipv6/conf/%s/%s", ifname, knobs[i]);
+		_cleanup_free_ char *cur = NULL;
+		int r;
+
+		if (read_file_at(AT_FDCWD, path, 16, &cur, NULL) < 0 || cur[0] == '0')
+			continue;
+		r = write_file_str(path, "0");
+		if (r < 0 && r != -ENOENT)
+			return vert_error_set(err, -r, VERT_ERR_RUNTIME,
+					      "set net.ipv6.conf.%s.%s to 0", ifname, knobs[i]);
+	}
+	return 0;
+}
+
 static int overlap_error(uint32_t subnet, int prefix, const char *route, vert_error_t *err)
 {
 	char net[16];
@@ -195,7 +221,7 @@ static int ensure_bridge_locked(void *data, vert_error_t *err)
 		goto out;
 	}
 	s->bridge_ifindex = idx;
-	if ((r = vnet_route_localnet(nc->bridge, err)) < 0)
+	if ((r = vnet_route_localnet(nc->bridge, err)) < 0 || (r = vnet_no_ra(nc->bridge, err)) < 0)
 		goto out;
 	r = enable_ip_forward(err);
 out:

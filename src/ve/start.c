@@ -356,6 +356,91 @@ static void autoremove(struct ve_handle *h, bool wait)
 	ve_handle_unlock(h, VE_UNLOCK_REMOVE);
 }
 
+/* ---- reboot loops ----
+ *
+ * A VE whose init reboots as soon as it is up (a broken or hostile
+ * template) would otherwise boot again and again at full speed: a new
+ * network, cgroup and mount namespace each time, costing the host CPU
+ * and netlink/nftables churn.  The first reboots in a row are immediate
+ * (an admin's reboot, an upgrade that reboots twice), then each waits
+ * twice as long as the one before, up to a minute: the kind of curve
+ * systemd's restart rate limit and Kubernetes' CrashLoopBackOff use.  A
+ * VE that stays up for two minutes starts over.  The count lives in the
+ * runtime dir, which a reboot keeps and a stop removes.  Each wait is said
+ * in the VE's console log (`vert logs`); `vert ps` shows it "rebooting". */
+#define REBOOT_FREE 3
+#define REBOOT_BASE_MS 1000ULL
+#define REBOOT_CAP_MS 60000ULL
+#define REBOOT_RESET_S 120
+
+static uint64_t reboot_delay_ms(unsigned long long count)
+{
+	unsigned long long k;
+
+	if (count <= REBOOT_FREE)
+		return 0;
+	k = count - REBOOT_FREE - 1;
+	if (k >= 16 || (REBOOT_BASE_MS << k) > REBOOT_CAP_MS)
+		return REBOOT_CAP_MS;
+	return REBOOT_BASE_MS << k;
+}
+
+static void console_note(const struct ve_handle *h, const char *msg)
+{
+	_cleanup_close_ int dfd = open(h->data_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = -EBADF;
+
+	if (dfd < 0)
+		return;
+	fd = openat(dfd, MONITOR_LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd >= 0 && write_all(fd, msg, strlen(msg)) < 0)
+		vert_debug("write console log: %s", strerror(errno));
+}
+
+/* Called between a reboot's cleanup and the next boot.  False: a stop or
+ * a destroy came while it waited, and the VE must not boot again.  !quiet:
+ * said on stderr too (an attached supervisor's terminal). */
+static bool reboot_backoff(struct ve_handle *h, bool quiet)
+{
+	_cleanup_close_ int dfd = open(h->run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL, *marker = xasprintf("%s/stopping", h->run_dir);
+	unsigned long long count = 0, last = 0;
+	uint64_t now = now_ns(), delay, until;
+	char msg[200], txt[256];
+
+	if (dfd < 0)
+		return true;
+	if (read_file_at(dfd, "reboots", 256, &buf, NULL) == 0 &&
+	    sscanf(buf, "%llu %llu", &count, &last) == 2 && now >= last &&
+	    now - last < REBOOT_RESET_S * 1000000000ULL)
+		count++;
+	else
+		count = 1;
+	delay = reboot_delay_ms(count) * 1000000ULL;
+	until = now + delay;
+	snprintf(txt, sizeof(txt), "%llu %llu\n", count, (unsigned long long)until);
+	if (write_file_atomic_nosync_at(dfd, "reboots", txt, strlen(txt), 0600) < 0)
+		vert_debug("record reboot count: %s", strerror(errno));
+	if (!delay)
+		return true;
+	snprintf(msg, sizeof(msg),
+		 "VE '%s' rebooted %llu times in a row, each within %ds of booting: next boot "
+		 "in %llus",
+		 h->name, count, REBOOT_RESET_S, (unsigned long long)(delay / 1000000000ULL));
+	snprintf(txt, sizeof(txt), "\r\nvert: %s\r\n", msg);
+	console_note(h, txt);
+	if (!quiet)
+		vert_log(VERT_LOG_NOTICE, "%s", msg);
+	while (now_ns() < until) {
+		struct stat st;
+		if (access(marker, F_OK) == 0 || stat(h->config_path, &st) < 0)
+			return false;
+		usleep(100 * 1000);
+	}
+	return true;
+}
+
 /* The instance's init exited: clean up after it and, when it rebooted
  * from inside, boot the VE again into *b (true: it runs again; a boot
  * that fails has cleaned up after itself). */
@@ -364,6 +449,12 @@ static bool exit_and_reboot(struct ve_handle *h, int code, int sig, struct ve_bo
 {
 	if (!ve_after_exit(h, code, sig))
 		return false;
+	if (!reboot_backoff(h, true)) {
+		/* stopped (or destroyed) while it waited: it stays down */
+		ve_last_write(h, code, sig, "stop");
+		ve_instance_cleanup(h, NULL);
+		return false;
+	}
 	if (ve_handle_reload(h, err) < 0) {
 		/* destroyed meanwhile: nothing to boot, the reboot's state goes */
 		ve_instance_cleanup(h, NULL);
@@ -587,6 +678,11 @@ static int start_attached(struct ve_handle *h, int *ret_status, vert_error_t *er
 				break;
 		}
 		/* rebooted from inside: boot again, same terminal */
+		if (!reboot_backoff(h, false)) {
+			ve_last_write(h, code, sig, "stop");
+			ve_instance_cleanup(h, NULL);
+			break;
+		}
 		if ((r = ve_handle_reload(h, err)) < 0)
 			break;
 		b = (struct ve_boot){ .h = h, .cfg = &h->cfg, .detached = false };

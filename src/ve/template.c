@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <elf.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stddef.h>
@@ -280,6 +281,70 @@ static int write_meta(const char *dir, const char *name, const char *source, con
 	return 0;
 }
 
+/* Device nodes found in an imported tree (nftw has no user pointer). */
+static struct {
+	size_t n;
+	char *example;
+	int err;
+} scrub;
+
+static int scrub_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)f;
+	if (type == FTW_DNR || type == FTW_NS) {
+		scrub.err = EACCES;
+		return 1;
+	}
+	if (!S_ISBLK(st->st_mode) && !S_ISCHR(st->st_mode))
+		return 0;
+	if (unlink(path) < 0) {
+		scrub.err = errno;
+		return 1;
+	}
+	if (!scrub.example)
+		scrub.example = xstrdup(path);
+	scrub.n++;
+	return 0;
+}
+
+/* A template never gives a VE a device: block and character device nodes
+ * of an imported tree are dropped, with one notice.  Not refused: distro
+ * tarballs and copied root directories carry /dev/null, /dev/console and
+ * the like, and every VE gets its own /dev (a tmpfs with the few nodes it
+ * may use) anyway; Incus and LXC drop them the same way when they unpack
+ * an image.  FIFOs and sockets stay: they name no host object (a socket
+ * file nobody is bound to refuses connections; each VE's overlay has its
+ * own pipe for a FIFO).  Rootless: a user namespace can't make device
+ * nodes, so there are none to find. */
+static int scrub_devices(const struct ve_paths *p, const char *name, const char *rootfs,
+			 vert_error_t *err)
+{
+	_cleanup_free_ char *example = NULL;
+	size_t n, skip = strlen(rootfs);
+	int r, e;
+
+	if (p->rootless)
+		return 0;
+	scrub.n = 0;
+	scrub.example = NULL;
+	scrub.err = 0;
+	r = nftw(rootfs, scrub_one, 16, FTW_PHYS | FTW_MOUNT);
+	example = scrub.example;
+	n = scrub.n;
+	e = scrub.err ? scrub.err : errno;
+	scrub.example = NULL;
+	if (r != 0)
+		/* a tree we can't walk through may hide a device: refuse */
+		return vert_error_set(err, e ? e : EIO, VERT_ERR_RUNTIME,
+				      "check the imported tree for device nodes");
+	if (n > 0)
+		vert_log(VERT_LOG_NOTICE,
+			 "template '%s': dropped %zu device node%s (e.g. '%s'): a VE never gets a "
+			 "device from its template",
+			 name, n, n == 1 ? "" : "s", example + skip);
+	return 0;
+}
+
 /* Common frame: lock, check the name is free, build in staging, rename. */
 typedef int (*populate_fn)(const struct ve_paths *p, const char *arg, const char *rootfs,
 			   vert_error_t *err);
@@ -304,7 +369,7 @@ static int build_locked(const struct ve_paths *p, const char *name, const char *
 		r = vert_error_sys(err, "create '%s'", staging);
 		goto fail;
 	}
-	if ((r = fn(p, arg, rootfs, err)) < 0 ||
+	if ((r = fn(p, arg, rootfs, err)) < 0 || (r = scrub_devices(p, name, rootfs, err)) < 0 ||
 	    (r = write_meta(staging, name, source, rootfs, err)) < 0)
 		goto fail;
 	if (rename(staging, final) < 0) {

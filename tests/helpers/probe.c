@@ -6,6 +6,15 @@
  *   vert-probe fds               list open fds with their targets
  *   vert-probe zombies N         leave N orphaned zombies, print "ok"
  *   vert-probe exe-write         try to open /proc/1/exe for writing
+ *   vert-probe deep DIR N        make DIR/d/d/... N levels deep, print "ok"
+ *   vert-probe icmp6 IF TYPE [TARGET]  send an ICMPv6 router advertisement
+ *                                (134), neighbour advertisement (136, for
+ *                                TARGET) or redirect (137) to ff02::1
+ *   vert-probe udp SPORT DST DPORT     send "probe" from SPORT (DST: IPv4,
+ *                                or IPv6 with %IF for link-local scope)
+ *   vert-probe capture IF SECS   (on the host) print "ready", then one line
+ *                                per ICMPv6/UDP packet IF receives, until a
+ *                                UDP packet to port 9999 or SECS pass
  */
 
 #include <dirent.h>
@@ -15,6 +24,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,6 +101,161 @@ static int exe_write(void)
 	return 0;
 }
 
+/* Relative to an fd per level: no path length limit, one fd open. */
+static int deep(const char *dir, long n)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	for (long i = 0; fd >= 0 && i < n; i++) {
+		int c;
+		if (mkdirat(fd, "d", 0755) < 0 && errno != EEXIST)
+			break;
+		c = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		close(fd);
+		fd = c;
+	}
+	if (fd < 0) {
+		perror("deep");
+		return 1;
+	}
+	close(fd);
+	puts("ok");
+	return 0;
+}
+
+/* The kernel fills in the ICMPv6 checksum of a raw ICMPv6 socket. */
+static int icmp6(const char *ifname, int type, const char *target)
+{
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
+	unsigned char pkt[64] = { 0 };
+	size_t len = 0;
+	int fd = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6), hops = 255;
+
+	if (fd < 0 || inet_pton(AF_INET6, "ff02::1", &to.sin6_addr) != 1)
+		return perror("icmp6 socket"), 1;
+	to.sin6_scope_id = if_nametoindex(ifname);
+	setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &to.sin6_scope_id, sizeof(int));
+	pkt[0] = (unsigned char)type;
+	if (type == 134) { /* hop limit 64, router lifetime 1800 s */
+		pkt[4] = 64;
+		pkt[6] = 1800 >> 8;
+		pkt[7] = 1800 & 0xff;
+		len = 16;
+	} else if (type == 136 || type == 137) { /* NA: override flag; target */
+		if (type == 136)
+			pkt[4] = 0x20;
+		if (!target || inet_pton(AF_INET6, target, pkt + 8) != 1)
+			return fprintf(stderr, "icmp6: need a target address\n"), 2;
+		len = type == 136 ? 24 : 40;
+		if (type == 137) /* destination: the target too */
+			memcpy(pkt + 24, pkt + 8, 16);
+	} else {
+		return fprintf(stderr, "icmp6: type 134, 136 or 137\n"), 2;
+	}
+	if (sendto(fd, pkt, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+		return perror("icmp6 send"), 1;
+	puts("sent");
+	return 0;
+}
+
+static int udp(int sport, const char *dst, int dport)
+{
+	struct sockaddr_storage from = { 0 }, to = { 0 };
+	socklen_t len;
+	char host[128], *pct;
+	int fd, one = 1;
+
+	snprintf(host, sizeof(host), "%s", dst);
+	pct = strchr(host, '%');
+	if (pct)
+		*pct++ = '\0';
+	if (strchr(host, ':')) {
+		struct sockaddr_in6 *f = (void *)&from, *t = (void *)&to;
+		f->sin6_family = t->sin6_family = AF_INET6;
+		f->sin6_port = htons((uint16_t)sport);
+		t->sin6_port = htons((uint16_t)dport);
+		t->sin6_scope_id = pct ? if_nametoindex(pct) : 0;
+		if (inet_pton(AF_INET6, host, &t->sin6_addr) != 1)
+			return fprintf(stderr, "udp: bad address\n"), 2;
+		len = sizeof(*t);
+	} else {
+		struct sockaddr_in *f = (void *)&from, *t = (void *)&to;
+		f->sin_family = t->sin_family = AF_INET;
+		f->sin_port = htons((uint16_t)sport);
+		t->sin_port = htons((uint16_t)dport);
+		if (inet_pton(AF_INET, host, &t->sin_addr) != 1)
+			return fprintf(stderr, "udp: bad address\n"), 2;
+		len = sizeof(*t);
+	}
+	fd = socket(to.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return perror("udp socket"), 1;
+	setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (pct && to.ss_family == AF_INET)
+		setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, pct, (socklen_t)strlen(pct));
+	if (bind(fd, (struct sockaddr *)&from, len) < 0)
+		return perror("udp bind"), 1;
+	if (sendto(fd, "probe", 5, 0, (struct sockaddr *)&to, len) < 0)
+		return perror("udp send"), 1;
+	puts("sent");
+	return 0;
+}
+
+static int capture(const char *ifname, int secs)
+{
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	time_t end = time(NULL) + secs;
+	unsigned char f[2048];
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+
+	ll.sll_ifindex = (int)if_nametoindex(ifname);
+	if (fd < 0 || !ll.sll_ifindex || bind(fd, (struct sockaddr *)&ll, sizeof(ll)) < 0)
+		return perror("capture"), 1;
+	puts("ready");
+	fflush(stdout);
+	while (time(NULL) < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t n;
+		unsigned et, proto;
+		const unsigned char *l4;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		n = recvfrom(fd, f, sizeof(f), 0, (struct sockaddr *)&from, &fl);
+		if (n < 14 + 20 + 8 || from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		et = (unsigned)f[12] << 8 | f[13];
+		if (et == ETHERTYPE_IPV6 && n >= 14 + 40 + 8) {
+			proto = f[14 + 6];
+			l4 = f + 14 + 40;
+		} else if (et == ETHERTYPE_IP) {
+			proto = f[14 + 9];
+			l4 = f + 14 + (f[14] & 0xf) * 4;
+		} else {
+			continue;
+		}
+		if (proto == IPPROTO_ICMPV6 && et == ETHERTYPE_IPV6) {
+			char t[INET6_ADDRSTRLEN] = "-";
+			if (l4[0] == 136 && n >= 14 + 40 + 24)
+				inet_ntop(AF_INET6, l4 + 8, t, sizeof(t));
+			printf("icmp6 %u %s\n", l4[0], t);
+		} else if (proto == IPPROTO_UDP) {
+			unsigned sp = (unsigned)l4[0] << 8 | l4[1],
+				 dp = (unsigned)l4[2] << 8 | l4[3];
+			printf("udp%c %u %u\n", et == ETHERTYPE_IP ? '4' : '6', sp, dp);
+			if (dp == 9999)
+				return fflush(stdout), 0;
+		}
+		fflush(stdout);
+	}
+	puts("timeout");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "syscalls") == 0)
@@ -93,6 +266,15 @@ int main(int argc, char **argv)
 		return zombies(atoi(argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "exe-write") == 0)
 		return exe_write();
-	fprintf(stderr, "usage: vert-probe syscalls|fds|zombies N|exe-write\n");
+	if (argc >= 4 && strcmp(argv[1], "icmp6") == 0)
+		return icmp6(argv[2], atoi(argv[3]), argc >= 5 ? argv[4] : NULL);
+	if (argc >= 5 && strcmp(argv[1], "udp") == 0)
+		return udp(atoi(argv[2]), argv[3], atoi(argv[4]));
+	if (argc >= 4 && strcmp(argv[1], "capture") == 0)
+		return capture(argv[2], atoi(argv[3]));
+	if (argc >= 4 && strcmp(argv[1], "deep") == 0)
+		return deep(argv[2], atol(argv[3]));
+	fprintf(stderr,
+		"usage: vert-probe syscalls|fds|zombies N|exe-write|deep|icmp6|udp|capture\n");
 	return 2;
 }
