@@ -356,6 +356,9 @@ static int do_dump(struct ve_handle *h, const struct ve_state *s, const char *tm
 	criu_set_pid(s->pid);
 	criu_set_leave_running(leave);
 	criu_set_tcp_established(true);
+	/* nftables, not CRIU's default iptables (not installed, or legacy) */
+	if (criu_set_network_lock(CRIU_NETWORK_LOCK_NFTABLES) < 0)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "set CRIU's network lock");
 	criu_set_file_locks(true);
 	criu_set_ext_unix_sk(false);
 	criu_set_shell_job(false);

@@ -331,6 +331,9 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 	if ((r = add_ext_mounts(im, &h->cfg, net, err)) < 0)
 		return r;
 	criu_set_tcp_established(true);
+	/* nftables, not CRIU's default iptables (not installed, or legacy) */
+	if (criu_set_network_lock(CRIU_NETWORK_LOCK_NFTABLES) < 0)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "set CRIU's network lock");
 	criu_set_file_locks(true);
 	criu_set_ext_unix_sk(false);
 	criu_set_shell_job(false);

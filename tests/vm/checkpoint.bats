@@ -7,6 +7,8 @@
 # already in use.
 
 load cgroup-helpers
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
 
 setup_file() {
 	vm_only
