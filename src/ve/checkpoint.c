@@ -308,6 +308,8 @@ static struct json_object *image_meta(const struct ve_handle *h, pid_t pid, stru
 	json_object_object_add(o, "format", json_object_new_int(VE_IMAGE_FORMAT));
 	json_object_object_add(o, "name", json_object_new_string(h->name));
 	json_object_object_add(o, "template", json_object_new_string(h->cfg.template_name));
+	/* the state root it was taken in: there, it may replace the VE */
+	json_object_object_add(o, "data_root", json_object_new_string(h->p->data));
 	json_object_object_add(o, "created_at", json_object_new_int64((int64_t)time(NULL)));
 	if (vnet_ipam_lookup(h->p->data, h->name, &ip) == 0 && ip) {
 		char b[16];

@@ -47,7 +47,7 @@
 struct image {
 	char *dir;
 	struct json_object *meta, *manifest;
-	const char *name, *template_name, *ip, *mac;
+	const char *name, *template_name, *ip, *mac, *data_root;
 	struct json_object *ext;
 };
 
@@ -85,6 +85,8 @@ static int image_load(const char *dir, struct image *im, vert_error_t *err)
 		im->ip = json_object_get_string(v);
 	if (json_object_object_get_ex(im->meta, "mac", &v))
 		im->mac = json_object_get_string(v);
+	if (json_object_object_get_ex(im->meta, "data_root", &v))
+		im->data_root = json_object_get_string(v);
 	json_object_object_get_ex(im->meta, "external_mounts", &im->ext);
 	if (!im->name || !im->template_name)
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
@@ -583,7 +585,7 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	_cleanup_free_ char *dir = NULL;
 	struct image im = { 0 };
-	bool created = false;
+	bool created = false, own = false;
 	int r;
 
 	if (p->rootless)
@@ -594,19 +596,34 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 			return vert_error_set(
 				err, errno, errno == ENOENT ? VERT_ERR_NOTFOUND : VERT_ERR_RUNTIME,
 				"checkpoint image '%s'", o->input);
-		/* the name first: a name in use is refused before anything else */
 		if ((r = ve_open(p, name, 0, &h, err)) < 0)
 			return r;
-		if (access(h->config_path, F_OK) == 0)
-			return vert_error_set(err, EEXIST, VERT_ERR_EXISTS,
-					      "VE '%s' already exists in this state root", name);
-		ve_close(TAKE_PTR(h));
+		if (access(h->config_path, F_OK) == 0) {
+			/* the VE's own image, in the state root it was taken in,
+			 * replaces it; anywhere else the name is in use */
+			if ((r = image_load(dir, &im, err)) < 0)
+				goto out;
+			if (!im.data_root || strcmp(im.data_root, p->data) != 0 ||
+			    strcmp(im.name, name) != 0) {
+				r = vert_error_set(err, EEXIST, VERT_ERR_EXISTS,
+						   "VE '%s' already exists in this state root",
+						   name);
+				goto out;
+			}
+			own = true;
+			if ((r = ve_handle_lock(h, false, err)) < 0 ||
+			    (r = ve_handle_config(h, err)) < 0)
+				goto out;
+		} else {
+			ve_close(TAKE_PTR(h));
+		}
 	} else {
 		if ((r = ve_open(p, name, VE_OPEN_LOCK | VE_OPEN_CONFIG, &h, err)) < 0)
 			return r;
 		dir = xasprintf("%s/checkpoint", h->data_dir);
+		own = true;
 	}
-	if ((r = image_load(dir, &im, err)) < 0)
+	if (!im.meta && (r = image_load(dir, &im, err)) < 0)
 		goto out;
 	if (strcmp(im.name, name) != 0) {
 		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
@@ -615,7 +632,7 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 	}
 	if ((r = check_template(p, &im, err)) < 0)
 		goto out;
-	if (o->input) {
+	if (!own) {
 		if ((r = create_from_image(p, name, &im, &h, err)) < 0)
 			goto out;
 		created = true;

@@ -76,7 +76,16 @@ ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
 	assert_output --partial "checkpoint"
 	mkdir -p "$BATS_TEST_TMPDIR/fake"
 	run vert restore ck3 --input "$BATS_TEST_TMPDIR/fake"
+	assert_failure 3
+	assert_output --partial "image.json"
+	# an image of a VE of that name from another state root
+	echo '{"format": 1, "name": "ck3", "template": "mini", "data_root": "/elsewhere"}' \
+		>"$BATS_TEST_TMPDIR/fake/image.json"
+	echo '{}' >"$BATS_TEST_TMPDIR/fake/template.json"
+	run vert restore ck3 --input "$BATS_TEST_TMPDIR/fake"
 	assert_failure 4
 	assert_output --partial "VE 'ck3' already exists"
+	run vert ps -a --format name,state -H
+	assert_output --regexp "ck3 +stopped"
 	vert destroy ck3
 }

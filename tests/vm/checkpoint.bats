@@ -16,41 +16,49 @@ setup_file() {
 	vm_setup_file
 	export R2
 	R2=$(mktemp -d /var/lib/vert/cktest2.XXXXXX)
-	# a bridge serves one state root: the second gets a network of its own
-	echo '{"bridge": "vertck2", "subnet": "10.92.0.0/16", "routed_subnet": "10.93.0.0/16",
-	       "subnet6": "", "table": "vertck2"}' >"$R2/network.json"
-	"$VERT" --root "$R2" template create mini --from busybox >/dev/null
+	# the second "host": its own state root in its own network namespace,
+	# with the same default network (bridge vert0, 10.88.0.0/16) as the first
+	ip netns add vertck2
+	ip -n vertck2 link set lo up
+	v2 template create mini --from busybox >/dev/null
 }
 
 teardown_file() {
 	local n
 	if [ -n "${R2:-}" ]; then
-		for n in $("$VERT" --root "$R2" ps -aq 2>/dev/null); do
-			"$VERT" --root "$R2" destroy --force "$n" >/dev/null 2>&1 || true
+		for n in $(v2 ps -aq 2>/dev/null); do
+			v2 destroy --force "$n" >/dev/null 2>&1 || true
 		done
 		rm -rf "$R2"
 	fi
+	ip netns del vertck2 2>/dev/null || true
 	vm_teardown_file
 }
 
-v2() { "$VERT" --root "$R2" "$@"; }
+v2() { ip netns exec vertck2 "$VERT" --root "$R2" "$@"; }
 
 # The counter: PID 1 counts in memory (a shell variable) and writes the
-# count to a file in the VE's /dev/shm every 0.1 s.
-COUNTER='i=0; while :; do i=$((i+1)); echo $i >/dev/shm/count; sleep 0.1; done'
+# count to a file in the VE's /dev/shm every 0.1 s; a child sleeps, its
+# pid noted, to check that pids survive.
+COUNTER='sleep 100000 & echo $! >/dev/shm/bg; i=0; while :; do i=$((i+1)); echo $i >/dev/shm/count; sleep 0.1; done'
 
-count_of() { "$VERT" --root "$1" exec "$2" -- cat /dev/shm/count 2>/dev/null; }
+# in_root ROOT VERT-ARGS...: the first root here, the second in its netns
+in_root() {
+	local r=$1
+	shift
+	if [ "$r" = "$R2" ]; then v2 "$@"; else "$VERT" --root "$r" "$@"; fi
+}
+count_of() { in_root "$1" exec "$2" -- cat /dev/shm/count 2>/dev/null; }
 count_above() { local c; c=$(count_of "$1" "$2") && [ -n "$c" ] && [ "$c" -gt "$3" ]; }
-running_in() { "$VERT" --root "$1" ps --format name,state -H | grep -q "^$2 .*running"; }
+running_in() { in_root "$1" ps --format name,state -H | grep -q "^$2 .*running"; }
 # the pid namespace's view of the init's and a child's pids
-ns_pids() { "$VERT" --root "$1" exec "$2" -- sh -c 'cat /proc/1/cmdline | tr "\0" " "; ls /proc | grep -E "^[0-9]+$" | sort -n | head -1'; }
+ns_pids() { in_root "$1" exec "$2" -- sh -c 'b=$(cat /dev/shm/bg); echo "1:$(cat /proc/1/comm) $b:$(cat /proc/$b/comm)"'; }
 
 @test "checkpoint and restore: the counter goes on from where it was, same pids, exec and stop work" {
 	vert create cnt --template mini -- sh -c "$COUNTER"
 	vert start cnt
 	wait_for 10 count_above "$R" cnt 5
 	before_pids=$(ns_pids "$R" cnt)
-	ip_before=$(vert inspect cnt | jq -r '.status.ip // .config.ip // empty')
 	run vert checkpoint cnt
 	echo "$output"
 	assert_success
@@ -71,6 +79,7 @@ ns_pids() { "$VERT" --root "$1" exec "$2" -- sh -c 'cat /proc/1/cmdline | tr "\0
 	# not from zero: at least the count it had when it was dumped (>5)
 	[ "$c" -gt 5 ]
 	wait_for 10 count_above "$R" cnt "$c"
+	echo "# pids before: $before_pids, after: $(ns_pids "$R" cnt)" >&3
 	[ "$(ns_pids "$R" cnt)" = "$before_pids" ]
 	run vert exec cnt -- echo hi
 	assert_output hi
@@ -93,11 +102,13 @@ ns_pids() { "$VERT" --root "$1" exec "$2" -- sh -c 'cat /proc/1/cmdline | tr "\0
 	running_in "$R" mv1
 	at=$(jq -r .name "$img/image.json")
 	[ "$at" = mv1 ]
+	ip=$(vert inspect mv1 | jq -r .ip)
 	vert stop mv1
 	run v2 restore mv1 --input "$img"
 	echo "$output"
 	assert_success
 	running_in "$R2" mv1
+	[ "$(v2 inspect mv1 | jq -r .ip)" = "$ip" ]
 	c=$(count_of "$R2" mv1)
 	echo "# count in the second root after restore: $c" >&3
 	[ "$c" -gt 5 ]
@@ -111,6 +122,34 @@ ns_pids() { "$VERT" --root "$1" exec "$2" -- sh -c 'cat /proc/1/cmdline | tr "\0
 	v2 stop mv1
 	v2 destroy mv1
 	vert destroy mv1
+}
+
+# Bash's /dev/tcp on fd 5: the host's end of a connection into the VE.
+tcp_listening() { [ -n "$(ip netns identify "$1" 2>/dev/null; nsenter -t "$1" -n ss -Htln 'sport = :5000' 2>/dev/null)" ]; }
+
+@test "an established TCP connection from the host to the VE survives checkpoint and restore" {
+	vert create tcp1 --template mini -- nc -l -p 5000 -e cat
+	vert start tcp1
+	ip=$(vert inspect tcp1 | jq -r .ip)
+	wait_for 10 tcp_listening "$(init_pid tcp1)"
+	exec 5<>"/dev/tcp/$ip/5000"
+	echo one >&5
+	read -r -t 10 a <&5
+	[ "$a" = one ]
+	run vert checkpoint tcp1
+	echo "$output"
+	assert_success
+	run vert restore tcp1
+	echo "$output"
+	assert_success
+	[ "$(vert inspect tcp1 | jq -r .ip)" = "$ip" ]
+	echo two >&5
+	read -r -t 30 b <&5
+	exec 5>&-
+	echo "# read back after restore: '$b'" >&3
+	[ "$b" = two ]
+	vert stop tcp1
+	vert destroy tcp1
 }
 
 @test "restore refuses a template that is missing or differs, naming the difference" {
@@ -137,9 +176,11 @@ ns_pids() { "$VERT" --root "$1" exec "$2" -- sh -c 'cat /proc/1/cmdline | tr "\0
 	[ -z "$(ls -A "$R3/ves" 2>/dev/null)" ]
 	"$VERT" --root "$R3" template rm mini >/dev/null 2>&1 || true
 	rm -rf "$R3"
-	# and the own checkpoint restores
-	run vert restore tp1
+	# and in its own state root, the image restores over the stopped VE
+	run vert restore tp1 --input "$img"
+	echo "$output"
 	assert_success
+	running_in "$R" tp1
 	vert stop tp1
 	vert destroy tp1
 }
