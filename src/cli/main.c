@@ -110,6 +110,7 @@ static const struct {
 	{ "logs", cmd_logs, "a VE init's console output" },
 	{ "checkpoint", cmd_checkpoint, "save a running VE through CRIU" },
 	{ "restore", cmd_restore, "run a checkpointed VE again" },
+	{ "migrate", cmd_migrate, "move a running VE to another host, live" },
 	{ "template", cmd_template, "manage OS templates (create, import, ls, rm)" },
 	/* internal: run by vert-monitor in a VE's supervisor */
 	{ "__after-exit", cmd_after_exit, NULL },

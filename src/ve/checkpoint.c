@@ -22,6 +22,7 @@
  * namespace is external too: the restore makes a fresh one with vert's
  * network code, as a start does.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <json-c/json.h>
@@ -333,10 +334,35 @@ static int write_json(int dirfd, const char *file, struct json_object *o, vert_e
 	return 0;
 }
 
-static int do_dump(struct ve_handle *h, const struct ve_state *s, const char *tmp, bool leave,
-		   struct json_object *ext, vert_error_t *err)
+/* Bytes of memory pages in a dump's images (pages-N.img). */
+static uint64_t pages_bytes(const char *dir)
 {
-	_cleanup_free_ char *criu_dir = xasprintf("%s/criu", tmp);
+	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
+	uint64_t n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (dfd < 0 || !(d = fdopendir(TAKE_FD(dfd))))
+		return 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (str_startswith(de->d_name, "pages-") &&
+		    fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+			n += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Into tmp/sub: a pre-dump (memory only, the VE runs on, its pages
+ * tracked from now) or the final dump; parent: the previous pre-dump,
+ * relative to tmp/sub ("../pre-1"), whose unchanged pages are not
+ * dumped again. */
+static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *tmp,
+		     const char *sub, const char *parent, bool pre, bool leave,
+		     struct json_object *ext, uint64_t *ret_bytes, vert_error_t *err)
+{
+	_cleanup_free_ char *criu_dir = xasprintf("%s/%s", tmp, sub);
 	_cleanup_free_ char *upper_src = xasprintf("%s/upper", h->data_dir);
 	_cleanup_free_ char *upper_dst = xasprintf("%s/upper", tmp);
 	_cleanup_close_ int imgfd = -EBADF, workfd = -EBADF;
@@ -353,10 +379,14 @@ static int do_dump(struct ve_handle *h, const struct ve_state *s, const char *tm
 		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "initialize libcriu");
 	criu_set_images_dir_fd(imgfd);
 	criu_set_work_dir_fd(workfd);
-	criu_set_log_file("dump.log");
+	criu_set_log_file(pre ? "pre-dump.log" : "dump.log");
 	criu_set_log_level(4);
 	criu_set_pid(s->pid);
 	criu_set_leave_running(leave);
+	if (pre || parent)
+		criu_set_track_mem(true);
+	if (parent && criu_set_parent_images(parent) < 0)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the parent images");
 	criu_set_tcp_established(true);
 	/* nftables, not CRIU's default iptables (not installed, or legacy) */
 	if (criu_set_network_lock(CRIU_NETWORK_LOCK_NFTABLES) < 0)
@@ -373,22 +403,38 @@ static int do_dump(struct ve_handle *h, const struct ve_state *s, const char *tm
 	if ((r = set_external_netns(s->pid, err)) < 0 ||
 	    (r = external_mounts(h, s->pid, ext, err)) < 0)
 		return r;
-	criu_set_notify_cb(dump_notify);
-	dump_cur = &ctx;
-	r = criu_dump();
-	dump_cur = NULL;
-	criu_set_notify_cb(NULL);
+	if (pre) {
+		r = criu_pre_dump();
+	} else {
+		criu_set_notify_cb(dump_notify);
+		dump_cur = &ctx;
+		r = criu_dump();
+		dump_cur = NULL;
+		criu_set_notify_cb(NULL);
+	}
 	if (ctx.r < 0) {
 		vert_error_move(err, &ctx.err);
 		return vert_error_wrap(err, "copy the upper dir");
 	}
 	vert_error_clear(&ctx.err);
 	if (r < 0) {
-		_cleanup_free_ char *why = ve_criu_reason(workfd, "dump.log");
-		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "criu: %s (log: %s/dump.log)",
-				      why ? why : "dump failed", h->run_dir);
+		const char *log = pre ? "pre-dump.log" : "dump.log";
+		_cleanup_free_ char *why = ve_criu_reason(workfd, log);
+		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "criu: %s (log: %s/%s)",
+				      why ? why : "dump failed", h->run_dir, log);
 	}
+	if (ret_bytes)
+		*ret_bytes = pages_bytes(criu_dir);
 	return 0;
+}
+
+int ve_criu_pre_dump(struct ve_handle *h, const struct ve_state *s, const char *tmp,
+		     const char *sub, const char *parent, uint64_t *ret_bytes, vert_error_t *err)
+{
+	struct json_object *ext = json_object_new_array();
+	int r = dump_into(h, s, tmp, sub, parent, true, true, ext, ret_bytes, err);
+	json_object_put(ext);
+	return r;
 }
 
 static int finish_image(struct ve_handle *h, const struct ve_state *s, const char *tmp,
@@ -414,6 +460,7 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 			     const char *image, vert_error_t *err)
 {
 	_cleanup_free_ char *copy = xstrdup(image), *lower = NULL, *tmp = NULL, *old = NULL;
+	_cleanup_free_ char *parent = NULL;
 	_cleanup_free_ char *marker = xasprintf("%s/stopping", h->run_dir);
 	struct json_object *ext = NULL, *manifest = NULL;
 	bool is_default = !o->output;
@@ -445,7 +492,9 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 	/* the init's death after the dump is a stop, not a crash or reboot */
 	if (!o->leave_running && (fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
 		close(fd);
-	r = do_dump(h, &s, tmp, o->leave_running, ext, err);
+	if (o->before_dump && (r = o->before_dump(o->data, h, &s, tmp, &parent, err)) < 0)
+		goto out;
+	r = dump_into(h, &s, tmp, "criu", parent, false, o->leave_running, ext, NULL, err);
 	if (r < 0) {
 		unlink(marker);
 		goto out;

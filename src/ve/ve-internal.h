@@ -138,6 +138,10 @@ int ve_template_manifest(const char *rootfs, struct json_object **ret, vert_erro
 /* The first difference of two manifests ("'/bin/sh' differs", "'/x' is
  * missing"), NULL when they match. */
 char *ve_manifest_diff(struct json_object *want, struct json_object *have);
+/* A pre-dump of the running VE into TMP/SUB (memory, tracked from now),
+ * incremental to parent (relative to TMP/SUB) when set. */
+int ve_criu_pre_dump(struct ve_handle *h, const struct ve_state *s, const char *tmp,
+		     const char *sub, const char *parent, uint64_t *ret_bytes, vert_error_t *err);
 /* CRIU's own reason for a failure, one line, from its log in dirfd. */
 char *ve_criu_reason(int dirfd, const char *log);
 
