@@ -109,7 +109,7 @@ _vert()
 	start|destroy|set|inspect|logs|restart|restore)
 		COMPREPLY=($(compgen -W "$(_vert_cmd ps -a -q)" -- "$cur"))
 		;;
-	stop|exec|enter|top|stats|kill|checkpoint)
+	stop|exec|enter|top|stats|kill|checkpoint|migrate)
 		if [ "$npos" -eq 0 ] || [ "$cmd" = stop ] || [ "$cmd" = stats ]; then
 			COMPREPLY=($(compgen -W "$(_vert_cmd ps -q)" -- "$cur"))
 		elif [ "$cmd" = kill ]; then

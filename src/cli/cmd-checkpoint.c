@@ -172,9 +172,11 @@ int cmd_migrate(struct cli *c, int argc, char **argv)
 		json_object_put(j);
 	} else {
 		char b[16];
-		printf("migrated '%s' to %s: freeze %.0f ms, total %.0f ms, %s moved, %d pre-dump%s\n",
-		       argv[optind], mo.host, (double)res.freeze_ns / 1e6, (double)res.total_ns / 1e6,
-		       cli_format_size(res.bytes, b), res.pre_dumps, res.pre_dumps == 1 ? "" : "s");
+		printf("migrated '%s' to %s: freeze %.0f ms, total %.0f ms, %s moved, %d "
+		       "pre-dump%s\n",
+		       argv[optind], mo.host, (double)res.freeze_ns / 1e6,
+		       (double)res.total_ns / 1e6, cli_format_size(res.bytes, b), res.pre_dumps,
+		       res.pre_dumps == 1 ? "" : "s");
 	}
 	return EXIT_OK;
 }

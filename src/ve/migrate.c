@@ -72,10 +72,11 @@ static int tree_bytes_fn(const char *path, const struct stat *st, int flag, stru
 
 /* Send DIR/SUB... to the target's RDIR/img. */
 static int send_dirs(const struct ve_paths *p, struct migrate *m, const char *dir, const char *subs,
-		vert_error_t *err)
+		     vert_error_t *err)
 {
-	_cleanup_free_ char *cmd = xasprintf("cd '%s' && tar -cf - %s | %s %s 'tar -C %s/img -xf -'",
-					     dir, subs, m->ssh, m->host, m->rdir);
+	_cleanup_free_ char *cmd =
+		xasprintf("cd '%s' && tar -cf - %s | %s %s 'tar -C %s/img -xf -'", dir, subs,
+			  m->ssh, m->host, m->rdir);
 	_cleanup_free_ char *copy = xstrdup(subs);
 	char *save = NULL;
 
@@ -103,7 +104,8 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 		if ((r = send_dirs(h->p, m, tmp, sub, err)) < 0)
 			return vert_error_wrap(err, "send pre-dump %d", i);
 		m->n_pre = i;
-		vert_debug("migrate: pre-dump %d: %llu bytes of pages", i, (unsigned long long)bytes);
+		vert_debug("migrate: pre-dump %d: %llu bytes of pages", i,
+			   (unsigned long long)bytes);
 		/* stop once the dirty set no longer shrinks by a tenth, or is small */
 		if (i > 1 && (bytes * 10 >= prev * 9 || bytes < (1U << 20)))
 			break;
@@ -137,10 +139,14 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 		m.rdir = xasprintf("/var/tmp/vert-migrate-in.%s", id);
 	}
 	/* the target, before anything is frozen */
-	if ((r = remote(p, &m, "true", err)) < 0)
-		return vert_error_set(err, EHOSTUNREACH, VERT_ERR_RUNTIME,
-				      "migrate VE '%s': '%s' is unreachable: %s", h->name, o->host,
-				      err->msg ? err->msg : "ssh failed");
+	if ((r = remote(p, &m, "true", err)) < 0) {
+		_cleanup_free_ char *why = xstrdup(err->msg ? err->msg : "ssh failed");
+		vert_error_clear(err);
+		free(m.rdir);
+		return vert_error_set(err, 0, VERT_ERR_RUNTIME,
+				      "migrate VE '%s': '%s' is unreachable (%s)", h->name, o->host,
+				      why);
+	}
 	cmd = xasprintf("if %s inspect %s >/dev/null 2>&1; then echo \"VE %s already exists "
 			"there\" >&2; exit 1; fi; %s template ls -q | grep -qx %s || { echo "
 			"\"template %s not found there\" >&2; exit 1; }; mkdir -p %s/img",
@@ -183,8 +189,8 @@ restore_here : {
 	vert_error_t e = VERT_ERROR_INIT;
 	vert_error_wrap(err, "migrate VE '%s' to '%s'", h->name, o->host);
 	if (ve_restore(p, h->name, &ro, &e) < 0)
-		vert_log(VERT_LOG_WARNING, "VE '%s' could not be restored here either: %s",
-			 h->name, e.msg);
+		vert_log(VERT_LOG_WARNING, "VE '%s' could not be restored here either: %s", h->name,
+			 e.msg);
 	else
 		vert_log(VERT_LOG_WARNING, "VE '%s' runs here again", h->name);
 	vert_error_clear(&e);
@@ -212,7 +218,8 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 	(void)o;
 	(void)res;
 	return vert_error_set(err, ENOTSUP, VERT_ERR_INVALID,
-			      "migrate VE '%s': this vert was built without CRIU (libcriu)", h->name);
+			      "migrate VE '%s': this vert was built without CRIU (libcriu)",
+			      h->name);
 }
 
 #endif

@@ -347,7 +347,21 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 	criu_set_notify_cb(restore_notify);
 	if (cgfd >= 0 && write_file_str_at(cgfd, "cgroup.procs", "0") < 0)
 		return vert_error_sys(err, "enter the VE's cgroup");
-	r = criu_restore_child();
+	{
+		/* CRIU's own stderr (a failed unlock of the network lock table
+		 * that went with the old netns) is noise next to its log */
+		int save = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);
+		r = criu_restore_child();
+		if (save >= 0) {
+			dup2(save, STDERR_FILENO);
+			close(save);
+		}
+		if (null >= 0)
+			close(null);
+	}
 	if (cgfd >= 0 && back && write_file_str(back_procs, "0") < 0)
 		vert_debug("leave the VE's cgroup: %s", strerror(errno));
 	criu_set_notify_cb(NULL);

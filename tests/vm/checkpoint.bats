@@ -50,6 +50,7 @@ in_root() {
 }
 count_of() { in_root "$1" exec "$2" -- cat /dev/shm/count 2>/dev/null; }
 count_above() { local c; c=$(count_of "$1" "$2") && [ -n "$c" ] && [ "$c" -gt "$3" ]; }
+stopped_in() { in_root "$1" ps -a --format name,state -H | grep -q "^$2 .*stopped"; }
 running_in() { in_root "$1" ps --format name,state -H | grep -q "^$2 .*running"; }
 # the pid namespace's view of the init's and a child's pids
 ns_pids() { in_root "$1" exec "$2" -- sh -c 'b=$(cat /dev/shm/bg); echo "1:$(cat /proc/1/comm) $b:$(cat /proc/$b/comm)"'; }
@@ -148,7 +149,8 @@ tcp_listening() { [ -n "$(ip netns identify "$1" 2>/dev/null; nsenter -t "$1" -n
 	exec 5>&-
 	echo "# read back after restore: '$b'" >&3
 	[ "$b" = two ]
-	vert stop tcp1
+	# the connection closed, nc (the init) ends, and the VE with it
+	wait_for 10 stopped_in "$R" tcp1
 	vert destroy tcp1
 }
 
@@ -183,4 +185,60 @@ tcp_listening() { [ -n "$(ip netns identify "$1" 2>/dev/null; nsenter -t "$1" -n
 	running_in "$R" tp1
 	vert stop tp1
 	vert destroy tp1
+}
+
+migrate_env() {
+	export VERT_SSH="$BATS_TEST_DIRNAME/netns-ssh" VERT_REMOTE="$VERT --root $R2"
+}
+
+@test "migrate: live to a second host; the counter goes on there, the source goes; times and bytes printed" {
+	migrate_env
+	vert create mg1 --template mini -- sh -c "$COUNTER"
+	vert start mg1
+	wait_for 10 count_above "$R" mg1 5
+	before_pids=$(ns_pids "$R" mg1)
+	run vert migrate mg1 host2 --json
+	echo "$output"
+	assert_success
+	echo "# migrate: $(echo "$output" | jq -c .)" >&3
+	echo "$output" | jq -e '.freeze_ms > 0 and .total_ms >= .freeze_ms and .bytes > 0 and .pre_dumps >= 1'
+	running_in "$R2" mg1
+	c=$(count_of "$R2" mg1)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R2" mg1 "$c"
+	[ "$(ns_pids "$R2" mg1)" = "$before_pids" ]
+	# gone here; nothing staged is left on either side
+	run vert ps -a -q
+	refute_output --partial mg1
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	v2 stop mg1
+	v2 destroy mg1
+}
+
+@test "migrate refuses an unreachable host, a name in use there and a missing template, and the VE runs on" {
+	migrate_env
+	vert create mg2 --template mini -- sh -c "$COUNTER"
+	vert start mg2
+	wait_for 10 count_above "$R" mg2 2
+	pid=$(init_pid mg2)
+	VERT_SSH=false run vert migrate mg2 host2
+	assert_failure
+	assert_output --partial "unreachable"
+	v2 create mg2 --template mini
+	run vert migrate mg2 host2
+	assert_failure
+	assert_output --partial "already exists there"
+	v2 destroy mg2
+	vert template create other --from busybox >/dev/null
+	vert create mg3 --template other -- sh -c "$COUNTER"
+	vert start mg3
+	run vert migrate mg3 host2
+	assert_failure
+	assert_output --partial "template other not found there"
+	[ "$(init_pid mg2)" = "$pid" ]
+	running_in "$R" mg3
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	vert stop mg2 mg3
+	vert destroy mg2 mg3
+	vert template rm other
 }
