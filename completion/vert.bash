@@ -106,10 +106,10 @@ _vert()
 		;;
 	create)
 		;;
-	start|destroy|set|inspect|logs|restart)
+	start|destroy|set|inspect|logs|restart|restore)
 		COMPREPLY=($(compgen -W "$(_vert_cmd ps -a -q)" -- "$cur"))
 		;;
-	stop|exec|enter|top|stats|kill)
+	stop|exec|enter|top|stats|kill|checkpoint|migrate)
 		if [ "$npos" -eq 0 ] || [ "$cmd" = stop ] || [ "$cmd" = stats ]; then
 			COMPREPLY=($(compgen -W "$(_vert_cmd ps -q)" -- "$cur"))
 		elif [ "$cmd" = kill ]; then

@@ -331,6 +331,41 @@ int ve_start(struct ve_handle *h, const struct ve_start_opts *o, int *ret_status
  * setting) everything in the VE is killed.  Returns when it is down and
  * its resources are released. */
 int ve_stop(struct ve_handle *h, int timeout, vert_error_t *err);
+
+/* Checkpoint and restore through CRIU (src/ve/checkpoint.c, restore.c).
+ * An image is a directory: image.json (the VE's name, template and its
+ * content manifest, network identity), config.json, upper/ and criu/. */
+struct ve_state;
+struct ve_checkpoint_opts {
+	bool leave_running;
+	const char *output; /* NULL: DATA/ves/NAME/checkpoint */
+	/* migrate: runs while the VE still runs, just before the final dump,
+	 * with the image's temporary dir; may name (*ret_parent, relative to
+	 * TMP/criu) the pre-dump the final dump is incremental to */
+	int (*before_dump)(void *data, struct ve_handle *h, const struct ve_state *s,
+			   const char *tmp, char **ret_parent, vert_error_t *err);
+	void *data;
+};
+int ve_checkpoint(struct ve_handle *h, const struct ve_checkpoint_opts *o, char **ret_image,
+		  vert_error_t *err);
+struct ve_restore_opts {
+	const char *input; /* NULL: the VE's own DATA/ves/NAME/checkpoint */
+};
+int ve_restore(const struct ve_paths *p, const char *name, const struct ve_restore_opts *o,
+	       vert_error_t *err);
+/* Live migration over ssh (src/ve/migrate.c). */
+struct ve_migrate_opts {
+	const char *host; /* [USER@]HOST */
+	bool keep_source; /* keep the (stopped) VE here */
+};
+struct ve_migrate_result {
+	uint64_t freeze_ns, total_ns, bytes;
+	int pre_dumps;
+};
+int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_migrate_result *res,
+	       vert_error_t *err);
+/* Whether this build has CRIU (libcriu). */
+bool ve_criu_built(void);
 int ve_restart(struct ve_handle *h, int timeout, vert_error_t *err);
 
 /* Run in the supervisor after its VE's init exited (`vert __after-exit`):

@@ -54,6 +54,7 @@ struct vnet_config {
 	char *const *publish; /* -p specs, NULL-terminated (may be NULL) */
 	char *const *dns;     /* nameservers, NULL-terminated (may be NULL) */
 	const char *hostname; /* for /etc/hosts and /etc/hostname */
+	const uint8_t *mac;   /* NULL: derived from the bridge and the name */
 };
 
 /* Host settings: DATA/network.json, all keys optional. */

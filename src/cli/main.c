@@ -108,6 +108,9 @@ static const struct {
 	{ "stats", cmd_stats, "live CPU, memory, pids and IO usage of VEs" },
 	{ "inspect", cmd_inspect, "a VE's config and state as JSON" },
 	{ "logs", cmd_logs, "a VE init's console output" },
+	{ "checkpoint", cmd_checkpoint, "save a running VE through CRIU" },
+	{ "restore", cmd_restore, "run a checkpointed VE again" },
+	{ "migrate", cmd_migrate, "move a running VE to another host, live" },
 	{ "template", cmd_template, "manage OS templates (create, import, ls, rm)" },
 	/* internal: run by vert-monitor in a VE's supervisor */
 	{ "__after-exit", cmd_after_exit, NULL },
@@ -135,13 +138,13 @@ static void usage(FILE *f)
 }
 
 /* Like crun's: the version, then what this build can do.  Only what is
- * compiled in is named (no +CRIU: vert has no checkpointing yet). */
+ * compiled in is named (+CRIU: built with libcriu). */
 static void print_version(void)
 {
 	printf("vert %s\n"
 	       "+CAP +SECCOMP +USERNS +CGROUPV2 +EBPF +OVERLAYFS +OPENAT2 +NFTABLES +PASTA "
-	       "+SLIRP4NETNS\n",
-	       VERT_VERSION);
+	       "+SLIRP4NETNS%s\n",
+	       VERT_VERSION, ve_criu_built() ? " +CRIU" : "");
 }
 
 int main(int argc, char **argv)

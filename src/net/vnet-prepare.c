@@ -499,7 +499,10 @@ static int prepare(const struct vnet_paths *p, const char *name, const struct vn
 		goto fail_early;
 	if (s->mode == VNET_BRIDGE || s->mode == VNET_ROUTED) {
 		vnet_derive_ifname(s->mode == VNET_BRIDGE ? "vb" : "vr", p->data, name, s->host_if);
-		vnet_derive_mac(s->nc.bridge, name, s->mac);
+		if (c->mac)
+			memcpy(s->mac, c->mac, 6); /* a restored VE keeps its own */
+		else
+			vnet_derive_mac(s->nc.bridge, name, s->mac);
 		if ((r = prepare_addresses(s, c, err)) < 0)
 			goto fail;
 	}

@@ -553,6 +553,11 @@ __attribute__((noreturn)) static void supervise(struct ve_handle *h, struct ve_b
 	_exit(0);
 }
 
+void ve_supervise(struct ve_handle *h, struct ve_boot *b)
+{
+	supervise(h, b);
+}
+
 int ve_supervisor_after_exit(struct ve_handle *h, int code, int sig, vert_error_t *err)
 {
 	struct ve_boot b = { 0 };

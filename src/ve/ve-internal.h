@@ -170,5 +170,21 @@ void ve_boot_done(struct ve_boot *b);
 /* What happened to an instance whose init exited; returns true when the
  * VE must boot again (reboot from inside, no stop asked). */
 bool ve_after_exit(struct ve_handle *h, int code, int sig);
+/* Become the supervisor of b's init (the detached one): never returns. */
+__attribute__((noreturn)) void ve_supervise(struct ve_handle *h, struct ve_boot *b);
+
+/* checkpoint.c, shared with restore.c */
+#define VE_IMAGE_FORMAT 1
+/* What a template holds, file by file: {"/path": "kind:mode:uid:gid:hash"}. */
+int ve_template_manifest(const char *rootfs, struct json_object **ret, vert_error_t *err);
+/* The first difference of two manifests ("'/bin/sh' differs", "'/x' is
+ * missing"), NULL when they match. */
+char *ve_manifest_diff(struct json_object *want, struct json_object *have);
+/* A pre-dump of the running VE into TMP/SUB (memory, tracked from now),
+ * incremental to parent (relative to TMP/SUB) when set. */
+int ve_criu_pre_dump(struct ve_handle *h, const struct ve_state *s, const char *tmp,
+		     const char *sub, const char *parent, uint64_t *ret_bytes, vert_error_t *err);
+/* CRIU's own reason for a failure, one line, from its log in dirfd. */
+char *ve_criu_reason(int dirfd, const char *log);
 
 #endif

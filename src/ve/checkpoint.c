@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vert checkpoint: a running VE saved through CRIU (libcriu) into one
+ * self-contained image directory, so `vert restore --input` can bring it
+ * up in a state root, or on a host, that never had it:
+ *
+ *   image.json     name, template, network identity (IP, MAC), the bind
+ *                  mounts CRIU was told are external
+ *   template.json  the template's content manifest: a restore refuses a
+ *                  template that differs, naming the first difference
+ *   config.json    the VE's config
+ *   upper/         its overlay upper dir, copied while CRIU has it frozen
+ *   criu/          CRIU's images
+ *
+ * The image is built in a temporary directory beside its destination and
+ * renamed into place last: a failed or killed checkpoint leaves no image.
+ * CRIU's log stays in the VE's runtime dir (dump.log).
+ *
+ * The root mount is vert's own (the overlay, later with idmapped lower
+ * layers CRIU does not know): CRIU is not asked to dump it, the restore
+ * mounts it again and hands it to CRIU as the root.  The network
+ * namespace is external too: the restore makes a fresh one with vert's
+ * network code, as a start does.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <json-c/json.h>
+#include <libgen.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#ifdef HAVE_CRIU
+#include <criu/criu.h>
+#endif
+
+#include "ve-internal.h"
+#include "vert/fs.h"
+#include "vert/json.h"
+#include "vert/util.h"
+
+bool ve_criu_built(void)
+{
+#ifdef HAVE_CRIU
+	return true;
+#else
+	return false;
+#endif
+}
+
+/* ---- the template's manifest ---- */
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+static struct {
+	size_t root_len;
+	struct json_object *m;
+	int r;
+} mf;
+
+static int manifest_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	const char *rel = path + mf.root_len;
+	uint64_t h = FNV_INIT;
+	char kind = '?', buf[65536];
+
+	(void)flag;
+	(void)ftw;
+	if (!*rel)
+		rel = "/";
+	if (S_ISREG(st->st_mode)) {
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		ssize_t n;
+		kind = 'f';
+		if (fd < 0) {
+			mf.r = -errno;
+			return 1;
+		}
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			h = fnv1a(h, buf, (size_t)n);
+		close(fd);
+		if (n < 0) {
+			mf.r = -EIO;
+			return 1;
+		}
+	} else if (S_ISLNK(st->st_mode)) {
+		ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+		kind = 'l';
+		if (n > 0)
+			h = fnv1a(h, buf, (size_t)n);
+	} else if (S_ISDIR(st->st_mode)) {
+		kind = 'd';
+	} else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+		kind = S_ISCHR(st->st_mode) ? 'c' : 'b';
+		h = st->st_rdev;
+	} else if (S_ISFIFO(st->st_mode)) {
+		kind = 'p';
+	} else if (S_ISSOCK(st->st_mode)) {
+		kind = 's';
+	}
+	{
+		_cleanup_free_ char *v = xasprintf(
+			"%c:%o:%u:%u:%016llx", kind, (unsigned)(st->st_mode & 07777),
+			(unsigned)st->st_uid, (unsigned)st->st_gid, (unsigned long long)h);
+		json_object_object_add(mf.m, rel, json_object_new_string(v));
+	}
+	return 0;
+}
+
+int ve_template_manifest(const char *rootfs, struct json_object **ret, vert_error_t *err)
+{
+	mf.root_len = strlen(rootfs);
+	while (mf.root_len > 1 && rootfs[mf.root_len - 1] == '/')
+		mf.root_len--;
+	mf.m = json_object_new_object();
+	mf.r = 0;
+	if (nftw(rootfs, manifest_entry, 64, FTW_PHYS) != 0 || mf.r < 0) {
+		int e = mf.r < 0 ? -mf.r : errno;
+		json_object_put(mf.m);
+		mf.m = NULL;
+		return vert_error_set(err, e, VERT_ERR_RUNTIME, "read template '%s'", rootfs);
+	}
+	*ret = TAKE_PTR(mf.m);
+	return 0;
+}
+
+char *ve_manifest_diff(struct json_object *want, struct json_object *have)
+{
+	_cleanup_free_ char *first = NULL;
+	size_t n = 0;
+
+	json_object_object_foreach(want, k, v)
+	{
+		struct json_object *o;
+		if (!json_object_object_get_ex(have, k, &o)) {
+			if (!first)
+				first = xasprintf("'%s' is missing here", k);
+			n++;
+		} else if (strcmp(json_object_get_string(o), json_object_get_string(v)) != 0) {
+			if (!first)
+				first = xasprintf("'%s' differs", k);
+			n++;
+		}
+	}
+	json_object_object_foreach(have, k2, v2)
+	{
+		(void)v2;
+		if (!json_object_object_get_ex(want, k2, NULL)) {
+			if (!first)
+				first = xasprintf("'%s' is not in the image's template", k2);
+			n++;
+		}
+	}
+	if (!first)
+		return NULL;
+	if (n > 1)
+		return xasprintf("%s (%zu differences)", first, n);
+	return TAKE_PTR(first);
+}
+
+char *ve_criu_reason(int dirfd, const char *log)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	char *line, *save = NULL;
+
+	if (read_file_at(dirfd, log, 64 << 20, &buf, &len) < 0 || !buf)
+		return NULL;
+	/* the first error is the cause; later ones say "Dumping FAILED."
+	 * Not the exit status of a helper CRIU probes with (criu/util.c:
+	 * "exited, status=1"), which it goes on after. */
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *e = strstr(line, "Error (");
+		char *msg;
+		if (!e || str_startswith(e, "Error (criu/util.c"))
+			continue;
+		msg = strstr(e, "): ");
+		msg = msg ? msg + 3 : e;
+		while (*msg == ' ')
+			msg++;
+		return xstrdup(msg);
+	}
+	return NULL;
+}
+
+#ifdef HAVE_CRIU
+
+/* ---- checkpoint ---- */
+
+/* The external bind mounts of the init's mount namespace: volumes, the
+ * generated /etc files and host device nodes (a user namespace binds
+ * them).  Recorded with what the restore needs to find their sources. */
+static int external_mounts(const struct ve_handle *h, pid_t pid, struct json_object *list,
+			   vert_error_t *err)
+{
+	static const char *const net_files[] = { "/etc/hosts", "/etc/resolv.conf",
+						 "/etc/hostname" };
+	_cleanup_free_ char *path = xasprintf("/proc/%d/mountinfo", pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return vert_error_sys(err, "read '%s'", path);
+	while (getline(&line, &cap, f) > 0) {
+		char root[4096], mp[4096], *sep = strstr(line, " - "), fstype[64];
+		const char *kind = NULL;
+		if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mp) != 2 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		for (size_t i = 0; i < h->cfg.n_volumes && !kind; i++)
+			if (strcmp(h->cfg.volumes[i].dest, mp) == 0)
+				kind = "volume";
+		for (size_t i = 0; i < ARRAY_SIZE(net_files) && !kind; i++)
+			if (strcmp(net_files[i], mp) == 0)
+				kind = "net";
+		if (!kind && strcmp(fstype, "devtmpfs") == 0)
+			kind = "dev";
+		if (!kind)
+			continue;
+		if (criu_add_ext_mount(mp, mp) < 0) {
+			free(line);
+			return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME,
+					      "tell CRIU about the mount '%s'", mp);
+		}
+		{
+			struct json_object *m = json_object_new_object();
+			json_object_object_add(m, "dest", json_object_new_string(mp));
+			json_object_object_add(m, "kind", json_object_new_string(kind));
+			json_object_object_add(m, "root", json_object_new_string(root));
+			json_object_array_add(list, m);
+		}
+	}
+	free(line);
+	return 0;
+}
+
+struct dump_ctx {
+	const struct ve_handle *h;
+	const char *upper_src, *upper_dst;
+	int r;
+	vert_error_t err;
+};
+static struct dump_ctx *dump_cur;
+
+/* CRIU has the VE frozen and dumped: its upper dir is copied now, so the
+ * files and the memory are of one moment (a --leave-running VE goes on
+ * writing after that). */
+static int dump_notify(char *action, criu_notify_arg_t na)
+{
+	(void)na;
+	if (!dump_cur || strcmp(action, "post-dump") != 0)
+		return 0;
+	{
+		char *argv[] = { (char *)"cp",
+				 (char *)"-a",
+				 (char *)"--reflink=auto",
+				 (char *)"--",
+				 (char *)dump_cur->upper_src,
+				 (char *)dump_cur->upper_dst,
+				 NULL };
+		dump_cur->r = ve_run_tool(dump_cur->h->p, argv, &dump_cur->err);
+	}
+	return dump_cur->r < 0 ? -1 : 0;
+}
+
+static bool on_cgroup2(const char *path)
+{
+	struct statfs sf;
+	return path && statfs(path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+static int set_external_netns(pid_t pid, vert_error_t *err)
+{
+	_cleanup_free_ char *ns = xasprintf("/proc/%d/ns/net", pid);
+	_cleanup_free_ char *key = NULL;
+	struct stat st, self;
+
+	if (stat(ns, &st) < 0)
+		return vert_error_sys(err, "stat '%s'", ns);
+	if (stat("/proc/self/ns/net", &self) == 0 && self.st_ino == st.st_ino)
+		return 0; /* --net host: the host's, which CRIU leaves alone */
+	key = xasprintf("net[%lu]:extRootNetNS", (unsigned long)st.st_ino);
+	if (criu_add_external(key) < 0)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU '%s'", key);
+	return 0;
+}
+
+static struct json_object *image_meta(const struct ve_handle *h, pid_t pid, struct json_object *ext)
+{
+	struct json_object *o = json_object_new_object();
+	_cleanup_free_ char *macp = xasprintf("/proc/%d/root/sys/class/net/eth0/address", pid);
+	_cleanup_free_ char *mac = NULL;
+	uint32_t ip = 0;
+	size_t n = 0;
+
+	json_object_object_add(o, "format", json_object_new_int(VE_IMAGE_FORMAT));
+	json_object_object_add(o, "name", json_object_new_string(h->name));
+	json_object_object_add(o, "template", json_object_new_string(h->cfg.template_name));
+	/* the state root it was taken in: there, it may replace the VE */
+	json_object_object_add(o, "data_root", json_object_new_string(h->p->data));
+	json_object_object_add(o, "created_at", json_object_new_int64((int64_t)time(NULL)));
+	if (vnet_ipam_lookup(h->p->data, h->name, &ip) == 0 && ip) {
+		char b[16];
+		vnet_format_ipv4(ip, b);
+		json_object_object_add(o, "ip", json_object_new_string(b));
+	}
+	if (read_file_at(AT_FDCWD, macp, 64, &mac, &n) == 0 && mac) {
+		mac[strcspn(mac, "\n")] = '\0';
+		json_object_object_add(o, "mac", json_object_new_string(mac));
+	}
+	json_object_object_add(o, "external_mounts", json_object_get(ext));
+	return o;
+}
+
+static int write_json(int dirfd, const char *file, struct json_object *o, vert_error_t *err)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	int r = write_file_atomic_at(dirfd, file, s, strlen(s), 0600);
+	if (r < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "write '%s'", file);
+	return 0;
+}
+
+/* Bytes of memory pages in a dump's images (pages-N.img). */
+static uint64_t pages_bytes(const char *dir)
+{
+	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
+	uint64_t n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (dfd < 0 || !(d = fdopendir(TAKE_FD(dfd))))
+		return 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (str_startswith(de->d_name, "pages-") &&
+		    fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+			n += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Into tmp/sub: a pre-dump (memory only, the VE runs on, its pages
+ * tracked from now) or the final dump; parent: the previous pre-dump,
+ * relative to tmp/sub ("../pre-1"), whose unchanged pages are not
+ * dumped again. */
+static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *tmp,
+		     const char *sub, const char *parent, bool pre, bool leave,
+		     struct json_object *ext, uint64_t *ret_bytes, vert_error_t *err)
+{
+	_cleanup_free_ char *criu_dir = xasprintf("%s/%s", tmp, sub);
+	_cleanup_free_ char *upper_src = xasprintf("%s/upper", h->data_dir);
+	_cleanup_free_ char *upper_dst = xasprintf("%s/upper", tmp);
+	_cleanup_close_ int imgfd = -EBADF, workfd = -EBADF;
+	struct dump_ctx ctx = { .h = h, .upper_src = upper_src, .upper_dst = upper_dst };
+	int r;
+
+	if (mkdir(criu_dir, 0700) < 0)
+		return vert_error_sys(err, "create '%s'", criu_dir);
+	imgfd = open(criu_dir, O_DIRECTORY | O_CLOEXEC);
+	workfd = open(h->run_dir, O_DIRECTORY | O_CLOEXEC);
+	if (imgfd < 0 || workfd < 0)
+		return vert_error_sys(err, "open '%s'", imgfd < 0 ? criu_dir : h->run_dir);
+	if (criu_init_opts() < 0)
+		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "initialize libcriu");
+	criu_set_images_dir_fd(imgfd);
+	criu_set_work_dir_fd(workfd);
+	criu_set_log_file(pre ? "pre-dump.log" : "dump.log");
+	criu_set_log_level(4);
+	criu_set_pid(s->pid);
+	criu_set_leave_running(leave);
+	if (pre || parent)
+		criu_set_track_mem(true);
+	if (parent && criu_set_parent_images(parent) < 0)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the parent images");
+	criu_set_tcp_established(true);
+	/* nftables, not CRIU's default iptables (not installed, or legacy) */
+	if (criu_set_network_lock(CRIU_NETWORK_LOCK_NFTABLES) < 0)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "set CRIU's network lock");
+	criu_set_file_locks(true);
+	criu_set_ext_unix_sk(false);
+	criu_set_shell_job(false);
+	/* the console: vert holds the pty's master, the VE only the slave */
+	criu_set_orphan_pts_master(true);
+	criu_set_manage_cgroups(true);
+	criu_set_manage_cgroups_mode(CRIU_CG_MODE_SOFT);
+	if (on_cgroup2(s->cgroup) && criu_set_freeze_cgroup(s->cgroup) < 0)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the cgroup");
+	if ((r = set_external_netns(s->pid, err)) < 0 ||
+	    (r = external_mounts(h, s->pid, ext, err)) < 0)
+		return r;
+	if (pre) {
+		r = criu_pre_dump();
+	} else {
+		criu_set_notify_cb(dump_notify);
+		dump_cur = &ctx;
+		r = criu_dump();
+		dump_cur = NULL;
+		criu_set_notify_cb(NULL);
+	}
+	if (ctx.r < 0) {
+		vert_error_move(err, &ctx.err);
+		return vert_error_wrap(err, "copy the upper dir");
+	}
+	vert_error_clear(&ctx.err);
+	if (r < 0) {
+		const char *log = pre ? "pre-dump.log" : "dump.log";
+		_cleanup_free_ char *why = ve_criu_reason(workfd, log);
+		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "criu: %s (log: %s/%s)",
+				      why ? why : "dump failed", h->run_dir, log);
+	}
+	if (ret_bytes)
+		*ret_bytes = pages_bytes(criu_dir);
+	return 0;
+}
+
+int ve_criu_pre_dump(struct ve_handle *h, const struct ve_state *s, const char *tmp,
+		     const char *sub, const char *parent, uint64_t *ret_bytes, vert_error_t *err)
+{
+	struct json_object *ext = json_object_new_array();
+	int r = dump_into(h, s, tmp, sub, parent, true, true, ext, ret_bytes, err);
+	json_object_put(ext);
+	return r;
+}
+
+static int finish_image(struct ve_handle *h, const struct ve_state *s, const char *tmp,
+			struct json_object *ext, struct json_object *manifest, vert_error_t *err)
+{
+	_cleanup_close_ int dfd = open(tmp, O_DIRECTORY | O_CLOEXEC);
+	struct json_object *meta;
+	int r;
+
+	if (dfd < 0)
+		return vert_error_sys(err, "open '%s'", tmp);
+	if (fs_copy_file(h->config_path, dfd, "config.json", 0600) < 0)
+		return vert_error_sys(err, "copy '%s'", h->config_path);
+	if ((r = write_json(dfd, "template.json", manifest, err)) < 0)
+		return r;
+	meta = image_meta(h, s->pid, ext);
+	r = write_json(dfd, "image.json", meta, err);
+	json_object_put(meta);
+	return r;
+}
+
+static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opts *o,
+			     const char *image, vert_error_t *err)
+{
+	_cleanup_free_ char *copy = xstrdup(image), *lower = NULL, *tmp = NULL, *old = NULL;
+	_cleanup_free_ char *parent = NULL;
+	_cleanup_free_ char *marker = xasprintf("%s/stopping", h->run_dir);
+	struct json_object *ext = NULL, *manifest = NULL;
+	bool is_default = !o->output;
+	struct ve_state s = { 0 };
+	int r, fd;
+
+	if ((r = ve_handle_config(h, err)) < 0)
+		return r;
+	if (!ve_reconcile_locked(h) || ve_state_read(h->p, h->name, &s, NULL) < 0 ||
+	    !proc_alive(s.pid, s.start_time)) {
+		ve_state_done(&s);
+		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",
+				      h->name);
+	}
+	if (!is_default && access(image, F_OK) == 0) {
+		r = vert_error_set(err, EEXIST, VERT_ERR_EXISTS, "'%s' exists", image);
+		goto out;
+	}
+	if ((r = ve_template_rootfs(h->p, h->cfg.template_name, &lower, err)) < 0 ||
+	    (r = ve_template_manifest(lower, &manifest, err)) < 0)
+		goto out;
+	tmp = xasprintf("%s/.%s.tmp-XXXXXX", dirname(copy), h->name);
+	if (!mkdtemp(tmp)) {
+		r = vert_error_sys(err, "create a directory beside '%s'", image);
+		free(TAKE_PTR(tmp));
+		goto out;
+	}
+	ext = json_object_new_array();
+	/* the init's death after the dump is a stop, not a crash or reboot */
+	if (!o->leave_running && (fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	if (o->before_dump && (r = o->before_dump(o->data, h, &s, tmp, &parent, err)) < 0)
+		goto out;
+	r = dump_into(h, &s, tmp, "criu", parent, false, o->leave_running, ext, NULL, err);
+	if (r < 0) {
+		unlink(marker);
+		goto out;
+	}
+	if (!o->leave_running) {
+		vert_error_t e = VERT_ERROR_INIT;
+		/* CRIU killed the VE: wait for its supervisor's cleanup */
+		if (ve_stop_locked(h, 0, &e) < 0 && e.kind != VERT_ERR_NOTRUNNING)
+			vert_log(VERT_LOG_WARNING, "VE '%s': %s", h->name, e.msg);
+		vert_error_clear(&e);
+	}
+	if ((r = finish_image(h, &s, tmp, ext, manifest, err)) < 0)
+		goto out;
+	if (is_default && access(image, F_OK) == 0) {
+		old = xasprintf("%s.old", tmp);
+		if (rename(image, old) < 0) {
+			r = vert_error_sys(err, "move the old checkpoint '%s' aside", image);
+			free(TAKE_PTR(old));
+			goto out;
+		}
+	}
+	if (rename(tmp, image) < 0) {
+		r = vert_error_sys(err, "rename '%s' to '%s'", tmp, image);
+		if (old)
+			rename(old, image);
+		goto out;
+	}
+	free(TAKE_PTR(tmp));
+	r = 0;
+out:
+	if (tmp)
+		ve_remove_tree(h->p, tmp, NULL);
+	if (old)
+		ve_remove_tree(h->p, old, NULL);
+	json_object_put(ext);
+	json_object_put(manifest);
+	ve_state_done(&s);
+	return r;
+}
+
+int ve_checkpoint(struct ve_handle *h, const struct ve_checkpoint_opts *o, char **ret_image,
+		  vert_error_t *err)
+{
+	_cleanup_free_ char *image = NULL;
+	int r;
+
+	if (h->p->rootless)
+		return vert_error_set(err, EPERM, VERT_ERR_INVALID,
+				      "checkpoint VE '%s': CRIU needs real root", h->name);
+	if (o->output) {
+		/* an absolute path: the image may be read from anywhere */
+		_cleanup_free_ char *d = xstrdup(o->output), *b = xstrdup(o->output);
+		char *abs = realpath(dirname(d), NULL);
+		if (!abs)
+			return vert_error_sys(err, "checkpoint VE '%s': '%s'", h->name, o->output);
+		image = xasprintf("%s/%s", abs, basename(b));
+		free(abs);
+	} else {
+		image = xasprintf("%s/checkpoint", h->data_dir);
+	}
+	if ((r = ve_handle_lock(h, false, err)) < 0)
+		return r;
+	r = checkpoint_locked(h, o, image, err);
+	ve_handle_unlock(h, VE_UNLOCK_AUTO);
+	if (r < 0)
+		return vert_error_wrap(err, "checkpoint VE '%s'", h->name);
+	if (ret_image)
+		*ret_image = TAKE_PTR(image);
+	return 0;
+}
+
+#else
+
+int ve_checkpoint(struct ve_handle *h, const struct ve_checkpoint_opts *o, char **ret_image,
+		  vert_error_t *err)
+{
+	(void)o;
+	(void)ret_image;
+	return vert_error_set(err, ENOTSUP, VERT_ERR_INVALID,
+			      "checkpoint VE '%s': this vert was built without CRIU (libcriu)",
+			      h->name);
+}
+
+#endif

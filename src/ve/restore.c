@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vert restore: a checkpoint image (src/ve/checkpoint.c) running again.
+ *
+ * Checked first, before anything changes: the image's format, that its
+ * template exists here with the same content (the first difference is
+ * named), and, for --input, that the name is free in this state root.
+ * The VE's data then comes from the image (config, upper dir).
+ *
+ * The restore runs in a forked process that becomes the VE's supervisor,
+ * as a detached start does (CRIU restores the process tree as a child of
+ * its caller): it makes the cgroup with the VE's limits, the network
+ * (vnet_prepare/attach/commit, with the image's address and MAC) in a
+ * fresh network namespace held by a small helper process, mounts the
+ * overlay root itself in a private mount namespace, and hands all three
+ * to CRIU: the netns as an inherited external namespace, the root with
+ * criu_set_root, the cgroup by restoring from inside it.  The state is
+ * written, then the process execs vert-monitor like any supervisor.
+ * A failure at any step undoes the instance (ve_instance_cleanup) and,
+ * for --input, the VE's data.
+ */
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#ifdef HAVE_CRIU
+#include <criu/criu.h>
+#endif
+
+#include "ve-internal.h"
+#include "vert/cgroup.h"
+#include "vert/fs.h"
+#include "vert/json.h"
+#include "vert/util.h"
+
+#ifdef HAVE_CRIU
+
+struct image {
+	char *dir;
+	struct json_object *meta, *manifest;
+	const char *name, *template_name, *ip, *mac, *data_root;
+	struct json_object *ext;
+};
+
+static void image_done(struct image *im)
+{
+	json_object_put(im->meta);
+	json_object_put(im->manifest);
+	free(im->dir);
+}
+
+static int image_load(const char *dir, struct image *im, vert_error_t *err)
+{
+	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
+	struct json_object *v;
+	int r;
+
+	*im = (struct image){ .dir = xstrdup(dir) };
+	if (dfd < 0)
+		return vert_error_set(err, errno,
+				      errno == ENOENT ? VERT_ERR_NOTFOUND : VERT_ERR_RUNTIME,
+				      "checkpoint image '%s'", dir);
+	if ((r = vjson_parse_file(dfd, "image.json", 1 << 20, &im->meta, err)) < 0 ||
+	    (r = vjson_parse_file(dfd, "template.json", 256 << 20, &im->manifest, err)) < 0)
+		return vert_error_wrap(err, "checkpoint image '%s'", dir);
+	if (!json_object_object_get_ex(im->meta, "format", &v) ||
+	    json_object_get_int(v) != VE_IMAGE_FORMAT)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "checkpoint image '%s': not an image of format %d", dir,
+				      VE_IMAGE_FORMAT);
+	if (json_object_object_get_ex(im->meta, "name", &v))
+		im->name = json_object_get_string(v);
+	if (json_object_object_get_ex(im->meta, "template", &v))
+		im->template_name = json_object_get_string(v);
+	if (json_object_object_get_ex(im->meta, "ip", &v))
+		im->ip = json_object_get_string(v);
+	if (json_object_object_get_ex(im->meta, "mac", &v))
+		im->mac = json_object_get_string(v);
+	if (json_object_object_get_ex(im->meta, "data_root", &v))
+		im->data_root = json_object_get_string(v);
+	json_object_object_get_ex(im->meta, "external_mounts", &im->ext);
+	if (!im->name || !im->template_name)
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "checkpoint image '%s': image.json lacks the VE's name or "
+				      "template",
+				      dir);
+	return 0;
+}
+
+/* The template must be here, with the content the image was taken on. */
+static int check_template(const struct ve_paths *p, const struct image *im, vert_error_t *err)
+{
+	_cleanup_free_ char *lower = NULL, *diff = NULL;
+	struct json_object *have = NULL;
+	int r;
+
+	if ((r = ve_template_rootfs(p, im->template_name, &lower, err)) < 0)
+		return r;
+	if ((r = ve_template_manifest(lower, &have, err)) < 0)
+		return r;
+	diff = ve_manifest_diff(im->manifest, have);
+	json_object_put(have);
+	if (diff)
+		return vert_error_set(
+			err, EINVAL, VERT_ERR_INVALID,
+			"template '%s' differs from the one the image was taken on: %s",
+			im->template_name, diff);
+	return 0;
+}
+
+static int copy_tree(const struct ve_paths *p, const char *src, const char *dst, vert_error_t *err)
+{
+	char *argv[] = { (char *)"cp", (char *)"-a", (char *)"--reflink=auto",
+			 (char *)"--", (char *)src,  (char *)dst,
+			 NULL };
+	return ve_run_tool(p, argv, err);
+}
+
+/* The VE's upper and work dirs become the image's (an old upper goes). */
+static int install_upper(const struct ve_handle *h, const struct image *im, vert_error_t *err)
+{
+	_cleanup_free_ char *src = xasprintf("%s/upper", im->dir);
+	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+	_cleanup_free_ char *work = xasprintf("%s/work", h->data_dir);
+	_cleanup_free_ char *tmp = xasprintf("%s/.upper-restore", h->data_dir);
+	_cleanup_free_ char *old = xasprintf("%s/.upper-old", h->data_dir);
+	int r;
+
+	ve_remove_tree(h->p, tmp, NULL);
+	ve_remove_tree(h->p, old, NULL);
+	if ((r = copy_tree(h->p, src, tmp, err)) < 0) {
+		ve_remove_tree(h->p, tmp, NULL);
+		return vert_error_wrap(err, "copy the image's upper dir");
+	}
+	if (rename(upper, old) < 0 && errno != ENOENT) {
+		r = vert_error_sys(err, "move '%s' aside", upper);
+		ve_remove_tree(h->p, tmp, NULL);
+		return r;
+	}
+	if (rename(tmp, upper) < 0) {
+		r = vert_error_sys(err, "rename '%s'", tmp);
+		rename(old, upper);
+		return r;
+	}
+	ve_remove_tree(h->p, old, NULL);
+	ve_remove_tree(h->p, work, NULL);
+	if (mkdir(work, 0755) < 0)
+		return vert_error_sys(err, "create '%s'", work);
+	return 0;
+}
+
+/* ---- the restoring supervisor ---- */
+
+/* A process that holds the VE's new network namespace while vert sets it
+ * up and CRIU restores into it; it goes when its pipe closes. */
+static pid_t netns_holder(int *ret_fd, vert_error_t *err)
+{
+	int pfd[2], ready[2];
+	char c;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
+		return vert_error_sys(err, "pipe");
+	pid = fork();
+	if (pid < 0)
+		return vert_error_sys(err, "fork");
+	if (pid == 0) {
+		struct ifreq ifr = { 0 };
+		int s;
+		close(pfd[1]);
+		close(ready[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(1);
+		/* lo up: CRIU leaves an external netns as it finds it */
+		s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+		if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+			_exit(1);
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			_exit(1);
+		if (write(ready[1], "1", 1) != 1)
+			_exit(1);
+		while (read(pfd[0], &c, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(pfd[0]);
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1) {
+		close(ready[0]);
+		close(pfd[1]);
+		waitpid(pid, NULL, 0);
+		return vert_error_set(err, EIO, VERT_ERR_RUNTIME,
+				      "make a network namespace for the VE");
+	}
+	close(ready[0]);
+	*ret_fd = pfd[1];
+	return pid;
+}
+
+static int add_ext_mounts(const struct image *im, const struct ve_config *c,
+			  const struct vnet_state *net, vert_error_t *err)
+{
+	const struct vnet_mount *nm = NULL;
+	size_t n_nm = net ? vnet_state_mounts(net, &nm) : 0;
+
+	for (size_t i = 0; i < vjson_array_length(im->ext); i++) {
+		struct json_object *m = json_object_array_get_idx(im->ext, i), *v;
+		const char *dest = NULL, *kind = NULL, *root = NULL, *src = NULL;
+		_cleanup_free_ char *dev = NULL;
+		if (json_object_object_get_ex(m, "dest", &v))
+			dest = json_object_get_string(v);
+		if (json_object_object_get_ex(m, "kind", &v))
+			kind = json_object_get_string(v);
+		if (json_object_object_get_ex(m, "root", &v))
+			root = json_object_get_string(v);
+		if (!dest || !kind)
+			continue;
+		if (strcmp(kind, "volume") == 0) {
+			for (size_t j = 0; j < c->n_volumes && !src; j++)
+				if (strcmp(c->volumes[j].dest, dest) == 0)
+					src = c->volumes[j].source;
+		} else if (strcmp(kind, "net") == 0) {
+			for (size_t j = 0; j < n_nm && !src; j++)
+				if (strcmp(nm[j].dest, dest) == 0)
+					src = nm[j].source;
+		} else if (strcmp(kind, "dev") == 0 && root) {
+			src = dev = xasprintf("/dev%s", root);
+		}
+		if (!src)
+			return vert_error_set(err, ENOENT, VERT_ERR_INVALID,
+					      "the image's mount '%s' (%s) has no source here",
+					      dest, kind);
+		if (criu_add_ext_mount(dest, src) < 0)
+			return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME,
+					      "tell CRIU about the mount '%s'", dest);
+	}
+	return 0;
+}
+
+static int pty_master = -EBADF;
+
+static int restore_notify(char *action, criu_notify_arg_t na)
+{
+	(void)na;
+	if (strcmp(action, "orphan-pts-master") == 0) {
+		int fd = criu_get_orphan_pts_master_fd();
+		if (fd >= 0) {
+			if (pty_master >= 0)
+				close(pty_master);
+			pty_master = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		}
+	}
+	return 0;
+}
+
+/* Our own cgroup (v2), to come back to once CRIU has restored the VE's
+ * processes from inside the VE's. */
+static char *self_cgroup(void)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t n = 0;
+	char *l;
+
+	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", 65536, &buf, &n) < 0 || !buf)
+		return NULL;
+	l = strstr(buf, "0::");
+	if (!l)
+		return NULL;
+	l += 3;
+	l[strcspn(l, "\n")] = '\0';
+	return xasprintf("/sys/fs/cgroup%s", l);
+}
+
+static int mount_root(const struct ve_handle *h, const char *root, vert_error_t *err)
+{
+	_cleanup_free_ char *lower = NULL, *l = NULL, *u = NULL, *w = NULL, *data = NULL;
+	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+	_cleanup_free_ char *work = xasprintf("%s/work", h->data_dir);
+	int r;
+
+	if ((r = ve_template_rootfs(h->p, h->cfg.template_name, &lower, err)) < 0)
+		return r;
+	if (unshare(CLONE_NEWNS) < 0)
+		return vert_error_sys(err, "unshare the mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return vert_error_sys(err, "make mounts private");
+	if (mkdir(root, 0755) < 0 && errno != EEXIST)
+		return vert_error_sys(err, "create '%s'", root);
+	l = fs_overlay_escape(lower);
+	u = fs_overlay_escape(upper);
+	w = fs_overlay_escape(work);
+	data = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", l, u, w);
+	if (mount("overlay", root, "overlay", 0, data) < 0)
+		return vert_error_sys(err, "mount overlay (lower '%s', upper '%s') on '%s'", lower,
+				      upper, root);
+	return 0;
+}
+
+static int criu_run(const struct ve_handle *h, const struct image *im, int netfd,
+		    const struct vnet_state *net, const char *root, int cgfd, pid_t *ret,
+		    vert_error_t *err)
+{
+	_cleanup_free_ char *imgdir = xasprintf("%s/criu", im->dir), *back = self_cgroup();
+	_cleanup_free_ char *back_procs = back ? xasprintf("%s/cgroup.procs", back) : NULL;
+	_cleanup_close_ int imgfd = open(imgdir, O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int workfd = open(h->run_dir, O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (imgfd < 0 || workfd < 0)
+		return vert_error_sys(err, "open '%s'", imgfd < 0 ? imgdir : h->run_dir);
+	if (criu_init_opts() < 0)
+		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "initialize libcriu");
+	criu_set_images_dir_fd(imgfd);
+	criu_set_work_dir_fd(workfd);
+	criu_set_log_file("restore.log");
+	criu_set_log_level(4);
+	if (criu_set_root(root) < 0)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the root");
+	if (netfd >= 0 && criu_add_inherit_fd(netfd, "extRootNetNS") < 0)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the netns");
+	if ((r = add_ext_mounts(im, &h->cfg, net, err)) < 0)
+		return r;
+	criu_set_tcp_established(true);
+	/* nftables, not CRIU's default iptables (not installed, or legacy) */
+	if (criu_set_network_lock(CRIU_NETWORK_LOCK_NFTABLES) < 0)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "set CRIU's network lock");
+	criu_set_file_locks(true);
+	criu_set_ext_unix_sk(false);
+	criu_set_shell_job(false);
+	criu_set_orphan_pts_master(true);
+	/* vert made the cgroup with the VE's limits: CRIU's tasks land in it
+	 * because CRIU runs in it; it touches no cgroup itself */
+	criu_set_manage_cgroups(true);
+	criu_set_manage_cgroups_mode(CRIU_CG_MODE_IGNORE);
+	criu_set_notify_cb(restore_notify);
+	if (cgfd >= 0 && write_file_str_at(cgfd, "cgroup.procs", "0") < 0)
+		return vert_error_sys(err, "enter the VE's cgroup");
+	{
+		/* CRIU's own stderr (a failed unlock of the network lock table
+		 * that went with the old netns) is noise next to its log */
+		int save = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);
+		r = criu_restore_child();
+		if (save >= 0) {
+			dup2(save, STDERR_FILENO);
+			close(save);
+		}
+		if (null >= 0)
+			close(null);
+	}
+	if (cgfd >= 0 && back && write_file_str(back_procs, "0") < 0)
+		vert_debug("leave the VE's cgroup: %s", strerror(errno));
+	criu_set_notify_cb(NULL);
+	if (r <= 0) {
+		_cleanup_free_ char *why = ve_criu_reason(workfd, "restore.log");
+		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "criu: %s (log: %s/restore.log)",
+				      why ? why : "restore failed", h->run_dir);
+	}
+	*ret = r;
+	return 0;
+}
+
+/* In the forked supervisor: the VE's instance, restored.  Fills b (the
+ * init's pidfd, the console's master) for ve_supervise. */
+static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_boot *b,
+			vert_error_t *err)
+{
+	const struct ve_config *c = &h->cfg;
+	_cleanup_free_ char *root = xasprintf("%s/root", h->run_dir);
+	_cleanup_close_ int hostns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	struct cg_handle cg = CG_HANDLE_INIT;
+	_cleanup_vnet_ struct vnet_state *net = NULL;
+	uint8_t mac[6], *macp = NULL;
+	int netfd = -EBADF, holder_fd = -EBADF, r;
+	pid_t holder = 0, pid = 0;
+
+	b->ct = (struct rt_container){ .pidfd = -EBADF, .pty_master = -EBADF };
+	b->cgroup = NULL;
+	b->cgroup_fd = -EBADF;
+	if (mkdir(h->run_dir, 0700) < 0 && errno != EEXIST)
+		return vert_error_sys(err, "create '%s'", h->run_dir);
+	if ((r = cg_prepare(h->cgroup_name, &c->resources, false,
+			    (ve_config_caps(c) & CAP_BIT(CAP_SYS_ADMIN)) ? CG_ANCHOR_ON_HYBRID : 0,
+			    &cg, err)) < 0)
+		goto fail;
+	b->cgroup = TAKE_PTR(cg.path);
+	b->cgroup_fd = TAKE_FD(cg.dirfd);
+	b->device_filter = cg.devices_filtered;
+	cg_handle_done(&cg);
+	if (im->mac && sscanf(im->mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2],
+			      &mac[3], &mac[4], &mac[5]) == 6)
+		macp = mac;
+	{
+		struct vnet_paths np = ve_vnet_paths(h->p);
+		struct vnet_config nc = { c->net,      im->ip ? im->ip : c->ip,
+					  c->publish,  c->dns,
+					  c->hostname, macp };
+		if ((r = vnet_prepare(&np, c->name, &nc, &net, err)) < 0)
+			goto fail;
+	}
+	if (vnet_mode_new_netns(vnet_state_mode(net))) {
+		_cleanup_free_ char *ns = NULL;
+		if ((holder = netns_holder(&holder_fd, err)) < 0) {
+			r = holder;
+			holder = 0;
+			goto fail;
+		}
+		if ((r = vnet_attach(net, holder, err)) < 0 || (r = vnet_commit(net, err)) < 0)
+			goto fail;
+		/* no O_CLOEXEC: CRIU, exec'd by libcriu, inherits it */
+		ns = xasprintf("/proc/%d/ns/net", holder);
+		if ((netfd = open(ns, O_RDONLY)) < 0) {
+			r = vert_error_sys(err, "open '%s'", ns);
+			goto fail;
+		}
+	}
+	if ((r = mount_root(h, root, err)) < 0)
+		goto fail;
+	r = criu_run(h, im, netfd, net, root, b->cgroup_fd, &pid, err);
+	/* back to the host's mounts: the VE has its root, bound by CRIU */
+	umount2(root, MNT_DETACH);
+	if (hostns >= 0 && setns(hostns, CLONE_NEWNS) < 0)
+		vert_debug("back to the host mount namespace: %s", strerror(errno));
+	rmdir(root);
+	if (r < 0)
+		goto fail;
+	{
+		struct ve_state s = {
+			.status = (char *)"running",
+			.pid = pid,
+			.start_time = proc_start_time(pid),
+			.supervisor_pid = getpid(),
+			.supervisor_start_time = proc_start_time(getpid()),
+			.started_at = (int64_t)time(NULL),
+			.autoremove = c->autoremove,
+			.cgroup = b->cgroup,
+			.device_filter = b->device_filter,
+		};
+		b->ct.pid = pid;
+		b->ct.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (b->ct.pidfd < 0) {
+			r = vert_error_sys(err, "pidfd of the restored init");
+			kill(pid, SIGKILL);
+			goto fail;
+		}
+		fcntl(b->ct.pidfd, F_SETFD, FD_CLOEXEC);
+		b->ct.pty_master = TAKE_FD(pty_master);
+		if ((r = ve_state_write(h, &s, err)) < 0) {
+			kill(pid, SIGKILL);
+			goto fail;
+		}
+	}
+	if (netfd >= 0)
+		close(netfd);
+	if (holder > 0) {
+		close(holder_fd);
+		waitpid(holder, NULL, 0);
+	}
+	return 0;
+fail:
+	if (netfd >= 0)
+		close(netfd);
+	if (holder > 0) {
+		close(holder_fd);
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (pty_master >= 0)
+		close(TAKE_FD(pty_master));
+	ve_instance_cleanup(h, b->cgroup);
+	ve_boot_done(b);
+	return r;
+}
+
+struct notify {
+	int32_t kind;
+	int32_t errnum;
+	char msg[1024];
+};
+
+/* Like a detached start: the forked child restores and stays as the
+ * VE's supervisor; the caller waits for its word. */
+static int restore_detached(struct ve_handle *h, const struct image *im, vert_error_t *err)
+{
+	struct notify n = { 0 };
+	int pfd[2], st;
+	ssize_t got;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return vert_error_sys(err, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return vert_error_sys(err, "fork");
+	}
+	if (pid == 0) {
+		struct ve_boot b = { .h = h, .cfg = &h->cfg, .detached = true };
+		vert_error_t e = VERT_ERROR_INIT;
+		int null;
+
+		close(pfd[0]);
+		ve_handle_unlock(h, VE_UNLOCK_KEEP);
+		syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+		setsid();
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+		}
+		if (restore_boot(h, im, &b, &e) < 0) {
+			n.kind = e.kind;
+			n.errnum = e.errnum;
+			snprintf(n.msg, sizeof(n.msg), "%s", e.msg ? e.msg : "failed");
+			if (write(pfd[1], &n, sizeof(n)) < 0)
+				_exit(1);
+			_exit(1);
+		}
+		if (write(pfd[1], &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		close(pfd[1]);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);
+		ve_supervise(h, &b);
+	}
+	close(pfd[1]);
+	got = read(pfd[0], &n, sizeof(n));
+	close(pfd[0]);
+	if (got != (ssize_t)sizeof(n)) {
+		waitpid(pid, &st, 0);
+		return vert_error_set(err, EIO, VERT_ERR_RUNTIME, "the restoring supervisor died");
+	}
+	if (n.kind) {
+		waitpid(pid, &st, 0);
+		vert_error_set(err, 0, n.kind, "%s", n.msg);
+		err->errnum = n.errnum;
+		return vert_error_ret(err);
+	}
+	return 0;
+}
+
+/* --input into a state root without the VE: its data from the image,
+ * the config last (the commit point of a create). */
+static int create_from_image(const struct ve_paths *p, const char *name, const struct image *im,
+			     struct ve_handle **ret, vert_error_t *err)
+{
+	_cleanup_free_ char *cfgpath = xasprintf("%s/config.json", im->dir);
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
+	struct ve_config c;
+	int r;
+
+	ve_config_init(&c);
+	if ((r = ve_config_load(cfgpath, name, &c, err)) < 0)
+		goto out;
+	if ((r = ve_open_new(p, &c, &h, err)) < 0)
+		goto out;
+	if (access(h->data_dir, F_OK) == 0) {
+		r = vert_error_set(err, EEXIST, VERT_ERR_EXISTS,
+				   "VE '%s' already exists in this state root", name);
+		goto out;
+	}
+	ve_reconcile_locked(h);
+	if (mkdir(h->data_dir, 0700) < 0) {
+		r = vert_error_sys(err, "create '%s'", h->data_dir);
+		goto out;
+	}
+	if ((r = install_upper(h, im, err)) < 0 || (r = ve_config_save(h, &c, true, err)) < 0) {
+		ve_remove_tree(p, h->data_dir, NULL);
+		goto out;
+	}
+	if ((r = ve_handle_reload(h, err)) < 0)
+		goto out;
+	*ret = TAKE_PTR(h);
+out:
+	ve_config_done(&c);
+	return r;
+}
+
+static int restore(const struct ve_paths *p, const char *name, const struct ve_restore_opts *o,
+		   vert_error_t *err)
+{
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
+	_cleanup_free_ char *dir = NULL;
+	struct image im = { 0 };
+	bool created = false, own = false;
+	int r;
+
+	if (p->rootless)
+		return vert_error_set(err, EPERM, VERT_ERR_INVALID, "CRIU needs real root");
+	if (o->input) {
+		dir = realpath(o->input, NULL);
+		if (!dir)
+			return vert_error_set(
+				err, errno, errno == ENOENT ? VERT_ERR_NOTFOUND : VERT_ERR_RUNTIME,
+				"checkpoint image '%s'", o->input);
+		if ((r = ve_open(p, name, 0, &h, err)) < 0)
+			return r;
+		if (access(h->config_path, F_OK) == 0) {
+			/* the VE's own image, in the state root it was taken in,
+			 * replaces it; anywhere else the name is in use */
+			if ((r = image_load(dir, &im, err)) < 0)
+				goto out;
+			if (!im.data_root || strcmp(im.data_root, p->data) != 0 ||
+			    strcmp(im.name, name) != 0) {
+				r = vert_error_set(err, EEXIST, VERT_ERR_EXISTS,
+						   "VE '%s' already exists in this state root",
+						   name);
+				goto out;
+			}
+			own = true;
+			if ((r = ve_handle_lock(h, false, err)) < 0 ||
+			    (r = ve_handle_config(h, err)) < 0)
+				goto out;
+		} else {
+			ve_close(TAKE_PTR(h));
+		}
+	} else {
+		if ((r = ve_open(p, name, VE_OPEN_LOCK | VE_OPEN_CONFIG, &h, err)) < 0)
+			return r;
+		dir = xasprintf("%s/checkpoint", h->data_dir);
+		own = true;
+	}
+	if (!im.meta && (r = image_load(dir, &im, err)) < 0)
+		goto out;
+	if (strcmp(im.name, name) != 0) {
+		r = vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				   "the image holds VE '%s', not '%s'", im.name, name);
+		goto out;
+	}
+	if ((r = check_template(p, &im, err)) < 0)
+		goto out;
+	if (!own) {
+		if ((r = create_from_image(p, name, &im, &h, err)) < 0)
+			goto out;
+		created = true;
+	} else {
+		if ((r = ve_state_check(p, name, err)) < 0)
+			goto out;
+		if (ve_reconcile_locked(h)) {
+			r = vert_error_set(err, EBUSY, VERT_ERR_RUNNING, "VE '%s' is running",
+					   name);
+			goto out;
+		}
+		if ((r = install_upper(h, &im, err)) < 0)
+			goto out;
+	}
+	r = restore_detached(h, &im, err);
+	if (r < 0 && created)
+		ve_remove_data(h, NULL);
+out:
+	if (h)
+		ve_handle_unlock(h, r < 0 && created ? VE_UNLOCK_REMOVE : VE_UNLOCK_AUTO);
+	image_done(&im);
+	return r;
+}
+
+int ve_restore(const struct ve_paths *p, const char *name, const struct ve_restore_opts *o,
+	       vert_error_t *err)
+{
+	int r = restore(p, name, o, err);
+	if (r < 0)
+		return vert_error_wrap(err, "restore VE '%s'", name);
+	return 0;
+}
+
+#else
+
+int ve_restore(const struct ve_paths *p, const char *name, const struct ve_restore_opts *o,
+	       vert_error_t *err)
+{
+	(void)p;
+	(void)o;
+	return vert_error_set(err, ENOTSUP, VERT_ERR_INVALID,
+			      "restore VE '%s': this vert was built without CRIU (libcriu)", name);
+}
+
+#endif

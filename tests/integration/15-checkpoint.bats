@@ -1,0 +1,91 @@
+#!/usr/bin/env bats
+# vert checkpoint / restore on this host.  CRIU 3.17 can't dump on kernels
+# whose vDSO layout it doesn't know (6.18 here): the checkpoint must fail
+# cleanly, with CRIU's reason, the VE still running and no image left.
+# The real checkpoint/restore tests run in the VM (tests/vm/checkpoint.bats).
+
+load helpers
+
+setup_file() { common_setup_file; }
+teardown_file() { common_teardown_file; }
+
+setup() {
+	is_root_mode || skip "CRIU needs real root (mode $VERT_TEST_MODE)"
+	"$VERT_BIN" --version | grep -q '+CRIU' || skip "vert built without CRIU"
+	command -v criu >/dev/null || skip "criu is not installed"
+	common_setup
+}
+
+ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
+
+@test "checkpoint of a running VE: works, or fails with CRIU's reason in one line and leaves the VE running" {
+	vert create ck1 --template mini
+	vert start ck1
+	wait_for -t 5 ve_running ck1
+	pid=$(ve_init_pid ck1)
+	out="$BATS_TEST_TMPDIR/img"
+	run vert checkpoint ck1 --output "$out"
+	if [ "$status" = 0 ]; then
+		# a kernel CRIU knows: the image is complete and the VE stopped
+		[ -f "$out/image.json" ] && [ -d "$out/criu" ] && [ -d "$out/upper" ]
+		run vert ps -a --format name,state -H
+		assert_output --regexp "ck1 +stopped"
+		skip "CRIU works on this kernel: see tests/vm/checkpoint.bats for restore"
+	fi
+	assert_failure
+	[ "${#lines[@]}" = 1 ]
+	assert_output --regexp "^vert: checkpoint: checkpoint VE 'ck1': criu: .+"
+	# the VE runs on, same init
+	ve_running ck1
+	[ "$(ve_init_pid ck1)" = "$pid" ]
+	run vert exec ck1 -- echo alive
+	assert_output alive
+	# nothing left: no image, no temporary dir beside it, none in the VE's dir
+	[ ! -e "$out" ]
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR" | grep -v '^ves.before$' | grep img || true)" ]
+	[ ! -e "$TEST_ROOT/ves/ck1/checkpoint" ]
+	! ls -A "$TEST_ROOT/ves/ck1" | grep -q tmp
+	[ ! -e "$TEST_ROOT/run/ves/ck1/stopping" ]
+	run vert stop ck1
+	assert_success
+	vert destroy ck1
+}
+
+@test "checkpoint refuses a VE that is not running, and an output that exists" {
+	vert create ck2 --template mini
+	run vert checkpoint ck2
+	assert_failure 5
+	assert_output --partial "VE 'ck2' is not running"
+	vert start ck2
+	wait_for -t 5 ve_running ck2
+	mkdir "$BATS_TEST_TMPDIR/exists"
+	run vert checkpoint ck2 --output "$BATS_TEST_TMPDIR/exists"
+	assert_failure 4
+	assert_output --partial "exists"
+	ve_running ck2
+	vert stop ck2
+	vert destroy ck2
+}
+
+@test "restore refuses a missing image and a VE name in use" {
+	run vert restore nosuch
+	assert_failure 3
+	vert create ck3 --template mini
+	run vert restore ck3
+	assert_failure
+	assert_output --partial "checkpoint"
+	mkdir -p "$BATS_TEST_TMPDIR/fake"
+	run vert restore ck3 --input "$BATS_TEST_TMPDIR/fake"
+	assert_failure 3
+	assert_output --partial "image.json"
+	# an image of a VE of that name from another state root
+	echo '{"format": 1, "name": "ck3", "template": "mini", "data_root": "/elsewhere"}' \
+		>"$BATS_TEST_TMPDIR/fake/image.json"
+	echo '{}' >"$BATS_TEST_TMPDIR/fake/template.json"
+	run vert restore ck3 --input "$BATS_TEST_TMPDIR/fake"
+	assert_failure 4
+	assert_output --partial "VE 'ck3' already exists"
+	run vert ps -a --format name,state -H
+	assert_output --regexp "ck3 +stopped"
+	vert destroy ck3
+}
