@@ -469,6 +469,15 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 
 	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
+	/* CRIU 3.17 restores a user namespace itself, and knows nothing of
+	 * the idmapped layers the VE's root is made of (src/fs/idmap.c) */
+	if (ve_config_userns_private(h->p, &h->cfg) && h->cfg.idmap_base)
+		return vert_error_set(
+			err, ENOTSUP, VERT_ERR_INVALID,
+			"checkpoint VE '%s': it runs in a user namespace of its own over idmapped "
+			"layers, which this vert can't checkpoint yet; a VE made with "
+			"--userns host can be (unsafe: its root is the host's)",
+			h->name);
 	if (!ve_reconcile_locked(h) || ve_state_read(h->p, h->name, &s, NULL) < 0 ||
 	    !proc_alive(s.pid, s.start_time)) {
 		ve_state_done(&s);

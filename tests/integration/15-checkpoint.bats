@@ -19,7 +19,7 @@ setup() {
 ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
 
 @test "checkpoint of a running VE: works, or fails with CRIU's reason in one line and leaves the VE running" {
-	vert create ck1 --template mini
+	vert create ck1 --template mini --userns host
 	vert start ck1
 	wait_for -t 5 ve_running ck1
 	pid=$(ve_init_pid ck1)
@@ -52,7 +52,7 @@ ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
 }
 
 @test "checkpoint refuses a VE that is not running, and an output that exists" {
-	vert create ck2 --template mini
+	vert create ck2 --template mini --userns host
 	run vert checkpoint ck2
 	assert_failure 5
 	assert_output --partial "VE 'ck2' is not running"
@@ -70,7 +70,7 @@ ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
 @test "restore refuses a missing image and a VE name in use" {
 	run vert restore nosuch
 	assert_failure 3
-	vert create ck3 --template mini
+	vert create ck3 --template mini --userns host
 	run vert restore ck3
 	assert_failure
 	assert_output --partial "checkpoint"
@@ -88,4 +88,23 @@ ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
 	run vert ps -a --format name,state -H
 	assert_output --regexp "ck3 +stopped"
 	vert destroy ck3
+}
+
+@test "a VE of its own user namespace is refused clearly and runs on" {
+	vert create ckp --template mini
+	on_teardown "vert destroy --force ckp"
+	vert start ckp
+	wait_for -t 5 ve_running ckp
+	pid=$(ve_init_pid ckp)
+	run vert checkpoint ckp --output "$BATS_TEST_TMPDIR/img2"
+	assert_failure
+	assert_output --partial "user namespace of its own"
+	assert_output --partial "--userns host"
+	[ ! -e "$BATS_TEST_TMPDIR/img2" ]
+	[ "$(ve_init_pid ckp)" = "$pid" ]
+	run vert migrate ckp nowhere.invalid
+	assert_failure
+	assert_output --partial "user namespace of its own"
+	[ "$(ve_init_pid ckp)" = "$pid" ]
+	vert stop ckp
 }

@@ -56,7 +56,7 @@ running_in() { in_root "$1" ps --format name,state -H | grep -q "^$2 .*running";
 ns_pids() { in_root "$1" exec "$2" -- sh -c 'b=$(cat /dev/shm/bg); echo "1:$(cat /proc/1/comm) $b:$(cat /proc/$b/comm)"'; }
 
 @test "checkpoint and restore: the counter goes on from where it was, same pids, exec and stop work" {
-	vert create cnt --template mini -- sh -c "$COUNTER"
+	vert create cnt --template mini --userns host -- sh -c "$COUNTER"
 	vert start cnt
 	wait_for 10 count_above "$R" cnt 5
 	before_pids=$(ns_pids "$R" cnt)
@@ -92,7 +92,7 @@ ns_pids() { in_root "$1" exec "$2" -- sh -c 'b=$(cat /dev/shm/bg); echo "1:$(cat
 }
 
 @test "checkpoint --leave-running keeps the VE running; the image restores into a state root that never had it" {
-	vert create mv1 --template mini -- sh -c "$COUNTER"
+	vert create mv1 --template mini --userns host -- sh -c "$COUNTER"
 	vert start mv1
 	wait_for 10 count_above "$R" mv1 5
 	mac=$(vert exec mv1 -- cat /sys/class/net/eth0/address)
@@ -129,7 +129,7 @@ ns_pids() { in_root "$1" exec "$2" -- sh -c 'b=$(cat /dev/shm/bg); echo "1:$(cat
 tcp_listening() { [ -n "$(ip netns identify "$1" 2>/dev/null; nsenter -t "$1" -n ss -Htln 'sport = :5000' 2>/dev/null)" ]; }
 
 @test "an established TCP connection from the host to the VE survives checkpoint and restore" {
-	vert create tcp1 --template mini -- nc -l -p 5000 -e cat
+	vert create tcp1 --template mini --userns host -- nc -l -p 5000 -e cat
 	vert start tcp1
 	ip=$(vert inspect tcp1 | jq -r .ip)
 	wait_for 10 tcp_listening "$(init_pid tcp1)"
@@ -155,7 +155,7 @@ tcp_listening() { [ -n "$(ip netns identify "$1" 2>/dev/null; nsenter -t "$1" -n
 }
 
 @test "restore refuses a template that is missing or differs, naming the difference" {
-	vert create tp1 --template mini -- sh -c "$COUNTER"
+	vert create tp1 --template mini --userns host -- sh -c "$COUNTER"
 	vert start tp1
 	wait_for 10 count_above "$R" tp1 2
 	img=$BATS_TEST_TMPDIR/tp1.img
@@ -193,7 +193,7 @@ migrate_env() {
 
 @test "migrate: live to a second host; the counter goes on there, the source goes; times and bytes printed" {
 	migrate_env
-	vert create mg1 --template mini -- sh -c "$COUNTER"
+	vert create mg1 --template mini --userns host -- sh -c "$COUNTER"
 	vert start mg1
 	wait_for 10 count_above "$R" mg1 5
 	before_pids=$(ns_pids "$R" mg1)
@@ -217,7 +217,7 @@ migrate_env() {
 
 @test "migrate refuses an unreachable host, a name in use there and a missing template, and the VE runs on" {
 	migrate_env
-	vert create mg2 --template mini -- sh -c "$COUNTER"
+	vert create mg2 --template mini --userns host -- sh -c "$COUNTER"
 	vert start mg2
 	wait_for 10 count_above "$R" mg2 2
 	pid=$(init_pid mg2)
@@ -230,7 +230,7 @@ migrate_env() {
 	assert_output --partial "already exists there"
 	v2 destroy mg2
 	vert template create other --from busybox >/dev/null
-	vert create mg3 --template other -- sh -c "$COUNTER"
+	vert create mg3 --template other --userns host -- sh -c "$COUNTER"
 	vert start mg3
 	run vert migrate mg3 host2
 	assert_failure
