@@ -191,7 +191,10 @@ static int slot_claim(const struct ve_paths *p, const char *name, uint32_t base,
 	for (int attempt = 0; attempt < 2; attempt++) {
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd >= 0) {
-			if (write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
+			/* no fsync: a claim lost in a crash is made again by the
+			 * VE's next start (its config has the range), and an
+			 * empty one reads as stale */
+			if (write_all(fd, text, strlen(text)) < 0) {
 				int e = errno;
 				unlink(path);
 				return vert_error_set(err, e, VERT_ERR_RUNTIME, "write '%s'", path);
