@@ -12,9 +12,10 @@ teardown_file() { vm_teardown_file; }
 @test "a root VE can make a node for host memory but not read it" {
 	# the host (the VM's root) can read it: the filter is what stops the VE
 	head -c 16 /dev/mem >/dev/null
+	# on the VE's /dev (its rootfs is nodev: there the node is dead anyway)
 	run vert run --rm --net none --userns host mini -- sh -c "
-		mknod /tmp/mem c 1 1 && echo made
-		head -c 16 /tmp/mem >/dev/null 2>/tmp/err || cat /tmp/err
+		mknod /dev/mem2 c 1 1 && echo made
+		head -c 16 /dev/mem2 >/dev/null 2>/tmp/err || cat /tmp/err
 		echo x > /dev/null && echo null-ok
 		head -c 4 /dev/urandom | wc -c"
 	[[ $output == *made* ]]
@@ -40,8 +41,8 @@ teardown_file() { vm_teardown_file; }
 	maj=$((0x$(stat -c %t "$loop")))
 	min=$((0x$(stat -c %T "$loop")))
 	run vert run --rm --net none --userns host mini -- sh -c "
-		mknod /tmp/disk b $maj $min && echo made
-		head -c 10 /tmp/disk 2>&1"
+		mknod /dev/disk2 b $maj $min && echo made
+		head -c 10 /dev/disk2 2>&1"
 	losetup -d "$loop"
 	rm -f "$img"
 	[[ $output == *made* ]]
