@@ -6,6 +6,11 @@
  *   vert-probe fds               list open fds with their targets
  *   vert-probe zombies N         leave N orphaned zombies, print "ok"
  *   vert-probe exe-write         try to open /proc/1/exe for writing
+ *   vert-probe nesting           try to make user namespaces and use the
+ *                                new mount API, print NAME=errno
+ *   vert-probe tiocsti           push a byte into each tty of fds 0-2
+ *                                and /dev/tty (TIOCSTI), print the result
+ *   vert-probe open-write PATH   open PATH for writing, print the result
  */
 
 #include <dirent.h>
@@ -15,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,6 +91,94 @@ static int exe_write(void)
 	return 0;
 }
 
+static void try_clone(const char *name, unsigned long flags)
+{
+	/* the raw syscall (x86 order: flags, stack, parent_tid, child_tid,
+	 * tls): the child exits at once */
+	long r = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+	if (r == 0)
+		_exit(0);
+	if (r > 0)
+		waitpid((pid_t)r, NULL, 0);
+	printf("%s=%s\n", name, r < 0 ? strerrorname_np(errno) : "allowed");
+}
+
+static int nesting(void)
+{
+	struct {
+		unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+			stack_size, tls;
+	} ca = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+	long r;
+
+	try_clone("clone_newuser", CLONE_NEWUSER);
+	/* a plain fork through clone(2) must still work */
+	try_clone("clone_plain", 0);
+	r = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (r == 0)
+		_exit(0);
+	if (r > 0)
+		waitpid((pid_t)r, NULL, 0);
+	printf("clone3=%s\n", r < 0 ? strerrorname_np(errno) : "allowed");
+	/* setns(2) of our own user namespace: EINVAL when allowed */
+	{
+		int fd = open("/proc/self/ns/user", O_RDONLY);
+		try("setns_user", SYS_setns, fd, CLONE_NEWUSER, 0, 0, 0);
+		if (fd >= 0)
+			close(fd);
+	}
+	try("fsopen", SYS_fsopen, (long)"tmpfs", 0, 0, 0, 0);
+	try("fspick", SYS_fspick, AT_FDCWD, (long)"/", 0, 0, 0);
+	try("fsconfig", SYS_fsconfig, -1, 0, 0, 0, 0);
+	try("fsmount", SYS_fsmount, -1, 0, 0, 0, 0);
+	try("open_tree", SYS_open_tree, AT_FDCWD, (long)"/", 0, 0, 0);
+	try("move_mount", SYS_move_mount, -1, (long)"", -1, (long)"", 0);
+	try("mount_setattr", SYS_mount_setattr, -1, (long)"", 0, 0, 0);
+	/* the last: unshare(2) succeeds when allowed, and we are then in a
+	 * new user namespace */
+	try("unshare_newuser", SYS_unshare, CLONE_NEWUSER, 0, 0, 0, 0);
+	return 0;
+}
+
+static void sti(const char *what, int fd)
+{
+	char c = '\n';
+	if (!isatty(fd)) {
+		printf("%s=notty\n", what);
+		return;
+	}
+	/* the request with high bits set too: the kernel only reads 32 */
+	if (ioctl(fd, TIOCSTI, &c) == 0 || syscall(SYS_ioctl, fd, 0x100000000UL | TIOCSTI, &c) == 0)
+		printf("%s=allowed\n", what);
+	else
+		printf("%s=%s\n", what, strerrorname_np(errno));
+	/* TIOCLINUX subcode 11 (TIOCL_GETKMSGREDIRECT): harmless, but on a
+	 * pty the kernel answers ENOTTY, not EPERM */
+	c = 11;
+	printf("%s_linux=%s\n", what,
+	       ioctl(fd, TIOCLINUX, &c) == 0 ? "allowed" : strerrorname_np(errno));
+}
+
+static int tiocsti(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+	sti("fd0", 0);
+	sti("fd1", 1);
+	sti("fd2", 2);
+	if (fd < 0)
+		printf("devtty=%s\n", strerrorname_np(errno));
+	else
+		sti("devtty", fd);
+	return 0;
+}
+
+static int open_write(const char *path)
+{
+	int fd = open(path, O_WRONLY);
+	printf("%s\n", fd < 0 ? strerrorname_np(errno) : "opened");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "syscalls") == 0)
@@ -93,6 +189,13 @@ int main(int argc, char **argv)
 		return zombies(atoi(argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "exe-write") == 0)
 		return exe_write();
-	fprintf(stderr, "usage: vert-probe syscalls|fds|zombies N|exe-write\n");
+	if (argc >= 2 && strcmp(argv[1], "nesting") == 0)
+		return nesting();
+	if (argc >= 2 && strcmp(argv[1], "tiocsti") == 0)
+		return tiocsti();
+	if (argc >= 3 && strcmp(argv[1], "open-write") == 0)
+		return open_write(argv[2]);
+	fprintf(stderr, "usage: vert-probe syscalls|fds|zombies N|exe-write|nesting|tiocsti|"
+			"open-write PATH\n");
 	return 2;
 }
