@@ -134,6 +134,14 @@ ssize_t write_all(int fd, const void *buf, size_t len);
 /* Random hex id, n hex chars (n <= 64). */
 void random_hex(char *buf, size_t n);
 
+/* exe.c: vert runs from a sealed memfd copy of itself while it starts
+ * processes in VEs (see there).  Re-executes argv from such a copy unless
+ * this process already is one; returns only on error. */
+int vert_exe_reexec_sealed(char **argv, vert_error_t *err);
+bool vert_exe_sealed(void);
+/* The path of the vert binary on the host (also from the sealed copy). */
+char *vert_exe_path(void);
+
 /* Monotonic time in nanoseconds. */
 uint64_t now_ns(void);
 

