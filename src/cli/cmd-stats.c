@@ -172,6 +172,9 @@ static void print_table(const struct sample *prev, const struct sample *cur)
 		char cpu[16] = "-", memp[16] = "-", mem[48], pids[48], io[48], oom[24] = "-";
 		char a[16], b[16];
 		double c = cpu_since(prev, v), m = mem_percent(st);
+		/* only numbers and the VE's name (which vert checked): escaped
+		 * like every other table */
+		_cleanup_free_ char *name = str_escape_term_dup(v->cfg.name, false);
 
 		if (c >= 0)
 			snprintf(cpu, sizeof(cpu), "%.1f%%", c);
@@ -193,8 +196,8 @@ static void print_table(const struct sample *prev, const struct sample *cur)
 			 size_or_dash(st->io_wbytes, b));
 		if (st->oom_kills >= 0)
 			snprintf(oom, sizeof(oom), "%lld", (long long)st->oom_kills);
-		printf("%-16s %7s  %-23s %6s  %-13s %-21s %s\n", v->cfg.name,
-		       v->running ? cpu : v->status, mem, memp, pids, io, oom);
+		printf("%-16s %7s  %-23s %6s  %-13s %-21s %s\n", name, v->running ? cpu : v->status,
+		       mem, memp, pids, io, oom);
 	}
 }
 
