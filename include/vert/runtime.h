@@ -47,6 +47,8 @@ struct rt_create_opts {
 		.cgroup_fd = -EBADF, .stdin_fd = -EBADF, .stdout_fd = -EBADF, .stderr_fd = -EBADF, \
 	}
 
+struct rt_relay;
+
 struct rt_container {
 	pid_t pid;	     /* in the caller's pid namespace */
 	int pidfd;	     /* CLONE_PIDFD */
@@ -56,6 +58,9 @@ struct rt_container {
 	 * SIGHUP to vert hangs its terminal up, as sshd does when the
 	 * connection goes, so a shell that ignores SIGTERM still ends. */
 	bool session;
+	/* The caller's stdio that is a terminal, relayed through pipes when
+	 * the VE has no terminal of its own (NULL: none). */
+	struct rt_relay *relay;
 };
 
 /* Create the VE's init from spec and exec its process.  Returns once the

@@ -134,6 +134,26 @@ ssize_t write_all(int fd, const void *buf, size_t len);
 /* Random hex id, n hex chars (n <= 64). */
 void random_hex(char *buf, size_t n);
 
+/* exe.c: vert runs from a sealed memfd copy of itself while it starts
+ * processes in VEs (see there).  Re-executes argv from such a copy unless
+ * this process already is one; returns only on error. */
+int vert_exe_reexec_sealed(char **argv, vert_error_t *err);
+bool vert_exe_sealed(void);
+/* The path of the vert binary on the host (also from the sealed copy). */
+char *vert_exe_path(void);
+
+/* Text that came from a VE, made safe for a terminal: C0 controls (but
+ * \n and \t when keep_nl_tab), DEL and bytes that are not UTF-8 become
+ * \xNN, the C1 controls U+0080..U+009F \u00NN; the rest is copied.
+ * *ret (malloc'd, NUL-terminated, length *ret_len) gets the escaped text;
+ * returns how much of in was used: all of it, unless in ends inside a
+ * UTF-8 sequence and !final (the rest belongs with what follows). */
+size_t str_escape_term(const char *in, size_t n, bool keep_nl_tab, bool final, char **ret,
+		       size_t *ret_len);
+char *str_escape_term_dup(const char *s, bool keep_nl_tab);
+/* s as valid UTF-8 (bytes that are not: U+FFFD), for JSON output. */
+char *str_utf8_valid(const char *s);
+
 /* Monotonic time in nanoseconds. */
 uint64_t now_ns(void);
 

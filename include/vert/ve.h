@@ -109,6 +109,7 @@ struct ve_config {
 	bool no_new_privileges_set; /* --no-new-privileges given (not saved) */
 	char **cap_add, **cap_drop;
 	bool read_only;
+	bool nesting;	  /* user namespaces and the new mount API allowed */
 	bool autoremove;  /* --rm: destroyed as soon as it stops */
 	bool onboot;	  /* started by `vert start --onboot` */
 	int stop_signal;  /* 0: SIGRTMIN+3 for systemd, SIGTERM otherwise */
@@ -256,6 +257,8 @@ uint64_t ve_config_caps(const struct ve_config *c);
 extern const char *const ve_default_caps[];
 extern const char *const ve_persistent_caps[]; /* added for `vert create` VEs */
 extern const char *const ve_default_seccomp_deny[];
+/* Refused unless the VE has --nesting. */
+extern const char *const ve_nesting_seccomp_deny[];
 
 /* ---- runtime state ---- */
 
@@ -303,11 +306,12 @@ enum {
 	VE_F_NEWPRIVS = 1 << 13,
 	VE_F_USERNS = 1 << 14, /* userns, privileged: only while stopped */
 	VE_F_DISK = 1 << 15,
+	VE_F_NESTING = 1 << 16,
 };
 /* changes a running VE only picks up when it starts again */
 #define VE_SET_NEXT_START                                                                          \
 	(VE_F_ENV | VE_F_VOLUMES | VE_F_CMD | VE_F_USER | VE_F_WORKDIR | VE_F_CAPS | VE_F_NET |    \
-	 VE_F_READONLY | VE_F_NEWPRIVS | VE_F_USERNS)
+	 VE_F_READONLY | VE_F_NEWPRIVS | VE_F_USERNS | VE_F_NESTING)
 
 /* Apply the `fields` of patch onto c (env and volumes are merged by key). */
 void ve_config_merge(struct ve_config *c, const struct ve_config *patch, unsigned fields);

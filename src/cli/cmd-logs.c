@@ -8,10 +8,38 @@
 #include "cli.h"
 #include "vert/util.h"
 
-static void put(const char *buf, size_t n)
+/* --raw: the bytes as the VE wrote them */
+static bool raw_output;
+
+static void put_raw(const char *buf, size_t n)
 {
 	if (write_all(STDOUT_FILENO, buf, n) < 0)
 		exit(EXIT_FAIL);
+}
+
+/* What a VE wrote to its console is escaped (control bytes but newline
+ * and tab, DEL, C1, bytes that are not UTF-8), wherever the output goes:
+ * through a pipe to a pager or cat it would still reach a terminal, where
+ * an escape sequence can retitle the window, remap keys or answer back.
+ * Returns how much was used: a UTF-8 sequence cut short at the end waits
+ * for its rest unless final. */
+static size_t put_esc(const char *buf, size_t n, bool final)
+{
+	_cleanup_free_ char *e = NULL;
+	size_t len, used;
+
+	if (raw_output) {
+		put_raw(buf, n);
+		return n;
+	}
+	used = str_escape_term(buf, n, true, final, &e, &len);
+	put_raw(e, len);
+	return used;
+}
+
+static void put(const char *buf, size_t n)
+{
+	put_esc(buf, n, true);
 }
 
 /* Print the last `tail` lines of old+cur (tail < 0: everything). */
@@ -80,15 +108,27 @@ static int follow(struct ve_handle *h, const char *path, off_t pos)
 				ssize_t n;
 				lseek(fd, pos, SEEK_SET);
 				while ((n = read(fd, buf, sizeof(buf))) > 0) {
-					put(buf, (size_t)n);
-					pos += n;
+					size_t used = put_esc(buf, (size_t)n, false);
+					pos += (off_t)used;
+					if (used < (size_t)n) {
+						/* the end of a UTF-8 sequence is yet to come */
+						lseek(fd, pos, SEEK_SET);
+						break;
+					}
 				}
 				idle = 0;
 			}
 		}
 		/* stop following once the VE is down and all was printed */
-		if (++idle % 10 == 0 && !ve_running(h))
+		if (++idle % 10 == 0 && !ve_running(h)) {
+			if (fd >= 0 && st.st_size > pos) {
+				char buf[8];
+				ssize_t n = pread(fd, buf, sizeof(buf), pos);
+				if (n > 0)
+					put(buf, (size_t)n);
+			}
 			return EXIT_OK;
+		}
 		poll(NULL, 0, 100);
 	}
 }
@@ -98,6 +138,7 @@ int cmd_logs(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "follow", no_argument, NULL, 'f' },
 		{ "tail", required_argument, NULL, 'n' },
+		{ "raw", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -109,10 +150,13 @@ int cmd_logs(struct cli *c, int argc, char **argv)
 	long tail = -1;
 	int o;
 
-	while ((o = getopt_long(argc, argv, "fn:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "fn:rh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'f':
 			fol = true;
+			break;
+		case 'r':
+			raw_output = true;
 			break;
 		case 'n': {
 			uint32_t t;
@@ -125,13 +169,17 @@ int cmd_logs(struct cli *c, int argc, char **argv)
 			break;
 		}
 		case 'h':
-			printf("Usage: vert logs [-f] [--tail N] NAME\n"
+			printf("Usage: vert logs [-f] [--tail N] [--raw] NAME\n"
 			       "\n"
 			       "The console output of the VE's init (kept up to 1 MiB, plus one\n"
-			       "older generation).\n"
+			       "older generation).  Control characters from the VE (but newline\n"
+			       "and tab), DEL, C1 controls and bytes that are not UTF-8 are\n"
+			       "printed escaped (\\xNN, \\u00NN), wherever the output goes.\n"
 			       "\n"
 			       "  -f, --follow   keep printing new output until the VE stops\n"
-			       "  -n, --tail N   only the last N lines\n");
+			       "  -n, --tail N   only the last N lines\n"
+			       "  --raw          the bytes as the VE wrote them (unsafe on a "
+			       "terminal)\n");
 			return EXIT_OK;
 		default:
 			return cli_usage_error("logs", "bad option");

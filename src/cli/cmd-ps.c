@@ -109,10 +109,12 @@ static const char *cell(const struct ve_info *i, enum col c, char buf[static 64]
 
 static void print_cell(const char *s, int width, bool last)
 {
+	/* nothing a VE could have set reaches the terminal unescaped */
+	_cleanup_free_ char *e = str_escape_term_dup(s, false);
 	if (last)
-		printf("%s\n", s);
+		printf("%s\n", e);
 	else
-		printf("%-*s ", width, s);
+		printf("%-*s ", width, e);
 }
 
 static int parse_format(const char *s, enum col *out, size_t *n)
@@ -326,9 +328,12 @@ int cmd_top(struct cli *c, int argc, char **argv)
 			json_object_object_add(e, "uid", json_object_new_int64(v[i].uid));
 			json_object_object_add(e, "state", json_object_new_string(st));
 			json_object_object_add(e, "rss", json_object_new_int64(v[i].rss_kb * 1024));
-			json_object_object_add(e, "comm",
-					       json_object_new_string(v[i].comm ? v[i].comm : ""));
-			json_object_object_add(e, "cmd", json_object_new_string(v[i].cmdline));
+			/* the VE's bytes as valid UTF-8: json-c escapes the
+			 * control characters */
+			_cleanup_free_ char *comm = str_utf8_valid(v[i].comm);
+			_cleanup_free_ char *cmd = str_utf8_valid(v[i].cmdline);
+			json_object_object_add(e, "comm", json_object_new_string(comm));
+			json_object_object_add(e, "cmd", json_object_new_string(cmd));
 			json_object_array_add(a, e);
 		}
 		cli_print_json(a);
@@ -338,9 +343,10 @@ int cmd_top(struct cli *c, int argc, char **argv)
 		       "CMD");
 		for (size_t i = 0; i < n; i++) {
 			char b[16];
+			/* a process in the VE names itself: escaped */
+			_cleanup_free_ char *cmd = str_escape_term_dup(v[i].cmdline, false);
 			printf("%-8d %-7d %-6u %-2c %8s %s\n", v[i].host_pid, v[i].ve_pid, v[i].uid,
-			       v[i].state, cli_format_size((uint64_t)v[i].rss_kb * 1024, b),
-			       v[i].cmdline);
+			       v[i].state, cli_format_size((uint64_t)v[i].rss_kb * 1024, b), cmd);
 		}
 	}
 	ve_procs_free(v, n);

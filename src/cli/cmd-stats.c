@@ -180,6 +180,9 @@ static void print_table(const struct sample *prev, const struct sample *cur)
 		char disk[48] = "-";
 		char a[16], b[16];
 		double c = cpu_since(prev, v), m = mem_percent(st);
+		/* only numbers and the VE's name (which vert checked): escaped
+		 * like every other table */
+		_cleanup_free_ char *name = str_escape_term_dup(v->cfg.name, false);
 
 		if (c >= 0)
 			snprintf(cpu, sizeof(cpu), "%.1f%%", c);
@@ -204,7 +207,7 @@ static void print_table(const struct sample *prev, const struct sample *cur)
 		if (v->disk.limit >= 0)
 			snprintf(disk, sizeof(disk), "%s / %s", size_or_dash(v->disk.used, a),
 				 size_or_dash(v->disk.limit, b));
-		printf("%-16s %7s  %-23s %6s  %-13s %-21s %-4s %s\n", v->cfg.name,
+		printf("%-16s %7s  %-23s %6s  %-13s %-21s %-4s %s\n", name,
 		       v->running ? cpu : v->status, mem, memp, pids, io, oom, disk);
 	}
 }

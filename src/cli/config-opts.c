@@ -23,6 +23,8 @@ enum {
 	OPT_PRIVILEGED,
 	OPT_DISK,
 	OPT_DISK_INODES,
+	OPT_NESTING,
+	OPT_NO_NESTING,
 };
 
 static const struct option cfg_options[] = {
@@ -40,6 +42,8 @@ static const struct option cfg_options[] = {
 	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
 	{ "new-privileges", no_argument, NULL, OPT_NEW_PRIVS },
 	{ "no-new-privileges", no_argument, NULL, OPT_NO_NEW_PRIVS },
+	{ "nesting", no_argument, NULL, OPT_NESTING },
+	{ "no-nesting", no_argument, NULL, OPT_NO_NESTING },
 	{ "onboot", no_argument, NULL, OPT_ONBOOT },
 	{ "no-onboot", no_argument, NULL, OPT_NO_ONBOOT },
 	{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
@@ -151,6 +155,11 @@ int cli_cfg_parse(int opt, const char *arg, struct ve_config *c, unsigned *field
 		c->no_new_privileges_set = opt == OPT_NO_NEW_PRIVS;
 		*fields |= VE_F_NEWPRIVS;
 		return 1;
+	case OPT_NESTING:
+	case OPT_NO_NESTING:
+		c->nesting = opt == OPT_NESTING;
+		*fields |= VE_F_NESTING;
+		return 1;
 	case OPT_ONBOOT:
 	case OPT_NO_ONBOOT:
 		c->onboot = opt == OPT_ONBOOT;
@@ -225,6 +234,9 @@ const char *cli_cfg_help =
 	"  --cap-drop CAP        drop a capability (repeatable, ALL for all)\n"
 	"  --new-privileges      allow setuid binaries to gain privileges\n"
 	"  --no-new-privileges   set no_new_privs (the default)\n"
+	"  --nesting             allow new user namespaces and the new mount API\n"
+	"                        (fsopen, open_tree, move_mount...) inside the VE\n"
+	"  --no-nesting          refuse them with EPERM (the default)\n"
 	"  --onboot, --no-onboot start with 'vert start --onboot' (or not)\n"
 	"  --stop-signal SIG     signal that asks the init to stop\n"
 	"                        (default: SIGRTMIN+3 for systemd, else SIGTERM)\n"

@@ -14,7 +14,7 @@
  * returns '?' for an unknown option, which cli_cfg_parse says is not one
  * of its own (0). */
 void cli_cfg_options(struct option *opts, const struct option *base, size_t n_base);
-#define CLI_CFG_OPTIONS_MAX 32
+#define CLI_CFG_OPTIONS_MAX 40
 
 /* 1: handled (cfg and *fields updated), 0: not one of ours, <0: error. */
 int cli_cfg_parse(int opt, const char *arg, struct ve_config *cfg, unsigned *fields,

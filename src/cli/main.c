@@ -147,8 +147,20 @@ static void print_version(void)
 	       VERT_VERSION, ve_criu_built() ? " +CRIU" : "");
 }
 
+/* Commands that never start a process in a VE: they don't need the
+ * sealed copy of vert (src/util/exe.c) and keep their fast start. */
+static bool starts_no_ve_process(const char *cmd)
+{
+	static const char *const t[] = { "ps", "list", "ls", "top", "stats", "inspect", "logs" };
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (strcmp(cmd, t[i]) == 0)
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
+	char **all_argv = argv;
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, 'r' },
 		{ "debug", no_argument, NULL, 'D' },
@@ -187,6 +199,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
+		if (!starts_no_ve_process(commands[i].name)) {
+			_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
+			if (vert_exe_reexec_sealed(all_argv, &err) < 0)
+				return cli_fail(commands[i].name, &err);
+		}
 		argc -= optind;
 		argv += optind;
 		optind = 0; /* reset getopt for the command's own parsing */

@@ -110,6 +110,47 @@ static int redirect_stdio(const struct rt_create_opts *o, vert_error_t *err)
 	return 0;
 }
 
+/* Close every fd but stdio and the sync socket. */
+static int close_host_fds(int sync_fd, vert_error_t *err)
+{
+	int r;
+
+	if (sync_fd > 3)
+		r = (int)syscall(SYS_close_range, 3, (unsigned)sync_fd - 1, 0);
+	else
+		r = 0;
+	if (r == 0)
+		r = (int)syscall(SYS_close_range, (unsigned)(sync_fd < 3 ? 3 : sync_fd + 1), ~0U,
+				 0);
+	if (r < 0 && errno == ENOSYS) {
+		/* before Linux 5.9: every fd up to the limit */
+		struct rlimit rl;
+		int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1U << 20)
+				  ? (int)rl.rlim_cur
+				  : 1 << 20;
+		for (int fd = 3; fd < max; fd++)
+			if (fd != sync_fd)
+				close(fd);
+		r = 0;
+	}
+	if (r < 0)
+		return vert_error_sys(err, "close the host's fds");
+	return 0;
+}
+
+/* The working directory must be inside the VE's root: the kernel's
+ * getcwd(2) names a directory the root can't reach "(unreachable)/...". */
+static int check_cwd(const char *cwd, vert_error_t *err)
+{
+	char buf[4096];
+	long n = syscall(SYS_getcwd, buf, sizeof(buf));
+
+	if (n > 0 && buf[0] == '/')
+		return 0;
+	return vert_error_set(err, EPERM, VERT_ERR_EXEC_CANNOT,
+			      "working directory '%s' is outside the VE", cwd);
+}
+
 static int set_rlimits(const struct rt_spec *s, vert_error_t *err)
 {
 	for (size_t i = 0; i < s->n_rlimits; i++) {
@@ -351,6 +392,19 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 	bool chdir_done = false;
 	char **env, **args = s->args, *login[2] = { NULL, NULL };
 
+	/* stdio first: the fds it comes from are closed next */
+	if (!s->terminal && redirect_stdio(o, &err) < 0)
+		child_fail(sync_fd, &err);
+	/* From here on paths of the VE are resolved (its passwd, ptmx, the
+	 * cwd, the command), so no host fd may be open: the cgroup directory
+	 * fd of CLONE_INTO_CGROUP, the init's pidfd, lock and state fds.  A
+	 * chdir to, or an exec of, /proc/self/fd/N (or a symlink of the VE's
+	 * pointing there) would otherwise land on the host (the runc
+	 * CVE-2024-21626 class).  Close them, not just mark them
+	 * close-on-exec: that only helps after the exec. */
+	if (close_host_fds(sync_fd, &err) < 0)
+		child_fail(sync_fd, &err);
+
 	if (o->user && rt_user_resolve(o->user, &user, &err) < 0)
 		child_fail(sync_fd, &err);
 
@@ -358,8 +412,6 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 		if (setup_terminal(sync_fd, go, o->raw_console, o->console, &err) < 0)
 			child_fail(sync_fd, &err);
 	} else {
-		if (redirect_stdio(o, &err) < 0)
-			child_fail(sync_fd, &err);
 		/* own session: terminal signals go to vert, which forwards them
 		 * once, instead of hitting both vert and the VE */
 		setsid();
@@ -393,6 +445,8 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 			       s->cwd, strerror(errno));
 		child_fail(sync_fd, &err);
 	}
+	if (check_cwd(s->cwd, &err) < 0)
+		child_fail(sync_fd, &err);
 	if (rt_caps_apply(s, &err) < 0)
 		child_fail(sync_fd, &err);
 	if (s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -422,6 +476,9 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 		/* login(1) starts the shell in the user's home */
 		if (user.home && *user.home && chdir(user.home) < 0)
 			vert_debug("login shell: chdir '%s': %s", user.home, strerror(errno));
+		/* the home comes from the VE's passwd: check it like a cwd */
+		if (check_cwd(user.home ? user.home : "/", &err) < 0)
+			child_fail(sync_fd, &err);
 		const char *base = strrchr(sh, '/');
 		login[0] = xasprintf("-%s", base ? base + 1 : sh);
 		args = login;

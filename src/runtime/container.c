@@ -153,9 +153,15 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	_cleanup_close_ int pty = -EBADF, self_pidfd = -EBADF, saved_cwd = -EBADF;
 	struct rt_sync_msg go = { .type = RT_SYNC_GO };
 	bool userns = (spec->ns_flags & CLONE_NEWUSER) != 0, rootless_fs;
+	_cleanup_(rt_relay_freep) struct rt_relay *relay = NULL;
+	struct rt_create_opts oc = *o;
 	int sp[2], r;
 	pid_t pid;
 
+	/* the caller's terminal reaches a VE without one only through pipes */
+	if ((r = rt_relay_prepare(spec, &oc, &relay, err)) < 0)
+		return r;
+	o = &oc;
 	if (spec->seccomp &&
 	    (r = rt_seccomp_compile_cached(spec->seccomp, o->seccomp_cache, &prog, err)) < 0)
 		return r;
@@ -223,6 +229,7 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	vert_debug_mark("cloned");
 	rt_seccomp_prog_free(prog);
 	close(TAKE_FD(csock));
+	rt_relay_close_ve(relay);
 
 	if (userns && (r = rt_write_idmaps(pid, spec, err)) < 0)
 		return vert_error_wrap(err, "set up the user namespace");
@@ -245,6 +252,7 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	ret->pidfd = TAKE_FD(guard.pidfd);
 	ret->pty_master = TAKE_FD(pty);
 	ret->start_time = proc_start_time(pid);
+	ret->relay = TAKE_PTR(relay);
 	guard.pid = 0;
 	return 0;
 }
@@ -256,4 +264,6 @@ void rt_container_release(struct rt_container *c)
 	if (c->pty_master >= 0)
 		close(c->pty_master);
 	c->pidfd = c->pty_master = -EBADF;
+	rt_relay_free(c->relay);
+	c->relay = NULL;
 }

@@ -136,9 +136,12 @@ out:
 	_exit(0);
 }
 
-int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
+int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 		      struct rt_container *ret, vert_error_t *err)
 {
+	_cleanup_(rt_relay_freep) struct rt_relay *relay = NULL;
+	struct rt_exec_opts oc = *xo;
+	const struct rt_exec_opts *o = &oc;
 	struct sock_fprog *prog = NULL;
 	_cleanup_close_ int psock = -EBADF, csock = -EBADF, pty = -EBADF;
 	_cleanup_close_ int gpidfd = -EBADF;
@@ -151,6 +154,9 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
 	if (!(nsflags & CLONE_NEWPID))
 		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING,
 				      "the VE's init (pid %d) is gone", o->init_pid);
+	/* the caller's terminal reaches a VE without one only through pipes */
+	if ((r = rt_relay_prepare(s, &oc.create, &relay, err)) < 0)
+		return r;
 	if (s->seccomp &&
 	    (r = rt_seccomp_compile_cached(s->seccomp, o->create.seccomp_cache, &prog, err)) < 0)
 		return r;
@@ -188,6 +194,7 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
 	rt_seccomp_prog_free(prog);
 	close(TAKE_FD(csock));
 	close(rp[1]);
+	rt_relay_close_ve(relay);
 	r = (int)read(rp[0], &rep, sizeof(rep));
 	close(rp[0]);
 	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
@@ -218,6 +225,7 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *o,
 	ret->pty_master = TAKE_FD(pty);
 	ret->start_time = proc_start_time(g);
 	ret->session = true;
+	ret->relay = TAKE_PTR(relay);
 	return 0;
 
 killit:

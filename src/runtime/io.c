@@ -152,6 +152,127 @@ static void drain(int master)
 	}
 }
 
+int rt_relay_prepare(const struct rt_spec *s, struct rt_create_opts *o, struct rt_relay **ret,
+		     vert_error_t *err)
+{
+	int *target[3] = { &o->stdin_fd, &o->stdout_fd, &o->stderr_fd };
+	struct rt_relay *r = NULL;
+
+	*ret = NULL;
+	if (s->terminal)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		int p[2];
+		if (*target[i] >= 0 || !isatty(i))
+			continue;
+		if (!r) {
+			r = xcalloc(1, sizeof(*r));
+			for (int k = 0; k < 3; k++)
+				r->fd[k] = r->ve[k] = -EBADF;
+		}
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			rt_relay_free(r);
+			return vert_error_sys(err, "pipe for the VE's std%s",
+					      i == 0   ? "in"
+					      : i == 1 ? "out"
+						       : "err");
+		}
+		/* stdin: the VE reads p[0]; stdout/stderr: it writes p[1] */
+		r->ve[i] = i == 0 ? p[0] : p[1];
+		r->fd[i] = i == 0 ? p[1] : p[0];
+		/* vert never blocks on a VE that doesn't read its stdin */
+		if (i == 0)
+			fcntl(r->fd[0], F_SETFL, fcntl(r->fd[0], F_GETFL) | O_NONBLOCK);
+		*target[i] = r->ve[i];
+	}
+	*ret = r;
+	return 0;
+}
+
+void rt_relay_close_ve(struct rt_relay *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < 3; i++)
+		if (r->ve[i] >= 0) {
+			close(r->ve[i]);
+			r->ve[i] = -EBADF;
+		}
+}
+
+void rt_relay_free(struct rt_relay *r)
+{
+	if (!r)
+		return;
+	rt_relay_close_ve(r);
+	for (int i = 0; i < 3; i++)
+		if (r->fd[i] >= 0)
+			close(r->fd[i]);
+	free(r);
+}
+
+static void relay_close(struct rt_relay *r, int i)
+{
+	close(r->fd[i]);
+	r->fd[i] = -EBADF;
+}
+
+/* stdin -> the VE: read only when the last read is written */
+static void relay_stdin(struct rt_relay *r, short in_revents, short out_revents)
+{
+	if (r->len == 0 && (in_revents & (POLLIN | POLLHUP | POLLERR))) {
+		/* in the background of a job-controlled shell: EIO, not a
+		 * stop (SIGTTIN is ignored while vert waits), and that ends
+		 * the VE's stdin */
+		ssize_t n = read(STDIN_FILENO, r->buf, sizeof(r->buf));
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			relay_close(r, 0);
+			return;
+		}
+		r->len = (size_t)n;
+		r->off = 0;
+	}
+	if (r->len > 0 && (out_revents & (POLLOUT | POLLERR | POLLHUP))) {
+		ssize_t n = write(r->fd[0], r->buf + r->off, r->len - r->off);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n < 0) {
+			/* the VE closed its stdin; take back the SIGPIPE this
+			 * write queued, it is ours and not the VE's */
+			sigset_t pipe_set;
+			struct timespec zero = { 0 };
+			sigemptyset(&pipe_set);
+			sigaddset(&pipe_set, SIGPIPE);
+			sigtimedwait(&pipe_set, NULL, &zero);
+			relay_close(r, 0);
+			r->len = 0;
+			return;
+		}
+		r->off += (size_t)n;
+		if (r->off == r->len)
+			r->len = 0;
+	}
+}
+
+/* What the VE wrote and vert has not relayed yet, once it exited (its
+ * children may keep the pipes open: never wait for their EOF). */
+static void relay_drain(struct rt_relay *r)
+{
+	for (int i = 1; i < 3; i++) {
+		if (r->fd[i] < 0)
+			continue;
+		fcntl(r->fd[i], F_SETFL, fcntl(r->fd[i], F_GETFL) | O_NONBLOCK);
+		for (int k = 0; k < 1024; k++) {
+			char buf[16384];
+			ssize_t n = read(r->fd[i], buf, sizeof(buf));
+			if (n <= 0 || write_all(i, buf, (size_t)n) < 0)
+				break;
+		}
+	}
+}
+
 static const int forwarded[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
 				 SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT };
 
@@ -169,6 +290,7 @@ int rt_container_wait(struct rt_container *c, int *ret_status, vert_error_t *err
 	struct tty_state tty = { 0 };
 	_cleanup_close_ int sfd = -EBADF;
 	bool stdin_open = c->pty_master >= 0, hung_up = false;
+	struct rt_relay *rl = c->relay;
 	int emulated = 0;
 	sigset_t set;
 	siginfo_t si;
@@ -185,15 +307,22 @@ int rt_container_wait(struct rt_container *c, int *ret_status, vert_error_t *err
 		tty_make_raw(&tty);
 		copy_winsize(c->pty_master);
 	}
+	if (rl && rl->fd[0] >= 0)
+		signal(SIGTTIN, SIG_IGN);
 
 	for (;;) {
-		struct pollfd p[4] = {
+		struct pollfd p[8] = {
 			{ .fd = c->pidfd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = c->pty_master, .events = POLLIN },
 			{ .fd = stdin_open ? STDIN_FILENO : -EBADF, .events = POLLIN },
+			{ .fd = rl && rl->fd[0] >= 0 && rl->len == 0 ? STDIN_FILENO : -EBADF,
+			  .events = POLLIN },
+			{ .fd = rl && rl->len > 0 ? rl->fd[0] : -EBADF, .events = POLLOUT },
+			{ .fd = rl ? rl->fd[1] : -EBADF, .events = POLLIN },
+			{ .fd = rl ? rl->fd[2] : -EBADF, .events = POLLIN },
 		};
-		int n = poll(p, 4, -1);
+		int n = poll(p, 8, -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -251,11 +380,20 @@ int rt_container_wait(struct rt_container *c, int *ret_status, vert_error_t *err
 				stdin_open = false;
 			}
 		}
+		if (rl) {
+			relay_stdin(rl, p[4].revents, p[5].revents);
+			for (int i = 1; i < 3; i++)
+				if ((p[5 + i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+				    pump(rl->fd[i], i) < 0)
+					relay_close(rl, i);
+		}
 		if (p[0].revents & POLLIN)
 			break;
 	}
 	if (c->pty_master >= 0)
 		drain(c->pty_master);
+	if (rl)
+		relay_drain(rl);
 	tty_restore(&tty);
 
 	memset(&si, 0, sizeof(si));

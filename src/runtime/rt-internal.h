@@ -57,6 +57,27 @@ struct rt_child_args {
 	int parent_pidfd; /* the creating process, to detect its death, or < 0 */
 };
 void rt_reset_signals(void);
+
+/* io.c: without a terminal of the VE's own, the caller's stdio that is a
+ * terminal reaches the VE only through pipes vert relays (as lxc-attach
+ * does): a VE process never holds the admin's terminal, so it can't read
+ * it, push input into it or keep it after vert is gone.  Points o's
+ * stdin/stdout/stderr at the VE's ends; *ret stays NULL when nothing is
+ * a terminal (or spec has one). */
+struct rt_relay {
+	int fd[3]; /* vert's ends: [0] feeds the VE's stdin, [1] [2] read its output */
+	int ve[3]; /* the VE's ends, closed in vert once the child has them */
+	char buf[16384];
+	size_t len, off; /* stdin read, not yet written */
+};
+int rt_relay_prepare(const struct rt_spec *s, struct rt_create_opts *o, struct rt_relay **ret,
+		     vert_error_t *err);
+void rt_relay_close_ve(struct rt_relay *r);
+void rt_relay_free(struct rt_relay *r);
+static inline void rt_relay_freep(struct rt_relay **r)
+{
+	rt_relay_free(*r);
+}
 __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a);
 __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 						const struct rt_create_opts *o,

@@ -522,3 +522,119 @@ bool proc_alive(pid_t pid, uint64_t start_time)
 {
 	return pid > 0 && start_time != 0 && proc_start_time(pid) == start_time;
 }
+
+/* The length of the valid UTF-8 sequence at p (n bytes available), 0 when
+ * it is not one; *incomplete: p[0..n) is a valid start cut short. */
+static size_t utf8_seq(const unsigned char *p, size_t n, bool *incomplete)
+{
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	*incomplete = false;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	/* no overlong forms, surrogates or code points above U+10FFFF */
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	for (size_t i = 1; i < len; i++) {
+		if (i >= n) {
+			*incomplete = true;
+			return 0;
+		}
+		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
+			return 0;
+	}
+	return len;
+}
+
+static void buf_add(char **out, size_t *len, size_t *cap, const void *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		*out = xrealloc(*out, *cap);
+	}
+	memcpy(*out + *len, s, n);
+	*len += n;
+	(*out)[*len] = '\0';
+}
+
+size_t str_escape_term(const char *in, size_t n, bool keep_nl_tab, bool final, char **ret,
+		       size_t *ret_len)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	char *out = NULL;
+	size_t len = 0, cap = 0, i = 0;
+
+	buf_add(&out, &len, &cap, "", 0);
+	while (i < n) {
+		bool incomplete;
+		size_t l = utf8_seq(p + i, n - i, &incomplete);
+		char esc[8];
+
+		if (l == 0 && incomplete && !final)
+			break; /* the rest comes with the next chunk */
+		if (l == 1 && (p[i] >= 0x20 && p[i] != 0x7f)) {
+			buf_add(&out, &len, &cap, p + i, 1);
+		} else if (l == 1 && keep_nl_tab && (p[i] == '\n' || p[i] == '\t')) {
+			buf_add(&out, &len, &cap, p + i, 1);
+		} else if (l == 1 || l == 0) {
+			/* C0, DEL, a byte that is not UTF-8 (8-bit C1 among them) */
+			snprintf(esc, sizeof(esc), "\\x%02x", p[i]);
+			buf_add(&out, &len, &cap, esc, 4);
+			l = 1;
+		} else if (l == 2 && p[i] == 0xc2 && p[i + 1] <= 0x9f) {
+			/* U+0080..U+009F: C1 controls (CSI is U+009B) */
+			snprintf(esc, sizeof(esc), "\\u%04x", p[i + 1]);
+			buf_add(&out, &len, &cap, esc, 6);
+		} else {
+			buf_add(&out, &len, &cap, p + i, l);
+		}
+		i += l;
+	}
+	*ret = out;
+	if (ret_len)
+		*ret_len = len;
+	return i;
+}
+
+char *str_escape_term_dup(const char *s, bool keep_nl_tab)
+{
+	char *out;
+	str_escape_term(s ? s : "", s ? strlen(s) : 0, keep_nl_tab, true, &out, NULL);
+	return out;
+}
+
+char *str_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p), len = 0, cap = 0, i = 0;
+	char *out = NULL;
+
+	buf_add(&out, &len, &cap, "", 0);
+	while (i < n) {
+		bool incomplete;
+		size_t l = utf8_seq(p + i, n - i, &incomplete);
+		if (l == 0) {
+			buf_add(&out, &len, &cap, "\xef\xbf\xbd", 3); /* U+FFFD */
+			l = 1;
+		} else {
+			buf_add(&out, &len, &cap, p + i, l);
+		}
+		i += l;
+	}
+	return out;
+}

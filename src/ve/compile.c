@@ -342,6 +342,76 @@ static void add_mknod_rules(struct json_object *calls)
 		}
 }
 
+/* One rule: name fails with errnum when (args[index] & mask) == value. */
+static void add_masked_rule(struct json_object *calls, const char *name, int errnum, unsigned index,
+			    uint64_t mask, uint64_t value)
+{
+	struct json_object *rule = json_object_new_object(), *args = json_object_new_array(), *a;
+	const char *names[] = { name, NULL };
+
+	json_object_object_add(rule, "names", jstrv(names));
+	json_object_object_add(rule, "action", json_object_new_string("SCMP_ACT_ERRNO"));
+	json_object_object_add(rule, "errnoRet", json_object_new_int(errnum));
+	a = json_object_new_object();
+	json_object_object_add(a, "index", json_object_new_int((int)index));
+	json_object_object_add(a, "value", json_object_new_int64((int64_t)mask));
+	json_object_object_add(a, "valueTwo", json_object_new_int64((int64_t)value));
+	json_object_object_add(a, "op", json_object_new_string("SCMP_CMP_MASKED_EQ"));
+	json_object_array_add(args, a);
+	json_object_object_add(rule, "args", args);
+	json_object_array_add(calls, rule);
+}
+
+static void add_errno_rule(struct json_object *calls, const char *const *names, int errnum)
+{
+	struct json_object *rule = json_object_new_object();
+	json_object_object_add(rule, "names", jstrv(names));
+	json_object_object_add(rule, "action", json_object_new_string("SCMP_ACT_ERRNO"));
+	json_object_object_add(rule, "errnoRet", json_object_new_int(errnum));
+	json_object_array_add(calls, rule);
+}
+
+/* The new mount API: refused without --nesting (Incus security.nesting).
+ * It reaches mount code that the classic mount(2) path does not (fsconfig
+ * parsing: CVE-2022-0185) and, with a user namespace of the VE's own,
+ * lets it build and attach mount trees of its own making. */
+const char *const ve_nesting_seccomp_deny[] = {
+	"fsopen", "fsconfig", "fsmount", "fspick", "open_tree", "move_mount", "mount_setattr", NULL,
+};
+
+/* Without --nesting a VE can't create user namespaces: a nested user
+ * namespace gives its code every capability over new namespaces of its
+ * own, and so the whole kernel surface behind them (CVE-2022-0185,
+ * CVE-2024-1086).  clone(2) and unshare(2) are refused by their flags
+ * argument, which seccomp can see; clone3(2) passes its flags in memory,
+ * which seccomp can't read, so it fails with ENOSYS and glibc falls back
+ * to clone(2).  setns(2) into a user namespace is refused too (nstype is
+ * a set of CLONE_NEW* flags for a pidfd). */
+static void add_nesting_rules(struct json_object *calls)
+{
+	static const char *const clone3[] = { "clone3", NULL };
+	const uint64_t newuser = 0x10000000; /* CLONE_NEWUSER */
+
+	add_masked_rule(calls, "unshare", 1 /* EPERM */, 0, newuser, newuser);
+	/* clone(2)'s flags are its first argument on x86 and most
+	 * architectures (the second on s390, which vert doesn't build for) */
+	add_masked_rule(calls, "clone", 1, 0, newuser, newuser);
+	add_masked_rule(calls, "setns", 1, 1, newuser, newuser);
+	add_errno_rule(calls, clone3, 38 /* ENOSYS */);
+	add_errno_rule(calls, ve_nesting_seccomp_deny, 1);
+}
+
+/* TIOCSTI pushes bytes into a terminal's input queue and TIOCLINUX can
+ * paste the console's selection: either would let a VE type commands into
+ * a terminal it shares with the admin.  The request is an unsigned int in
+ * the kernel, so only its low 32 bits are compared (a request with high
+ * bits set is the same request). */
+static void add_tty_rules(struct json_object *calls)
+{
+	add_masked_rule(calls, "ioctl", 1, 1, 0xffffffffu, 0x5412 /* TIOCSTI */);
+	add_masked_rule(calls, "ioctl", 1, 1, 0xffffffffu, 0x541C /* TIOCLINUX */);
+}
+
 static struct json_object *build_seccomp(const struct ve_compile_in *in)
 {
 	struct json_object *sc = json_object_new_object(), *calls = json_object_new_array(), *rule;
@@ -361,6 +431,9 @@ static struct json_object *build_seccomp(const struct ve_compile_in *in)
 	json_object_array_add(calls, rule);
 	if (in->no_device_filter)
 		add_mknod_rules(calls);
+	if (!in->cfg->nesting)
+		add_nesting_rules(calls);
+	add_tty_rules(calls);
 	json_object_object_add(sc, "syscalls", calls);
 	return sc;
 }

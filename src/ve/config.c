@@ -325,6 +325,7 @@ struct json_object *ve_config_to_json(const struct ve_config *c)
 	json_object_object_add(o, "cap_add", strv_json(c->cap_add));
 	json_object_object_add(o, "cap_drop", strv_json(c->cap_drop));
 	json_object_object_add(o, "read_only", json_object_new_boolean(c->read_only));
+	json_object_object_add(o, "nesting", json_object_new_boolean(c->nesting));
 	json_object_object_add(o, "autoremove", json_object_new_boolean(c->autoremove));
 	json_object_object_add(o, "onboot", json_object_new_boolean(c->onboot));
 	json_object_object_add(o, "persistent", json_object_new_boolean(c->persistent));
@@ -542,6 +543,7 @@ static const struct vjson_field config_table[] = {
 	C("cap_add", VJSON_ARRAY, vjson_strv, c.cap_add),
 	C("cap_drop", VJSON_ARRAY, vjson_strv, c.cap_drop),
 	C("read_only", VJSON_BOOL, vjson_bool, c.read_only),
+	C("nesting", VJSON_BOOL, vjson_bool, c.nesting),
 	C("autoremove", VJSON_BOOL, vjson_bool, c.autoremove),
 	C("onboot", VJSON_BOOL, vjson_bool, c.onboot),
 	C("persistent", VJSON_BOOL, vjson_bool, c.persistent),
@@ -711,4 +713,6 @@ void ve_config_merge(struct ve_config *c, const struct ve_config *p, unsigned fi
 		c->disk.size = p->disk.size;
 	if ((fields & VE_F_DISK) && p->disk.inodes > 0)
 		c->disk.inodes = p->disk.inodes;
+	if (fields & VE_F_NESTING)
+		c->nesting = p->nesting;
 }

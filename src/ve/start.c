@@ -466,12 +466,8 @@ static bool exit_and_reboot(struct ve_handle *h, int code, int sig, struct ve_bo
 
 static char *self_exe(void)
 {
-	char buf[4096];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	return xstrdup(buf);
+	/* the host path, also when running from the sealed copy */
+	return vert_exe_path();
 }
 
 static char *monitor_path(const char *exe)

