@@ -3,12 +3,12 @@
  * cgroup v2: where VEs live in the hierarchy, their limits, their
  * counters, their removal.
  *
- * A VE with a cgroup gets two levels (see src/cgroup/create.c):
- *
- *   <base>/NAME          the VE's limits and counters; never a process
- *   <base>/NAME/payload  the root of the VE's cgroup namespace: its init
- *                        and every exec start here; the VE may create
- *                        children and enable controllers below it
+ * A VE with a cgroup gets <base>/NAME: its limits and counters, and the
+ * root of its cgroup namespace, where its init and every exec start; the
+ * VE may create children and enable controllers below it.  A root VE
+ * without a user namespace on a cgroup2 without nsdelegate gets its
+ * namespace root one level down, <base>/NAME/payload, out of reach of its
+ * limits (see src/cgroup/create.c).
  *
  * <base> is /sys/fs/cgroup/vert as root, and <delegated>/vert rootless.
  */
@@ -33,7 +33,7 @@ enum cg_layout {
 enum cg_layout cg_detect_layout(void);
 const char *cg_layout_name(enum cg_layout l);
 
-/* The controllers vert uses, as bits.  A VE's payload gets all of them
+/* The controllers vert uses, as bits.  A VE's cgroup gets all of them
  * that its parent has, so a systemd inside can manage its own services. */
 enum {
 	CG_CTRL_CPU = 1u << 0,
@@ -96,9 +96,12 @@ int cg_devices_attach(int cgroup_fd, const struct cg_dev_rule *rules, size_t n, 
 
 struct cg_handle {
 	char *path;	       /* <base>/NAME, NULL when running without a cgroup */
-	int dirfd;	       /* <base>/NAME/payload for CLONE_INTO_CGROUP, -EBADF without */
+	int dirfd;	       /* the namespace root for CLONE_INTO_CGROUP, -EBADF without */
 	char *why_none;	       /* when path is NULL: the reason, for a one-time warning */
 	bool devices_filtered; /* a device filter is attached (root, cgroup v2) */
+	bool nsdelegate;       /* cgroup2 is mounted with nsdelegate */
+	bool nested;	       /* dirfd is NAME/payload (cg_delegate) */
+	bool anchor;	       /* the hybrid host's cgroup2: no controllers, no limits */
 };
 
 #define CG_HANDLE_INIT                                                                             \
@@ -106,7 +109,8 @@ struct cg_handle {
 		.path = NULL, .dirfd = -EBADF, .why_none = NULL                                    \
 	}
 
-/* Create the VE's cgroup <base>/cgname with res applied, and its payload.
+/* Create the VE's cgroup <base>/cgname with res applied (cg_delegate
+ * then hands it over).
  * Without usable cgroup v2 and without limits requested, succeeds with no
  * cgroup (h->path NULL, h->why_none set); with limits requested, fails
  * with a message naming the fix.  On failure nothing is left behind. */
@@ -126,13 +130,30 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 	       struct cg_handle *h, vert_error_t *err);
 void cg_handle_done(struct cg_handle *h);
 
+/* Who the VE's root is on the host, for cg_delegate. */
+struct cg_owner {
+	bool userns; /* the VE has a user namespace of its own */
+	bool chown;  /* ... and vert may chown to its root (real root) */
+	uid_t uid;   /* the host uid and gid of the VE's root */
+	gid_t gid;
+};
+/* Hand the VE its cgroup once its owner is known: with a user namespace
+ * (and o->chown), the directory and the delegatable files go to its root,
+ * the limits stay host root's; without one, on a cgroup2 without
+ * nsdelegate, h->dirfd moves to a NAME/payload below the limits
+ * (h->nested).  On failure the caller removes h->path. */
+int cg_delegate(struct cg_handle *h, const struct cg_owner *o, vert_error_t *err);
+/* cgroup2 is mounted with nsdelegate (writes from inside a cgroup
+ * namespace to its root's limits are refused). */
+bool cg_nsdelegate(void);
+
 /* Write limits into a VE's existing cgroup (live `vert set`). */
 int cg_apply_resources(const char *path, const struct rt_resources *res, vert_error_t *err);
 
 /* An O_DIRECTORY fd of the cgroup an exec into the VE whose cgroup is
- * path and whose init is init_pid should start in: the payload, or, once
- * the VE's init has enabled controllers there (systemd does), the init's
- * own cgroup inside it. */
+ * path and whose init is init_pid should start in: its namespace root,
+ * or, once the VE's init has enabled controllers there (systemd does),
+ * the init's own cgroup inside it. */
 int cg_exec_target(const char *path, pid_t init_pid, int *ret_fd, vert_error_t *err);
 
 /* Live counters of a cgroup; -1 where unknown (or unlimited, for *_max). */
