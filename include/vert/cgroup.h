@@ -170,6 +170,8 @@ struct cg_stats {
 	int64_t io_rbytes, io_wbytes, io_rios, io_wios;
 	int64_t oom_kills, oom_events; /* memory.events oom_kill, oom */
 	int64_t memory_max_events;     /* memory.events max */
+	int64_t cpus;		       /* CPUs the VE sees (its /proc/cpuinfo, cpu/online):
+					* cpuset.cpus.effective, capped by cpu.max */
 };
 void cg_stats_init(struct cg_stats *st); /* every field -1 */
 int cg_stats_read(const char *path, struct cg_stats *st);
@@ -181,6 +183,11 @@ int cg_parse_keyed(const char *buf, const char *key, int64_t *ret);
 int cg_parse_max(const char *buf, int64_t *ret);
 /* cpu.max: "max 100000" or "50000 100000" */
 int cg_parse_cpu_max(const char *buf, int64_t *ret_quota, int64_t *ret_period);
+/* A CPU list ("0-3,6"): how many CPUs; -1 if unparseable. */
+int64_t cg_parse_cpu_count(const char *list);
+/* The CPUs a cgroup's VE sees, as lxcfs --enable-cfs shows them: the
+ * quota's CPUs rounded up, at most the cpuset's (host's) CPUs. */
+int64_t cg_visible_cpus(int64_t cpuset_count, int64_t quota, int64_t period);
 /* io.stat: sums over devices */
 void cg_parse_io_stat(const char *buf, int64_t *rbytes, int64_t *wbytes, int64_t *rios,
 		      int64_t *wios);

@@ -22,6 +22,8 @@ static void stats_usage(FILE *f)
 		   "  BLOCK I/O           bytes read / written (io.stat)\n"
 		   "  OOM                 processes the OOM killer killed in the VE\n"
 		   "                      (memory.events oom_kill)\n"
+		   "  CPUS                the CPUs the VE sees in /proc/cpuinfo (its cpuset,\n"
+		   "                      capped by --cpus)\n"
 		   "\n"
 		   "Options:\n"
 		   "  --no-stream      print one sample (taken over one interval) and exit\n"
@@ -164,12 +166,13 @@ static const char *size_or_dash(int64_t v, char buf[static 16])
 
 static void print_table(const struct sample *prev, const struct sample *cur)
 {
-	printf("%-16s %7s  %-23s %6s  %-13s %-21s %s\n", "NAME", "CPU %", "MEM USAGE / LIMIT",
-	       "MEM %", "PIDS / LIMIT", "BLOCK I/O (R / W)", "OOM");
+	printf("%-16s %7s  %-23s %6s  %-13s %-21s %-4s %s\n", "NAME", "CPU %", "MEM USAGE / LIMIT",
+	       "MEM %", "PIDS / LIMIT", "BLOCK I/O (R / W)", "OOM", "CPUS");
 	for (size_t i = 0; i < cur->n; i++) {
 		const struct ve_info *v = &cur->v[i];
 		const struct cg_stats *st = &v->stats;
 		char cpu[16] = "-", memp[16] = "-", mem[48], pids[48], io[48], oom[24] = "-";
+		char cpus[24] = "-";
 		char a[16], b[16];
 		double c = cpu_since(prev, v), m = mem_percent(st);
 
@@ -193,8 +196,10 @@ static void print_table(const struct sample *prev, const struct sample *cur)
 			 size_or_dash(st->io_wbytes, b));
 		if (st->oom_kills >= 0)
 			snprintf(oom, sizeof(oom), "%lld", (long long)st->oom_kills);
-		printf("%-16s %7s  %-23s %6s  %-13s %-21s %s\n", v->cfg.name,
-		       v->running ? cpu : v->status, mem, memp, pids, io, oom);
+		if (st->cpus >= 0)
+			snprintf(cpus, sizeof(cpus), "%lld", (long long)st->cpus);
+		printf("%-16s %7s  %-23s %6s  %-13s %-21s %-4s %s\n", v->cfg.name,
+		       v->running ? cpu : v->status, mem, memp, pids, io, oom, cpus);
 	}
 }
 

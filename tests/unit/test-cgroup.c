@@ -193,6 +193,22 @@ static void test_remove_refuses(void **state)
 	assert_int_equal(cg_remove_path("/nonexistent/vert/web1", &e), 0);
 }
 
+static void test_cpus(void **state)
+{
+	(void)state;
+	assert_int_equal(cg_parse_cpu_count("0-3\n"), 4);
+	assert_int_equal(cg_parse_cpu_count("0,2-3,7"), 4);
+	assert_int_equal(cg_parse_cpu_count("5"), 1);
+	assert_int_equal(cg_parse_cpu_count("3-1"), -1);
+	assert_int_equal(cg_parse_cpu_count("x"), -1);
+	/* --cpus 1 on 2 CPUs: 1; 1.5: 2; unlimited: the cpuset's */
+	assert_int_equal(cg_visible_cpus(2, 100000, 100000), 1);
+	assert_int_equal(cg_visible_cpus(2, 150000, 100000), 2);
+	assert_int_equal(cg_visible_cpus(2, 800000, 100000), 2);
+	assert_int_equal(cg_visible_cpus(4, -1, 100000), 4);
+	assert_int_equal(cg_visible_cpus(-1, -1, -1), -1);
+}
+
 /* cg_delegate on a plain directory standing in for a VE's cgroup: the
  * files delegation hands over go to the VE's root, the limits stay. */
 static void test_delegate(void **state)
@@ -292,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_io_stat),	       cmocka_unit_test(test_cpu_percent),
 		cmocka_unit_test(test_stats_init),     cmocka_unit_test(test_remove_refuses),
 		cmocka_unit_test(test_cgroup_name),    cmocka_unit_test(test_delegate),
+		cmocka_unit_test(test_cpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
