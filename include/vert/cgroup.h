@@ -146,6 +146,10 @@ int cg_delegate(struct cg_handle *h, const struct cg_owner *o, vert_error_t *err
 /* cgroup2 is mounted with nsdelegate (writes from inside a cgroup
  * namespace to its root's limits are refused). */
 bool cg_nsdelegate(void);
+/* A cgroup of vert's own, <base>/cgname, without limits, for a helper
+ * shared by VEs (lxcfs): out of the cgroup (session, service) of whoever
+ * started it first, and removed with cg_remove_path.  Root only. */
+int cg_helper_cgroup(const char *cgname, char **ret_path, vert_error_t *err);
 
 /* Write limits into a VE's existing cgroup (live `vert set`). */
 int cg_apply_resources(const char *path, const struct rt_resources *res, vert_error_t *err);

@@ -258,3 +258,27 @@ int cg_exec_target(const char *path, pid_t init_pid, int *ret_fd, vert_error_t *
 	*ret_fd = fd;
 	return 0;
 }
+
+int cg_helper_cgroup(const char *cgname, char **ret_path, vert_error_t *err)
+{
+	struct cg_place pl;
+	_cleanup_close_ int bfd = -EBADF;
+	int r;
+
+	cg_place_find(false, 0, &pl);
+	if (pl.why_none) {
+		r = vert_error_set(err, ENOENT, VERT_ERR_RUNTIME, "%s", pl.why_none);
+		goto out;
+	}
+	if ((r = bfd = open_base(&pl, err)) < 0)
+		goto out;
+	if (mkdirat(bfd, cgname, 0755) < 0 && errno != EEXIST) {
+		r = vert_error_sys(err, "create cgroup '%s/%s'", pl.base, cgname);
+		goto out;
+	}
+	*ret_path = xasprintf("%s/%s", pl.base, cgname);
+	r = 0;
+out:
+	cg_place_done(&pl);
+	return r;
+}

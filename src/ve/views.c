@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 
 #include "ve-internal.h"
+#include "vert/cgroup.h"
 #include "vert/util.h"
 
 #define FUSE_MAGIC 0x65735546
@@ -53,6 +54,22 @@ const char *const ve_view_files[] = {
 static char *views_dir(const struct ve_paths *p, const char *sub)
 {
 	return xasprintf("%s/lxcfs%s%s", p->run, sub ? "/" : "", sub ? sub : "");
+}
+
+/* lxcfs's own cgroup, <base>/.lxcfs@HASH: no VE name starts with a '.',
+ * and the hash keeps state roots apart (ve_cgroup_name).  Its controllers
+ * are the ones lxcfs sees, and it outlives the session or service of the
+ * command that happened to start it. */
+static char *helper_cgroup(const struct ve_paths *p)
+{
+	_cleanup_free_ char *name = ve_cgroup_name(p, ".lxcfs");
+	vert_error_t e = VERT_ERROR_INIT;
+	char *path = NULL;
+
+	if (cg_helper_cgroup(name, &path, &e) < 0)
+		vert_debug("lxcfs stays in the caller's cgroup: %s", e.msg);
+	vert_error_clear(&e);
+	return path;
 }
 
 /* The lxcfs binary: $VERT_LXCFS, else the first lxcfs on $PATH. */
@@ -122,6 +139,26 @@ static bool wait_until(bool (*cond)(const char *), const char *arg, bool want, i
 	return false;
 }
 
+/* The path of lxcfs's cgroup if it exists (no creating it on the way out). */
+static char *xstrdup_or_null_cg(const struct ve_paths *p)
+{
+	_cleanup_free_ char *name = ve_cgroup_name(p, ".lxcfs");
+	struct cg_place pl;
+	char *path = NULL;
+	struct stat st;
+
+	cg_place_find(false, 0, &pl);
+	if (!pl.why_none) {
+		path = xasprintf("%s/%s", pl.base, name);
+		if (stat(path, &st) < 0) {
+			free(path);
+			path = NULL;
+		}
+	}
+	cg_place_done(&pl);
+	return path;
+}
+
 /* Stop this state root's lxcfs and remove its mount point (lock held). */
 static void stop_daemon(const struct ve_paths *p)
 {
@@ -143,6 +180,14 @@ static void stop_daemon(const struct ve_paths *p)
 		vert_debug("unmount '%s': %s", mnt, strerror(errno));
 	rmdir(mnt);
 	unlink(pidfile);
+	{
+		/* whatever is left of it goes with its cgroup */
+		_cleanup_free_ char *cg = xstrdup_or_null_cg(p);
+		vert_error_t e = VERT_ERROR_INIT;
+		if (cg && cg_remove_path(cg, &e) < 0)
+			vert_debug("%s", e.msg);
+		vert_error_clear(&e);
+	}
 }
 
 static int lock_views(const struct ve_paths *p)
@@ -169,10 +214,14 @@ static int lock_views(const struct ve_paths *p)
 static int start_daemon(const struct ve_paths *p, const char *bin, const char *mnt, char **why)
 {
 	_cleanup_free_ char *pidfile = views_dir(p, "pid"), *log = views_dir(p, "log");
+	_cleanup_free_ char *cg = NULL, *procs = NULL;
 	pid_t pid;
 	int status;
 
 	unlink(pidfile);
+	cg = helper_cgroup(p);
+	if (cg)
+		procs = xasprintf("%s/cgroup.procs", cg);
 	if (mkdir(mnt, 0755) < 0 && errno != EEXIST) {
 		*why = xasprintf("create '%s': %s", mnt, strerror(errno));
 		return -1;
@@ -187,6 +236,8 @@ static int start_daemon(const struct ve_paths *p, const char *bin, const char *m
 		setsid();
 		if (fork() != 0)
 			_exit(0);
+		if (procs)
+			write_file_str(procs, "0");
 		nul = open("/dev/null", O_RDWR);
 		lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		if (nul < 0 || lfd < 0)
