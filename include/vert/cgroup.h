@@ -130,6 +130,12 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 	       struct cg_handle *h, vert_error_t *err);
 void cg_handle_done(struct cg_handle *h);
 
+/* The files of h's cgroup that hold limits and whole-VE controls
+ * (memory.max, cpu.max, pids.max, io.max, cgroup.kill ...) that exist
+ * there, by name; NULL for none (strv_free).  The VE gets them read-only
+ * over its own view (ve_compile_spec): whatever nsdelegate or its user
+ * namespace say, it can read them and never write them. */
+char **cg_limit_files(const struct cg_handle *h);
 /* Who the VE's root is on the host, for cg_delegate. */
 struct cg_owner {
 	bool userns; /* the VE has a user namespace of its own */
@@ -150,6 +156,10 @@ bool cg_nsdelegate(void);
  * shared by VEs (lxcfs): out of the cgroup (session, service) of whoever
  * started it first, and removed with cg_remove_path.  Root only. */
 int cg_helper_cgroup(const char *cgname, char **ret_path, vert_error_t *err);
+/* Move the calling process into the helper cgroup path, in a cgroup
+ * namespace of its own rooted at the top of the hierarchy (so that its
+ * cgroup2 mounts can't reset nsdelegate; see create.c).  -errno. */
+int cg_helper_enter(const char *path);
 
 /* Write limits into a VE's existing cgroup (live `vert set`). */
 int cg_apply_resources(const char *path, const struct rt_resources *res, vert_error_t *err);

@@ -226,6 +226,10 @@ struct ve_compile_in {
 	bool ssh_keygen;
 	/* lxcfs's mount point: bind its files over the VE's (NULL: none) */
 	const char *views;
+	/* the VE's cgroup and its limit files, bound read-only over the
+	 * VE's /sys/fs/cgroup (cg_limit_files) */
+	const char *cgroup_path;
+	char *const *cgroup_guard;
 };
 /* Returns a new json object (OCI config.json shape). */
 int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);

@@ -28,6 +28,7 @@
  *   <base>/NAME/payload   the VE's cgroup namespace root
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include "cgroup-internal.h"
@@ -281,4 +282,62 @@ int cg_helper_cgroup(const char *cgname, char **ret_path, vert_error_t *err)
 out:
 	cg_place_done(&pl);
 	return r;
+}
+
+int cg_helper_enter(const char *path)
+{
+	_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", path);
+	int r;
+
+	/* A cgroup namespace rooted at the top, but not the initial one: a
+	 * cgroup2 mount made from the initial cgroup namespace resets the
+	 * hierarchy's nsdelegate (and memory_*) options for everyone
+	 * (apply_cgroup_root_flags), and lxcfs mounts cgroup2 for itself
+	 * without them.  Paths read from /proc/PID/cgroup stay the same. */
+	if ((r = write_file_str(CG_MOUNT "/cgroup.procs", "0")) < 0)
+		return r;
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return -errno;
+	return write_file_str(procs, "0");
+}
+
+/* The files of a VE's cgroup that hold its limits (cg_write_resources and
+ * the kernel's other knobs of the same kind). */
+static const char *const limit_files[] = {
+	"memory.max",
+	"memory.high",
+	"memory.low",
+	"memory.min",
+	"memory.swap.max",
+	"memory.swap.high",
+	"memory.zswap.max",
+	"memory.oom.group",
+	"cpu.max",
+	"cpu.max.burst",
+	"cpu.weight",
+	"cpu.weight.nice",
+	"cpu.idle",
+	"cpuset.cpus",
+	"cpuset.mems",
+	"cpuset.cpus.partition",
+	"pids.max",
+	"io.max",
+	"io.weight",
+	"io.latency",
+	"cgroup.max.descendants",
+	"cgroup.max.depth",
+	"cgroup.freeze",
+	"cgroup.kill",
+};
+
+char **cg_limit_files(const struct cg_handle *h)
+{
+	char **v = NULL;
+
+	if (!h->path || h->dirfd < 0 || h->anchor)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(limit_files); i++)
+		if (faccessat(h->dirfd, limit_files[i], F_OK, 0) == 0)
+			v = strv_push(v, xstrdup(limit_files[i]));
+	return v;
 }

@@ -170,6 +170,18 @@ static struct json_object *build_mounts(const struct ve_compile_in *in)
 	 * can't raise (src/cgroup/create.c). */
 	if (in->cgroup)
 		add_mount(mounts, "/sys/fs/cgroup", "cgroup2", "cgroup", o_cg);
+	/* ... and its limits read-only over themselves (or over the payload's
+	 * own, src/cgroup/create.c): not writable from inside even where the
+	 * hierarchy lacks nsdelegate (which any cgroup2 mount made from the
+	 * initial cgroup namespace can reset) and the VE has no user
+	 * namespace of its own */
+	for (size_t i = 0; in->cgroup && in->cgroup_path && in->cgroup_guard && in->cgroup_guard[i];
+	     i++) {
+		static const char *const o[] = { "bind", "rprivate", "ro", NULL };
+		_cleanup_free_ char *dst = xasprintf("/sys/fs/cgroup/%s", in->cgroup_guard[i]);
+		_cleanup_free_ char *src = xasprintf("%s/%s", in->cgroup_path, in->cgroup_guard[i]);
+		add_mount(mounts, dst, "bind", src, o);
+	}
 	/* lxcfs's files over the kernel's: meminfo, cpuinfo, uptime ... as
 	 * the VE's cgroup sees them (src/ve/views.c) */
 	for (size_t i = 0; in->views && ve_view_files[i]; i++) {

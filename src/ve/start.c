@@ -168,6 +168,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	const char *vedir = h->data_dir, *rundir = h->run_dir, *cgname = h->cgroup_name;
 	_cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *mp = NULL;
 	_cleanup_free_ char *views = NULL;
+	_cleanup_strv_ char **guard = NULL;
 	struct rt_create_opts co = RT_CREATE_OPTS_INIT;
 	struct json_object *spec_json = NULL;
 	_cleanup_spec_ struct rt_spec *spec = NULL;
@@ -236,6 +237,8 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		in.no_device_filter = no_device_filter;
 		in.ssh_keygen = c->ssh_keygen;
 		in.views = views;
+		in.cgroup_path = cg.path;
+		in.cgroup_guard = guard = cg_limit_files(&cg);
 		in.n_net_mounts = vnet_state_mounts(b->net, &in.net_mounts);
 		in.host_netns = !vnet_mode_new_netns(vnet_state_mode(b->net));
 		if ((r = ve_compile_spec(&in, &spec_json, err)) < 0)

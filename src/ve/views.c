@@ -67,7 +67,7 @@ static char *helper_cgroup(const struct ve_paths *p)
 	char *path = NULL;
 
 	if (cg_helper_cgroup(name, &path, &e) < 0)
-		vert_debug("lxcfs stays in the caller's cgroup: %s", e.msg);
+		vert_debug("no cgroup for lxcfs: %s", e.msg);
 	vert_error_clear(&e);
 	return path;
 }
@@ -209,61 +209,118 @@ static int lock_views(const struct ve_paths *p)
 	return fd;
 }
 
+/* The grandchild that becomes lxcfs: into its cgroup, stdio to /dev/null
+ * and the log, exec.  Its pid and, if it fails before the exec, its errno
+ * go to the parent over the pipe rfd (close-on-exec: EOF means exec'd). */
+static _Noreturn void exec_daemon(int rfd, const char *bin, const char *cg, const char *log,
+				  const char *pidfile, const char *mnt)
+{
+	int pid = getpid(), e, nul, lfd;
+	sigset_t none;
+
+	if (write(rfd, &pid, sizeof(pid)) != sizeof(pid))
+		_exit(127);
+	/* without it, lxcfs's cgroup2 mount would reset nsdelegate */
+	if ((e = cg_helper_enter(cg)) < 0)
+		goto fail;
+	nul = open("/dev/null", O_RDWR);
+	lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (nul < 0 || lfd < 0) {
+		e = -errno;
+		goto fail;
+	}
+	dup2(nul, 0);
+	dup2(nul, 1);
+	dup2(lfd, 2);
+	if (dup2(rfd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0) {
+		e = -errno;
+		goto fail;
+	}
+	syscall(SYS_close_range, 4, ~0U, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* --enable-cfs: cpuinfo and cpu/online follow cpu.max; -l: the
+	 * loadavg of the VE's own tasks */
+	execl(bin, "lxcfs", "--enable-cfs", "-l", "-p", pidfile, mnt, (char *)NULL);
+	e = -errno;
+	rfd = 3;
+fail:
+	e = -e;
+	(void)!write(rfd, &e, sizeof(e));
+	_exit(127);
+}
+
+static bool pidfd_exited(int pidfd)
+{
+	struct pollfd pl = { .fd = pidfd, .events = POLLIN };
+	return poll(&pl, 1, 0) > 0;
+}
+
 /* Start lxcfs on mnt, detached (its own session, reparented to init), and
  * wait for its mount.  On failure, *why says what happened. */
 static int start_daemon(const struct ve_paths *p, const char *bin, const char *mnt, char **why)
 {
 	_cleanup_free_ char *pidfile = views_dir(p, "pid"), *log = views_dir(p, "log");
-	_cleanup_free_ char *cg = NULL, *procs = NULL;
+	_cleanup_free_ char *cg = NULL;
+	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF, pidfd = -EBADF;
+	int fds[2], dpid = 0, e = 0, status;
 	pid_t pid;
-	int status;
 
 	unlink(pidfile);
-	cg = helper_cgroup(p);
-	if (cg)
-		procs = xasprintf("%s/cgroup.procs", cg);
+	if (!(cg = helper_cgroup(p))) {
+		*why = xstrdup("no cgroup of vert's own for lxcfs");
+		return -1;
+	}
 	if (mkdir(mnt, 0755) < 0 && errno != EEXIST) {
 		*why = xasprintf("create '%s': %s", mnt, strerror(errno));
 		return -1;
 	}
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		*why = xasprintf("pipe: %s", strerror(errno));
+		return -1;
+	}
+	rfd = fds[0];
+	wfd = fds[1];
 	pid = fork();
 	if (pid < 0) {
 		*why = xasprintf("fork: %s", strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
-		int nul, lfd;
 		setsid();
 		if (fork() != 0)
 			_exit(0);
-		if (procs)
-			write_file_str(procs, "0");
-		nul = open("/dev/null", O_RDWR);
-		lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (nul < 0 || lfd < 0)
-			_exit(127);
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(lfd, 2);
-		syscall(SYS_close_range, 3, ~0U, 0);
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		/* --enable-cfs: cpuinfo and cpu/online follow cpu.max;
-		 * -l: loadavg of the VE's own tasks */
-		execl(bin, "lxcfs", "--enable-cfs", "-l", "-p", pidfile, mnt, (char *)NULL);
-		_exit(127);
+		exec_daemon(wfd, bin, cg, log, pidfile, mnt);
 	}
+	close(TAKE_FD(wfd));
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (wait_until(is_fuse, mnt, true, VIEWS_START_MS))
-		return 0;
+	if (read(rfd, &dpid, sizeof(dpid)) != sizeof(dpid)) {
+		*why = xstrdup("lxcfs: its process did not start");
+		goto fail;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)dpid, 0);
+	if (read(rfd, &e, sizeof(e)) == sizeof(e)) {
+		*why = xasprintf("run '%s': %s", bin, strerror(e));
+		goto fail;
+	}
+	/* exec'd: wait for its mount, or for it to give up */
+	for (int waited = 0; waited <= VIEWS_START_MS; waited += 10) {
+		if (is_fuse(mnt))
+			return 0;
+		if (pidfd >= 0 && pidfd_exited(pidfd))
+			break;
+		poll(NULL, 0, 10);
+	}
 	{
 		_cleanup_close_ int lfd = open(log, O_RDONLY | O_CLOEXEC);
 		_cleanup_free_ char *last = lfd >= 0 ? fd_last_line(lfd) : NULL;
 		*why = xasprintf("lxcfs did not mount '%s'%s%s", mnt, last ? ": " : "",
 				 last ? last : "");
 	}
+fail:
+	if (pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 	stop_daemon(p);
 	return -1;
 }
