@@ -6,7 +6,8 @@
  * A VE with a cgroup gets <base>/NAME: its limits and counters, and the
  * root of its cgroup namespace, where its init and every exec start; the
  * VE may create children and enable controllers below it.  A root VE
- * without a user namespace on a cgroup2 without nsdelegate gets its
+ * without a user namespace, with CAP_SYS_ADMIN, on a cgroup2 without
+ * nsdelegate gets its
  * namespace root one level down, <base>/NAME/payload, out of reach of its
  * limits (see src/cgroup/create.c).
  *
@@ -138,15 +139,16 @@ void cg_handle_done(struct cg_handle *h);
 char **cg_limit_files(const struct cg_handle *h);
 /* Who the VE's root is on the host, for cg_delegate. */
 struct cg_owner {
-	bool userns; /* the VE has a user namespace of its own */
-	bool chown;  /* ... and vert may chown to its root (real root) */
-	uid_t uid;   /* the host uid and gid of the VE's root */
+	bool userns;	  /* the VE has a user namespace of its own */
+	bool chown;	  /* ... and vert may chown to its root (real root) */
+	bool can_unmount; /* CAP_SYS_ADMIN: it can unmount its read-only limit files */
+	uid_t uid;	  /* the host uid and gid of the VE's root */
 	gid_t gid;
 };
 /* Hand the VE its cgroup once its owner is known: with a user namespace
  * (and o->chown), the directory and the delegatable files go to its root,
- * the limits stay host root's; without one, on a cgroup2 without
- * nsdelegate, h->dirfd moves to a NAME/payload below the limits
+ * the limits stay host root's; without one, with CAP_SYS_ADMIN, on a
+ * cgroup2 without nsdelegate, h->dirfd moves to a NAME/payload below the limits
  * (h->nested).  On failure the caller removes h->path. */
 int cg_delegate(struct cg_handle *h, const struct cg_owner *o, vert_error_t *err);
 /* cgroup2 is mounted with nsdelegate (writes from inside a cgroup

@@ -20,10 +20,12 @@
  * processes (the no-internal-processes rule): exactly what it does in
  * Docker's private cgroup namespaces.
  *
- * Only a root VE without a user namespace on a cgroup2 without nsdelegate
+ * Inside, the limit files are also bound read-only over themselves
+ * (cg_limit_files).  Only a root VE without a user namespace, with
+ * CAP_SYS_ADMIN (which unmounts those), on a cgroup2 without nsdelegate
  * (the hybrid host's cgroup2, for one) could write its own limits there.
  * That VE gets one more level, as systemd-nspawn does, and its limits stay
- * out of its reach and out of its sight:
+ * out of its reach:
  *
  *   <base>/NAME/payload   the VE's cgroup namespace root
  */
@@ -200,9 +202,10 @@ int cg_delegate(struct cg_handle *h, const struct cg_owner *o, vert_error_t *err
 
 	if (!h->path)
 		return 0;
-	if (!o->userns && !h->nsdelegate) {
+	if (!o->userns && !h->nsdelegate && o->can_unmount) {
 		/* the one case where the VE's root could write the limits of
-		 * its namespace root: give it a level of its own below them */
+		 * its namespace root (its read-only binds of them, see
+		 * cg_limit_files, it can unmount): a level of its own below */
 		cg_enable_controllers_at(h->dirfd, CG_CTRL_ALL);
 		if (mkdirat(h->dirfd, CG_PAYLOAD, 0755) < 0)
 			return vert_error_sys(err, "create cgroup '%s/" CG_PAYLOAD "'", h->path);

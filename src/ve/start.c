@@ -134,11 +134,12 @@ static bool root_outside(const struct rt_idmap *m, size_t n, uint32_t *ret)
 /* Hand the VE its cgroup (src/cgroup/create.c): delegated to its root
  * when it has a user namespace, one level below its limits when nothing
  * else would keep it from raising them. */
-static int boot_delegate(const struct ve_paths *p, const struct rt_spec *spec, struct cg_handle *cg,
-			 vert_error_t *err)
+static int boot_delegate(const struct ve_paths *p, const struct ve_config *c,
+			 const struct rt_spec *spec, struct cg_handle *cg, vert_error_t *err)
 {
 	struct cg_owner o = { .userns = (spec->ns_flags & CLONE_NEWUSER) != 0,
-			      .chown = !p->rootless };
+			      .chown = !p->rootless,
+			      .can_unmount = (ve_config_caps(c) & CAP_BIT(CAP_SYS_ADMIN)) != 0 };
 	uint32_t uid = 0, gid = 0;
 	int r;
 
@@ -153,10 +154,11 @@ static int boot_delegate(const struct ve_paths *p, const struct rt_spec *spec, s
 		return r;
 	if (cg->nested && !cg->anchor)
 		ve_notice_once(p, "cgroup-nested",
-			       "a VE's limits are not shown inside it (its /sys/fs/cgroup is a "
-			       "level below them): the host's cgroup2 is mounted without "
-			       "nsdelegate and the VE has no user namespace of its own, so on "
-			       "its namespace root its root could raise them");
+			       "a VE with CAP_SYS_ADMIN runs a cgroup level below its limits "
+			       "(they are shown, read-only, but its cpu view counts the host's "
+			       "CPUs): the host's cgroup2 is mounted without nsdelegate and the "
+			       "VE has no user namespace of its own, so on its namespace root "
+			       "its root could raise them");
 	return 0;
 }
 
@@ -250,7 +252,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	if (r < 0)
 		goto fail;
 	vert_debug_mark("spec parsed");
-	if ((r = boot_delegate(p, spec, &cg, err)) < 0)
+	if ((r = boot_delegate(p, c, spec, &cg, err)) < 0)
 		goto fail;
 	b->cgroup_fd = TAKE_FD(cg.dirfd);
 	cg_handle_done(&cg);

@@ -140,7 +140,7 @@ static bool wait_until(bool (*cond)(const char *), const char *arg, bool want, i
 }
 
 /* The path of lxcfs's cgroup if it exists (no creating it on the way out). */
-static char *xstrdup_or_null_cg(const struct ve_paths *p)
+static char *existing_helper_cgroup(const struct ve_paths *p)
 {
 	_cleanup_free_ char *name = ve_cgroup_name(p, ".lxcfs");
 	struct cg_place pl;
@@ -182,7 +182,7 @@ static void stop_daemon(const struct ve_paths *p)
 	unlink(pidfile);
 	{
 		/* whatever is left of it goes with its cgroup */
-		_cleanup_free_ char *cg = xstrdup_or_null_cg(p);
+		_cleanup_free_ char *cg = existing_helper_cgroup(p);
 		vert_error_t e = VERT_ERROR_INIT;
 		if (cg && cg_remove_path(cg, &e) < 0)
 			vert_debug("%s", e.msg);

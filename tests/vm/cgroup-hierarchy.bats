@@ -16,7 +16,7 @@ setup() { vm_only; }
 	cg=$(cg_of ns) pid=$(init_pid ns)
 	[[ $cg == /sys/fs/cgroup/vert/ns@* ]]
 	[ "$(cat "$cg/cgroup.procs")" = "$pid" ]
-	[ ! -e "$cg/payload" ] # nsdelegate: no level below the limits
+	[ ! -e "$cg/payload" ] # no level below the limits
 	# an exec starts there too, and sees it as its root
 	[ "$(vert exec ns cat /proc/self/cgroup)" = "0::/" ]
 	run vert exec ns sh -c 'echo $$; cat /sys/fs/cgroup/cgroup.procs'

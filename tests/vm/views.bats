@@ -18,6 +18,13 @@ teardown_file() {
 	! grep -q " fuse.lxcfs " /proc/mounts
 }
 setup() { vm_only; }
+# a failed test must not leave a VE (and so lxcfs) running for the next
+teardown() {
+	local n
+	for n in $(vert ps -aq 2>/dev/null); do
+		vert destroy --force "$n" >/dev/null 2>&1 || true
+	done
+}
 
 lxcfs_of_root() { pgrep -x lxcfs -a | grep -F -- "$R/"; }
 no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
@@ -67,7 +74,10 @@ no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
 	echo "# inside: $cpus processors in cpuinfo, online '$online' (host: $(nproc))"
 	[ "$cpus" -eq 1 ]
 	[ "$online" = 0 ]
-	[ "$(vert exec v grep -c '^cpu[0-9]' /proc/stat)" -eq 1 ]
+	# /proc/stat is lxcfs's: the VE's own CPU time (its per-CPU lines follow
+	# the cpuset, not the quota)
+	echo "# /proc/stat inside: $(vert exec v grep -c '^cpu[0-9]' /proc/stat) per-CPU lines"
+	vert exec v grep -q ' /proc/stat /proc/stat .* - fuse.lxcfs ' /proc/self/mountinfo
 	# uptime: since the VE's init started, not since the VM booted
 	up=$(vert exec v cut -d. -f1 /proc/uptime)
 	hostup=$(cut -d. -f1 /proc/uptime)
@@ -79,8 +89,11 @@ no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
 	vert set v --memory 96M
 	kb=$(vert exec v awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
 	[ "$kb" -eq 98304 ]
-	# vert stats says what the VE sees
-	[ "$(vert stats --no-stream --json -i 0.2 v | jq '.[0].memory_max')" -eq $((96 << 20)) ]
+	# vert stats and ps say what the VE sees
+	run vert stats --no-stream --json -i 0.2 v
+	[ "$(jq '.[0].memory_max' <<<"$output")" -eq $((96 << 20)) ]
+	[ "$(jq '.[0].cpus' <<<"$output")" -eq 1 ]
+	[ "$(vert ps -H -o name,memlimit,cpus v)" = "$(printf '%-16s %-9s %s' v 96.0MiB 1)" ]
 	vert stop -t 1 v
 }
 
