@@ -3,12 +3,13 @@
  * cgroup v2: where VEs live in the hierarchy, their limits, their
  * counters, their removal.
  *
- * A VE with a cgroup gets two levels (see src/cgroup/create.c):
- *
- *   <base>/NAME          the VE's limits and counters; never a process
- *   <base>/NAME/payload  the root of the VE's cgroup namespace: its init
- *                        and every exec start here; the VE may create
- *                        children and enable controllers below it
+ * A VE with a cgroup gets <base>/NAME: its limits and counters, and the
+ * root of its cgroup namespace, where its init and every exec start; the
+ * VE may create children and enable controllers below it.  A root VE
+ * without a user namespace, with CAP_SYS_ADMIN, on a cgroup2 without
+ * nsdelegate gets its
+ * namespace root one level down, <base>/NAME/payload, out of reach of its
+ * limits (see src/cgroup/create.c).
  *
  * <base> is /sys/fs/cgroup/vert as root, and <delegated>/vert rootless.
  */
@@ -33,7 +34,7 @@ enum cg_layout {
 enum cg_layout cg_detect_layout(void);
 const char *cg_layout_name(enum cg_layout l);
 
-/* The controllers vert uses, as bits.  A VE's payload gets all of them
+/* The controllers vert uses, as bits.  A VE's cgroup gets all of them
  * that its parent has, so a systemd inside can manage its own services. */
 enum {
 	CG_CTRL_CPU = 1u << 0,
@@ -96,9 +97,12 @@ int cg_devices_attach(int cgroup_fd, const struct cg_dev_rule *rules, size_t n, 
 
 struct cg_handle {
 	char *path;	       /* <base>/NAME, NULL when running without a cgroup */
-	int dirfd;	       /* <base>/NAME/payload for CLONE_INTO_CGROUP, -EBADF without */
+	int dirfd;	       /* the namespace root for CLONE_INTO_CGROUP, -EBADF without */
 	char *why_none;	       /* when path is NULL: the reason, for a one-time warning */
 	bool devices_filtered; /* a device filter is attached (root, cgroup v2) */
+	bool nsdelegate;       /* cgroup2 is mounted with nsdelegate */
+	bool nested;	       /* dirfd is NAME/payload (cg_delegate) */
+	bool anchor;	       /* the hybrid host's cgroup2: no controllers, no limits */
 };
 
 #define CG_HANDLE_INIT                                                                             \
@@ -106,7 +110,8 @@ struct cg_handle {
 		.path = NULL, .dirfd = -EBADF, .why_none = NULL                                    \
 	}
 
-/* Create the VE's cgroup <base>/cgname with res applied, and its payload.
+/* Create the VE's cgroup <base>/cgname with res applied (cg_delegate
+ * then hands it over).
  * Without usable cgroup v2 and without limits requested, succeeds with no
  * cgroup (h->path NULL, h->why_none set); with limits requested, fails
  * with a message naming the fix.  On failure nothing is left behind. */
@@ -125,17 +130,46 @@ enum {
 int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless, unsigned flags,
 	       struct cg_handle *h, vert_error_t *err);
 void cg_handle_done(struct cg_handle *h);
-/* Hand the cgroup at dirfd to uid/gid the way systemd delegates: the
- * directory and cgroup.procs/threads/subtree_control; limits stay root's. */
-int cg_delegate(int dirfd, uid_t uid, gid_t gid, vert_error_t *err);
+
+/* The files of h's cgroup that hold limits and whole-VE controls
+ * (memory.max, cpu.max, pids.max, io.max, cgroup.kill ...) that exist
+ * there, by name; NULL for none (strv_free).  The VE gets them read-only
+ * over its own view (ve_compile_spec): whatever nsdelegate or its user
+ * namespace say, it can read them and never write them. */
+char **cg_limit_files(const struct cg_handle *h);
+/* Who the VE's root is on the host, for cg_delegate. */
+struct cg_owner {
+	bool userns;	  /* the VE has a user namespace of its own */
+	bool chown;	  /* ... and vert may chown to its root (real root) */
+	bool can_unmount; /* CAP_SYS_ADMIN: it can unmount its read-only limit files */
+	uid_t uid;	  /* the host uid and gid of the VE's root */
+	gid_t gid;
+};
+/* Hand the VE its cgroup once its owner is known: with a user namespace
+ * (and o->chown), the directory and the delegatable files go to its root,
+ * the limits stay host root's; without one, with CAP_SYS_ADMIN, on a
+ * cgroup2 without nsdelegate, h->dirfd moves to a NAME/payload below the limits
+ * (h->nested).  On failure the caller removes h->path. */
+int cg_delegate(struct cg_handle *h, const struct cg_owner *o, vert_error_t *err);
+/* cgroup2 is mounted with nsdelegate (writes from inside a cgroup
+ * namespace to its root's limits are refused). */
+bool cg_nsdelegate(void);
+/* A cgroup of vert's own, <base>/cgname, without limits, for a helper
+ * shared by VEs (lxcfs): out of the cgroup (session, service) of whoever
+ * started it first, and removed with cg_remove_path.  Root only. */
+int cg_helper_cgroup(const char *cgname, char **ret_path, vert_error_t *err);
+/* Move the calling process into the helper cgroup path, in a cgroup
+ * namespace of its own rooted at the top of the hierarchy (so that its
+ * cgroup2 mounts can't reset nsdelegate; see create.c).  -errno. */
+int cg_helper_enter(const char *path);
 
 /* Write limits into a VE's existing cgroup (live `vert set`). */
 int cg_apply_resources(const char *path, const struct rt_resources *res, vert_error_t *err);
 
 /* An O_DIRECTORY fd of the cgroup an exec into the VE whose cgroup is
- * path and whose init is init_pid should start in: the payload, or, once
- * the VE's init has enabled controllers there (systemd does), the init's
- * own cgroup inside it. */
+ * path and whose init is init_pid should start in: its namespace root,
+ * or, once the VE's init has enabled controllers there (systemd does),
+ * the init's own cgroup inside it. */
 int cg_exec_target(const char *path, pid_t init_pid, int *ret_fd, vert_error_t *err);
 
 /* Live counters of a cgroup; -1 where unknown (or unlimited, for *_max). */
@@ -152,6 +186,8 @@ struct cg_stats {
 	int64_t io_rbytes, io_wbytes, io_rios, io_wios;
 	int64_t oom_kills, oom_events; /* memory.events oom_kill, oom */
 	int64_t memory_max_events;     /* memory.events max */
+	int64_t cpus;		       /* CPUs the VE sees (its /proc/cpuinfo, cpu/online):
+					* cpuset.cpus.effective, capped by cpu.max */
 };
 void cg_stats_init(struct cg_stats *st); /* every field -1 */
 int cg_stats_read(const char *path, struct cg_stats *st);
@@ -163,6 +199,11 @@ int cg_parse_keyed(const char *buf, const char *key, int64_t *ret);
 int cg_parse_max(const char *buf, int64_t *ret);
 /* cpu.max: "max 100000" or "50000 100000" */
 int cg_parse_cpu_max(const char *buf, int64_t *ret_quota, int64_t *ret_period);
+/* A CPU list ("0-3,6"): how many CPUs; -1 if unparseable. */
+int64_t cg_parse_cpu_count(const char *list);
+/* The CPUs a cgroup's VE sees, as lxcfs --enable-cfs shows them: the
+ * quota's CPUs rounded up, at most the cpuset's (host's) CPUs. */
+int64_t cg_visible_cpus(int64_t cpuset_count, int64_t quota, int64_t period);
 /* io.stat: sums over devices */
 void cg_parse_io_stat(const char *buf, int64_t *rbytes, int64_t *wbytes, int64_t *rios,
 		      int64_t *wios);

@@ -246,12 +246,21 @@ struct ve_compile_in {
 	bool no_device_filter;
 	/* its first start: the init goes behind the ssh-keygen wrapper */
 	bool ssh_keygen;
+	/* lxcfs's mount point: bind its files over the VE's (NULL: none) */
+	const char *views;
+	/* the VE's cgroup and its limit files, bound read-only over the
+	 * VE's /sys/fs/cgroup (cg_limit_files) */
+	const char *cgroup_path;
+	char *const *cgroup_guard;
 };
 /* Returns a new json object (OCI config.json shape). */
 int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);
 
 /* The capability set a VE's processes get (bit n: capability n). */
 uint64_t ve_config_caps(const struct ve_config *c);
+
+/* The files a VE gets from lxcfs (ve_compile_in.views), NULL-terminated. */
+extern const char *const ve_view_files[];
 
 /* Default capabilities and seccomp deny list (for docs and tests). */
 extern const char *const ve_default_caps[];

@@ -1,23 +1,36 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A VE's cgroup: created with its limits before the init exists, so the
- * init is born inside it (clone3 CLONE_INTO_CGROUP, through the payload's
+ * init is born inside it (clone3 CLONE_INTO_CGROUP, through the cgroup's
  * directory fd) and not a single page or fork escapes the limits.
  *
- *   <base>/NAME           limits and counters, controllers enabled for its
- *                         child; no process ever lives here
- *   <base>/NAME/payload   the VE's cgroup namespace root
+ *   <base>/NAME           the VE's cgroup namespace root: its limits and
+ *                         counters, its init and every exec
  *
- * Why the extra level (systemd-nspawn has the same one): the VE may write
- * to the cgroups in its namespace (a systemd init creates init.scope and
- * system.slice and enables controllers there), so its limits must sit
- * above what it can reach.  With the limits on the namespace root itself,
- * a root VE could raise its own memory.max on a host whose cgroup2 is
- * mounted without nsdelegate.  And the no-internal-processes rule leaves
- * the VE free to enable controllers in its root once its init moved to a
- * leaf, which is exactly what systemd does.
+ * So `cat /sys/fs/cgroup/memory.max` inside shows the VE's limit, as in a
+ * Docker or Incus container with a private cgroup namespace, and `vert
+ * set` shows at once.  The VE can't raise the limits on its own namespace
+ * root: a cgroup2 mounted with nsdelegate (systemd's default) refuses a
+ * write from inside a cgroup namespace to its root's files, delegatable
+ * ones (cgroup.procs, cgroup.threads, cgroup.subtree_control) aside; and a
+ * VE in its own user namespace gets only those files and the directory
+ * chowned to its root (cg_delegate, like systemd's Delegate=yes), the
+ * limit files staying host root's.  A systemd init moves itself to
+ * init.scope and then enables controllers in its root, now free of
+ * processes (the no-internal-processes rule): exactly what it does in
+ * Docker's private cgroup namespaces.
+ *
+ * Inside, the limit files are also bound read-only over themselves
+ * (cg_limit_files).  Only a root VE without a user namespace, with
+ * CAP_SYS_ADMIN (which unmounts those), on a cgroup2 without nsdelegate
+ * (the hybrid host's cgroup2, for one) could write its own limits there.
+ * That VE gets one more level, as systemd-nspawn does, and its limits stay
+ * out of its reach:
+ *
+ *   <base>/NAME/payload   the VE's cgroup namespace root
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include "cgroup-internal.h"
@@ -113,7 +126,7 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 	struct cg_place pl;
 	_cleanup_close_ int bfd = -EBADF, vfd = -EBADF;
 	_cleanup_free_ char *path = NULL;
-	int r, pfd;
+	int r;
 
 	*h = (struct cg_handle)CG_HANDLE_INIT;
 	/* limits need controllers, which the hybrid anchor has none of: the
@@ -156,9 +169,6 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 		r = vert_error_sys(err, "open cgroup '%s'", path);
 		goto undo;
 	}
-	/* the payload gets every controller NAME has: a VE running systemd
-	 * manages cpu, io, memory and pids for its own services */
-	cg_enable_controllers_at(vfd, CG_CTRL_ALL);
 	/* device access (root only: loading BPF needs CAP_SYS_ADMIN, and a
 	 * rootless VE can't make device nodes anyway) */
 	if (!rootless) {
@@ -173,16 +183,9 @@ int cg_prepare(const char *cgname, const struct rt_resources *res, bool rootless
 	}
 	if ((r = limit_tree(vfd, path, err)) < 0 || (r = cg_write_resources(vfd, res, err)) < 0)
 		goto undo;
-	if (mkdirat(vfd, CG_PAYLOAD, 0755) < 0) {
-		r = vert_error_sys(err, "create cgroup '%s/" CG_PAYLOAD "'", path);
-		goto undo;
-	}
-	pfd = openat(vfd, CG_PAYLOAD, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (pfd < 0) {
-		r = vert_error_sys(err, "open cgroup '%s/" CG_PAYLOAD "'", path);
-		goto undo;
-	}
-	h->dirfd = pfd;
+	h->nsdelegate = cg_nsdelegate();
+	h->anchor = pl.anchor;
+	h->dirfd = TAKE_FD(vfd);
 	h->path = TAKE_PTR(path);
 	r = 0;
 	goto out;
@@ -197,7 +200,8 @@ out:
 	return r;
 }
 
-/* The cgroup init_pid is in, when it lies inside payload (else -EBADF). */
+/* The cgroup init_pid is in, when it lies below payload, the VE's
+ * namespace root (else -EBADF). */
 static int open_init_cgroup(const char *payload, pid_t init_pid)
 {
 	_cleanup_free_ char *buf = NULL, *rel = NULL, *abs = NULL;
@@ -216,25 +220,65 @@ static int open_init_cgroup(const char *payload, pid_t init_pid)
 	return open(abs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 }
 
+/* Files that delegation hands over (Documentation/admin-guide/cgroup-v2.rst,
+ * "Delegation"; systemd's Delegate=yes): with the directory, they let the
+ * VE's root create cgroups below, move its processes and enable
+ * controllers for its children, and nothing more. */
+static const char *const delegated_files[] = { "cgroup.procs", "cgroup.subtree_control",
+					       "cgroup.threads" };
+
+int cg_delegate(struct cg_handle *h, const struct cg_owner *o, vert_error_t *err)
+{
+	int pfd;
+
+	if (!h->path)
+		return 0;
+	if (!o->userns && !h->nsdelegate && o->can_unmount) {
+		/* the one case where the VE's root could write the limits of
+		 * its namespace root (its read-only binds of them, see
+		 * cg_limit_files, it can unmount): a level of its own below */
+		cg_enable_controllers_at(h->dirfd, CG_CTRL_ALL);
+		if (mkdirat(h->dirfd, CG_PAYLOAD, 0755) < 0)
+			return vert_error_sys(err, "create cgroup '%s/" CG_PAYLOAD "'", h->path);
+		pfd = openat(h->dirfd, CG_PAYLOAD, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (pfd < 0)
+			return vert_error_sys(err, "open cgroup '%s/" CG_PAYLOAD "'", h->path);
+		close(h->dirfd);
+		h->dirfd = pfd;
+		h->nested = true;
+		return 0;
+	}
+	if (!o->userns || !o->chown)
+		return 0;
+	if (fchownat(h->dirfd, "", o->uid, o->gid, AT_EMPTY_PATH) < 0)
+		return vert_error_sys(err, "delegate cgroup '%s' to uid %u", h->path,
+				      (unsigned)o->uid);
+	for (size_t i = 0; i < ARRAY_SIZE(delegated_files); i++)
+		if (fchownat(h->dirfd, delegated_files[i], o->uid, o->gid, 0) < 0 &&
+		    errno != ENOENT)
+			return vert_error_sys(err, "delegate '%s/%s' to uid %u", h->path,
+					      delegated_files[i], (unsigned)o->uid);
+	return 0;
+}
+
 int cg_exec_target(const char *path, pid_t init_pid, int *ret_fd, vert_error_t *err)
 {
 	_cleanup_free_ char *payload = xasprintf("%s/" CG_PAYLOAD, path);
 	_cleanup_close_ int pfd = -EBADF;
 	int fd;
 
+	/* the VE's namespace root: NAME, or NAME/payload for a VE that can't
+	 * be shown its limits (cg_delegate) */
 	pfd = open(payload, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (pfd < 0 && errno == ENOENT) {
-		/* a VE started by a vert without payloads: it runs in NAME */
-		fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return vert_error_sys(err, "open cgroup '%s'", path);
-		*ret_fd = fd;
-		return 0;
+		free(payload);
+		payload = xstrdup(path);
+		pfd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	}
 	if (pfd < 0)
 		return vert_error_sys(err, "open cgroup '%s'", payload);
-	/* Controllers enabled in the payload mean the VE's init moved to a
-	 * leaf (systemd: init.scope); processes can't join the payload any
+	/* Controllers enabled in the namespace root mean the VE's init moved
+	 * to a leaf (systemd: init.scope); processes can't join the root any
 	 * more, so the exec joins the init where it is now, as runc does. */
 	if (cg_read_controllers_at(pfd, "cgroup.subtree_control") == 0) {
 		*ret_fd = TAKE_FD(pfd);
@@ -248,4 +292,86 @@ int cg_exec_target(const char *path, pid_t init_pid, int *ret_fd, vert_error_t *
 				      payload);
 	*ret_fd = fd;
 	return 0;
+}
+
+int cg_helper_cgroup(const char *cgname, char **ret_path, vert_error_t *err)
+{
+	struct cg_place pl;
+	_cleanup_close_ int bfd = -EBADF;
+	int r;
+
+	cg_place_find(false, 0, &pl);
+	if (pl.why_none) {
+		r = vert_error_set(err, ENOENT, VERT_ERR_RUNTIME, "%s", pl.why_none);
+		goto out;
+	}
+	if ((r = bfd = open_base(&pl, err)) < 0)
+		goto out;
+	if (mkdirat(bfd, cgname, 0755) < 0 && errno != EEXIST) {
+		r = vert_error_sys(err, "create cgroup '%s/%s'", pl.base, cgname);
+		goto out;
+	}
+	*ret_path = xasprintf("%s/%s", pl.base, cgname);
+	r = 0;
+out:
+	cg_place_done(&pl);
+	return r;
+}
+
+int cg_helper_enter(const char *path)
+{
+	_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", path);
+	int r;
+
+	/* A cgroup namespace rooted at the top, but not the initial one: a
+	 * cgroup2 mount made from the initial cgroup namespace resets the
+	 * hierarchy's nsdelegate (and memory_*) options for everyone
+	 * (apply_cgroup_root_flags), and lxcfs mounts cgroup2 for itself
+	 * without them.  Paths read from /proc/PID/cgroup stay the same. */
+	if ((r = write_file_str(CG_MOUNT "/cgroup.procs", "0")) < 0)
+		return r;
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return -errno;
+	return write_file_str(procs, "0");
+}
+
+/* The files of a VE's cgroup that hold its limits (cg_write_resources and
+ * the kernel's other knobs of the same kind). */
+static const char *const limit_files[] = {
+	"memory.max",
+	"memory.high",
+	"memory.low",
+	"memory.min",
+	"memory.swap.max",
+	"memory.swap.high",
+	"memory.zswap.max",
+	"memory.oom.group",
+	"cpu.max",
+	"cpu.max.burst",
+	"cpu.weight",
+	"cpu.weight.nice",
+	"cpu.idle",
+	"cpuset.cpus",
+	"cpuset.mems",
+	"cpuset.cpus.partition",
+	"pids.max",
+	"io.max",
+	"io.weight",
+	"io.latency",
+	"cgroup.max.descendants",
+	"cgroup.max.depth",
+	"cgroup.freeze",
+	"cgroup.kill",
+};
+
+char **cg_limit_files(const struct cg_handle *h)
+{
+	char **v = NULL;
+
+	if (!h->path || h->dirfd < 0 || h->anchor)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(limit_files); i++)
+		if (faccessat(h->dirfd, limit_files[i], F_OK, 0) == 0)
+			v = strv_push(v, xstrdup(limit_files[i]));
+	return v;
 }

@@ -331,3 +331,23 @@ int cg_check(const struct rt_resources *res, bool rootless, vert_error_t *err)
 	cg_place_done(&pl);
 	return r;
 }
+
+/* Whether the cgroup2 hierarchy is mounted with nsdelegate: a superblock
+ * flag, so any cgroup2 line of the mount table tells. */
+bool cg_nsdelegate(void)
+{
+	_cleanup_free_ char *buf = NULL;
+
+	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", 1 << 20, &buf, NULL) < 0)
+		return false;
+	for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		const char *sep;
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		sep = strstr(line, " - cgroup2 ");
+		if (sep && strstr(sep, "nsdelegate"))
+			return true;
+	}
+	return false;
+}

@@ -202,5 +202,53 @@ int cg_stats_read(const char *path, struct cg_stats *st)
 	free(TAKE_PTR(buf));
 	if (cg_read_at(dfd, "io.stat", &buf) == 0)
 		cg_parse_io_stat(buf, &st->io_rbytes, &st->io_wbytes, &st->io_rios, &st->io_wios);
+	free(TAKE_PTR(buf));
+	{
+		int64_t n = -1;
+		if (cg_read_at(dfd, "cpuset.cpus.effective", &buf) == 0)
+			n = cg_parse_cpu_count(buf);
+		if (n <= 0)
+			n = sysconf(_SC_NPROCESSORS_ONLN);
+		st->cpus = cg_visible_cpus(n, st->cpu_quota, st->cpu_period);
+	}
 	return 0;
+}
+
+int64_t cg_parse_cpu_count(const char *list)
+{
+	int64_t n = 0;
+	const char *s = list;
+
+	while (*s && *s != '\n') {
+		char *end;
+		long a = strtol(s, &end, 10), b;
+		if (end == s || a < 0)
+			return -1;
+		b = a;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtol(s, &end, 10);
+			if (end == s || b < a)
+				return -1;
+		}
+		n += b - a + 1;
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return -1;
+	}
+	return n;
+}
+
+int64_t cg_visible_cpus(int64_t cpuset_count, int64_t quota, int64_t period)
+{
+	int64_t n = cpuset_count;
+
+	if (quota > 0 && period > 0) {
+		int64_t q = (quota + period - 1) / period;
+		if (n <= 0 || q < n)
+			n = q;
+	}
+	return n > 0 ? n : -1;
 }

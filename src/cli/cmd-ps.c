@@ -18,7 +18,9 @@ enum col {
 	C_UPTIME,
 	C_TEMPLATE,
 	C_ONBOOT,
-	C_DISK
+	C_DISK,
+	C_MEMLIMIT,
+	C_CPUS
 };
 
 static const struct {
@@ -36,6 +38,8 @@ static const struct {
 	[C_TEMPLATE] = { "TEMPLATE", 12 },
 	[C_ONBOOT] = { "ONBOOT", 6 },
 	[C_DISK] = { "DISK", 15 },
+	[C_MEMLIMIT] = { "MEMLIMIT", 9 },
+	[C_CPUS] = { "CPUS", 4 },
 };
 
 static const char *fmt_uptime(int64_t s, char buf[static 32])
@@ -75,6 +79,18 @@ static const char *cell(const struct ve_info *i, enum col c, char buf[static 64]
 		if (i->stats.memory_current < 0)
 			return "-";
 		return cli_format_size((uint64_t)i->stats.memory_current, buf);
+	case C_MEMLIMIT:
+		/* what the VE's /proc/meminfo says is its MemTotal */
+		if (!i->running || i->stats.memory_current < 0)
+			return "-";
+		if (i->stats.memory_max < 0)
+			return "max";
+		return cli_format_size((uint64_t)i->stats.memory_max, buf);
+	case C_CPUS:
+		if (!i->running || i->stats.cpus < 0)
+			return "-";
+		snprintf(buf, 64, "%lld", (long long)i->stats.cpus);
+		return buf;
 	case C_CPU:
 		cpu = ve_info_cpu_percent(i);
 		if (cpu < 0)
@@ -186,8 +202,9 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 			       "not).\n"
 			       "Columns: NAME STATE PID IP MEM CPU PIDS UPTIME TEMPLATE; CPU is "
 			       "the\n"
-			       "average over the VE's uptime.  'vert list' and 'vert ls' are the "
-			       "same.\n"
+			       "average over the VE's uptime.  More with -o: ONBOOT, MEMLIMIT\n"
+			       "(memory.max: the MemTotal the VE sees), CPUS (the CPUs it sees).\n"
+			       "'vert list' and 'vert ls' are the same.\n"
 			       "\n"
 			       "  -a, --all            all VEs, not only running ones\n"
 			       "  -o, --format FIELDS  columns, comma-separated (e.g. "

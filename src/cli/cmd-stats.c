@@ -23,6 +23,8 @@ static void stats_usage(FILE *f)
 		   "  OOM                 processes the OOM killer killed in the VE\n"
 		   "                      (memory.events oom_kill)\n"
 		   "  DISK USED / LIMIT   its --disk quota, as df inside the VE counts it\n"
+		   "  CPUS                the CPUs the VE sees in /proc/cpuinfo (its cpuset,\n"
+		   "                      capped by --cpus)\n"
 		   "\n"
 		   "Options:\n"
 		   "  --no-stream      print one sample (taken over one interval) and exit\n"
@@ -171,13 +173,15 @@ static const char *size_or_dash(int64_t v, char buf[static 16])
 
 static void print_table(const struct sample *prev, const struct sample *cur)
 {
-	printf("%-16s %7s  %-23s %6s  %-13s %-21s %-4s %s\n", "NAME", "CPU %", "MEM USAGE / LIMIT",
-	       "MEM %", "PIDS / LIMIT", "BLOCK I/O (R / W)", "OOM", "DISK USED / LIMIT");
+	printf("%-16s %7s  %-23s %6s  %-13s %-21s %-4s %-4s %s\n", "NAME", "CPU %",
+	       "MEM USAGE / LIMIT", "MEM %", "PIDS / LIMIT", "BLOCK I/O (R / W)", "OOM", "CPUS",
+	       "DISK USED / LIMIT");
 	for (size_t i = 0; i < cur->n; i++) {
 		const struct ve_info *v = &cur->v[i];
 		const struct cg_stats *st = &v->stats;
 		char cpu[16] = "-", memp[16] = "-", mem[48], pids[48], io[48], oom[24] = "-";
 		char disk[48] = "-";
+		char cpus[24] = "-";
 		char a[16], b[16];
 		double c = cpu_since(prev, v), m = mem_percent(st);
 		/* only numbers and the VE's name (which vert checked): escaped
@@ -207,8 +211,10 @@ static void print_table(const struct sample *prev, const struct sample *cur)
 		if (v->disk.limit >= 0)
 			snprintf(disk, sizeof(disk), "%s / %s", size_or_dash(v->disk.used, a),
 				 size_or_dash(v->disk.limit, b));
-		printf("%-16s %7s  %-23s %6s  %-13s %-21s %-4s %s\n", name,
-		       v->running ? cpu : v->status, mem, memp, pids, io, oom, disk);
+		if (st->cpus >= 0)
+			snprintf(cpus, sizeof(cpus), "%lld", (long long)st->cpus);
+		printf("%-16s %7s  %-23s %6s  %-13s %-21s %-4s %-4s %s\n", name,
+		       v->running ? cpu : v->status, mem, memp, pids, io, oom, cpus, disk);
 	}
 }
 

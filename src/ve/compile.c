@@ -164,12 +164,31 @@ static struct json_object *build_mounts(const struct ve_compile_in *in)
 	add_mount(mounts, "/dev/mqueue", "mqueue", "mqueue", o_mq);
 	add_mount(mounts, "/sys", "sysfs", "sysfs", o_sys);
 	/* The VE's own cgroup namespace: cgroup2 mounted there shows the
-	 * payload as its root, and nothing above it.  Read-write, so an init
+	 * VE's cgroup as its root, and nothing above it.  Read-write, so an init
 	 * like systemd can move itself to init.scope and delegate controllers
-	 * to its services; the VE's limits sit one level up, out of its
-	 * reach (src/cgroup/create.c). */
+	 * to its services.  Its root shows the VE's limits, which the VE
+	 * can't raise (src/cgroup/create.c). */
 	if (in->cgroup)
 		add_mount(mounts, "/sys/fs/cgroup", "cgroup2", "cgroup", o_cg);
+	/* ... and its limits read-only over themselves (or over the payload's
+	 * own, src/cgroup/create.c): not writable from inside even where the
+	 * hierarchy lacks nsdelegate (which any cgroup2 mount made from the
+	 * initial cgroup namespace can reset) and the VE has no user
+	 * namespace of its own */
+	for (size_t i = 0; in->cgroup && in->cgroup_path && in->cgroup_guard && in->cgroup_guard[i];
+	     i++) {
+		static const char *const o[] = { "bind", "rprivate", "ro", NULL };
+		_cleanup_free_ char *dst = xasprintf("/sys/fs/cgroup/%s", in->cgroup_guard[i]);
+		_cleanup_free_ char *src = xasprintf("%s/%s", in->cgroup_path, in->cgroup_guard[i]);
+		add_mount(mounts, dst, "bind", src, o);
+	}
+	/* lxcfs's files over the kernel's: meminfo, cpuinfo, uptime ... as
+	 * the VE's cgroup sees them (src/ve/views.c) */
+	for (size_t i = 0; in->views && ve_view_files[i]; i++) {
+		static const char *const o[] = { "bind", "rprivate", "ro", NULL };
+		_cleanup_free_ char *src = xasprintf("%s%s", in->views, ve_view_files[i]);
+		add_mount(mounts, ve_view_files[i], "bind", src, o);
+	}
 	for (size_t i = 0; i < c->n_volumes; i++) {
 		/* idmap: only where the VE has a range; nosuid there, since its
 		 * root's files are the host root's */

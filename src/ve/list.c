@@ -218,6 +218,7 @@ struct json_object *ve_stats_json(const struct cg_stats *st, struct json_object 
 		F("oom_kills", oom_kills),
 		F("oom_events", oom_events),
 		F("memory_max_events", memory_max_events),
+		F("cpus", cpus),
 #undef F
 	};
 

@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 #include <libgen.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -111,6 +112,56 @@ void ve_boot_done(struct ve_boot *b)
 	b->cgroup_fd = -EBADF;
 }
 
+/* VERT_VIEWS=off: the host's /proc and /sys views (no lxcfs). */
+static bool views_off(void)
+{
+	const char *v = getenv("VERT_VIEWS");
+	return v && (strcmp(v, "off") == 0 || strcmp(v, "0") == 0);
+}
+
+/* The VE's root on the host: the outside id of the map entry whose inside
+ * id is 0. */
+static bool root_outside(const struct rt_idmap *m, size_t n, uint32_t *ret)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i].inside == 0 && m[i].count > 0) {
+			*ret = m[i].outside;
+			return true;
+		}
+	return false;
+}
+
+/* Hand the VE its cgroup (src/cgroup/create.c): delegated to its root
+ * when it has a user namespace, one level below its limits when nothing
+ * else would keep it from raising them. */
+static int boot_delegate(const struct ve_paths *p, const struct ve_config *c,
+			 const struct rt_spec *spec, struct cg_handle *cg, vert_error_t *err)
+{
+	struct cg_owner o = { .userns = (spec->ns_flags & CLONE_NEWUSER) != 0,
+			      .chown = !p->rootless,
+			      .can_unmount = (ve_config_caps(c) & CAP_BIT(CAP_SYS_ADMIN)) != 0 };
+	uint32_t uid = 0, gid = 0;
+	int r;
+
+	if (!cg->path)
+		return 0;
+	if (o.userns && (!root_outside(spec->uid_maps, spec->n_uid_maps, &uid) ||
+			 !root_outside(spec->gid_maps, spec->n_gid_maps, &gid)))
+		o.chown = false; /* no root inside: nobody to delegate to */
+	o.uid = uid;
+	o.gid = gid;
+	if ((r = cg_delegate(cg, &o, err)) < 0)
+		return r;
+	if (cg->nested && !cg->anchor)
+		ve_notice_once(p, "cgroup-nested",
+			       "a VE with CAP_SYS_ADMIN runs a cgroup level below its limits "
+			       "(they are shown, read-only, but its cpu view counts the host's "
+			       "CPUs): the host's cgroup2 is mounted without nsdelegate and the "
+			       "VE has no user namespace of its own, so on its namespace root "
+			       "its root could raise them");
+	return 0;
+}
+
 int ve_boot(struct ve_boot *b, vert_error_t *err)
 {
 	const struct ve_config *c = b->cfg;
@@ -118,6 +169,8 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	const struct ve_paths *p = h->p;
 	const char *vedir = h->data_dir, *rundir = h->run_dir, *cgname = h->cgroup_name;
 	_cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *mp = NULL;
+	_cleanup_free_ char *views = NULL;
+	_cleanup_strv_ char **guard = NULL;
 	struct rt_create_opts co = RT_CREATE_OPTS_INIT;
 	struct json_object *spec_json = NULL;
 	_cleanup_spec_ struct rt_spec *spec = NULL;
@@ -152,17 +205,9 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		goto fail;
 	if (cg.why_none)
 		ve_notice_once(p, "no-cgroup", cg.why_none);
-	if (cg.dirfd >= 0 && ve_config_userns_private(p, c) &&
-	    (r = cg_delegate(cg.dirfd, c->idmap_base, c->idmap_base, err)) < 0) {
-		b->cgroup = TAKE_PTR(cg.path);
-		cg_handle_done(&cg);
-		goto fail;
-	}
-	b->cgroup = TAKE_PTR(cg.path);
-	b->cgroup_fd = TAKE_FD(cg.dirfd);
+	b->cgroup = cg.path ? xstrdup(cg.path) : NULL;
 	b->device_filter = cg.devices_filtered;
 	no_device_filter = !p->rootless && !cg.devices_filtered;
-	cg_handle_done(&cg);
 	vert_debug_mark("cgroup");
 
 	{
@@ -180,15 +225,29 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	}
 	vert_debug_mark("network prepared");
 
+	if (!views_off()) {
+		_cleanup_free_ char *why = NULL;
+		if (!cg.path || cg.anchor)
+			why = xasprintf("they come from the VE's cgroup v2 controllers, and this "
+					"host's cgroup layout is %s; %s",
+					cg_layout_name(cg_detect_layout()),
+					"boot it with systemd.unified_cgroup_hierarchy=1");
+		views = ve_views_acquire(p, c->name, why);
+		vert_debug_mark("views");
+	}
+
 	/* a detached VE's console is a pty whose output goes to the log */
 	eff = *c;
 	if (b->detached)
 		eff.terminal = true;
 	{
 		struct ve_compile_in in = { p, &eff, lower, upper, work, mp };
-		in.cgroup = b->cgroup != NULL;
+		in.cgroup = cg.path != NULL;
 		in.no_device_filter = no_device_filter;
 		in.ssh_keygen = c->ssh_keygen;
+		in.views = views;
+		in.cgroup_path = cg.path;
+		in.cgroup_guard = guard = cg_limit_files(&cg);
 		{
 			const struct vnet_mount *nm;
 			size_t nn = vnet_state_mounts(b->net, &nm);
@@ -224,6 +283,10 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	if (r < 0)
 		goto fail;
 	vert_debug_mark("spec parsed");
+	if ((r = boot_delegate(p, c, spec, &cg, err)) < 0)
+		goto fail;
+	b->cgroup_fd = TAKE_FD(cg.dirfd);
+	cg_handle_done(&cg);
 	if (p->rootless) {
 		struct ve_idmap im;
 		ve_idmap_compute(p, &im);
@@ -259,6 +322,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	return 0;
 
 fail:
+	cg_handle_done(&cg);
 	/* tears the network down too, from its record */
 	ve_instance_cleanup(h, b->cgroup);
 	vnet_state_free(b->net);

@@ -186,6 +186,7 @@ void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool 
 			vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
 		vert_error_clear(&e);
 	}
+	ve_views_release(h->p, name);
 	if (lstat(h->run_dir, &st) == 0) {
 		/* its disk image's mount first (fs_rm_rf does not cross it) */
 		ve_disk_detach(h);

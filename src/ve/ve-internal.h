@@ -87,6 +87,13 @@ bool ve_state_running(const struct ve_state *s);
 void ve_last_write(const struct ve_handle *h, int code, int sig, const char *reason);
 void ve_instance_cleanup(const struct ve_handle *h, const char *cgroup);
 /* leave_link: an --rm VE's veth goes with its netns, asynchronously */
+/* The VE's /proc and /sys views (src/ve/views.c): this state root's lxcfs
+ * mount point, started on first use, with name recorded as a user; NULL,
+ * with a notice once, when there are none (no_cgroup_why: the reason the
+ * VE has no cgroup v2 to derive them from, or NULL). */
+char *ve_views_acquire(const struct ve_paths *p, const char *name, const char *no_cgroup_why);
+/* name no longer uses them; the last user stops lxcfs. */
+void ve_views_release(const struct ve_paths *p, const char *name);
 void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool leave_link);
 /* Under the VE's lock: clean up after a dead instance; true when the VE
  * really is running. */

@@ -121,3 +121,25 @@ null" ]
 		assert_output 0
 	fi
 }
+
+@test "no /proc views here: vert says why once, starts no lxcfs, the VE sees the host" {
+	local r2 lx_before
+	r2=$(mktemp -d "${VERT_TEST_TMP:-/tmp}/vert-test.XXXXXX")
+	on_teardown "'$VERT_BIN' --root '$r2' template rm mini; rm -rf '$r2'"
+	chmod 755 "$r2"
+	net_conf_second "$r2"
+	lx_before=$(pgrep -xc lxcfs || true)
+	"$VERT_BIN" --root "$r2" template create mini --from busybox >/dev/null
+	run "$VERT_BIN" --root "$r2" run --rm mini -- awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo
+	assert_success
+	assert_output --partial "VEs see the host's /proc/meminfo"
+	assert_output --partial "hybrid"
+	assert_line "$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)"
+	run "$VERT_BIN" --root "$r2" run --rm mini -- cat /proc/uptime
+	assert_success
+	refute_output --partial "/proc/meminfo"
+	[ "$(pgrep -xc lxcfs || true)" = "$lx_before" ]
+	[ ! -e "$r2/run/lxcfs/mnt" ]
+	"$VERT_BIN" --root "$r2" template rm mini >/dev/null 2>&1 || true
+	rm -rf "$r2" 2>/dev/null || true
+}

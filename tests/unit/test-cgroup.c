@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The pure parts of src/cgroup: parsers of cgroupfs files, controllers,
  * the refusals that must never touch a cgroup. */
+#include <fcntl.h>
 #include <setjmp.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
@@ -191,6 +193,63 @@ static void test_remove_refuses(void **state)
 	assert_int_equal(cg_remove_path("/nonexistent/vert/web1", &e), 0);
 }
 
+static void test_cpus(void **state)
+{
+	(void)state;
+	assert_int_equal(cg_parse_cpu_count("0-3\n"), 4);
+	assert_int_equal(cg_parse_cpu_count("0,2-3,7"), 4);
+	assert_int_equal(cg_parse_cpu_count("5"), 1);
+	assert_int_equal(cg_parse_cpu_count("3-1"), -1);
+	assert_int_equal(cg_parse_cpu_count("x"), -1);
+	/* --cpus 1 on 2 CPUs: 1; 1.5: 2; unlimited: the cpuset's */
+	assert_int_equal(cg_visible_cpus(2, 100000, 100000), 1);
+	assert_int_equal(cg_visible_cpus(2, 150000, 100000), 2);
+	assert_int_equal(cg_visible_cpus(2, 800000, 100000), 2);
+	assert_int_equal(cg_visible_cpus(4, -1, 100000), 4);
+	assert_int_equal(cg_visible_cpus(-1, -1, -1), -1);
+}
+
+/* cg_delegate on a plain directory standing in for a VE's cgroup: the
+ * files delegation hands over go to the VE's root, the limits stay. */
+static void test_delegate(void **state)
+{
+	static const char *const files[] = { "cgroup.procs", "cgroup.subtree_control",
+					     "cgroup.threads", "memory.max" };
+	char dir[] = "/tmp/vert-test-delegate.XXXXXX";
+	struct cg_handle h = CG_HANDLE_INIT;
+	struct cg_owner o = { .userns = true, .chown = true, .uid = 4242, .gid = 4343 };
+	vert_error_t e = VERT_ERROR_INIT;
+	struct stat st;
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *f = xasprintf("%s/%s", dir, files[i]);
+		int fd = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	h.path = xstrdup(dir);
+	h.dirfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	assert_int_equal(cg_delegate(&h, &o, &e), 0);
+	assert_false(h.nested);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_uid, 4242);
+	assert_int_equal(st.st_gid, 4343);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *f = xasprintf("%s/%s", dir, files[i]);
+		bool limit = strcmp(files[i], "memory.max") == 0;
+		assert_int_equal(stat(f, &st), 0);
+		assert_int_equal(st.st_uid, limit ? 0 : 4242);
+		assert_int_equal(st.st_gid, limit ? 0 : 4343);
+		unlink(f);
+	}
+	cg_handle_done(&h);
+	rmdir(dir);
+}
+
 static void test_cgroup_name(void **state)
 {
 	struct ve_paths p = { 0 };
@@ -248,7 +307,8 @@ int main(void)
 		cmocka_unit_test(test_keyed),	       cmocka_unit_test(test_max),
 		cmocka_unit_test(test_io_stat),	       cmocka_unit_test(test_cpu_percent),
 		cmocka_unit_test(test_stats_init),     cmocka_unit_test(test_remove_refuses),
-		cmocka_unit_test(test_cgroup_name),
+		cmocka_unit_test(test_cgroup_name),    cmocka_unit_test(test_delegate),
+		cmocka_unit_test(test_cpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,15 +9,15 @@ setup_file() { vm_setup_file; }
 teardown_file() { vm_teardown_file; }
 setup() { vm_only; }
 
-@test "the init and every exec live in the VE's payload; the VE sees only its subtree" {
+@test "the init and every exec live in the VE's cgroup, its namespace root; the VE sees only its subtree" {
 	vert create ns -T mini --memory 64M -- sleep 100000
 	vert start ns
 	local cg pid
 	cg=$(cg_of ns) pid=$(init_pid ns)
 	[[ $cg == /sys/fs/cgroup/vert/ns@* ]]
-	[ "$(cat "$cg/payload/cgroup.procs")" = "$pid" ]
-	[ -z "$(cat "$cg/cgroup.procs")" ] # limits level: never a process
-	# an exec starts in the payload too, and sees it as its root
+	[ "$(cat "$cg/cgroup.procs")" = "$pid" ]
+	[ ! -e "$cg/payload" ] # no level below the limits
+	# an exec starts there too, and sees it as its root
 	[ "$(vert exec ns cat /proc/self/cgroup)" = "0::/" ]
 	run vert exec ns sh -c 'echo $$; cat /sys/fs/cgroup/cgroup.procs'
 	[ "${lines[1]}" = 1 ] # the init, by its VE pid
@@ -28,8 +28,10 @@ setup() { vm_only; }
 	[[ ${lines[0]} == *" / /sys/fs/cgroup rw,"*" - cgroup2 "* ]]
 	for c in cpu cpuset io memory pids; do [[ " ${lines[1]} " == *" $c "* ]]; done
 	[[ $output != *vert* && $output != *vm-tests* && $output != *vertci* ]]
-	# and it can't raise its own limit: that lives one level up
+	# it sees its own limit, and can't raise it (nsdelegate)
+	[ "$(vert exec ns cat /sys/fs/cgroup/memory.max)" = 67108864 ]
 	run vert exec ns sh -c 'echo max >/sys/fs/cgroup/memory.max'
+	[ "$status" -ne 0 ]
 	[ "$(cat "$cg/memory.max")" = 67108864 ]
 	vert stop -t 1 ns
 	[ ! -e "$cg" ]
@@ -67,16 +69,16 @@ exec sleep 100000
 	vert start sysd
 	local cg
 	cg=$(cg_of sysd)
-	wait_for 10 has_procs "$cg/payload/system.slice/svc.service"
-	wait_for 10 grep -q 16777216 "$cg/payload/system.slice/memory.max"
-	[ "$(cat "$cg/payload/cgroup.subtree_control")" = "cpu memory pids" ]
-	[ "$(cat "$cg/payload/init.scope/cgroup.procs")" = "$(init_pid sysd)" ]
-	# the payload is an inner node now: an exec joins the init's cgroup
+	wait_for 10 has_procs "$cg/system.slice/svc.service"
+	wait_for 10 grep -q 16777216 "$cg/system.slice/memory.max"
+	[ "$(cat "$cg/cgroup.subtree_control")" = "cpu memory pids" ]
+	[ "$(cat "$cg/init.scope/cgroup.procs")" = "$(init_pid sysd)" ]
+	# the VE's root is an inner node now: an exec joins the init's cgroup
 	[ "$(vert exec sysd cat /proc/self/cgroup)" = "0::/init.scope" ]
 	# the VE's own limit below vert's holds, and counters cover the tree
 	run vert exec sysd sh -c 'echo $$ >/sys/fs/cgroup/system.slice/svc.service/cgroup.procs && exec dd if=/dev/zero of=/dev/null bs=32M count=1'
 	[ "$status" -eq 137 ]
-	[ "$(keyed "$cg/payload/system.slice/memory.events" oom_kill)" -ge 1 ]
+	[ "$(keyed "$cg/system.slice/memory.events" oom_kill)" -ge 1 ]
 	[ "$(keyed "$cg/memory.events" oom_kill)" -ge 1 ]
 	[ "$(vert stats --no-stream --json -i 0.2 sysd | jq '.[0].pids_current')" -eq 2 ]
 	vert stop -t 1 sysd
@@ -132,10 +134,10 @@ exec sleep 100000
 	local vpid=$! cg=""
 	wait_for 20 has_cgroup fg
 	cg=$(cg_of fg)
-	wait_for 10 has_procs "$cg/payload"
+	wait_for 10 has_procs "$cg"
 	kill -9 "$vpid"
 	wait "$vpid" || true
-	wait_for 10 no_procs "$cg/payload"
+	wait_for 10 no_procs "$cg"
 	[ -d "$cg" ]
 	vert ps -a >/dev/null
 	[ ! -e "$cg" ]

@@ -38,15 +38,21 @@ setup() { vm_only; }
 	local cg
 	cg=$(rl inspect rl1 | jq -r .status.cgroup)
 	[[ $cg == "$VERT_VM_USER_CGROUP/vert/rl1@"* ]]
-	[ "$(stat -c %U "$cg/payload")" = vertci ]
+	[ "$(stat -c %U "$cg")" = vertci ]
 	[ "$(cat "$cg/memory.max")" = 67108864 ]
 	[ "$(cat "$cg/pids.max")" = 32 ]
-	[ "$(cat "$cg/payload/cgroup.procs")" = "$(rl inspect rl1 | jq .status.pid)" ]
+	[ "$(cat "$cg/cgroup.procs")" = "$(rl inspect rl1 | jq .status.pid)" ]
 	# the delegated cgroup itself is left as it was
 	[ "$(stat -c %U "$VERT_VM_USER_CGROUP/cgroup.subtree_control")" = vertci ]
 	# inside: its own cgroup namespace, writable by its root
 	[ "$(rl exec rl1 cat /proc/self/cgroup)" = "0::/" ]
 	rl exec rl1 sh -c 'mkdir /sys/fs/cgroup/sub && rmdir /sys/fs/cgroup/sub'
+	# it sees its limits, and can't raise them: nsdelegate refuses writes
+	# to its namespace root's limit files from inside
+	[ "$(rl exec rl1 cat /sys/fs/cgroup/memory.max)" = 67108864 ]
+	run rl exec rl1 sh -c 'echo max >/sys/fs/cgroup/memory.max'
+	[ "$status" -ne 0 ]
+	[ "$(cat "$cg/memory.max")" = 67108864 ]
 	# the limit holds
 	run rl exec rl1 dd if=/dev/zero of=/dev/null bs=128M count=1
 	[ "$status" -eq 137 ]

@@ -1,0 +1,173 @@
+#!/usr/bin/env bats
+# A VE sees itself: its limits on its cgroup namespace root, and /proc and
+# /sys views (lxcfs) derived from its cgroup.
+# Run with: tests/vm/run tests/vm/views.bats
+
+load cgroup-helpers
+
+setup_file() {
+	vm_setup_file
+	# lxcfs needs fuse: a module on the stock kernel, not loaded at boot
+	modprobe fuse
+	[ -c /dev/fuse ]
+}
+teardown_file() {
+	vm_teardown_file
+	# nothing of vert's lxcfs outlives its VEs
+	! pgrep -x lxcfs
+	! grep -q " fuse.lxcfs " /proc/mounts
+}
+setup() { vm_only; }
+# a failed test must not leave a VE (and so lxcfs) running for the next
+teardown() {
+	local n
+	for n in $(vert ps -aq 2>/dev/null); do
+		vert destroy --force "$n" >/dev/null 2>&1 || true
+	done
+}
+
+lxcfs_of_root() { pgrep -x lxcfs -a | grep -F -- "$R/"; }
+no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
+
+@test "the VE's cgroup namespace root carries its limits; vert set shows at once" {
+	vert create lim -T mini --memory 64M --cpus 1 --pids 50 -- sleep 100000
+	vert start lim
+	local cg
+	cg=$(cg_of lim)
+	[ "$(vert exec lim cat /proc/self/cgroup)" = "0::/" ]
+	[ "$(vert exec lim cat /sys/fs/cgroup/memory.max)" = 67108864 ]
+	[ "$(vert exec lim cat /sys/fs/cgroup/cpu.max)" = "100000 100000" ]
+	[ "$(vert exec lim cat /sys/fs/cgroup/pids.max)" = 50 ]
+	vert set lim --memory 128M --pids 60
+	[ "$(vert exec lim cat /sys/fs/cgroup/memory.max)" = 134217728 ]
+	[ "$(vert exec lim cat /sys/fs/cgroup/pids.max)" = 60 ]
+	# the VE's root can't raise them
+	local f
+	for f in memory.max memory.high pids.max cpu.max cpu.weight; do
+		run vert exec lim sh -c "echo max >/sys/fs/cgroup/$f"
+		[ "$status" -ne 0 ]
+	done
+	[ "$(cat "$cg/memory.max")" = 134217728 ]
+	[ "$(cat "$cg/pids.max")" = 60 ]
+	[ "$(cat "$cg/cpu.max")" = "100000 100000" ]
+	# but it may manage the subtree: the delegatable files are its own
+	vert exec lim sh -c 'mkdir /sys/fs/cgroup/sub && rmdir /sys/fs/cgroup/sub'
+	vert stop -t 1 lim
+}
+
+@test "/proc and /sys show the VE's memory, CPUs and uptime; free agrees" {
+	vert create v -T mini --memory 64M --cpus 1 -v /usr:/hostusr:ro -- sleep 100000
+	run vert start v
+	[ "$status" -eq 0 ]
+	[[ $output != *"host's /proc"* ]]
+	local kb cpus online up hostup
+	kb=$(vert exec v awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
+	echo "# MemTotal inside: $kb kB"
+	[ "$kb" -eq 65536 ]
+	# procps free (the host's, through a volume) reads /proc/meminfo: the
+	# same total (busybox free takes it from sysinfo(2), the host's)
+	local ld=/hostusr/lib/x86_64-linux-gnu
+	[ "$(vert exec v "$ld/ld-linux-x86-64.so.2" --library-path "$ld" /hostusr/bin/free -k |
+		awk '$1 == "Mem:" { print $2 }')" -eq 65536 ]
+	cpus=$(vert exec v grep -c ^processor /proc/cpuinfo)
+	online=$(vert exec v cat /sys/devices/system/cpu/online)
+	echo "# inside: $cpus processors in cpuinfo, online '$online' (host: $(nproc))"
+	[ "$cpus" -eq 1 ]
+	[ "$online" = 0 ]
+	# /proc/stat is lxcfs's: the VE's own CPU time (its per-CPU lines follow
+	# the cpuset, not the quota)
+	echo "# /proc/stat inside: $(vert exec v grep -c '^cpu[0-9]' /proc/stat) per-CPU lines"
+	vert exec v grep -q ' /proc/stat /proc/stat .* - fuse.lxcfs ' /proc/self/mountinfo
+	# uptime: since the VE's init started, not since the VM booted
+	up=$(vert exec v cut -d. -f1 /proc/uptime)
+	hostup=$(cut -d. -f1 /proc/uptime)
+	echo "# uptime inside ${up}s, VM ${hostup}s"
+	[ "$up" -lt 30 ]
+	[ "$up" -lt "$hostup" ]
+	vert exec v cat /proc/loadavg /proc/swaps /proc/diskstats >/dev/null
+	# the live change shows at once
+	vert set v --memory 96M
+	kb=$(vert exec v awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
+	[ "$kb" -eq 98304 ]
+	# vert stats and ps say what the VE sees
+	run vert stats --no-stream --json -i 0.2 v
+	[ "$(jq '.[0].memory_max' <<<"$output")" -eq $((96 << 20)) ]
+	[ "$(jq '.[0].cpus' <<<"$output")" -eq 1 ]
+	[ "$(vert ps -H -o name,memlimit,cpus v)" = "$(printf '%-16s %-9s %s' v 96.0MiB 1)" ]
+	vert stop -t 1 v
+}
+
+@test "one lxcfs serves every VE of a state root and stops with the last" {
+	vert create a -T mini -- sleep 100000
+	vert create b -T mini -- sleep 100000
+	vert start a
+	vert start b
+	[ "$(lxcfs_of_root | wc -l)" -eq 1 ]
+	vert stop -t 1 a
+	# b still reads its views
+	[ -n "$(vert exec b cat /proc/uptime)" ]
+	[ "$(lxcfs_of_root | wc -l)" -eq 1 ]
+	vert stop -t 1 b
+	wait_for 10 no_lxcfs_of_root
+	! grep -qF "$R/" /proc/mounts
+	# and it comes back on the next start; destroy of a running VE is fine
+	vert start a
+	[ "$(lxcfs_of_root | wc -l)" -eq 1 ]
+	vert destroy --force a
+	wait_for 10 no_lxcfs_of_root
+	vert destroy b
+}
+
+@test "after SIGKILL of a VE's supervisor, the next command stops lxcfs" {
+	vert create k -T mini -- sleep 100000
+	vert start k
+	local sup pid
+	sup=$(vert inspect k | jq .status.supervisor_pid) pid=$(init_pid k)
+	[ "$(lxcfs_of_root | wc -l)" -eq 1 ]
+	kill -9 "$sup"
+	wait_for 10 proc_gone "$pid"
+	vert ps -a >/dev/null
+	wait_for 10 no_lxcfs_of_root
+	vert destroy k
+}
+
+@test "without lxcfs a VE keeps the host's view, said once" {
+	export VERT_LXCFS=/nonexistent/lxcfs
+	vert create nol -T mini --memory 64M -- sleep 100000
+	run vert start nol
+	[ "$status" -eq 0 ]
+	[[ $output == *"host's /proc/meminfo"*"lxcfs is not installed"* ]]
+	local kb
+	kb=$(vert exec nol awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
+	[ "$kb" -gt 65536 ]
+	# the limit itself is still in sight
+	[ "$(vert exec nol cat /sys/fs/cgroup/memory.max)" = 67108864 ]
+	vert stop -t 1 nol
+	run vert start nol
+	[[ $output != *"host's /proc"* ]]
+	vert destroy --force nol
+}
+
+@test "a rootless VE: its cgroup is its user's, its limits in sight and out of reach" {
+	local RR=/home/vertci/views
+	rm -rf "$RR"
+	tests/vm/rootless "$VERT" --root "$RR" template create mini --from busybox >/dev/null
+	tests/vm/rootless "$VERT" --root "$RR" create rv -T mini --memory 64M -- sleep 100000
+	run tests/vm/rootless "$VERT" --root "$RR" start rv
+	[ "$status" -eq 0 ]
+	[[ $output == *"rootless VEs keep the host's view"* ]]
+	local cg
+	cg=$(tests/vm/rootless "$VERT" --root "$RR" inspect rv | jq -r .status.cgroup)
+	# delegation: the directory and cgroup.procs, subtree_control and
+	# threads belong to the VE's root on the host (uid 1500)
+	local f
+	for f in "" /cgroup.procs /cgroup.subtree_control /cgroup.threads; do
+		[ "$(stat -c %u "$cg$f")" = 1500 ]
+	done
+	[ "$(tests/vm/rootless "$VERT" --root "$RR" exec rv cat /sys/fs/cgroup/memory.max)" = 67108864 ]
+	run tests/vm/rootless "$VERT" --root "$RR" exec rv sh -c 'echo max >/sys/fs/cgroup/memory.max'
+	[ "$status" -ne 0 ]
+	[ "$(cat "$cg/memory.max")" = 67108864 ]
+	tests/vm/rootless "$VERT" --root "$RR" destroy --force rv
+	rm -rf "$RR"
+}
