@@ -228,6 +228,13 @@ static int external_mounts(const struct ve_handle *h, pid_t pid, struct json_obj
 				kind = "net";
 		if (!kind && strcmp(fstype, "devtmpfs") == 0)
 			kind = "dev";
+		/* the VE's cgroup2 and its limit files bound read-only over
+		 * themselves: a restore from the host's cgroup namespace would
+		 * mount the hierarchy's top there, so both are the new cgroup's,
+		 * bound (restore.c) */
+		if (!kind && strcmp(fstype, "cgroup2") == 0 &&
+		    (strcmp(mp, "/sys/fs/cgroup") == 0 || str_startswith(mp, "/sys/fs/cgroup/")))
+			kind = "cgroup";
 		if (!kind)
 			continue;
 		if (criu_add_ext_mount(mp, mp) < 0) {

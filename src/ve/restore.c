@@ -210,7 +210,7 @@ static pid_t netns_holder(int *ret_fd, vert_error_t *err)
 }
 
 static int add_ext_mounts(const struct image *im, const struct ve_config *c,
-			  const struct vnet_state *net, vert_error_t *err)
+			  const struct vnet_state *net, const char *cgroup, vert_error_t *err)
 {
 	const struct vnet_mount *nm = NULL;
 	size_t n_nm = net ? vnet_state_mounts(net, &nm) : 0;
@@ -237,6 +237,10 @@ static int add_ext_mounts(const struct image *im, const struct ve_config *c,
 					src = nm[j].source;
 		} else if (strcmp(kind, "dev") == 0 && root) {
 			src = dev = xasprintf("/dev%s", root);
+		} else if (strcmp(kind, "cgroup") == 0 && cgroup &&
+			   str_startswith(dest, "/sys/fs/cgroup")) {
+			/* the new cgroup, or one of its files */
+			src = dev = xasprintf("%s%s", cgroup, dest + strlen("/sys/fs/cgroup"));
 		}
 		if (!src)
 			return vert_error_set(err, ENOENT, VERT_ERR_INVALID,
@@ -309,8 +313,8 @@ static int mount_root(const struct ve_handle *h, const char *root, vert_error_t 
 }
 
 static int criu_run(const struct ve_handle *h, const struct image *im, int netfd,
-		    const struct vnet_state *net, const char *root, int cgfd, pid_t *ret,
-		    vert_error_t *err)
+		    const struct vnet_state *net, const char *root, int cgfd, const char *cgroup,
+		    pid_t *ret, vert_error_t *err)
 {
 	_cleanup_free_ char *imgdir = xasprintf("%s/criu", im->dir), *back = self_cgroup();
 	_cleanup_free_ char *back_procs = back ? xasprintf("%s/cgroup.procs", back) : NULL;
@@ -330,7 +334,7 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the root");
 	if (netfd >= 0 && criu_add_inherit_fd(netfd, "extRootNetNS") < 0)
 		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the netns");
-	if ((r = add_ext_mounts(im, &h->cfg, net, err)) < 0)
+	if ((r = add_ext_mounts(im, &h->cfg, net, cgroup, err)) < 0)
 		return r;
 	criu_set_tcp_established(true);
 	/* nftables, not CRIU's default iptables (not installed, or legacy) */
@@ -430,7 +434,7 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 	}
 	if ((r = mount_root(h, root, err)) < 0)
 		goto fail;
-	r = criu_run(h, im, netfd, net, root, b->cgroup_fd, &pid, err);
+	r = criu_run(h, im, netfd, net, root, b->cgroup_fd, b->cgroup, &pid, err);
 	/* back to the host's mounts: the VE has its root, bound by CRIU */
 	umount2(root, MNT_DETACH);
 	if (hostns >= 0 && setns(hostns, CLONE_NEWNS) < 0)
