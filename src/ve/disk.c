@@ -112,6 +112,10 @@ static char *fmt_size(int64_t b, char buf[static 32])
 
 /* ---- project quotas ---- */
 
+/* QCMD shifts an int: Q_GETINFO (0x800005) << 8 overflows it, which is
+ * undefined (UBSan says so); the kernel reads the bits as unsigned */
+#define QCMD_U(cmd, type) (((unsigned)(cmd) << SUBCMDSHIFT) | ((unsigned)(type)&SUBCMDMASK))
+
 static int quotactl_fd(int fd, unsigned cmd, int id, void *addr)
 {
 	return (int)syscall(SYS_quotactl_fd, fd, cmd, id, addr);
@@ -124,16 +128,16 @@ static bool project_quota_on(const char *dir)
 	struct if_dqinfo info;
 	uint32_t fmt;
 
-	if (fd < 0 || quotactl_fd(fd, QCMD(Q_GETINFO, PRJQUOTA), 0, &info) < 0)
+	if (fd < 0 || quotactl_fd(fd, QCMD_U(Q_GETINFO, PRJQUOTA), 0, &info) < 0)
 		return false;
 	/* accounting alone (xfs pqnoenforce) limits nothing */
-	return quotactl_fd(fd, QCMD(Q_GETFMT, PRJQUOTA), 0, &fmt) == 0;
+	return quotactl_fd(fd, QCMD_U(Q_GETFMT, PRJQUOTA), 0, &fmt) == 0;
 }
 
 static int project_get(int fd, int64_t id, struct if_dqblk *q)
 {
 	memset(q, 0, sizeof(*q));
-	return quotactl_fd(fd, QCMD(Q_GETQUOTA, PRJQUOTA), (int)id, q);
+	return quotactl_fd(fd, QCMD_U(Q_GETQUOTA, PRJQUOTA), (int)id, q);
 }
 
 static int project_limit(int fd, int64_t id, int64_t size, int64_t inodes)
@@ -143,7 +147,7 @@ static int project_limit(int fd, int64_t id, int64_t size, int64_t inodes)
 	/* quota blocks are 1 KiB */
 	q.dqb_bhardlimit = q.dqb_bsoftlimit = (uint64_t)size / 1024;
 	q.dqb_ihardlimit = q.dqb_isoftlimit = (uint64_t)inodes;
-	return quotactl_fd(fd, QCMD(Q_SETQUOTA, PRJQUOTA), (int)id, &q);
+	return quotactl_fd(fd, QCMD_U(Q_SETQUOTA, PRJQUOTA), (int)id, &q);
 }
 
 /* An id no other VE uses: derived from the VE's data dir, then the next

@@ -58,10 +58,54 @@ static void image_done(struct image *im)
 	free(im->dir);
 }
 
+/* a string of the document, borrowed: it lives as long as im->meta */
+static int set_borrowed_string(struct json_object *v, void *target, const struct vjson_field *f,
+			       const struct vjson_loc *loc, vert_error_t *err)
+{
+	(void)f;
+	return vjson_get_string(v, loc, (const char **)target, err);
+}
+
+struct image_in {
+	struct image *im;
+	int64_t format;
+};
+
+#define IMG(n, t, cb, m, fl) VJSON_FIELD(n, t, cb, struct image, m, fl)
+static const struct vjson_field image_table[] = {
+	IMG("name", VJSON_STRING, set_borrowed_string, name, VJSON_MANDATORY),
+	IMG("template", VJSON_STRING, set_borrowed_string, template_name, VJSON_MANDATORY),
+	IMG("ip", VJSON_STRING, set_borrowed_string, ip, VJSON_NULLABLE),
+	IMG("mac", VJSON_STRING, set_borrowed_string, mac, VJSON_NULLABLE),
+	IMG("data_root", VJSON_STRING, set_borrowed_string, data_root, 0),
+	IMG("external_mounts", VJSON_ARRAY, vjson_borrow, ext, 0),
+	{},
+};
+#undef IMG
+
+static const struct vjson_field image_format_table[] = {
+	VJSON_FIELD("format", VJSON_INT, vjson_int64, struct image_in, format, VJSON_MANDATORY),
+	{},
+};
+
+struct ext_mount_in {
+	const char *dest, *kind, *root;
+};
+
+static const struct vjson_field ext_mount_table[] = {
+	VJSON_FIELD("dest", VJSON_STRING, set_borrowed_string, struct ext_mount_in, dest,
+		    VJSON_MANDATORY),
+	VJSON_FIELD("kind", VJSON_STRING, set_borrowed_string, struct ext_mount_in, kind,
+		    VJSON_MANDATORY),
+	VJSON_FIELD("root", VJSON_STRING, set_borrowed_string, struct ext_mount_in, root, 0),
+	{},
+};
+
 static int image_load(const char *dir, struct image *im, vert_error_t *err)
 {
 	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
-	struct json_object *v;
+	_cleanup_free_ char *where = xasprintf("%s/image.json", dir);
+	struct image_in in = { .im = im, .format = -1 };
 	int r;
 
 	*im = (struct image){ .dir = xstrdup(dir) };
@@ -72,27 +116,18 @@ static int image_load(const char *dir, struct image *im, vert_error_t *err)
 	if ((r = vjson_parse_file(dfd, "image.json", 1 << 20, &im->meta, err)) < 0 ||
 	    (r = vjson_parse_file(dfd, "template.json", 256 << 20, &im->manifest, err)) < 0)
 		return vert_error_wrap(err, "checkpoint image '%s'", dir);
-	if (!json_object_object_get_ex(im->meta, "format", &v) ||
-	    json_object_get_int(v) != VE_IMAGE_FORMAT)
+	/* the format first: another one is refused as such */
+	if ((r = vjson_dispatch(im->meta, image_format_table, VJSON_ALLOW_UNKNOWN, &in, where,
+				err)) < 0 ||
+	    in.format != VE_IMAGE_FORMAT) {
+		vert_error_clear(err);
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
 				      "checkpoint image '%s': not an image of format %d", dir,
 				      VE_IMAGE_FORMAT);
-	if (json_object_object_get_ex(im->meta, "name", &v))
-		im->name = json_object_get_string(v);
-	if (json_object_object_get_ex(im->meta, "template", &v))
-		im->template_name = json_object_get_string(v);
-	if (json_object_object_get_ex(im->meta, "ip", &v))
-		im->ip = json_object_get_string(v);
-	if (json_object_object_get_ex(im->meta, "mac", &v))
-		im->mac = json_object_get_string(v);
-	if (json_object_object_get_ex(im->meta, "data_root", &v))
-		im->data_root = json_object_get_string(v);
-	json_object_object_get_ex(im->meta, "external_mounts", &im->ext);
-	if (!im->name || !im->template_name)
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "checkpoint image '%s': image.json lacks the VE's name or "
-				      "template",
-				      dir);
+	}
+	/* the rest: strict types, other keys (format, config...) are others' */
+	if ((r = vjson_dispatch(im->meta, image_table, VJSON_ALLOW_UNKNOWN, im, where, err)) < 0)
+		return r;
 	return 0;
 }
 
@@ -216,17 +251,17 @@ static int add_ext_mounts(const struct image *im, const struct ve_config *c,
 	size_t n_nm = net ? vnet_state_mounts(net, &nm) : 0;
 
 	for (size_t i = 0; i < vjson_array_length(im->ext); i++) {
-		struct json_object *m = json_object_array_get_idx(im->ext, i), *v;
-		const char *dest = NULL, *kind = NULL, *root = NULL, *src = NULL;
+		struct ext_mount_in em = { 0 };
+		struct vjson_loc loc = { .where = "image.json", .key = "external_mounts" };
+
+		const char *dest, *kind, *root, *src = NULL;
 		_cleanup_free_ char *dev = NULL;
-		if (json_object_object_get_ex(m, "dest", &v))
-			dest = json_object_get_string(v);
-		if (json_object_object_get_ex(m, "kind", &v))
-			kind = json_object_get_string(v);
-		if (json_object_object_get_ex(m, "root", &v))
-			root = json_object_get_string(v);
-		if (!dest || !kind)
-			continue;
+		int r = vjson_dispatch_elem(im->ext, i, ext_mount_table, &em, &loc, err);
+		if (r < 0)
+			return r;
+		dest = em.dest;
+		kind = em.kind;
+		root = em.root;
 		if (strcmp(kind, "volume") == 0) {
 			for (size_t j = 0; j < c->n_volumes && !src; j++)
 				if (strcmp(c->volumes[j].dest, dest) == 0)

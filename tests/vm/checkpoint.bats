@@ -35,7 +35,9 @@ teardown_file() {
 	vm_teardown_file
 }
 
-v2() { ip netns exec vertck2 "$VERT" --root "$R2" "$@"; }
+# nsenter, not ip netns exec: that one mounts a /sys of its own, without
+# /sys/fs/cgroup, and the second "host" would run its VEs without cgroups
+v2() { nsenter --net=/run/netns/vertck2 "$VERT" --root "$R2" "$@"; }
 
 # The counter: PID 1 counts in memory (a shell variable) and writes the
 # count to a file in the VE's /dev/shm every 0.1 s; a child sleeps, its
