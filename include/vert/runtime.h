@@ -113,5 +113,7 @@ int rt_write_idmaps(pid_t pid, const struct rt_spec *s, vert_error_t *err);
 /* True when this process is in the initial user namespace (real root
  * rather than root inside `unshare -r`). */
 bool rt_in_init_userns(void);
+/* chrooted (root is not the mount namespace's): no CLONE_NEWUSER then */
+bool rt_in_chroot(void);
 
 #endif

@@ -207,6 +207,13 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 				err, e, VERT_ERR_RUNTIME,
 				"start the VE in its cgroup: this needs clone3() with "
 				"CLONE_INTO_CGROUP (Linux 5.7 or later)");
+		if ((e == EPERM || e == EACCES) && userns && rt_in_chroot())
+			return vert_error_set(
+				err, e, VERT_ERR_RUNTIME,
+				"create namespaces (clone3): the kernel makes no user "
+				"namespace for a chrooted process; run vert outside the "
+				"chroot (or in a mount namespace pivoted into it), or use "
+				"--userns host (unsafe)");
 		if (e == EPERM || e == EACCES)
 			return vert_error_set(
 				err, e, VERT_ERR_RUNTIME, "create namespaces (clone3)%s",

@@ -9,6 +9,7 @@
  * /etc/subuid and /etc/subgid.
  */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -30,6 +31,22 @@ bool rt_in_init_userns(void)
 		return (cached = 1);
 	cached = sscanf(buf, " %u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295U;
 	return cached;
+}
+
+/* Is our root not our mount namespace's (chroot(2))?  The kernel then
+ * refuses CLONE_NEWUSER: compare "/" with /proc/1/root only where that
+ * pid 1 shares our mount namespace. */
+bool rt_in_chroot(void)
+{
+	struct stat a, b;
+	char m1[64] = "", m2[64] = "";
+
+	if (readlink("/proc/self/ns/mnt", m1, sizeof(m1) - 1) < 0 ||
+	    readlink("/proc/1/ns/mnt", m2, sizeof(m2) - 1) < 0 || strcmp(m1, m2) != 0)
+		return false;
+	if (stat("/", &a) < 0 || stat("/proc/1/root/", &b) < 0)
+		return false;
+	return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
 }
 
 static char *format_map(const struct rt_idmap *m, size_t n)
