@@ -144,10 +144,14 @@ static int mount_rootfs_idmapped(const struct rt_spec *s, const struct fs_setup_
 		return r;
 	if (mkdirat(mfd, "root", 0755) < 0)
 		return vert_error_sys(err, "create the VE's root mountpoint");
-	data = xasprintf("lowerdir=/proc/self/fd/%d/lower,upperdir=/proc/self/fd/%d/layer/%s,"
-			 "workdir=/proc/self/fd/%d/layer/%s,userxattr",
-			 mfd, mfd, upper, mfd, work);
-	merged = xasprintf("/proc/self/fd/%d/root", mfd);
+	/* Paths relative to the staging tmpfs, made the cwd: an absolute
+	 * one (even /proc/self/fd/N) is walked from "/", which the VE's root
+	 * may not search (a root dir of mode 0700). */
+	if (fchdir(mfd) < 0)
+		return vert_error_sys(err, "enter the VE's staged layers");
+	data = xasprintf("lowerdir=lower,upperdir=layer/%s,workdir=layer/%s,userxattr", upper,
+			 work);
+	merged = xstrdup("root");
 	if (mount("overlay", merged, "overlay", MS_NODEV, data) < 0)
 		return overlay_error(s, s->root_path, err);
 	/* "root" now leads into the overlay */

@@ -60,7 +60,7 @@ probe() {
 	[ "$(echo "$output" | wc -l)" -lt 30 ]
 	# the root is an overlay whose lower layer is the template (as root:
 	# an idmapped mount of it, attached by fd)
-	assert_output --regexp " / rw[^ ]* .*- overlay overlay .*lowerdir=($TEST_ROOT/templates/mini/rootfs|/proc/self/fd/[0-9]+/lower)"
+	assert_output --regexp " / rw[^ ]* .*- overlay overlay .*lowerdir=($TEST_ROOT/templates/mini/rootfs|lower,)"
 }
 
 @test "writes in a VE reach neither the template nor another VE" {
