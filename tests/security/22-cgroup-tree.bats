@@ -25,7 +25,7 @@ start_cgtree() {
 	# levels and cgroups the VE itself may make: all of them on its own
 	# namespace root, one fewer below a payload level
 	NESTED=0
-	[ -d "$CG/payload" ] && NESTED=1
+	if [ -d "$CG/payload" ]; then NESTED=1; fi
 }
 
 @test "a VE's cgroup tree stops at 32 levels, and the VE can't lift the limit" {
