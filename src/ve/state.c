@@ -277,11 +277,9 @@ static bool reconcile_locked(const struct ve_handle *h, struct ve_state *ret)
 	 * config was written: nothing a user could still want */
 	if ((have_state && s.autoremove) || config_autoremove(cfg) ||
 	    (lstat(vedir, &st) == 0 && lstat(cfg, &st) < 0)) {
-		struct vnet_paths np = ve_vnet_paths(p);
+		/* the one removal an --rm VE gets: lease, uid range, data */
 		vert_debug("reconcile '%s': removing leftover VE data", name);
-		ve_remove_tree(p, vedir, &e);
-		vert_error_clear(&e);
-		vnet_release(&np, name, &e);
+		ve_remove_data_now(h, &e);
 		vert_error_clear(&e);
 	}
 	if (have_state)
