@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 
 #include "ve-internal.h"
@@ -57,6 +58,25 @@ int ve_userns_convert_upper(const struct ve_handle *h, bool to_user, vert_error_
 	return 0;
 }
 
+/* The VE's init walks the host's "/" to reach /proc/self/fd/N (every mount
+ * it makes goes through a magic link there) as the VE's root, an unprivileged
+ * host uid: a "/" that others can't search (0700, as an unpacked tarball's "."
+ * can leave it) would fail it with EACCES on its first mount. */
+static int root_searchable(vert_error_t *err)
+{
+	struct stat st;
+
+	if (stat("/", &st) < 0)
+		return vert_error_sys(err, "stat '/'");
+	if (st.st_mode & S_IXOTH)
+		return 0;
+	return vert_error_set(err, EACCES, VERT_ERR_INVALID,
+			      "the host's '/' is mode %04o: a VE's root, an unprivileged host uid "
+			      "in its own user namespace, can't search it; make it 0755 (chmod o+x "
+			      "/), or use --userns host (unsafe: the VE's root is the host's)",
+			      (unsigned)(st.st_mode & 07777));
+}
+
 int ve_userns_prepare(struct ve_handle *h, vert_error_t *err)
 {
 	struct ve_config *c = &h->cfg;
@@ -64,6 +84,8 @@ int ve_userns_prepare(struct ve_handle *h, vert_error_t *err)
 
 	if (!ve_config_userns_private(h->p, c))
 		return 0;
+	if ((r = root_searchable(err)) < 0)
+		return r;
 	if (c->idmap_base)
 		return ve_idrange_claim(h->p, h->name, c->idmap_base, err);
 	/* a config of an older vert (or one written by hand): allocate now */

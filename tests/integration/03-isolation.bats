@@ -32,6 +32,36 @@ probe() {
 	fi
 }
 
+# A VE's root is an unprivileged host uid, and its init reaches every
+# mount target through /proc/self/fd/N, walked from the host's "/": under
+# a "/" of mode 0700 (a root unpacked from a tarball can have it) that
+# failed as "mount proc on '/proc': Permission denied".
+@test "a host '/' that others can't search is named, with what to do" {
+	is_root_mode || skip "needs real root: a mount namespace with another /"
+	local nr=$BATS_TEST_TMPDIR/nr d
+	mkdir -p "$nr"
+	run unshare -m --propagation private sh -c '
+		nr=$1 bin=$2; shift 2
+		mount -t tmpfs -o mode=0700 tmpfs "$nr" || exit 90
+		for d in /usr /lib /lib64 /bin /sbin /etc /proc /sys /dev /tmp /run /var "${bin%/*}"; do
+			[ -e "$d" ] && [ ! -e "$nr$d" ] || continue
+			if [ -L "$d" ]; then cp -P "$d" "$nr$d"
+			else mkdir -p "$nr$d" && mount --rbind "$d" "$nr$d" || exit 91; fi
+		done
+		cd "$nr" && pivot_root . . && umount -l . || exit 92
+		"$@"; echo "rc=$?"
+		stat -c %a /' sh "$nr" "$VERT_BIN" "$VERT_BIN" --root "$TEST_ROOT" run --rm --net none mini -- true
+	assert_success
+	assert_output --partial "the host's '/' is mode 0700"
+	assert_output --partial "--userns host"
+	assert_line "rc=125"
+	assert_line "700"
+	# the --rm VE that could not start is gone, its uid range with it
+	run vert ps -a -q
+	assert_success
+	assert_output ""
+}
+
 @test "only loopback, and it is up" {
 	run vert run --rm --net none mini -- sh -c 'ls /sys/class/net; ip -o link show lo'
 	assert_success
