@@ -42,10 +42,8 @@ static int conv_one(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-int ve_userns_convert_upper(const struct ve_handle *h, bool to_user, vert_error_t *err)
+static int convert_tree(const char *upper, bool to_user, vert_error_t *err)
 {
-	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
-
 	conv_errors = 0;
 	conv_from = to_user ? "trusted.overlay." : "user.overlay.";
 	conv_to = to_user ? "user.overlay." : "trusted.overlay.";
@@ -56,6 +54,35 @@ int ve_userns_convert_upper(const struct ve_handle *h, bool to_user, vert_error_
 				      "convert the overlay attributes of '%s': %d failed", upper,
 				      conv_errors);
 	return 0;
+}
+
+/* The VE is stopped.  Its upper layer is in its disk image when it has
+ * one: that is mounted for the while (converting the empty mount point
+ * under it would leave the image's opaque dirs to the other prefix, and
+ * what the VE deleted would come back). */
+int ve_userns_convert_upper(const struct ve_handle *h, bool to_user, vert_error_t *err)
+{
+	_cleanup_free_ char *plain = xasprintf("%s/upper", h->data_dir);
+	_cleanup_free_ char *upper = xstrdup(plain);
+	_cleanup_free_ char *work = xasprintf("%s/work", h->data_dir);
+	bool image, made_run = false;
+	int r;
+
+	/* the image is mounted under the run dir, which a stopped VE lacks */
+	if (h->cfg.disk.size && mkdir(h->run_dir, 0700) == 0)
+		made_run = true;
+	r = ve_disk_attach(h, &h->cfg, &upper, &work, err);
+	if (r < 0) {
+		vert_error_wrap(err, "convert the overlay attributes of VE '%s'", h->name);
+	} else {
+		image = strcmp(upper, plain) != 0;
+		r = convert_tree(upper, to_user, err);
+		if (image)
+			ve_disk_detach(h);
+	}
+	if (made_run)
+		rmdir(h->run_dir);
+	return r;
 }
 
 /* The VE's init walks the host's "/" to reach /proc/self/fd/N (every mount

@@ -323,6 +323,32 @@ have_sys_resource() {
 	wait_for -t 30 no_leaks
 }
 
+# The upper layer of a VE with an image is in the image: set --userns must
+# convert the overlay's attributes there (trusted.overlay.* for the host's
+# root, user.overlay.* for a VE's own), or an opaque dir the VE made stops
+# being opaque and what it deleted comes back.
+@test "set --userns converts the upper layer inside a disk image: deletions stay deleted" {
+	need_disk
+	local n
+	vert create uns --template mini --net none --userns host --disk 64M -- /bin/sleep 86399
+	# /usr replaced by a new dir: opaque, the template's binaries hidden
+	vert start uns
+	vert exec uns -- sh -c 'rm -rf /usr && mkdir /usr && touch /usr/mine'
+	vert stop uns
+	for mode in private host private; do
+		run vert set uns --userns $mode
+		assert_success
+		vert start uns
+		run vert exec uns -- ls /usr
+		assert_success
+		assert_output "mine"
+		vert stop uns
+	done
+	n=$(my_loops | wc -l)
+	[ "$n" = 0 ]
+	vert destroy uns
+}
+
 @test "rootless, --disk is refused clearly and nothing is made" {
 	is_root_mode && skip "the rootless refusal (modes user, unshare)"
 	run vert create rl --template mini --net none --disk 32M
