@@ -383,6 +383,8 @@ identity_template() {
 	vert start id1
 	run vert exec id1 -- cat /etc/machine-id
 	assert_output "$m1"
+	# the keys are made by the init's first steps, after start returned
+	wait_for vert exec id1 -- test -s /etc/ssh/ssh_host_ed25519_key.pub
 	run vert exec id1 -- cat /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub
 	refute_output --partial template-
 	assert_line pub
@@ -395,6 +397,7 @@ identity_template() {
 	vert restart id1
 	[ "$(vert exec id1 -- cat /etc/ssh/ssh_host_ed25519_key)" = "$key1" ]
 	vert start id2
+	wait_for vert exec id2 -- test -s /etc/ssh/ssh_host_ed25519_key.pub
 	[ "$(vert exec id2 -- cat /etc/ssh/ssh_host_ed25519_key)" != "$key1" ]
 	[ "$(vert exec id2 -- cat /etc/machine-id)" = "$m2" ]
 	vert destroy --force id1 id2
