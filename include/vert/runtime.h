@@ -50,9 +50,12 @@ struct rt_create_opts {
 struct rt_relay;
 
 struct rt_container {
-	pid_t pid;	     /* in the caller's pid namespace */
-	int pidfd;	     /* CLONE_PIDFD */
-	int pty_master;	     /* -EBADF unless spec->terminal */
+	pid_t pid;	/* in the caller's pid namespace */
+	int pidfd;	/* CLONE_PIDFD */
+	int pty_master; /* -EBADF unless spec->terminal */
+	/* the seccomp listener of a filter with notify rules (sysinfo), to
+	 * be served for as long as the VE's processes use it, or -EBADF */
+	int listener;
 	uint64_t start_time; /* /proc/PID/stat field 22, to detect pid reuse */
 	/* A session exec'd into a running VE (not its init): SIGTERM or
 	 * SIGHUP to vert hangs its terminal up, as sshd does when the

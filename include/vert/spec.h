@@ -71,6 +71,9 @@ enum rt_seccomp_action {
 	RT_SCMP_KILL_THREAD,
 	RT_SCMP_TRAP,
 	RT_SCMP_LOG,
+	/* to the listener vert serves (SECCOMP_RET_USER_NOTIF): sysinfo(2)
+	 * answered from the VE's cgroup */
+	RT_SCMP_NOTIFY,
 };
 
 enum rt_seccomp_op {

@@ -252,6 +252,9 @@ struct ve_compile_in {
 	 * VE's /sys/fs/cgroup (cg_limit_files) */
 	const char *cgroup_path;
 	char *const *cgroup_guard;
+	/* sysinfo(2) goes to a listener that answers with the VE's figures
+	 * (src/monitor/monitor.h) */
+	bool sysinfo;
 };
 /* Returns a new json object (OCI config.json shape). */
 int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "monitor.h"
@@ -65,10 +71,164 @@ static int pump(int pty, struct log *l)
 	return 0;
 }
 
-int monitor_run(int pidfd, int pty, int logdir, size_t cap, siginfo_t *ret)
+/* ---- sysinfo(2) for the VE ---- */
+
+#if defined(__x86_64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#define NATIVE_AUDIT_ARCH 0 /* unknown here: every call goes to the kernel */
+#endif
+
+/* A cgroup file's number; "max" and absence give -1. */
+static long long cg_num(int dir, const char *name)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	if (dir < 0 || (fd = openat(dir, name, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (strncmp(buf, "max", 3) == 0)
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+/* A key of memory.stat, or 0. */
+static unsigned long long cg_stat(int dir, const char *key)
+{
+	char buf[4096], *p;
+	size_t kl = strlen(key);
+	ssize_t n;
+	int fd;
+
+	if (dir < 0 || (fd = openat(dir, "memory.stat", O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
+			return strtoull(p + kl + 1, NULL, 10);
+	return 0;
+}
+
+/* The host's figures with the VE's on top, in bytes (mem_unit 1). */
+static void ve_sysinfo(const struct monitor_sysinfo *m, struct sysinfo *si)
+{
+	unsigned long long unit, total, swap, v;
+	long long max, cur;
+	struct timespec now;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	sysinfo(si);
+	unit = si->mem_unit ? si->mem_unit : 1;
+	total = si->totalram * unit;
+	swap = si->totalswap * unit;
+	si->totalram *= unit;
+	si->freeram *= unit;
+	si->sharedram *= unit;
+	si->bufferram *= unit;
+	si->totalswap *= unit;
+	si->freeswap *= unit;
+	si->totalhigh = si->freehigh = 0;
+	si->mem_unit = 1;
+
+	if ((max = cg_num(m->cgroup, "memory.max")) >= 0 && (unsigned long long)max < total)
+		total = (unsigned long long)max;
+	if ((cur = cg_num(m->cgroup, "memory.current")) >= 0) {
+		si->totalram = total;
+		si->freeram = (unsigned long long)cur < total ? total - (unsigned long long)cur : 0;
+		si->sharedram = cg_stat(m->cgroup, "shmem");
+		si->bufferram = 0;
+	}
+	if ((cur = cg_num(m->cgroup, "memory.swap.current")) >= 0) {
+		if ((max = cg_num(m->cgroup, "memory.swap.max")) >= 0 &&
+		    (unsigned long long)max < swap)
+			swap = (unsigned long long)max;
+		si->totalswap = swap;
+		si->freeswap = (unsigned long long)cur < swap ? swap - (unsigned long long)cur : 0;
+	}
+	if ((cur = cg_num(m->cgroup, "pids.current")) >= 0)
+		si->procs = (unsigned short)(cur > 65535 ? 65535 : cur);
+	if (m->start && hz > 0 && clock_gettime(CLOCK_BOOTTIME, &now) == 0) {
+		v = m->start / (unsigned long long)hz;
+		si->uptime = (unsigned long long)now.tv_sec > v ? (long)(now.tv_sec - (long)v) : 0;
+	}
+}
+
+int monitor_sysinfo_serve(const struct monitor_sysinfo *m)
+{
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	char path[64];
+	int fd;
+
+	memset(&req, 0, sizeof(req));
+	if (ioctl(m->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+		/* ENOENT: the caller went away (a signal) before we read it */
+		return errno == EINTR || errno == ENOENT ? 0 : -1;
+	memset(&resp, 0, sizeof(resp));
+	resp.id = req.id;
+	if (req.data.arch != NATIVE_AUDIT_ARCH || req.data.nr != SYS_sysinfo) {
+		/* a 32-bit caller's struct is another shape: the kernel's answer */
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	} else {
+		struct sysinfo si;
+		ve_sysinfo(m, &si);
+		/* the caller's memory through its mem file, opened before the
+		 * check that the request still stands: a pid reused meanwhile
+		 * fails the check instead of getting the write */
+		snprintf(path, sizeof(path), "/proc/%u/mem", req.pid);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (ioctl(m->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return 0;
+		}
+		if (fd < 0)
+			resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		else if (pwrite(fd, &si, sizeof(si), (off_t)req.data.args[0]) !=
+			 (ssize_t)sizeof(si))
+			resp.error = -EFAULT;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (ioctl(m->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+void monitor_sysinfo_loop(const struct monitor_sysinfo *m)
+{
+	for (;;) {
+		struct pollfd p = { .fd = m->listener, .events = POLLIN };
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if ((p.revents & POLLIN) && monitor_sysinfo_serve(m) < 0)
+			return;
+		/* POLLHUP: no process uses the filter any more */
+		if (!(p.revents & POLLIN) && (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+			return;
+	}
+}
+
+int monitor_run(int pidfd, int pty, int logdir, size_t cap, struct monitor_sysinfo *sys,
+		siginfo_t *ret)
 {
 	struct log l = { .dir = logdir, .fd = -EBADF, .cap = cap };
-	int peer = -EBADF;
+	int peer = -EBADF, listener = sys ? sys->listener : -EBADF;
 
 	log_open(&l);
 	if (pty >= 0) {
@@ -80,11 +240,12 @@ int monitor_run(int pidfd, int pty, int logdir, size_t cap, siginfo_t *ret)
 		peer = ioctl(pty, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	}
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 			{ .fd = pidfd, .events = POLLIN },
 			{ .fd = pty, .events = POLLIN },
+			{ .fd = listener, .events = POLLIN },
 		};
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -96,6 +257,12 @@ int monitor_run(int pidfd, int pty, int logdir, size_t cap, siginfo_t *ret)
 				close(pty);
 				pty = -EBADF;
 			}
+		}
+		if (p[2].revents & POLLIN) {
+			if (monitor_sysinfo_serve(sys) < 0)
+				listener = -EBADF;
+		} else if (p[2].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			listener = -EBADF; /* nobody left to ask; poll ignores < 0 */
 		}
 		if (p[0].revents & POLLIN)
 			break;

@@ -391,6 +391,9 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 	struct rt_user user = { 0 };
 	bool chdir_done = false;
 	char **env, **args = s->args, *login[2] = { NULL, NULL };
+	/* a filter with notify rules: its listener goes to the parent (#4) */
+	int listener = -EBADF,
+	    *want_listener = rt_seccomp_wants_listener(s->seccomp) ? &listener : NULL;
 
 	/* stdio first: the fds it comes from are closed next */
 	if (!s->terminal && redirect_stdio(o, &err) < 0)
@@ -430,7 +433,7 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 	 * capability sets come after the uid change, which clears them. */
 	if (rt_caps_apply_bounding(s->cap_bounding, &err) < 0)
 		child_fail(sync_fd, &err);
-	if (seccomp && !s->no_new_privileges && rt_seccomp_load(seccomp, &err) < 0)
+	if (seccomp && !s->no_new_privileges && rt_seccomp_load(seccomp, want_listener, &err) < 0)
 		child_fail(sync_fd, &err);
 	{
 		uid_t uid = o->user ? user.uid : s->uid;
@@ -453,8 +456,16 @@ __attribute__((noreturn)) void rt_child_process(const struct rt_spec *s,
 		vert_error_sys(&err, "set no_new_privs");
 		child_fail(sync_fd, &err);
 	}
-	if (seccomp && s->no_new_privileges && rt_seccomp_load(seccomp, &err) < 0)
+	if (seccomp && s->no_new_privileges && rt_seccomp_load(seccomp, want_listener, &err) < 0)
 		child_fail(sync_fd, &err);
+	if (listener >= 0) {
+		struct rt_sync_msg m = { .type = RT_SYNC_NOTIFY };
+		if (rt_sync_send(sync_fd, &m, listener) < 0) {
+			vert_error_sys(&err, "pass the seccomp listener");
+			child_fail(sync_fd, &err);
+		}
+		close(listener);
+	}
 
 	vert_debug_mark("child: exec");
 	env = build_env(s, o->user ? &user : NULL);

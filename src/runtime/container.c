@@ -150,7 +150,8 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	_cleanup_(child_guard_cleanup) struct child_guard guard = { .pid = 0, .pidfd = -EBADF };
 	struct sock_fprog *prog = NULL;
 	_cleanup_close_ int psock = -EBADF, csock = -EBADF;
-	_cleanup_close_ int pty = -EBADF, self_pidfd = -EBADF, saved_cwd = -EBADF;
+	_cleanup_close_ int pty = -EBADF, listener = -EBADF, self_pidfd = -EBADF,
+			    saved_cwd = -EBADF;
 	struct rt_sync_msg go = { .type = RT_SYNC_GO };
 	bool userns = (spec->ns_flags & CLONE_NEWUSER) != 0, rootless_fs;
 	_cleanup_(rt_relay_freep) struct rt_relay *relay = NULL;
@@ -249,7 +250,7 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 		return vert_error_sys(err, "start the VE process");
 	vert_debug_mark("go sent");
 
-	if ((r = rt_sync_until_exec(psock, &pty, err)) < 0)
+	if ((r = rt_sync_until_exec(psock, &pty, &listener, err)) < 0)
 		return r;
 
 	/* EOF: the sync socket was closed by execve (O_CLOEXEC).  A child
@@ -258,6 +259,7 @@ int rt_container_create(const struct rt_spec *spec, const struct rt_create_opts 
 	ret->pid = pid;
 	ret->pidfd = TAKE_FD(guard.pidfd);
 	ret->pty_master = TAKE_FD(pty);
+	ret->listener = TAKE_FD(listener);
 	ret->start_time = proc_start_time(pid);
 	ret->relay = TAKE_PTR(relay);
 	guard.pid = 0;
@@ -270,7 +272,9 @@ void rt_container_release(struct rt_container *c)
 		close(c->pidfd);
 	if (c->pty_master >= 0)
 		close(c->pty_master);
-	c->pidfd = c->pty_master = -EBADF;
+	if (c->listener >= 0)
+		close(c->listener);
+	c->pidfd = c->pty_master = c->listener = -EBADF;
 	rt_relay_free(c->relay);
 	c->relay = NULL;
 }

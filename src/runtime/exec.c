@@ -143,7 +143,7 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 	struct rt_exec_opts oc = *xo;
 	const struct rt_exec_opts *o = &oc;
 	struct sock_fprog *prog = NULL;
-	_cleanup_close_ int psock = -EBADF, csock = -EBADF, pty = -EBADF;
+	_cleanup_close_ int psock = -EBADF, csock = -EBADF, pty = -EBADF, listener = -EBADF;
 	_cleanup_close_ int gpidfd = -EBADF;
 	struct rt_sync_msg go = { .type = RT_SYNC_GO };
 	struct exec_report rep = { 0 };
@@ -215,7 +215,7 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 
 	if (rt_sync_send(psock, &go, -EBADF) < 0) /* #1 */
 		goto killit;
-	if ((r = rt_sync_until_exec(psock, &pty, err)) < 0) {
+	if ((r = rt_sync_until_exec(psock, &pty, &listener, err)) < 0) {
 		while (waitpid(g, &st, 0) < 0 && errno == EINTR)
 			;
 		return r;
@@ -223,6 +223,7 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 	ret->pid = g;
 	ret->pidfd = TAKE_FD(gpidfd);
 	ret->pty_master = TAKE_FD(pty);
+	ret->listener = TAKE_FD(listener);
 	ret->start_time = proc_start_time(g);
 	ret->session = true;
 	ret->relay = TAKE_PTR(relay);

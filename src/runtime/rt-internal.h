@@ -16,6 +16,8 @@
  *                       carries the terminal window size
  *   #2 child -> parent  PTY: the pty master fd (SCM_RIGHTS), terminal only
  *   #3 child -> parent  ERROR: errno, kind and message; the child exits
+ *   #4 child -> parent  NOTIFY: the seccomp listener fd (SCM_RIGHTS), when
+ *                       the filter has notify rules
  *   EOF                 the child's execve succeeded (the socket is
  *                       O_CLOEXEC), the command is running
  */
@@ -23,7 +25,8 @@ enum rt_sync_type {
 	RT_SYNC_GO = 1,
 	RT_SYNC_PTY = 2,
 	RT_SYNC_ERROR = 3,
-	RT_SYNC_MOUNT = 4, /* before #1: an idmapped layer; errnum: RT_LAYER_* */
+	RT_SYNC_MOUNT = 4,  /* before #1: an idmapped layer; errnum: RT_LAYER_* */
+	RT_SYNC_NOTIFY = 5, /* after #1: the seccomp listener (SCM_RIGHTS) */
 };
 enum {
 	RT_LAYER_LOWER,
@@ -45,7 +48,7 @@ int rt_sync_recv(int sock, struct rt_sync_msg *m, int *ret_fd);
 /* Read #2/#3 until the EOF that means the child's execve succeeded;
  * *ret_pty gets the pty master (or -EBADF).  A #3 becomes err, with the
  * child's message and kind. */
-int rt_sync_until_exec(int sock, int *ret_pty, vert_error_t *err);
+int rt_sync_until_exec(int sock, int *ret_pty, int *ret_listener, vert_error_t *err);
 
 /* Child side. */
 struct rt_child_args {
@@ -96,7 +99,10 @@ int rt_caps_apply_bounding(uint64_t bounding, vert_error_t *err);
 int rt_caps_apply(const struct rt_spec *s, vert_error_t *err);
 
 /* seccomp.c */
-int rt_seccomp_load(const struct sock_fprog *prog, vert_error_t *err);
+/* With ret_listener, the filter's notifications go to a new listener fd
+ * (SECCOMP_FILTER_FLAG_NEW_LISTENER) returned there. */
+int rt_seccomp_load(const struct sock_fprog *prog, int *ret_listener, vert_error_t *err);
+bool rt_seccomp_wants_listener(const struct rt_seccomp *sc);
 
 /* user.c: look up a user inside the VE (after pivot_root) */
 struct rt_user {

@@ -33,6 +33,8 @@ static uint32_t to_scmp(int action, int errnum)
 		return SCMP_ACT_TRAP;
 	case RT_SCMP_LOG:
 		return SCMP_ACT_LOG;
+	case RT_SCMP_NOTIFY:
+		return SCMP_ACT_NOTIFY;
 	}
 	return SCMP_ACT_KILL_PROCESS;
 }
@@ -237,9 +239,22 @@ void rt_seccomp_prog_free(struct sock_fprog *p)
 	free(p);
 }
 
-int rt_seccomp_load(const struct sock_fprog *prog, vert_error_t *err)
+bool rt_seccomp_wants_listener(const struct rt_seccomp *sc)
 {
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
+	for (size_t i = 0; sc && i < sc->n_rules; i++)
+		if (sc->rules[i].action == RT_SCMP_NOTIFY)
+			return true;
+	return false;
+}
+
+int rt_seccomp_load(const struct sock_fprog *prog, int *ret_listener, vert_error_t *err)
+{
+	unsigned flags = ret_listener ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+
+	if (r < 0)
 		return vert_error_sys(err, "load seccomp filter");
+	if (ret_listener)
+		*ret_listener = (int)r;
 	return 0;
 }

@@ -173,6 +173,7 @@ int rt_seccomp_action_from_name(const char *name)
 		{ "SCMP_ACT_KILL_PROCESS", RT_SCMP_KILL_PROCESS },
 		{ "SCMP_ACT_TRAP", RT_SCMP_TRAP },
 		{ "SCMP_ACT_LOG", RT_SCMP_LOG },
+		{ "SCMP_ACT_NOTIFY", RT_SCMP_NOTIFY },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		if (strcmp(name, t[i].n) == 0)

@@ -68,9 +68,9 @@ int rt_sync_recv(int sock, struct rt_sync_msg *m, int *ret_fd)
 	return 1;
 }
 
-int rt_sync_until_exec(int sock, int *ret_pty, vert_error_t *err)
+int rt_sync_until_exec(int sock, int *ret_pty, int *ret_listener, vert_error_t *err)
 {
-	_cleanup_close_ int pty = -EBADF;
+	_cleanup_close_ int pty = -EBADF, listener = -EBADF;
 	struct rt_sync_msg m;
 	int r, fd;
 
@@ -90,6 +90,12 @@ int rt_sync_until_exec(int sock, int *ret_pty, vert_error_t *err)
 			pty = fd;
 			continue;
 		}
+		if (m.type == RT_SYNC_NOTIFY && fd >= 0) { /* #4 */
+			if (listener >= 0)
+				close(listener);
+			listener = fd;
+			continue;
+		}
 		if (fd >= 0)
 			close(fd);
 		if (m.type == RT_SYNC_ERROR) { /* #3 */
@@ -102,5 +108,6 @@ int rt_sync_until_exec(int sock, int *ret_pty, vert_error_t *err)
 		}
 	}
 	*ret_pty = TAKE_FD(pty);
+	*ret_listener = TAKE_FD(listener);
 	return 0;
 }

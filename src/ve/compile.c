@@ -453,6 +453,13 @@ static struct json_object *build_seccomp(const struct ve_compile_in *in)
 	if (!in->cfg->nesting)
 		add_nesting_rules(calls);
 	add_tty_rules(calls);
+	if (in->sysinfo) {
+		static const char *const si[] = { "sysinfo", NULL };
+		rule = json_object_new_object();
+		json_object_object_add(rule, "names", jstrv(si));
+		json_object_object_add(rule, "action", json_object_new_string("SCMP_ACT_NOTIFY"));
+		json_object_array_add(calls, rule);
+	}
 	json_object_object_add(sc, "syscalls", calls);
 	return sc;
 }

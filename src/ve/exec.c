@@ -7,11 +7,23 @@
  */
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <sys/vfs.h>
 
 #include "ve-internal.h"
 #include "vert/cgroup.h"
 #include "vert/runtime.h"
 #include "vert/util.h"
+
+#define FUSE_MAGIC 0x65735546
+
+static bool has_views(pid_t init)
+{
+	char path[64];
+	struct statfs sf;
+
+	snprintf(path, sizeof(path), "/proc/%d/root/proc/meminfo", (int)init);
+	return statfs(path, &sf) == 0 && sf.f_type == FUSE_MAGIC;
+}
 
 int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, vert_error_t *err)
 {
@@ -20,7 +32,7 @@ int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, 
 	_cleanup_close_ int pidfd = -EBADF, cgfd = -EBADF;
 	_cleanup_spec_ struct rt_spec *spec = NULL;
 	struct rt_exec_opts xo = { .create = RT_CREATE_OPTS_INIT, .cgroup_fd = -EBADF };
-	struct rt_container ct = { .pidfd = -EBADF, .pty_master = -EBADF };
+	struct rt_container ct = { .pidfd = -EBADF, .pty_master = -EBADF, .listener = -EBADF };
 	struct json_object *sj = NULL;
 	struct ve_state s;
 	int r;
@@ -46,6 +58,9 @@ int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, 
 		/* the same filter as the init's: where no BPF device filter
 		 * guards the VE's cgroup, seccomp refuses device nodes */
 		in.no_device_filter = !p->rootless && !s.device_filter;
+		/* sysinfo(2) answered like the init's: where the VE has its
+		 * views (its /proc/meminfo is lxcfs's) */
+		in.sysinfo = ve_sysinfo_wanted(p, c, has_views(s.pid) ? "" : NULL, s.cgroup);
 		if ((r = ve_compile_spec(&in, &sj, err)) < 0)
 			goto out;
 	}
@@ -75,6 +90,9 @@ int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, 
 	}
 	if (r < 0)
 		goto out;
+	ve_sysinfo_serve(&ct, s.cgroup);
+	if (ct.listener >= 0)
+		close(TAKE_FD(ct.listener));
 	r = rt_container_wait(&ct, ret_status, err);
 	rt_container_release(&ct);
 out:

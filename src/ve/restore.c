@@ -427,7 +427,7 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 	int netfd = -EBADF, holder_fd = -EBADF, r;
 	pid_t holder = 0, pid = 0;
 
-	b->ct = (struct rt_container){ .pidfd = -EBADF, .pty_master = -EBADF };
+	b->ct = (struct rt_container){ .pidfd = -EBADF, .pty_master = -EBADF, .listener = -EBADF };
 	b->cgroup = NULL;
 	b->cgroup_fd = -EBADF;
 	if (mkdir(h->run_dir, 0700) < 0 && errno != EEXIST)

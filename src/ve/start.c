@@ -181,7 +181,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	bool no_device_filter;
 	int r;
 
-	b->ct = (struct rt_container){ .pidfd = -EBADF, .pty_master = -EBADF };
+	b->ct = (struct rt_container){ .pidfd = -EBADF, .pty_master = -EBADF, .listener = -EBADF };
 	b->cgroup = NULL;
 	b->cgroup_fd = -EBADF;
 
@@ -246,6 +246,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		in.no_device_filter = no_device_filter;
 		in.ssh_keygen = c->ssh_keygen;
 		in.views = views;
+		in.sysinfo = ve_sysinfo_wanted(p, c, views, cg.path);
 		in.cgroup_path = cg.path;
 		in.cgroup_guard = guard = cg_limit_files(&cg);
 		{
@@ -558,17 +559,86 @@ static void clear_cloexec(int fd)
 		fcntl(fd, F_SETFD, 0);
 }
 
+bool ve_sysinfo_wanted(const struct ve_paths *p, const struct ve_config *c, const char *views,
+		       const char *cgroup)
+{
+	/* with the VE's views (its cgroup v2 figures), never for a nesting
+	 * VE: a filter with a listener makes the kernel refuse its payload's
+	 * own listeners (EBUSY), and nested runtimes use them */
+	return views && cgroup && !c->nesting && !p->rootless;
+}
+
+/* What serves an instance's sysinfo(2): its listener, a directory fd of
+ * its cgroup (the one holding the limits), its init's start. */
+static void sysinfo_of(const struct ve_boot *b, struct monitor_sysinfo *m)
+{
+	if (m->cgroup >= 0)
+		close(m->cgroup);
+	*m = (struct monitor_sysinfo)MONITOR_SYSINFO_NONE;
+	if (b->ct.listener < 0)
+		return;
+	m->listener = b->ct.listener;
+	m->cgroup = b->cgroup ? open(b->cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC) : -EBADF;
+	m->start = b->ct.start_time;
+}
+
+void ve_sysinfo_serve(const struct rt_container *ct, const char *cgroup)
+{
+	_cleanup_free_ char *exe = NULL, *mon = NULL;
+	int st;
+	pid_t pid;
+
+	if (ct->listener < 0)
+		return;
+	exe = self_exe();
+	mon = monitor_path(exe);
+	/* a grandchild of ours, in a session of its own: it outlives this
+	 * vert (an exec's daemon keeps asking) and ends with the filter's
+	 * last process (the listener's POLLHUP) */
+	pid = fork();
+	if (pid < 0) {
+		vert_debug("sysinfo: fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		struct monitor_sysinfo m = { ct->listener, -EBADF, ct->start_time };
+		char s1[16], s2[16], s3[24];
+		if (fork() != 0)
+			_exit(0);
+		setsid();
+		m.cgroup = cgroup ? open(cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC) : -EBADF;
+		if (dup2(m.listener, 3) < 0 || (m.cgroup >= 0 && dup2(m.cgroup, 4) < 0))
+			_exit(1);
+		m.listener = 3;
+		m.cgroup = m.cgroup >= 0 ? 4 : -EBADF;
+		syscall(SYS_close_range, 5, ~0U, 0);
+		if (mon) {
+			snprintf(s1, sizeof(s1), "%d", m.listener);
+			snprintf(s2, sizeof(s2), "%d", m.cgroup);
+			snprintf(s3, sizeof(s3), "%llu", m.start);
+			execl(mon, mon, "--sysinfo", s1, s2, s3, (char *)NULL);
+		}
+		/* no vert-monitor: this copy of vert serves */
+		monitor_sysinfo_loop(&m);
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
 /* Never returns: becomes vert-monitor, or runs the monitor loop here. */
 __attribute__((noreturn)) static void supervise(struct ve_handle *h, struct ve_boot *b)
 {
 	_cleanup_free_ char *exe = self_exe(), *mon = monitor_path(exe);
 	/* no O_CLOEXEC: vert-monitor writes the console log into it */
 	int logdir = open(h->data_dir, O_PATH | O_DIRECTORY);
-	char a1[16], a2[16], a3[16];
+	char a1[16], a2[16], a3[16], s1[16], s2[16], s3[24];
+	struct monitor_sysinfo sys = MONITOR_SYSINFO_NONE;
 	siginfo_t si;
 
+	sysinfo_of(b, &sys);
 	if (mon && exe) {
-		char *argv[12];
+		char *argv[16];
 		int n = 0;
 		clear_cloexec(b->ct.pidfd);
 		clear_cloexec(b->ct.pty_master);
@@ -579,6 +649,17 @@ __attribute__((noreturn)) static void supervise(struct ve_handle *h, struct ve_b
 		argv[n++] = a1;
 		argv[n++] = a2;
 		argv[n++] = a3;
+		if (sys.listener >= 0) {
+			clear_cloexec(sys.listener);
+			clear_cloexec(sys.cgroup);
+			snprintf(s1, sizeof(s1), "%d", sys.listener);
+			snprintf(s2, sizeof(s2), "%d", sys.cgroup);
+			snprintf(s3, sizeof(s3), "%llu", sys.start);
+			argv[n++] = (char *)"--sysinfo";
+			argv[n++] = s1;
+			argv[n++] = s2;
+			argv[n++] = s3;
+		}
 		argv[n++] = (char *)"--";
 		argv[n++] = exe;
 		if (h->p->root_arg) {
@@ -597,8 +678,11 @@ __attribute__((noreturn)) static void supervise(struct ve_handle *h, struct ve_b
 		int code = 0, sig = 0;
 		bool again;
 
-		if (monitor_run(b->ct.pidfd, b->ct.pty_master, logdir, MONITOR_LOG_CAP, &si) < 0)
+		if (monitor_run(b->ct.pidfd, b->ct.pty_master, logdir, MONITOR_LOG_CAP, &sys, &si) <
+		    0)
 			_exit(1);
+		if (sys.cgroup >= 0)
+			close(sys.cgroup);
 		if (si.si_code == CLD_EXITED)
 			code = si.si_status;
 		else
@@ -608,6 +692,7 @@ __attribute__((noreturn)) static void supervise(struct ve_handle *h, struct ve_b
 		vert_error_clear(&e);
 		if (!again)
 			break;
+		sysinfo_of(b, &sys);
 	}
 	autoremove(h, false);
 	_exit(0);
@@ -721,6 +806,9 @@ static int start_attached(struct ve_handle *h, int *ret_status, vert_error_t *er
 		return r;
 	for (;;) {
 		int code = 0, sig = 0;
+		ve_sysinfo_serve(&b.ct, b.cgroup);
+		if (b.ct.listener >= 0)
+			close(TAKE_FD(b.ct.listener));
 		/* others may stop or exec into the VE while it runs */
 		ve_handle_unlock(h, VE_UNLOCK_KEEP);
 		r = rt_container_wait(&b.ct, &status, err);

@@ -177,6 +177,13 @@ void ve_boot_done(struct ve_boot *b);
 /* What happened to an instance whose init exited; returns true when the
  * VE must boot again (reboot from inside, no stop asked). */
 bool ve_after_exit(struct ve_handle *h, int code, int sig);
+/* Whether a VE's seccomp filter sends sysinfo(2) to a listener vert
+ * serves (src/monitor/monitor.h): with its views and cgroup only. */
+bool ve_sysinfo_wanted(const struct ve_paths *p, const struct ve_config *c, const char *views,
+		       const char *cgroup);
+/* Serve ct's listener (when it has one) from a process of its own until
+ * no process uses the filter; cgroup: the VE's, for its figures. */
+void ve_sysinfo_serve(const struct rt_container *ct, const char *cgroup);
 /* Become the supervisor of b's init (the detached one): never returns. */
 __attribute__((noreturn)) void ve_supervise(struct ve_handle *h, struct ve_boot *b);
 

@@ -171,3 +171,52 @@ no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
 	tests/vm/rootless "$VERT" --root "$RR" destroy --force rv
 	rm -rf "$RR"
 }
+
+# busybox free and uptime (and glibc's sysconf(_SC_PHYS_PAGES)) ask
+# sysinfo(2), which no /proc view changes: vert answers it from the VE's
+# cgroup through a seccomp listener, for the init, an attached run and an
+# exec, and a daemon the exec leaves keeps its answers.
+@test "sysinfo(2) tells the VE's memory and uptime: busybox free and uptime agree" {
+	local total up hostup
+	mem_total() { awk '$1 == "Mem:" { print $2 }'; }
+	hostup=$(cut -d. -f1 /proc/uptime)
+	# an attached run
+	total=$(vert run --rm --memory 64M mini -- free -k | mem_total)
+	echo "# busybox free in a 64M run: $total kB"
+	[ "$total" -eq 65536 ]
+	# a detached VE: its init's tree and an exec
+	vert create si -T mini --memory 96M -- sh -c 'while :; do free -k >/tmp/free.out; sleep 1; done'
+	vert start si
+	total=$(vert exec si free -k | mem_total)
+	[ "$total" -eq 98304 ]
+	local i
+	for i in $(seq 50); do
+		total=$(vert exec si cat /tmp/free.out 2>/dev/null | mem_total)
+		[ -n "$total" ] && break
+		sleep 0.2
+	done
+	[ "$total" -eq 98304 ]
+	run vert exec si uptime
+	echo "# busybox uptime inside: $output (VM up ${hostup}s)"
+	[ "$status" -eq 0 ]
+	[ "$hostup" -lt 180 ] || [[ $output == *"up 0 min"* || $output == *"up 1 min"* || $output == *"up 2 min"* ]]
+	# a live change shows at once
+	vert set si --memory 128M
+	[ "$(vert exec si free -k | mem_total)" -eq 131072 ]
+	# a daemon an exec leaves behind is still answered after the exec is gone
+	vert exec si sh -c 'setsid sh -c "sleep 1; free -k >/tmp/daemon.out" </dev/null >/dev/null 2>&1 &'
+	for i in $(seq 50); do
+		total=$(vert exec si cat /tmp/daemon.out 2>/dev/null | mem_total)
+		[ -n "$total" ] && break
+		sleep 0.2
+	done
+	[ "$total" -eq 131072 ]
+	vert stop -t 1 si
+	vert destroy si
+	# the listeners' servers end with the processes they served
+	for i in $(seq 50); do
+		pgrep -f '^[^ ]*vert-monitor --sysinfo' >/dev/null || break
+		sleep 0.2
+	done
+	! pgrep -af '^[^ ]*vert-monitor --sysinfo'
+}
