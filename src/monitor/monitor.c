@@ -165,6 +165,34 @@ static void ve_sysinfo(const struct monitor_sysinfo *m, struct sysinfo *si)
 	}
 }
 
+/* The answers are made outside the VE's cgroup, on the host's CPU time:
+ * a VE calling sysinfo(2) in a loop must not get more of it than its
+ * limits give it.  Past this many answers a second, the next ones wait
+ * for the second to end (and so do the VE's callers). */
+#define SYSINFO_PER_SEC 2000
+
+static void throttle(void)
+{
+	static time_t window;
+	static unsigned count;
+	struct timespec now;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+		return;
+	if (now.tv_sec != window) {
+		window = now.tv_sec;
+		count = 0;
+	}
+	if (++count <= SYSINFO_PER_SEC)
+		return;
+	{
+		struct timespec rest = { 0, 1000000000L - now.tv_nsec };
+		while (nanosleep(&rest, &rest) < 0 && errno == EINTR)
+			;
+	}
+	window = 0;
+}
+
 int monitor_sysinfo_serve(const struct monitor_sysinfo *m)
 {
 	struct seccomp_notif req;
@@ -204,6 +232,7 @@ int monitor_sysinfo_serve(const struct monitor_sysinfo *m)
 	}
 	if (ioctl(m->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
 		return -1;
+	throttle();
 	return 0;
 }
 
