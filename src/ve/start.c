@@ -606,8 +606,12 @@ void ve_sysinfo_serve(const struct rt_container *ct, const char *cgroup)
 		if (fork() != 0)
 			_exit(0);
 		setsid();
+		/* to 3 and 4, by way of fds above both (either may be 3 now) */
 		m.cgroup = cgroup ? open(cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC) : -EBADF;
-		if (dup2(m.listener, 3) < 0 || (m.cgroup >= 0 && dup2(m.cgroup, 4) < 0))
+		m.listener = fcntl(m.listener, F_DUPFD_CLOEXEC, 64);
+		m.cgroup = m.cgroup >= 0 ? fcntl(m.cgroup, F_DUPFD_CLOEXEC, 64) : -EBADF;
+		if (m.listener < 0 || dup2(m.listener, 3) < 0 ||
+		    (m.cgroup >= 0 && dup2(m.cgroup, 4) < 0))
 			_exit(1);
 		m.listener = 3;
 		m.cgroup = m.cgroup >= 0 ? 4 : -EBADF;
