@@ -4,6 +4,8 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +50,37 @@ void nl_close(struct nl_sock *s)
 	s->nl = NULL;
 }
 
+/* This process's command line (/proc/PID/cmdline), overwritten in
+ * place: it names the caller's state root, and what the caller started is
+ * over while the grandchild below lingers.  (PR_SET_MM would need
+ * CAP_SYS_RESOURCE.)  Best effort. */
+static void retitle(const char *title)
+{
+	char buf[1024], *p;
+	unsigned long start = 0, end = 0;
+	ssize_t n;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* fields 48 and 49 (arg_start, arg_end); the 2nd, (comm), may hold
+	 * spaces: count from the last ')' */
+	if (!(p = strrchr(buf, ')')))
+		return;
+	p++;
+	for (int field = 2; p && field < 47; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start)
+		return;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, title, strlen(title) < end - start ? strlen(title) : end - start - 1);
+}
+
 /* The release of a NETLINK_NETFILTER socket waits for nf_tables' cleanup
  * of the last commits that deleted something (nft_rcv_nl_event flushes
  * its destroy work, which waits for an RCU grace period: 7-10 ms here,
@@ -74,6 +107,7 @@ void nl_close_detached(struct nl_sock *s)
 			syscall(SYS_close_range, 0U, (unsigned)fd - 1, 0U);
 		syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);
 		if (fork() == 0) {
+			retitle("vert: nftables socket release");
 			syscall(SYS_membarrier, 0x1 /* MEMBARRIER_CMD_GLOBAL */, 0U, 0);
 			close(fd);
 			_exit(0);
