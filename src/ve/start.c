@@ -382,9 +382,13 @@ static bool after_exit(struct ve_handle *h, const struct exit_info *x)
 			unlink(h->state_path);
 		return true;
 	}
-	/* an --rm VE's name is not reused right away: its veth can go with
-	 * its network namespace instead of holding up the exit */
-	ve_instance_cleanup_ex(h, cgroup, autoremove);
+	/* the init is gone, and with it the last process of the VE's
+	 * network namespace: its veth goes with the namespace, which the
+	 * kernel destroys asynchronously, instead of holding up the exit by
+	 * ~15-40 ms of RCU grace periods (RTM_DELLINK).  Its rules go now;
+	 * a start before the kernel is done names its veth otherwise
+	 * (attach_veth). */
+	ve_instance_cleanup_ex(h, cgroup, true);
 	return false;
 }
 
