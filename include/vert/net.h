@@ -31,6 +31,8 @@ typedef int (*nl_msg_cb)(const struct nlmsghdr *nlh, void *data);
 
 int nl_open(struct nl_sock *s, int bus, vert_error_t *err);
 void nl_close(struct nl_sock *s);
+/* the same, without waiting for a netfilter socket's release (nl.c) */
+void nl_close_detached(struct nl_sock *s);
 /* Send one request and wait for its ack; err carries the extack text. */
 int nl_request(struct nl_sock *s, struct nlmsghdr *nlh, const char *what, vert_error_t *err);
 

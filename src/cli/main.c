@@ -148,10 +148,15 @@ static void print_version(void)
 }
 
 /* Commands that never start a process in a VE: they don't need the
- * sealed copy of vert (src/util/exe.c) and keep their fast start. */
+ * sealed copy of vert (src/util/exe.c) and keep their fast start.  stop,
+ * kill and destroy only signal a VE's init and clean up after it; create
+ * writes its files on the host's side.  (run, start and restart boot it,
+ * exec and enter join it, set may join it to change its hostname, and
+ * __after-exit may boot it again.) */
 static bool starts_no_ve_process(const char *cmd)
 {
-	static const char *const t[] = { "ps", "list", "ls", "top", "stats", "inspect", "logs" };
+	static const char *const t[] = { "ps",	 "list", "ls",	 "top",	    "stats", "inspect",
+					 "logs", "stop", "kill", "destroy", "create" };
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		if (strcmp(cmd, t[i]) == 0)
 			return true;

@@ -659,6 +659,7 @@ int nft_ve_del(const char *table, const char *ve, vert_error_t *err)
 	vert_error_t e = VERT_ERROR_INIT;
 	struct nl_sock s;
 	int r, have_chain, retries = 0;
+	bool sent = false;
 
 	if ((r = nl_open(&s, NETLINK_NETFILTER, err)) < 0)
 		return r;
@@ -729,6 +730,7 @@ again:
 		mnl_nlmsg_batch_next(bt.b);
 	}
 	r = batch_send(&s, &bt, "delete nftables rules", &e);
+	sent = true;
 	batch_free(&bt);
 	/* the batch is all or nothing: a rule or the chain that went away
 	 * between the listing and the delete (the kernel drops a netdev
@@ -747,6 +749,10 @@ out:
 	for (size_t i = 0; i < f.n; i++)
 		nftnl_rule_free(f.rules[i]);
 	free(f.rules);
-	nl_close(&s);
+	/* a batch that deleted something: its socket's release would wait */
+	if (sent)
+		nl_close_detached(&s);
+	else
+		nl_close(&s);
 	return r;
 }

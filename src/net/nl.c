@@ -4,7 +4,12 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vert/net.h"
 #include "vert/util.h"
@@ -43,6 +48,76 @@ void nl_close(struct nl_sock *s)
 	if (s->nl)
 		mnl_socket_close(s->nl);
 	s->nl = NULL;
+}
+
+/* This process's command line (/proc/PID/cmdline), overwritten in
+ * place: it names the caller's state root, and what the caller started is
+ * over while the grandchild below lingers.  (PR_SET_MM would need
+ * CAP_SYS_RESOURCE.)  Best effort. */
+static void retitle(const char *title)
+{
+	char buf[1024], *p;
+	unsigned long start = 0, end = 0;
+	ssize_t n;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* fields 48 and 49 (arg_start, arg_end); the 2nd, (comm), may hold
+	 * spaces: count from the last ')' */
+	if (!(p = strrchr(buf, ')')))
+		return;
+	p++;
+	for (int field = 2; p && field < 47; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start)
+		return;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, title, strlen(title) < end - start ? strlen(title) : end - start - 1);
+}
+
+/* The release of a NETLINK_NETFILTER socket waits for nf_tables' cleanup
+ * of the last commits that deleted something (nft_rcv_nl_event flushes
+ * its destroy work, which waits for an RCU grace period: 7-10 ms here,
+ * after every deletion of a VE's rules).  The commit itself is complete
+ * before; only the wait is left.  So the last reference to the socket
+ * goes to a grandchild that closes it and exits on its own (its parent
+ * exits at once, init reaps it) and the caller's close only drops a
+ * reference.  The grandchild holds nothing else: no caller's pipe stays
+ * open for the time it waits.  It waits for a grace period of its own
+ * first (membarrier's global command is a synchronize_rcu()): the flush
+ * happens under nf_tables' commit mutex, and by then there is nothing
+ * left to flush, so the next VE's rules are not held up behind it. */
+void nl_close_detached(struct nl_sock *s)
+{
+	int fd, st;
+	pid_t pid;
+
+	if (!s->nl)
+		return;
+	fd = mnl_socket_get_fd(s->nl);
+	pid = fork();
+	if (pid == 0) {
+		if (fd > 0)
+			syscall(SYS_close_range, 0U, (unsigned)fd - 1, 0U);
+		syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);
+		if (fork() == 0) {
+			retitle("vert: nftables socket release");
+			syscall(SYS_membarrier, 0x1 /* MEMBARRIER_CMD_GLOBAL */, 0U, 0);
+			close(fd);
+			_exit(0);
+		}
+		_exit(0);
+	}
+	if (pid > 0)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	nl_close(s);
 }
 
 /* Find NLMSGERR_ATTR_MSG in an error message's extended ack TLVs. */

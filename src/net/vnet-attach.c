@@ -90,9 +90,23 @@ static int attach_veth(struct vnet_state *s, pid_t pid, vert_error_t *err)
 		return r;
 	r = nl_veth_create(&nl, s->host_if, s->mode == VNET_BRIDGE ? s->bridge_ifindex : 0, "eth0",
 			   s->mac, pid, err);
+	/* The veth of this VE's previous instance, whose namespace the
+	 * kernel is still tearing down (teardown leaves it to it): this
+	 * instance takes another name rather than wait for that, recorded
+	 * first (teardown finds its link and rules by the recorded name). */
+	for (int i = 1; r == -EEXIST && i <= 3; i++) {
+		_cleanup_free_ char *alt = xasprintf("%s#%d", s->name, i);
+		vert_error_clear(err);
+		vert_debug("host interface '%s' exists (a previous instance's, going away?)",
+			   s->host_if);
+		vnet_derive_ifname(s->mode == VNET_BRIDGE ? "vb" : "vr", s->data, alt, s->host_if);
+		if ((r = vnet_state_save(s, err)) < 0)
+			goto out;
+		r = nl_veth_create(&nl, s->host_if, s->mode == VNET_BRIDGE ? s->bridge_ifindex : 0,
+				   "eth0", s->mac, pid, err);
+	}
 	if (r == -EEXIST) {
-		/* the veth of this VE's previous instance, whose namespace the
-		 * kernel is still tearing down (teardown leaves it to it) */
+		/* all of them: delete the last one's */
 		vert_error_t e2 = VERT_ERROR_INIT;
 		vert_error_clear(err);
 		if (nl_link_del(&nl, s->host_if, &e2) < 0)

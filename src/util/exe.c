@@ -20,8 +20,17 @@
  * on recognising every path that could resolve to the binary (scripts,
  * binfmt_misc, symlinks the VE can change between a check and the exec),
  * which refusing such paths would need.  Cost: a copy of the binary in
- * page cache while the process lives, ~1 ms at start.
+ * page cache while the process lives, and the copy and a second exec at
+ * start.
+ *
+ * Only what the kernel and the dynamic loader read goes into the copy:
+ * the file up to the end of the last segment its program headers name.
+ * What follows (section headers, symbols, debug info: 70% of a
+ * debugoptimized build) is never mapped, and the copy's ELF header stops
+ * pointing at it.  The image that runs is byte for byte the one the host
+ * binary's program headers describe.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -71,12 +80,43 @@ char *vert_exe_path(void)
 	return xstrdup(buf);
 }
 
+/* How much of the ELF file at fd the kernel and ld.so need: up to the
+ * end of the last extent a program header names (the headers too), and
+ * whether the section header table lies beyond that.  0: copy it all. */
+static off_t elf_image_size(int fd, off_t size, bool *ret_cut_sections)
+{
+	Elf64_Ehdr eh;
+	off_t end;
+
+	*ret_cut_sections = false;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum >= PN_XNUM ||
+	    eh.e_phoff < sizeof(eh) || (off_t)eh.e_phoff >= size)
+		return 0;
+	end = (off_t)(eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr));
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+			    (ssize_t)sizeof(ph) ||
+		    ph.p_offset > (uint64_t)size || ph.p_filesz > (uint64_t)size - ph.p_offset)
+			return 0;
+		if ((off_t)(ph.p_offset + ph.p_filesz) > end)
+			end = (off_t)(ph.p_offset + ph.p_filesz);
+	}
+	if (end > size)
+		return 0;
+	*ret_cut_sections = eh.e_shoff != 0 && (off_t)eh.e_shoff >= end;
+	return end;
+}
+
 int vert_exe_reexec_sealed(char **argv, vert_error_t *err)
 {
 	_cleanup_close_ int src = -EBADF, mfd = -EBADF;
 	_cleanup_free_ char *path = NULL;
 	struct stat st;
-	off_t off = 0;
+	off_t off = 0, len;
+	bool cut = false;
 
 	if (vert_exe_sealed())
 		return 0;
@@ -89,12 +129,26 @@ int vert_exe_reexec_sealed(char **argv, vert_error_t *err)
 		mfd = memfd_create("vert", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return vert_error_sys(err, "memfd_create for a sealed copy of vert");
-	while (off < st.st_size) {
-		ssize_t n = sendfile(mfd, src, &off, (size_t)(st.st_size - off));
+	len = elf_image_size(src, st.st_size, &cut);
+	if (len <= 0)
+		len = st.st_size;
+	while (off < len) {
+		ssize_t n = sendfile(mfd, src, &off, (size_t)(len - off));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return vert_error_sys(err, "copy the vert binary into a memfd");
+	}
+	if (cut) {
+		/* the section headers stayed behind: say there are none */
+		Elf64_Ehdr eh;
+		if (pread(mfd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
+			return vert_error_sys(err, "read the copy of vert");
+		eh.e_shoff = 0;
+		eh.e_shnum = 0;
+		eh.e_shstrndx = SHN_UNDEF;
+		if (pwrite(mfd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
+			return vert_error_sys(err, "write the copy of vert");
 	}
 	if (fcntl(mfd, F_ADD_SEALS, VERT_EXE_SEALS) < 0)
 		return vert_error_sys(err, "seal the copy of vert");

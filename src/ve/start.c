@@ -86,20 +86,10 @@ static int record_init(pid_t pid, void *data, vert_error_t *err)
 static void mark_running(const struct ve_handle *h)
 {
 	vert_error_t e = VERT_ERROR_INIT;
-	struct ve_state s;
 
-	if (ve_state_read(h->p, h->name, &s, &e) < 0) {
-		if (e.msg)
-			vert_log(VERT_LOG_WARNING, "%s", e.msg);
-		vert_error_clear(&e);
-		return;
-	}
-	free(s.status);
-	s.status = xstrdup("running");
-	if (ve_state_write(h, &s, &e) < 0)
+	if (ve_state_mark_started(h, &e) < 0)
 		vert_log(VERT_LOG_WARNING, "%s", e.msg);
 	vert_error_clear(&e);
-	ve_state_done(&s);
 }
 
 void ve_boot_done(struct ve_boot *b)
@@ -393,9 +383,13 @@ static bool after_exit(struct ve_handle *h, const struct exit_info *x)
 			unlink(h->state_path);
 		return true;
 	}
-	/* an --rm VE's name is not reused right away: its veth can go with
-	 * its network namespace instead of holding up the exit */
-	ve_instance_cleanup_ex(h, cgroup, autoremove);
+	/* the init is gone, and with it the last process of the VE's
+	 * network namespace: its veth goes with the namespace, which the
+	 * kernel destroys asynchronously, instead of holding up the exit by
+	 * ~15-40 ms of RCU grace periods (RTM_DELLINK).  Its rules go now;
+	 * a start before the kernel is done names its veth otherwise
+	 * (attach_veth). */
+	ve_instance_cleanup_ex(h, cgroup, true);
 	return false;
 }
 
@@ -852,9 +846,11 @@ static int start_attached(struct ve_handle *h, int *ret_status, vert_error_t *er
 
 /* reconciled: the caller holds the lock and has reconciled (restart) or
  * just created the VE under it (run: an --rm VE that never ran must not be
- * mistaken for a leftover), so the VE is known not to be running */
+ * mistaken for a leftover), so the VE is known not to be running;
+ * created: the latter, so its uid range was checked and claimed by this
+ * process a moment ago, under the same lock */
 static int start_locked(struct ve_handle *h, const struct ve_start_opts *o, int *ret_status,
-			bool reconciled, vert_error_t *err)
+			bool reconciled, bool created, vert_error_t *err)
 {
 	int r;
 
@@ -866,7 +862,7 @@ static int start_locked(struct ve_handle *h, const struct ve_start_opts *o, int 
 	if (!reconciled && ve_reconcile_locked(h))
 		return vert_error_set(err, EBUSY, VERT_ERR_RUNNING, "VE '%s' is already running",
 				      h->name);
-	if ((r = ve_userns_prepare(h, err)) < 0)
+	if (!created && (r = ve_userns_prepare(h, err)) < 0)
 		return vert_error_wrap(err, "start VE '%s'", h->name);
 	if (o && o->attach)
 		return start_attached(h, ret_status, err);
@@ -879,7 +875,7 @@ int ve_start(struct ve_handle *h, const struct ve_start_opts *o, int *ret_status
 
 	if ((r = ve_handle_lock(h, false, err)) < 0)
 		return r;
-	r = start_locked(h, o, &status, false, err);
+	r = start_locked(h, o, &status, false, false, err);
 	ve_handle_unlock(h, VE_UNLOCK_AUTO);
 	if (ret_status)
 		*ret_status = status;
@@ -900,7 +896,7 @@ int ve_restart(struct ve_handle *h, int timeout, vert_error_t *err)
 		goto out;
 	if (ve_reconcile_locked(h) && (r = ve_stop_locked(h, timeout, err)) < 0)
 		goto out;
-	r = start_locked(h, NULL, NULL, true, err);
+	r = start_locked(h, NULL, NULL, true, false, err);
 out:
 	ve_handle_unlock(h, VE_UNLOCK_AUTO);
 	return r;
@@ -933,7 +929,7 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 			ve_handle_unlock(h, VE_UNLOCK_REMOVE);
 		return r;
 	}
-	r = start_locked(h, &so, &status, true, err);
+	r = start_locked(h, &so, &status, true, true, err);
 	if (r < 0) {
 		/* it never ran: leave nothing behind, --rm or not */
 		ve_handle_lock(h, true, NULL);

@@ -84,6 +84,14 @@ int ve_state_read(const struct ve_paths *p, const char *name, struct ve_state *s
 	r = vjson_parse_file(AT_FDCWD, path, 1 << 20, &o, &e);
 	if (r == 0)
 		r = ve_state_parse(o, path, name, s, &e);
+	if (r == 0 && s->status && strcmp(s->status, "starting") == 0) {
+		/* the start completed: see ve_state_mark_started */
+		_cleanup_free_ char *mark = ve_path(p->run, name, VE_STARTED_MARK);
+		if (access(mark, F_OK) == 0) {
+			free(s->status);
+			s->status = xstrdup("running");
+		}
+	}
 	/* no state is the common case of a VE that is not running: not an
 	 * error to report */
 	if (r < 0 && r != -ENOENT)
@@ -104,12 +112,37 @@ int ve_state_check(const struct ve_paths *p, const char *name, vert_error_t *err
 	return r;
 }
 
+/* A start records its init as "starting" (ve_state_write) before the
+ * child may go on, and says it completed with an empty file next to the
+ * record rather than with a second state.json: no second JSON text, no
+ * rename, and on a filesystem that discards freed blocks no discard of
+ * the first record's block waited for in the middle of every start.  A
+ * reader sees "starting" with the mark as "running" (ve_state_read). */
+int ve_state_mark_started(const struct ve_handle *h, vert_error_t *err)
+{
+	_cleanup_close_ int dfd = open(h->run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = -EBADF;
+
+	if (dfd < 0 || (fd = openat(dfd, VE_STARTED_MARK,
+				    O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return vert_error_sys(err, "mark VE '%s' as started", h->name);
+	return 0;
+}
+
 int ve_state_write(const struct ve_handle *h, const struct ve_state *s, vert_error_t *err)
 {
 	_cleanup_close_ int dfd = open(h->run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct json_object *o = json_object_new_object();
 	const char *txt;
 	int r;
+
+	/* a new "starting" record: an earlier boot's mark must not say it
+	 * completed (a reboot keeps the runtime dir) */
+	if (dfd >= 0 && s->status && strcmp(s->status, "starting") == 0 &&
+	    unlinkat(dfd, VE_STARTED_MARK, 0) < 0 && errno != ENOENT) {
+		json_object_put(o);
+		return vert_error_sys(err, "write state of VE '%s'", h->name);
+	}
 
 	json_object_object_add(o, "name", json_object_new_string(h->name));
 	json_object_object_add(o, "status",

@@ -255,6 +255,41 @@ static void test_unlock_modes(void **state)
 	assert_false(exists(lock));
 }
 
+/* A start's "starting" record and its "started" mark (state.c). */
+static void test_started_mark(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_ve_handle_ struct ve_handle *h = NULL;
+	vert_error_t e = VERT_ERROR_INIT;
+	struct ve_state w = { .status = (char *)"starting", .pid = 42 }, r;
+
+	assert_int_equal(ve_open(&f->p, "web9", VE_OPEN_LOCK, &h, &e), 0);
+	assert_int_equal(mkdir_p(h->run_dir, 0700), 0);
+	assert_int_equal(ve_state_write(h, &w, &e), 0);
+	assert_int_equal(ve_state_read(&f->p, "web9", &r, &e), 0);
+	assert_string_equal(r.status, "starting");
+	assert_int_equal(r.pid, 42);
+	ve_state_done(&r);
+	/* the start completed */
+	assert_int_equal(ve_state_mark_started(h, &e), 0);
+	assert_int_equal(ve_state_read(&f->p, "web9", &r, &e), 0);
+	assert_string_equal(r.status, "running");
+	assert_int_equal(r.pid, 42);
+	ve_state_done(&r);
+	/* a record of another status is what it says, mark or not */
+	w.status = (char *)"rebooting";
+	assert_int_equal(ve_state_write(h, &w, &e), 0);
+	assert_int_equal(ve_state_read(&f->p, "web9", &r, &e), 0);
+	assert_string_equal(r.status, "rebooting");
+	ve_state_done(&r);
+	/* the next boot's record: the old mark must not say it completed */
+	w.status = (char *)"starting";
+	assert_int_equal(ve_state_write(h, &w, &e), 0);
+	assert_int_equal(ve_state_read(&f->p, "web9", &r, &e), 0);
+	assert_string_equal(r.status, "starting");
+	ve_state_done(&r);
+}
+
 static void test_template(void **state)
 {
 	struct fixture *f = *state;
@@ -295,6 +330,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlock_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_started_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_template, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
