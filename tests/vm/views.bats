@@ -97,6 +97,23 @@ no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
 	vert stop -t 1 v
 }
 
+@test "nproc counts the cpuset: --cpus is a quota, --cpuset a pinning (vert(1))" {
+	# --cpus alone: cpuinfo says 1, sched_getaffinity (busybox nproc) the
+	# CPUs the VE may run on, all of them
+	vert create q -T mini --cpus 1 -- sleep 100000
+	vert start q
+	[ "$(vert exec q grep -c ^processor /proc/cpuinfo)" -eq 1 ]
+	[ "$(vert exec q nproc)" -eq "$(nproc)" ]
+	vert destroy --force q
+	# pinned: every view agrees
+	vert create p -T mini --cpuset 1 -- sleep 100000
+	vert start p
+	echo "# pinned: nproc $(vert exec p nproc), cpuinfo $(vert exec p grep -c ^processor /proc/cpuinfo), online '$(vert exec p cat /sys/devices/system/cpu/online)'"
+	[ "$(vert exec p nproc)" -eq 1 ]
+	[ "$(vert exec p grep -c ^processor /proc/cpuinfo)" -eq 1 ]
+	vert destroy --force p
+}
+
 @test "one lxcfs serves every VE of a state root and stops with the last" {
 	vert create a -T mini -- sleep 100000
 	vert create b -T mini -- sleep 100000
