@@ -38,7 +38,7 @@
 
 #define FUSE_MAGIC 0x65735546
 #define VIEWS_START_MS 10000 /* bounded wait for lxcfs's mount */
-#define VIEWS_STOP_MS 3000   /* ... and for its unmount and exit */
+#define VIEWS_STOP_MS 3000   /* ... and for its exit */
 
 const char *const ve_view_files[] = {
 	"/proc/meminfo",
