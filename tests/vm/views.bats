@@ -165,6 +165,32 @@ no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
 	vert destroy --force nol
 }
 
+@test "lxcfs runs with a small libfuse pool; a libfuse that refuses it gets lxcfs's defaults" {
+	vert create pool -T mini --memory 64M -- sleep 100000
+	vert start pool
+	[[ $(lxcfs_of_root) == *" -o max_threads=4,max_idle_threads=1 "* ]]
+	[ "$(tr '\0' '\n' </proc/"$(cat "$R/run/lxcfs/pid")"/environ | grep -c '^MALLOC_ARENA_MAX=1$')" -eq 1 ]
+	vert stop -t 1 pool
+	wait_for 10 no_lxcfs_of_root
+	# a libfuse before 3.12: lxcfs exits on the option, and starts again
+	local w=$BATS_TEST_TMPDIR/lxcfs
+	cat >"$w" <<-'EOF'
+		#!/bin/sh
+		for a; do
+			[ "$a" = -o ] && { echo "fuse: unknown option(s): \`-o max_threads=4'" >&2; exit 1; }
+		done
+		exec /usr/bin/lxcfs "$@"
+	EOF
+	chmod +x "$w"
+	VERT_LXCFS=$w run vert start pool
+	[ "$status" -eq 0 ]
+	[[ $output != *"host's /proc"* ]]
+	[[ $(lxcfs_of_root) != *max_threads* ]]
+	[ "$(vert exec pool awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)" -eq 65536 ]
+	vert destroy --force pool
+	wait_for 10 no_lxcfs_of_root
+}
+
 @test "a rootless VE: its cgroup is its user's, its limits in sight and out of reach" {
 	local RR=/home/vertci/views
 	rm -rf "$RR"
