@@ -24,6 +24,13 @@ views_lxcfs_pss() {
 	awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0
 }
 
+# its threads (libfuse workers, the loadavg thread, the main one)
+views_lxcfs_threads() {
+	local pid
+	pid=$(cat "$BENCH_ROOT/run/lxcfs/pid" 2>/dev/null) || { echo 0; return; }
+	awk '$1 == "Threads:" { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0
+}
+
 # views_fleet N [env...]: N sleeping VEs vw1..vwN, started
 views_fleet() {
 	local n=$1 i
@@ -78,7 +85,7 @@ scenario_views() {
 	part_tag "$RESULTS_DIR/parts/$s.json" views
 
 	# memory: lxcfs PSS at 1 and N VEs, kernel Slab per VE with and without
-	local pss1 pssn slab0 slabv slabn
+	local pss1 pssn thrn slab0 slabv slabn
 	pss1=$(views_lxcfs_pss)
 	views_fleet_rm 1
 	sync
@@ -92,6 +99,7 @@ scenario_views() {
 			/proc/uptime /proc/loadavg >/dev/null 2>&1
 	done
 	pssn=$(views_lxcfs_pss)
+	thrn=$(views_lxcfs_threads)
 	slabv=$(mi Slab)
 	views_fleet_rm "$n"
 	sync
@@ -107,6 +115,9 @@ scenario_views() {
 	per_slab=$(awk -v v="$slabv" -v o="$slabn" -v z="$slab0" -v n="$n" \
 		'BEGIN { printf "%.1f", ((v - z) - (o - z)) / n }')
 	metric vert "lxcfs PSS growth per VE" "$per_lx" KiB
+	metric vert "lxcfs PSS with $n VEs / $n (its fixed cost shared out)" \
+		"$(awk -v b="$pssn" -v n="$n" 'BEGIN { printf "%.1f", b / n }')" KiB
+	metric vert "lxcfs threads with $n VEs" "$thrn" ""
 	metric vert "kernel Slab per VE, views minus no views (8 bind mounts)" "$per_slab" KiB
 	metrics_target "a helper shared by all VEs costs far less than 0.1 MiB per VE" "$per_lx" "<=" 102 KiB
 	scenario_note "lxcfs PSS growth per VE = (PSS at N VEs - PSS at 1 VE) / (N-1), after every VE read meminfo, cpuinfo, stat, uptime and loadavg once."

@@ -365,8 +365,10 @@ static bool is_image(const struct ve_config *c)
 static int image_resize_offline(const struct ve_handle *h, int64_t size, vert_error_t *err);
 
 /* Attach the image to a free loop device that goes away by itself once
- * nothing holds it; returns its fd, *ret_dev its node. */
-static int loop_attach(int img, const char *backing, char **ret_dev, vert_error_t *err)
+ * nothing holds it; returns its fd, *ret_dev its node.  bs: the image
+ * filesystem's block size, the loop device's logical block size (0: the
+ * kernel's 512). */
+static int loop_attach(int img, const char *backing, uint32_t bs, char **ret_dev, vert_error_t *err)
 {
 	_cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
 
@@ -392,6 +394,12 @@ static int loop_attach(int img, const char *backing, char **ret_dev, vert_error_
 		 * the write throughput, and the memory, otherwise); a backing
 		 * filesystem without O_DIRECT gets buffered I/O */
 		lc.info.lo_flags = LO_FLAGS_AUTOCLEAR | LO_FLAGS_DIRECT_IO;
+		/* the filesystem's block size: the kernel keeps direct I/O
+		 * only while the loop device's logical blocks are no smaller
+		 * than those of the disk under the backing file (a 4Kn disk
+		 * would get buffered I/O with 512), and the VE's filesystem
+		 * never issues a smaller block */
+		lc.block_size = bs;
 		snprintf((char *)lc.info.lo_file_name, LO_NAME_SIZE, "%s", backing);
 		if (ioctl(fd, LOOP_CONFIGURE, &lc) == 0) {
 			*ret_dev = xstrdup(dev);
@@ -400,6 +408,7 @@ static int loop_attach(int img, const char *backing, char **ret_dev, vert_error_
 		if (errno == EBUSY)
 			continue;
 		lc.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+		lc.block_size = 0;
 		if (errno == EINVAL && ioctl(fd, LOOP_CONFIGURE, &lc) == 0) {
 			*ret_dev = xstrdup(dev);
 			return TAKE_FD(fd);
@@ -427,6 +436,7 @@ static int loop_attach(int img, const char *backing, char **ret_dev, vert_error_
 }
 
 static bool image_mounted(const struct ve_handle *h, struct statvfs *sv);
+static int image_super(const char *img, struct ve_disk_usage *u);
 
 /* A stopped VE's usage as df inside counted it last (the superblock
  * alone can't say what the filesystem's own metadata takes). */
@@ -533,8 +543,14 @@ int ve_disk_attach(const struct ve_handle *h, const struct ve_config *c, char **
 				      img);
 	if ((ifd = open(img, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return vert_error_sys(err, "open the disk image '%s'", img);
-	if ((lfd = loop_attach(ifd, img, &dev, err)) < 0)
-		return lfd;
+	{
+		struct ve_disk_usage u;
+		uint32_t bs = 0;
+		if (image_super(img, &u) == 0 && u.block_size >= 512 && u.block_size <= 4096)
+			bs = (uint32_t)u.block_size;
+		if ((lfd = loop_attach(ifd, img, bs, &dev, err)) < 0)
+			return lfd;
+	}
 	if (mount(dev, mp, "ext4", MS_NOATIME, NULL) < 0)
 		return vert_error_sys(err, "mount the disk image '%s' on '%s'", img, mp);
 	free(*upper);

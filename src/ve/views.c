@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "ve-internal.h"
 #include "vert/cgroup.h"
@@ -37,7 +38,7 @@
 
 #define FUSE_MAGIC 0x65735546
 #define VIEWS_START_MS 10000 /* bounded wait for lxcfs's mount */
-#define VIEWS_STOP_MS 3000   /* ... and for its unmount and exit */
+#define VIEWS_STOP_MS 3000   /* ... and for its exit */
 
 const char *const ve_view_files[] = {
 	"/proc/meminfo",
@@ -129,16 +130,6 @@ static int daemon_pidfd(const struct ve_paths *p)
 	return fd;
 }
 
-static bool wait_until(bool (*cond)(const char *), const char *arg, bool want, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 10) {
-		if (cond(arg) == want)
-			return true;
-		poll(NULL, 0, 10);
-	}
-	return false;
-}
-
 /* The path of lxcfs's cgroup if it exists (no creating it on the way out). */
 static char *existing_helper_cgroup(const struct ve_paths *p)
 {
@@ -159,25 +150,25 @@ static char *existing_helper_cgroup(const struct ve_paths *p)
 	return path;
 }
 
-/* Stop this state root's lxcfs and remove its mount point (lock held). */
+/* Stop this state root's lxcfs and remove its mount point (lock held).
+ * The mount goes first (lazily: a VE's reader that still holds a file
+ * gets ENOTCONN), then lxcfs with SIGKILL: it keeps nothing worth a clean
+ * exit, and its SIGTERM path waits for its loadavg thread's sleep. */
 static void stop_daemon(const struct ve_paths *p)
 {
 	_cleanup_free_ char *mnt = views_dir(p, "mnt"), *pidfile = views_dir(p, "pid");
 	_cleanup_close_ int pfd = daemon_pidfd(p);
 
-	if (pfd >= 0) {
-		struct pollfd pl = { .fd = pfd, .events = POLLIN };
-		/* SIGTERM: lxcfs unmounts itself; its exit can then take a
-		 * while (its loadavg thread sleeps): nothing is lost by
-		 * SIGKILL once the mount is gone */
-		syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0);
-		wait_until(is_fuse, mnt, false, VIEWS_STOP_MS);
-		syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
-		poll(&pl, 1, VIEWS_STOP_MS);
-	}
 	/* a dead lxcfs leaves its mount behind (ENOTCONN) */
 	if (umount2(mnt, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
 		vert_debug("unmount '%s': %s", mnt, strerror(errno));
+	if (pfd >= 0) {
+		struct pollfd pl = { .fd = pfd, .events = POLLIN };
+		syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+		/* its cgroup goes once it is gone */
+		while (poll(&pl, 1, VIEWS_STOP_MS) < 0 && errno == EINTR)
+			;
+	}
 	rmdir(mnt);
 	unlink(pidfile);
 	{
@@ -212,8 +203,17 @@ static int lock_views(const struct ve_paths *p)
 /* The grandchild that becomes lxcfs: into its cgroup, stdio to /dev/null
  * and the log, exec.  Its pid and, if it fails before the exec, its errno
  * go to the parent over the pipe rfd (close-on-exec: EOF means exec'd). */
+/* libfuse's options for lxcfs: at most 4 worker threads, and only one
+ * kept idle.  libfuse 3.14's defaults (10 workers, 10 idle) let workers
+ * come and go as requests overlap, each with its own receive buffer, and
+ * glibc keeps what they leave in its per-thread arenas: lxcfs grew by
+ * ~110 KiB per VE that read its views, against ~5 KiB so (bench/README.md,
+ * "/proc views").  max_threads is libfuse 3.12's: an older one refuses
+ * it, and lxcfs starts again without (start_daemon). */
+#define LXCFS_FUSE_OPTS "max_threads=4,max_idle_threads=1"
+
 static _Noreturn void exec_daemon(int rfd, const char *bin, const char *cg, const char *log,
-				  const char *pidfile, const char *mnt)
+				  const char *pidfile, const char *mnt, bool lean)
 {
 	int pid = getpid(), e, nul, lfd;
 	sigset_t none;
@@ -241,7 +241,13 @@ static _Noreturn void exec_daemon(int rfd, const char *bin, const char *cg, cons
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* --enable-cfs: cpuinfo and cpu/online follow cpu.max; -l: the
 	 * loadavg of the VE's own tasks */
-	execl(bin, "lxcfs", "--enable-cfs", "-l", "-p", pidfile, mnt, (char *)NULL);
+	if (lean) {
+		/* one malloc arena for all its threads: they take turns */
+		setenv("MALLOC_ARENA_MAX", "1", 1);
+		execl(bin, "lxcfs", "--enable-cfs", "-l", "-o", LXCFS_FUSE_OPTS, "-p", pidfile, mnt,
+		      (char *)NULL);
+	} else
+		execl(bin, "lxcfs", "--enable-cfs", "-l", "-p", pidfile, mnt, (char *)NULL);
 	e = -errno;
 	rfd = 3;
 fail:
@@ -250,20 +256,49 @@ fail:
 	_exit(127);
 }
 
-static bool pidfd_exited(int pidfd)
+static int64_t now_ms(void)
 {
-	struct pollfd pl = { .fd = pidfd, .events = POLLIN };
-	return poll(&pl, 1, 0) > 0;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Wait, bounded by VIEWS_START_MS, until lxcfs has mounted mnt (0), or
+ * has exited (-1).  No polling interval: the mount table of our mount
+ * namespace wakes poll(2) (POLLPRI on /proc/self/mountinfo) at each
+ * change, and lxcfs's pidfd at its exit. */
+static int wait_mount(const char *mnt, int pidfd)
+{
+	_cleanup_close_ int mfd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	int64_t end = now_ms() + VIEWS_START_MS;
+
+	for (;;) {
+		struct pollfd pl[2] = { { .fd = mfd, .events = POLLPRI },
+					{ .fd = pidfd, .events = POLLIN } };
+		int64_t left = end - now_ms();
+		/* without mountinfo to wake us, look again every 2 ms */
+		int tmo = mfd < 0 ? 2 : (int)(left > 0 ? left : 0);
+
+		if (is_fuse(mnt))
+			return 0;
+		if (left <= 0)
+			return -1;
+		if (poll(pl, 2, tmo) < 0 && errno != EINTR)
+			return -1;
+		if (pidfd >= 0 && (pl[1].revents & POLLIN))
+			return is_fuse(mnt) ? 0 : -1;
+	}
 }
 
 /* Start lxcfs on mnt, detached (its own session, reparented to init), and
  * wait for its mount.  On failure, *why says what happened. */
-static int start_daemon(const struct ve_paths *p, const char *bin, const char *mnt, char **why)
+static int start_daemon_opts(const struct ve_paths *p, const char *bin, const char *mnt, bool lean,
+			     char **why)
 {
 	_cleanup_free_ char *pidfile = views_dir(p, "pid"), *log = views_dir(p, "log");
 	_cleanup_free_ char *cg = NULL;
 	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF, pidfd = -EBADF;
-	int fds[2], dpid = 0, e = 0, status;
+	int fds[2], dpid = 0, e = 0, status, r = -1;
 	pid_t pid;
 
 	unlink(pidfile);
@@ -290,7 +325,7 @@ static int start_daemon(const struct ve_paths *p, const char *bin, const char *m
 		setsid();
 		if (fork() != 0)
 			_exit(0);
-		exec_daemon(wfd, bin, cg, log, pidfile, mnt);
+		exec_daemon(wfd, bin, cg, log, pidfile, mnt, lean);
 	}
 	close(TAKE_FD(wfd));
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -305,24 +340,34 @@ static int start_daemon(const struct ve_paths *p, const char *bin, const char *m
 		goto fail;
 	}
 	/* exec'd: wait for its mount, or for it to give up */
-	for (int waited = 0; waited <= VIEWS_START_MS; waited += 10) {
-		if (is_fuse(mnt))
-			return 0;
-		if (pidfd >= 0 && pidfd_exited(pidfd))
-			break;
-		poll(NULL, 0, 10);
-	}
+	if (wait_mount(mnt, pidfd) == 0)
+		return 0;
 	{
 		_cleanup_close_ int lfd = open(log, O_RDONLY | O_CLOEXEC);
 		_cleanup_free_ char *last = lfd >= 0 ? fd_last_line(lfd) : NULL;
 		*why = xasprintf("lxcfs did not mount '%s'%s%s", mnt, last ? ": " : "",
 				 last ? last : "");
 	}
+	r = -2;
 fail:
 	if (pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 	stop_daemon(p);
-	return -1;
+	return r;
+}
+
+/* Start lxcfs with LXCFS_FUSE_OPTS, or, if it ran but did not mount with
+ * them (a libfuse before 3.12), with its defaults. */
+static int start_daemon(const struct ve_paths *p, const char *bin, const char *mnt, char **why)
+{
+	int r = start_daemon_opts(p, bin, mnt, true, why);
+
+	if (r != -2)
+		return r;
+	vert_debug("%s; again without -o %s", *why, LXCFS_FUSE_OPTS);
+	free(*why);
+	*why = NULL;
+	return start_daemon_opts(p, bin, mnt, false, why) < 0 ? -1 : 0;
 }
 
 char *ve_views_acquire(const struct ve_paths *p, const char *name, const char *no_cgroup_why)

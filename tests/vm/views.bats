@@ -65,7 +65,7 @@ no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
 	echo "# MemTotal inside: $kb kB"
 	[ "$kb" -eq 65536 ]
 	# procps free (the host's, through a volume) reads /proc/meminfo: the
-	# same total (busybox free takes it from sysinfo(2), the host's)
+	# same total (busybox free asks sysinfo(2): see the sysinfo test)
 	local ld=/hostusr/lib/x86_64-linux-gnu
 	[ "$(vert exec v "$ld/ld-linux-x86-64.so.2" --library-path "$ld" /hostusr/bin/free -k |
 		awk '$1 == "Mem:" { print $2 }')" -eq 65536 ]
@@ -95,6 +95,23 @@ no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
 	[ "$(jq '.[0].cpus' <<<"$output")" -eq 1 ]
 	[ "$(vert ps -H -o name,memlimit,cpus v)" = "$(printf '%-16s %-9s %s' v 96.0MiB 1)" ]
 	vert stop -t 1 v
+}
+
+@test "nproc counts the cpuset: --cpus is a quota, --cpuset a pinning (vert(1))" {
+	# --cpus alone: cpuinfo says 1, sched_getaffinity (busybox nproc) the
+	# CPUs the VE may run on, all of them
+	vert create q -T mini --cpus 1 -- sleep 100000
+	vert start q
+	[ "$(vert exec q grep -c ^processor /proc/cpuinfo)" -eq 1 ]
+	[ "$(vert exec q nproc)" -eq "$(nproc)" ]
+	vert destroy --force q
+	# pinned: every view agrees
+	vert create p -T mini --cpuset 1 -- sleep 100000
+	vert start p
+	echo "# pinned: nproc $(vert exec p nproc), cpuinfo $(vert exec p grep -c ^processor /proc/cpuinfo), online '$(vert exec p cat /sys/devices/system/cpu/online)'"
+	[ "$(vert exec p nproc)" -eq 1 ]
+	[ "$(vert exec p grep -c ^processor /proc/cpuinfo)" -eq 1 ]
+	vert destroy --force p
 }
 
 @test "one lxcfs serves every VE of a state root and stops with the last" {
@@ -146,6 +163,32 @@ no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
 	run vert start nol
 	[[ $output != *"host's /proc"* ]]
 	vert destroy --force nol
+}
+
+@test "lxcfs runs with a small libfuse pool; a libfuse that refuses it gets lxcfs's defaults" {
+	vert create pool -T mini --memory 64M -- sleep 100000
+	vert start pool
+	[[ $(lxcfs_of_root) == *" -o max_threads=4,max_idle_threads=1 "* ]]
+	[ "$(tr '\0' '\n' </proc/"$(cat "$R/run/lxcfs/pid")"/environ | grep -c '^MALLOC_ARENA_MAX=1$')" -eq 1 ]
+	vert stop -t 1 pool
+	wait_for 10 no_lxcfs_of_root
+	# a libfuse before 3.12: lxcfs exits on the option, and starts again
+	local w=$BATS_TEST_TMPDIR/lxcfs
+	cat >"$w" <<-'EOF'
+		#!/bin/sh
+		for a; do
+			[ "$a" = -o ] && { echo "fuse: unknown option(s): \`-o max_threads=4'" >&2; exit 1; }
+		done
+		exec /usr/bin/lxcfs "$@"
+	EOF
+	chmod +x "$w"
+	VERT_LXCFS=$w run vert start pool
+	[ "$status" -eq 0 ]
+	[[ $output != *"host's /proc"* ]]
+	[[ $(lxcfs_of_root) != *max_threads* ]]
+	[ "$(vert exec pool awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)" -eq 65536 ]
+	vert destroy --force pool
+	wait_for 10 no_lxcfs_of_root
 }
 
 @test "a rootless VE: its cgroup is its user's, its limits in sight and out of reach" {
