@@ -159,8 +159,8 @@ teardown() {
 	# a number of this run's own: other test runs on the machine sleep too
 	nap=$((7770000 + $$))
 	vert exec ex2 -- sh -c "sleep $nap & echo started" </dev/null
-	run pgrep -xf "sleep $nap"
-	assert_success
+	# the shell may be gone before its background child has exec'd sleep
+	wait_for pgrep -xf "sleep $nap"
 	vert stop ex2
 	run pgrep -xf "sleep $nap"
 	assert_failure
