@@ -4,6 +4,7 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,12 +194,75 @@ static void throttle(void)
 	window = 0;
 }
 
+/* The CPUs a VE's cpu.max quota is worth, rounded up; 0 without one. */
+static unsigned cpu_quota(int dir)
+{
+	char buf[64];
+	long long quota, period;
+	ssize_t n;
+	int fd;
+
+	if (dir < 0 || (fd = openat(dir, "cpu.max", O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lld %lld", &quota, &period) != 2 || quota <= 0 || period <= 0)
+		return 0; /* "max": no quota */
+	return (unsigned)((quota + period - 1) / period);
+}
+
+/* sched_getaffinity(2) of the caller itself (pid 0): its real mask cut
+ * down to as many CPUs as its --cpus quota is worth, so that nproc, Go's
+ * GOMAXPROCS and thread pools sized from it agree with cpuinfo.  Which of
+ * its CPUs it is told of goes round with the VE (its cgroup's inode), so
+ * one-CPU VEs that pin themselves by what they read don't all stack on
+ * the first.  Returns 1 for the kernel's own answer, 0 with the mask in
+ * buf (*ret_n bytes), or -errno. */
+static int ve_affinity(const struct monitor_sysinfo *m, const struct seccomp_notif *req,
+		       unsigned char *buf, size_t cap, size_t *ret_n)
+{
+	size_t len = (size_t)req->data.args[1] < cap ? (size_t)req->data.args[1] : cap;
+	unsigned want = cpu_quota(m->cgroup), count = 0, first, k = 0;
+	struct stat st;
+	long r;
+
+	if (req->data.args[0] != 0 || want == 0)
+		return 1; /* another task's mask, or no quota */
+	r = syscall(SYS_sched_getaffinity, (pid_t)req->pid, len, buf);
+	if (r < 0)
+		return -errno;
+	for (long i = 0; i < r * 8; i++)
+		count += (buf[i / 8] >> (i % 8)) & 1;
+	if (count <= want)
+		return 1;
+	first = fstat(m->cgroup, &st) == 0 ? (unsigned)(st.st_ino % count) : 0;
+	for (long i = 0; i < r * 8; i++) {
+		if (!((buf[i / 8] >> (i % 8)) & 1))
+			continue;
+		/* the k-th CPU of the mask stays when it is one of want from first */
+		if ((k + count - first) % count >= want)
+			buf[i / 8] &= (unsigned char)~(1u << (i % 8));
+		k++;
+	}
+	*ret_n = (size_t)r;
+	return 0;
+}
+
 int monitor_sysinfo_serve(const struct monitor_sysinfo *m)
 {
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
+	union {
+		struct sysinfo si;
+		unsigned char b[8192];
+	} ans;
+	uint64_t addr = 0;
+	size_t n = 0;
 	char path[64];
-	int fd;
+	int fd, r;
 
 	memset(&req, 0, sizeof(req));
 	if (ioctl(m->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
@@ -206,12 +270,24 @@ int monitor_sysinfo_serve(const struct monitor_sysinfo *m)
 		return errno == EINTR || errno == ENOENT ? 0 : -1;
 	memset(&resp, 0, sizeof(resp));
 	resp.id = req.id;
-	if (req.data.arch != NATIVE_AUDIT_ARCH || req.data.nr != SYS_sysinfo) {
+	if (req.data.arch != NATIVE_AUDIT_ARCH) {
 		/* a 32-bit caller's struct is another shape: the kernel's answer */
 		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	} else if (req.data.nr == SYS_sysinfo) {
+		ve_sysinfo(m, &ans.si);
+		n = sizeof(ans.si);
+		addr = req.data.args[0];
+	} else if (req.data.nr == SYS_sched_getaffinity &&
+		   (r = ve_affinity(m, &req, ans.b, sizeof(ans.b), &n)) <= 0) {
+		if (r < 0)
+			resp.error = r;
+		else
+			resp.val = (int64_t)n;
+		addr = req.data.args[2];
 	} else {
-		struct sysinfo si;
-		ve_sysinfo(m, &si);
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	}
+	if (n > 0) {
 		/* the caller's memory through its mem file, opened before the
 		 * check that the request still stands: a pid reused meanwhile
 		 * fails the check instead of getting the write */
@@ -222,11 +298,13 @@ int monitor_sysinfo_serve(const struct monitor_sysinfo *m)
 				close(fd);
 			return 0;
 		}
-		if (fd < 0)
+		if (fd < 0) {
+			resp.val = 0;
 			resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-		else if (pwrite(fd, &si, sizeof(si), (off_t)req.data.args[0]) !=
-			 (ssize_t)sizeof(si))
+		} else if (pwrite(fd, ans.b, n, (off_t)addr) != (ssize_t)n) {
+			resp.val = 0;
 			resp.error = -EFAULT;
+		}
 		if (fd >= 0)
 			close(fd);
 	}

@@ -454,7 +454,7 @@ static struct json_object *build_seccomp(const struct ve_compile_in *in)
 		add_nesting_rules(calls);
 	add_tty_rules(calls);
 	if (in->sysinfo) {
-		static const char *const si[] = { "sysinfo", NULL };
+		static const char *const si[] = { "sysinfo", "sched_getaffinity", NULL };
 		rule = json_object_new_object();
 		json_object_object_add(rule, "names", jstrv(si));
 		json_object_object_add(rule, "action", json_object_new_string("SCMP_ACT_NOTIFY"));

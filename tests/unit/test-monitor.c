@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The monitor loop: console to a size-capped log, exit status; sysinfo(2)
  * answered from a cgroup. */
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,15 +121,17 @@ static void test_sysinfo_from_cgroup(void **state)
 	put(dir, "memory.swap.max", "max\n");
 	put(dir, "memory.swap.current", "0\n");
 	put(dir, "pids.current", "3\n");
+	put(dir, "cpu.max", "100000 100000\n");
 	assert_int_equal(pipe(fdpipe), 0);
 	assert_int_equal(pipe(outpipe), 0);
 	pid = fork();
 	if (pid == 0) {
 		struct sock_filter f[] = {
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4),
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sysinfo, 0, 1),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sysinfo, 1, 0),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sched_getaffinity, 0, 1),
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		};
@@ -143,6 +146,14 @@ static void test_sysinfo_from_cgroup(void **state)
 			_exit(2);
 		if (sysinfo(&si) < 0 || write(outpipe[1], &si, sizeof(si)) != sizeof(si))
 			_exit(3);
+		{
+			cpu_set_t set;
+			int c;
+			CPU_ZERO(&set);
+			c = sched_getaffinity(0, sizeof(set), &set) < 0 ? -1 : CPU_COUNT(&set);
+			if (write(outpipe[1], &c, sizeof(c)) != sizeof(c))
+				_exit(4);
+		}
 		_exit(0);
 	}
 	assert_true(pid > 0);
@@ -163,6 +174,13 @@ static void test_sysinfo_from_cgroup(void **state)
 	assert_int_equal(got.procs, 3);
 	/* no swap limit: the host's swap */
 	assert_int_equal(got.totalswap, (unsigned long)host.totalswap * host.mem_unit);
+	/* a quota of one CPU: sched_getaffinity names one of the CPUs */
+	{
+		int c;
+		assert_int_equal(monitor_sysinfo_serve(&m), 0);
+		assert_int_equal(read(outpipe[0], &c, sizeof(c)), sizeof(c));
+		assert_int_equal(c, 1);
+	}
 	/* the child exits: the loop ends on the listener's hang-up */
 	monitor_sysinfo_loop(&m);
 	{

@@ -97,14 +97,20 @@ no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
 	vert stop -t 1 v
 }
 
-@test "nproc counts the cpuset: --cpus is a quota, --cpuset a pinning (vert(1))" {
-	# --cpus alone: cpuinfo says 1, sched_getaffinity (busybox nproc) the
-	# CPUs the VE may run on, all of them
+@test "nproc tells the --cpus count, a quota, and the --cpuset pinning (vert(1))" {
+	# --cpus alone: cpuinfo says 1, and so does sched_getaffinity (busybox
+	# nproc), answered by vert from cpu.max; the VE still runs on any CPU
 	vert create q -T mini --cpus 1 -- sleep 100000
 	vert start q
 	[ "$(vert exec q grep -c ^processor /proc/cpuinfo)" -eq 1 ]
-	[ "$(vert exec q nproc)" -eq "$(nproc)" ]
+	[ "$(vert exec q nproc)" -eq 1 ]
+	[ "$(vert run --rm --cpus 1 mini -- nproc)" -eq 1 ]
+	local pid
+	pid=$(vert inspect q | jq -r .status.pid)
+	[ "$(taskset -pc "$pid" | sed 's/.*: //')" = "0,1" ] || [ "$(taskset -pc "$pid" | sed 's/.*: //')" = "0-1" ]
 	vert destroy --force q
+	# 1.5 CPUs' worth: 2
+	[ "$(vert run --rm --cpus 1.5 mini -- nproc)" -eq 2 ]
 	# pinned: every view agrees
 	vert create p -T mini --cpuset 1 -- sleep 100000
 	vert start p
