@@ -133,13 +133,6 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "bad host '%s'", o->host);
 	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
-	if (ve_config_userns_private(p, &h->cfg) && h->cfg.idmap_base)
-		return vert_error_set(
-			err, ENOTSUP, VERT_ERR_INVALID,
-			"migrate VE '%s': it runs in a user namespace of its own over "
-			"idmapped layers, which this vert can't checkpoint yet; a VE "
-			"made with --userns host can be (unsafe: its root is the host's)",
-			h->name);
 	{
 		char id[9];
 		random_hex(id, 8);
