@@ -16,11 +16,14 @@
  * renamed into place last: a failed or killed checkpoint leaves no image.
  * CRIU's log stays in the VE's runtime dir (dump.log).
  *
- * The root mount is vert's own (the overlay, later with idmapped lower
- * layers CRIU does not know): CRIU is not asked to dump it, the restore
- * mounts it again and hands it to CRIU as the root.  The network
- * namespace is external too: the restore makes a fresh one with vert's
- * network code, as a start does.
+ * The root mount is vert's own (the overlay, over idmapped layers for a
+ * VE of its own user namespace, which CRIU does not know): CRIU is not
+ * asked to dump it, the restore mounts it again and hands it to CRIU as
+ * the root.  The network namespace is external too: the restore makes a
+ * fresh one with vert's network code, as a start does.  A VE of its own
+ * user namespace keeps it (CRIU restores it, with the ids of the image,
+ * so the range must be free where it is restored); its network namespace
+ * is then CRIU's own, not an external one (ve_criu_own_netns).
  */
 #include <dirent.h>
 #include <fcntl.h>

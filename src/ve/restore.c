@@ -14,7 +14,13 @@
  * fresh network namespace held by a small helper process, mounts the
  * overlay root itself in a private mount namespace, and hands all three
  * to CRIU: the netns as an inherited external namespace, the root with
- * criu_set_root, the cgroup by restoring from inside it.  The state is
+ * criu_set_root, the cgroup by restoring from inside it.  A VE of its own
+ * user namespace: its range is claimed here first (CRIU can't remap it: a
+ * range another VE holds is refused), its root is the overlay a start
+ * makes, mounted from inside a user namespace of its ids and handed over
+ * detached (fs_idmap_overlay_detached), and CRIU, whose restored tasks
+ * can't join a network namespace of the host's user namespace, runs in
+ * the new one (ve_criu_own_netns).  The state is
  * written, then the process execs vert-monitor like any supervisor.
  * A failure at any step undoes the instance (ve_instance_cleanup) and,
  * for --input, the VE's data.
@@ -495,16 +501,24 @@ out:
 }
 
 /* The image's CRIU dirs (criu/, and pre-N/ of a migration, its parents)
- * owned by uid and searchable: a VE of its own user namespace is restored
- * by a process of it, which reads its images itself.  Given back to root
- * (0700) after. */
-static void images_chown(const char *dir, uid_t uid)
+ * owned by uid and searchable, and the image's own dir searchable (the
+ * parent links lead through it): a VE of its own user namespace is
+ * restored by a process of it, which reads its images itself.  Given back
+ * to root (0700, the image dir its *mode) after. */
+static void images_chown(const char *dir, uid_t uid, mode_t *mode)
 {
 	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
 	struct dirent *de;
+	struct stat st;
 	DIR *d;
 
-	if (dfd < 0 || !(d = fdopendir(TAKE_FD(dfd))))
+	if (dfd < 0 || fstat(dfd, &st) < 0)
+		return;
+	if (uid)
+		*mode = st.st_mode & 07777;
+	if (fchmod(dfd, uid ? (*mode | 0111) : *mode) < 0)
+		vert_debug("chmod '%s': %s", dir, strerror(errno));
+	if (!(d = fdopendir(TAKE_FD(dfd))))
 		return;
 	while ((de = readdir(d))) {
 		_cleanup_close_ int sub = -EBADF;
@@ -536,6 +550,7 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 	struct cg_handle cg = CG_HANDLE_INIT;
 	_cleanup_vnet_ struct vnet_state *net = NULL;
 	uint8_t mac[6], *macp = NULL;
+	mode_t im_mode = 0700;
 	int netfd = -EBADF, holder_fd = -EBADF, r;
 	pid_t holder = 0, pid = 0;
 
@@ -582,10 +597,10 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 	if ((r = mount_root(h, root, err)) < 0)
 		goto fail;
 	if (ve_criu_own_netns(h))
-		images_chown(im->dir, (uid_t)c->idmap_base);
+		images_chown(im->dir, (uid_t)c->idmap_base, &im_mode);
 	r = criu_run(h, im, netfd, net, root, b->cgroup_fd, b->cgroup, &pid, err);
 	if (ve_criu_own_netns(h))
-		images_chown(im->dir, 0);
+		images_chown(im->dir, 0, &im_mode);
 	/* back to the host's mounts: the VE has its root, bound by CRIU */
 	umount2(root, MNT_DETACH);
 	if (hostns >= 0 && setns(hostns, CLONE_NEWNS) < 0)

@@ -376,3 +376,34 @@ migrate_env() {
 	v2 destroy umg
 	[ ! -e "$CK2IDMAP/$base" ]
 }
+
+@test "migrate of a default VE whose range is held on the target: refused there, it runs here again, nothing is left there" {
+	migrate_env
+	vert create uhd --template mini -- sh -c "$COUNTER"
+	vert start uhd
+	wait_for 10 count_above "$R" uhd 5
+	base=$(base_of "$(uid_map_of "$R" uhd)")
+	# the target's registry: the range is another VE's there (its claimer lives)
+	sleep 1000 3>&- &
+	holder=$!
+	printf '%s\nholder\n%d\n' "$R2" "$holder" >"$CK2IDMAP/$base"
+	run vert migrate uhd host2
+	echo "$output"
+	assert_failure
+	assert_output --partial "is held by VE 'holder'"
+	running_in "$R" uhd
+	c=$(count_of "$R" uhd)
+	wait_for 10 count_above "$R" uhd "$c"
+	[ "$(sed -n 2p "/var/lib/vert/idmap/$base")" = uhd ]
+	# nothing half-made there: no VE, no veth, the claim is the holder's
+	run v2 ps -a -q
+	refute_output --partial uhd
+	[ ! -e "$R2/ves/uhd" ]
+	[ "$(sed -n 2p "$CK2IDMAP/$base")" = holder ]
+	[ -z "$(ip -n vertck2 -o link show type veth)" ]
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	kill "$holder"
+	rm -f "$CK2IDMAP/$base"
+	vert stop uhd
+	vert destroy uhd
+}
