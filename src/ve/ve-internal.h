@@ -196,6 +196,8 @@ char *ve_criu_reason(int dirfd, const char *log);
 /* A VE of its own user namespace: CRIU runs in its network namespace
  * (checkpoint.c); ve_criu_enter_netns enters pid's (or netfd's). */
 bool ve_criu_own_netns(const struct ve_handle *h);
+/* Migrations whose vert died, finished (migrate.c). */
+void ve_migrate_sweep(const struct ve_paths *p);
 int ve_criu_enter_netns(pid_t pid, int netfd, int *ret_self, vert_error_t *err);
 
 #endif

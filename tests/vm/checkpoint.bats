@@ -407,3 +407,91 @@ migrate_env() {
 	vert stop uhd
 	vert destroy uhd
 }
+
+# netns-ssh that SIGKILLs the migrating vert when the target's restore is
+# asked for: the VE is dumped (and stopped) here, the image sent there.
+# KILL_AFTER=1: once the target's restore is done.
+kill_ssh() {
+	cat >"$BATS_TEST_TMPDIR/kill-ssh" <<'SH'
+#!/bin/sh
+case "$2" in
+*" restore "*)
+	rc=255
+	[ -z "$KILL_AFTER" ] || { "$NETNS_SSH" "$@"; rc=$?; }
+	kill -KILL "$(cat "$KILL_PIDFILE")"
+	exit $rc
+	;;
+esac
+exec "$NETNS_SSH" "$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/kill-ssh"
+	export KILL_PIDFILE=$BATS_TEST_TMPDIR/migrate.pid NETNS_SSH=$VERT_SSH
+}
+
+@test "a vert killed mid-migration is reconciled by the next command: the VE runs here again, nothing is left there" {
+	migrate_env
+	kill_ssh
+	vert create ukill --template mini -- sh -c "$COUNTER"
+	vert start ukill
+	wait_for 10 count_above "$R" ukill 5
+	map=$(uid_map_of "$R" ukill)
+	base=$(base_of "$map")
+	before_pids=$(ns_pids "$R" ukill)
+	VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh "$VERT" --root "$R" migrate ukill host2 3>&- &
+	mpid=$!
+	echo "$mpid" >"$KILL_PIDFILE"
+	st=0
+	wait "$mpid" || st=$?
+	[ "$st" = 137 ]
+	# the next command here finds the migration's journal, its vert dead
+	run vert ps -a
+	echo "$output"
+	running_in "$R" ukill
+	c=$(count_of "$R" ukill)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R" ukill "$c"
+	[ "$(ns_pids "$R" ukill)" = "$before_pids" ]
+	[ "$(uid_map_of "$R" ukill)" = "$map" ]
+	[ "$(sed -n 2p "/var/lib/vert/idmap/$base")" = ukill ]
+	[ -z "$(ls -A "$R/run/migrate" 2>/dev/null)" ]
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	# and there: no VE, no veth, no claim
+	run v2 ps -a -q
+	refute_output --partial ukill
+	[ ! -e "$R2/ves/ukill" ]
+	[ ! -e "$CK2IDMAP/$base" ]
+	[ -z "$(ip -n vertck2 -o link show type veth)" ]
+	vert stop ukill
+	vert destroy ukill
+}
+
+@test "a vert killed once the target restored the VE: the next command here finishes the migration" {
+	migrate_env
+	kill_ssh
+	vert create ukil2 --template mini -- sh -c "$COUNTER"
+	vert start ukil2
+	wait_for 10 count_above "$R" ukil2 5
+	map=$(uid_map_of "$R" ukil2)
+	base=$(base_of "$map")
+	KILL_AFTER=1 VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh "$VERT" --root "$R" migrate ukil2 host2 3>&- &
+	mpid=$!
+	echo "$mpid" >"$KILL_PIDFILE"
+	st=0
+	wait "$mpid" || st=$?
+	[ "$st" = 137 ]
+	running_in "$R2" ukil2
+	run vert ps -a -q
+	echo "$output"
+	assert_output --partial "VE 'ukil2' runs on 'host2': its interrupted migration is finished"
+	run vert ps -a -q
+	refute_output --partial ukil2
+	[ ! -e "$R/ves/ukil2" ]
+	[ ! -e "/var/lib/vert/idmap/$base" ]
+	[ -z "$(ls -A "$R/run/migrate" 2>/dev/null)" ]
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	c=$(count_of "$R2" ukil2)
+	wait_for 10 count_above "$R2" ukil2 "$c"
+	[ "$(uid_map_of "$R2" ukil2)" = "$map" ]
+	v2 stop ukil2
+	v2 destroy ukil2
+}
