@@ -290,6 +290,11 @@ void ve_migrate_sweep(const struct ve_paths *p)
 		if ((lock = journal_lock(p, name, NULL)) < 0)
 			continue; /* its vert lives */
 		where = journal_path(p, name, "json");
+		if (access(where, F_OK) < 0) {
+			/* finished since we looked */
+			journal_done(p, name, lock);
+			continue;
+		}
 		if (vjson_parse_file(AT_FDCWD, where, 1 << 16, &o, &e) < 0 ||
 		    vjson_dispatch(o, journal_table, 0, &j, where, &e) < 0) {
 			vert_log(VERT_LOG_WARNING, "an interrupted migration: %s", e.msg);
@@ -582,6 +587,11 @@ void ve_migrate_sweep(const struct ve_paths *p)
 		if ((lock = journal_lock(p, name, NULL)) < 0)
 			continue; /* its vert lives */
 		where = journal_path(p, name, "json");
+		if (access(where, F_OK) < 0) {
+			/* finished since we looked */
+			journal_done(p, name, lock);
+			continue;
+		}
 		if (vjson_parse_file(AT_FDCWD, where, 1 << 16, &o, &e) < 0 ||
 		    vjson_dispatch(o, journal_table, 0, &j, where, &e) < 0) {
 			vert_log(VERT_LOG_WARNING, "an interrupted migration: %s", e.msg);
