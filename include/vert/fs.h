@@ -7,6 +7,7 @@
 #define VERT_FS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "vert/error.h"
@@ -61,6 +62,22 @@ struct fs_setup_opts {
 int fs_tree_clone(const char *path, bool recursive);
 int fs_idmap_clone(const char *path, int userns_fd, const char *what, int *ret_fd,
 		   vert_error_t *err);
+/* Idmapped overlay layers staged for a mount from inside the VE's user
+ * namespace: a private tmpfs on the cwd (at names it in errors) holds the
+ * detached layer mounts as "lower" and "layer" and an empty "root"; the
+ * cwd is the tmpfs after.  The overlay's options for a mount on "root"
+ * come from fs_idmap_overlay_data. */
+int fs_idmap_stage(int lower_fd, int layer_fd, const char *at, int *ret_stagefd, vert_error_t *err);
+char *fs_idmap_overlay_data(const char *upper, const char *work);
+/* The overlay a VE of its own user namespace gets at start, made the same
+ * way by a helper in a new user namespace mapping 0 to host id base
+ * (count ids), so its superblock is that namespace's: a detached mount
+ * (ret_fd) for the caller to attach (a restore, src/ve/restore.c).
+ * layer_dir holds the upper and work dirs; stage_at is a directory the
+ * helper stages the layers on, in its own mount namespace. */
+int fs_idmap_overlay_detached(const char *lower, const char *layer_dir, const char *upper,
+			      const char *work, uint32_t base, uint32_t count, const char *stage_at,
+			      int *ret_fd, vert_error_t *err);
 int fs_setup_rootfs(const struct rt_spec *spec, const struct fs_setup_opts *o, vert_error_t *err);
 /* After pivot_root: masked/readonly paths and final remounts. */
 int fs_finish_rootfs(const struct rt_spec *spec, vert_error_t *err);

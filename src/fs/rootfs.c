@@ -120,12 +120,9 @@ static const char *base_name(const char *p)
  * xattrs are the host root's, so the overlay keeps its whiteouts and
  * opaque dirs in user.overlay.* (Linux 5.11).
  */
-static int mount_rootfs_idmapped(const struct rt_spec *s, const struct fs_setup_opts *o,
-				 int *ret_rootfd, vert_error_t *err)
+int fs_idmap_stage(int lower_fd, int layer_fd, const char *at, int *ret_stagefd, vert_error_t *err)
 {
-	_cleanup_free_ char *data = NULL, *merged = NULL;
 	_cleanup_close_ int ctx = -EBADF, mfd = -EBADF;
-	const char *upper = base_name(s->overlay_upper), *work = base_name(s->overlay_work);
 	int r;
 
 	/* The VE's root can't walk the host's path to the mountpoint (its
@@ -138,9 +135,9 @@ static int mount_rootfs_idmapped(const struct rt_spec *s, const struct fs_setup_
 	    (mfd = fsmount(ctx, FSMOUNT_CLOEXEC,
 			   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) < 0 ||
 	    move_mount(mfd, "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return vert_error_sys(err, "stage the VE's layers on '%s'", s->root_path);
-	if ((r = attach_at(o->idmap_lower_fd, mfd, "lower", err)) < 0 ||
-	    (r = attach_at(o->idmap_upper_fd, mfd, "layer", err)) < 0)
+		return vert_error_sys(err, "stage the VE's layers on '%s'", at);
+	if ((r = attach_at(lower_fd, mfd, "lower", err)) < 0 ||
+	    (r = attach_at(layer_fd, mfd, "layer", err)) < 0)
 		return r;
 	if (mkdirat(mfd, "root", 0755) < 0)
 		return vert_error_sys(err, "create the VE's root mountpoint");
@@ -149,10 +146,27 @@ static int mount_rootfs_idmapped(const struct rt_spec *s, const struct fs_setup_
 	 * may not search (a root dir of mode 0700). */
 	if (fchdir(mfd) < 0)
 		return vert_error_sys(err, "enter the VE's staged layers");
-	data = xasprintf("lowerdir=lower,upperdir=layer/%s,workdir=layer/%s,userxattr", upper,
-			 work);
-	merged = xstrdup("root");
-	if (mount("overlay", merged, "overlay", MS_NODEV, data) < 0)
+	*ret_stagefd = TAKE_FD(mfd);
+	return 0;
+}
+
+char *fs_idmap_overlay_data(const char *upper, const char *work)
+{
+	return xasprintf("lowerdir=lower,upperdir=layer/%s,workdir=layer/%s,userxattr",
+			 base_name(upper), base_name(work));
+}
+
+static int mount_rootfs_idmapped(const struct rt_spec *s, const struct fs_setup_opts *o,
+				 int *ret_rootfd, vert_error_t *err)
+{
+	_cleanup_free_ char *data = NULL;
+	_cleanup_close_ int mfd = -EBADF;
+	int r;
+
+	if ((r = fs_idmap_stage(o->idmap_lower_fd, o->idmap_upper_fd, s->root_path, &mfd, err)) < 0)
+		return r;
+	data = fs_idmap_overlay_data(s->overlay_upper, s->overlay_work);
+	if (mount("overlay", "root", "overlay", MS_NODEV, data) < 0)
 		return overlay_error(s, s->root_path, err);
 	/* "root" now leads into the overlay */
 	if ((*ret_rootfd = openat(mfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)

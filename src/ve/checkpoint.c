@@ -16,17 +16,21 @@
  * renamed into place last: a failed or killed checkpoint leaves no image.
  * CRIU's log stays in the VE's runtime dir (dump.log).
  *
- * The root mount is vert's own (the overlay, later with idmapped lower
- * layers CRIU does not know): CRIU is not asked to dump it, the restore
- * mounts it again and hands it to CRIU as the root.  The network
- * namespace is external too: the restore makes a fresh one with vert's
- * network code, as a start does.
+ * The root mount is vert's own (the overlay, over idmapped layers for a
+ * VE of its own user namespace, which CRIU does not know): CRIU is not
+ * asked to dump it, the restore mounts it again and hands it to CRIU as
+ * the root.  The network namespace is external too: the restore makes a
+ * fresh one with vert's network code, as a start does.  A VE of its own
+ * user namespace keeps it (CRIU restores it, with the ids of the image,
+ * so the range must be free where it is restored); its network namespace
+ * is then CRIU's own, not an external one (ve_criu_own_netns).
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <json-c/json.h>
 #include <libgen.h>
+#include <sched.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -228,6 +232,11 @@ static int external_mounts(const struct ve_handle *h, pid_t pid, struct json_obj
 				kind = "net";
 		if (!kind && strcmp(fstype, "devtmpfs") == 0)
 			kind = "dev";
+		/* a VE of its own user namespace: its sysfs is of a network
+		 * namespace the restored one can't mount (ve_criu_own_netns) */
+		if (!kind && strcmp(fstype, "sysfs") == 0 && strcmp(mp, "/sys") == 0 &&
+		    ve_criu_own_netns(h))
+			kind = "sysfs";
 		/* the VE's cgroup2 and its limit files bound read-only over
 		 * themselves: a restore from the host's cgroup namespace would
 		 * mount the hierarchy's top there, so both are the new cgroup's,
@@ -305,6 +314,40 @@ static int set_external_netns(pid_t pid, vert_error_t *err)
 	return 0;
 }
 
+/*
+ * A VE of its own user namespace is dumped and restored with CRIU running
+ * in the VE's network namespace, which CRIU then leaves alone, as the
+ * host's: CRIU 3.17 restores the user namespace itself, and a process of
+ * that new namespace may not join (setns) a network namespace it does not
+ * own, as an external one is joined.  So the restored VE inherits the
+ * namespace vert made for it, owned by the host's user namespace: its
+ * addresses, routes and the host's rules are vert's as at a start, but
+ * its root can't reconfigure them (no CAP_NET_ADMIN there), and its /sys
+ * is a sysfs of that namespace bound from outside (kind "sysfs").
+ */
+bool ve_criu_own_netns(const struct ve_handle *h)
+{
+	return ve_config_userns_private(h->p, &h->cfg) && h->cfg.idmap_base;
+}
+
+/* Into the network namespace of pid (or netfd), the current one kept in
+ * *ret_self to come back to. */
+int ve_criu_enter_netns(pid_t pid, int netfd, int *ret_self, vert_error_t *err)
+{
+	_cleanup_free_ char *ns = pid > 0 ? xasprintf("/proc/%d/ns/net", pid) : NULL;
+	_cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = -EBADF;
+
+	if (self < 0)
+		return vert_error_sys(err, "open our network namespace");
+	if (ns && (fd = open(ns, O_RDONLY | O_CLOEXEC)) < 0)
+		return vert_error_sys(err, "open '%s'", ns);
+	if (setns(ns ? fd : netfd, CLONE_NEWNET) < 0)
+		return vert_error_sys(err, "enter the VE's network namespace");
+	*ret_self = TAKE_FD(self);
+	return 0;
+}
+
 static struct json_object *image_meta(const struct ve_handle *h, pid_t pid, struct json_object *ext)
 {
 	struct json_object *o = json_object_new_object();
@@ -372,7 +415,7 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 	_cleanup_free_ char *criu_dir = xasprintf("%s/%s", tmp, sub);
 	_cleanup_free_ char *upper_src = xasprintf("%s/upper", h->data_dir);
 	_cleanup_free_ char *upper_dst = xasprintf("%s/upper", tmp);
-	_cleanup_close_ int imgfd = -EBADF, workfd = -EBADF;
+	_cleanup_close_ int imgfd = -EBADF, workfd = -EBADF, selfnet = -EBADF;
 	struct dump_ctx ctx = { .h = h, .upper_src = upper_src, .upper_dst = upper_dst };
 	int r;
 
@@ -407,8 +450,10 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 	criu_set_manage_cgroups_mode(CRIU_CG_MODE_SOFT);
 	if (on_cgroup2(s->cgroup) && criu_set_freeze_cgroup(s->cgroup) < 0)
 		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the cgroup");
-	if ((r = set_external_netns(s->pid, err)) < 0 ||
+	if ((!ve_criu_own_netns(h) && (r = set_external_netns(s->pid, err)) < 0) ||
 	    (r = external_mounts(h, s->pid, ext, err)) < 0)
+		return r;
+	if (ve_criu_own_netns(h) && (r = ve_criu_enter_netns(s->pid, -EBADF, &selfnet, err)) < 0)
 		return r;
 	if (pre) {
 		r = criu_pre_dump();
@@ -419,6 +464,9 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 		dump_cur = NULL;
 		criu_set_notify_cb(NULL);
 	}
+	if (selfnet >= 0 && setns(selfnet, CLONE_NEWNET) < 0)
+		vert_log(VERT_LOG_WARNING, "back to the host's network namespace: %s",
+			 strerror(errno));
 	if (ctx.r < 0) {
 		vert_error_move(err, &ctx.err);
 		return vert_error_wrap(err, "copy the upper dir");
@@ -476,15 +524,6 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 
 	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
-	/* CRIU 3.17 restores a user namespace itself, and knows nothing of
-	 * the idmapped layers the VE's root is made of (src/fs/idmap.c) */
-	if (ve_config_userns_private(h->p, &h->cfg) && h->cfg.idmap_base)
-		return vert_error_set(
-			err, ENOTSUP, VERT_ERR_INVALID,
-			"checkpoint VE '%s': it runs in a user namespace of its own over idmapped "
-			"layers, which this vert can't checkpoint yet; a VE made with "
-			"--userns host can be (unsafe: its root is the host's)",
-			h->name);
 	if (!ve_reconcile_locked(h) || ve_state_read(h->p, h->name, &s, NULL) < 0 ||
 	    !proc_alive(s.pid, s.start_time)) {
 		ve_state_done(&s);

@@ -17,11 +17,15 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <json-c/json.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "ve-internal.h"
+#include "vert/json.h"
 #include "vert/util.h"
 
 #ifdef HAVE_CRIU
@@ -116,6 +120,196 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 	return 0;
 }
 
+/*
+ * The migration's journal, RUN/migrate/NAME.json, says how far it got,
+ * for the next command (ve_migrate_sweep) should this vert be killed:
+ * "precopy" (the VE runs here), "dumped" (CRIU stopped it, the image is
+ * whole in the stage and never went to the target's restore),
+ * "restoring" (the target's restore was started, with what outcome the
+ * target knows).  NAME.lock, locked while the migrating vert lives (the
+ * kernel drops a dead process's lock), tells a live one from a dead one.
+ */
+struct journal {
+	const char *phase, *host, *ssh, *remote, *stage, *rdir;
+	bool keep_source;
+};
+
+/* a string of the document, borrowed: it lives as long as the document */
+static int borrow_string(struct json_object *v, void *target, const struct vjson_field *f,
+			 const struct vjson_loc *loc, vert_error_t *err)
+{
+	(void)f;
+	return vjson_get_string(v, loc, (const char **)target, err);
+}
+
+static const struct vjson_field journal_table[] = {
+	VJSON_FIELD("phase", VJSON_STRING, borrow_string, struct journal, phase, VJSON_MANDATORY),
+	VJSON_FIELD("host", VJSON_STRING, borrow_string, struct journal, host, VJSON_MANDATORY),
+	VJSON_FIELD("ssh", VJSON_STRING, borrow_string, struct journal, ssh, VJSON_MANDATORY),
+	VJSON_FIELD("remote", VJSON_STRING, borrow_string, struct journal, remote, VJSON_MANDATORY),
+	VJSON_FIELD("stage", VJSON_STRING, borrow_string, struct journal, stage, VJSON_MANDATORY),
+	VJSON_FIELD("rdir", VJSON_STRING, borrow_string, struct journal, rdir, VJSON_MANDATORY),
+	VJSON_FIELD("keep_source", VJSON_BOOL, vjson_bool, struct journal, keep_source, 0),
+	{},
+};
+
+static char *journal_path(const struct ve_paths *p, const char *name, const char *ext)
+{
+	return xasprintf("%s/migrate/%s.%s", p->run, name, ext);
+}
+
+/* The lock, taken without waiting: -EWOULDBLOCK while its vert lives. */
+static int journal_lock(const struct ve_paths *p, const char *name, vert_error_t *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/migrate", p->run);
+	_cleanup_free_ char *path = journal_path(p, name, "lock");
+	int fd, r;
+
+	if ((r = mkdir_p(dir, 0700)) < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "create '%s'", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return vert_error_sys(err, "open '%s'", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		close(fd);
+		return vert_error_set(err, -r, VERT_ERR_BUSY, "VE '%s' is being migrated", name);
+	}
+	return fd;
+}
+
+static int journal_write(const struct ve_paths *p, const struct migrate *m, const char *stage,
+			 bool keep, const char *phase, vert_error_t *err)
+{
+	_cleanup_free_ char *path = journal_path(p, m->name, "json");
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	const char *s;
+
+	json_object_object_add(o, "phase", json_object_new_string(phase));
+	json_object_object_add(o, "host", json_object_new_string(m->host));
+	json_object_object_add(o, "ssh", json_object_new_string(m->ssh));
+	json_object_object_add(o, "remote", json_object_new_string(m->remote));
+	json_object_object_add(o, "stage", json_object_new_string(stage));
+	json_object_object_add(o, "rdir", json_object_new_string(m->rdir));
+	json_object_object_add(o, "keep_source", json_object_new_boolean(keep));
+	s = json_object_to_json_string(o);
+	if (write_file_atomic_at(AT_FDCWD, path, s, strlen(s), 0600) < 0)
+		return vert_error_sys(err, "write '%s'", path);
+	return 0;
+}
+
+static void journal_done(const struct ve_paths *p, const char *name, int lockfd)
+{
+	_cleanup_free_ char *path = journal_path(p, name, "json");
+	_cleanup_free_ char *lock = journal_path(p, name, "lock");
+	unlink(path);
+	unlink(lock);
+	if (lockfd >= 0)
+		close(lockfd);
+}
+
+/* A migration whose vert died, finished: the VE runs here again, or,
+ * when the target's restore was started and the VE is there, goes from
+ * here; the stages go on both sides.  False: the target could not be
+ * asked, the journal stays for a later command. */
+static bool recover(const struct ve_paths *p, const char *name, const struct journal *j)
+{
+	struct migrate m = { .host = j->host, .ssh = j->ssh, .remote = j->remote, .name = name };
+	_cleanup_free_ char *img = xasprintf("%s/img", j->stage), *cmd = NULL;
+	_cleanup_free_ char *meta = xasprintf("%s/image.json", img);
+	vert_error_t e = VERT_ERROR_INIT;
+	bool there = false;
+
+	m.rdir = (char *)j->rdir;
+	if (strcmp(j->phase, "restoring") == 0) {
+		if (remote(p, &m, "true", &e) < 0) {
+			vert_log(VERT_LOG_WARNING,
+				 "VE '%s': its migration to '%s' was interrupted and '%s' can't be "
+				 "asked how far it got (%s); tried again by the next command",
+				 name, j->host, j->host, e.msg);
+			vert_error_clear(&e);
+			return false;
+		}
+		cmd = xasprintf("%s inspect %s >/dev/null 2>&1", j->remote, name);
+		there = remote(p, &m, cmd, &e) == 0;
+		vert_error_clear(&e);
+	}
+	if (there) {
+		_cleanup_ve_handle_ struct ve_handle *h = NULL;
+		vert_log(VERT_LOG_NOTICE,
+			 "VE '%s' runs on '%s': its interrupted migration is finished", name,
+			 j->host);
+		if (!j->keep_source &&
+		    (ve_open(p, name, 0, &h, &e) < 0 || ve_destroy(h, false, &e) < 0))
+			vert_log(VERT_LOG_WARNING, "VE '%s' (migrated): %s", name, e.msg);
+	} else if (strcmp(j->phase, "precopy") != 0 || access(meta, F_OK) == 0) {
+		/* dumped (an image whole in the stage: killed before the
+		 * journal said so), or never given to the target's restore */
+		struct ve_restore_opts ro = { .input = img };
+		if (ve_restore(p, name, &ro, &e) < 0)
+			vert_log(VERT_LOG_WARNING,
+				 "VE '%s': its migration to '%s' was interrupted, and it could not "
+				 "be "
+				 "restored here from '%s': %s",
+				 name, j->host, img, e.msg);
+		else
+			vert_log(VERT_LOG_NOTICE,
+				 "VE '%s' runs here again: its migration to '%s' was interrupted",
+				 name, j->host);
+		if (e.msg) {
+			/* the image stays for a restore by hand */
+			vert_error_clear(&e);
+			return true;
+		}
+	}
+	vert_error_clear(&e);
+	ve_remove_tree(p, j->stage, NULL);
+	free(cmd);
+	cmd = xasprintf("rm -rf %s", j->rdir);
+	remote(p, &m, cmd, &e);
+	vert_error_clear(&e);
+	return true;
+}
+
+void ve_migrate_sweep(const struct ve_paths *p)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/migrate", p->run);
+	struct dirent *de;
+	DIR *d;
+
+	if (p->rootless || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *name = NULL, *where = NULL;
+		_cleanup_json_ struct json_object *o = NULL;
+		struct journal j = { 0 };
+		vert_error_t e = VERT_ERROR_INIT;
+		int lock;
+		if (!str_endswith(de->d_name, ".json"))
+			continue;
+		name = xstrndup(de->d_name, strlen(de->d_name) - 5);
+		if ((lock = journal_lock(p, name, NULL)) < 0)
+			continue; /* its vert lives */
+		where = journal_path(p, name, "json");
+		if (access(where, F_OK) < 0) {
+			/* finished since we looked */
+			journal_done(p, name, lock);
+			continue;
+		}
+		if (vjson_parse_file(AT_FDCWD, where, 1 << 16, &o, &e) < 0 ||
+		    vjson_dispatch(o, journal_table, 0, &j, where, &e) < 0) {
+			vert_log(VERT_LOG_WARNING, "an interrupted migration: %s", e.msg);
+			vert_error_clear(&e);
+			close(lock);
+			continue;
+		}
+		if (recover(p, name, &j))
+			journal_done(p, name, lock);
+		else
+			close(lock);
+	}
+	closedir(d);
+}
+
 int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_migrate_result *res,
 	       vert_error_t *err)
 {
@@ -125,7 +319,7 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 	char stage[] = "/var/tmp/vert-migrate.XXXXXX";
 	_cleanup_free_ char *image = NULL, *img = NULL, *cmd = NULL;
 	uint64_t t0 = now_ns();
-	int r;
+	int r, lockfd = -EBADF;
 
 	m.ssh = getenv("VERT_SSH") ? getenv("VERT_SSH") : "ssh -o BatchMode=yes";
 	m.remote = getenv("VERT_REMOTE") ? getenv("VERT_REMOTE") : "vert";
@@ -133,13 +327,6 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "bad host '%s'", o->host);
 	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
-	if (ve_config_userns_private(p, &h->cfg) && h->cfg.idmap_base)
-		return vert_error_set(
-			err, ENOTSUP, VERT_ERR_INVALID,
-			"migrate VE '%s': it runs in a user namespace of its own over "
-			"idmapped layers, which this vert can't checkpoint yet; a VE "
-			"made with --userns host can be (unsafe: its root is the host's)",
-			h->name);
 	{
 		char id[9];
 		random_hex(id, 8);
@@ -167,14 +354,23 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 		r = vert_error_sys(err, "create '%s'", stage);
 		goto out_remote;
 	}
+	if ((lockfd = journal_lock(p, h->name, err)) < 0 ||
+	    (r = journal_write(p, &m, stage, o->keep_source, "precopy", err)) < 0) {
+		r = lockfd < 0 ? lockfd : r;
+		goto out;
+	}
 	img = xasprintf("%s/img", stage);
 	co.output = img;
 	if ((r = ve_checkpoint(h, &co, &image, err)) < 0)
 		goto out; /* CRIU resumed the VE, or never stopped it */
+	if ((r = journal_write(p, &m, stage, o->keep_source, "dumped", err)) < 0)
+		goto restore_here;
 	if ((r = send_dirs(p, &m, img, "criu upper config.json image.json template.json", err)) < 0)
 		goto restore_here;
 	free(cmd);
 	cmd = xasprintf("%s restore %s --input %s/img", m.remote, h->name, m.rdir);
+	if ((r = journal_write(p, &m, stage, o->keep_source, "restoring", err)) < 0)
+		goto restore_here;
 	if ((r = remote(p, &m, cmd, err)) < 0)
 		goto restore_here;
 	res->freeze_ns = now_ns() - m.t_freeze;
@@ -205,6 +401,8 @@ restore_here : {
 out:
 	if (*stage != '\0' && access(stage, F_OK) == 0)
 		ve_remove_tree(p, stage, NULL);
+	if (lockfd >= 0)
+		journal_done(p, h->name, TAKE_FD(lockfd));
 out_remote:
 	free(cmd);
 	cmd = xasprintf("rm -rf %s", m.rdir);
@@ -219,6 +417,196 @@ out_remote:
 
 #else
 
+/*
+ * The migration's journal, RUN/migrate/NAME.json, says how far it got,
+ * for the next command (ve_migrate_sweep) should this vert be killed:
+ * "precopy" (the VE runs here), "dumped" (CRIU stopped it, the image is
+ * whole in the stage and never went to the target's restore),
+ * "restoring" (the target's restore was started, with what outcome the
+ * target knows).  NAME.lock, locked while the migrating vert lives (the
+ * kernel drops a dead process's lock), tells a live one from a dead one.
+ */
+struct journal {
+	const char *phase, *host, *ssh, *remote, *stage, *rdir;
+	bool keep_source;
+};
+
+/* a string of the document, borrowed: it lives as long as the document */
+static int borrow_string(struct json_object *v, void *target, const struct vjson_field *f,
+			 const struct vjson_loc *loc, vert_error_t *err)
+{
+	(void)f;
+	return vjson_get_string(v, loc, (const char **)target, err);
+}
+
+static const struct vjson_field journal_table[] = {
+	VJSON_FIELD("phase", VJSON_STRING, borrow_string, struct journal, phase, VJSON_MANDATORY),
+	VJSON_FIELD("host", VJSON_STRING, borrow_string, struct journal, host, VJSON_MANDATORY),
+	VJSON_FIELD("ssh", VJSON_STRING, borrow_string, struct journal, ssh, VJSON_MANDATORY),
+	VJSON_FIELD("remote", VJSON_STRING, borrow_string, struct journal, remote, VJSON_MANDATORY),
+	VJSON_FIELD("stage", VJSON_STRING, borrow_string, struct journal, stage, VJSON_MANDATORY),
+	VJSON_FIELD("rdir", VJSON_STRING, borrow_string, struct journal, rdir, VJSON_MANDATORY),
+	VJSON_FIELD("keep_source", VJSON_BOOL, vjson_bool, struct journal, keep_source, 0),
+	{},
+};
+
+static char *journal_path(const struct ve_paths *p, const char *name, const char *ext)
+{
+	return xasprintf("%s/migrate/%s.%s", p->run, name, ext);
+}
+
+/* The lock, taken without waiting: -EWOULDBLOCK while its vert lives. */
+static int journal_lock(const struct ve_paths *p, const char *name, vert_error_t *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/migrate", p->run);
+	_cleanup_free_ char *path = journal_path(p, name, "lock");
+	int fd, r;
+
+	if ((r = mkdir_p(dir, 0700)) < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "create '%s'", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return vert_error_sys(err, "open '%s'", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		close(fd);
+		return vert_error_set(err, -r, VERT_ERR_BUSY, "VE '%s' is being migrated", name);
+	}
+	return fd;
+}
+
+static int journal_write(const struct ve_paths *p, const struct migrate *m, const char *stage,
+			 bool keep, const char *phase, vert_error_t *err)
+{
+	_cleanup_free_ char *path = journal_path(p, m->name, "json");
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	const char *s;
+
+	json_object_object_add(o, "phase", json_object_new_string(phase));
+	json_object_object_add(o, "host", json_object_new_string(m->host));
+	json_object_object_add(o, "ssh", json_object_new_string(m->ssh));
+	json_object_object_add(o, "remote", json_object_new_string(m->remote));
+	json_object_object_add(o, "stage", json_object_new_string(stage));
+	json_object_object_add(o, "rdir", json_object_new_string(m->rdir));
+	json_object_object_add(o, "keep_source", json_object_new_boolean(keep));
+	s = json_object_to_json_string(o);
+	if (write_file_atomic_at(AT_FDCWD, path, s, strlen(s), 0600) < 0)
+		return vert_error_sys(err, "write '%s'", path);
+	return 0;
+}
+
+static void journal_done(const struct ve_paths *p, const char *name, int lockfd)
+{
+	_cleanup_free_ char *path = journal_path(p, name, "json");
+	_cleanup_free_ char *lock = journal_path(p, name, "lock");
+	unlink(path);
+	unlink(lock);
+	if (lockfd >= 0)
+		close(lockfd);
+}
+
+/* A migration whose vert died, finished: the VE runs here again, or,
+ * when the target's restore was started and the VE is there, goes from
+ * here; the stages go on both sides.  False: the target could not be
+ * asked, the journal stays for a later command. */
+static bool recover(const struct ve_paths *p, const char *name, const struct journal *j)
+{
+	struct migrate m = { .host = j->host, .ssh = j->ssh, .remote = j->remote, .name = name };
+	_cleanup_free_ char *img = xasprintf("%s/img", j->stage), *cmd = NULL;
+	_cleanup_free_ char *meta = xasprintf("%s/image.json", img);
+	vert_error_t e = VERT_ERROR_INIT;
+	bool there = false;
+
+	m.rdir = (char *)j->rdir;
+	if (strcmp(j->phase, "restoring") == 0) {
+		if (remote(p, &m, "true", &e) < 0) {
+			vert_log(VERT_LOG_WARNING,
+				 "VE '%s': its migration to '%s' was interrupted and '%s' can't be "
+				 "asked how far it got (%s); tried again by the next command",
+				 name, j->host, j->host, e.msg);
+			vert_error_clear(&e);
+			return false;
+		}
+		cmd = xasprintf("%s inspect %s >/dev/null 2>&1", j->remote, name);
+		there = remote(p, &m, cmd, &e) == 0;
+		vert_error_clear(&e);
+	}
+	if (there) {
+		_cleanup_ve_handle_ struct ve_handle *h = NULL;
+		vert_log(VERT_LOG_NOTICE,
+			 "VE '%s' runs on '%s': its interrupted migration is finished", name,
+			 j->host);
+		if (!j->keep_source &&
+		    (ve_open(p, name, 0, &h, &e) < 0 || ve_destroy(h, false, &e) < 0))
+			vert_log(VERT_LOG_WARNING, "VE '%s' (migrated): %s", name, e.msg);
+	} else if (strcmp(j->phase, "precopy") != 0 || access(meta, F_OK) == 0) {
+		/* dumped (an image whole in the stage: killed before the
+		 * journal said so), or never given to the target's restore */
+		struct ve_restore_opts ro = { .input = img };
+		if (ve_restore(p, name, &ro, &e) < 0)
+			vert_log(VERT_LOG_WARNING,
+				 "VE '%s': its migration to '%s' was interrupted, and it could not "
+				 "be "
+				 "restored here from '%s': %s",
+				 name, j->host, img, e.msg);
+		else
+			vert_log(VERT_LOG_NOTICE,
+				 "VE '%s' runs here again: its migration to '%s' was interrupted",
+				 name, j->host);
+		if (e.msg) {
+			/* the image stays for a restore by hand */
+			vert_error_clear(&e);
+			return true;
+		}
+	}
+	vert_error_clear(&e);
+	ve_remove_tree(p, j->stage, NULL);
+	free(cmd);
+	cmd = xasprintf("rm -rf %s", j->rdir);
+	remote(p, &m, cmd, &e);
+	vert_error_clear(&e);
+	return true;
+}
+
+void ve_migrate_sweep(const struct ve_paths *p)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/migrate", p->run);
+	struct dirent *de;
+	DIR *d;
+
+	if (p->rootless || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *name = NULL, *where = NULL;
+		_cleanup_json_ struct json_object *o = NULL;
+		struct journal j = { 0 };
+		vert_error_t e = VERT_ERROR_INIT;
+		int lock;
+		if (!str_endswith(de->d_name, ".json"))
+			continue;
+		name = xstrndup(de->d_name, strlen(de->d_name) - 5);
+		if ((lock = journal_lock(p, name, NULL)) < 0)
+			continue; /* its vert lives */
+		where = journal_path(p, name, "json");
+		if (access(where, F_OK) < 0) {
+			/* finished since we looked */
+			journal_done(p, name, lock);
+			continue;
+		}
+		if (vjson_parse_file(AT_FDCWD, where, 1 << 16, &o, &e) < 0 ||
+		    vjson_dispatch(o, journal_table, 0, &j, where, &e) < 0) {
+			vert_log(VERT_LOG_WARNING, "an interrupted migration: %s", e.msg);
+			vert_error_clear(&e);
+			close(lock);
+			continue;
+		}
+		if (recover(p, name, &j))
+			journal_done(p, name, lock);
+		else
+			close(lock);
+	}
+	closedir(d);
+}
+
 int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_migrate_result *res,
 	       vert_error_t *err)
 {
@@ -227,6 +615,11 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 	return vert_error_set(err, ENOTSUP, VERT_ERR_INVALID,
 			      "migrate VE '%s': this vert was built without CRIU (libcriu)",
 			      h->name);
+}
+
+void ve_migrate_sweep(const struct ve_paths *p)
+{
+	(void)p;
 }
 
 #endif

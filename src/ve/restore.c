@@ -14,11 +14,18 @@
  * fresh network namespace held by a small helper process, mounts the
  * overlay root itself in a private mount namespace, and hands all three
  * to CRIU: the netns as an inherited external namespace, the root with
- * criu_set_root, the cgroup by restoring from inside it.  The state is
+ * criu_set_root, the cgroup by restoring from inside it.  A VE of its own
+ * user namespace: its range is claimed here first (CRIU can't remap it: a
+ * range another VE holds is refused), its root is the overlay a start
+ * makes, mounted from inside a user namespace of its ids and handed over
+ * detached (fs_idmap_overlay_detached), and CRIU, whose restored tasks
+ * can't join a network namespace of the host's user namespace, runs in
+ * the new one (ve_criu_own_netns).  The state is
  * written, then the process execs vert-monitor like any supervisor.
  * A failure at any step undoes the instance (ve_instance_cleanup) and,
  * for --input, the VE's data.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <net/if.h>
@@ -245,7 +252,8 @@ static pid_t netns_holder(int *ret_fd, vert_error_t *err)
 }
 
 static int add_ext_mounts(const struct image *im, const struct ve_config *c,
-			  const struct vnet_state *net, const char *cgroup, vert_error_t *err)
+			  const struct vnet_state *net, const char *cgroup, const char *stage,
+			  vert_error_t *err)
 {
 	const struct vnet_mount *nm = NULL;
 	size_t n_nm = net ? vnet_state_mounts(net, &nm) : 0;
@@ -272,6 +280,8 @@ static int add_ext_mounts(const struct image *im, const struct ve_config *c,
 					src = nm[j].source;
 		} else if (strcmp(kind, "dev") == 0 && root) {
 			src = dev = xasprintf("/dev%s", root);
+		} else if (strcmp(kind, "sysfs") == 0 && stage) {
+			src = dev = xasprintf("%s/sys", stage);
 		} else if (strcmp(kind, "cgroup") == 0 && cgroup &&
 			   str_startswith(dest, "/sys/fs/cgroup")) {
 			/* the new cgroup, or one of its files */
@@ -281,10 +291,49 @@ static int add_ext_mounts(const struct image *im, const struct ve_config *c,
 			return vert_error_set(err, ENOENT, VERT_ERR_INVALID,
 					      "the image's mount '%s' (%s) has no source here",
 					      dest, kind);
+		if (stage && strcmp(kind, "sysfs") != 0) {
+			/* bound where the VE's root, which binds it, can reach it */
+			_cleanup_free_ char *at = xasprintf("%s/%zu", stage, i);
+			struct stat st;
+			int fd;
+			if (stat(src, &st) < 0)
+				return vert_error_sys(err, "the source '%s' of the mount '%s'", src,
+						      dest);
+			if (S_ISDIR(st.st_mode)
+				    ? mkdir(at, 0755)
+				    : (fd = open(at, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0 ||
+					      close(fd) < 0)
+				return vert_error_sys(err, "create '%s'", at);
+			if (mount(src, at, NULL, MS_BIND | MS_REC, NULL) < 0)
+				return vert_error_sys(err, "bind '%s' on '%s'", src, at);
+			free(dev);
+			src = dev = TAKE_PTR(at);
+		}
 		if (criu_add_ext_mount(dest, src) < 0)
 			return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME,
 					      "tell CRIU about the mount '%s'", dest);
 	}
+	return 0;
+}
+
+/* For a VE of its own user namespace: a tmpfs on a new directory of
+ * /tmp, in our private mount namespace, that the process of the VE's
+ * user namespace CRIU binds the external mounts from can walk to (a VE's
+ * run dir is 0700); the VE's sysfs goes on its "sys". */
+static int make_stage(char *stage, vert_error_t *err)
+{
+	_cleanup_free_ char *sys = NULL;
+
+	if (!mkdtemp(stage))
+		return vert_error_sys(err, "create '%s'", stage);
+	if (chmod(stage, 0755) < 0 ||
+	    mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") <
+		    0)
+		return vert_error_sys(err, "mount a tmpfs on '%s'", stage);
+	sys = xasprintf("%s/sys", stage);
+	if (mkdir(sys, 0755) < 0 ||
+	    mount("sysfs", sys, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return vert_error_sys(err, "mount a sysfs of the VE's network namespace");
 	return 0;
 }
 
@@ -322,6 +371,12 @@ static char *self_cgroup(void)
 	return xasprintf("/sys/fs/cgroup%s", l);
 }
 
+/* The VE's root in a private mount namespace of the restoring process,
+ * for CRIU to bind (criu_set_root).  A VE of its own user namespace gets
+ * the overlay it gets at start, made from inside a user namespace of its
+ * ids over idmapped layers (src/fs/idmap.c), whose superblock is not the
+ * host's: CRIU can't mount that one itself, it restores the user
+ * namespace (with the ids of the image) and binds what it is given. */
 static int mount_root(const struct ve_handle *h, const char *root, vert_error_t *err)
 {
 	_cleanup_free_ char *lower = NULL, *l = NULL, *u = NULL, *w = NULL, *data = NULL;
@@ -337,6 +392,16 @@ static int mount_root(const struct ve_handle *h, const char *root, vert_error_t 
 		return vert_error_sys(err, "make mounts private");
 	if (mkdir(root, 0755) < 0 && errno != EEXIST)
 		return vert_error_sys(err, "create '%s'", root);
+	if (ve_config_userns_private(h->p, &h->cfg) && h->cfg.idmap_base) {
+		_cleanup_close_ int fd = -EBADF;
+		if ((r = fs_idmap_overlay_detached(lower, h->data_dir, upper, work,
+						   h->cfg.idmap_base, VE_IDMAP_SIZE, root, &fd,
+						   err)) < 0)
+			return r;
+		if (syscall(SYS_move_mount, fd, "", AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return vert_error_sys(err, "attach the VE's overlay on '%s'", root);
+		return 0;
+	}
 	l = fs_overlay_escape(lower);
 	u = fs_overlay_escape(upper);
 	w = fs_overlay_escape(work);
@@ -355,6 +420,9 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 	_cleanup_free_ char *back_procs = back ? xasprintf("%s/cgroup.procs", back) : NULL;
 	_cleanup_close_ int imgfd = open(imgdir, O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int workfd = open(h->run_dir, O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int selfnet = -EBADF;
+	char stage[] = "/tmp/.vert-restore-XXXXXX";
+	bool own_netns = ve_criu_own_netns(h);
 	int r;
 
 	if (imgfd < 0 || workfd < 0)
@@ -367,10 +435,18 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 	criu_set_log_level(4);
 	if (criu_set_root(root) < 0)
 		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the root");
-	if (netfd >= 0 && criu_add_inherit_fd(netfd, "extRootNetNS") < 0)
+	if (own_netns && netfd >= 0) {
+		/* CRIU runs in the VE's network namespace, and the VE's /sys
+		 * is a sysfs of it (checkpoint.c, ve_criu_own_netns) */
+		if ((r = ve_criu_enter_netns(0, netfd, &selfnet, err)) < 0)
+			return r;
+	} else if (netfd >= 0 && criu_add_inherit_fd(netfd, "extRootNetNS") < 0) {
 		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the netns");
-	if ((r = add_ext_mounts(im, &h->cfg, net, cgroup, err)) < 0)
-		return r;
+	}
+	if (own_netns && (r = make_stage(stage, err)) < 0)
+		goto out;
+	if ((r = add_ext_mounts(im, &h->cfg, net, cgroup, own_netns ? stage : NULL, err)) < 0)
+		goto out;
 	criu_set_tcp_established(true);
 	/* nftables, not CRIU's default iptables (not installed, or legacy) */
 	if (criu_set_network_lock(CRIU_NETWORK_LOCK_NFTABLES) < 0)
@@ -384,8 +460,10 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 	criu_set_manage_cgroups(true);
 	criu_set_manage_cgroups_mode(CRIU_CG_MODE_IGNORE);
 	criu_set_notify_cb(restore_notify);
-	if (cgfd >= 0 && write_file_str_at(cgfd, "cgroup.procs", "0") < 0)
-		return vert_error_sys(err, "enter the VE's cgroup");
+	if (cgfd >= 0 && write_file_str_at(cgfd, "cgroup.procs", "0") < 0) {
+		r = vert_error_sys(err, "enter the VE's cgroup");
+		goto out;
+	}
 	{
 		/* CRIU's own stderr (a failed unlock of the network lock table
 		 * that went with the old netns) is noise next to its log */
@@ -406,11 +484,59 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 	criu_set_notify_cb(NULL);
 	if (r <= 0) {
 		_cleanup_free_ char *why = ve_criu_reason(workfd, "restore.log");
-		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "criu: %s (log: %s/restore.log)",
-				      why ? why : "restore failed", h->run_dir);
+		r = vert_error_set(err, 0, VERT_ERR_RUNTIME, "criu: %s (log: %s/restore.log)",
+				   why ? why : "restore failed", h->run_dir);
+		goto out;
 	}
 	*ret = r;
-	return 0;
+	r = 0;
+out:
+	if (selfnet >= 0 && setns(selfnet, CLONE_NEWNET) < 0)
+		vert_debug("back to our network namespace: %s", strerror(errno));
+	if (strcmp(stage + strlen(stage) - 6, "XXXXXX") != 0) {
+		umount2(stage, MNT_DETACH);
+		rmdir(stage);
+	}
+	return r;
+}
+
+/* The image's CRIU dirs (criu/, and pre-N/ of a migration, its parents)
+ * owned by uid and searchable, and the image's own dir searchable (the
+ * parent links lead through it): a VE of its own user namespace is
+ * restored by a process of it, which reads its images itself.  Given back
+ * to root (0700, the image dir its *mode) after. */
+static void images_chown(const char *dir, uid_t uid, mode_t *mode)
+{
+	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (dfd < 0 || fstat(dfd, &st) < 0)
+		return;
+	if (uid)
+		*mode = st.st_mode & 07777;
+	if (fchmod(dfd, uid ? (*mode | 0111) : *mode) < 0)
+		vert_debug("chmod '%s': %s", dir, strerror(errno));
+	if (!(d = fdopendir(TAKE_FD(dfd))))
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_close_ int sub = -EBADF;
+		struct dirent *e;
+		DIR *sd;
+		if (strcmp(de->d_name, "criu") != 0 && !str_startswith(de->d_name, "pre-"))
+			continue;
+		sub = openat(dirfd(d), de->d_name, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0 || fchown(sub, uid, uid) < 0 || fchmod(sub, uid ? 0755 : 0700) < 0 ||
+		    !(sd = fdopendir(TAKE_FD(sub))))
+			continue;
+		while ((e = readdir(sd)))
+			if (e->d_name[0] != '.' &&
+			    fchownat(dirfd(sd), e->d_name, uid, uid, AT_SYMLINK_NOFOLLOW) < 0)
+				vert_debug("chown '%s': %s", e->d_name, strerror(errno));
+		closedir(sd);
+	}
+	closedir(d);
 }
 
 /* In the forked supervisor: the VE's instance, restored.  Fills b (the
@@ -424,6 +550,7 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 	struct cg_handle cg = CG_HANDLE_INIT;
 	_cleanup_vnet_ struct vnet_state *net = NULL;
 	uint8_t mac[6], *macp = NULL;
+	mode_t im_mode = 0700;
 	int netfd = -EBADF, holder_fd = -EBADF, r;
 	pid_t holder = 0, pid = 0;
 
@@ -469,7 +596,11 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 	}
 	if ((r = mount_root(h, root, err)) < 0)
 		goto fail;
+	if (ve_criu_own_netns(h))
+		images_chown(im->dir, (uid_t)c->idmap_base, &im_mode);
 	r = criu_run(h, im, netfd, net, root, b->cgroup_fd, b->cgroup, &pid, err);
+	if (ve_criu_own_netns(h))
+		images_chown(im->dir, 0, &im_mode);
 	/* back to the host's mounts: the VE has its root, bound by CRIU */
 	umount2(root, MNT_DETACH);
 	if (hostns >= 0 && setns(hostns, CLONE_NEWNS) < 0)
@@ -700,7 +831,14 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 		if ((r = install_upper(h, &im, err)) < 0)
 			goto out;
 	}
-	r = restore_detached(h, &im, err);
+	/* CRIU restores the VE's user namespace with the ids it was dumped
+	 * with: its range must be free here (a range another VE holds is
+	 * refused, not remapped) */
+	if (ve_config_userns_private(p, &h->cfg) && h->cfg.idmap_base &&
+	    (r = ve_idrange_claim(p, name, h->cfg.idmap_base, err)) < 0)
+		vert_error_wrap(err, "the image's user namespace keeps its host ids");
+	else
+		r = restore_detached(h, &im, err);
 	if (r < 0 && created)
 		ve_remove_data(h, NULL);
 out:

@@ -388,6 +388,8 @@ void ve_reconcile_runtime(const struct ve_paths *p)
 	/* uid ranges claimed by creates that never finished */
 	if (!p->rootless)
 		ve_idrange_sweep(p);
+	/* migrations whose vert was killed */
+	ve_migrate_sweep(p);
 	/* and network records */
 	{
 		_cleanup_free_ char *dir = xasprintf("%s/net", p->run);

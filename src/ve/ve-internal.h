@@ -203,5 +203,11 @@ int ve_criu_pre_dump(struct ve_handle *h, const struct ve_state *s, const char *
 		     const char *sub, const char *parent, uint64_t *ret_bytes, vert_error_t *err);
 /* CRIU's own reason for a failure, one line, from its log in dirfd. */
 char *ve_criu_reason(int dirfd, const char *log);
+/* A VE of its own user namespace: CRIU runs in its network namespace
+ * (checkpoint.c); ve_criu_enter_netns enters pid's (or netfd's). */
+bool ve_criu_own_netns(const struct ve_handle *h);
+/* Migrations whose vert died, finished (migrate.c). */
+void ve_migrate_sweep(const struct ve_paths *p);
+int ve_criu_enter_netns(pid_t pid, int netfd, int *ret_self, vert_error_t *err);
 
 #endif

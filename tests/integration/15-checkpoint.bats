@@ -90,21 +90,28 @@ ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
 	vert destroy ck3
 }
 
-@test "a VE of its own user namespace is refused clearly and runs on" {
+@test "checkpoint of a default VE (its own user namespace): works, or fails cleanly and it runs on; migrate refuses an unreachable host" {
 	vert create ckp --template mini
 	on_teardown "vert destroy --force ckp"
 	vert start ckp
 	wait_for -t 5 ve_running ckp
 	pid=$(ve_init_pid ckp)
+	# CRIU runs in the VE's network namespace (src/ve/checkpoint.c); vert
+	# comes back to its own whatever CRIU does
 	run vert checkpoint ckp --output "$BATS_TEST_TMPDIR/img2"
-	assert_failure
-	assert_output --partial "user namespace of its own"
-	assert_output --partial "--userns host"
+	if [ "$status" = 0 ]; then
+		[ -f "$BATS_TEST_TMPDIR/img2/image.json" ] && [ -d "$BATS_TEST_TMPDIR/img2/criu" ]
+		skip "CRIU works on this kernel: see tests/vm/checkpoint.bats for restore"
+	fi
+	[ "${#lines[@]}" = 1 ]
+	assert_output --regexp "^vert: checkpoint: checkpoint VE 'ckp': criu: .+"
 	[ ! -e "$BATS_TEST_TMPDIR/img2" ]
+	[ -z "$(ls -d "$BATS_TEST_TMPDIR"/.ckp.tmp-* 2>/dev/null)" ]
+	ve_running ckp
 	[ "$(ve_init_pid ckp)" = "$pid" ]
-	run vert migrate ckp nowhere.invalid
+	VERT_SSH=false run vert migrate ckp nowhere.invalid
 	assert_failure
-	assert_output --partial "user namespace of its own"
+	assert_output --partial "unreachable"
 	[ "$(ve_init_pid ckp)" = "$pid" ]
 	vert stop ckp
 }

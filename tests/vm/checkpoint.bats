@@ -20,6 +20,16 @@ setup_file() {
 	# with the same default network (bridge vert0, 10.88.0.0/16) as the first
 	ip netns add vertck2
 	ip -n vertck2 link set lo up
+	# and its own mount namespace, where /var/lib/vert/idmap, the host-wide
+	# registry of VE uid ranges (src/ve/idrange.c), is a directory of its
+	# own: a range held here is free there, as on another machine
+	export CK2DIR=/run/vertck2 CK2MNT=/run/vertck2/mnt CK2IDMAP=/run/vertck2/idmap
+	mkdir -p "$CK2DIR" /var/lib/vert/idmap
+	mount --bind "$CK2DIR" "$CK2DIR"
+	mount --make-private "$CK2DIR"
+	mkdir -p "$CK2IDMAP"
+	touch "$CK2MNT"
+	unshare --mount="$CK2MNT" --propagation slave mount --bind "$CK2IDMAP" /var/lib/vert/idmap
 	v2 template create mini --from busybox >/dev/null
 }
 
@@ -32,12 +42,19 @@ teardown_file() {
 		rm -rf "$R2"
 	fi
 	ip netns del vertck2 2>/dev/null || true
+	if [ -n "${CK2DIR:-}" ]; then
+		umount "$CK2MNT" 2>/dev/null || true
+		umount "$CK2DIR" 2>/dev/null || true
+		rm -rf "$CK2DIR"
+	fi
 	vm_teardown_file
 }
 
 # nsenter, not ip netns exec: that one mounts a /sys of its own, without
 # /sys/fs/cgroup, and the second "host" would run its VEs without cgroups
-v2() { nsenter --net=/run/netns/vertck2 "$VERT" --root "$R2" "$@"; }
+v2() { nsenter --net=/run/netns/vertck2 --mount="$CK2MNT" "$VERT" --root "$R2" "$@"; }
+# a second state root on this host (the same uid range registry)
+v2same() { nsenter --net=/run/netns/vertck2 "$VERT" --root "$R2" "$@"; }
 
 # The counter: PID 1 counts in memory (a shell variable) and writes the
 # count to a file in the VE's /dev/shm every 0.1 s; a child sleeps, its
@@ -56,6 +73,9 @@ stopped_in() { in_root "$1" ps -a --format name,state -H | grep -q "^$2 .*stoppe
 running_in() { in_root "$1" ps --format name,state -H | grep -q "^$2 .*running"; }
 # the pid namespace's view of the init's and a child's pids
 ns_pids() { in_root "$1" exec "$2" -- sh -c 'b=$(cat /dev/shm/bg); echo "1:$(cat /proc/1/comm) $b:$(cat /proc/$b/comm)"'; }
+# the VE's uid map as its processes see it, and its host base
+uid_map_of() { in_root "$1" exec "$2" -- cat /proc/self/uid_map; }
+base_of() { echo $1 | awk '{ print $2 }'; }
 
 @test "checkpoint and restore: the counter goes on from where it was, same pids, exec and stop work" {
 	vert create cnt --template mini --userns host -- sh -c "$COUNTER"
@@ -191,6 +211,7 @@ tcp_listening() { [ -n "$(ip netns identify "$1" 2>/dev/null; nsenter -t "$1" -n
 
 migrate_env() {
 	export VERT_SSH="$BATS_TEST_DIRNAME/netns-ssh" VERT_REMOTE="$VERT --root $R2"
+	export VERTCK2_MNT=$CK2MNT
 }
 
 @test "migrate: live to a second host; the counter goes on there, the source goes; times and bytes printed" {
@@ -243,4 +264,234 @@ migrate_env() {
 	vert stop mg2 mg3
 	vert destroy mg2 mg3
 	vert template rm other
+}
+
+# A VE of its own user namespace (no --userns flag: the default).  CRIU
+# restores the namespace with the ids it was dumped with; vert gives it
+# its overlay root made from inside a namespace of those ids.
+
+@test "a default VE (own user namespace): checkpoint and restore keep the counter, the pids and its uid range, still claimed" {
+	vert create ucnt --template mini -- sh -c "$COUNTER"
+	vert start ucnt
+	wait_for 10 count_above "$R" ucnt 5
+	map=$(uid_map_of "$R" ucnt)
+	base=$(base_of "$map")
+	echo "# uid map: $map" >&3
+	[ "$(echo $map | awk '{ print $1, $3 }')" = "0 65536" ]
+	[ "$base" -ge 65536 ]
+	before_pids=$(ns_pids "$R" ucnt)
+	run vert checkpoint ucnt
+	echo "$output"
+	assert_success
+	run vert ps -a --format name,state -H
+	assert_output --regexp "ucnt +stopped"
+	run vert restore ucnt
+	echo "$output"
+	assert_success
+	running_in "$R" ucnt
+	c=$(count_of "$R" ucnt)
+	echo "# count after restore: $c" >&3
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R" ucnt "$c"
+	[ "$(ns_pids "$R" ucnt)" = "$before_pids" ]
+	[ "$(uid_map_of "$R" ucnt)" = "$map" ]
+	# the init runs as the range's first id on the host
+	[ "$(stat -c %u "/proc/$(init_pid ucnt)")" = "$base" ]
+	# its root writes its root fs as itself: uid 0 on disk, in the upper dir
+	vert exec ucnt -- sh -c 'echo hi >/after-restore'
+	[ "$(stat -c %u "$R/ves/ucnt/upper/after-restore")" = 0 ]
+	# the range is still its own, and given back when it goes
+	[ "$(sed -n 2p "/var/lib/vert/idmap/$base")" = ucnt ]
+	run vert checkpoint ucnt
+	assert_success
+	run vert restore ucnt
+	assert_success
+	running_in "$R" ucnt
+	vert stop ucnt
+	vert destroy ucnt
+	[ ! -e "/var/lib/vert/idmap/$base" ]
+}
+
+@test "a default VE's image: refused in another state root while its range is held here; another host runs it with the same range" {
+	vert create uimg --template mini -- sh -c "$COUNTER"
+	vert start uimg
+	wait_for 10 count_above "$R" uimg 5
+	map=$(uid_map_of "$R" uimg)
+	base=$(base_of "$map")
+	img=$BATS_TEST_TMPDIR/uimg.img
+	run vert checkpoint uimg --leave-running --output "$img"
+	echo "$output"
+	assert_success
+	vert stop uimg
+	# this host: the range is uimg's here, and CRIU can't give it others
+	run v2same restore uimg --input "$img"
+	echo "$output"
+	assert_failure
+	assert_output --partial "is held by VE 'uimg'"
+	run v2same ps -a -q
+	refute_output --partial uimg
+	[ ! -e "$R2/ves/uimg" ]
+	[ "$(sed -n 2p "/var/lib/vert/idmap/$base")" = uimg ]
+	# another host: free there
+	run v2 restore uimg --input "$img"
+	echo "$output"
+	assert_success
+	running_in "$R2" uimg
+	c=$(count_of "$R2" uimg)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R2" uimg "$c"
+	[ "$(uid_map_of "$R2" uimg)" = "$map" ]
+	[ "$(sed -n 2p "$CK2IDMAP/$base")" = uimg ]
+	v2 stop uimg
+	v2 destroy uimg
+	[ ! -e "$CK2IDMAP/$base" ]
+	vert destroy uimg
+	[ ! -e "/var/lib/vert/idmap/$base" ]
+}
+
+@test "migrate a default VE: the counter and its uid range go on on the second host; the range is given back here, held there" {
+	migrate_env
+	vert create umg --template mini -- sh -c "$COUNTER"
+	vert start umg
+	wait_for 10 count_above "$R" umg 5
+	map=$(uid_map_of "$R" umg)
+	base=$(base_of "$map")
+	before_pids=$(ns_pids "$R" umg)
+	run vert migrate umg host2 --json
+	echo "$output"
+	assert_success
+	echo "# migrate: $(echo "$output" | jq -c .)" >&3
+	running_in "$R2" umg
+	c=$(count_of "$R2" umg)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R2" umg "$c"
+	[ "$(ns_pids "$R2" umg)" = "$before_pids" ]
+	[ "$(uid_map_of "$R2" umg)" = "$map" ]
+	run vert ps -a -q
+	refute_output --partial umg
+	[ ! -e "/var/lib/vert/idmap/$base" ]
+	[ "$(sed -n 2p "$CK2IDMAP/$base")" = umg ]
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	v2 stop umg
+	v2 destroy umg
+	[ ! -e "$CK2IDMAP/$base" ]
+}
+
+@test "migrate of a default VE whose range is held on the target: refused there, it runs here again, nothing is left there" {
+	migrate_env
+	vert create uhd --template mini -- sh -c "$COUNTER"
+	vert start uhd
+	wait_for 10 count_above "$R" uhd 5
+	base=$(base_of "$(uid_map_of "$R" uhd)")
+	# the target's registry: the range is another VE's there (its claimer lives)
+	sleep 1000 3>&- &
+	holder=$!
+	printf '%s\nholder\n%d\n' "$R2" "$holder" >"$CK2IDMAP/$base"
+	run vert migrate uhd host2
+	echo "$output"
+	assert_failure
+	assert_output --partial "is held by VE 'holder'"
+	running_in "$R" uhd
+	c=$(count_of "$R" uhd)
+	wait_for 10 count_above "$R" uhd "$c"
+	[ "$(sed -n 2p "/var/lib/vert/idmap/$base")" = uhd ]
+	# nothing half-made there: no VE, no veth, the claim is the holder's
+	run v2 ps -a -q
+	refute_output --partial uhd
+	[ ! -e "$R2/ves/uhd" ]
+	[ "$(sed -n 2p "$CK2IDMAP/$base")" = holder ]
+	[ -z "$(ip -n vertck2 -o link show type veth)" ]
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	kill "$holder"
+	rm -f "$CK2IDMAP/$base"
+	vert stop uhd
+	vert destroy uhd
+}
+
+# netns-ssh that SIGKILLs the migrating vert when the target's restore is
+# asked for: the VE is dumped (and stopped) here, the image sent there.
+# KILL_AFTER=1: once the target's restore is done.
+kill_ssh() {
+	cat >"$BATS_TEST_TMPDIR/kill-ssh" <<'SH'
+#!/bin/sh
+case "$2" in
+*" restore "*)
+	rc=255
+	[ -z "$KILL_AFTER" ] || { "$NETNS_SSH" "$@"; rc=$?; }
+	kill -KILL "$(cat "$KILL_PIDFILE")"
+	exit $rc
+	;;
+esac
+exec "$NETNS_SSH" "$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/kill-ssh"
+	export KILL_PIDFILE=$BATS_TEST_TMPDIR/migrate.pid NETNS_SSH=$VERT_SSH
+}
+
+@test "a vert killed mid-migration is reconciled by the next command: the VE runs here again, nothing is left there" {
+	migrate_env
+	kill_ssh
+	vert create ukill --template mini -- sh -c "$COUNTER"
+	vert start ukill
+	wait_for 10 count_above "$R" ukill 5
+	map=$(uid_map_of "$R" ukill)
+	base=$(base_of "$map")
+	before_pids=$(ns_pids "$R" ukill)
+	VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh "$VERT" --root "$R" migrate ukill host2 3>&- &
+	mpid=$!
+	echo "$mpid" >"$KILL_PIDFILE"
+	st=0
+	wait "$mpid" || st=$?
+	[ "$st" = 137 ]
+	# the next command here finds the migration's journal, its vert dead
+	run vert ps -a
+	echo "$output"
+	running_in "$R" ukill
+	c=$(count_of "$R" ukill)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R" ukill "$c"
+	[ "$(ns_pids "$R" ukill)" = "$before_pids" ]
+	[ "$(uid_map_of "$R" ukill)" = "$map" ]
+	[ "$(sed -n 2p "/var/lib/vert/idmap/$base")" = ukill ]
+	[ -z "$(ls -A "$R/run/migrate" 2>/dev/null)" ]
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	# and there: no VE, no veth, no claim
+	run v2 ps -a -q
+	refute_output --partial ukill
+	[ ! -e "$R2/ves/ukill" ]
+	[ ! -e "$CK2IDMAP/$base" ]
+	[ -z "$(ip -n vertck2 -o link show type veth)" ]
+	vert stop ukill
+	vert destroy ukill
+}
+
+@test "a vert killed once the target restored the VE: the next command here finishes the migration" {
+	migrate_env
+	kill_ssh
+	vert create ukil2 --template mini -- sh -c "$COUNTER"
+	vert start ukil2
+	wait_for 10 count_above "$R" ukil2 5
+	map=$(uid_map_of "$R" ukil2)
+	base=$(base_of "$map")
+	KILL_AFTER=1 VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh "$VERT" --root "$R" migrate ukil2 host2 3>&- &
+	mpid=$!
+	echo "$mpid" >"$KILL_PIDFILE"
+	st=0
+	wait "$mpid" || st=$?
+	[ "$st" = 137 ]
+	running_in "$R2" ukil2
+	run vert ps -a -q
+	echo "$output"
+	assert_output --partial "VE 'ukil2' runs on 'host2': its interrupted migration is finished"
+	run vert ps -a -q
+	refute_output --partial ukil2
+	[ ! -e "$R/ves/ukil2" ]
+	[ ! -e "/var/lib/vert/idmap/$base" ]
+	[ -z "$(ls -A "$R/run/migrate" 2>/dev/null)" ]
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	c=$(count_of "$R2" ukil2)
+	wait_for 10 count_above "$R2" ukil2 "$c"
+	[ "$(uid_map_of "$R2" ukil2)" = "$map" ]
+	v2 stop ukil2
+	v2 destroy ukil2
 }
