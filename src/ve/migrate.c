@@ -332,7 +332,9 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 		random_hex(id, 8);
 		m.rdir = xasprintf("/var/tmp/vert-migrate-in.%s", id);
 	}
-	/* the target, before anything is frozen */
+	/* the target, before anything is frozen; its staging dir is new
+	 * (mkdir without -p: never one another user made in /var/tmp) and
+	 * 0700, since the images hold the VE's memory */
 	if ((r = remote(p, &m, "true", err)) < 0) {
 		_cleanup_free_ char *why = xstrdup(err->msg ? err->msg : "ssh failed");
 		vert_error_clear(err);
@@ -343,9 +345,10 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 	}
 	cmd = xasprintf("if %s inspect %s >/dev/null 2>&1; then echo \"VE %s already exists "
 			"there\" >&2; exit 1; fi; %s template ls -q | grep -qx %s || { echo "
-			"\"template %s not found there\" >&2; exit 1; }; mkdir -p %s/img",
+			"\"template %s not found there\" >&2; exit 1; }; umask 077 && mkdir %s "
+			"&& mkdir %s/img",
 			m.remote, h->name, h->name, m.remote, h->cfg.template_name,
-			h->cfg.template_name, m.rdir);
+			h->cfg.template_name, m.rdir, m.rdir);
 	if ((r = remote(p, &m, cmd, err)) < 0) {
 		r = vert_error_wrap(err, "migrate VE '%s' to '%s'", h->name, o->host);
 		goto out_remote;
