@@ -11,7 +11,7 @@
  *                                     network (subnet), one jump to:
  *     chain net-SUBNET-PREFIX         masquerade of the network's outbound
  *                                     traffic (daddr outside the subnet)
- *   table netdev T
+ *   table netdev T-K                  (K = 0..63: a hash of the host veth)
  *     chain ve-NAME  ingress on the VE's host veth: anti-spoofing (the VE
  *                    may only send with its own MAC and IP addresses)
  *
@@ -23,7 +23,13 @@
  * address (the anti-spoofing chain), so "saddr in the subnet" is "from one
  * of its VEs".  One rule per VE in postrouting made every commit rebuild
  * and validate a chain of N rules and every teardown dump them: quadratic
- * in the number of VEs (10,000 of them: seconds per start).
+ * in the number of VEs (10,000 of them: seconds per start).  Likewise the
+ * anti-spoofing chains are spread over 64 netdev tables: a commit that adds
+ * rules with verdicts validates every base chain of their table again (the
+ * kernel's nft_table_validate), so one table of N chains made each start
+ * O(N); 64 tables hold 10,000 VEs at ~160 chains each, and the kernel's
+ * table lookup by name (a list) stays short.  A VE started by an older
+ * vert has its chain in "netdev T": teardown looks there too.
  */
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
@@ -578,17 +584,30 @@ static void ve_chain_name(const char *ve, char buf[static 80])
 	snprintf(buf, 80, "ve-%s", ve);
 }
 
+#define NETDEV_SHARDS 64
+
+/* the netdev table of a VE's chain: T-K, K a hash (FNV-1a) of its name */
+static char *netdev_table(const char *table, const char *ve)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *c = ve; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	return xasprintf("%s-%u", table, h % NETDEV_SHARDS);
+}
+
 static int chain_exists(struct nl_sock *s, int family, const char *table, const char *chain,
 			vert_error_t *err);
-static int table_exists(struct nl_sock *s, int family, const char *table, vert_error_t *err);
 
 int nft_ve_add(const struct nft_ve *v, vert_error_t *err)
 {
 	_cleanup_free_ char *tag = xasprintf(TAG_PREFIX "%s", v->host_if);
+	_cleanup_free_ char *ntable = netdev_table(v->table, v->host_if);
+	struct nft_ve vd = *v;
 	struct batch bt = { 0 };
 	struct nl_sock s;
 	char chain[80], net4[80], net6[80];
-	int r, have_inet = 0, have_netdev = 0, have_net4 = 0, have_net6 = 1, tries = 0;
+	int r, have_inet = 0, have_net4 = 0, have_net6 = 1, tries = 0;
 
 	if ((r = nl_open(&s, NETLINK_NETFILTER, err)) < 0)
 		return r;
@@ -603,13 +622,9 @@ again:
 	    (have_net4 = have_inet ? chain_exists(&s, NFPROTO_INET, v->table, net4, err) : 0) < 0 ||
 	    (v->has_ip6 &&
 	     (have_net6 = have_inet ? chain_exists(&s, NFPROTO_INET, v->table, net6, err) : 0) <
-		     0) ||
-	    (have_netdev = table_exists(&s, NFPROTO_NETDEV, v->table, err)) < 0) {
+		     0)) {
 		nl_close(&s);
-		return have_inet < 0   ? have_inet
-		       : have_net4 < 0 ? have_net4
-		       : have_net6 < 0 ? have_net6
-				       : have_netdev;
+		return have_inet < 0 ? have_inet : have_net4 < 0 ? have_net4 : have_net6;
 	}
 	batch_begin(&bt);
 	if (!have_inet) {
@@ -631,11 +646,13 @@ again:
 		net6_masq(&bt, v, net6);
 	masq_rules(&bt, v, tag);
 	ve_chain_name(v->host_if, chain);
-	if (!have_netdev)
-		batch_table(&bt, NFPROTO_NETDEV, v->table);
-	batch_chain(&bt, NFPROTO_NETDEV, v->table, chain, "filter", NF_NETDEV_INGRESS, -500,
+	/* "add table" of an existing table with the same flags changes
+	 * nothing (no transaction): cheaper than asking first */
+	vd.table = ntable;
+	batch_table(&bt, NFPROTO_NETDEV, ntable);
+	batch_chain(&bt, NFPROTO_NETDEV, ntable, chain, "filter", NF_NETDEV_INGRESS, -500,
 		    v->host_if);
-	antispoof_rules(&bt, v, chain);
+	antispoof_rules(&bt, &vd, chain);
 	{
 		vert_error_t e = VERT_ERROR_INIT;
 		r = batch_send(&s, &bt, "add nftables rules", &e);
@@ -711,19 +728,6 @@ static int exists_request(struct nl_sock *s, struct nlmsghdr *nlh, const char *w
 	return 1;
 }
 
-static int table_exists(struct nl_sock *s, int family, const char *table, vert_error_t *err)
-{
-	char buf[4096];
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)family, 0, 0);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
-	return exists_request(s, nlh, "look up nftables table", err);
-}
-
 static int chain_exists(struct nl_sock *s, int family, const char *table, const char *chain,
 			vert_error_t *err)
 {
@@ -742,6 +746,8 @@ static int chain_exists(struct nl_sock *s, int family, const char *table, const 
 int nft_ve_del(const char *table, const char *ve, vert_error_t *err)
 {
 	_cleanup_free_ char *tag = xasprintf(TAG_PREFIX "%s", ve);
+	_cleanup_free_ char *ntable = netdev_table(table, ve);
+	const char *ctable = ntable;
 	struct found f = { .tag = tag };
 	struct batch bt = { 0 };
 	char buf[4096], chain[80];
@@ -784,7 +790,12 @@ again:
 		f.n = 0;
 	}
 	ve_chain_name(ve, chain);
-	have_chain = chain_exists(&s, NFPROTO_NETDEV, table, chain, err);
+	ctable = ntable;
+	have_chain = chain_exists(&s, NFPROTO_NETDEV, ntable, chain, err);
+	if (have_chain == 0) { /* started by a vert of one netdev table */
+		ctable = table;
+		have_chain = chain_exists(&s, NFPROTO_NETDEV, table, chain, err);
+	}
 	if (have_chain < 0) {
 		r = have_chain;
 		goto out;
@@ -808,11 +819,11 @@ again:
 		struct nftnl_chain *c = nftnl_chain_alloc();
 		/* flush the chain (a rule without handle), then delete it */
 		nftnl_rule_set_u32(d, NFTNL_RULE_FAMILY, NFPROTO_NETDEV);
-		nftnl_rule_set_str(d, NFTNL_RULE_TABLE, table);
+		nftnl_rule_set_str(d, NFTNL_RULE_TABLE, ctable);
 		nftnl_rule_set_str(d, NFTNL_RULE_CHAIN, chain);
 		batch_rule(&bt, d, NFT_MSG_DELRULE, 0);
 		nftnl_rule_free(d);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, ctable);
 		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chain);
 		nlh = batch_hdr(&bt, NFT_MSG_DELCHAIN, NFPROTO_NETDEV, 0);
 		nftnl_chain_nlmsg_build_payload(nlh, c);
