@@ -164,6 +164,18 @@ density_vert_remove() {
 
 vert_running_count() { "$VERT" --root "$BENCH_ROOT" ps -q 2>/dev/null | grep -c '^d[0-9]'; }
 
+# density_ping N: how many of 20 VEs spread over d1..dN answer one ping
+# from the host (networked VEs: VERT_VE_NET_ARGS other than --net none)
+density_ping() {
+	local n=$1 i ip ok=0 ping=(ping)
+	have ping || ping=(busybox ping)
+	for i in $(seq 1 $(((n + 19) / 20)) "$n" | head -n 20); do
+		ip=$("$VERT" --root "$BENCH_ROOT" ps --json "d$i" 2>/dev/null | jq -r '.[0].ip // empty')
+		[ -n "$ip" ] && "${ping[@]}" -c 1 -W 2 "$ip" >/dev/null 2>&1 && ok=$((ok + 1))
+	done
+	echo "$ok"
+}
+
 density_vert() {
 	local n=$1 d k running pids mons cs_wall
 	d=$PEERS/density-vert-$n
@@ -194,6 +206,10 @@ density_vert() {
 	trend_metric vert "create+start" "$d/cs.us" "$n"
 	running=$(vert_running_count)
 	metric vert "VEs running at once" "$running" count
+	case " $VERT_VE_NET_ARGS " in
+	*" none "* | *"=none "*) ;;
+	*) metric vert "of 20 VEs spread over the N, answering a ping from the host" "$(density_ping "$n")" count ;;
+	esac
 	DENSITY_VERT_WALL_S=$(s_of_us "$cs_wall") DENSITY_VERT_RUNNING=$running
 
 	sleep 1

@@ -153,6 +153,12 @@ static int parse_format(const char *s, enum col *out, size_t *n)
 	return *n ? 0 : -1;
 }
 
+static int cmp_info_name(const void *a, const void *b)
+{
+	const struct ve_info *x = a, *y = b;
+	return strcmp(x->cfg.name, y->cfg.name);
+}
+
 int cmd_ps(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -218,29 +224,39 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 			return cli_usage_error("ps", "bad option");
 		}
 	}
-	if (cli_paths(c, &err) < 0 || ve_list(&c->paths, &v, &n, &err) < 0)
+	if (cli_paths(c, &err) < 0)
 		return cli_fail("ps", &err);
 	if (optind < argc) {
 		/* the VEs named, in any state, in the listing's order; a name
-		 * that is no VE is an error (exit 3), the others still listed */
-		size_t k = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (strv_contains(argv + optind, v[i].cfg.name))
-				v[k++] = v[i];
-			else
-				ve_info_done(&v[i]);
-		}
-		n = k;
-		all = true;
+		 * that is no VE is an error (exit 3), the others still listed.
+		 * Only those are read: listing all of 10,000 VEs to show one
+		 * took seconds */
+		v = xcalloc((size_t)(argc - optind), sizeof(*v));
 		for (int a = optind; a < argc; a++) {
-			bool found = false;
-			for (size_t i = 0; i < n && !found; i++)
-				found = strcmp(v[i].cfg.name, argv[a]) == 0;
-			if (!found) {
+			_cleanup_ve_handle_ struct ve_handle *h = NULL;
+			vert_error_t e = VERT_ERROR_INIT;
+			bool dup = false;
+			for (size_t i = 0; i < n && !dup; i++)
+				dup = strcmp(v[i].cfg.name, argv[a]) == 0;
+			if (dup)
+				continue;
+			if (ve_open(&c->paths, argv[a], 0, &h, NULL) < 0 ||
+			    ve_info_get(h, &v[n], &e) < 0) {
+				/* as in the listing: a broken config is said */
+				if (e.msg && e.kind != VERT_ERR_NOTFOUND)
+					vert_log(VERT_LOG_WARNING, "%s", e.msg);
+				vert_error_clear(&e);
 				fprintf(stderr, "vert: ps: VE '%s' not found\n", argv[a]);
 				rc = EXIT_NOTFOUND;
+				continue;
 			}
+			n++;
 		}
+		if (n)
+			qsort(v, n, sizeof(*v), cmp_info_name);
+		all = true;
+	} else if (ve_list(&c->paths, &v, &n, &err) < 0) {
+		return cli_fail("ps", &err);
 	}
 
 	if (json) {

@@ -24,6 +24,10 @@
 /* leases and ports as "key", "value" pairs, in file order */
 struct vnet_leases {
 	char **leases, **ports;
+	/* vnet_leases_load: the lease pairs sorted by name, for
+	 * vnet_leases_get (a listing of N VEs looks up N names) */
+	char ***by_name;
+	size_t n_by_name;
 };
 
 struct ipam {
@@ -36,6 +40,7 @@ static void leases_done(struct vnet_leases *ls)
 {
 	strv_free(ls->leases);
 	strv_free(ls->ports);
+	free(ls->by_name);
 	memset(ls, 0, sizeof(*ls));
 }
 
@@ -397,6 +402,13 @@ int vnet_ipam_lookup(const char *data_dir, const char *name, uint32_t *ret)
 	return r;
 }
 
+/* by_name entries point at a pair: [0] the name, [1] the address */
+static int cmp_pair_key(const void *a, const void *b)
+{
+	char **const *x = a, **const *y = b;
+	return strcmp((*x)[0], (*y)[0]);
+}
+
 struct vnet_leases *vnet_leases_load(const char *data_dir)
 {
 	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", data_dir);
@@ -412,13 +424,28 @@ struct vnet_leases *vnet_leases_load(const char *data_dir)
 		free(ls);
 		return NULL;
 	}
+	ls->n_by_name = strv_len(ls->leases) / 2;
+	ls->by_name = xcalloc(ls->n_by_name + 1, sizeof(*ls->by_name));
+	for (size_t i = 0; i < ls->n_by_name; i++)
+		ls->by_name[i] = &ls->leases[2 * i];
+	qsort(ls->by_name, ls->n_by_name, sizeof(*ls->by_name), cmp_pair_key);
 	return ls;
 }
 
 bool vnet_leases_get(const struct vnet_leases *ls, const char *name, char buf[static 16])
 {
-	const char *v = ls ? pairs_get(ls->leases, name) : NULL;
+	const char *v = NULL;
 	uint32_t ip;
+
+	if (ls && ls->by_name) {
+		char *key[1] = { (char *)name }, **k = key;
+		char ***hit =
+			bsearch(&k, ls->by_name, ls->n_by_name, sizeof(*ls->by_name), cmp_pair_key);
+		if (hit)
+			v = (*hit)[1];
+	} else if (ls) {
+		v = pairs_get(ls->leases, name);
+	}
 
 	if (!v || vnet_parse_ipv4(v, &ip) < 0)
 		return false;

@@ -7,15 +7,29 @@
  *   table inet T                      (NAT and published ports)
  *     chain prerouting  nat/dstnat    DNAT of published ports (traffic in)
  *     chain output      nat/dstnat    the same for connections from the host
- *     chain postrouting nat/srcnat    masquerade of the VE's outbound traffic,
- *                                     hairpin NAT for published ports
- *   table netdev T
+ *     chain postrouting nat/srcnat    hairpin NAT for published ports; per
+ *                                     network (subnet), one jump to:
+ *     chain net-SUBNET-PREFIX         masquerade of the network's outbound
+ *                                     traffic (daddr outside the subnet)
+ *   table netdev T-K                  (K = 0..63: a hash of the host veth)
  *     chain ve-NAME  ingress on the VE's host veth: anti-spoofing (the VE
  *                    may only send with its own MAC and IP addresses)
  *
  * Rules in the shared chains carry the comment "vert:NAME", which is how
- * teardown finds them again from the VE's name alone.  The tables are
- * shared by all VEs and never deleted by vert.
+ * teardown finds them again from the VE's name alone.  The tables and the
+ * net-* chains are shared by all VEs and never deleted by vert.
+ *
+ * Masquerade is per network, not per VE: a VE can only send from its own
+ * address (the anti-spoofing chain), so "saddr in the subnet" is "from one
+ * of its VEs".  One rule per VE in postrouting made every commit rebuild
+ * and validate a chain of N rules and every teardown dump them: quadratic
+ * in the number of VEs (10,000 of them: seconds per start).  Likewise the
+ * anti-spoofing chains are spread over 64 netdev tables: a commit that adds
+ * rules with verdicts validates every base chain of their table again (the
+ * kernel's nft_table_validate), so one table of N chains made each start
+ * O(N); 64 tables hold 10,000 VEs at ~160 chains each, and the kernel's
+ * table lookup by name (a list) stays short.  A VE started by an older
+ * vert has its chain in "netdev T": teardown looks there too.
  */
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
@@ -299,19 +313,93 @@ static void dnat_rule(struct batch *bt, const struct nft_ve *v, const char *chai
 	add_rule(bt, r);
 }
 
+static void net_chain_name(int family, const void *subnet, int prefix, char buf[static 80])
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (family == AF_INET) {
+		uint32_t n = htonl(*(const uint32_t *)subnet);
+		inet_ntop(AF_INET, &n, a, sizeof(a));
+	} else {
+		inet_ntop(AF_INET6, subnet, a, sizeof(a));
+	}
+	snprintf(buf, 80, "net-%s-%d", a, prefix);
+}
+
+static void e_jump(struct nftnl_rule *r, const char *chain)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_JUMP);
+	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void batch_chain_excl(struct batch *bt, int family, const char *table, const char *name)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, (uint32_t)family);
+	nlh = batch_hdr(bt, NFT_MSG_NEWCHAIN, (uint16_t)family, NLM_F_CREATE | NLM_F_EXCL);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	mnl_nlmsg_batch_next(bt->b);
+}
+
+/* The network's masquerade, added with its chain (EXCL: of two first
+ * uses racing, one batch fails whole and is retried without it):
+ *   postrouting: meta nfproto ipv4 ip saddr SUBNET jump net-SUBNET
+ *   net-SUBNET:  ip daddr != SUBNET masquerade
+ * (the same with ip6 for the IPv6 subnet, a /64) */
+static void net4_masq(struct batch *bt, const struct nft_ve *v, const char *chain)
+{
+	struct nftnl_rule *r;
+
+	batch_chain_excl(bt, NFPROTO_INET, v->table, chain);
+	r = rule_new(NFPROTO_INET, v->table, chain, NULL);
+	e_u8_eq(r, NFT_META_NFPROTO, NFPROTO_IPV4);
+	e_ip4(r, 16, NFT_CMP_NEQ, v->subnet, v->prefix);
+	nftnl_rule_add_expr(r, nftnl_expr_alloc("masq"));
+	add_rule(bt, r);
+	r = rule_new(NFPROTO_INET, v->table, "postrouting", NULL);
+	e_u8_eq(r, NFT_META_NFPROTO, NFPROTO_IPV4);
+	e_ip4(r, 12, NFT_CMP_EQ, v->subnet, v->prefix);
+	e_jump(r, chain);
+	add_rule(bt, r);
+}
+
+static void net6_masq(struct batch *bt, const struct nft_ve *v, const char *chain)
+{
+	struct nftnl_rule *r;
+	uint8_t m6[16];
+
+	memset(m6, 0, sizeof(m6));
+	memset(m6, 0xff, 8);
+	batch_chain_excl(bt, NFPROTO_INET, v->table, chain);
+	r = rule_new(NFPROTO_INET, v->table, chain, NULL);
+	e_u8_eq(r, NFT_META_NFPROTO, NFPROTO_IPV6);
+	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 24, 16);
+	e_mask(r, m6, 16);
+	e_cmp(r, NFT_CMP_NEQ, &v->subnet6, 16);
+	nftnl_rule_add_expr(r, nftnl_expr_alloc("masq"));
+	add_rule(bt, r);
+	r = rule_new(NFPROTO_INET, v->table, "postrouting", NULL);
+	e_u8_eq(r, NFT_META_NFPROTO, NFPROTO_IPV6);
+	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16);
+	e_mask(r, m6, 16);
+	e_cmp(r, NFT_CMP_EQ, &v->subnet6, 16);
+	e_jump(r, chain);
+	add_rule(bt, r);
+}
+
 static void masq_rules(struct batch *bt, const struct nft_ve *v, const char *tag)
 {
 	struct nftnl_rule *r;
 	uint32_t dnat = IPS_DST_NAT, zero = 0; /* ct status: host byte order */
 	struct nftnl_expr *e;
-
-	/* outbound: ip saddr VE ip daddr != SUBNET masquerade */
-	r = rule_new(NFPROTO_INET, v->table, "postrouting", tag);
-	e_u8_eq(r, NFT_META_NFPROTO, NFPROTO_IPV4);
-	e_ip4(r, 12, NFT_CMP_EQ, v->ip4, 32);
-	e_ip4(r, 16, NFT_CMP_NEQ, v->subnet, v->prefix);
-	nftnl_rule_add_expr(r, nftnl_expr_alloc("masq"));
-	add_rule(bt, r);
 
 	/* hairpin: a neighbour reaching this VE through a published port
 	 * must see the replies come from the host, not from the VE */
@@ -337,21 +425,6 @@ static void masq_rules(struct batch *bt, const struct nft_ve *v, const char *tag
 		e_u8_eq(r, NFT_META_NFPROTO, NFPROTO_IPV4);
 		e_ip4(r, 16, NFT_CMP_EQ, v->ip4, 32);
 		e_ip4(r, 12, NFT_CMP_EQ, 0x7f000000, 8);
-		nftnl_rule_add_expr(r, nftnl_expr_alloc("masq"));
-		add_rule(bt, r);
-	}
-
-	if (v->has_ip6) {
-		uint8_t m6[16];
-		memset(m6, 0, sizeof(m6));
-		memset(m6, 0xff, 8);
-		r = rule_new(NFPROTO_INET, v->table, "postrouting", tag);
-		e_u8_eq(r, NFT_META_NFPROTO, NFPROTO_IPV6);
-		e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16);
-		e_cmp(r, NFT_CMP_EQ, &v->ip6, 16);
-		e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 24, 16);
-		e_mask(r, m6, 16);
-		e_cmp(r, NFT_CMP_NEQ, &v->subnet6, 16);
 		nftnl_rule_add_expr(r, nftnl_expr_alloc("masq"));
 		add_rule(bt, r);
 	}
@@ -511,28 +584,47 @@ static void ve_chain_name(const char *ve, char buf[static 80])
 	snprintf(buf, 80, "ve-%s", ve);
 }
 
+#define NETDEV_SHARDS 64
+
+/* the netdev table of a VE's chain: T-K, K a hash (FNV-1a) of its name */
+static char *netdev_table(const char *table, const char *ve)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *c = ve; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	return xasprintf("%s-%u", table, h % NETDEV_SHARDS);
+}
+
 static int chain_exists(struct nl_sock *s, int family, const char *table, const char *chain,
 			vert_error_t *err);
-static int table_exists(struct nl_sock *s, int family, const char *table, vert_error_t *err);
 
 int nft_ve_add(const struct nft_ve *v, vert_error_t *err)
 {
 	_cleanup_free_ char *tag = xasprintf(TAG_PREFIX "%s", v->host_if);
+	_cleanup_free_ char *ntable = netdev_table(v->table, v->host_if);
+	struct nft_ve vd = *v;
 	struct batch bt = { 0 };
 	struct nl_sock s;
-	char chain[80];
-	int r, have_inet, have_netdev;
+	char chain[80], net4[80], net6[80];
+	int r, have_inet = 0, have_net4 = 0, have_net6 = 1, tries = 0;
 
 	if ((r = nl_open(&s, NETLINK_NETFILTER, err)) < 0)
 		return r;
+	net_chain_name(AF_INET, &v->subnet, v->prefix, net4);
+	net_chain_name(AF_INET6, &v->subnet6, 64, net6);
+again:
 	/* "Adding" an existing base chain updates it, and a base chain update
 	 * costs the commit an RCU grace period (~10 ms here): only what is
 	 * missing is added.  Two first uses racing both add; the loser's add
 	 * is then such an update, once. */
 	if ((have_inet = chain_exists(&s, NFPROTO_INET, v->table, "postrouting", err)) < 0 ||
-	    (have_netdev = table_exists(&s, NFPROTO_NETDEV, v->table, err)) < 0) {
+	    (have_net4 = have_inet ? chain_exists(&s, NFPROTO_INET, v->table, net4, err) : 0) < 0 ||
+	    (v->has_ip6 &&
+	     (have_net6 = have_inet ? chain_exists(&s, NFPROTO_INET, v->table, net6, err) : 0) <
+		     0)) {
 		nl_close(&s);
-		return have_inet < 0 ? have_inet : have_netdev;
+		return have_inet < 0 ? have_inet : have_net4 < 0 ? have_net4 : have_net6;
 	}
 	batch_begin(&bt);
 	if (!have_inet) {
@@ -548,15 +640,31 @@ int nft_ve_add(const struct nft_ve *v, vert_error_t *err)
 		dnat_rule(&bt, v, "prerouting", &v->ports[i], tag);
 		dnat_rule(&bt, v, "output", &v->ports[i], tag);
 	}
+	if (!have_net4)
+		net4_masq(&bt, v, net4);
+	if (!have_net6)
+		net6_masq(&bt, v, net6);
 	masq_rules(&bt, v, tag);
 	ve_chain_name(v->host_if, chain);
-	if (!have_netdev)
-		batch_table(&bt, NFPROTO_NETDEV, v->table);
-	batch_chain(&bt, NFPROTO_NETDEV, v->table, chain, "filter", NF_NETDEV_INGRESS, -500,
+	/* "add table" of an existing table with the same flags changes
+	 * nothing (no transaction): cheaper than asking first */
+	vd.table = ntable;
+	batch_table(&bt, NFPROTO_NETDEV, ntable);
+	batch_chain(&bt, NFPROTO_NETDEV, ntable, chain, "filter", NF_NETDEV_INGRESS, -500,
 		    v->host_if);
-	antispoof_rules(&bt, v, chain);
-	r = batch_send(&s, &bt, "add nftables rules", err);
-	batch_free(&bt);
+	antispoof_rules(&bt, &vd, chain);
+	{
+		vert_error_t e = VERT_ERROR_INIT;
+		r = batch_send(&s, &bt, "add nftables rules", &e);
+		batch_free(&bt);
+		/* another first use made a network chain meanwhile */
+		if (r == -EEXIST && (!have_net4 || !have_net6) && ++tries < 3) {
+			vert_error_clear(&e);
+			goto again;
+		}
+		if (r < 0)
+			vert_error_move(err, &e);
+	}
 	nl_close(&s);
 	return r;
 }
@@ -620,19 +728,6 @@ static int exists_request(struct nl_sock *s, struct nlmsghdr *nlh, const char *w
 	return 1;
 }
 
-static int table_exists(struct nl_sock *s, int family, const char *table, vert_error_t *err)
-{
-	char buf[4096];
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)family, 0, 0);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
-	return exists_request(s, nlh, "look up nftables table", err);
-}
-
 static int chain_exists(struct nl_sock *s, int family, const char *table, const char *chain,
 			vert_error_t *err)
 {
@@ -651,6 +746,8 @@ static int chain_exists(struct nl_sock *s, int family, const char *table, const 
 int nft_ve_del(const char *table, const char *ve, vert_error_t *err)
 {
 	_cleanup_free_ char *tag = xasprintf(TAG_PREFIX "%s", ve);
+	_cleanup_free_ char *ntable = netdev_table(table, ve);
+	const char *ctable = ntable;
 	struct found f = { .tag = tag };
 	struct batch bt = { 0 };
 	char buf[4096], chain[80];
@@ -694,7 +791,12 @@ again:
 		f.n = 0;
 	}
 	ve_chain_name(ve, chain);
-	have_chain = chain_exists(&s, NFPROTO_NETDEV, table, chain, err);
+	ctable = ntable;
+	have_chain = chain_exists(&s, NFPROTO_NETDEV, ntable, chain, err);
+	if (have_chain == 0) { /* started by a vert of one netdev table */
+		ctable = table;
+		have_chain = chain_exists(&s, NFPROTO_NETDEV, table, chain, err);
+	}
 	if (have_chain < 0) {
 		r = have_chain;
 		goto out;
@@ -718,11 +820,11 @@ again:
 		struct nftnl_chain *c = nftnl_chain_alloc();
 		/* flush the chain (a rule without handle), then delete it */
 		nftnl_rule_set_u32(d, NFTNL_RULE_FAMILY, NFPROTO_NETDEV);
-		nftnl_rule_set_str(d, NFTNL_RULE_TABLE, table);
+		nftnl_rule_set_str(d, NFTNL_RULE_TABLE, ctable);
 		nftnl_rule_set_str(d, NFTNL_RULE_CHAIN, chain);
 		batch_rule(&bt, d, NFT_MSG_DELRULE, 0);
 		nftnl_rule_free(d);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, ctable);
 		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chain);
 		nlh = batch_hdr(&bt, NFT_MSG_DELCHAIN, NFPROTO_NETDEV, 0);
 		nftnl_chain_nlmsg_build_payload(nlh, c);

@@ -60,6 +60,11 @@ static int setup_terminal(int sync_fd, const struct rt_sync_msg *go, bool raw, b
 	/* /dev/ptmx is the devpts instance of the VE (pts/ptmx), so the pty
 	 * belongs to the VE, not to the host */
 	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 && errno == ENOSPC)
+		/* the VEs' devpts instances share kernel.pty.max minus
+		 * kernel.pty.reserve: 3072 ptys by default */
+		return vert_error_sys(err, "open /dev/ptmx in the VE (the host's ptys are used up: "
+					   "every VE's console is one; raise kernel.pty.max)");
 	if (master < 0)
 		return vert_error_sys(err, "open /dev/ptmx in the VE");
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)

@@ -330,10 +330,14 @@ int vjson_strmap(struct json_object *v, void *target, const struct vjson_field *
 {
 	_cleanup_strv_ char **r = NULL;
 	char ***p = target;
+	size_t n = 0, old;
 
 	(void)f;
 	if (!json_object_is_type(v, json_type_object))
 		return wrong_type(v, "an object", loc, err);
+	/* sized once: strv_push per pair would make a map of N keys (the
+	 * leases of 10,000 VEs) cost N^2 */
+	r = xcalloc(2 * (size_t)json_object_object_length(v) + 1, sizeof(*r));
 	json_object_object_foreach(v, k, e)
 	{
 		struct vjson_loc child;
@@ -343,12 +347,15 @@ int vjson_strmap(struct json_object *v, void *target, const struct vjson_field *
 		vjson_loc_child(loc, k, &child);
 		if ((ret = vjson_get_string(e, &child, &s, err)) < 0)
 			return ret;
-		r = strv_push(r, xstrdup(k));
-		r = strv_push(r, xstrdup(s));
+		r[n++] = xstrdup(k);
+		r[n++] = xstrdup(s);
 	}
 	/* appended: a map adds to what other keys already put there */
-	for (size_t i = 0; r && r[i]; i++)
-		*p = strv_push(*p, TAKE_PTR(r[i]));
+	old = strv_len(*p);
+	*p = xrealloc(*p, (old + n + 1) * sizeof(**p));
+	for (size_t i = 0; i < n; i++)
+		(*p)[old + i] = TAKE_PTR(r[i]);
+	(*p)[old + n] = NULL;
 	return 0;
 }
 

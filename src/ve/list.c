@@ -123,7 +123,7 @@ int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_
 	_cleanup_free_ char *dir = xasprintf("%s/ves", p->data);
 	struct ve_info *v = NULL;
 	struct dirent *de;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	DIR *d;
 
 	struct vnet_leases *ls;
@@ -148,7 +148,10 @@ int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_
 			vert_error_clear(&e);
 			continue;
 		}
-		v = xrealloc(v, (n + 1) * sizeof(*v));
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
 		v[n++] = i;
 	}
 	closedir(d);

@@ -24,8 +24,7 @@ teardown() {
 	done
 	if [ -n "${EXTRA_BRIDGE:-}" ]; then
 		ip link del "$EXTRA_BRIDGE" 2>/dev/null || true
-		nft delete table inet "$EXTRA_TABLE" 2>/dev/null || true
-		nft delete table netdev "$EXTRA_TABLE" 2>/dev/null || true
+		nft_delete_tables "$EXTRA_TABLE"
 	fi
 	pid=$(cat "$BATS_TEST_TMPDIR/lo-listener.pid" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null || true
@@ -184,7 +183,7 @@ while True:
 	# ingress chain, which drops anything for 127.0.0.0/8
 	ve_bg lochk mini -- sleep 30
 	hostif=$(jq -r .host_if "$TEST_ROOT/run/net/lochk.json")
-	run nft list chain netdev "$NET_TABLE" "ve-$hostif"
+	run nft_list_netdev "$NET_TABLE" "ve-$hostif"
 	assert_output --regexp "@nh,128,32 & 0xff000000 == 0x7f000000 drop"
 	ve_kill lochk
 }
@@ -276,7 +275,7 @@ while True:
 	ip link set "${dummy}p" up
 	root2=$(mktemp -d)
 	on_teardown "ip link del $dummy; '$VERT_BIN' --root '$root2' template rm mini; rm -rf '$root2'
-		ip link del vto${NET_N}x$$; nft delete table inet vertovl_$$; nft delete table netdev vertovl_$$"
+		ip link del vto${NET_N}x$$; nft_delete_tables vertovl_$$"
 	cp -a "$TEST_ROOT/templates" "$root2/" 2>/dev/null || true
 	cat >"$root2/network.json" <<-EOF
 	{"bridge": "vto${NET_N}x$$", "subnet": "10.$NET_N.192.0/18", "routed_subnet": "10.$NET_N.64.0/18",
@@ -334,7 +333,7 @@ while True:
 	assert_success
 	# the host's (vert's) tables are untouched: nb's chain is still there
 	nb_if=$(jq -r .host_if "$TEST_ROOT/run/net/nb.json")
-	run nft list table netdev "$NET_TABLE"
+	run nft_list_netdev "$NET_TABLE"
 	assert_output --partial "chain ve-$nb_if"
 	ve_kill nb
 }

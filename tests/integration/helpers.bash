@@ -61,9 +61,35 @@ net_teardown_conf() {
 	ip link del "${NET_BRIDGE}b" 2>/dev/null || true
 	local t
 	for t in "$NET_TABLE" "${NET_TABLE}_b"; do
-		nft delete table inet "$t" 2>/dev/null || true
+		nft_delete_tables "$t"
+	done
+}
+
+# vert's nftables tables for nft_table T: inet T, and netdev T-K, the 64
+# tables its VEs' anti-spoofing chains are spread over (and netdev T, where
+# an older vert put them); src/net/nft.c
+nft_netdev_tables() {
+	nft list tables netdev 2>/dev/null | awk -v t="$1" '$3 == t ||
+		(index($3, t "-") == 1 && substr($3, length(t) + 2) ~ /^[0-9]+$/) { print $3 }'
+}
+nft_delete_tables() {
+	local t
+	nft delete table inet "$1" 2>/dev/null || true
+	for t in $(nft_netdev_tables "$1"); do
 		nft delete table netdev "$t" 2>/dev/null || true
 	done
+}
+# nft_list_netdev T [CHAIN]: those tables (or only CHAIN in them) listed
+nft_list_netdev() {
+	local t found=1
+	for t in $(nft_netdev_tables "$1"); do
+		if [ -n "${2:-}" ]; then
+			nft list chain netdev "$t" "$2" 2>/dev/null && found=0
+		else
+			nft list table netdev "$t" && found=0
+		fi
+	done
+	return $found
 }
 
 # The root for this file: shared by its tests, removed at the end.

@@ -55,7 +55,7 @@ net_snapshot() {
 	ports=$(ip -o link show master "$NET_BRIDGE" 2>/dev/null | wc -l)
 	routes=$(ip -4 route show proto 86 2>/dev/null | grep -c "^10\.$NET_N\." || true)
 	rules=$(nft list table inet "$NET_TABLE" 2>/dev/null | grep -c 'comment "vert:' || true)
-	chains=$(nft list table netdev "$NET_TABLE" 2>/dev/null | grep -c 'chain ' || true)
+	chains=$(nft_list_netdev "$NET_TABLE" 2>/dev/null | grep -c 'chain ' || true)
 	leases=$(grep -c '"10\.' "$TEST_ROOT/net/leases.json" 2>/dev/null || true)
 	recs=$(ls "$TEST_ROOT/run/net" 2>/dev/null | wc -l)
 	echo "ports=$ports routes=$routes rules=$rules chains=$chains leases=${leases:-0} records=$recs"
