@@ -862,7 +862,7 @@ static int start_locked(struct ve_handle *h, const struct ve_start_opts *o, int 
 	if (!reconciled && ve_reconcile_locked(h))
 		return vert_error_set(err, EBUSY, VERT_ERR_RUNNING, "VE '%s' is already running",
 				      h->name);
-	if (!created && (r = ve_userns_prepare(h, err)) < 0)
+	if ((r = created ? ve_userns_host_check(h, err) : ve_userns_prepare(h, err)) < 0)
 		return vert_error_wrap(err, "start VE '%s'", h->name);
 	if (o && o->attach)
 		return start_attached(h, ret_status, err);

@@ -104,6 +104,11 @@ static int root_searchable(vert_error_t *err)
 			      (unsigned)(st.st_mode & 07777));
 }
 
+int ve_userns_host_check(const struct ve_handle *h, vert_error_t *err)
+{
+	return ve_config_userns_private(h->p, &h->cfg) ? root_searchable(err) : 0;
+}
+
 int ve_userns_prepare(struct ve_handle *h, vert_error_t *err)
 {
 	struct ve_config *c = &h->cfg;

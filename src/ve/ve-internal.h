@@ -53,6 +53,9 @@ int ve_hostname_file_install(const char *upper, const char *lower, const char *h
 /* userns.c */
 /* Claim (or, for an old config, allocate) the VE's range before a start. */
 int ve_userns_prepare(struct ve_handle *h, vert_error_t *err);
+/* What a VE of its own user namespace needs of the host (a searchable
+ * "/"), for a start whose range was just claimed by its create. */
+int ve_userns_host_check(const struct ve_handle *h, vert_error_t *err);
 /* Copy the upper layer's overlay xattrs from trusted.overlay.* (host
  * root's overlay) to user.overlay.* (the VE's own, userxattr), or back. */
 int ve_userns_convert_upper(const struct ve_handle *h, bool to_user, vert_error_t *err);
