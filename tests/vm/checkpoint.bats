@@ -489,7 +489,14 @@ SH
 	[ ! -e "/var/lib/vert/idmap/$base" ]
 	[ -z "$(ls -A "$R/run/migrate" 2>/dev/null)" ]
 	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
-	c=$(count_of "$R2" ukil2)
+	# the first exec there can come while the restored VE settles (seen
+	# once in a full run, never alone): a bounded retry, then the count
+	c=
+	for i in $(seq 50); do
+		c=$(count_of "$R2" ukil2) && [ -n "$c" ] && break
+		sleep 0.2
+	done
+	[ -n "$c" ]
 	wait_for 10 count_above "$R2" ukil2 "$c"
 	[ "$(uid_map_of "$R2" ukil2)" = "$map" ]
 	v2 stop ukil2
