@@ -4,6 +4,7 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,21 +83,28 @@ static int pump(int pty, struct log *l)
 #define NATIVE_AUDIT_ARCH 0 /* unknown here: every call goes to the kernel */
 #endif
 
-/* A cgroup file's number; "max" and absence give -1. */
-static long long cg_num(int dir, const char *name)
+/* A cgroup file of dir, NUL-terminated in buf; false when it can't be read. */
+static bool cg_read(int dir, const char *name, char *buf, size_t size)
 {
-	char buf[64];
 	ssize_t n;
 	int fd;
 
 	if (dir < 0 || (fd = openat(dir, name, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return false;
+	n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
-		return -1;
+		return false;
 	buf[n] = '\0';
-	if (strncmp(buf, "max", 3) == 0)
+	return true;
+}
+
+/* A cgroup file's number; "max" and absence give -1. */
+static long long cg_num(int dir, const char *name)
+{
+	char buf[64];
+
+	if (!cg_read(dir, name, buf, sizeof(buf)) || strncmp(buf, "max", 3) == 0)
 		return -1;
 	return strtoll(buf, NULL, 10);
 }
@@ -106,16 +114,9 @@ static unsigned long long cg_stat(int dir, const char *key)
 {
 	char buf[4096], *p;
 	size_t kl = strlen(key);
-	ssize_t n;
-	int fd;
 
-	if (dir < 0 || (fd = openat(dir, "memory.stat", O_RDONLY | O_CLOEXEC)) < 0)
+	if (!cg_read(dir, "memory.stat", buf, sizeof(buf)))
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
 		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
 			return strtoull(p + kl + 1, NULL, 10);
@@ -199,17 +200,9 @@ static unsigned cpu_quota(int dir)
 {
 	char buf[64];
 	long long quota, period;
-	ssize_t n;
-	int fd;
 
-	if (dir < 0 || (fd = openat(dir, "cpu.max", O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if (sscanf(buf, "%lld %lld", &quota, &period) != 2 || quota <= 0 || period <= 0)
+	if (!cg_read(dir, "cpu.max", buf, sizeof(buf)) ||
+	    sscanf(buf, "%lld %lld", &quota, &period) != 2 || quota <= 0 || period <= 0)
 		return 0; /* "max": no quota */
 	return (unsigned)((quota + period - 1) / period);
 }

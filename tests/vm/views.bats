@@ -238,13 +238,17 @@ no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
 	vert start si
 	total=$(vert exec si free -k | mem_total)
 	[ "$total" -eq 98304 ]
-	local i
-	for i in $(seq 50); do
-		total=$(vert exec si cat /tmp/free.out 2>/dev/null | mem_total)
-		[ -n "$total" ] && break
-		sleep 0.2
-	done
-	[ "$total" -eq 98304 ]
+	# total_in FILE: the Mem: total a process in the VE wrote there, once it has
+	total_in() {
+		local i t
+		for i in $(seq 50); do
+			t=$(vert exec si cat "$1" 2>/dev/null | mem_total)
+			[ -n "$t" ] && break
+			sleep 0.2
+		done
+		echo "$t"
+	}
+	[ "$(total_in /tmp/free.out)" -eq 98304 ]
 	run vert exec si uptime
 	echo "# busybox uptime inside: $output (VM up ${hostup}s)"
 	[ "$status" -eq 0 ]
@@ -254,15 +258,11 @@ no_lxcfs_of_root() { ! lxcfs_of_root >/dev/null; }
 	[ "$(vert exec si free -k | mem_total)" -eq 131072 ]
 	# a daemon an exec leaves behind is still answered after the exec is gone
 	vert exec si sh -c 'setsid sh -c "sleep 1; free -k >/tmp/daemon.out" </dev/null >/dev/null 2>&1 &'
-	for i in $(seq 50); do
-		total=$(vert exec si cat /tmp/daemon.out 2>/dev/null | mem_total)
-		[ -n "$total" ] && break
-		sleep 0.2
-	done
-	[ "$total" -eq 131072 ]
+	[ "$(total_in /tmp/daemon.out)" -eq 131072 ]
 	vert stop -t 1 si
 	vert destroy si
 	# the listeners' servers end with the processes they served
+	local i
 	for i in $(seq 50); do
 		pgrep -f '^[^ ]*vert-monitor --sysinfo' >/dev/null || break
 		sleep 0.2
