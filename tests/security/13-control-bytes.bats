@@ -34,7 +34,9 @@ ESC=$'\033'
 	# a process whose argv carries an escape sequence and a byte that is
 	# not UTF-8
 	vert exec cb2 -- sh -c "sh -c 'sleep 1000; :' \"\$(printf 'evil\\033[2J\\377')\" >/dev/null 2>&1 &"
-	wait_for sh -c "'$VERT_BIN' --root '$TEST_ROOT' top cb2 | grep -q evil"
+	# the inner shell, whose argv has the bytes (not the outer ones, whose
+	# command line only spells the printf that makes them)
+	wait_for sh -c "'$VERT_BIN' --root '$TEST_ROOT' top cb2 | grep -qF 'evil\\x1b[2J\\xff'"
 	run vert top cb2
 	assert_success
 	[[ "$output" != *"$ESC"* ]]
