@@ -207,7 +207,12 @@ for ((i = 1; i <= RUNS; i++)); do
 	[ "$ONLY" = vert ] || bench_runc dirty "$DIRTY" "$i"
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
+median() {
+	tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END {
+		if (!NR) print "-"
+		else if (NR % 2) printf "%.0f\n", a[(NR + 1) / 2]
+		else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
 echo "# load at end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# | row | freeze ms (median) | all runs | total ms (median) | all runs | bytes (median) | pre-dumps |"
 for row in vert-idle runc-idle vert-dirty runc-dirty; do
