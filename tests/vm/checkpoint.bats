@@ -67,7 +67,17 @@ in_root() {
 	shift
 	if [ "$r" = "$R2" ]; then v2 "$@"; else "$VERT" --root "$r" "$@"; fi
 }
-count_of() { in_root "$1" exec "$2" -- cat /dev/shm/count 2>/dev/null; }
+# The counter rewrites its file (truncate, then write) ten times a second: a
+# read in between sees it empty, so read until it holds a number (bounded).
+count_of() {
+	local i c
+	for i in $(seq 50); do
+		c=$(in_root "$1" exec "$2" -- cat /dev/shm/count 2>/dev/null)
+		[ -n "$c" ] && break
+		sleep 0.1
+	done
+	echo "$c"
+}
 count_above() { local c; c=$(count_of "$1" "$2") && [ -n "$c" ] && [ "$c" -gt "$3" ]; }
 stopped_in() { in_root "$1" ps -a --format name,state -H | grep -q "^$2 .*stopped"; }
 running_in() { in_root "$1" ps --format name,state -H | grep -q "^$2 .*running"; }
@@ -489,13 +499,7 @@ SH
 	[ ! -e "/var/lib/vert/idmap/$base" ]
 	[ -z "$(ls -A "$R/run/migrate" 2>/dev/null)" ]
 	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
-	# the first exec there can come while the restored VE settles (seen
-	# once in a full run, never alone): a bounded retry, then the count
-	c=
-	for i in $(seq 50); do
-		c=$(count_of "$R2" ukil2) && [ -n "$c" ] && break
-		sleep 0.2
-	done
+	c=$(count_of "$R2" ukil2)
 	[ -n "$c" ]
 	wait_for 10 count_above "$R2" ukil2 "$c"
 	[ "$(uid_map_of "$R2" ukil2)" = "$map" ]
