@@ -53,6 +53,16 @@ teardown_file() {
 # nsenter, not ip netns exec: that one mounts a /sys of its own, without
 # /sys/fs/cgroup, and the second "host" would run its VEs without cgroups
 v2() { nsenter --net=/run/netns/vertck2 --mount="$CK2MNT" "$VERT" --root "$R2" "$@"; }
+# a failed test's VEs, on either "host", must not fail the next ones
+teardown() {
+	local n
+	for n in $(v2 ps -aq 2>/dev/null); do
+		v2 destroy --force "$n" >/dev/null 2>&1 || true
+	done
+	for n in $(vert ps -aq 2>/dev/null); do
+		vert destroy --force "$n" >/dev/null 2>&1 || true
+	done
+}
 # a second state root on this host (the same uid range registry)
 v2same() { nsenter --net=/run/netns/vertck2 "$VERT" --root "$R2" "$@"; }
 
