@@ -60,7 +60,7 @@ int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, 
 		in.no_device_filter = !p->rootless && !s.device_filter;
 		/* sysinfo(2) answered like the init's: where the VE has its
 		 * views (its /proc/meminfo is lxcfs's) */
-		in.sysinfo = ve_sysinfo_wanted(p, c, has_views(s.pid) ? "" : NULL, s.cgroup);
+		in.sysinfo = ve_sysinfo_wanted(p, c, has_views(s.pid), s.cgroup);
 		if ((r = ve_compile_spec(&in, &sj, err)) < 0)
 			goto out;
 	}

@@ -236,7 +236,7 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 		in.no_device_filter = no_device_filter;
 		in.ssh_keygen = c->ssh_keygen;
 		in.views = views;
-		in.sysinfo = ve_sysinfo_wanted(p, c, views, cg.path);
+		in.sysinfo = ve_sysinfo_wanted(p, c, views != NULL, cg.path);
 		in.cgroup_path = cg.path;
 		in.cgroup_guard = guard = cg_limit_files(&cg);
 		{
@@ -553,7 +553,7 @@ static void clear_cloexec(int fd)
 		fcntl(fd, F_SETFD, 0);
 }
 
-bool ve_sysinfo_wanted(const struct ve_paths *p, const struct ve_config *c, const char *views,
+bool ve_sysinfo_wanted(const struct ve_paths *p, const struct ve_config *c, bool views,
 		       const char *cgroup)
 {
 	/* with the VE's views (its cgroup v2 figures), never for a nesting
@@ -576,6 +576,19 @@ static void sysinfo_of(const struct ve_boot *b, struct monitor_sysinfo *m)
 	m->start = b->ct.start_time;
 }
 
+/* "--sysinfo LISTENER CGROUP START" of vert-monitor's command line, into
+ * argv (4 entries) with its numbers in buf. */
+static void sysinfo_argv(const struct monitor_sysinfo *m, char buf[3][24], char **argv)
+{
+	snprintf(buf[0], sizeof(buf[0]), "%d", m->listener);
+	snprintf(buf[1], sizeof(buf[1]), "%d", m->cgroup);
+	snprintf(buf[2], sizeof(buf[2]), "%llu", m->start);
+	argv[0] = (char *)"--sysinfo";
+	argv[1] = buf[0];
+	argv[2] = buf[1];
+	argv[3] = buf[2];
+}
+
 void ve_sysinfo_serve(const struct rt_container *ct, const char *cgroup)
 {
 	_cleanup_free_ char *exe = NULL, *mon = NULL;
@@ -596,7 +609,7 @@ void ve_sysinfo_serve(const struct rt_container *ct, const char *cgroup)
 	}
 	if (pid == 0) {
 		struct monitor_sysinfo m = { ct->listener, -EBADF, ct->start_time };
-		char s1[16], s2[16], s3[24];
+		char buf[3][24], *argv[6];
 		if (fork() != 0)
 			_exit(0);
 		setsid();
@@ -611,10 +624,10 @@ void ve_sysinfo_serve(const struct rt_container *ct, const char *cgroup)
 		m.cgroup = m.cgroup >= 0 ? 4 : -EBADF;
 		syscall(SYS_close_range, 5, ~0U, 0);
 		if (mon) {
-			snprintf(s1, sizeof(s1), "%d", m.listener);
-			snprintf(s2, sizeof(s2), "%d", m.cgroup);
-			snprintf(s3, sizeof(s3), "%llu", m.start);
-			execl(mon, mon, "--sysinfo", s1, s2, s3, (char *)NULL);
+			argv[0] = mon;
+			sysinfo_argv(&m, buf, argv + 1);
+			argv[5] = NULL;
+			execv(mon, argv);
 		}
 		/* no vert-monitor: this copy of vert serves */
 		monitor_sysinfo_loop(&m);
@@ -630,7 +643,7 @@ __attribute__((noreturn)) static void supervise(struct ve_handle *h, struct ve_b
 	_cleanup_free_ char *exe = self_exe(), *mon = monitor_path(exe);
 	/* no O_CLOEXEC: vert-monitor writes the console log into it */
 	int logdir = open(h->data_dir, O_PATH | O_DIRECTORY);
-	char a1[16], a2[16], a3[16], s1[16], s2[16], s3[24];
+	char a1[16], a2[16], a3[16], sbuf[3][24];
 	struct monitor_sysinfo sys = MONITOR_SYSINFO_NONE;
 	siginfo_t si;
 
@@ -650,13 +663,8 @@ __attribute__((noreturn)) static void supervise(struct ve_handle *h, struct ve_b
 		if (sys.listener >= 0) {
 			clear_cloexec(sys.listener);
 			clear_cloexec(sys.cgroup);
-			snprintf(s1, sizeof(s1), "%d", sys.listener);
-			snprintf(s2, sizeof(s2), "%d", sys.cgroup);
-			snprintf(s3, sizeof(s3), "%llu", sys.start);
-			argv[n++] = (char *)"--sysinfo";
-			argv[n++] = s1;
-			argv[n++] = s2;
-			argv[n++] = s3;
+			sysinfo_argv(&sys, sbuf, argv + n);
+			n += 4;
 		}
 		argv[n++] = (char *)"--";
 		argv[n++] = exe;
@@ -679,8 +687,6 @@ __attribute__((noreturn)) static void supervise(struct ve_handle *h, struct ve_b
 		if (monitor_run(b->ct.pidfd, b->ct.pty_master, logdir, MONITOR_LOG_CAP, &sys, &si) <
 		    0)
 			_exit(1);
-		if (sys.cgroup >= 0)
-			close(sys.cgroup);
 		if (si.si_code == CLD_EXITED)
 			code = si.si_status;
 		else

@@ -185,7 +185,7 @@ void ve_boot_done(struct ve_boot *b);
 bool ve_after_exit(struct ve_handle *h, int code, int sig);
 /* Whether a VE's seccomp filter sends sysinfo(2) to a listener vert
  * serves (src/monitor/monitor.h): with its views and cgroup only. */
-bool ve_sysinfo_wanted(const struct ve_paths *p, const struct ve_config *c, const char *views,
+bool ve_sysinfo_wanted(const struct ve_paths *p, const struct ve_config *c, bool views,
 		       const char *cgroup);
 /* Serve ct's listener (when it has one) from a process of its own until
  * no process uses the filter; cgroup: the VE's, for its figures. */
