@@ -143,9 +143,21 @@ static int netconf_parse(const char *buf, size_t len, const char *where, struct 
 	if ((r = vjson_parse(buf, len, where, &o, err)) < 0 ||
 	    (r = vjson_dispatch(o, netconf_table, 0, &in, where, err)) < 0)
 		return r;
-	if (vnet_cidr4_overlap(in.subnet, in.prefix, in.routed_subnet, in.routed_prefix))
+	if (vnet_cidr4_overlap(in.subnet, in.prefix, in.routed_subnet, in.routed_prefix)) {
+		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+		struct in_addr x = { htonl(in.subnet) }, y = { htonl(in.routed_subnet) };
+
+		inet_ntop(AF_INET, &x, a, sizeof(a));
+		inet_ntop(AF_INET, &y, b, sizeof(b));
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "%s: 'subnet' and 'routed_subnet' overlap", where);
+				      "%s: 'subnet' %s/%d and 'routed_subnet' %s/%d%s overlap; give "
+				      "each a range of its own",
+				      where, a, in.prefix, b, in.routed_prefix,
+				      in.routed_subnet == nc->routed_subnet &&
+						      in.routed_prefix == nc->routed_prefix
+					      ? " (the default)"
+					      : "");
+	}
 	*nc = in;
 	return 0;
 }

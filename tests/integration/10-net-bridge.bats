@@ -551,7 +551,7 @@ published() { nft list table inet "$NET_TABLE" 2>/dev/null | grep -o "dport $1 "
 	assert_success
 	# a bridge whose state root is gone serves the next root
 	EXTRA_BRIDGE="vto${NET_N}y$$" EXTRA_TABLE="vertown_$$"
-	conf="{\"bridge\": \"$EXTRA_BRIDGE\", \"subnet\": \"10.$NET_N.128.0/18\", \"nft_table\": \"$EXTRA_TABLE\"}"
+	conf="{\"bridge\": \"$EXTRA_BRIDGE\", \"subnet\": \"10.$NET_N.128.0/18\", \"routed_subnet\": \"10.$NET_N.192.0/18\", \"nft_table\": \"$EXTRA_TABLE\"}"
 	root3=$(extra_root "$conf")
 	root4=$(extra_root "$conf")
 	EXTRA_ROOTS="$root2 $root3 $root4"

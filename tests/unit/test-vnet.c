@@ -226,6 +226,12 @@ static void test_netconf(void **state)
 	assert_int_not_equal(vnet_netconf_parse("{\"subnet\": \"10.1.0.0/30\"}", &nc, &e), 0);
 	assert_non_null(strstr(e.msg, "key 'subnet': '10.1.0.0/30'"));
 	vert_error_clear(&e);
+	/* an overlap names both ranges, and which one is the default */
+	vnet_netconf_defaults(&nc);
+	assert_int_not_equal(vnet_netconf_parse("{\"subnet\": \"10.89.128.0/18\"}", &nc, &e), 0);
+	assert_non_null(strstr(e.msg, "'subnet' 10.89.128.0/18 and 'routed_subnet' 10.89.0.0/16 "
+				      "(the default) overlap"));
+	vert_error_clear(&e);
 	assert_int_not_equal(vnet_netconf_parse("{\"bridge\": \"vt1\"", &nc, &e), 0);
 	assert_non_null(strstr(e.msg, "network.json: invalid JSON"));
 	vert_error_clear(&e);
