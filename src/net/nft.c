@@ -446,6 +446,20 @@ static void udp_sport_drop(struct batch *bt, const struct nft_ve *v, const char 
 	add_rule(bt, r);
 }
 
+/* ip protocol icmp, icmp type T drop (the first fragment holds the
+ * type; later ones have no transport header and don't match) */
+static void icmp4_drop(struct batch *bt, const struct nft_ve *v, const char *chain, uint8_t type)
+{
+	struct nftnl_rule *r = rule_new(NFPROTO_NETDEV, v->table, chain, NULL);
+
+	e_ether_type(r, NFT_CMP_EQ, ETHERTYPE_IP);
+	e_u8_eq(r, NFT_META_L4PROTO, IPPROTO_ICMP);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+	e_cmp(r, NFT_CMP_EQ, &type, 1);
+	e_verdict(r, NF_DROP);
+	add_rule(bt, r);
+}
+
 /* icmpv6 type T drop; with own1 (and own2), only when the message's
  * target address (neighbour discovery: at offset 8) is neither */
 static void icmp6_drop(struct batch *bt, const struct nft_ve *v, const char *chain, uint8_t type,
@@ -522,6 +536,9 @@ static void antispoof_rules(struct batch *bt, const struct nft_ve *v, const char
 	icmp6_drop(bt, v, chain, 134, NULL, NULL);
 	icmp6_drop(bt, v, chain, 137, NULL, NULL);
 	icmp6_drop(bt, v, chain, 138, NULL, NULL);
+	/* and IPv4's: redirects and (RFC 1256) router advertisements */
+	icmp4_drop(bt, v, chain, 5);
+	icmp4_drop(bt, v, chain, 9);
 	/* neighbour advertisements only for its own addresses: one for a
 	 * neighbour's or the gateway's address would take its traffic */
 	icmp6_drop(bt, v, chain, 136, &v->ll6, v->has_ip6 ? &v->ip6 : NULL);

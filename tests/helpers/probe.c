@@ -10,11 +10,14 @@
  *   vert-probe icmp6 IF TYPE [TARGET]  send an ICMPv6 router advertisement
  *                                (134), neighbour advertisement (136, for
  *                                TARGET) or redirect (137) to ff02::1
+ *   vert-probe icmp4 DST TYPE    send an ICMP echo request (8), redirect (5,
+ *                                gateway DST) or router advertisement (9)
+ *                                to the IPv4 address DST
  *   vert-probe udp SPORT DST DPORT     send "probe" from SPORT (DST: IPv4,
  *                                or IPv6 with %IF for link-local scope)
  *   vert-probe capture IF SECS   (on the host) print "ready", then one line
  *                                per ICMPv6/UDP packet IF receives, until a
- *                                UDP packet to port 9999 or SECS pass
+ *                                ICMP/UDP packet to port 9999 or SECS pass
  *   vert-probe nesting           try to make user namespaces and use the
  *                                new mount API, print NAME=errno
  *   vert-probe tiocsti           push a byte into each tty of fds 0-2
@@ -173,6 +176,50 @@ static int icmp6(const char *ifname, int type, const char *target)
 	return 0;
 }
 
+/* Unlike ICMPv6, a raw ICMP socket leaves the checksum to the sender. */
+static int icmp4(const char *dst, int type)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	unsigned char pkt[36] = { 0 };
+	size_t len = 8;
+	uint32_t sum = 0;
+	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), one = 1;
+
+	if (fd < 0)
+		return perror("icmp4 socket"), 1;
+	if (inet_pton(AF_INET, dst, &to.sin_addr) != 1)
+		return fprintf(stderr, "icmp4: bad address\n"), 2;
+	setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+	pkt[0] = (unsigned char)type;
+	if (type == 5) { /* host redirect to gateway DST, about a datagram to DST */
+		pkt[1] = 1;
+		memcpy(pkt + 4, &to.sin_addr, 4);
+		pkt[8] = 0x45;
+		pkt[8 + 9] = IPPROTO_UDP;
+		memcpy(pkt + 8 + 16, &to.sin_addr, 4);
+		len = 36;
+	} else if (type == 9) { /* one address, lifetime 1800 s: DST itself */
+		pkt[4] = 1;
+		pkt[5] = 2;
+		pkt[6] = 1800 >> 8;
+		pkt[7] = 1800 & 0xff;
+		memcpy(pkt + 8, &to.sin_addr, 4);
+		len = 16;
+	} else if (type != 8) {
+		return fprintf(stderr, "icmp4: type 5, 8 or 9\n"), 2;
+	}
+	for (size_t i = 0; i < len; i += 2)
+		sum += (uint32_t)pkt[i] << 8 | pkt[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	pkt[2] = (unsigned char)(~sum >> 8);
+	pkt[3] = (unsigned char)~sum;
+	if (sendto(fd, pkt, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+		return perror("icmp4 send"), 1;
+	puts("sent");
+	return 0;
+}
+
 static int udp(int sport, const char *dst, int dport)
 {
 	struct sockaddr_storage from = { 0 }, to = { 0 };
@@ -257,6 +304,8 @@ static int capture(const char *ifname, int secs)
 			if (l4[0] == 136 && n >= 14 + 40 + 24)
 				inet_ntop(AF_INET6, l4 + 8, t, sizeof(t));
 			printf("icmp6 %u %s\n", l4[0], t);
+		} else if (proto == IPPROTO_ICMP && et == ETHERTYPE_IP) {
+			printf("icmp4 %u\n", l4[0]);
 		} else if (proto == IPPROTO_UDP) {
 			unsigned sp = (unsigned)l4[0] << 8 | l4[1],
 				 dp = (unsigned)l4[2] << 8 | l4[3];
@@ -443,6 +492,8 @@ int main(int argc, char **argv)
 		return zombies(atoi(argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "exe-write") == 0)
 		return exe_write();
+	if (argc >= 4 && strcmp(argv[1], "icmp4") == 0)
+		return icmp4(argv[2], atoi(argv[3]));
 	if (argc >= 4 && strcmp(argv[1], "icmp6") == 0)
 		return icmp6(argv[2], atoi(argv[3]), argc >= 5 ? argv[4] : NULL);
 	if (argc >= 5 && strcmp(argv[1], "udp") == 0)
@@ -451,8 +502,8 @@ int main(int argc, char **argv)
 		return capture(argv[2], atoi(argv[3]));
 	if (argc >= 4 && strcmp(argv[1], "deep") == 0)
 		return deep(argv[2], atol(argv[3]));
-	fprintf(stderr,
-		"usage: vert-probe syscalls|fds|zombies N|exe-write|deep|icmp6|udp|capture\n");
+	fprintf(stderr, "usage: vert-probe syscalls|fds|zombies "
+			"N|exe-write|deep|icmp4|icmp6|udp|capture\n");
 	if (argc >= 2 && strcmp(argv[1], "nesting") == 0)
 		return nesting();
 	if (argc >= 2 && strcmp(argv[1], "tiocsti") == 0)

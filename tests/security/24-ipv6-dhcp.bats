@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # A VE on the bridge can't be a router or a DHCP server for its neighbours
-# and the host: its router advertisements, redirects, neighbour
+# and the host: its router advertisements and redirects (IPv6 and IPv4), neighbour
 # advertisements for addresses not its own, and DHCP/DHCPv6 server
 # messages are dropped at its veth; the host ends of VE links take no
 # router advertisements.  Real root only (bridge networking).
@@ -62,6 +62,9 @@ host_if_of() {
 		/probe udp 67 255.255.255.255 68
 		/probe udp 547 ff02::1:2%eth0 546
 		/probe icmp6 eth0 136 "$ll"
+		/probe icmp4 '"$NET_GW"' 5
+		/probe icmp4 '"$NET_GW"' 9
+		/probe icmp4 '"$NET_GW"' 8
 		echo "ll=$ll"
 		/probe udp 40000 '"$NET_GW"' 9999'
 	assert_success
@@ -70,9 +73,10 @@ host_if_of() {
 	[ -n "$ll" ]
 	echo "$output"
 	wait_for -t 20 grep -q "^udp4 40000 9999" "$cap" || { cat "$cap"; false; }
-	# what may pass did: the VE's own NA, and the sentinel
+	# what may pass did: the VE's own NA, an echo request, and the sentinel
 	grep -qx "icmp6 136 $ll" "$cap" || { cat "$cap"; false; }
-	# what must not, didn't
-	run grep -E "^icmp6 13[478] |^icmp6 136 $gw6\$|^udp4 67 |^udp6 547 " "$cap"
+	grep -qx "icmp4 8" "$cap" || { cat "$cap"; false; }
+	# what must not, didn't (IPv4 too: redirects, router advertisements)
+	run grep -E "^icmp6 13[478] |^icmp6 136 $gw6\$|^udp4 67 |^udp6 547 |^icmp4 [59]\$" "$cap"
 	assert_failure 1
 }
