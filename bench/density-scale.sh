@@ -23,7 +23,7 @@ PAR=${BENCH_DENSITY_PAR:-4}
 	echo "density-scale: must run as root" >&2
 	exit 1
 }
-T=$(mktemp -d /tmp/vert-scale.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/vert-scale.XXXXXX")
 mkdir -p "$T/bin"
 cp "$VERT_SRC" "$(dirname "$VERT_SRC")/vert-monitor" "$T/bin/"
 R=$T/vert
