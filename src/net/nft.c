@@ -430,34 +430,33 @@ static void masq_rules(struct batch *bt, const struct nft_ve *v, const char *tag
 	}
 }
 
-/* ether type T, udp sport PORT drop (wherever the transport header
- * is: the netdev family finds it past IPv6 extension headers) */
-static void udp_sport_drop(struct batch *bt, const struct nft_ve *v, const char *chain,
-			   uint16_t ethertype, uint16_t port)
+/* ether type T, l4 protocol P, and the first LEN bytes of its header
+ * (a UDP source port, an ICMP type) VAL: drop.  The netdev family finds
+ * the transport header past IPv6 extension headers; a later fragment
+ * has none and doesn't match (its first fragment holds those bytes). */
+static void l4_drop(struct batch *bt, const struct nft_ve *v, const char *chain, uint16_t ethertype,
+		    uint8_t proto, const void *val, uint32_t len)
 {
 	struct nftnl_rule *r = rule_new(NFPROTO_NETDEV, v->table, chain, NULL);
-	uint16_t p = htons(port);
 
 	e_ether_type(r, NFT_CMP_EQ, ethertype);
-	e_u8_eq(r, NFT_META_L4PROTO, IPPROTO_UDP);
-	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2);
-	e_cmp(r, NFT_CMP_EQ, &p, 2);
+	e_u8_eq(r, NFT_META_L4PROTO, proto);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, len);
+	e_cmp(r, NFT_CMP_EQ, val, len);
 	e_verdict(r, NF_DROP);
 	add_rule(bt, r);
 }
 
-/* ip protocol icmp, icmp type T drop (the first fragment holds the
- * type; later ones have no transport header and don't match) */
+static void udp_sport_drop(struct batch *bt, const struct nft_ve *v, const char *chain,
+			   uint16_t ethertype, uint16_t port)
+{
+	uint16_t p = htons(port);
+	l4_drop(bt, v, chain, ethertype, IPPROTO_UDP, &p, 2);
+}
+
 static void icmp4_drop(struct batch *bt, const struct nft_ve *v, const char *chain, uint8_t type)
 {
-	struct nftnl_rule *r = rule_new(NFPROTO_NETDEV, v->table, chain, NULL);
-
-	e_ether_type(r, NFT_CMP_EQ, ETHERTYPE_IP);
-	e_u8_eq(r, NFT_META_L4PROTO, IPPROTO_ICMP);
-	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
-	e_cmp(r, NFT_CMP_EQ, &type, 1);
-	e_verdict(r, NF_DROP);
-	add_rule(bt, r);
+	l4_drop(bt, v, chain, ETHERTYPE_IP, IPPROTO_ICMP, &type, 1);
 }
 
 /* icmpv6 type T drop; with own1 (and own2), only when the message's
