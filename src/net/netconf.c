@@ -149,14 +149,15 @@ static int netconf_parse(const char *buf, size_t len, const char *where, struct 
 
 		inet_ntop(AF_INET, &x, a, sizeof(a));
 		inet_ntop(AF_INET, &y, b, sizeof(b));
-		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
-				      "%s: 'subnet' %s/%d and 'routed_subnet' %s/%d%s overlap; give "
-				      "each a range of its own",
-				      where, a, in.prefix, b, in.routed_prefix,
-				      in.routed_subnet == nc->routed_subnet &&
-						      in.routed_prefix == nc->routed_prefix
-					      ? " (the default)"
-					      : "");
+		return vert_error_set(
+			err, EINVAL, VERT_ERR_INVALID,
+			"%s: 'subnet' %s/%d and 'routed_subnet' %s/%d%s overlap; give "
+			"each a range of its own",
+			where, a, in.prefix, b, in.routed_prefix,
+			in.routed_subnet == nc->routed_subnet &&
+					in.routed_prefix == nc->routed_prefix
+				? " (the default)"
+				: "");
 	}
 	*nc = in;
 	return 0;

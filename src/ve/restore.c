@@ -587,8 +587,8 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 		}
 		if ((r = vnet_attach(net, holder, err)) < 0 || (r = vnet_commit(net, err)) < 0)
 			goto fail;
-		/* no O_CLOEXEC: CRIU, exec'd by libcriu, inherits it */
 		ns = xasprintf("/proc/%d/ns/net", holder);
+		/* NOLINTNEXTLINE(android-cloexec-open): CRIU, exec'd by libcriu, inherits it */
 		if ((netfd = open(ns, O_RDONLY)) < 0) {
 			r = vert_error_sys(err, "open '%s'", ns);
 			goto fail;

@@ -641,7 +641,7 @@ void ve_sysinfo_serve(const struct rt_container *ct, const char *cgroup)
 __attribute__((noreturn)) static void supervise(struct ve_handle *h, struct ve_boot *b)
 {
 	_cleanup_free_ char *exe = self_exe(), *mon = monitor_path(exe);
-	/* no O_CLOEXEC: vert-monitor writes the console log into it */
+	/* NOLINTNEXTLINE(android-cloexec-open): vert-monitor writes the console log into it */
 	int logdir = open(h->data_dir, O_PATH | O_DIRECTORY);
 	char a1[16], a2[16], a3[16], sbuf[3][24];
 	struct monitor_sysinfo sys = MONITOR_SYSINFO_NONE;

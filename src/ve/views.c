@@ -223,8 +223,10 @@ static _Noreturn void exec_daemon(int rfd, const char *bin, const char *cg, cons
 	/* without it, lxcfs's cgroup2 mount would reset nsdelegate */
 	if ((e = cg_helper_enter(cg)) < 0)
 		goto fail;
-	nul = open("/dev/null", O_RDWR);
-	lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	/* lxcfs's stdio: with fds 0-2 closed an open lands on one of them,
+	 * where dup2 is a no-op that would keep close-on-exec */
+	nul = open("/dev/null", O_RDWR);		     /* NOLINT(android-cloexec-open) */
+	lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* NOLINT(android-cloexec-open) */
 	if (nul < 0 || lfd < 0) {
 		e = -errno;
 		goto fail;
