@@ -112,6 +112,21 @@ teardown_file() { common_teardown_file; }
 	assert_output --partial "already exists"
 }
 
+@test "an --rm VE's overlay is volatile (no sync of the host's filesystem at its end); a kept VE's is not" {
+	run vert run --rm mini -- sh -c 'grep "^overlay / " /proc/mounts'
+	assert_success
+	assert_output --partial "volatile"
+	run vert run --name durable mini -- sh -c 'grep "^overlay / " /proc/mounts'
+	assert_success
+	assert_output --partial "upperdir="
+	refute_output --partial "volatile"
+	# its second boot mounts the same work dir: the kernel refuses one a
+	# volatile mount has marked, so the kept VE must not have been one
+	run vert start --attach durable
+	assert_success
+	vert destroy durable
+}
+
 @test "bad names and bad flags get one-line errors and exit 125" {
 	for n in "../x" "a/b" ".." ".x"; do
 		run vert run --rm --name "$n" mini -- true
