@@ -34,14 +34,6 @@ int fs_mkfile_in_root(int rootfd, const char *path, mode_t mode);
 int fs_rm_rf_at(int dirfd, const char *name);
 int fs_rm_rf(const char *path);
 
-/* A volatile overlay (an --rm VE's, src/fs/rootfs.c) leaves
- * WORKDIR/work/incompat/volatile behind, and the kernel refuses to mount
- * that work dir again until it is gone, since after a crash of the host
- * the upper dir may miss writes.  Removes WORKDIR/work (the overlay's
- * scratch dir), for a VE that mounts the same dirs again without a crash
- * of the host in between (a reboot from inside, a restore); 0 or -errno. */
-int fs_overlay_volatile_reset(const char *workdir);
-
 /* Escape ',', ':' and '\' for overlayfs mount options. */
 char *fs_overlay_escape(const char *path);
 

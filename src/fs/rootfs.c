@@ -178,16 +178,6 @@ static int mount_overlay(const struct rt_spec *s, const char *target, const char
 	return mount("overlay", target, "overlay", MS_NODEV, data);
 }
 
-int fs_overlay_volatile_reset(const char *workdir)
-{
-	_cleanup_close_ int wfd = open(workdir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (wfd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	/* the kernel's own scratch dir, emptied at every mount anyway */
-	return fs_rm_rf_at(wfd, "work");
-}
-
 static int mount_rootfs_idmapped(const struct rt_spec *s, const struct fs_setup_opts *o,
 				 int *ret_rootfd, vert_error_t *err)
 {

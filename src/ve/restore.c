@@ -388,9 +388,8 @@ static int mount_root(const struct ve_handle *h, const char *root, vert_error_t 
 		return r;
 	/* an --rm VE ran on a volatile overlay, whose mark in the work dir
 	 * would refuse this mount (the VE's data is its, no crash since) */
-	if (ve_overlay_volatile(&h->cfg) && (r = fs_overlay_volatile_reset(work)) < 0)
-		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "reset the overlay work dir '%s'",
-				      work);
+	if (ve_overlay_volatile(&h->cfg) && (r = ve_overlay_work_reset(h->p, work, err)) < 0)
+		return r;
 	if (unshare(CLONE_NEWNS) < 0)
 		return vert_error_sys(err, "unshare the mount namespace");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)

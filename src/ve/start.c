@@ -187,13 +187,9 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	if ((r = ve_disk_attach(h, c, &upper, &work, err)) < 0)
 		goto fail;
 	/* an --rm VE that rebooted from inside mounts its volatile overlay
-	 * again; the host has not crashed since (reconcile removes an --rm
-	 * VE whose vert died) */
-	if (ve_overlay_volatile(c) && (r = fs_overlay_volatile_reset(work)) < 0) {
-		r = vert_error_set(err, -r, VERT_ERR_RUNTIME, "reset the overlay work dir '%s'",
-				   work);
+	 * again */
+	if (ve_overlay_volatile(c) && (r = ve_overlay_work_reset(p, work, err)) < 0)
 		goto fail;
-	}
 	vert_debug_mark("disk");
 
 	/* the cgroup first: whether the VE has one decides its mounts */

@@ -127,6 +127,16 @@ teardown_file() { common_teardown_file; }
 	vert destroy durable
 }
 
+@test "an --rm VE that reboots from inside boots again on its volatile overlay" {
+	# reboot(2) in the VE ends its init with SIGHUP: vert boots it again
+	# on the same upper and work dirs, which the first (volatile) mount
+	# has marked
+	run vert run --rm --cap-add SYS_BOOT mini -- sh -c \
+		'if [ -f /booted ]; then echo "second boot"; exit 7; fi; touch /booted; reboot -f'
+	assert_failure 7
+	assert_output --partial "second boot"
+}
+
 @test "bad names and bad flags get one-line errors and exit 125" {
 	for n in "../x" "a/b" ".." ".x"; do
 		run vert run --rm --name "$n" mini -- true
