@@ -160,6 +160,8 @@ struct rt_spec {
 	bool root_readonly;
 	char *overlay_lower, *overlay_upper, *overlay_work;
 	bool rootfs_idmap;
+	/* mount the overlay volatile: no sync of the upper fs (an --rm VE) */
+	bool overlay_volatile;
 
 	char *hostname;
 	char *domainname;

@@ -256,6 +256,14 @@ struct ve_compile_in {
 	 * (src/monitor/monitor.h) */
 	bool sysinfo;
 };
+/* Whether c's overlay is mounted volatile (src/fs/rootfs.c): an --rm VE
+ * without a disk of its own.  Its upper dir goes with it, and its end
+ * syncs nothing of the host's filesystem under the data dir; with a disk
+ * the filesystem is the VE's alone, and the fsyncs in it are kept. */
+static inline bool ve_overlay_volatile(const struct ve_config *c)
+{
+	return c->autoremove && c->disk.size <= 0;
+}
 /* Returns a new json object (OCI config.json shape). */
 int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, vert_error_t *err);
 

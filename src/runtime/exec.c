@@ -160,6 +160,7 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 	if (s->seccomp &&
 	    (r = rt_seccomp_compile_cached(s->seccomp, o->create.seccomp_cache, &prog, err)) < 0)
 		return r;
+	vert_debug_mark("seccomp compiled");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		rt_seccomp_prog_free(prog);
 		return vert_error_sys(err, "socketpair");
@@ -204,6 +205,7 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 	if (rep.pid < 0)
 		return vert_error_set(err, -rep.pid, VERT_ERR_RUNTIME, "%s", rep.msg);
 	g = rep.pid;
+	vert_debug_mark("joined");
 	/* G is our child (CLONE_PARENT): nobody else can reap it, so its pid
 	 * can't be reused before we open the pidfd */
 	gpidfd = (int)syscall(SYS_pidfd_open, g, 0);

@@ -809,6 +809,8 @@ static const struct vjson_field annotations_table[] = {
 	F("org.vert.rootfs.work", VJSON_STRING, vjson_string, struct rt_spec, overlay_work),
 	F("org.vert.net.loopback", VJSON_STRING, set_true_string, struct rt_spec, loopback_up),
 	F("org.vert.rootfs.idmap", VJSON_STRING, set_true_string, struct rt_spec, rootfs_idmap),
+	F("org.vert.rootfs.volatile", VJSON_STRING, set_true_string, struct rt_spec,
+	  overlay_volatile),
 	{},
 };
 

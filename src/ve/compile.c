@@ -540,6 +540,12 @@ int ve_compile_spec(const struct ve_compile_in *in, struct json_object **ret, ve
 	if (ve_config_userns_private(in->paths, c) && c->idmap_base)
 		json_object_object_add(ann, "org.vert.rootfs.idmap",
 				       json_object_new_string("true"));
+	/* an --rm VE's upper goes with it: no sync of the host's filesystem
+	 * at its end (src/fs/rootfs.c).  Not with a disk of its own: its
+	 * filesystem is the VE's alone, and the fsyncs in it are kept. */
+	if (ve_overlay_volatile(c))
+		json_object_object_add(ann, "org.vert.rootfs.volatile",
+				       json_object_new_string("true"));
 	json_object_object_add(ann, "org.vert.net.loopback",
 			       json_object_new_string(in->host_netns ? "false" : "true"));
 	json_object_object_add(ann, "org.vert.name", json_object_new_string(c->name));

@@ -41,6 +41,7 @@ int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, 
 		return r;
 	if ((r = ve_open_init(h, &s, &pidfd, err)) < 0)
 		goto out_cfg;
+	vert_debug_mark("init opened");
 
 	/* the VE's own settings, with the exec's command on top (the
 	 * handle's copy: it is not saved) */
@@ -64,10 +65,12 @@ int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, 
 		if ((r = ve_compile_spec(&in, &sj, err)) < 0)
 			goto out;
 	}
+	vert_debug_mark("compiled");
 	r = rt_spec_from_json(sj, &spec, err);
 	json_object_put(sj);
 	if (r < 0)
 		goto out;
+	vert_debug_mark("spec parsed");
 
 	xo.init_pidfd = pidfd;
 	xo.init_pid = s.pid;
@@ -90,10 +93,12 @@ int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, 
 	}
 	if (r < 0)
 		goto out;
+	vert_debug_mark("exec'd");
 	ve_sysinfo_serve(&ct, s.cgroup);
 	if (ct.listener >= 0)
 		close(TAKE_FD(ct.listener));
 	r = rt_container_wait(&ct, ret_status, err);
+	vert_debug_mark("exited");
 	rt_container_release(&ct);
 out:
 	ve_state_done(&s);

@@ -211,6 +211,12 @@ static int rm_rf_fn(void *path)
 	return fs_rm_rf((const char *)path);
 }
 
+int ve_overlay_work_reset(const struct ve_paths *p, const char *work, vert_error_t *err)
+{
+	_cleanup_free_ char *scratch = xasprintf("%s/work", work);
+	return ve_remove_tree(p, scratch, err);
+}
+
 int ve_remove_tree(const struct ve_paths *p, const char *path, vert_error_t *err)
 {
 	int r;

@@ -386,6 +386,10 @@ static int mount_root(const struct ve_handle *h, const char *root, vert_error_t 
 
 	if ((r = ve_template_rootfs(h->p, h->cfg.template_name, &lower, err)) < 0)
 		return r;
+	/* an --rm VE ran on a volatile overlay, whose mark in the work dir
+	 * would refuse this mount (the VE's data is its, no crash since) */
+	if (ve_overlay_volatile(&h->cfg) && (r = ve_overlay_work_reset(h->p, work, err)) < 0)
+		return r;
 	if (unshare(CLONE_NEWNS) < 0)
 		return vert_error_sys(err, "unshare the mount namespace");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)

@@ -186,6 +186,10 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	 * any idmapped clone of its upper) finds it there */
 	if ((r = ve_disk_attach(h, c, &upper, &work, err)) < 0)
 		goto fail;
+	/* an --rm VE that rebooted from inside mounts its volatile overlay
+	 * again */
+	if (ve_overlay_volatile(c) && (r = ve_overlay_work_reset(p, work, err)) < 0)
+		goto fail;
 	vert_debug_mark("disk");
 
 	/* the cgroup first: whether the VE has one decides its mounts */

@@ -32,6 +32,14 @@ int ve_as_mapped_root(const struct ve_paths *p, int (*fn)(void *), void *arg, ve
 int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err);
 /* rm -rf, as mapped root when needed. */
 int ve_remove_tree(const struct ve_paths *p, const char *path, vert_error_t *err);
+/* Before a VE's volatile overlay (ve_overlay_volatile, src/fs/rootfs.c)
+ * mounts its dirs again: the kernel refuses a work dir a volatile mount
+ * has marked (WORK/work/incompat/volatile: after a crash of the host the
+ * upper may miss writes) until the mark is gone.  Removes WORK/work, the
+ * overlay's scratch dir, emptied at every mount anyway.  For a VE that
+ * mounts them again with no crash in between (a reboot from inside, a
+ * restore; reconcile removes an --rm VE whose vert died). */
+int ve_overlay_work_reset(const struct ve_paths *p, const char *work, vert_error_t *err);
 
 /* idrange.c: host uid/gid ranges of VEs' own user namespaces */
 /* Pick and claim a free range for VE name (host-wide, persistent). */

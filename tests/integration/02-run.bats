@@ -112,6 +112,31 @@ teardown_file() { common_teardown_file; }
 	assert_output --partial "already exists"
 }
 
+@test "an --rm VE's overlay is volatile (no sync of the host's filesystem at its end); a kept VE's is not" {
+	run vert run --rm mini -- sh -c 'grep "^overlay / " /proc/mounts'
+	assert_success
+	assert_output --partial "volatile"
+	run vert run --name durable mini -- sh -c 'grep "^overlay / " /proc/mounts'
+	assert_success
+	assert_output --partial "upperdir="
+	refute_output --partial "volatile"
+	# its second boot mounts the same work dir: the kernel refuses one a
+	# volatile mount has marked, so the kept VE must not have been one
+	run vert start --attach durable
+	assert_success
+	vert destroy durable
+}
+
+@test "an --rm VE that reboots from inside boots again on its volatile overlay" {
+	# reboot(2) in the VE ends its init with SIGHUP: vert boots it again
+	# on the same upper and work dirs, which the first (volatile) mount
+	# has marked
+	run vert run --rm --cap-add SYS_BOOT mini -- sh -c \
+		'if [ -f /booted ]; then echo "second boot"; exit 7; fi; touch /booted; reboot -f'
+	assert_failure 7
+	assert_output --partial "second boot"
+}
+
 @test "bad names and bad flags get one-line errors and exit 125" {
 	for n in "../x" "a/b" ".." ".x"; do
 		run vert run --rm --name "$n" mini -- true
