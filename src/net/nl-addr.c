@@ -197,8 +197,9 @@ int nl_route4_match(struct nl_sock *s, uint32_t addr, int ignore_ifindex, int ig
 	mnl_attr_put(nlh, RTA_DST, 4, &dst);
 	ret_desc[0] = '\0';
 	r = nl_request_cb(s, nlh, route_match_cb, &m, "look up route", &e);
-	/* no route at all (no default route): nothing overlaps */
-	if (r == -ENETUNREACH || r == -EHOSTUNREACH) {
+	/* no route at all (no default route), or a policy rule's unreachable,
+	 * prohibit or blackhole action (no route either): nothing overlaps */
+	if (r == -ENETUNREACH || r == -EHOSTUNREACH || r == -EACCES || r == -EINVAL) {
 		vert_error_clear(&e);
 		return 0;
 	}
