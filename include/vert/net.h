@@ -80,6 +80,14 @@ int nl_route_add(struct nl_sock *s, int family, const void *dst, int prefix, con
  * overlaps subnet/prefix, written as "A.B.C.D/N dev IF"; 0: none. */
 int nl_route4_overlap(struct nl_sock *s, uint32_t subnet, int prefix, int ignore_ifindex,
 		      int ignore_proto, char ret_desc[static 64], vert_error_t *err);
+/* The route the kernel picks for the IPv4 address addr (host order; one
+ * lookup, `ip route get fibmatch`, however long the table): 1 if it is a
+ * local address of the host, or a route other than a default route, one
+ * over ifindex `ignore_ifindex` or one with protocol `ignore_proto`,
+ * written as "[local ]A.B.C.D/N dev IF"; 0: none (or no route at all, or
+ * a policy rule that refuses the lookup). */
+int nl_route4_match(struct nl_sock *s, uint32_t addr, int ignore_ifindex, int ignore_proto,
+		    char ret_desc[static 64], vert_error_t *err);
 /* Is this IPv4 address (host order) configured on any host interface? */
 int nl_addr4_local(struct nl_sock *s, uint32_t addr, vert_error_t *err);
 

@@ -440,6 +440,8 @@ int ve_info_get(struct ve_handle *h, struct ve_info *i, vert_error_t *err);
 void ve_info_done(struct ve_info *i);
 /* A last.json document (found at where) into i's last_* fields. */
 int ve_last_parse(struct json_object *o, const char *where, struct ve_info *i, vert_error_t *err);
+/* Every VE, by name; without how each ended last (last_*: unknown), which
+ * only ve_info_get reads. */
 int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_error_t *err);
 void ve_list_free(struct ve_info *v, size_t n);
 int64_t ve_info_uptime(const struct ve_info *i);

@@ -144,6 +144,70 @@ int nl_route4_overlap(struct nl_sock *s, uint32_t subnet, int prefix, int ignore
 	return nl_request_cb(s, nlh, overlap_cb, &o, "list routes", err);
 }
 
+struct route_match {
+	int ignore_ifindex, ignore_proto;
+	char *desc;
+};
+
+static int route_match_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_match *m = data;
+	const struct rtmsg *rt = mnl_nlmsg_get_payload(nlh);
+	struct rt_attrs a = { 0 };
+	char ifname[IF_NAMESIZE] = "?", ip[16];
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || rt->rtm_family != AF_INET)
+		return 0;
+	mnl_attr_parse(nlh, sizeof(*rt), rt_attr_cb, &a);
+	/* a default route (or none) is no overlap; a local address is */
+	if (rt->rtm_type != RTN_LOCAL && (rt->rtm_dst_len == 0 || !a.has_dst ||
+					  (m->ignore_ifindex > 0 && a.oif == m->ignore_ifindex) ||
+					  (m->ignore_proto && rt->rtm_protocol == m->ignore_proto)))
+		return 0;
+	if (a.oif > 0)
+		if_indextoname((unsigned)a.oif, ifname);
+	vnet_format_ipv4(a.dst, ip);
+	snprintf(m->desc, 64, "%s%s/%d dev %s", rt->rtm_type == RTN_LOCAL ? "local " : "", ip,
+		 rt->rtm_dst_len, ifname);
+	return 1;
+}
+
+int nl_route4_match(struct nl_sock *s, uint32_t addr, int ignore_ifindex, int ignore_proto,
+		    char ret_desc[static 64], vert_error_t *err)
+{
+	char buf[NL_MSG_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rt;
+	struct route_match m = { .ignore_ifindex = ignore_ifindex,
+				 .ignore_proto = ignore_proto,
+				 .desc = ret_desc };
+	uint32_t dst = htonl(addr);
+	vert_error_t e = VERT_ERROR_INIT;
+	int r;
+
+	/* `ip route get fibmatch ADDR`: the one route the kernel picks for
+	 * the address (longest prefix, through the policy rules), not a
+	 * dump of the table */
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+	rt->rtm_family = AF_INET;
+	rt->rtm_dst_len = 32;
+	rt->rtm_flags = RTM_F_FIB_MATCH;
+	mnl_attr_put(nlh, RTA_DST, 4, &dst);
+	ret_desc[0] = '\0';
+	r = nl_request_cb(s, nlh, route_match_cb, &m, "look up route", &e);
+	/* no route at all (no default route), or a policy rule's unreachable,
+	 * prohibit or blackhole action (no route either): nothing overlaps */
+	if (r == -ENETUNREACH || r == -EHOSTUNREACH || r == -EACCES || r == -EINVAL) {
+		vert_error_clear(&e);
+		return 0;
+	}
+	if (r < 0)
+		vert_error_move(err, &e);
+	return r;
+}
+
 struct addr_find {
 	uint32_t addr;
 };

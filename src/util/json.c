@@ -101,7 +101,7 @@ int vjson_dispatch_at(struct json_object *o, const struct vjson_field *table, vo
 		      const struct vjson_loc *loc, vert_error_t *err)
 {
 	_cleanup_free_ bool *seen = NULL;
-	size_t n = 0;
+	size_t n = 0, next = 0;
 	int r;
 
 	if (!json_object_is_type(o, json_type_object))
@@ -112,12 +112,17 @@ int vjson_dispatch_at(struct json_object *o, const struct vjson_field *table, vo
 	json_object_object_foreach(o, k, v)
 	{
 		struct vjson_loc child;
-		size_t i;
+		size_t i = n, j;
 
 		vjson_loc_child(loc, k, &child);
-		for (i = 0; i < n; i++)
-			if (strcmp(table[i].name, k) == 0)
+		/* from the field after the last one found: what vert writes
+		 * comes in the table's order, one comparison per key */
+		for (j = 0; j < n; j++, next = next + 1 < n ? next + 1 : 0)
+			if (strcmp(table[next].name, k) == 0) {
+				i = next;
+				next = next + 1 < n ? next + 1 : 0;
 				break;
+			}
 		if (i == n) {
 			if (loc->flags & VJSON_ALLOW_UNKNOWN)
 				continue;

@@ -70,14 +70,39 @@ static void read_last(const struct ve_paths *p, const char *name, struct ve_info
 	vert_error_clear(&e);
 }
 
-static int info_get(struct ve_handle *h, const struct vnet_leases *ls, struct ve_info *i,
+/* The state of a VE whose init is alive and that no stop marker names,
+ * read without its lock: what reconciling it would find too (for a running
+ * VE, reconcile only removes the marker a killed stop left, and a VE it
+ * cannot lock is read just so), minus the lock file's open, flock, stats
+ * and close.  Anything else (no state, a dead init, a marker) goes the
+ * locked way.  A listing of 10,000 VEs did ~26 system calls per VE. */
+static bool running_unlocked(const struct ve_handle *h, struct ve_state *s)
+{
+	_cleanup_free_ char *marker = NULL;
+
+	if (ve_state_read(h->p, h->name, s, NULL) < 0)
+		return false;
+	if (proc_alive(s->pid, s->start_time)) {
+		marker = xasprintf("%s/stopping", h->run_dir);
+		if (access(marker, F_OK) < 0 && errno == ENOENT)
+			return true;
+	}
+	ve_state_done(s);
+	return false;
+}
+
+static int info_get(struct ve_handle *h, const struct vnet_leases *ls, bool last, struct ve_info *i,
 		    vert_error_t *err)
 {
 	int r;
 
 	memset(i, 0, sizeof(*i));
-	/* one look at the state: reconciling reads it anyway */
-	if (ve_reconcile_state(h, &i->state)) {
+	if (running_unlocked(h, &i->state)) {
+		i->status = xstrdup(i->state.status ? i->state.status : "running");
+		/* a start still under way is not running yet */
+		i->running = strcmp(i->status, "starting") != 0;
+	} else if (ve_reconcile_state(h, &i->state)) {
+		/* one look at the state: reconciling reads it anyway */
 		i->status = xstrdup(i->state.status ? i->state.status : "running");
 		/* a start still under way (or dying) is not running yet */
 		i->running = proc_alive(i->state.pid, i->state.start_time) &&
@@ -97,7 +122,10 @@ static int info_get(struct ve_handle *h, const struct vnet_leases *ls, struct ve
 		cg_stats_read(i->state.cgroup, &i->stats);
 	i->sampled_ns = now_ns();
 	ve_disk_usage_get(h, &i->cfg, i->running, &i->disk);
-	read_last(h->p, h->name, i);
+	if (last)
+		read_last(h->p, h->name, i);
+	else
+		i->last_code = i->last_signal = -1;
 	/* the address is the VE's for its whole life, running or not */
 	if (!vnet_leases_get(ls, h->name, i->ip))
 		i->ip[0] = '\0';
@@ -107,7 +135,7 @@ static int info_get(struct ve_handle *h, const struct vnet_leases *ls, struct ve
 int ve_info_get(struct ve_handle *h, struct ve_info *i, vert_error_t *err)
 {
 	struct vnet_leases *ls = vnet_leases_load(h->p->data);
-	int r = info_get(h, ls, i, err);
+	int r = info_get(h, ls, true, i, err);
 	vnet_leases_free(ls);
 	return r;
 }
@@ -141,7 +169,7 @@ int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_
 		struct ve_info i;
 		if (de->d_name[0] == '.' || ve_open(p, de->d_name, 0, &h, NULL) < 0)
 			continue;
-		if (info_get(h, ls, &i, &e) < 0) {
+		if (info_get(h, ls, false, &i, &e) < 0) {
 			/* one broken config must not hide the others */
 			if (e.kind != VERT_ERR_NOTFOUND)
 				vert_log(VERT_LOG_WARNING, "%s", e.msg);

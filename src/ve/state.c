@@ -352,22 +352,75 @@ void ve_reconcile(const struct ve_paths *p, const char *name)
 		ve_state_done(&s);
 }
 
+/* The names in DATA/ves, sorted: one readdir instead of a stat of each
+ * VE's directory per runtime entry (run/ves/NAME, run/net/NAME.json: two
+ * per running VE). */
+struct name_set {
+	char **v;
+	size_t n;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void name_set_load(const struct ve_paths *p, struct name_set *set)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/ves", p->data);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t cap = 0;
+
+	set->v = NULL;
+	set->n = 0;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (set->n == cap) {
+			cap = cap ? 2 * cap : 64;
+			set->v = xrealloc(set->v, cap * sizeof(*set->v));
+		}
+		set->v[set->n++] = xstrdup(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (set->n)
+		qsort(set->v, set->n, sizeof(*set->v), cmp_str);
+}
+
+static void name_set_done(struct name_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		free(set->v[i]);
+	free(set->v);
+}
+
+static bool name_set_has(const struct name_set *set, const char *name)
+{
+	return set->n && bsearch(&name, set->v, set->n, sizeof(*set->v), cmp_str);
+}
+
 /* A name whose VE directory is gone: only runtime leftovers remain.
  * Names with a VE directory are left to the caller's pass over the VEs
- * (ve_list, ve_reconcile_all), which reconciles each of them once. */
-static void reconcile_orphan(const struct ve_paths *p, const char *name)
+ * (ve_list, ve_reconcile_all), which reconciles each of them once.  A
+ * name in `dirs` had one a moment ago; one that is not is looked at
+ * again (it may have been created since). */
+static void reconcile_orphan(const struct ve_paths *p, const struct name_set *dirs,
+			     const char *name)
 {
 	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	struct ve_state s;
 	struct stat st;
 
-	if (ve_open(p, name, 0, &h, NULL) < 0 || lstat(h->data_dir, &st) == 0)
+	if (name_set_has(dirs, name) || ve_open(p, name, 0, &h, NULL) < 0 ||
+	    lstat(h->data_dir, &st) == 0)
 		return;
 	if (ve_reconcile_state(h, &s))
 		ve_state_done(&s);
 }
 
-static void reconcile_dir(const struct ve_paths *p, const char *base, bool orphans)
+static void reconcile_dir(const struct ve_paths *p, const char *base, const struct name_set *dirs)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/ves", base);
 	struct dirent *de;
@@ -375,16 +428,24 @@ static void reconcile_dir(const struct ve_paths *p, const char *base, bool orpha
 
 	if (!d)
 		return;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			(orphans ? reconcile_orphan : ve_reconcile)(p, de->d_name);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (dirs)
+			reconcile_orphan(p, dirs, de->d_name);
+		else
+			ve_reconcile(p, de->d_name);
+	}
 	closedir(d);
 }
 
 void ve_reconcile_runtime(const struct ve_paths *p)
 {
+	struct name_set dirs;
+
+	name_set_load(p, &dirs);
 	/* runtime leftovers of VEs whose directory is gone: run/ves/NAME */
-	reconcile_dir(p, p->run, true);
+	reconcile_dir(p, p->run, &dirs);
 	/* uid ranges claimed by creates that never finished */
 	if (!p->rootless)
 		ve_idrange_sweep(p);
@@ -400,15 +461,16 @@ void ve_reconcile_runtime(const struct ve_paths *p)
 			if (!str_endswith(de->d_name, ".json"))
 				continue;
 			n = xstrndup(de->d_name, strlen(de->d_name) - 5);
-			reconcile_orphan(p, n);
+			reconcile_orphan(p, &dirs, n);
 		}
 		if (d)
 			closedir(d);
 	}
+	name_set_done(&dirs);
 }
 
 void ve_reconcile_all(const struct ve_paths *p)
 {
 	ve_reconcile_runtime(p);
-	reconcile_dir(p, p->data, false);
+	reconcile_dir(p, p->data, NULL);
 }

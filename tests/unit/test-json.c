@@ -109,6 +109,33 @@ static void expect_error(const char *txt, const struct vjson_field *t, unsigned 
 	doc_done(&d);
 }
 
+/* Keys in any order (the lookup starts after the last field found), with
+ * unknown ones between them, each land in their own field. */
+static void test_key_order(void **state)
+{
+	struct doc d;
+	(void)state;
+
+	assert_null(run("{\"raw\":[1],\"u32\":7,\"s\":\"x\",\"zz\":1,\"u32x\":2,\"in\":{\"tag\":"
+			"\"t\",\"n\":3},"
+			"\"b\":true,\"pid\":9,\"seen\":1,\"i\":4}",
+			table, VJSON_ALLOW_UNKNOWN, &d));
+	assert_string_equal(d.s, "x");
+	assert_true(d.b);
+	assert_int_equal(d.i, 4);
+	assert_int_equal(d.pid, 9);
+	assert_int_equal(d.u32, 7);
+	assert_int_equal(d.in.n, 3);
+	assert_string_equal(d.in.tag, "t");
+	assert_true(d.seen);
+	doc_done(&d);
+	/* the last field, then the first */
+	assert_null(run("{\"maybe\":\"m\",\"s\":\"y\"}", table, 0, &d));
+	assert_string_equal(d.s, "y");
+	doc_done(&d);
+	expect_error("{\"b\":true,\"s\":\"x\",\"nope\":1}", table, 0, "unknown key 'nope'");
+}
+
 static void test_types(void **state)
 {
 	struct doc d;
@@ -292,13 +319,10 @@ static void test_cleanup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_types),
-		cmocka_unit_test(test_wrong_type),
-		cmocka_unit_test(test_ranges),
-		cmocka_unit_test(test_mandatory),
-		cmocka_unit_test(test_permissive_nullable),
-		cmocka_unit_test(test_unknown),
-		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_types),	   cmocka_unit_test(test_key_order),
+		cmocka_unit_test(test_wrong_type), cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_mandatory),  cmocka_unit_test(test_permissive_nullable),
+		cmocka_unit_test(test_unknown),	   cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_cleanup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
