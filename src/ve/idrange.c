@@ -10,7 +10,8 @@
  * change: {"start": N, "size": M}.
  *
  * Slots are claimed host-wide, whatever state root a VE lives in: a file
- * per slot in IDMAP_REGISTRY, made with O_EXCL (atomic, no lock), naming
+ * per slot in IDMAP_REGISTRY, linked into place with its content (atomic,
+ * no lock; link fails if the slot is taken), naming
  * its owner (state dir, VE name, the claiming pid).  A claim whose VE is
  * gone (its config missing or naming another range, and its claimer dead)
  * is stale and taken over under the registry's lock.  A slot that overlaps
@@ -180,29 +181,74 @@ static bool claim_stale(const char *text, uint32_t base)
 	return stale;
 }
 
+/* The named temporary files of claimers that died before their link. */
+static void tmp_sweep(void)
+{
+	DIR *d = opendir(IDMAP_REGISTRY);
+	struct dirent *de;
+	int pid;
+
+	while (d && (de = readdir(d)))
+		if (str_startswith(de->d_name, ".claim.") && parse_int(de->d_name + 7, &pid) == 0 &&
+		    pid > 0 && kill(pid, 0) < 0 && errno == ESRCH)
+			unlinkat(dirfd(d), de->d_name, 0);
+	if (d)
+		closedir(d);
+}
+
+/* Make path hold text, or fail with EEXIST if it exists: the file is
+ * written first and then linked into place, so a claim is never seen
+ * empty.  (An O_EXCL create followed by a write was: a second create
+ * reading it in between took the empty claim for a stale one, removed it
+ * and claimed the slot too, and both VEs got the same range.)  O_TMPFILE
+ * leaves nothing behind if vert dies before the link; a filesystem
+ * without it gets a named temporary file, which the sweep removes. */
+static int claim_create(const char *path, const char *text)
+{
+	_cleanup_free_ char *tmp = NULL, *fdpath = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r = 0;
+
+	fd = open(IDMAP_REGISTRY, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		if (write_all(fd, text, strlen(text)) < 0)
+			return -errno;
+		fdpath = xasprintf("/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, fdpath, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
+			return -errno;
+		return 0;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -errno;
+	tmp_sweep();
+	tmp = xasprintf("%s/.claim.%d", IDMAP_REGISTRY, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write_all(fd, text, strlen(text)) < 0 || link(tmp, path) < 0)
+		r = -errno;
+	unlink(tmp);
+	return r;
+}
+
 /* Claim base for (p, name): 0, -EEXIST (someone else's, live), or an
  * error. */
 static int slot_claim(const struct ve_paths *p, const char *name, uint32_t base, bool take_stale,
 		      vert_error_t *err)
 {
 	_cleanup_free_ char *path = slot_path(base), *text = claim_text(p, name), *cur = NULL;
-	_cleanup_close_ int fd = -EBADF, lock = -EBADF;
+	_cleanup_close_ int lock = -EBADF;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd >= 0) {
-			/* no fsync: a claim lost in a crash is made again by the
-			 * VE's next start (its config has the range), and an
-			 * empty one reads as stale */
-			if (write_all(fd, text, strlen(text)) < 0) {
-				int e = errno;
-				unlink(path);
-				return vert_error_set(err, e, VERT_ERR_RUNTIME, "write '%s'", path);
-			}
+		/* no fsync: a claim lost in a crash is made again by the VE's
+		 * next start (its config has the range), and an empty one (a
+		 * crash before its data reached the disk) reads as stale */
+		int c = claim_create(path, text);
+		if (c == 0)
 			return 0;
-		}
-		if (errno != EEXIST)
-			return vert_error_sys(err, "claim uid range: create '%s'", path);
+		if (c != -EEXIST)
+			return vert_error_set(err, -c, VERT_ERR_RUNTIME,
+					      "claim uid range: create '%s'", path);
 		if (read_file_at(AT_FDCWD, path, 8192, &cur, NULL) < 0)
 			return -EEXIST;
 		if (claim_is(cur, p, name))

@@ -247,3 +247,32 @@ claims_of_root() {
 	for v in $(vert ps -aq); do vert destroy --force "$v"; done
 	[ -z "$(claims_of_root)" ]
 }
+
+@test "a create that finds a slot being claimed never takes it too" {
+	root_only
+	command -v strace >/dev/null || skip "strace is not installed"
+	alt="$TEST_ROOT/race"
+	slot=/var/lib/vert/idmap/4100000000
+	mkdir -p "$alt"
+	net_conf_second "$alt"
+	# one slot, far from any other pool
+	echo '{"start": 4100000000, "size": 65536}' >"$alt/idmap.json"
+	"$VERT_BIN" --root "$alt" template create p --from busybox
+	on_teardown "'$VERT_BIN' --root '$alt' destroy --force a b; '$VERT_BIN' --root '$alt' template rm p"
+	# a's writes to the slot's claim file wait 3 s: a claim created empty
+	# and written after was seen empty by b, taken for a stale one and
+	# taken over, and both VEs had the range
+	strace -f -o /dev/null -P "$slot" -e trace=write -e inject=write:delay_enter=3000000 \
+		"$VERT_BIN" --root "$alt" create a --template p --net none &
+	apid=$!
+	bg_track $apid
+	wait_for -t 20 test -e "$slot"
+	run "$VERT_BIN" --root "$alt" create b --template p --net none
+	assert_failure
+	assert_output --partial "no free range"
+	wait $apid
+	[ "$("$VERT_BIN" --root "$alt" inspect a | jq -r '.config.idmap.host_uid // .idmap.host_uid')" = 4100000000 ]
+	[ "$(sed -n 2p "$slot")" = a ]
+	run "$VERT_BIN" --root "$alt" ps -aq
+	assert_output a
+}
