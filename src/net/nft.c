@@ -349,16 +349,38 @@ static void batch_chain_excl(struct batch *bt, int family, const char *table, co
 	mnl_nlmsg_batch_next(bt->b);
 }
 
+/* A TCP connection whose first packet here is not a SYN was picked up in
+ * the middle by conntrack: one that came with a VE migrated (or restored)
+ * to this host.  It was opened to the VE, on its address, not by it
+ * through this host's masquerade (that one died with the source's
+ * address), so it keeps its addresses.  Masqueraded, it would reach its
+ * peer from this host's address and be reset, whenever the VE spoke
+ * first after the move (a server pushing, a retransmission).
+ *   net-SUBNET: meta l4proto tcp tcp flags & (syn | ack) != syn return */
+static void midstream_return(struct batch *bt, const struct nft_ve *v, const char *chain)
+{
+	struct nftnl_rule *r = rule_new(NFPROTO_INET, v->table, chain, NULL);
+	uint8_t mask = 0x12, syn = 0x02; /* TCP flags: SYN 0x02, ACK 0x10 */
+
+	e_u8_eq(r, NFT_META_L4PROTO, IPPROTO_TCP);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
+	e_mask(r, &mask, 1);
+	e_cmp(r, NFT_CMP_NEQ, &syn, 1);
+	e_verdict(r, NFT_RETURN);
+	add_rule(bt, r);
+}
+
 /* The network's masquerade, added with its chain (EXCL: of two first
  * uses racing, one batch fails whole and is retried without it):
  *   postrouting: meta nfproto ipv4 ip saddr SUBNET jump net-SUBNET
- *   net-SUBNET:  ip daddr != SUBNET masquerade
+ *   net-SUBNET:  (midstream_return) ip daddr != SUBNET masquerade
  * (the same with ip6 for the IPv6 subnet, a /64) */
 static void net4_masq(struct batch *bt, const struct nft_ve *v, const char *chain)
 {
 	struct nftnl_rule *r;
 
 	batch_chain_excl(bt, NFPROTO_INET, v->table, chain);
+	midstream_return(bt, v, chain);
 	r = rule_new(NFPROTO_INET, v->table, chain, NULL);
 	e_u8_eq(r, NFT_META_NFPROTO, NFPROTO_IPV4);
 	e_ip4(r, 16, NFT_CMP_NEQ, v->subnet, v->prefix);
@@ -379,6 +401,7 @@ static void net6_masq(struct batch *bt, const struct nft_ve *v, const char *chai
 	memset(m6, 0, sizeof(m6));
 	memset(m6, 0xff, 8);
 	batch_chain_excl(bt, NFPROTO_INET, v->table, chain);
+	midstream_return(bt, v, chain);
 	r = rule_new(NFPROTO_INET, v->table, chain, NULL);
 	e_u8_eq(r, NFT_META_NFPROTO, NFPROTO_IPV6);
 	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 24, 16);

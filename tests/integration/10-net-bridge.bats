@@ -22,6 +22,7 @@ teardown() {
 	for r in ${EXTRA_ROOTS:-}; do
 		rm -rf "$r"
 	done
+	[ -z "${MID_TABLE:-}" ] || nft delete table ip "$MID_TABLE" 2>/dev/null || true
 	if [ -n "${EXTRA_BRIDGE:-}" ]; then
 		ip link del "$EXTRA_BRIDGE" 2>/dev/null || true
 		nft_delete_tables "$EXTRA_TABLE"
@@ -97,6 +98,44 @@ extra_root() {
 	assert_success
 	# the peer saw the host's address, not the VE's: masqueraded
 	assert_output "peer=$OUT_HOST"
+}
+
+# the last whole line a client got, if it is a number
+last_tick() { local l; l=$(tail -n 2 "$1" | head -n 1); [[ $l =~ ^[0-9]+$ ]] && echo "$l"; }
+tick_above() { local t; t=$(last_tick "$1") && [ "$t" -gt "$2" ]; }
+
+@test "a TCP connection to a VE that conntrack picks up in the middle (as a migrated VE's) is not masqueraded" {
+	outside_setup
+	port=$(test_port 5)
+	ip=$(ve_ip 40)
+	ve_bg mid --ip "$ip" mini -- \
+		nc -l -p "$port" -e sh -c 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done'
+	wait_port mid "$port"
+	# conntrack sees none of the connection's start, and never the client's
+	# side: from the VE's next line on, the VE's side from the middle, as a
+	# target host sees a connection that came with a migrated VE
+	MID_TABLE="vtmid$$"
+	nft add table ip "$MID_TABLE"
+	nft add chain ip "$MID_TABLE" pre '{ type filter hook prerouting priority -300; }'
+	nft add rule ip "$MID_TABLE" pre tcp dport "$port" notrack
+	nft add rule ip "$MID_TABLE" pre tcp sport "$port" notrack comment '"vt-ve-side"'
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	: >"$BATS_TEST_TMPDIR/out"
+	ip netns exec "$OUT_NS" busybox nc "$ip" "$port" <"$BATS_TEST_TMPDIR/in" \
+		>"$BATS_TEST_TMPDIR/out" 3>&- &
+	bg_track $!
+	exec 6>"$BATS_TEST_TMPDIR/in"
+	wait_for tick_above "$BATS_TEST_TMPDIR/out" 3
+	h=$(nft -a list chain ip "$MID_TABLE" pre | sed -n 's/.*vt-ve-side.* handle \([0-9]*\)$/\1/p')
+	nft delete rule ip "$MID_TABLE" pre handle "$h"
+	t=$(last_tick "$BATS_TEST_TMPDIR/out")
+	# masqueraded, its lines would come from the host's address, and the
+	# client would refuse them
+	wait_for -t 20 tick_above "$BATS_TEST_TMPDIR/out" $((t + 10))
+	n=$(last_tick "$BATS_TEST_TMPDIR/out")
+	[ "$(head -n "$n" "$BATS_TEST_TMPDIR/out")" = "$(seq "$n")" ]
+	exec 6>&-
+	ve_kill mid
 }
 
 @test "a published port is reached from the host and from another network" {

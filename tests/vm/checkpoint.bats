@@ -4,7 +4,9 @@
 # A counter process in the VE keeps counting across checkpoint/restore,
 # with the same pids; an image restores into a state root that never had
 # the VE; restore refuses a template that is missing or differs and a name
-# already in use.
+# already in use.  Migrated to the second "host", a VE keeps the TCP
+# connections a client (a third network namespace) has to it, its address
+# and its published ports, which answer on the target's address.
 
 load cgroup-helpers
 load '/usr/lib/bats/bats-support/load'
@@ -41,6 +43,7 @@ teardown_file() {
 		done
 		rm -rf "$R2"
 	fi
+	client_down
 	ip netns del vertck2 2>/dev/null || true
 	if [ -n "${CK2DIR:-}" ]; then
 		umount "$CK2MNT" 2>/dev/null || true
@@ -62,6 +65,7 @@ teardown() {
 	for n in $(vert ps -aq 2>/dev/null); do
 		vert destroy --force "$n" >/dev/null 2>&1 || true
 	done
+	client_down
 }
 # a second state root on this host (the same uid range registry)
 v2same() { nsenter --net=/run/netns/vertck2 "$VERT" --root "$R2" "$@"; }
@@ -284,6 +288,172 @@ migrate_env() {
 	vert stop mg2 mg3
 	vert destroy mg2 mg3
 	vert template rm other
+}
+
+# The client: a third network namespace, a router upstream of both
+# "hosts", with a link of its own to each (TEST-NET addresses: the
+# client's end .2, the host's .1).  The VE's address is reached through
+# the host that runs it: after a migration the test moves the client's
+# route to the target, as the network outside the hosts does in a real
+# one (a routing protocol, or proxy ARP on a shared LAN); vert moves the
+# VE, with its address, MAC, veth, rules and published ports.
+CL1=198.51.100
+CL2=203.0.113
+client_up() {
+	ip netns add vertckc
+	ip -n vertckc link set lo up
+	ip link add ckh1 type veth peer name ckc1 netns vertckc
+	ip -n vertck2 link add ckh2 type veth peer name ckc2 netns vertckc
+	ip addr add "$CL1.1/24" dev ckh1
+	ip link set ckh1 up
+	ip -n vertck2 addr add "$CL2.1/24" dev ckh2
+	ip -n vertck2 link set ckh2 up
+	ip -n vertckc addr add "$CL1.2/24" dev ckc1
+	ip -n vertckc addr add "$CL2.2/24" dev ckc2
+	ip -n vertckc link set ckc1 up
+	ip -n vertckc link set ckc2 up
+	# each host reaches the client's other address through the client
+	ip route add "$CL2.0/24" via "$CL1.2"
+	ip -n vertck2 route add "$CL1.0/24" via "$CL2.2"
+}
+client_down() {
+	local p
+	for p in $(ip netns pids vertckc 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	ip netns del vertckc 2>/dev/null || true
+	ip link del ckh1 2>/dev/null || true
+	ip -n vertck2 link del ckh2 2>/dev/null || true
+}
+cl() { nsenter --net=/run/netns/vertckc "$@"; }
+# the client's route to the VE's address: through host 1 or 2
+route_via() { ip -n vertckc route replace "$1/32" via "$2.1"; }
+web_answers() { [ "$(cl curl -s -m 5 "$1" 2>/dev/null)" = pong ]; }
+# what vert made for VE $2 on host ROOT $1: its net record's host veth
+host_if_of() { jq -r .host_if "$1/run/net/$2.json"; }
+# nft ruleset of a "host": 1 (this netns) or 2 (vertck2)
+ruleset_of() { if [ "$1" = 2 ]; then nsenter --net=/run/netns/vertck2 nft list ruleset; else nft list ruleset; fi; }
+# nothing of VE $1 (host veth $2) is left on host 1
+nothing_left_here() {
+	run vert ps -a -q
+	refute_output --partial "$1"
+	[ ! -e "$R/ves/$1" ]
+	[ ! -e "$R/run/net/$1.json" ]
+	run ip link show "$2"
+	assert_failure
+	run ruleset_of 1
+	refute_output --partial "vert:$2"
+	refute_output --partial "ve-$2"
+	run cat "$R/net/leases.json"
+	refute_output --partial "\"$1\""
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+}
+
+@test "migrate: a TCP connection from a client to the VE carries data both ways after it; here nothing of the VE is left" {
+	migrate_env
+	client_up
+	vert create mtcp --template mini --userns host -- nc -l -p 5000 -e cat
+	vert start mtcp
+	ip=$(vert inspect mtcp | jq -r .ip)
+	mac=$(vert exec mtcp -- cat /sys/class/net/eth0/address)
+	hif=$(host_if_of "$R" mtcp)
+	route_via "$ip" "$CL1"
+	wait_for 10 tcp_listening "$(init_pid mtcp)"
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	: >"$BATS_TEST_TMPDIR/out"
+	cl busybox nc "$ip" 5000 <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 3>&- &
+	exec 6>"$BATS_TEST_TMPDIR/in"
+	echo one >&6
+	wait_for 20 grep -qx one "$BATS_TEST_TMPDIR/out"
+	run vert migrate mtcp host2 --json
+	echo "$output"
+	assert_success
+	echo "# migrate: $(echo "$output" | jq -c .)" >&3
+	running_in "$R2" mtcp
+	[ "$(v2 inspect mtcp | jq -r .ip)" = "$ip" ]
+	[ "$(v2 exec mtcp -- cat /sys/class/net/eth0/address)" = "$mac" ]
+	# the same connection, now through the target
+	route_via "$ip" "$CL2"
+	echo two >&6
+	wait_for 60 grep -qx two "$BATS_TEST_TMPDIR/out"
+	echo three >&6
+	wait_for 20 grep -qx three "$BATS_TEST_TMPDIR/out"
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "$(printf 'one\ntwo\nthree')" ]
+	# there: its veth, with its anti-spoofing chain (while the connection
+	# lasts: nc is the VE's init, it ends when the client goes)
+	hif2=$(host_if_of "$R2" mtcp)
+	ip -n vertck2 link show "$hif2"
+	run ruleset_of 2
+	assert_output --partial "chain ve-$hif2"
+	exec 6>&-
+	wait_for 20 stopped_in "$R2" mtcp
+	nothing_left_here mtcp "$hif"
+	v2 destroy --force mtcp
+}
+
+@test "migrate: the VE's address answers from the client on the target, and its published port on the target's address, no longer here" {
+	migrate_env
+	client_up
+	vert create mweb --template mini --userns host -p 8080:80 -- \
+		sh -c 'mkdir -p /www && echo pong >/www/index.html && exec httpd -f -p 80 -h /www'
+	vert start mweb
+	ip=$(vert inspect mweb | jq -r .ip)
+	hif=$(host_if_of "$R" mweb)
+	route_via "$ip" "$CL1"
+	wait_for 20 web_answers "http://$ip/"
+	wait_for 20 web_answers "http://$CL1.1:8080/"
+	run vert migrate mweb host2
+	echo "$output"
+	assert_success
+	running_in "$R2" mweb
+	route_via "$ip" "$CL2"
+	wait_for 20 web_answers "http://$ip/"
+	cl busybox ping -c 1 -W 5 "$ip"
+	# the published port: on the target's address, DNAT rules there ...
+	wait_for 20 web_answers "http://$CL2.1:8080/"
+	hif2=$(host_if_of "$R2" mweb)
+	run ruleset_of 2
+	assert_output --regexp "dport 8080 .*dnat (ip )?to $ip:80 comment \"vert:$hif2\""
+	# ... and no longer here
+	run cl curl -s -m 5 "http://$CL1.1:8080/"
+	assert_failure
+	nothing_left_here mweb "$hif"
+	v2 destroy --force mweb
+}
+
+# the last whole line the client got, if it is a number
+last_tick() { local l; l=$(tail -n 2 "$1" | head -n 1); [[ $l =~ ^[0-9]+$ ]] && echo "$l"; }
+tick_above() { local t; t=$(last_tick "$1") && [ "$t" -gt "$2" ]; }
+
+@test "migrate: a connection on which the VE speaks first after it (a server pushing lines) goes on, unNATed, through the target" {
+	migrate_env
+	client_up
+	vert create mpush --template mini --userns host -- \
+		nc -l -p 5000 -e sh -c 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done'
+	vert start mpush
+	ip=$(vert inspect mpush | jq -r .ip)
+	route_via "$ip" "$CL1"
+	wait_for 10 tcp_listening "$(init_pid mpush)"
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	: >"$BATS_TEST_TMPDIR/out"
+	cl busybox nc "$ip" 5000 <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 3>&- &
+	exec 6>"$BATS_TEST_TMPDIR/in"
+	wait_for 20 tick_above "$BATS_TEST_TMPDIR/out" 3
+	run vert migrate mpush host2
+	echo "$output"
+	assert_success
+	# it pushes from the target at once, before the client's route moves:
+	# the target's conntrack first sees the connection from the VE's side
+	# (a masquerade would rewrite its source and the client would reset it)
+	t=$(last_tick "$BATS_TEST_TMPDIR/out")
+	route_via "$ip" "$CL2"
+	wait_for 60 tick_above "$BATS_TEST_TMPDIR/out" $((t + 5))
+	# one stream, no gap and no restart
+	[ "$(head -n 1 "$BATS_TEST_TMPDIR/out")" = 1 ]
+	n=$(last_tick "$BATS_TEST_TMPDIR/out")
+	[ "$(head -n "$n" "$BATS_TEST_TMPDIR/out")" = "$(seq "$n")" ]
+	exec 6>&-
+	v2 destroy --force mpush
 }
 
 # A VE of its own user namespace (no --userns flag: the default).  CRIU
