@@ -207,17 +207,52 @@ static void journal_done(const struct ve_paths *p, const char *name, int lockfd)
 		close(lockfd);
 }
 
+/* Whether VE NAME runs here, once settled.  dying: its image is whole,
+ * so CRIU was told to go on and stop it; its init is waited for (a while:
+ * CRIU kills it at once, unless it failed after all), then its
+ * supervisor's cleanup, as after a checkpoint (ve_stop_locked). */
+static bool runs_here(const struct ve_paths *p, const char *name, bool dying)
+{
+	for (int i = 0; i < 100; i++) {
+		_cleanup_ve_handle_ struct ve_handle *h = NULL;
+		struct ve_state s = { 0 };
+		vert_error_t e = VERT_ERROR_INIT;
+		bool init;
+
+		if (ve_open(p, name, 0, &h, NULL) < 0 || ve_handle_lock(h, true, NULL) < 0 ||
+		    !ve_reconcile_state(h, &s))
+			return false;
+		init = proc_alive(s.pid, s.start_time);
+		ve_state_done(&s);
+		if (init && !dying)
+			return true;
+		if (!init) {
+			if (ve_stop_locked(h, 0, &e) < 0 && e.kind != VERT_ERR_NOTRUNNING)
+				vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
+			vert_error_clear(&e);
+			return false;
+		}
+		ve_close(TAKE_PTR(h));
+		usleep(100 * 1000);
+	}
+	return true;
+}
+
 /* A migration whose vert died, finished: the VE runs here again, or,
- * when the target's restore was started and the VE is there, goes from
- * here; the stages go on both sides.  False: the target could not be
- * asked, the journal stays for a later command. */
+ * when the target's restore was started and the VE runs there, goes from
+ * here; the stages go on both sides.  What is done follows what is, not
+ * only the journal's phase: the phase is written after each step, so a
+ * vert killed between a step and its record leaves the one before (the
+ * image may be whole, and the VE stopped, in "precopy").  False: the
+ * target could not be asked, or its restore is not finished, and the
+ * journal stays for a later command. */
 static bool recover(const struct ve_paths *p, const char *name, const struct journal *j)
 {
 	struct migrate m = { .host = j->host, .ssh = j->ssh, .remote = j->remote, .name = name };
 	_cleanup_free_ char *img = xasprintf("%s/img", j->stage), *cmd = NULL;
 	_cleanup_free_ char *meta = xasprintf("%s/image.json", img);
 	vert_error_t e = VERT_ERROR_INIT;
-	bool there = false;
+	bool there = false, whole = access(meta, F_OK) == 0;
 
 	m.rdir = (char *)j->rdir;
 	if (strcmp(j->phase, "restoring") == 0) {
@@ -229,8 +264,21 @@ static bool recover(const struct ve_paths *p, const char *name, const struct jou
 			vert_error_clear(&e);
 			return false;
 		}
-		cmd = xasprintf("%s inspect %s >/dev/null 2>&1", j->remote, name);
+		cmd = xasprintf("%s ps -q | grep -qx %s", j->remote, name);
 		there = remote(p, &m, cmd, &e) == 0;
+		vert_error_clear(&e);
+		free(cmd);
+		cmd = xasprintf("%s inspect %s >/dev/null 2>&1", j->remote, name);
+		if (!there && remote(p, &m, cmd, &e) == 0) {
+			/* there, not running: its restore goes on (a killed vert's
+			 * ssh lives on), or failed and is being undone */
+			vert_log(VERT_LOG_WARNING,
+				 "VE '%s': its migration to '%s' was interrupted while '%s' "
+				 "restored it; tried again by the next command",
+				 name, j->host, j->host);
+			vert_error_clear(&e);
+			return false;
+		}
 		vert_error_clear(&e);
 	}
 	if (there) {
@@ -241,15 +289,18 @@ static bool recover(const struct ve_paths *p, const char *name, const struct jou
 		if (!j->keep_source &&
 		    (ve_open(p, name, 0, &h, &e) < 0 || ve_destroy(h, false, &e) < 0))
 			vert_log(VERT_LOG_WARNING, "VE '%s' (migrated): %s", name, e.msg);
-	} else if (strcmp(j->phase, "precopy") != 0 || access(meta, F_OK) == 0) {
-		/* dumped (an image whole in the stage: killed before the
-		 * journal said so), or never given to the target's restore */
+	} else if (runs_here(p, name, whole)) {
+		/* killed before CRIU stopped it (a dump never answered is
+		 * undone by CRIU: checkpoint.c) */
+		vert_log(VERT_LOG_NOTICE,
+			 "VE '%s' runs here: its migration to '%s' was interrupted", name, j->host);
+	} else if (whole) {
+		/* dumped, the image whole here, never restored there */
 		struct ve_restore_opts ro = { .input = img };
 		if (ve_restore(p, name, &ro, &e) < 0)
 			vert_log(VERT_LOG_WARNING,
 				 "VE '%s': its migration to '%s' was interrupted, and it could not "
-				 "be "
-				 "restored here from '%s': %s",
+				 "be restored here from '%s': %s",
 				 name, j->host, img, e.msg);
 		else
 			vert_log(VERT_LOG_NOTICE,
@@ -260,6 +311,11 @@ static bool recover(const struct ve_paths *p, const char *name, const struct jou
 			vert_error_clear(&e);
 			return true;
 		}
+	} else {
+		vert_log(VERT_LOG_WARNING,
+			 "VE '%s': its migration to '%s' was interrupted; it does not run here "
+			 "and left no image",
+			 name, j->host);
 	}
 	vert_error_clear(&e);
 	ve_remove_tree(p, j->stage, NULL);

@@ -516,3 +516,100 @@ SH
 	v2 stop ukil2
 	v2 destroy ukil2
 }
+
+# netns-ssh that SIGKILLs the migrating vert at the first remote command
+# matching the case pattern KILL_AT, which is not run.
+kill_ssh_at() {
+	cat >"$BATS_TEST_TMPDIR/kill-ssh-at" <<'SH'
+#!/bin/sh
+case "$2" in
+$KILL_AT)
+	kill -KILL "$(cat "$KILL_PIDFILE")"
+	exit 255
+	;;
+esac
+exec "$NETNS_SSH" "$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/kill-ssh-at"
+	export KILL_PIDFILE=$BATS_TEST_TMPDIR/migrate.pid NETNS_SSH=$VERT_SSH KILL_AT=$1
+}
+gone() { [ ! -e "/proc/$1" ]; }
+# nothing a migration of NAME stages is left on either side
+no_migration_left() {
+	[ -z "$(ls -A "$R/run/migrate" 2>/dev/null)" ]
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	[ -z "$(ls -d "$R/ves/$1"/.*tmp* 2>/dev/null)" ]
+	run v2 ps -a -q
+	refute_output --partial "$1"
+	[ ! -e "$R2/ves/$1" ]
+	[ -z "$(ip -n vertck2 -o link show type veth)" ]
+}
+
+@test "a vert killed in the pre-copy: the VE ran on, the next command clears the stages on both sides" {
+	migrate_env
+	kill_ssh_at '*/img -xf*'
+	vert create ukil3 --template mini -- sh -c "$COUNTER"
+	vert start ukil3
+	wait_for 10 count_above "$R" ukil3 5
+	before_pids=$(ns_pids "$R" ukil3)
+	base=$(base_of "$(uid_map_of "$R" ukil3)")
+	VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh-at "$VERT" --root "$R" migrate ukil3 host2 3>&- &
+	mpid=$!
+	echo "$mpid" >"$KILL_PIDFILE"
+	st=0
+	wait "$mpid" || st=$?
+	[ "$st" = 137 ]
+	# killed at its first send (pre-dump 1), the VE never frozen for good:
+	# no stop marker (its next exit would be taken for a stop)
+	[ -e "$R/run/migrate/ukil3.json" ]
+	[ ! -e "$R/run/ves/ukil3/stopping" ]
+	run vert ps -a
+	echo "$output"
+	running_in "$R" ukil3
+	c=$(count_of "$R" ukil3)
+	wait_for 10 count_above "$R" ukil3 "$c"
+	[ "$(ns_pids "$R" ukil3)" = "$before_pids" ]
+	[ "$(sed -n 2p "/var/lib/vert/idmap/$base")" = ukil3 ]
+	[ ! -e "$CK2IDMAP/$base" ]
+	no_migration_left ukil3
+	vert stop ukil3
+	vert destroy ukil3
+}
+
+@test "a vert killed once CRIU stopped the VE in the final dump: the next command restores it here from the whole image" {
+	migrate_env
+	kill_ssh
+	vert create ukil4 --template mini -- sh -c "$COUNTER"
+	vert start ukil4
+	wait_for 10 count_above "$R" ukil4 5
+	before_pids=$(ns_pids "$R" ukil4)
+	map=$(uid_map_of "$R" ukil4)
+	base=$(base_of "$map")
+	pid=$(vert ps --format pid -H ukil4)
+	[ -n "$pid" ]
+	VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh "$VERT" --root "$R" migrate ukil4 host2 3>&- &
+	mpid=$!
+	echo "$mpid" >"$KILL_PIDFILE"
+	# killed the moment the init is gone (or, later, at the target's
+	# restore by kill-ssh): CRIU has dumped, the image was never sent
+	wait_for 300 gone "$pid"
+	kill -KILL "$mpid" 2>/dev/null || true
+	st=0
+	wait "$mpid" || st=$?
+	[ "$st" = 137 ]
+	[ -e "$R/run/migrate/ukil4.json" ]
+	run vert ps -a
+	echo "$output"
+	assert_output --partial "VE 'ukil4' runs here again"
+	running_in "$R" ukil4
+	c=$(count_of "$R" ukil4)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R" ukil4 "$c"
+	[ "$(ns_pids "$R" ukil4)" = "$before_pids" ]
+	[ "$(uid_map_of "$R" ukil4)" = "$map" ]
+	[ "$(sed -n 2p "/var/lib/vert/idmap/$base")" = ukil4 ]
+	[ ! -e "$CK2IDMAP/$base" ]
+	no_migration_left ukil4
+	vert stop ukil4
+	vert destroy ukil4
+}
