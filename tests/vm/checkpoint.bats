@@ -613,3 +613,47 @@ no_migration_left() {
 	vert stop ukil4
 	vert destroy ukil4
 }
+
+@test "a restore killed as CRIU starts leaves no stage behind: the next command clears it, a restore then works" {
+	vert create ukil5 --template mini -- sh -c "$COUNTER"
+	vert start ukil5
+	wait_for 10 count_above "$R" ukil5 5
+	before_pids=$(ns_pids "$R" ukil5)
+	run vert checkpoint ukil5
+	assert_success
+	# a criu that SIGKILLs the restoring vert and its supervisor (its
+	# parent) as the supervisor calls it, its stage made
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/criu" <<'SH'
+#!/bin/sh
+for i in $(seq 100); do [ -s "$KILL_PIDFILE" ] && break; sleep 0.1; done
+kill -KILL "$(cat "$KILL_PIDFILE")" $PPID
+exit 1
+SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/criu"
+	export KILL_PIDFILE=$BATS_TEST_TMPDIR/restore.pid
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH "$VERT" --root "$R" restore ukil5 3>&- &
+	rpid=$!
+	echo "$rpid" >"$KILL_PIDFILE"
+	st=0
+	wait "$rpid" || st=$?
+	[ "$st" = 137 ]
+	# the killed restore's stage, an empty dir on the host
+	[ -n "$(ls -d /tmp/.vert-restore-* 2>/dev/null)" ]
+	run vert ps -a --format name,state -H
+	echo "$output"
+	assert_output --regexp "ukil5 +stopped"
+	[ -z "$(ls -d /tmp/.vert-restore-* 2>/dev/null)" ]
+	[ ! -e "$R/run/ves/ukil5" ]
+	[ -z "$(ip -o link show type veth)" ]
+	run vert restore ukil5
+	echo "$output"
+	assert_success
+	running_in "$R" ukil5
+	c=$(count_of "$R" ukil5)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R" ukil5 "$c"
+	[ "$(ns_pids "$R" ukil5)" = "$before_pids" ]
+	vert stop ukil5
+	vert destroy ukil5
+}
