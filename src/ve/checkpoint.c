@@ -485,6 +485,11 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 		criu_set_track_mem(true);
 	if (parent && criu_set_parent_images(parent) < 0)
 		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the parent images");
+	/* the pages dumped again are holes in the parent's images (sent
+	 * already): the stage holds about the VE's memory, not every copy of
+	 * it the pre-copy made */
+	if (parent)
+		criu_set_auto_dedup(true);
 	criu_set_tcp_established(true);
 	/* nftables, not CRIU's default iptables (not installed, or legacy) */
 	if (criu_set_network_lock(CRIU_NETWORK_LOCK_NFTABLES) < 0)

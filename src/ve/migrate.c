@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "ve-internal.h"
@@ -74,6 +75,48 @@ static int tree_bytes_fn(const char *path, const struct stat *st, int flag, stru
 	return 0;
 }
 
+/* Bytes of the regular files under path. */
+static uint64_t tree_bytes(const char *path)
+{
+	tree_bytes_total = 0;
+	nftw(path, tree_bytes_fn, 32, FTW_PHYS);
+	return tree_bytes_total;
+}
+
+#define MIGRATE_LOW_SPACE (64ULL << 20)
+
+/* A failed send or dump: when a stage is (nearly) full, say so, with its
+ * free space, since the tools' own last words ("tar: Exiting with failure
+ * status") don't. */
+static int space_wrap(const struct ve_paths *p, const struct migrate *m, const char *stage,
+		      vert_error_t *err)
+{
+	/* the target's free KiB; unknown (no df, no answer) says nothing */
+	_cleanup_free_ char *cmd = xasprintf(
+		"a=$(df -Pk %s | awk \"NR == 2 { print \\$4 }\"); case $a in \"\" | *[!0-9]*) exit "
+		"0 ;; esac; test $a -ge %llu || { echo \"vert-low-space $((a / 1024))\" >&2; exit "
+		"1; "
+		"}",
+		m->rdir, MIGRATE_LOW_SPACE >> 10);
+	vert_error_t e = VERT_ERROR_INIT;
+	struct statvfs sv;
+	const char *low;
+
+	if (stage && statvfs(stage, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < MIGRATE_LOW_SPACE)
+		return vert_error_wrap(
+			err, "no space left in '%s' here (%llu MiB free)", stage,
+			(unsigned long long)((uint64_t)sv.f_bavail * sv.f_frsize >> 20));
+	if (remote(p, m, cmd, &e) < 0 && e.msg && (low = strstr(e.msg, "vert-low-space "))) {
+		int r = vert_error_wrap(err, "no space left in '%s' on '%s' (%s MiB free)", m->rdir,
+					m->host, low + strlen("vert-low-space "));
+		vert_error_clear(&e);
+		return r;
+	}
+	vert_error_clear(&e);
+	return vert_error_ret(err);
+}
+
 /* Send DIR/SUB... to the target's RDIR/img. */
 static int send_dirs(const struct ve_paths *p, struct migrate *m, const char *dir, const char *subs,
 		     vert_error_t *err)
@@ -86,9 +129,7 @@ static int send_dirs(const struct ve_paths *p, struct migrate *m, const char *di
 
 	for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
 		_cleanup_free_ char *path = xasprintf("%s/%s", dir, s);
-		tree_bytes_total = 0;
-		nftw(path, tree_bytes_fn, 32, FTW_PHYS);
-		m->bytes += tree_bytes_total;
+		m->bytes += tree_bytes(path);
 	}
 	return sh(p, cmd, err);
 }
@@ -104,9 +145,21 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 		_cleanup_free_ char *sub = xasprintf("pre-%d", i);
 		_cleanup_free_ char *parent = i > 1 ? xasprintf("../pre-%d", i - 1) : NULL;
 		if ((r = ve_criu_pre_dump(h, s, tmp, sub, parent, &bytes, err)) < 0)
-			return r;
-		if ((r = send_dirs(h->p, m, tmp, sub, err)) < 0)
-			return vert_error_wrap(err, "send pre-dump %d", i);
+			return space_wrap(h->p, m, tmp, err);
+		if ((r = send_dirs(h->p, m, tmp, sub, err)) < 0) {
+			vert_error_wrap(err, "send pre-dump %d", i);
+			return space_wrap(h->p, m, tmp, err);
+		}
+		if (i > 1) {
+			/* and there, the pages sent again are holes in the ones
+			 * before (as CRIU's auto-dedup did here) */
+			_cleanup_free_ char *dd =
+				xasprintf("criu dedup -D %s/img/%s", m->rdir, sub);
+			vert_error_t e = VERT_ERROR_INIT;
+			if (remote(h->p, m, dd, &e) < 0)
+				vert_debug("migrate: %s: %s", dd, e.msg);
+			vert_error_clear(&e);
+		}
 		m->n_pre = i;
 		vert_debug("migrate: pre-dump %d: %llu bytes of pages", i,
 			   (unsigned long long)bytes);
@@ -424,8 +477,11 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 		goto out; /* CRIU resumed the VE, or never stopped it */
 	if ((r = journal_write(p, &m, stage, o->keep_source, "dumped", err)) < 0)
 		goto restore_here;
-	if ((r = send_dirs(p, &m, img, "criu upper config.json image.json template.json", err)) < 0)
+	if ((r = send_dirs(p, &m, img, "criu upper config.json image.json template.json", err)) <
+	    0) {
+		space_wrap(p, &m, stage, err);
 		goto restore_here;
+	}
 	free(cmd);
 	cmd = xasprintf("%s restore %s --input %s/img", m.remote, h->name, m.rdir);
 	if ((r = journal_write(p, &m, stage, o->keep_source, "restoring", err)) < 0)
