@@ -277,6 +277,7 @@ struct dump_ctx {
 	const struct ve_state *s;
 	const char *tmp, *image;
 	bool is_default; /* DATA/ves/NAME/checkpoint: an old one is moved aside */
+	bool no_upper;	 /* ve_checkpoint_opts.no_upper */
 	struct json_object *ext, *manifest;
 	char *old;	/* the old checkpoint, moved aside */
 	bool committed; /* the image is at its place */
@@ -297,7 +298,7 @@ static int commit_image(struct dump_ctx *c)
 			 NULL };
 	int r;
 
-	if ((r = ve_run_tool(c->h->p, argv, &c->err)) < 0)
+	if (!c->no_upper && (r = ve_run_tool(c->h->p, argv, &c->err)) < 0)
 		return vert_error_wrap(&c->err, "copy the upper dir");
 	if ((r = finish_image(c->h, c->s, c->tmp, c->ext, c->manifest, &c->err)) < 0)
 		return r;
@@ -575,7 +576,9 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 	_cleanup_free_ char *parent = NULL;
 	_cleanup_free_ char *marker = xasprintf("%s/stopping", h->run_dir);
 	struct json_object *ext = NULL, *manifest = NULL;
-	struct dump_ctx ctx = { .h = h, .image = image, .is_default = !o->output };
+	struct dump_ctx ctx = {
+		.h = h, .image = image, .is_default = !o->output, .no_upper = o->no_upper
+	};
 	struct ve_state s = { 0 };
 	int r, fd;
 

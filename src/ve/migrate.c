@@ -38,6 +38,7 @@ struct migrate {
 	char *rdir; /* the target's staging dir */
 	int n_pre;
 	uint64_t bytes, t_freeze;
+	time_t upper_since; /* the last upper pass sent what changed up to then */
 };
 
 static bool host_valid(const char *h)
@@ -66,22 +67,30 @@ static int remote(const struct ve_paths *p, const struct migrate *m, const char 
 }
 
 static uint64_t tree_bytes_total;
+static time_t tree_bytes_since;
 static int tree_bytes_fn(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)path;
 	(void)ftw;
-	if (flag == FTW_F)
+	if (flag == FTW_F && st->st_ctime >= tree_bytes_since)
 		tree_bytes_total += (uint64_t)st->st_size;
 	return 0;
 }
 
-/* Bytes of the regular files under path. */
-static uint64_t tree_bytes(const char *path)
+/* Bytes of the regular files under path changed (ctime) since a time. */
+static uint64_t tree_bytes(const char *path, time_t since)
 {
 	tree_bytes_total = 0;
+	tree_bytes_since = since;
 	nftw(path, tree_bytes_fn, 32, FTW_PHYS);
 	return tree_bytes_total;
 }
+
+/* tar's options on both sides for the upper dir: the ids as numbers
+ * (names differ between hosts), every xattr (overlayfs keeps opaque dirs
+ * and redirects in trusted.* or user.*), no "file is unchanged" chatter
+ * of --newer */
+#define TAR_OPTS "--numeric-owner --xattrs --xattrs-include=\"*\" --warning=none"
 
 #define MIGRATE_LOW_SPACE (64ULL << 20)
 
@@ -129,9 +138,80 @@ static int send_dirs(const struct ve_paths *p, struct migrate *m, const char *di
 
 	for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
 		_cleanup_free_ char *path = xasprintf("%s/%s", dir, s);
-		m->bytes += tree_bytes(path);
+		m->bytes += tree_bytes(path, 0);
 	}
 	return sh(p, cmd, err);
+}
+
+/*
+ * The upper dir goes while the VE runs, as its memory does: a first pass
+ * sends all of it, a second what changed (ctime: data, mode, xattrs, a
+ * rename) during the pre-dumps; once CRIU stopped the VE, the last pass
+ * (send_final) sends what changed since, after the target removed what
+ * is gone or changed its type (prune_upper): a whiteout (a char device)
+ * or an opaque dir is a change like any other.  Times go a second early
+ * (file times are coarse).  The final dump then holds no upper dir
+ * (ve_checkpoint_opts.no_upper): the freeze no longer copies all of it.
+ */
+static int send_upper(const struct ve_handle *h, struct migrate *m, vert_error_t *err)
+{
+	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+	_cleanup_free_ char *newer =
+		m->upper_since ? xasprintf(" --newer=@%lld", (long long)m->upper_since)
+			       : xstrdup("");
+	time_t start = time(NULL) - 1;
+	_cleanup_free_ char *cmd =
+		xasprintf("tar -C '%s' -cSf - " TAR_OPTS "%s upper | %s %s 'tar -C %s/img -xf - "
+			  "" TAR_OPTS "'",
+			  h->data_dir, newer, m->ssh, m->host, m->rdir);
+	int r;
+
+	m->bytes += tree_bytes(upper, m->upper_since);
+	if ((r = sh(h->p, cmd, err)) < 0)
+		return vert_error_wrap(err, "send the upper dir");
+	m->upper_since = start;
+	return 0;
+}
+
+/* The target's copy of the upper dir loses what is no longer here, by
+ * type and path (a path whose type changed goes, the last pass brings it
+ * anew). */
+static int prune_upper(const struct ve_handle *h, struct migrate *m, vert_error_t *err)
+{
+	_cleanup_free_ char *cmd = xasprintf(
+		"cd '%s/upper' && find . -mindepth 1 -printf \"%%y %%p\\0\" | %s %s 'cat "
+		">%s/upper.list && cd %s/img/upper && find . -mindepth 1 -printf \"%%y %%p\\0\" | "
+		"LC_ALL=C sort -z >../../upper.have && LC_ALL=C sort -z ../../upper.list "
+		">../../upper.want && LC_ALL=C comm -z -23 ../../upper.have ../../upper.want | cut "
+		"-z -d\" \" -f2- | xargs -0r rm -rf --'",
+		h->data_dir, m->ssh, m->host, m->rdir, m->rdir);
+	int r = sh(h->p, cmd, err);
+	return r < 0 ? vert_error_wrap(err, "remove what left the upper dir there") : 0;
+}
+
+/* The frozen part: the final dump's images and the upper dir's last
+ * changes. */
+static int send_final(const struct ve_handle *h, struct migrate *m, const char *img,
+		      vert_error_t *err)
+{
+	static const char subs[] = "criu config.json image.json template.json";
+	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+	_cleanup_free_ char *cmd = xasprintf(
+		"tar -cSf - " TAR_OPTS " --newer=@%lld -C '%s' %s -C '%s' upper | %s %s 'tar -C "
+		"%s/img -xf - " TAR_OPTS "'",
+		(long long)m->upper_since, img, subs, h->data_dir, m->ssh, m->host, m->rdir);
+	_cleanup_free_ char *copy = xstrdup(subs);
+	char *save = NULL;
+	int r;
+
+	if ((r = prune_upper(h, m, err)) < 0)
+		return r;
+	for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", img, s);
+		m->bytes += tree_bytes(path, 0);
+	}
+	m->bytes += tree_bytes(upper, m->upper_since);
+	return sh(h->p, cmd, err);
 }
 
 static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, const char *tmp,
@@ -141,6 +221,8 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 	uint64_t prev = 0, bytes = 0;
 	int r, i;
 
+	if ((r = send_upper(h, m, err)) < 0)
+		return space_wrap(h->p, m, NULL, err);
 	for (i = 1; i <= MIGRATE_MAX_PRE_DUMPS; i++) {
 		_cleanup_free_ char *sub = xasprintf("pre-%d", i);
 		_cleanup_free_ char *parent = i > 1 ? xasprintf("../pre-%d", i - 1) : NULL;
@@ -168,6 +250,9 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 			break;
 		prev = bytes;
 	}
+	/* what changed in the upper dir while the pre-dumps ran */
+	if ((r = send_upper(h, m, err)) < 0)
+		return space_wrap(h->p, m, NULL, err);
 	*ret_parent = xasprintf("../pre-%d", m->n_pre);
 	m->t_freeze = now_ns();
 	return 0;
@@ -424,7 +509,7 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 {
 	const struct ve_paths *p = h->p;
 	struct migrate m = { .host = o->host, .name = h->name };
-	struct ve_checkpoint_opts co = { .before_dump = pre_copy, .data = &m };
+	struct ve_checkpoint_opts co = { .before_dump = pre_copy, .data = &m, .no_upper = true };
 	char stage[] = "/var/tmp/vert-migrate.XXXXXX";
 	_cleanup_free_ char *image = NULL, *img = NULL, *cmd = NULL;
 	uint64_t t0 = now_ns();
@@ -477,8 +562,7 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 		goto out; /* CRIU resumed the VE, or never stopped it */
 	if ((r = journal_write(p, &m, stage, o->keep_source, "dumped", err)) < 0)
 		goto restore_here;
-	if ((r = send_dirs(p, &m, img, "criu upper config.json image.json template.json", err)) <
-	    0) {
+	if ((r = send_final(h, &m, img, err)) < 0) {
 		space_wrap(p, &m, stage, err);
 		goto restore_here;
 	}

@@ -167,6 +167,13 @@ static int copy_tree(const struct ve_paths *p, const char *src, const char *dst,
 	return ve_run_tool(p, argv, err);
 }
 
+static bool image_has_upper(const struct image *im)
+{
+	_cleanup_free_ char *upper = xasprintf("%s/upper", im->dir);
+	struct stat st;
+	return lstat(upper, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* The VE's upper and work dirs become the image's (an old upper goes). */
 static int install_upper(const struct ve_handle *h, const struct image *im, vert_error_t *err)
 {
@@ -829,6 +836,13 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 	if ((r = check_template(p, &im, err)) < 0)
 		goto out;
 	if (!own) {
+		if (!image_has_upper(&im)) {
+			r = vert_error_set(err, ENOENT, VERT_ERR_INVALID,
+					   "checkpoint image '%s' has no upper dir: it restores "
+					   "only VE '%s' where it was taken",
+					   dir, name);
+			goto out;
+		}
 		if ((r = create_from_image(p, name, &im, &h, err)) < 0)
 			goto out;
 		created = true;
@@ -840,7 +854,10 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 					   name);
 			goto out;
 		}
-		if ((r = install_upper(h, &im, err)) < 0)
+		/* an image without an upper dir (a migration's, whose upper
+		 * is sent apart: ve_checkpoint_opts.no_upper) runs on the
+		 * VE's own, as CRIU left it */
+		if (image_has_upper(&im) && (r = install_upper(h, &im, err)) < 0)
 			goto out;
 	}
 	/* CRIU restores the VE's user namespace with the ids it was dumped

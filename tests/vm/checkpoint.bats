@@ -559,8 +559,9 @@ no_migration_left() {
 	st=0
 	wait "$mpid" || st=$?
 	[ "$st" = 137 ]
-	# killed at its first send (pre-dump 1), the VE never frozen for good:
-	# no stop marker (its next exit would be taken for a stop)
+	# killed at its first send (the upper dir's first pass), the VE never
+	# frozen for good: no stop marker (its next exit would be taken for a
+	# stop)
 	[ -e "$R/run/migrate/ukil3.json" ]
 	[ ! -e "$R/run/ves/ukil3/stopping" ]
 	run vert ps -a
@@ -656,4 +657,62 @@ SH
 	[ "$(ns_pids "$R" ukil5)" = "$before_pids" ]
 	vert stop ukil5
 	vert destroy ukil5
+}
+
+# The churn: PID 1 keeps its upper dir changing, every kind of change,
+# and checks before each step that the files are as its last step left
+# them (a counter in memory against the files): /f holds the last three
+# numbers, /d the last three dirs, /m the number, /r.N was renamed on from
+# /r.(N-1), /bin/vi (the template's) is deleted (a whiteout) at odd
+# numbers and a new link at even ones, /t a dir (odd) or a file (even),
+# the template's /usr/sbin an opaque dir with only "o" (odd) or gone (even:
+# a whiteout); a 48 MiB file gives the upper some size.  A wrong file after the
+# migration is written to /dev/shm/bad.
+CHURN='dd if=/dev/zero of=/big bs=1M count=48 2>/dev/null; mkdir -p /f /d; echo 0 >/m; : >/r.0; i=0
+while :; do
+	bad=
+	for k in $(ls /f); do [ "$k" -gt $((i - 3)) ] && [ "$k" -le $i ] || bad="$bad f$k"; done
+	for k in $(ls /d); do [ "$k" -gt $((i - 3)) ] && [ "$k" -le $i ] || bad="$bad d$k"; done
+	[ "$(cat /m)" = $i ] || bad="$bad m"
+	[ -e /r.$i ] && [ "$(ls / | grep -c "^r\.")" = 1 ] || bad="$bad r"
+	if [ $((i % 2)) = 1 ]; then
+		[ ! -e /bin/vi ] && [ -d /t ] && [ -f /t/x ] && [ "$(ls /usr/sbin)" = o ] || bad="$bad odd"
+	elif [ $i -gt 0 ]; then
+		[ -L /bin/vi ] && [ -f /t ] && [ "$(cat /t)" = $i ] && [ ! -e /usr/sbin ] || bad="$bad even"
+	fi
+	[ -z "$bad" ] || echo "$i:$bad" >>/dev/shm/bad
+	i=$((i + 1))
+	echo $i >/f/$i; rm -f /f/$((i - 3)); mkdir /d/$i; rmdir /d/$((i - 3)) 2>/dev/null
+	echo $i >/m; mv /r.$((i - 1)) /r.$i; rm -rf /t
+	rm -rf /usr/sbin
+	if [ $((i % 2)) = 1 ]; then
+		rm /bin/vi; mkdir /t; : >/t/x; mkdir /usr/sbin; : >/usr/sbin/o
+	else
+		ln -s /bin/busybox /bin/vi; echo $i >/t
+	fi
+	echo $i >/dev/shm/count; sleep 0.2
+done'
+
+@test "migrate syncs the upper dir while the VE runs: changes, renames, deletions, whiteouts and type changes between passes are right there" {
+	migrate_env
+	vert create up1 --template mini -- sh -c "$CHURN"
+	vert start up1
+	wait_for 60 count_above "$R" up1 5
+	run vert migrate up1 host2 --json
+	echo "$output"
+	assert_success
+	echo "# migrate, a 48 MiB upper changing: $(echo "$output" | jq -c .)" >&3
+	# the upper went, all of it, besides the memory
+	echo "$output" | jq -e '.bytes > 48 * 1048576'
+	running_in "$R2" up1
+	c=$(count_of "$R2" up1)
+	[ "$c" -gt 5 ]
+	wait_for 30 count_above "$R2" up1 $((c + 2))
+	run v2 exec up1 -- cat /dev/shm/bad
+	echo "$output"
+	assert_failure
+	[ "$(v2 exec up1 -- stat -c %s /big)" = $((48 * 1048576)) ]
+	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	v2 stop up1
+	v2 destroy up1
 }
