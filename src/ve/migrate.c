@@ -153,6 +153,13 @@ static int send_dirs(const struct ve_paths *p, struct migrate *m, const char *di
  * (file times are coarse).  The final dump then holds no upper dir
  * (ve_checkpoint_opts.no_upper): the freeze no longer copies all of it.
  */
+static int prune_upper(const struct ve_handle *h, struct migrate *m, const char *missing,
+		       vert_error_t *err);
+
+/* A pass while the VE runs: files vanish and change under it (tar is told
+ * to go on), and a path that changed its type there can fail to extract.
+ * A pass that fails is not fatal: its start is not taken as the time the
+ * next pass sends changes from, so they send what it may have missed. */
 static int send_upper(const struct ve_handle *h, struct migrate *m, vert_error_t *err)
 {
 	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
@@ -160,51 +167,66 @@ static int send_upper(const struct ve_handle *h, struct migrate *m, vert_error_t
 		m->upper_since ? xasprintf(" --newer=@%lld", (long long)m->upper_since)
 			       : xstrdup("");
 	time_t start = time(NULL) - 1;
-	_cleanup_free_ char *cmd =
-		xasprintf("tar -C '%s' -cSf - " TAR_OPTS "%s upper | %s %s 'tar -C %s/img -xf - "
-			  "" TAR_OPTS "'",
-			  h->data_dir, newer, m->ssh, m->host, m->rdir);
+	_cleanup_free_ char *cmd = xasprintf("tar -C '%s' -cSf - " TAR_OPTS
+					     " --ignore-failed-read%s upper | %s %s 'tar -C "
+					     "%s/img -xf - " TAR_OPTS "'",
+					     h->data_dir, newer, m->ssh, m->host, m->rdir);
+	vert_error_t e = VERT_ERROR_INIT;
 	int r;
 
+	if (m->upper_since && (r = prune_upper(h, m, NULL, err)) < 0)
+		return r;
 	m->bytes += tree_bytes(upper, m->upper_since);
-	if ((r = sh(h->p, cmd, err)) < 0)
-		return vert_error_wrap(err, "send the upper dir");
+	if (sh(h->p, cmd, &e) < 0) {
+		vert_debug("migrate: an upper dir pass, left to the next: %s", e.msg);
+		vert_error_clear(&e);
+		return 0;
+	}
 	m->upper_since = start;
 	return 0;
 }
 
 /* The target's copy of the upper dir loses what is no longer here, by
- * type and path (a path whose type changed goes, the last pass brings it
- * anew). */
-static int prune_upper(const struct ve_handle *h, struct migrate *m, vert_error_t *err)
+ * type and path (a path whose type changed goes, the next pass brings it
+ * anew); with missing, the paths it lacks go there (NUL-separated,
+ * "upper/..."), for the last pass to send whatever their times. */
+static int prune_upper(const struct ve_handle *h, struct migrate *m, const char *missing,
+		       vert_error_t *err)
 {
 	_cleanup_free_ char *cmd = xasprintf(
 		"cd '%s/upper' && find . -mindepth 1 -printf \"%%y %%p\\0\" | %s %s 'cat "
 		">%s/upper.list && cd %s/img/upper && find . -mindepth 1 -printf \"%%y %%p\\0\" | "
 		"LC_ALL=C sort -z >../../upper.have && LC_ALL=C sort -z ../../upper.list "
 		">../../upper.want && LC_ALL=C comm -z -23 ../../upper.have ../../upper.want | cut "
-		"-z -d\" \" -f2- | xargs -0r rm -rf --'",
-		h->data_dir, m->ssh, m->host, m->rdir, m->rdir);
+		"-z -d\" \" -f2- | xargs -0r rm -rf -- && LC_ALL=C comm -z -13 ../../upper.have "
+		"../../upper.want | cut -z -d\" \" -f2- | sed -z \"s|^\\./|upper/|\"' >'%s'",
+		h->data_dir, m->ssh, m->host, m->rdir, m->rdir, missing ? missing : "/dev/null");
 	int r = sh(h->p, cmd, err);
 	return r < 0 ? vert_error_wrap(err, "remove what left the upper dir there") : 0;
 }
 
 /* The frozen part: the final dump's images and the upper dir's last
- * changes. */
+ * changes, with what the target lacks (a pass that failed), in one
+ * stream of two archives; both sides' tar must succeed. */
 static int send_final(const struct ve_handle *h, struct migrate *m, const char *img,
 		      vert_error_t *err)
 {
 	static const char subs[] = "criu config.json image.json template.json";
 	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+	_cleanup_free_ char *missing = xasprintf("%s/../upper.missing", img);
+	_cleanup_free_ char *rc = xasprintf("%s/../tar.rc", img);
 	_cleanup_free_ char *cmd = xasprintf(
-		"tar -cSf - " TAR_OPTS " --newer=@%lld -C '%s' %s -C '%s' upper | %s %s 'tar -C "
-		"%s/img -xf - " TAR_OPTS "'",
-		(long long)m->upper_since, img, subs, h->data_dir, m->ssh, m->host, m->rdir);
+		"{ tar -cSf - " TAR_OPTS " --newer=@%lld -C '%s' %s -C '%s' upper && { [ ! -s "
+		"'%s' ] || tar -cSf - " TAR_OPTS " --no-recursion -C '%s' --null -T '%s'; }; echo "
+		"$? >'%s'; } | %s %s 'tar -C %s/img -x -i -f - " TAR_OPTS "' && [ \"$(cat '%s')\" "
+		"= 0 ]",
+		(long long)m->upper_since, img, subs, h->data_dir, missing, h->data_dir, missing,
+		rc, m->ssh, m->host, m->rdir, rc);
 	_cleanup_free_ char *copy = xstrdup(subs);
 	char *save = NULL;
 	int r;
 
-	if ((r = prune_upper(h, m, err)) < 0)
+	if ((r = prune_upper(h, m, missing, err)) < 0)
 		return r;
 	for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
 		_cleanup_free_ char *path = xasprintf("%s/%s", img, s);
@@ -222,7 +244,7 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 	int r, i;
 
 	if ((r = send_upper(h, m, err)) < 0)
-		return space_wrap(h->p, m, NULL, err);
+		return r;
 	for (i = 1; i <= MIGRATE_MAX_PRE_DUMPS; i++) {
 		_cleanup_free_ char *sub = xasprintf("pre-%d", i);
 		_cleanup_free_ char *parent = i > 1 ? xasprintf("../pre-%d", i - 1) : NULL;
@@ -252,7 +274,7 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 	}
 	/* what changed in the upper dir while the pre-dumps ran */
 	if ((r = send_upper(h, m, err)) < 0)
-		return space_wrap(h->p, m, NULL, err);
+		return r;
 	*ret_parent = xasprintf("../pre-%d", m->n_pre);
 	m->t_freeze = now_ns();
 	return 0;
