@@ -363,6 +363,10 @@ struct ve_state;
 struct ve_checkpoint_opts {
 	bool leave_running;
 	const char *output; /* NULL: DATA/ves/NAME/checkpoint */
+	/* migrate: the image leaves out the upper dir, which the caller sends
+	 * itself; the VE's own, unchanged once CRIU stopped it, serves a
+	 * restore of the image here (restore.c) */
+	bool no_upper;
 	/* migrate: runs while the VE still runs, just before the final dump,
 	 * with the image's temporary dir; may name (*ret_parent, relative to
 	 * TMP/criu) the pre-dump the final dump is incremental to */

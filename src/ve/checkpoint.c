@@ -13,7 +13,10 @@
  *   criu/          CRIU's images
  *
  * The image is built in a temporary directory beside its destination and
- * renamed into place last: a failed or killed checkpoint leaves no image.
+ * renamed into place while CRIU still holds the VE frozen, before CRIU is
+ * told to go on and stop it (struct dump_ctx): a failed checkpoint leaves
+ * no image and the VE running; a killed one leaves either that, or the VE
+ * stopped and its image whole.
  * CRIU's log stays in the VE's runtime dir (dump.log).
  *
  * The root mount is vert's own (the overlay, over idmapped layers for a
@@ -263,32 +266,80 @@ static int external_mounts(const struct ve_handle *h, pid_t pid, struct json_obj
 	return 0;
 }
 
+/* What the final dump's post-dump notification completes: the upper dir
+ * copied, the image's own files written and the image renamed into place,
+ * all while CRIU still holds the VE frozen.  Only once that is done does
+ * CRIU hear "go on" and stop the VE; a vert killed before that point
+ * leaves no answer, and CRIU resumes the VE (criu/cr-dump.c,
+ * cr_dump_finish), so there is never a stopped VE without a whole image. */
 struct dump_ctx {
-	const struct ve_handle *h;
-	const char *upper_src, *upper_dst;
+	struct ve_handle *h;
+	const struct ve_state *s;
+	const char *tmp, *image;
+	bool is_default; /* DATA/ves/NAME/checkpoint: an old one is moved aside */
+	bool no_upper;	 /* ve_checkpoint_opts.no_upper */
+	struct json_object *ext, *manifest;
+	char *old;	/* the old checkpoint, moved aside */
+	bool committed; /* the image is at its place */
 	int r;
 	vert_error_t err;
 };
 static struct dump_ctx *dump_cur;
 
+static int finish_image(struct ve_handle *h, const struct ve_state *s, const char *tmp,
+			struct json_object *ext, struct json_object *manifest, vert_error_t *err);
+
+static int commit_image(struct dump_ctx *c)
+{
+	_cleanup_free_ char *upper_src = xasprintf("%s/upper", c->h->data_dir);
+	_cleanup_free_ char *upper_dst = xasprintf("%s/upper", c->tmp);
+	char *argv[] = { (char *)"cp", (char *)"-a", (char *)"--reflink=auto",
+			 (char *)"--", upper_src,    upper_dst,
+			 NULL };
+	int r;
+
+	if (!c->no_upper && (r = ve_run_tool(c->h->p, argv, &c->err)) < 0)
+		return vert_error_wrap(&c->err, "copy the upper dir");
+	if ((r = finish_image(c->h, c->s, c->tmp, c->ext, c->manifest, &c->err)) < 0)
+		return r;
+	if (c->is_default && access(c->image, F_OK) == 0) {
+		c->old = xasprintf("%s.old", c->tmp);
+		if (rename(c->image, c->old) < 0) {
+			r = vert_error_sys(&c->err, "move the old checkpoint '%s' aside", c->image);
+			free(TAKE_PTR(c->old));
+			return r;
+		}
+	}
+	if (rename(c->tmp, c->image) < 0) {
+		r = vert_error_sys(&c->err, "rename '%s' to '%s'", c->tmp, c->image);
+		if (c->old && rename(c->old, c->image) == 0)
+			free(TAKE_PTR(c->old));
+		return r;
+	}
+	c->committed = true;
+	return 0;
+}
+
+/* The image back to its temporary name (CRIU failed after all, the VE
+ * runs on): no image is left of a failed checkpoint. */
+static void uncommit_image(struct dump_ctx *c)
+{
+	if (!c->committed || rename(c->image, c->tmp) < 0)
+		return;
+	c->committed = false;
+	if (c->old && rename(c->old, c->image) == 0)
+		free(TAKE_PTR(c->old));
+}
+
 /* CRIU has the VE frozen and dumped: its upper dir is copied now, so the
  * files and the memory are of one moment (a --leave-running VE goes on
- * writing after that). */
+ * writing after that), and the image is completed (struct dump_ctx). */
 static int dump_notify(char *action, criu_notify_arg_t na)
 {
 	(void)na;
 	if (!dump_cur || strcmp(action, "post-dump") != 0)
 		return 0;
-	{
-		char *argv[] = { (char *)"cp",
-				 (char *)"-a",
-				 (char *)"--reflink=auto",
-				 (char *)"--",
-				 (char *)dump_cur->upper_src,
-				 (char *)dump_cur->upper_dst,
-				 NULL };
-		dump_cur->r = ve_run_tool(dump_cur->h->p, argv, &dump_cur->err);
-	}
+	dump_cur->r = commit_image(dump_cur);
 	return dump_cur->r < 0 ? -1 : 0;
 }
 
@@ -405,18 +456,16 @@ static uint64_t pages_bytes(const char *dir)
 }
 
 /* Into tmp/sub: a pre-dump (memory only, the VE runs on, its pages
- * tracked from now) or the final dump; parent: the previous pre-dump,
- * relative to tmp/sub ("../pre-1"), whose unchanged pages are not
- * dumped again. */
+ * tracked from now; ctx NULL) or the final dump, which ctx completes into
+ * the image; parent: the previous pre-dump, relative to tmp/sub
+ * ("../pre-1"), whose unchanged pages are not dumped again. */
 static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *tmp,
-		     const char *sub, const char *parent, bool pre, bool leave,
-		     struct json_object *ext, uint64_t *ret_bytes, vert_error_t *err)
+		     const char *sub, const char *parent, bool leave, struct json_object *ext,
+		     struct dump_ctx *ctx, uint64_t *ret_bytes, vert_error_t *err)
 {
 	_cleanup_free_ char *criu_dir = xasprintf("%s/%s", tmp, sub);
-	_cleanup_free_ char *upper_src = xasprintf("%s/upper", h->data_dir);
-	_cleanup_free_ char *upper_dst = xasprintf("%s/upper", tmp);
 	_cleanup_close_ int imgfd = -EBADF, workfd = -EBADF, selfnet = -EBADF;
-	struct dump_ctx ctx = { .h = h, .upper_src = upper_src, .upper_dst = upper_dst };
+	bool pre = !ctx;
 	int r;
 
 	if (mkdir(criu_dir, 0700) < 0)
@@ -437,6 +486,11 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 		criu_set_track_mem(true);
 	if (parent && criu_set_parent_images(parent) < 0)
 		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the parent images");
+	/* the pages dumped again are holes in the parent's images (sent
+	 * already): the stage holds about the VE's memory, not every copy of
+	 * it the pre-copy made */
+	if (parent)
+		criu_set_auto_dedup(true);
 	criu_set_tcp_established(true);
 	/* nftables, not CRIU's default iptables (not installed, or legacy) */
 	if (criu_set_network_lock(CRIU_NETWORK_LOCK_NFTABLES) < 0)
@@ -459,7 +513,7 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 		r = criu_pre_dump();
 	} else {
 		criu_set_notify_cb(dump_notify);
-		dump_cur = &ctx;
+		dump_cur = ctx;
 		r = criu_dump();
 		dump_cur = NULL;
 		criu_set_notify_cb(NULL);
@@ -467,17 +521,21 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 	if (selfnet >= 0 && setns(selfnet, CLONE_NEWNET) < 0)
 		vert_log(VERT_LOG_WARNING, "back to the host's network namespace: %s",
 			 strerror(errno));
-	if (ctx.r < 0) {
-		vert_error_move(err, &ctx.err);
-		return vert_error_wrap(err, "copy the upper dir");
+	if (ctx && ctx->r < 0) {
+		vert_error_move(err, &ctx->err);
+		return vert_error_ret(err);
 	}
-	vert_error_clear(&ctx.err);
+	if (r < 0 && ctx)
+		uncommit_image(ctx);
 	if (r < 0) {
 		const char *log = pre ? "pre-dump.log" : "dump.log";
 		_cleanup_free_ char *why = ve_criu_reason(workfd, log);
 		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "criu: %s (log: %s/%s)",
 				      why ? why : "dump failed", h->run_dir, log);
 	}
+	if (ctx && !ctx->committed)
+		return vert_error_set(err, EIO, VERT_ERR_RUNTIME,
+				      "criu: dumped without notifying the end of the dump");
 	if (ret_bytes)
 		*ret_bytes = pages_bytes(criu_dir);
 	return 0;
@@ -487,7 +545,7 @@ int ve_criu_pre_dump(struct ve_handle *h, const struct ve_state *s, const char *
 		     const char *sub, const char *parent, uint64_t *ret_bytes, vert_error_t *err)
 {
 	struct json_object *ext = json_object_new_array();
-	int r = dump_into(h, s, tmp, sub, parent, true, true, ext, ret_bytes, err);
+	int r = dump_into(h, s, tmp, sub, parent, true, ext, NULL, ret_bytes, err);
 	json_object_put(ext);
 	return r;
 }
@@ -514,11 +572,13 @@ static int finish_image(struct ve_handle *h, const struct ve_state *s, const cha
 static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opts *o,
 			     const char *image, vert_error_t *err)
 {
-	_cleanup_free_ char *copy = xstrdup(image), *lower = NULL, *tmp = NULL, *old = NULL;
+	_cleanup_free_ char *copy = xstrdup(image), *lower = NULL, *tmp = NULL;
 	_cleanup_free_ char *parent = NULL;
 	_cleanup_free_ char *marker = xasprintf("%s/stopping", h->run_dir);
 	struct json_object *ext = NULL, *manifest = NULL;
-	bool is_default = !o->output;
+	struct dump_ctx ctx = {
+		.h = h, .image = image, .is_default = !o->output, .no_upper = o->no_upper
+	};
 	struct ve_state s = { 0 };
 	int r, fd;
 
@@ -530,7 +590,7 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 		return vert_error_set(err, ESRCH, VERT_ERR_NOTRUNNING, "VE '%s' is not running",
 				      h->name);
 	}
-	if (!is_default && access(image, F_OK) == 0) {
+	if (!ctx.is_default && access(image, F_OK) == 0) {
 		r = vert_error_set(err, EEXIST, VERT_ERR_EXISTS, "'%s' exists", image);
 		goto out;
 	}
@@ -544,16 +604,23 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 		goto out;
 	}
 	ext = json_object_new_array();
-	/* the init's death after the dump is a stop, not a crash or reboot */
-	if (!o->leave_running && (fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
-		close(fd);
 	if (o->before_dump && (r = o->before_dump(o->data, h, &s, tmp, &parent, err)) < 0)
 		goto out;
-	r = dump_into(h, &s, tmp, "criu", parent, false, o->leave_running, ext, NULL, err);
+	/* the init's death after the dump is a stop, not a crash or reboot;
+	 * only now, so a vert killed in the pre-copy (the VE runs on) leaves
+	 * no marker (a reconcile of a running VE removes one anyway) */
+	if (!o->leave_running && (fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	ctx.s = &s;
+	ctx.tmp = tmp;
+	ctx.ext = ext;
+	ctx.manifest = manifest;
+	r = dump_into(h, &s, tmp, "criu", parent, o->leave_running, ext, &ctx, NULL, err);
 	if (r < 0) {
 		unlink(marker);
 		goto out;
 	}
+	free(TAKE_PTR(tmp)); /* it is the image now */
 	if (!o->leave_running) {
 		vert_error_t e = VERT_ERROR_INIT;
 		/* CRIU killed the VE: wait for its supervisor's cleanup */
@@ -561,29 +628,14 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 			vert_log(VERT_LOG_WARNING, "VE '%s': %s", h->name, e.msg);
 		vert_error_clear(&e);
 	}
-	if ((r = finish_image(h, &s, tmp, ext, manifest, err)) < 0)
-		goto out;
-	if (is_default && access(image, F_OK) == 0) {
-		old = xasprintf("%s.old", tmp);
-		if (rename(image, old) < 0) {
-			r = vert_error_sys(err, "move the old checkpoint '%s' aside", image);
-			free(TAKE_PTR(old));
-			goto out;
-		}
-	}
-	if (rename(tmp, image) < 0) {
-		r = vert_error_sys(err, "rename '%s' to '%s'", tmp, image);
-		if (old)
-			rename(old, image);
-		goto out;
-	}
-	free(TAKE_PTR(tmp));
 	r = 0;
 out:
 	if (tmp)
 		ve_remove_tree(h->p, tmp, NULL);
-	if (old)
-		ve_remove_tree(h->p, old, NULL);
+	if (ctx.old)
+		ve_remove_tree(h->p, ctx.old, NULL);
+	free(ctx.old);
+	vert_error_clear(&ctx.err);
 	json_object_put(ext);
 	json_object_put(manifest);
 	ve_state_done(&s);

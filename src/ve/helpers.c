@@ -176,6 +176,19 @@ static int exec_tool(void *data)
 
 /* Run argv (as mapped root when rootless); on failure the error carries
  * the tool's last line of stderr. */
+/* The first line a tool wrote to fd (at most 4 KiB of it). */
+static char *fd_first_line(int fd)
+{
+	char buf[4096] = "";
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : 0;
+
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return xstrdup(buf);
+}
+
 int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err)
 {
 	_cleanup_close_ int efd = memfd_create("vert-tool-err", MFD_CLOEXEC);
@@ -200,7 +213,12 @@ int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	{
-		_cleanup_free_ char *last = fd_last_line(efd);
+		/* the first line too: the cause, where the last is a summary
+		 * ("tar: Exiting with failure status due to previous errors") */
+		_cleanup_free_ char *last = fd_last_line(efd), *first = fd_first_line(efd);
+		if (*first && strcmp(first, last) != 0)
+			return vert_error_set(err, EIO, VERT_ERR_RUNTIME, "%s failed: %s; %s",
+					      argv[0], first, last);
 		return vert_error_set(err, EIO, VERT_ERR_RUNTIME, "%s failed%s%s", argv[0],
 				      *last ? ": " : "", last);
 	}

@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "ve-internal.h"
@@ -37,6 +38,7 @@ struct migrate {
 	char *rdir; /* the target's staging dir */
 	int n_pre;
 	uint64_t bytes, t_freeze;
+	time_t upper_since; /* the last upper pass sent what changed up to then */
 };
 
 static bool host_valid(const char *h)
@@ -65,13 +67,63 @@ static int remote(const struct ve_paths *p, const struct migrate *m, const char 
 }
 
 static uint64_t tree_bytes_total;
+static time_t tree_bytes_since;
 static int tree_bytes_fn(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)path;
 	(void)ftw;
-	if (flag == FTW_F)
+	if (flag == FTW_F && st->st_ctime >= tree_bytes_since)
 		tree_bytes_total += (uint64_t)st->st_size;
 	return 0;
+}
+
+/* Bytes of the regular files under path changed (ctime) since a time. */
+static uint64_t tree_bytes(const char *path, time_t since)
+{
+	tree_bytes_total = 0;
+	tree_bytes_since = since;
+	nftw(path, tree_bytes_fn, 32, FTW_PHYS);
+	return tree_bytes_total;
+}
+
+/* tar's options on both sides for the upper dir: the ids as numbers
+ * (names differ between hosts), every xattr (overlayfs keeps opaque dirs
+ * and redirects in trusted.* or user.*), no "file is unchanged" chatter
+ * of --newer */
+#define TAR_OPTS "--numeric-owner --xattrs --xattrs-include=\"*\" --warning=none"
+
+#define MIGRATE_LOW_SPACE (64ULL << 20)
+
+/* A failed send or dump: when a stage is (nearly) full, say so, with its
+ * free space, since the tools' own last words ("tar: Exiting with failure
+ * status") don't. */
+static int space_wrap(const struct ve_paths *p, const struct migrate *m, const char *stage,
+		      vert_error_t *err)
+{
+	/* the target's free KiB; unknown (no df, no answer) says nothing */
+	_cleanup_free_ char *cmd = xasprintf(
+		"a=$(df -Pk %s | awk \"NR == 2 { print \\$4 }\"); case $a in \"\" | *[!0-9]*) exit "
+		"0 ;; esac; test $a -ge %llu || { echo \"vert-low-space $((a / 1024))\" >&2; exit "
+		"1; "
+		"}",
+		m->rdir, MIGRATE_LOW_SPACE >> 10);
+	vert_error_t e = VERT_ERROR_INIT;
+	struct statvfs sv;
+	const char *low;
+
+	if (stage && statvfs(stage, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < MIGRATE_LOW_SPACE)
+		return vert_error_wrap(
+			err, "no space left in '%s' here (%llu MiB free)", stage,
+			(unsigned long long)((uint64_t)sv.f_bavail * sv.f_frsize >> 20));
+	if (remote(p, m, cmd, &e) < 0 && e.msg && (low = strstr(e.msg, "vert-low-space "))) {
+		int r = vert_error_wrap(err, "no space left in '%s' on '%s' (%s MiB free)", m->rdir,
+					m->host, low + strlen("vert-low-space "));
+		vert_error_clear(&e);
+		return r;
+	}
+	vert_error_clear(&e);
+	return vert_error_ret(err);
 }
 
 /* Send DIR/SUB... to the target's RDIR/img. */
@@ -86,11 +138,102 @@ static int send_dirs(const struct ve_paths *p, struct migrate *m, const char *di
 
 	for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
 		_cleanup_free_ char *path = xasprintf("%s/%s", dir, s);
-		tree_bytes_total = 0;
-		nftw(path, tree_bytes_fn, 32, FTW_PHYS);
-		m->bytes += tree_bytes_total;
+		m->bytes += tree_bytes(path, 0);
 	}
 	return sh(p, cmd, err);
+}
+
+/*
+ * The upper dir goes while the VE runs, as its memory does: a first pass
+ * sends all of it, a second what changed (ctime: data, mode, xattrs, a
+ * rename) during the pre-dumps; once CRIU stopped the VE, the last pass
+ * (send_final) sends what changed since, after the target removed what
+ * is gone or changed its type (prune_upper): a whiteout (a char device)
+ * or an opaque dir is a change like any other.  Times go a second early
+ * (file times are coarse).  The final dump then holds no upper dir
+ * (ve_checkpoint_opts.no_upper): the freeze no longer copies all of it.
+ */
+static int prune_upper(const struct ve_handle *h, struct migrate *m, const char *missing,
+		       vert_error_t *err);
+
+/* A pass while the VE runs: files vanish and change under it (tar is told
+ * to go on), and a path that changed its type there can fail to extract.
+ * A pass that fails is not fatal: its start is not taken as the time the
+ * next pass sends changes from, so they send what it may have missed. */
+static int send_upper(const struct ve_handle *h, struct migrate *m, vert_error_t *err)
+{
+	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+	_cleanup_free_ char *newer =
+		m->upper_since ? xasprintf(" --newer=@%lld", (long long)m->upper_since)
+			       : xstrdup("");
+	time_t start = time(NULL) - 1;
+	_cleanup_free_ char *cmd = xasprintf("tar -C '%s' -cSf - " TAR_OPTS
+					     " --ignore-failed-read%s upper | %s %s 'tar -C "
+					     "%s/img -xf - " TAR_OPTS "'",
+					     h->data_dir, newer, m->ssh, m->host, m->rdir);
+	vert_error_t e = VERT_ERROR_INIT;
+	int r;
+
+	if (m->upper_since && (r = prune_upper(h, m, NULL, err)) < 0)
+		return r;
+	m->bytes += tree_bytes(upper, m->upper_since);
+	if (sh(h->p, cmd, &e) < 0) {
+		vert_debug("migrate: an upper dir pass, left to the next: %s", e.msg);
+		vert_error_clear(&e);
+		return 0;
+	}
+	m->upper_since = start;
+	return 0;
+}
+
+/* The target's copy of the upper dir loses what is no longer here, by
+ * type and path (a path whose type changed goes, the next pass brings it
+ * anew); with missing, the paths it lacks go there (NUL-separated,
+ * "upper/..."), for the last pass to send whatever their times. */
+static int prune_upper(const struct ve_handle *h, struct migrate *m, const char *missing,
+		       vert_error_t *err)
+{
+	_cleanup_free_ char *cmd = xasprintf(
+		"cd '%s/upper' && find . -mindepth 1 -printf \"%%y %%p\\0\" | %s %s 'cat "
+		">%s/upper.list && cd %s/img/upper && find . -mindepth 1 -printf \"%%y %%p\\0\" | "
+		"LC_ALL=C sort -z >../../upper.have && LC_ALL=C sort -z ../../upper.list "
+		">../../upper.want && LC_ALL=C comm -z -23 ../../upper.have ../../upper.want | cut "
+		"-z -d\" \" -f2- | xargs -0r rm -rf -- && LC_ALL=C comm -z -13 ../../upper.have "
+		"../../upper.want | cut -z -d\" \" -f2- | sed -z \"s|^\\./|upper/|\"' >'%s'",
+		h->data_dir, m->ssh, m->host, m->rdir, m->rdir, missing ? missing : "/dev/null");
+	int r = sh(h->p, cmd, err);
+	return r < 0 ? vert_error_wrap(err, "remove what left the upper dir there") : 0;
+}
+
+/* The frozen part: the final dump's images and the upper dir's last
+ * changes, with what the target lacks (a pass that failed), in one
+ * stream of two archives; both sides' tar must succeed. */
+static int send_final(const struct ve_handle *h, struct migrate *m, const char *img,
+		      vert_error_t *err)
+{
+	static const char subs[] = "criu config.json image.json template.json";
+	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+	_cleanup_free_ char *missing = xasprintf("%s/../upper.missing", img);
+	_cleanup_free_ char *rc = xasprintf("%s/../tar.rc", img);
+	_cleanup_free_ char *cmd = xasprintf(
+		"{ tar -cSf - " TAR_OPTS " --newer=@%lld -C '%s' %s -C '%s' upper && { [ ! -s "
+		"'%s' ] || tar -cSf - " TAR_OPTS " --no-recursion -C '%s' --null -T '%s'; }; echo "
+		"$? >'%s'; } | %s %s 'tar -C %s/img -x -i -f - " TAR_OPTS "' && [ \"$(cat '%s')\" "
+		"= 0 ]",
+		(long long)m->upper_since, img, subs, h->data_dir, missing, h->data_dir, missing,
+		rc, m->ssh, m->host, m->rdir, rc);
+	_cleanup_free_ char *copy = xstrdup(subs);
+	char *save = NULL;
+	int r;
+
+	if ((r = prune_upper(h, m, missing, err)) < 0)
+		return r;
+	for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", img, s);
+		m->bytes += tree_bytes(path, 0);
+	}
+	m->bytes += tree_bytes(upper, m->upper_since);
+	return sh(h->p, cmd, err);
 }
 
 static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, const char *tmp,
@@ -100,13 +243,27 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 	uint64_t prev = 0, bytes = 0;
 	int r, i;
 
+	if ((r = send_upper(h, m, err)) < 0)
+		return r;
 	for (i = 1; i <= MIGRATE_MAX_PRE_DUMPS; i++) {
 		_cleanup_free_ char *sub = xasprintf("pre-%d", i);
 		_cleanup_free_ char *parent = i > 1 ? xasprintf("../pre-%d", i - 1) : NULL;
 		if ((r = ve_criu_pre_dump(h, s, tmp, sub, parent, &bytes, err)) < 0)
-			return r;
-		if ((r = send_dirs(h->p, m, tmp, sub, err)) < 0)
-			return vert_error_wrap(err, "send pre-dump %d", i);
+			return space_wrap(h->p, m, tmp, err);
+		if ((r = send_dirs(h->p, m, tmp, sub, err)) < 0) {
+			vert_error_wrap(err, "send pre-dump %d", i);
+			return space_wrap(h->p, m, tmp, err);
+		}
+		if (i > 1) {
+			/* and there, the pages sent again are holes in the ones
+			 * before (as CRIU's auto-dedup did here) */
+			_cleanup_free_ char *dd =
+				xasprintf("criu dedup -D %s/img/%s", m->rdir, sub);
+			vert_error_t e = VERT_ERROR_INIT;
+			if (remote(h->p, m, dd, &e) < 0)
+				vert_debug("migrate: %s: %s", dd, e.msg);
+			vert_error_clear(&e);
+		}
 		m->n_pre = i;
 		vert_debug("migrate: pre-dump %d: %llu bytes of pages", i,
 			   (unsigned long long)bytes);
@@ -115,6 +272,9 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 			break;
 		prev = bytes;
 	}
+	/* what changed in the upper dir while the pre-dumps ran */
+	if ((r = send_upper(h, m, err)) < 0)
+		return r;
 	*ret_parent = xasprintf("../pre-%d", m->n_pre);
 	m->t_freeze = now_ns();
 	return 0;
@@ -207,17 +367,52 @@ static void journal_done(const struct ve_paths *p, const char *name, int lockfd)
 		close(lockfd);
 }
 
+/* Whether VE NAME runs here, once settled.  dying: its image is whole,
+ * so CRIU was told to go on and stop it; its init is waited for (a while:
+ * CRIU kills it at once, unless it failed after all), then its
+ * supervisor's cleanup, as after a checkpoint (ve_stop_locked). */
+static bool runs_here(const struct ve_paths *p, const char *name, bool dying)
+{
+	for (int i = 0; i < 100; i++) {
+		_cleanup_ve_handle_ struct ve_handle *h = NULL;
+		struct ve_state s = { 0 };
+		vert_error_t e = VERT_ERROR_INIT;
+		bool init;
+
+		if (ve_open(p, name, 0, &h, NULL) < 0 || ve_handle_lock(h, true, NULL) < 0 ||
+		    !ve_reconcile_state(h, &s))
+			return false;
+		init = proc_alive(s.pid, s.start_time);
+		ve_state_done(&s);
+		if (init && !dying)
+			return true;
+		if (!init) {
+			if (ve_stop_locked(h, 0, &e) < 0 && e.kind != VERT_ERR_NOTRUNNING)
+				vert_log(VERT_LOG_WARNING, "VE '%s': %s", name, e.msg);
+			vert_error_clear(&e);
+			return false;
+		}
+		ve_close(TAKE_PTR(h));
+		usleep(100 * 1000);
+	}
+	return true;
+}
+
 /* A migration whose vert died, finished: the VE runs here again, or,
- * when the target's restore was started and the VE is there, goes from
- * here; the stages go on both sides.  False: the target could not be
- * asked, the journal stays for a later command. */
+ * when the target's restore was started and the VE runs there, goes from
+ * here; the stages go on both sides.  What is done follows what is, not
+ * only the journal's phase: the phase is written after each step, so a
+ * vert killed between a step and its record leaves the one before (the
+ * image may be whole, and the VE stopped, in "precopy").  False: the
+ * target could not be asked, or its restore is not finished, and the
+ * journal stays for a later command. */
 static bool recover(const struct ve_paths *p, const char *name, const struct journal *j)
 {
 	struct migrate m = { .host = j->host, .ssh = j->ssh, .remote = j->remote, .name = name };
 	_cleanup_free_ char *img = xasprintf("%s/img", j->stage), *cmd = NULL;
 	_cleanup_free_ char *meta = xasprintf("%s/image.json", img);
 	vert_error_t e = VERT_ERROR_INIT;
-	bool there = false;
+	bool there = false, whole = access(meta, F_OK) == 0;
 
 	m.rdir = (char *)j->rdir;
 	if (strcmp(j->phase, "restoring") == 0) {
@@ -229,8 +424,21 @@ static bool recover(const struct ve_paths *p, const char *name, const struct jou
 			vert_error_clear(&e);
 			return false;
 		}
-		cmd = xasprintf("%s inspect %s >/dev/null 2>&1", j->remote, name);
+		cmd = xasprintf("%s ps -q | grep -qx %s", j->remote, name);
 		there = remote(p, &m, cmd, &e) == 0;
+		vert_error_clear(&e);
+		free(cmd);
+		cmd = xasprintf("%s inspect %s >/dev/null 2>&1", j->remote, name);
+		if (!there && remote(p, &m, cmd, &e) == 0) {
+			/* there, not running: its restore goes on (a killed vert's
+			 * ssh lives on), or failed and is being undone */
+			vert_log(VERT_LOG_WARNING,
+				 "VE '%s': its migration to '%s' was interrupted while '%s' "
+				 "restored it; tried again by the next command",
+				 name, j->host, j->host);
+			vert_error_clear(&e);
+			return false;
+		}
 		vert_error_clear(&e);
 	}
 	if (there) {
@@ -241,15 +449,18 @@ static bool recover(const struct ve_paths *p, const char *name, const struct jou
 		if (!j->keep_source &&
 		    (ve_open(p, name, 0, &h, &e) < 0 || ve_destroy(h, false, &e) < 0))
 			vert_log(VERT_LOG_WARNING, "VE '%s' (migrated): %s", name, e.msg);
-	} else if (strcmp(j->phase, "precopy") != 0 || access(meta, F_OK) == 0) {
-		/* dumped (an image whole in the stage: killed before the
-		 * journal said so), or never given to the target's restore */
+	} else if (runs_here(p, name, whole)) {
+		/* killed before CRIU stopped it (a dump never answered is
+		 * undone by CRIU: checkpoint.c) */
+		vert_log(VERT_LOG_NOTICE,
+			 "VE '%s' runs here: its migration to '%s' was interrupted", name, j->host);
+	} else if (whole) {
+		/* dumped, the image whole here, never restored there */
 		struct ve_restore_opts ro = { .input = img };
 		if (ve_restore(p, name, &ro, &e) < 0)
 			vert_log(VERT_LOG_WARNING,
 				 "VE '%s': its migration to '%s' was interrupted, and it could not "
-				 "be "
-				 "restored here from '%s': %s",
+				 "be restored here from '%s': %s",
 				 name, j->host, img, e.msg);
 		else
 			vert_log(VERT_LOG_NOTICE,
@@ -260,6 +471,11 @@ static bool recover(const struct ve_paths *p, const char *name, const struct jou
 			vert_error_clear(&e);
 			return true;
 		}
+	} else {
+		vert_log(VERT_LOG_WARNING,
+			 "VE '%s': its migration to '%s' was interrupted; it does not run here "
+			 "and left no image",
+			 name, j->host);
 	}
 	vert_error_clear(&e);
 	ve_remove_tree(p, j->stage, NULL);
@@ -315,7 +531,7 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 {
 	const struct ve_paths *p = h->p;
 	struct migrate m = { .host = o->host, .name = h->name };
-	struct ve_checkpoint_opts co = { .before_dump = pre_copy, .data = &m };
+	struct ve_checkpoint_opts co = { .before_dump = pre_copy, .data = &m, .no_upper = true };
 	char stage[] = "/var/tmp/vert-migrate.XXXXXX";
 	_cleanup_free_ char *image = NULL, *img = NULL, *cmd = NULL;
 	uint64_t t0 = now_ns();
@@ -368,8 +584,10 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 		goto out; /* CRIU resumed the VE, or never stopped it */
 	if ((r = journal_write(p, &m, stage, o->keep_source, "dumped", err)) < 0)
 		goto restore_here;
-	if ((r = send_dirs(p, &m, img, "criu upper config.json image.json template.json", err)) < 0)
+	if ((r = send_final(h, &m, img, err)) < 0) {
+		space_wrap(p, &m, stage, err);
 		goto restore_here;
+	}
 	free(cmd);
 	cmd = xasprintf("%s restore %s --input %s/img", m.remote, h->name, m.rdir);
 	if ((r = journal_write(p, &m, stage, o->keep_source, "restoring", err)) < 0)

@@ -167,6 +167,13 @@ static int copy_tree(const struct ve_paths *p, const char *src, const char *dst,
 	return ve_run_tool(p, argv, err);
 }
 
+static bool image_has_upper(const struct image *im)
+{
+	_cleanup_free_ char *upper = xasprintf("%s/upper", im->dir);
+	struct stat st;
+	return lstat(upper, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* The VE's upper and work dirs become the image's (an old upper goes). */
 static int install_upper(const struct ve_handle *h, const struct image *im, vert_error_t *err)
 {
@@ -319,12 +326,21 @@ static int add_ext_mounts(const struct image *im, const struct ve_config *c,
 /* For a VE of its own user namespace: a tmpfs on a new directory of
  * /tmp, in our private mount namespace, that the process of the VE's
  * user namespace CRIU binds the external mounts from can walk to (a VE's
- * run dir is 0700); the VE's sysfs goes on its "sys". */
-static int make_stage(char *stage, vert_error_t *err)
+ * run dir is 0700); the VE's sysfs goes on its "sys".  On the host it is
+ * an empty directory, recorded in the run dir (VE_RESTORE_STAGE) before it
+ * is made: a restore killed before it removes it leaves it to
+ * ve_instance_cleanup. */
+static int make_stage(const struct ve_handle *h, char *stage, vert_error_t *err)
 {
 	_cleanup_free_ char *sys = NULL;
+	_cleanup_close_ int rfd = open(h->run_dir, O_DIRECTORY | O_CLOEXEC);
+	char id[7];
 
-	if (!mkdtemp(stage))
+	random_hex(id, 6);
+	memcpy(stage + strlen(stage) - 6, id, 6);
+	if (rfd < 0 || write_file_atomic_at(rfd, VE_RESTORE_STAGE, stage, strlen(stage), 0600) < 0)
+		return vert_error_sys(err, "record '%s' in '%s'", stage, h->run_dir);
+	if (mkdir(stage, 0700) < 0)
 		return vert_error_sys(err, "create '%s'", stage);
 	if (chmod(stage, 0755) < 0 ||
 	    mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") <
@@ -425,7 +441,7 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 	_cleanup_close_ int imgfd = open(imgdir, O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int workfd = open(h->run_dir, O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int selfnet = -EBADF;
-	char stage[] = "/tmp/.vert-restore-XXXXXX";
+	char stage[] = VE_RESTORE_STAGE_PREFIX "XXXXXX";
 	bool own_netns = ve_criu_own_netns(h);
 	int r;
 
@@ -447,7 +463,7 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 	} else if (netfd >= 0 && criu_add_inherit_fd(netfd, "extRootNetNS") < 0) {
 		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the netns");
 	}
-	if (own_netns && (r = make_stage(stage, err)) < 0)
+	if (own_netns && (r = make_stage(h, stage, err)) < 0)
 		goto out;
 	if ((r = add_ext_mounts(im, &h->cfg, net, cgroup, own_netns ? stage : NULL, err)) < 0)
 		goto out;
@@ -499,7 +515,10 @@ out:
 		vert_debug("back to our network namespace: %s", strerror(errno));
 	if (strcmp(stage + strlen(stage) - 6, "XXXXXX") != 0) {
 		umount2(stage, MNT_DETACH);
-		rmdir(stage);
+		if (rmdir(stage) == 0 || errno == ENOENT) {
+			_cleanup_free_ char *rec = xasprintf("%s/" VE_RESTORE_STAGE, h->run_dir);
+			unlink(rec);
+		}
 	}
 	return r;
 }
@@ -821,6 +840,13 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 	if ((r = check_template(p, &im, err)) < 0)
 		goto out;
 	if (!own) {
+		if (!image_has_upper(&im)) {
+			r = vert_error_set(err, ENOENT, VERT_ERR_INVALID,
+					   "checkpoint image '%s' has no upper dir: it restores "
+					   "only VE '%s' where it was taken",
+					   dir, name);
+			goto out;
+		}
 		if ((r = create_from_image(p, name, &im, &h, err)) < 0)
 			goto out;
 		created = true;
@@ -832,7 +858,10 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 					   name);
 			goto out;
 		}
-		if ((r = install_upper(h, &im, err)) < 0)
+		/* an image without an upper dir (a migration's, whose upper
+		 * is sent apart: ve_checkpoint_opts.no_upper) runs on the
+		 * VE's own, as CRIU left it */
+		if (image_has_upper(&im) && (r = install_upper(h, &im, err)) < 0)
 			goto out;
 	}
 	/* CRIU restores the VE's user namespace with the ids it was dumped

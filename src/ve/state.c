@@ -221,6 +221,15 @@ void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool 
 	}
 	ve_views_release(h->p, name);
 	if (lstat(h->run_dir, &st) == 0) {
+		/* a killed restore's stage (restore.c, make_stage): an empty
+		 * directory on the host once its mount namespace is gone */
+		_cleanup_close_ int rfd = open(h->run_dir, O_DIRECTORY | O_CLOEXEC);
+		_cleanup_free_ char *stage = NULL;
+		size_t n = 0;
+		if (rfd >= 0 && read_file_at(rfd, VE_RESTORE_STAGE, 4096, &stage, &n) == 0 &&
+		    stage && str_startswith(stage, VE_RESTORE_STAGE_PREFIX) &&
+		    !strchr(stage, '\n') && !strstr(stage, "/.."))
+			rmdir(stage);
 		/* its disk image's mount first (fs_rm_rf does not cross it) */
 		ve_disk_detach(h);
 		fs_rm_rf(h->run_dir);

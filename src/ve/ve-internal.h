@@ -100,6 +100,9 @@ int ve_state_mark_started(const struct ve_handle *h, vert_error_t *err);
 bool ve_state_running(const struct ve_state *s);
 void ve_last_write(const struct ve_handle *h, int code, int sig, const char *reason);
 void ve_instance_cleanup(const struct ve_handle *h, const char *cgroup);
+/* in a VE's run dir while a restore has its stage (restore.c) */
+#define VE_RESTORE_STAGE "restore-stage"
+#define VE_RESTORE_STAGE_PREFIX "/tmp/.vert-restore-"
 /* leave_link: an --rm VE's veth goes with its netns, asynchronously */
 /* The VE's /proc and /sys views (src/ve/views.c): this state root's lxcfs
  * mount point, started on first use, with name recorded as a user; NULL,
