@@ -392,6 +392,9 @@ struct ve_migrate_result {
 };
 int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_migrate_result *res,
 	       vert_error_t *err);
+/* The target's side (`vert migrate --incoming`): a new 0700 staging dir
+ * (with an "img" dir) in this state root, for a source to send a VE to. */
+int ve_migrate_incoming(const struct ve_paths *p, char **ret_dir, vert_error_t *err);
 /* Whether this build has CRIU (libcriu). */
 bool ve_criu_built(void);
 int ve_restart(struct ve_handle *h, int timeout, vert_error_t *err);

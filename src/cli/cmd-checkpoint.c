@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vert checkpoint NAME [--leave-running] [--output DIR] | vert restore NAME [--input DIR]
- * | vert migrate NAME [USER@]HOST [--keep-source] [--json] */
+ * | vert migrate NAME [USER@]HOST [--keep-source] [--json] | vert migrate --incoming */
 #include <getopt.h>
 #include <json-c/json.h>
 
@@ -106,6 +106,7 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 static void migrate_usage(FILE *f)
 {
 	fprintf(f, "Usage: vert migrate [--keep-source] [--json] NAME [USER@]HOST\n"
+		   "       vert migrate --incoming\n"
 		   "\n"
 		   "Move a running VE to the vert on HOST, live, over ssh: pre-dumps of its\n"
 		   "memory while it runs, until the dirty set stops shrinking, then a short\n"
@@ -119,6 +120,8 @@ static void migrate_usage(FILE *f)
 		   "Options:\n"
 		   "  --keep-source  keep the VE here (stopped) instead of destroying it\n"
 		   "  --json         print the result as JSON\n"
+		   "  --incoming     (what the source runs on HOST) make a staging dir in\n"
+		   "                 this state root and print its path\n"
 		   "  -h, --help     show this help\n");
 }
 
@@ -127,6 +130,7 @@ int cmd_migrate(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "keep-source", no_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "incoming", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -134,7 +138,7 @@ int cmd_migrate(struct cli *c, int argc, char **argv)
 	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	struct ve_migrate_opts mo = { 0 };
 	struct ve_migrate_result res = { 0 };
-	bool json = false;
+	bool json = false, incoming = false;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -145,12 +149,24 @@ int cmd_migrate(struct cli *c, int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'i':
+			incoming = true;
+			break;
 		case 'h':
 			migrate_usage(stdout);
 			return EXIT_OK;
 		default:
 			return cli_usage_error("migrate", "bad option");
 		}
+	}
+	if (incoming) {
+		_cleanup_free_ char *dir = NULL;
+		if (argc != optind)
+			return cli_usage_error("migrate", "--incoming takes no VE name or host");
+		if (cli_paths(c, &err) < 0 || ve_migrate_incoming(&c->paths, &dir, &err) < 0)
+			return cli_fail("migrate", &err);
+		printf("%s\n", dir);
+		return EXIT_OK;
 	}
 	if (argc - optind != 2)
 		return cli_usage_error("migrate", "give a VE name and a host");

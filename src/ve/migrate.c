@@ -526,6 +526,63 @@ void ve_migrate_sweep(const struct ve_paths *p)
 	closedir(d);
 }
 
+/* The target's staging dir, made by the target's vert in its own state
+ * root (`vert migrate --incoming`): there the upper dir's overlay xattrs
+ * (user.overlay.* of a VE of its own user namespace) can be kept, which a
+ * tmpfs /var/tmp before Linux 6.6 can't, and tar drops an xattr it can't
+ * set without a word, so deleted template dirs came back after a move.
+ * A target vert without --incoming gets a new 0700 dir in /var/tmp
+ * (mkdir without -p: never one another user made).  Either way the check
+ * that the name is free and the template there comes first. */
+static int remote_stage(const struct ve_paths *p, struct migrate *m, const struct ve_handle *h,
+			const char *stage, vert_error_t *err)
+{
+	_cleanup_free_ char *out = xasprintf("%s/rdir", stage), *buf = NULL, *cmd = NULL;
+	char id[9];
+	size_t n;
+	int r;
+
+	random_hex(id, 8);
+	cmd = xasprintf(
+		"%s %s 'if %s inspect %s >/dev/null 2>&1; then echo \"VE %s already "
+		"exists there\" >&2; exit 1; fi; %s template ls -q | grep -qx %s || { echo "
+		"\"template %s not found there\" >&2; exit 1; }; %s migrate --incoming "
+		"2>/dev/null || { umask 077 && mkdir /var/tmp/vert-migrate-in.%s && mkdir "
+		"/var/tmp/vert-migrate-in.%s/img && echo /var/tmp/vert-migrate-in.%s; }' >'%s'",
+		m->ssh, m->host, m->remote, h->name, h->name, m->remote, h->cfg.template_name,
+		h->cfg.template_name, m->remote, id, id, id, out);
+	if ((r = sh(p, cmd, err)) < 0)
+		return r;
+	if ((r = read_file_at(AT_FDCWD, out, 4096, &buf, &n)) < 0)
+		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read '%s'", out);
+	buf[strcspn(buf, "\n")] = '\0';
+	/* it goes into shell commands, in single quotes or none */
+	if (buf[0] != '/' || strpbrk(buf, "'\"\\ $`;&|<>*?()[]{}!#~") || strstr(buf, ".."))
+		return vert_error_set(err, EINVAL, VERT_ERR_RUNTIME,
+				      "the target named a bad staging dir '%s'", buf);
+	m->rdir = TAKE_PTR(buf);
+	return 0;
+}
+
+int ve_migrate_incoming(const struct ve_paths *p, char **ret_dir, vert_error_t *err)
+{
+	_cleanup_free_ char *parent = xasprintf("%s/migrate-in", p->data), *dir = NULL, *img = NULL;
+
+	if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+		return vert_error_sys(err, "create '%s'", parent);
+	dir = xasprintf("%s/XXXXXX", parent);
+	if (!mkdtemp(dir)) /* 0700: the images hold the VE's memory */
+		return vert_error_sys(err, "create a staging dir in '%s'", parent);
+	img = xasprintf("%s/img", dir);
+	if (mkdir(img, 0700) < 0) {
+		int r = vert_error_sys(err, "create '%s'", img);
+		rmdir(dir);
+		return r;
+	}
+	*ret_dir = TAKE_PTR(dir);
+	return 0;
+}
+
 int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_migrate_result *res,
 	       vert_error_t *err)
 {
@@ -543,35 +600,20 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 		return vert_error_set(err, EINVAL, VERT_ERR_INVALID, "bad host '%s'", o->host);
 	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
-	{
-		char id[9];
-		random_hex(id, 8);
-		m.rdir = xasprintf("/var/tmp/vert-migrate-in.%s", id);
-	}
-	/* the target, before anything is frozen; its staging dir is new
-	 * (mkdir without -p: never one another user made in /var/tmp) and
-	 * 0700, since the images hold the VE's memory */
+	/* the target, before anything is frozen */
 	if ((r = remote(p, &m, "true", err)) < 0) {
 		_cleanup_free_ char *why = xstrdup(err->msg ? err->msg : "ssh failed");
 		vert_error_clear(err);
-		free(m.rdir);
 		return vert_error_set(err, 0, VERT_ERR_RUNTIME,
 				      "migrate VE '%s': '%s' is unreachable (%s)", h->name, o->host,
 				      why);
 	}
-	cmd = xasprintf("if %s inspect %s >/dev/null 2>&1; then echo \"VE %s already exists "
-			"there\" >&2; exit 1; fi; %s template ls -q | grep -qx %s || { echo "
-			"\"template %s not found there\" >&2; exit 1; }; umask 077 && mkdir %s "
-			"&& mkdir %s/img",
-			m.remote, h->name, h->name, m.remote, h->cfg.template_name,
-			h->cfg.template_name, m.rdir, m.rdir);
-	if ((r = remote(p, &m, cmd, err)) < 0) {
+	if (!mkdtemp(stage))
+		return vert_error_sys(err, "create '%s'", stage);
+	if ((r = remote_stage(p, &m, h, stage, err)) < 0) {
 		r = vert_error_wrap(err, "migrate VE '%s' to '%s'", h->name, o->host);
-		goto out_remote;
-	}
-	if (!mkdtemp(stage)) {
-		r = vert_error_sys(err, "create '%s'", stage);
-		goto out_remote;
+		ve_remove_tree(p, stage, NULL);
+		return r;
 	}
 	if ((lockfd = journal_lock(p, h->name, err)) < 0 ||
 	    (r = journal_write(p, &m, stage, o->keep_source, "precopy", err)) < 0) {
@@ -624,7 +666,6 @@ out:
 		ve_remove_tree(p, stage, NULL);
 	if (lockfd >= 0)
 		journal_done(p, h->name, TAKE_FD(lockfd));
-out_remote:
 	free(cmd);
 	cmd = xasprintf("rm -rf %s", m.rdir);
 	{
@@ -637,6 +678,14 @@ out_remote:
 }
 
 #else
+
+int ve_migrate_incoming(const struct ve_paths *p, char **ret_dir, vert_error_t *err)
+{
+	(void)p;
+	(void)ret_dir;
+	return vert_error_set(err, ENOTSUP, VERT_ERR_INVALID,
+			      "this vert was built without CRIU (libcriu): it can't take a VE in");
+}
 
 int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_migrate_result *res,
 	       vert_error_t *err)

@@ -115,3 +115,18 @@ ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
 	[ "$(ve_init_pid ckp)" = "$pid" ]
 	vert stop ckp
 }
+
+@test "migrate --incoming makes a 0700 staging dir in the state root and prints it" {
+	run vert migrate --incoming
+	assert_success
+	d=$output
+	case $d in "$TEST_ROOT"/migrate-in/* | "$(realpath "$TEST_ROOT")"/migrate-in/*) ;; *) false ;; esac
+	[ -d "$d/img" ]
+	[ "$(stat -c %a "$d")" = 700 ] && [ "$(stat -c %a "$d/img")" = 700 ]
+	run vert migrate --incoming
+	[ "$output" != "$d" ]
+	rm -rf "$TEST_ROOT/migrate-in"
+	run vert migrate --incoming some-ve
+	assert_failure 2
+	assert_output --partial "--incoming takes no VE name or host"
+}

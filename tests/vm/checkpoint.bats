@@ -67,6 +67,9 @@ teardown() {
 	done
 	client_down
 }
+# no staging dir of a migration left: the source's in /var/tmp, the
+# target's in its state root (`vert migrate --incoming`)
+no_stage_left() { [ -z "$(ls -d /var/tmp/vert-migrate* "$R2"/migrate-in/* 2>/dev/null)" ]; }
 # a second state root on this host (the same uid range registry)
 v2same() { nsenter --net=/run/netns/vertck2 "$VERT" --root "$R2" "$@"; }
 
@@ -257,7 +260,7 @@ migrate_env() {
 	# gone here; nothing staged is left on either side
 	run vert ps -a -q
 	refute_output --partial mg1
-	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	no_stage_left
 	v2 stop mg1
 	v2 destroy mg1
 }
@@ -284,7 +287,7 @@ migrate_env() {
 	assert_output --partial "template other not found there"
 	[ "$(init_pid mg2)" = "$pid" ]
 	running_in "$R" mg3
-	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	no_stage_left
 	vert stop mg2 mg3
 	vert destroy mg2 mg3
 	vert template rm other
@@ -346,7 +349,7 @@ nothing_left_here() {
 	refute_output --partial "ve-$2"
 	run cat "$R/net/leases.json"
 	refute_output --partial "\"$1\""
-	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	no_stage_left
 }
 
 @test "migrate: a TCP connection from a client to the VE carries data both ways after it; here nothing of the VE is left" {
@@ -561,7 +564,7 @@ tick_above() { local t; t=$(last_tick "$1") && [ "$t" -gt "$2" ]; }
 	refute_output --partial umg
 	[ ! -e "/var/lib/vert/idmap/$base" ]
 	[ "$(sed -n 2p "$CK2IDMAP/$base")" = umg ]
-	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	no_stage_left
 	v2 stop umg
 	v2 destroy umg
 	[ ! -e "$CK2IDMAP/$base" ]
@@ -591,7 +594,7 @@ tick_above() { local t; t=$(last_tick "$1") && [ "$t" -gt "$2" ]; }
 	[ ! -e "$R2/ves/uhd" ]
 	[ "$(sed -n 2p "$CK2IDMAP/$base")" = holder ]
 	[ -z "$(ip -n vertck2 -o link show type veth)" ]
-	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	no_stage_left
 	kill "$holder"
 	rm -f "$CK2IDMAP/$base"
 	vert stop uhd
@@ -644,7 +647,7 @@ SH
 	[ "$(uid_map_of "$R" ukill)" = "$map" ]
 	[ "$(sed -n 2p "/var/lib/vert/idmap/$base")" = ukill ]
 	[ -z "$(ls -A "$R/run/migrate" 2>/dev/null)" ]
-	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	no_stage_left
 	# and there: no VE, no veth, no claim
 	run v2 ps -a -q
 	refute_output --partial ukill
@@ -678,7 +681,7 @@ SH
 	[ ! -e "$R/ves/ukil2" ]
 	[ ! -e "/var/lib/vert/idmap/$base" ]
 	[ -z "$(ls -A "$R/run/migrate" 2>/dev/null)" ]
-	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	no_stage_left
 	c=$(count_of "$R2" ukil2)
 	[ -n "$c" ]
 	wait_for 10 count_above "$R2" ukil2 "$c"
@@ -707,7 +710,7 @@ gone() { [ ! -e "/proc/$1" ]; }
 # nothing a migration of NAME stages is left on either side
 no_migration_left() {
 	[ -z "$(ls -A "$R/run/migrate" 2>/dev/null)" ]
-	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	no_stage_left
 	[ -z "$(ls -d "$R/ves/$1"/.*tmp* 2>/dev/null)" ]
 	run v2 ps -a -q
 	refute_output --partial "$1"
@@ -834,10 +837,9 @@ SH
 # them (a counter in memory against the files): /f holds the last three
 # numbers, /d the last three dirs, /m the number, /r.N was renamed on from
 # /r.(N-1), /bin/vi (the template's) is deleted (a whiteout) at odd
-# numbers and a new link at even ones, /t a dir (odd) or a file (even); a
-# 48 MiB file gives the upper some size.  (Not an opaque dir: a template
-# dir deleted and made anew shows the template's files again after a
-# migrate, with this tree and before it: a bug of its own.)  A wrong file after the
+# numbers and a new link at even ones, /t a dir (odd) or a file (even),
+# the template's /usr/sbin an opaque dir with only "o" (odd) or gone (even:
+# a whiteout); a 48 MiB file gives the upper some size.  A wrong file after the
 # migration is written to /dev/shm/bad.
 CHURN='dd if=/dev/zero of=/big bs=1M count=48 2>/dev/null; mkdir -p /f /d; echo 0 >/m; : >/r.0; i=0
 while :; do
@@ -847,16 +849,17 @@ while :; do
 	[ "$(cat /m)" = $i ] || bad="$bad m"
 	[ -e /r.$i ] && [ "$(ls / | grep -c "^r\.")" = 1 ] || bad="$bad r"
 	if [ $((i % 2)) = 1 ]; then
-		[ ! -e /bin/vi ] && [ -d /t ] && [ -f /t/x ] || bad="$bad odd"
+		[ ! -e /bin/vi ] && [ -d /t ] && [ -f /t/x ] && [ "$(ls /usr/sbin)" = o ] || bad="$bad odd"
 	elif [ $i -gt 0 ]; then
-		[ -L /bin/vi ] && [ -f /t ] && [ "$(cat /t)" = $i ] || bad="$bad even"
+		[ -L /bin/vi ] && [ -f /t ] && [ "$(cat /t)" = $i ] && [ ! -e /usr/sbin ] || bad="$bad even"
 	fi
 	[ -z "$bad" ] || echo "$i:$bad" >>/dev/shm/bad
 	i=$((i + 1))
 	echo $i >/f/$i; rm -f /f/$((i - 3)); mkdir /d/$i; rmdir /d/$((i - 3)) 2>/dev/null
 	echo $i >/m; mv /r.$((i - 1)) /r.$i; rm -rf /t
+	rm -rf /usr/sbin
 	if [ $((i % 2)) = 1 ]; then
-		rm /bin/vi; mkdir /t; : >/t/x
+		rm /bin/vi; mkdir /t; : >/t/x; mkdir /usr/sbin; : >/usr/sbin/o
 	else
 		ln -s /bin/busybox /bin/vi; echo $i >/t
 	fi
@@ -868,6 +871,11 @@ done'
 	vert create up1 --template mini -- sh -c "$CHURN"
 	vert start up1
 	wait_for 60 count_above "$R" up1 5
+	# and one opaque dir that stays: the template's /etc/init.d made anew
+	# (its mark, user.overlay.opaque, was lost in the target's tmpfs
+	# /var/tmp stage, and the template's rcS showed through there)
+	vert exec up1 -- sh -c 'rm -rf /etc/init.d && mkdir /etc/init.d && : >/etc/init.d/o'
+	[ "$(vert exec up1 -- ls /etc/init.d)" = o ]
 	run vert migrate up1 host2 --json
 	echo "$output"
 	assert_success
@@ -878,11 +886,13 @@ done'
 	c=$(count_of "$R2" up1)
 	[ "$c" -gt 5 ]
 	wait_for 30 count_above "$R2" up1 $((c + 2))
+	run v2 exec up1 -- ls /etc/init.d
+	assert_output o
 	run v2 exec up1 -- cat /dev/shm/bad
 	echo "$output"
 	assert_failure
 	[ "$(v2 exec up1 -- stat -c %s /big)" = $((48 * 1048576)) ]
-	[ -z "$(ls -d /var/tmp/vert-migrate* 2>/dev/null)" ]
+	no_stage_left
 	v2 stop up1
 	v2 destroy up1
 }
