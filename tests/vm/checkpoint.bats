@@ -70,6 +70,30 @@ teardown() {
 # no staging dir of a migration left: the source's in /var/tmp, the
 # target's in its state root (`vert migrate --incoming`)
 no_stage_left() { [ -z "$(ls -d /var/tmp/vert-migrate* "$R2"/migrate-in/* 2>/dev/null)" ]; }
+# migrate_to_host2 NAME LABEL: `vert migrate NAME host2 --json` succeeds;
+# its JSON is noted as LABEL and left in $output
+migrate_to_host2() {
+	run vert migrate "$1" host2 --json
+	echo "$output"
+	assert_success
+	echo "# $2: $(echo "$output" | jq -c .)" >&3
+}
+# killed_vert [VAR=VALUE...] -- ARGS: vert ARGS in the first root, in the
+# background, its pid in $KILL_PIDFILE for the killer (an ssh or criu
+# stand-in); it must die of SIGKILL
+killed_vert() {
+	local envs=() pid st=0
+	while [ "$1" != -- ]; do
+		envs+=("$1")
+		shift
+	done
+	shift
+	env "${envs[@]}" "$VERT" --root "$R" "$@" 3>&- &
+	pid=$!
+	echo "$pid" >"$KILL_PIDFILE"
+	wait "$pid" || st=$?
+	[ "$st" = 137 ]
+}
 # a second state root on this host (the same uid range registry)
 v2same() { nsenter --net=/run/netns/vertck2 "$VERT" --root "$R2" "$@"; }
 
@@ -247,10 +271,7 @@ migrate_env() {
 	vert start mg1
 	wait_for 10 count_above "$R" mg1 5
 	before_pids=$(ns_pids "$R" mg1)
-	run vert migrate mg1 host2 --json
-	echo "$output"
-	assert_success
-	echo "# migrate: $(echo "$output" | jq -c .)" >&3
+	migrate_to_host2 mg1 "migrate"
 	echo "$output" | jq -e '.freeze_ms > 0 and .total_ms >= .freeze_ms and .bytes > 0 and .pre_dumps >= 1'
 	running_in "$R2" mg1
 	c=$(count_of "$R2" mg1)
@@ -368,10 +389,7 @@ nothing_left_here() {
 	exec 6>"$BATS_TEST_TMPDIR/in"
 	echo one >&6
 	wait_for 20 grep -qx one "$BATS_TEST_TMPDIR/out"
-	run vert migrate mtcp host2 --json
-	echo "$output"
-	assert_success
-	echo "# migrate: $(echo "$output" | jq -c .)" >&3
+	migrate_to_host2 mtcp "migrate"
 	running_in "$R2" mtcp
 	[ "$(v2 inspect mtcp | jq -r .ip)" = "$ip" ]
 	[ "$(v2 exec mtcp -- cat /sys/class/net/eth0/address)" = "$mac" ]
@@ -550,10 +568,7 @@ tick_above() { local t; t=$(last_tick "$1") && [ "$t" -gt "$2" ]; }
 	map=$(uid_map_of "$R" umg)
 	base=$(base_of "$map")
 	before_pids=$(ns_pids "$R" umg)
-	run vert migrate umg host2 --json
-	echo "$output"
-	assert_success
-	echo "# migrate: $(echo "$output" | jq -c .)" >&3
+	migrate_to_host2 umg "migrate"
 	running_in "$R2" umg
 	c=$(count_of "$R2" umg)
 	[ "$c" -gt 5 ]
@@ -630,12 +645,7 @@ SH
 	map=$(uid_map_of "$R" ukill)
 	base=$(base_of "$map")
 	before_pids=$(ns_pids "$R" ukill)
-	VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh "$VERT" --root "$R" migrate ukill host2 3>&- &
-	mpid=$!
-	echo "$mpid" >"$KILL_PIDFILE"
-	st=0
-	wait "$mpid" || st=$?
-	[ "$st" = 137 ]
+	killed_vert VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh -- migrate ukill host2
 	# the next command here finds the migration's journal, its vert dead
 	run vert ps -a
 	echo "$output"
@@ -666,12 +676,7 @@ SH
 	wait_for 10 count_above "$R" ukil2 5
 	map=$(uid_map_of "$R" ukil2)
 	base=$(base_of "$map")
-	KILL_AFTER=1 VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh "$VERT" --root "$R" migrate ukil2 host2 3>&- &
-	mpid=$!
-	echo "$mpid" >"$KILL_PIDFILE"
-	st=0
-	wait "$mpid" || st=$?
-	[ "$st" = 137 ]
+	killed_vert KILL_AFTER=1 VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh -- migrate ukil2 host2
 	running_in "$R2" ukil2
 	run vert ps -a -q
 	echo "$output"
@@ -726,12 +731,7 @@ no_migration_left() {
 	wait_for 10 count_above "$R" ukil3 5
 	before_pids=$(ns_pids "$R" ukil3)
 	base=$(base_of "$(uid_map_of "$R" ukil3)")
-	VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh-at "$VERT" --root "$R" migrate ukil3 host2 3>&- &
-	mpid=$!
-	echo "$mpid" >"$KILL_PIDFILE"
-	st=0
-	wait "$mpid" || st=$?
-	[ "$st" = 137 ]
+	killed_vert VERT_SSH=$BATS_TEST_TMPDIR/kill-ssh-at -- migrate ukil3 host2
 	# killed at its first send (the upper dir's first pass), the VE never
 	# frozen for good: no stop marker (its next exit would be taken for a
 	# stop)
@@ -806,12 +806,7 @@ exit 1
 SH
 	chmod +x "$BATS_TEST_TMPDIR/bin/criu"
 	export KILL_PIDFILE=$BATS_TEST_TMPDIR/restore.pid
-	PATH=$BATS_TEST_TMPDIR/bin:$PATH "$VERT" --root "$R" restore ukil5 3>&- &
-	rpid=$!
-	echo "$rpid" >"$KILL_PIDFILE"
-	st=0
-	wait "$rpid" || st=$?
-	[ "$st" = 137 ]
+	killed_vert PATH=$BATS_TEST_TMPDIR/bin:$PATH -- restore ukil5
 	# the killed restore's stage, an empty dir on the host
 	[ -n "$(ls -d /tmp/.vert-restore-* 2>/dev/null)" ]
 	run vert ps -a --format name,state -H
@@ -876,10 +871,7 @@ done'
 	# /var/tmp stage, and the template's rcS showed through there)
 	vert exec up1 -- sh -c 'rm -rf /etc/init.d && mkdir /etc/init.d && : >/etc/init.d/o'
 	[ "$(vert exec up1 -- ls /etc/init.d)" = o ]
-	run vert migrate up1 host2 --json
-	echo "$output"
-	assert_success
-	echo "# migrate, a 48 MiB upper changing: $(echo "$output" | jq -c .)" >&3
+	migrate_to_host2 up1 "migrate, a 48 MiB upper changing"
 	# the upper went, all of it, besides the memory
 	echo "$output" | jq -e '.bytes > 48 * 1048576'
 	running_in "$R2" up1
