@@ -206,28 +206,26 @@ static void tmp_sweep(void)
 static int claim_create(const char *path, const char *text)
 {
 	_cleanup_free_ char *tmp = NULL, *fdpath = NULL;
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_close_ int fd = open(IDMAP_REGISTRY, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 	int r = 0;
 
-	fd = open(IDMAP_REGISTRY, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		if (write_all(fd, text, strlen(text)) < 0)
+	if (fd < 0) {
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
 			return -errno;
+		tmp_sweep();
+		tmp = xasprintf("%s/.claim.%d", IDMAP_REGISTRY, (int)getpid());
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return -errno;
+	} else {
 		fdpath = xasprintf("/proc/self/fd/%d", fd);
-		if (linkat(AT_FDCWD, fdpath, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
-			return -errno;
-		return 0;
 	}
-	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-		return -errno;
-	tmp_sweep();
-	tmp = xasprintf("%s/.claim.%d", IDMAP_REGISTRY, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write_all(fd, text, strlen(text)) < 0 || link(tmp, path) < 0)
+	if (write_all(fd, text, strlen(text)) < 0 ||
+	    (tmp ? link(tmp, path) : linkat(AT_FDCWD, fdpath, AT_FDCWD, path, AT_SYMLINK_FOLLOW)) <
+		    0)
 		r = -errno;
-	unlink(tmp);
+	if (tmp)
+		unlink(tmp);
 	return r;
 }
 
