@@ -58,12 +58,19 @@ static int sh(const struct ve_paths *p, const char *cmd, vert_error_t *err)
 	return ve_run_tool(p, argv, err);
 }
 
-/* CMD on the target */
+/* CMD on the target; with out, its stdout goes to that local file */
+static int remote_to(const struct ve_paths *p, const struct migrate *m, const char *cmd,
+		     const char *out, vert_error_t *err)
+{
+	_cleanup_free_ char *q = out ? xasprintf("%s %s '%s' >'%s'", m->ssh, m->host, cmd, out)
+				     : xasprintf("%s %s '%s'", m->ssh, m->host, cmd);
+	return sh(p, q, err);
+}
+
 static int remote(const struct ve_paths *p, const struct migrate *m, const char *cmd,
 		  vert_error_t *err)
 {
-	_cleanup_free_ char *q = xasprintf("%s %s '%s'", m->ssh, m->host, cmd);
-	return sh(p, q, err);
+	return remote_to(p, m, cmd, NULL, err);
 }
 
 static uint64_t tree_bytes_total;
@@ -539,21 +546,19 @@ static int remote_stage(const struct ve_paths *p, struct migrate *m, const struc
 {
 	_cleanup_free_ char *out = xasprintf("%s/rdir", stage), *buf = NULL, *cmd = NULL;
 	char id[9];
-	size_t n;
 	int r;
 
 	random_hex(id, 8);
-	cmd = xasprintf(
-		"%s %s 'if %s inspect %s >/dev/null 2>&1; then echo \"VE %s already "
-		"exists there\" >&2; exit 1; fi; %s template ls -q | grep -qx %s || { echo "
-		"\"template %s not found there\" >&2; exit 1; }; %s migrate --incoming "
-		"2>/dev/null || { umask 077 && mkdir /var/tmp/vert-migrate-in.%s && mkdir "
-		"/var/tmp/vert-migrate-in.%s/img && echo /var/tmp/vert-migrate-in.%s; }' >'%s'",
-		m->ssh, m->host, m->remote, h->name, h->name, m->remote, h->cfg.template_name,
-		h->cfg.template_name, m->remote, id, id, id, out);
-	if ((r = sh(p, cmd, err)) < 0)
+	cmd = xasprintf("if %s inspect %s >/dev/null 2>&1; then echo \"VE %s already exists "
+			"there\" >&2; exit 1; fi; %s template ls -q | grep -qx %s || { echo "
+			"\"template %s not found there\" >&2; exit 1; }; %s migrate --incoming "
+			"2>/dev/null || { umask 077 && mkdir /var/tmp/vert-migrate-in.%s && mkdir "
+			"/var/tmp/vert-migrate-in.%s/img && echo /var/tmp/vert-migrate-in.%s; }",
+			m->remote, h->name, h->name, m->remote, h->cfg.template_name,
+			h->cfg.template_name, m->remote, id, id, id);
+	if ((r = remote_to(p, m, cmd, out, err)) < 0)
 		return r;
-	if ((r = read_file_at(AT_FDCWD, out, 4096, &buf, &n)) < 0)
+	if ((r = read_file_at(AT_FDCWD, out, 4096, &buf, NULL)) < 0)
 		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "read '%s'", out);
 	buf[strcspn(buf, "\n")] = '\0';
 	/* it goes into shell commands, in single quotes or none */
