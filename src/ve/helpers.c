@@ -174,8 +174,6 @@ static int exec_tool(void *data)
 	_exit(127);
 }
 
-/* Run argv (as mapped root when rootless); on failure the error carries
- * the tool's last line of stderr. */
 /* The first line a tool wrote to fd (at most 4 KiB of it). */
 static char *fd_first_line(int fd)
 {
@@ -189,6 +187,8 @@ static char *fd_first_line(int fd)
 	return xstrdup(buf);
 }
 
+/* Run argv (as mapped root when rootless); on failure the error carries
+ * the tool's first and last lines of stderr. */
 int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err)
 {
 	_cleanup_close_ int efd = memfd_create("vert-tool-err", MFD_CLOEXEC);
