@@ -282,6 +282,12 @@ static void index_set(const struct ve_paths *p, const char *name, uint32_t base)
 		unlink(tmp);
 }
 
+static void index_unset(const struct ve_paths *p, const char *name)
+{
+	_cleanup_free_ char *path = index_path(p, name);
+	unlink(path);
+}
+
 static uint32_t index_get(const struct ve_paths *p, const char *name)
 {
 	_cleanup_free_ char *path = index_path(p, name);
@@ -309,6 +315,11 @@ int ve_idrange_alloc(const struct ve_paths *p, const char *name, uint32_t *ret_b
 		return vert_error_set(err, -r, VERT_ERR_RUNTIME, "create '%s'", IDMAP_REGISTRY);
 	taken_host(&t);
 	slots = pl.size / VE_IDMAP_SIZE;
+	/* The index names a slot before its claim is made: a create killed
+	 * right after the claim's link leaves an index entry for the sweep to
+	 * find.  (Written after, the claim of a create killed between the two
+	 * was found by nothing and kept its range for good.)  An entry whose
+	 * slot another VE holds is harmless: release checks the owner. */
 	/* a range this name claimed before (a create that was killed) */
 	{
 		uint32_t old = index_get(p, name);
@@ -333,9 +344,9 @@ int ve_idrange_alloc(const struct ve_paths *p, const char *name, uint32_t *ret_b
 		int c;
 		if (!range_free(&t, base))
 			continue;
+		index_set(p, name, base);
 		c = slot_claim(p, name, base, true, err);
 		if (c == 0) {
-			index_set(p, name, base);
 			*ret_base = base;
 			r = 0;
 		} else if (c != -EEXIST) {
@@ -344,6 +355,8 @@ int ve_idrange_alloc(const struct ve_paths *p, const char *name, uint32_t *ret_b
 	}
 	free(t.lo);
 	free(t.hi);
+	if (r < 0)
+		index_unset(p, name);
 	if (r == -ENOSPC)
 		return vert_error_set(err, ENOSPC, VERT_ERR_RUNTIME,
 				      "no free range of %u host uids left in the pool %u-%u (%u "
@@ -373,9 +386,10 @@ int ve_idrange_claim(const struct ve_paths *p, const char *name, uint32_t base, 
 			"the host uid range %u-%u of VE '%s' now overlaps a host user, "
 			"group or /etc/subuid range",
 			base, base + VE_IDMAP_SIZE - 1, name);
+	/* the index first, as in ve_idrange_alloc; the VE's config names
+	 * the range anyway, so the entry is only for a claim's sweep */
+	index_set(p, name, base);
 	r = slot_claim(p, name, base, true, err);
-	if (r == 0)
-		index_set(p, name, base);
 	if (r == -EEXIST) {
 		char *owner = NULL;
 		if (read_file_at(AT_FDCWD, path, 8192, &cur, NULL) == 0) {
@@ -403,10 +417,8 @@ void ve_idrange_release(const struct ve_paths *p, const char *name, uint32_t bas
 		return;
 	if (read_file_at(AT_FDCWD, path, 8192, &cur, NULL) == 0 && claim_is(cur, p, name))
 		unlink(path);
-	if (index_get(p, name) == base) {
-		_cleanup_free_ char *ip = index_path(p, name);
-		unlink(ip);
-	}
+	if (index_get(p, name) == base)
+		index_unset(p, name);
 }
 
 /* Claims of VEs that don't exist (a create killed before its config was

@@ -248,6 +248,27 @@ claims_of_root() {
 	[ -z "$(claims_of_root)" ]
 }
 
+@test "a create killed just after its uid range's claim was linked leaves no claim once the next command ran" {
+	root_only
+	command -v strace >/dev/null || skip "strace is not installed"
+	# the claim is linked, then the create sleeps 5 s (in linkat's exit)
+	# and is killed there: with the index written after the claim, nothing
+	# pointed the sweep at this claim and the range stayed taken for good
+	strace -f -o /dev/null -e trace=linkat -e inject=linkat:delay_exit=5000000 \
+		"$VERT_BIN" --root "$TEST_ROOT" create kl --template mini --net none &
+	spid=$!
+	bg_track $spid
+	wait_for -t 20 sh -c "grep -qx kl \$(grep -lx -- '$TEST_ROOT' /var/lib/vert/idmap/[0-9]* 2>/dev/null | head -1) 2>/dev/null"
+	vpid=$(pgrep -P $spid -x vert)
+	[ -n "$vpid" ]
+	kill -KILL "$vpid"
+	wait $spid || true
+	[ ! -e "$TEST_ROOT/ves/kl/config.json" ]
+	[ "$(claims_of_root)" = kl ]
+	vert ps -a >/dev/null
+	[ -z "$(claims_of_root)" ]
+}
+
 @test "a create that finds a slot being claimed never takes it too" {
 	root_only
 	command -v strace >/dev/null || skip "strace is not installed"
