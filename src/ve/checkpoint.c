@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <time.h>
 #ifdef HAVE_CRIU
 #include <criu/criu.h>
@@ -289,12 +290,79 @@ static struct dump_ctx *dump_cur;
 static int finish_image(struct ve_handle *h, const struct ve_state *s, const char *tmp,
 			struct json_object *ext, struct json_object *manifest, vert_error_t *err);
 
+/* The image is made in a directory beside it, .NAME.tmp-XXXXXX, recorded
+ * in the run dir (VE_CHECKPOINT_TMP) before it is made: what a killed
+ * checkpoint leaves there is removed by the VE's next reconcile. */
+static char *tmp_make(const struct ve_handle *h, const char *dir, const char *image,
+		      vert_error_t *err)
+{
+	_cleanup_close_ int rfd = open(h->run_dir, O_DIRECTORY | O_CLOEXEC);
+	char id[7];
+	char *tmp;
+
+	random_hex(id, 6);
+	tmp = xasprintf("%s/."
+			"%s" VE_CHECKPOINT_TMP_MID "%s",
+			dir, h->name, id);
+	if (rfd < 0 || write_file_atomic_at(rfd, VE_CHECKPOINT_TMP, tmp, strlen(tmp), 0600) < 0) {
+		vert_error_sys(err, "record '%s' in '%s'", tmp, h->run_dir);
+		free(tmp);
+		return NULL;
+	}
+	if (mkdir(tmp, 0700) < 0) {
+		vert_error_sys(err, "create a directory beside '%s'", image);
+		unlinkat(rfd, VE_CHECKPOINT_TMP, 0);
+		free(tmp);
+		return NULL;
+	}
+	return tmp;
+}
+
+static void tmp_forget(const struct ve_handle *h)
+{
+	_cleanup_free_ char *rec = xasprintf("%s/%s", h->run_dir, VE_CHECKPOINT_TMP);
+	unlink(rec);
+}
+
+/* A VE in its own user namespace keeps its overlay's whiteouts and opaque
+ * dirs in user.overlay.* xattrs (fs_idmap_overlay_data), and tmpfs before
+ * Linux 6.6 has no user.* xattrs: from an image there, the template's
+ * files under every dir the VE had replaced would come back at restore.  Refused before the dump,
+ * so the VE runs on untouched. */
+static int image_dir_holds_upper(const struct ve_handle *h, const char *dir, vert_error_t *err)
+{
+	_cleanup_free_ char *parent = xstrdup(dir);
+
+	if (!ve_config_userns_private(h->p, &h->cfg))
+		return 0;
+	if (lsetxattr(dir, "user.vert.probe", "", 0, 0) == 0) {
+		lremovexattr(dir, "user.vert.probe");
+		return 0;
+	}
+	if (errno != EOPNOTSUPP)
+		return vert_error_sys(err, "set an extended attribute on '%s'", dir);
+	return vert_error_set(err, EOPNOTSUPP, VERT_ERR_INVALID,
+			      "'%s' is on a filesystem without user.* extended attributes, where "
+			      "the upper dir of VE '%s' (in its own user namespace) marks the "
+			      "template dirs it replaced (user.overlay.*); write the image to "
+			      "another filesystem (tmpfs has them from Linux 6.6)",
+			      dirname(parent), h->name);
+}
+
 static int commit_image(struct dump_ctx *c)
 {
 	_cleanup_free_ char *upper_src = xasprintf("%s/upper", c->h->data_dir);
 	_cleanup_free_ char *upper_dst = xasprintf("%s/upper", c->tmp);
-	char *argv[] = { (char *)"cp", (char *)"-a", (char *)"--reflink=auto",
-			 (char *)"--", upper_src,    upper_dst,
+	/* --preserve=xattr on top of -a: -a alone drops an xattr the target
+	 * can't hold without a word, and the upper dir's opaque dirs and
+	 * redirects are xattrs */
+	char *argv[] = { (char *)"cp",
+			 (char *)"-a",
+			 (char *)"--preserve=xattr",
+			 (char *)"--reflink=auto",
+			 (char *)"--",
+			 upper_src,
+			 upper_dst,
 			 NULL };
 	int r;
 
@@ -597,12 +665,12 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 	if ((r = ve_template_rootfs(h->p, h->cfg.template_name, &lower, err)) < 0 ||
 	    (r = ve_template_manifest(lower, &manifest, err)) < 0)
 		goto out;
-	tmp = xasprintf("%s/.%s.tmp-XXXXXX", dirname(copy), h->name);
-	if (!mkdtemp(tmp)) {
-		r = vert_error_sys(err, "create a directory beside '%s'", image);
-		free(TAKE_PTR(tmp));
+	if (!(tmp = tmp_make(h, dirname(copy), image, err))) {
+		r = -EIO;
 		goto out;
 	}
+	if (!o->no_upper && (r = image_dir_holds_upper(h, tmp, err)) < 0)
+		goto out;
 	ext = json_object_new_array();
 	if (o->before_dump && (r = o->before_dump(o->data, h, &s, tmp, &parent, err)) < 0)
 		goto out;
@@ -632,6 +700,7 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 out:
 	if (tmp)
 		ve_remove_tree(h->p, tmp, NULL);
+	tmp_forget(h);
 	if (ctx.old)
 		ve_remove_tree(h->p, ctx.old, NULL);
 	free(ctx.old);

@@ -161,8 +161,15 @@ static int check_template(const struct ve_paths *p, const struct image *im, vert
 
 static int copy_tree(const struct ve_paths *p, const char *src, const char *dst, vert_error_t *err)
 {
-	char *argv[] = { (char *)"cp", (char *)"-a", (char *)"--reflink=auto",
-			 (char *)"--", (char *)src,  (char *)dst,
+	/* xattrs explicitly: with -a alone, cp drops what the target can't
+	 * hold without a word (the upper's opaque dirs and redirects) */
+	char *argv[] = { (char *)"cp",
+			 (char *)"-a",
+			 (char *)"--preserve=xattr",
+			 (char *)"--reflink=auto",
+			 (char *)"--",
+			 (char *)src,
+			 (char *)dst,
 			 NULL };
 	return ve_run_tool(p, argv, err);
 }

@@ -202,6 +202,26 @@ void ve_instance_cleanup(const struct ve_handle *h, const char *cgroup)
 	ve_instance_cleanup_ex(h, cgroup, false);
 }
 
+/* A killed checkpoint's temporary image, named in the run dir: called
+ * with the VE's lock held, so no checkpoint is making it. */
+void ve_checkpoint_tmp_sweep(const struct ve_handle *h)
+{
+	_cleanup_close_ int rfd = open(h->run_dir, O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *tmp = NULL, *want = NULL;
+	const char *base;
+	size_t n = 0;
+
+	if (rfd < 0 || read_file_at(rfd, VE_CHECKPOINT_TMP, 4096, &tmp, &n) < 0 || !tmp)
+		return;
+	want = xasprintf(".%s" VE_CHECKPOINT_TMP_MID, h->name);
+	base = strrchr(tmp, '/');
+	/* only what checkpoint.c names: an absolute DIR/.NAME.tmp-ID */
+	if (tmp[0] == '/' && base && str_startswith(base + 1, want) && !strchr(tmp, '\n') &&
+	    !strstr(tmp, "/../") && strlen(base + 1) == strlen(want) + 6)
+		ve_remove_tree(h->p, tmp, NULL);
+	unlinkat(rfd, VE_CHECKPOINT_TMP, 0);
+}
+
 void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool leave_link)
 {
 	const char *name = h->name;
@@ -230,6 +250,7 @@ void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool 
 		    stage && str_startswith(stage, VE_RESTORE_STAGE_PREFIX) &&
 		    !strchr(stage, '\n') && !strstr(stage, "/.."))
 			rmdir(stage);
+		ve_checkpoint_tmp_sweep(h);
 		/* its disk image's mount first (fs_rm_rf does not cross it) */
 		ve_disk_detach(h);
 		fs_rm_rf(h->run_dir);
@@ -303,6 +324,8 @@ static bool reconcile_locked(const struct ve_handle *h, struct ve_state *ret)
 		 * VE's next reboot into a halt */
 		_cleanup_free_ char *marker = xasprintf("%s/stopping", rundir);
 		unlink(marker);
+		/* and what a killed checkpoint left of its image */
+		ve_checkpoint_tmp_sweep(h);
 		*ret = s;
 		return true;
 	}

@@ -103,6 +103,11 @@ void ve_instance_cleanup(const struct ve_handle *h, const char *cgroup);
 /* in a VE's run dir while a restore has its stage (restore.c) */
 #define VE_RESTORE_STAGE "restore-stage"
 #define VE_RESTORE_STAGE_PREFIX "/tmp/.vert-restore-"
+/* in a VE's run dir while a checkpoint makes its image: the temporary
+ * directory beside it, DIR/.NAME.tmp-XXXXXX (checkpoint.c) */
+#define VE_CHECKPOINT_TMP "checkpoint-tmp"
+#define VE_CHECKPOINT_TMP_MID ".tmp-"
+void ve_checkpoint_tmp_sweep(const struct ve_handle *h);
 /* leave_link: an --rm VE's veth goes with its netns, asynchronously */
 /* The VE's /proc and /sys views (src/ve/views.c): this state root's lxcfs
  * mount point, started on first use, with name recorded as a user; NULL,

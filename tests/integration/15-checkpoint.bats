@@ -51,6 +51,58 @@ ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
 	vert destroy ck1
 }
 
+@test "checkpoint of a default VE refuses an output without user xattrs before the dump, and it runs on" {
+	vert create ckx --template mini
+	vert start ckx
+	wait_for -t 5 ve_running ckx
+	pid=$(ve_init_pid ckx)
+	# ramfs has no user.* xattrs (nor has tmpfs before 6.6), where the VE's
+	# overlay keeps its opaque dirs: cp -a dropped them without a word
+	mnt="$BATS_TEST_TMPDIR/ramfs"
+	mkdir "$mnt"
+	mount -t ramfs ramfs "$mnt"
+	on_teardown "umount '$mnt'"
+	run vert checkpoint ckx --output "$mnt/img"
+	assert_failure 2
+	[ "${#lines[@]}" = 1 ]
+	assert_output --partial "'$mnt' is on a filesystem without user.* extended attributes"
+	assert_output --partial "VE 'ckx'"
+	[ -z "$(ls -A "$mnt")" ]
+	[ "$(ve_init_pid ckx)" = "$pid" ]
+	run vert exec ckx -- echo alive
+	assert_output alive
+	vert stop ckx
+	vert destroy ckx
+}
+
+@test "a checkpoint killed as CRIU starts: its temporary image is removed by the VE's next command, default image or --output" {
+	# a criu that SIGKILLs the checkpointing vert (libcriu's swrk is its child)
+	mkdir "$BATS_TEST_TMPDIR/bin" "$BATS_TEST_TMPDIR/out"
+	printf '#!/bin/sh\nkill -KILL $PPID\nexit 1\n' >"$BATS_TEST_TMPDIR/bin/criu"
+	chmod +x "$BATS_TEST_TMPDIR/bin/criu"
+	vert create ckk --template mini --userns host
+	vert start ckk
+	wait_for -t 5 ve_running ckk
+	pid=$(ve_init_pid ckk)
+	for out in "" "$BATS_TEST_TMPDIR/out/img"; do
+		st=0
+		PATH=$BATS_TEST_TMPDIR/bin:$PATH "$VERT_BIN" --root "$TEST_ROOT" checkpoint ckk \
+			${out:+--output "$out"} || st=$?
+		[ "$st" = 137 ]
+		# what it left: the temporary image beside where the image goes
+		[ -n "$(ls -d "$TEST_ROOT"/ves/ckk/.ckk.tmp-* "$BATS_TEST_TMPDIR"/out/.ckk.tmp-* 2>/dev/null)" ]
+		# the next command that takes the VE's lock removes it; the VE runs on
+		run vert set ckk --hostname ckk2
+		assert_success
+		[ -z "$(ls -d "$TEST_ROOT"/ves/ckk/.ckk.tmp-* "$BATS_TEST_TMPDIR"/out/.ckk.tmp-* 2>/dev/null)" ]
+		[ ! -e "$TEST_ROOT/run/ves/ckk/checkpoint-tmp" ]
+		[ "$(ve_init_pid ckk)" = "$pid" ]
+	done
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/out")" ]
+	vert stop ckk
+	vert destroy ckk
+}
+
 @test "checkpoint refuses a VE that is not running, and an output that exists" {
 	vert create ck2 --template mini --userns host
 	run vert checkpoint ck2

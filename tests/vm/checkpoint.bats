@@ -33,6 +33,9 @@ setup_file() {
 	touch "$CK2MNT"
 	unshare --mount="$CK2MNT" --propagation slave mount --bind "$CK2IDMAP" /var/lib/vert/idmap
 	v2 template create mini --from busybox >/dev/null
+	# images on ext4: /tmp here is a tmpfs of 6.1, without user.* xattrs
+	export IMGDIR
+	IMGDIR=$(mktemp -d /var/lib/vert/ckimg.XXXXXX)
 }
 
 teardown_file() {
@@ -44,6 +47,7 @@ teardown_file() {
 		rm -rf "$R2"
 	fi
 	client_down
+	[ -z "${IMGDIR:-}" ] || rm -rf "$IMGDIR"
 	ip netns del vertck2 2>/dev/null || true
 	if [ -n "${CK2DIR:-}" ]; then
 		umount "$CK2MNT" 2>/dev/null || true
@@ -66,6 +70,8 @@ teardown() {
 		vert destroy --force "$n" >/dev/null 2>&1 || true
 	done
 	client_down
+	[ -z "${IMGDIR:-}" ] || rm -rf "$IMGDIR"/*
+	rm -rf /tmp/uimg.img
 }
 # no staging dir of a migration left: the source's in /var/tmp, the
 # target's in its state root (`vert migrate --incoming`)
@@ -169,7 +175,7 @@ base_of() { echo $1 | awk '{ print $2 }'; }
 	vert start mv1
 	wait_for 10 count_above "$R" mv1 5
 	mac=$(vert exec mv1 -- cat /sys/class/net/eth0/address)
-	img=$BATS_TEST_TMPDIR/mv1.img
+	img=$IMGDIR/mv1.img
 	run vert checkpoint mv1 --leave-running --output "$img"
 	echo "$output"
 	assert_success
@@ -231,7 +237,7 @@ tcp_listening() { [ -n "$(ip netns identify "$1" 2>/dev/null; nsenter -t "$1" -n
 	vert create tp1 --template mini --userns host -- sh -c "$COUNTER"
 	vert start tp1
 	wait_for 10 count_above "$R" tp1 2
-	img=$BATS_TEST_TMPDIR/tp1.img
+	img=$IMGDIR/tp1.img
 	run vert checkpoint tp1 --output "$img"
 	assert_success
 	# a root without the template
@@ -529,7 +535,21 @@ tick_above() { local t; t=$(last_tick "$1") && [ "$t" -gt "$2" ]; }
 	wait_for 10 count_above "$R" uimg 5
 	map=$(uid_map_of "$R" uimg)
 	base=$(base_of "$map")
-	img=$BATS_TEST_TMPDIR/uimg.img
+	# an opaque dir (user.overlay.opaque in its upper): the template's
+	# /etc/init.d made anew
+	vert exec uimg -- sh -c 'rm -rf /etc/init.d && mkdir /etc/init.d && : >/etc/init.d/o'
+	# /tmp here is a tmpfs of 6.1, without user.* xattrs: cp -a dropped
+	# the mark without a word, and the template's files came back.  Now
+	# refused before the dump, and the VE runs on.
+	if ! python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.t", b"1")' /tmp 2>/dev/null; then
+		run vert checkpoint uimg --output /tmp/uimg.img
+		echo "$output"
+		assert_failure 2
+		assert_output --partial "without user.* extended attributes"
+		[ ! -e /tmp/uimg.img ] && [ -z "$(ls -d /tmp/.uimg.tmp-* 2>/dev/null)" ]
+		running_in "$R" uimg
+	fi
+	img=$IMGDIR/uimg.img
 	run vert checkpoint uimg --leave-running --output "$img"
 	echo "$output"
 	assert_success
@@ -553,6 +573,8 @@ tick_above() { local t; t=$(last_tick "$1") && [ "$t" -gt "$2" ]; }
 	wait_for 10 count_above "$R2" uimg "$c"
 	[ "$(uid_map_of "$R2" uimg)" = "$map" ]
 	[ "$(sed -n 2p "$CK2IDMAP/$base")" = uimg ]
+	run v2 exec uimg -- ls /etc/init.d
+	assert_output o
 	v2 stop uimg
 	v2 destroy uimg
 	[ ! -e "$CK2IDMAP/$base" ]
