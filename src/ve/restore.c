@@ -234,6 +234,9 @@ static pid_t netns_holder(int *ret_fd, vert_error_t *err)
 		int s;
 		close(pfd[1]);
 		close(ready[0]);
+		/* it lives on without exec: not a holder of the VE's lock */
+		if (ve_boot_lock_fd >= 0)
+			close(ve_boot_lock_fd);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (unshare(CLONE_NEWNET) < 0)
 			_exit(1);
@@ -688,72 +691,15 @@ fail:
 	return r;
 }
 
-struct notify {
-	int32_t kind;
-	int32_t errnum;
-	char msg[1024];
+struct restore_boot {
+	struct ve_handle *h;
+	const struct image *im;
 };
 
-/* Like a detached start: the forked child restores and stays as the
- * VE's supervisor; the caller waits for its word. */
-static int restore_detached(struct ve_handle *h, const struct image *im, vert_error_t *err)
+static int restore_boot_fn(void *data, struct ve_boot *b, vert_error_t *err)
 {
-	struct notify n = { 0 };
-	int pfd[2], st;
-	ssize_t got;
-	pid_t pid;
-
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return vert_error_sys(err, "pipe");
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return vert_error_sys(err, "fork");
-	}
-	if (pid == 0) {
-		struct ve_boot b = { .h = h, .cfg = &h->cfg, .detached = true };
-		vert_error_t e = VERT_ERROR_INIT;
-		int null;
-
-		close(pfd[0]);
-		ve_handle_unlock(h, VE_UNLOCK_KEEP);
-		syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-		setsid();
-		null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-		}
-		if (restore_boot(h, im, &b, &e) < 0) {
-			n.kind = e.kind;
-			n.errnum = e.errnum;
-			snprintf(n.msg, sizeof(n.msg), "%s", e.msg ? e.msg : "failed");
-			if (write(pfd[1], &n, sizeof(n)) < 0)
-				_exit(1);
-			_exit(1);
-		}
-		if (write(pfd[1], &n, sizeof(n)) != sizeof(n))
-			_exit(1);
-		close(pfd[1]);
-		if (null >= 0)
-			dup2(null, STDERR_FILENO);
-		ve_supervise(h, &b);
-	}
-	close(pfd[1]);
-	got = read(pfd[0], &n, sizeof(n));
-	close(pfd[0]);
-	if (got != (ssize_t)sizeof(n)) {
-		waitpid(pid, &st, 0);
-		return vert_error_set(err, EIO, VERT_ERR_RUNTIME, "the restoring supervisor died");
-	}
-	if (n.kind) {
-		waitpid(pid, &st, 0);
-		vert_error_set(err, 0, n.kind, "%s", n.msg);
-		err->errnum = n.errnum;
-		return vert_error_ret(err);
-	}
-	return 0;
+	struct restore_boot *rb = data;
+	return restore_boot(rb->h, rb->im, b, err);
 }
 
 /* --input into a state root without the VE: its data from the image,
@@ -878,7 +824,8 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 	    (r = ve_idrange_claim(p, name, h->cfg.idmap_base, err)) < 0)
 		vert_error_wrap(err, "the image's user namespace keeps its host ids");
 	else
-		r = restore_detached(h, &im, err);
+		r = ve_boot_detached(h, &h->cfg, restore_boot_fn, &(struct restore_boot){ h, &im },
+				     err);
 	if (r < 0 && created)
 		ve_remove_data(h, NULL);
 out:

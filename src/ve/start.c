@@ -706,11 +706,6 @@ __attribute__((noreturn)) static void supervise(struct ve_handle *h, struct ve_b
 	_exit(0);
 }
 
-void ve_supervise(struct ve_handle *h, struct ve_boot *b)
-{
-	supervise(h, b);
-}
-
 int ve_supervisor_after_exit(struct ve_handle *h, int code, int sig, vert_error_t *err)
 {
 	struct ve_boot b = { 0 };
@@ -734,7 +729,25 @@ struct notify {
 	char msg[1024];
 };
 
-static int start_detached(struct ve_handle *h, const struct ve_config *c, vert_error_t *err)
+/* The lock copy a detached supervisor holds until it has reported
+ * (ve_boot_detached); a helper it forks that doesn't exec closes it. */
+int ve_boot_lock_fd = -EBADF;
+
+/*
+ * Fork the VE's supervisor: the child runs boot and, once it has reported
+ * to the caller (who waits for its word), supervises b's init.
+ *
+ * The child keeps its copy of the caller's lock until it has reported, so
+ * a caller killed in the middle (a `vert restore` in CRIU's restore takes
+ * seconds) does not free the VE for the next command while the boot goes
+ * on: that command's reconcile saw no state yet and took the network and
+ * run dir from under the VE being made.  It waits instead, and the child,
+ * its report undeliverable (SIGPIPE), dies with the VE it made; the
+ * reconcile then cleans up a VE that is plainly not running.
+ */
+int ve_boot_detached(struct ve_handle *h, const struct ve_config *c,
+		     int (*boot)(void *data, struct ve_boot *b, vert_error_t *err), void *data,
+		     vert_error_t *err)
 {
 	struct notify n = { 0 };
 	int pfd[2], st;
@@ -755,9 +768,8 @@ static int start_detached(struct ve_handle *h, const struct ve_config *c, vert_e
 		int null;
 
 		close(pfd[0]);
-		/* the caller holds the lock until we report; our copy of the
-		 * fd must not keep it after that */
-		ve_handle_unlock(h, VE_UNLOCK_KEEP);
+		/* ours now: h no longer holds it (nothing may unlink it) */
+		ve_boot_lock_fd = TAKE_FD(h->lock_fd);
 		/* The supervisor outlives the command: whatever the caller had
 		 * open (a pipe a script reads to EOF, a test runner's fd 3)
 		 * must not stay open for the VE's lifetime.  Close-on-exec, not
@@ -770,7 +782,7 @@ static int start_detached(struct ve_handle *h, const struct ve_config *c, vert_e
 			dup2(null, STDIN_FILENO);
 			dup2(null, STDOUT_FILENO);
 		}
-		if (ve_boot(&b, &e) < 0) {
+		if (boot(data, &b, &e) < 0) {
 			n.kind = e.kind;
 			n.errnum = e.errnum;
 			snprintf(n.msg, sizeof(n.msg), "%s", e.msg ? e.msg : "failed");
@@ -781,6 +793,8 @@ static int start_detached(struct ve_handle *h, const struct ve_config *c, vert_e
 		if (write(pfd[1], &n, sizeof(n)) != sizeof(n))
 			_exit(1);
 		close(pfd[1]);
+		/* reported: the caller's copy is the lock from here on */
+		close(TAKE_FD(ve_boot_lock_fd));
 		if (null >= 0)
 			dup2(null, STDERR_FILENO);
 		supervise(h, &b);
@@ -791,7 +805,7 @@ static int start_detached(struct ve_handle *h, const struct ve_config *c, vert_e
 	if (got != (ssize_t)sizeof(n)) {
 		waitpid(pid, &st, 0);
 		return vert_error_set(err, EIO, VERT_ERR_RUNTIME,
-				      "start VE '%s': the supervisor died", c->name);
+				      "VE '%s': its supervisor died before it reported", c->name);
 	}
 	if (n.kind) {
 		waitpid(pid, &st, 0);
@@ -800,6 +814,12 @@ static int start_detached(struct ve_handle *h, const struct ve_config *c, vert_e
 		return vert_error_ret(err);
 	}
 	return 0;
+}
+
+static int boot_fn(void *data, struct ve_boot *b, vert_error_t *err)
+{
+	(void)data;
+	return ve_boot(b, err);
 }
 
 /* The foreground supervisor of `run` and `start --attach`.  Called with
@@ -876,7 +896,7 @@ static int start_locked(struct ve_handle *h, const struct ve_start_opts *o, int 
 		return vert_error_wrap(err, "start VE '%s'", h->name);
 	if (o && o->attach)
 		return start_attached(h, ret_status, err);
-	return start_detached(h, &h->cfg, err);
+	return ve_boot_detached(h, &h->cfg, boot_fn, NULL, err);
 }
 
 int ve_start(struct ve_handle *h, const struct ve_start_opts *o, int *ret_status, vert_error_t *err)

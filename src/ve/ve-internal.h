@@ -206,8 +206,15 @@ bool ve_sysinfo_wanted(const struct ve_paths *p, const struct ve_config *c, bool
 /* Serve ct's listener (when it has one) from a process of its own until
  * no process uses the filter; cgroup: the VE's, for its figures. */
 void ve_sysinfo_serve(const struct rt_container *ct, const char *cgroup);
-/* Become the supervisor of b's init (the detached one): never returns. */
-__attribute__((noreturn)) void ve_supervise(struct ve_handle *h, struct ve_boot *b);
+/* Fork the VE's supervisor, which runs boot(data, b) with b's h and cfg
+ * set and, once it has reported, supervises b's init; the caller waits
+ * for the report.  ve_boot_lock_fd: the caller's lock, which the child
+ * holds until it has reported; a helper it forks that lives on without
+ * exec closes it. */
+int ve_boot_detached(struct ve_handle *h, const struct ve_config *c,
+		     int (*boot)(void *data, struct ve_boot *b, vert_error_t *err), void *data,
+		     vert_error_t *err);
+extern int ve_boot_lock_fd;
 
 /* checkpoint.c, shared with restore.c */
 #define VE_IMAGE_FORMAT 1

@@ -849,6 +849,59 @@ SH
 	vert destroy ukil5
 }
 
+@test "a restore whose vert is killed as CRIU starts keeps the VE locked until its supervisor is done: the next command finds it whole" {
+	vert create ukil6 --template mini -- sh -c "$COUNTER"
+	vert start ukil6
+	wait_for 10 count_above "$R" ukil6 5
+	run vert checkpoint ukil6
+	assert_success
+	# a criu that SIGKILLs only the restoring vert (not its supervisor,
+	# which calls it), lets another vert command in (from the host's
+	# namespaces), then restores.  That command found the lock free and
+	# no state yet: its reconcile took the VE's network (its record, veth
+	# and rules) and run dir from under the restore going on.
+	real=$(command -v criu)
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/criu" <<SH
+#!/bin/sh
+for i in \$(seq 100); do [ -s "$BATS_TEST_TMPDIR/restore.pid" ] && break; sleep 0.1; done
+kill -KILL "\$(cat "$BATS_TEST_TMPDIR/restore.pid")"
+nsenter -t 1 -m -n "$VERT" --root "$R" ps -a >/dev/null 2>&1
+if [ -e "$R/run/net/ukil6.json" ]; then echo kept; else echo removed; fi >"$BATS_TEST_TMPDIR/during"
+exec "$real" "\$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/criu"
+	export KILL_PIDFILE=$BATS_TEST_TMPDIR/restore.pid
+	killed_vert PATH=$BATS_TEST_TMPDIR/bin:$PATH -- restore ukil6
+	wait_for 120 test -s "$BATS_TEST_TMPDIR/during"
+	[ "$(cat "$BATS_TEST_TMPDIR/during")" = kept ]
+	# once the supervisor is done (its report found no reader), the VE is
+	# whole either way: running with its network, or stopped with
+	# nothing left, and restorable
+	wait_for 120 sh -c '! pgrep -x criu >/dev/null'
+	run vert ps -a --format name,state -H
+	echo "$output"
+	if [[ $output =~ ukil6\ +running ]]; then
+		echo "# the supervisor went on: the VE runs" >&3
+		[ -n "$(ip -o link show type veth)" ]
+		c=$(count_of "$R" ukil6)
+		wait_for 10 count_above "$R" ukil6 "$c"
+	else
+		echo "# the supervisor died with its report: the VE is stopped" >&3
+		assert_output --regexp "ukil6 +stopped"
+		[ ! -e "$R/run/ves/ukil6" ]
+		[ -z "$(ip -o link show type veth)" ]
+		run vert restore ukil6
+		echo "$output"
+		assert_success
+		c=$(count_of "$R" ukil6)
+		[ "$c" -gt 5 ]
+		wait_for 10 count_above "$R" ukil6 "$c"
+	fi
+	vert stop ukil6
+	vert destroy ukil6
+}
+
 # The churn: PID 1 keeps its upper dir changing, every kind of change,
 # and checks before each step that the files are as its last step left
 # them (a counter in memory against the files): /f holds the last three
