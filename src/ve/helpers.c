@@ -187,20 +187,59 @@ static char *fd_first_line(int fd)
 	return xstrdup(buf);
 }
 
+static void group_kill(int sig)
+{
+	(void)sig;
+	kill(0, SIGKILL);
+}
+
+/* The child of ve_run_tool_group: leader of a process group of its own,
+ * in which the tool and whatever it starts run, killed whole when vert
+ * dies (PR_SET_PDEATHSIG reaches only the one process it is set on: a
+ * shell's ssh or tar outlived a killed vert). */
+static __attribute__((noreturn)) void group_leader(const struct ve_paths *p, struct spawn_args *a,
+						   pid_t parent)
+{
+	struct sigaction sa = { .sa_handler = group_kill };
+	int status;
+	pid_t pid;
+
+	setpgid(0, 0);
+	sigaction(SIGTERM, &sa, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		group_kill(0);
+	pid = fork();
+	if (pid == 0) {
+		vert_error_t e = VERT_ERROR_INIT;
+		signal(SIGTERM, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(ve_as_mapped_root(p, exec_tool, a, &e) < 0 ? 1 : 0);
+	}
+	if (pid < 0)
+		_exit(1);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
 /* Run argv (as mapped root when rootless); on failure the error carries
  * the tool's first and last lines of stderr. */
-int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err)
+static int run_tool(const struct ve_paths *p, char *const *argv, bool group, vert_error_t *err)
 {
 	_cleanup_close_ int efd = memfd_create("vert-tool-err", MFD_CLOEXEC);
 	struct spawn_args a = { argv, efd };
+	pid_t pid, self = getpid();
 	int status, r;
-	pid_t pid;
 
 	if (efd < 0)
 		return vert_error_sys(err, "memfd_create");
 	pid = fork();
 	if (pid < 0)
 		return vert_error_sys(err, "fork");
+	if (pid == 0 && group)
+		group_leader(p, &a, self);
 	if (pid == 0) {
 		vert_error_t e2 = VERT_ERROR_INIT;
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -222,6 +261,16 @@ int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err)
 		return vert_error_set(err, EIO, VERT_ERR_RUNTIME, "%s failed%s%s", argv[0],
 				      *last ? ": " : "", last);
 	}
+}
+
+int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err)
+{
+	return run_tool(p, argv, false, err);
+}
+
+int ve_run_tool_group(const struct ve_paths *p, char *const *argv, vert_error_t *err)
+{
+	return run_tool(p, argv, true, err);
 }
 
 static int rm_rf_fn(void *path)

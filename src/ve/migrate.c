@@ -55,7 +55,8 @@ static int sh(const struct ve_paths *p, const char *cmd, vert_error_t *err)
 {
 	char *argv[] = { (char *)"sh", (char *)"-c", (char *)cmd, NULL };
 	vert_debug("migrate: %s", cmd);
-	return ve_run_tool(p, argv, err);
+	/* a killed vert leaves no ssh or tar of its pipelines running */
+	return ve_run_tool_group(p, argv, err);
 }
 
 /* CMD on the target; with out, its stdout goes to that local file */

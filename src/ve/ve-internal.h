@@ -30,6 +30,9 @@ void ve_idmap_notice(const struct ve_paths *p, const struct ve_idmap *m);
 int ve_as_mapped_root(const struct ve_paths *p, int (*fn)(void *), void *arg, vert_error_t *err);
 /* Run a host tool (tar, cp) the same way; err carries its stderr. */
 int ve_run_tool(const struct ve_paths *p, char *const *argv, vert_error_t *err);
+/* ve_run_tool, the tool and all it starts (a shell's pipeline, its ssh)
+ * in a process group of their own that is killed whole when vert dies */
+int ve_run_tool_group(const struct ve_paths *p, char *const *argv, vert_error_t *err);
 /* rm -rf, as mapped root when needed. */
 int ve_remove_tree(const struct ve_paths *p, const char *path, vert_error_t *err);
 /* Before a VE's volatile overlay (ve_overlay_volatile, src/fs/rootfs.c)

@@ -168,6 +168,36 @@ ve_running() { vert ps --format name,state -H | grep -q "^$1 .*running"; }
 	vert stop ckp
 }
 
+@test "a migrate killed while its ssh runs leaves no ssh behind; the VE runs on" {
+	vert create ckm --template mini --userns host
+	vert start ckm
+	wait_for -t 5 ve_running ckm
+	pid=$(ve_init_pid ckm)
+	# an ssh that SIGKILLs the migrating vert and then hangs on: a shell's
+	# ssh was no child of vert's, and PR_SET_PDEATHSIG reached only the shell
+	cat >"$BATS_TEST_TMPDIR/hang-ssh" <<SH
+#!/bin/sh
+echo \$\$ >"$BATS_TEST_TMPDIR/ssh.pid"
+for i in \$(seq 100); do [ -s "$BATS_TEST_TMPDIR/vert.pid" ] && break; sleep 0.1; done
+kill -KILL "\$(cat "$BATS_TEST_TMPDIR/vert.pid")"
+exec sleep 300
+SH
+	chmod +x "$BATS_TEST_TMPDIR/hang-ssh"
+	on_teardown "kill -KILL \$(cat '$BATS_TEST_TMPDIR/ssh.pid')"
+	VERT_SSH=$BATS_TEST_TMPDIR/hang-ssh "$VERT_BIN" --root "$TEST_ROOT" migrate ckm host2 &
+	echo $! >"$BATS_TEST_TMPDIR/vert.pid"
+	st=0
+	wait $! || st=$?
+	[ "$st" = 137 ]
+	wait_for -t 10 test -s "$BATS_TEST_TMPDIR/ssh.pid"
+	wait_for -t 10 sh -c "! kill -0 $(cat "$BATS_TEST_TMPDIR/ssh.pid") 2>/dev/null"
+	run vert ps --format name,state -H
+	assert_output --regexp "ckm +running"
+	[ "$(ve_init_pid ckm)" = "$pid" ]
+	vert stop ckm
+	vert destroy ckm
+}
+
 @test "migrate --incoming makes a 0700 staging dir in the state root and prints it" {
 	run vert migrate --incoming
 	assert_success
