@@ -292,6 +292,32 @@ migrate_env() {
 	v2 destroy mg1
 }
 
+@test "migrate a routed VE: on the target its address has its host route and answers; here neither route nor veth is left" {
+	migrate_env
+	vert create mr1 --template mini --net routed -- sh -c "$COUNTER"
+	vert start mr1
+	wait_for 10 count_above "$R" mr1 5
+	ip=$(vert inspect mr1 | jq -r .ip)
+	[ -n "$ip" ] && [ "$ip" != null ]
+	[ -n "$(ip route show "$ip")" ]
+	busybox ping -c 1 -W 5 "$ip"
+	migrate_to_host2 mr1 "migrate, routed"
+	running_in "$R2" mr1
+	c=$(count_of "$R2" mr1)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R2" mr1 "$c"
+	[ "$(v2 inspect mr1 | jq -r .ip)" = "$ip" ]
+	[ -n "$(ip -n vertck2 route show "$ip")" ]
+	nsenter --net=/run/netns/vertck2 busybox ping -c 1 -W 5 "$ip"
+	[ -z "$(ip route show "$ip")" ]
+	[ -z "$(ip -o link show type veth)" ]
+	run vert ps -a -q
+	refute_output --partial mr1
+	no_stage_left
+	v2 stop mr1
+	v2 destroy mr1
+}
+
 @test "migrate refuses an unreachable host, a name in use there and a missing template, and the VE runs on" {
 	migrate_env
 	vert create mg2 --template mini --userns host -- sh -c "$COUNTER"
