@@ -450,6 +450,9 @@ int ve_last_parse(struct json_object *o, const char *where, struct ve_info *i, v
 /* Every VE, by name; without how each ended last (last_*: unknown), which
  * only ve_info_get reads. */
 int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_error_t *err);
+/* ve_list with only each VE's name (cfg.name), status and state filled
+ * in: no config, statistics, disk usage or address read (`ps -q`). */
+int ve_list_names(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_error_t *err);
 void ve_list_free(struct ve_info *v, size_t n);
 int64_t ve_info_uptime(const struct ve_info *i);
 double ve_info_cpu_percent(const struct ve_info *i);

@@ -255,7 +255,8 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 		if (n)
 			qsort(v, n, sizeof(*v), cmp_info_name);
 		all = true;
-	} else if (ve_list(&c->paths, &v, &n, &err) < 0) {
+	} else if ((quiet && !json ? ve_list_names(&c->paths, &v, &n, &err)
+				   : ve_list(&c->paths, &v, &n, &err)) < 0) {
 		return cli_fail("ps", &err);
 	}
 

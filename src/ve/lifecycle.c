@@ -211,14 +211,11 @@ int ve_remove_data_now(const struct ve_handle *h, vert_error_t *err)
 	struct vnet_paths np = ve_vnet_paths(h->p);
 	vert_error_t e = VERT_ERROR_INIT;
 
-	/* the address lease lives as long as the VE, and so does its range */
+	/* the address lease lives as long as the VE, and so do its uid
+	 * range and the limits of its project quota */
 	vnet_release(&np, h->name, &e);
 	vert_error_clear(&e);
 	ve_userns_release_dir(h->p, h->name, h->data_dir);
-	/* the address lease lives as long as the VE, and so do the limits
-	 * of its project quota */
-	vnet_release(&np, h->name, &e);
-	vert_error_clear(&e);
 	if (h->have_cfg)
 		ve_disk_release(h, &h->cfg);
 	return ve_remove_tree(h->p, h->data_dir, err);

@@ -91,8 +91,9 @@ static bool running_unlocked(const struct ve_handle *h, struct ve_state *s)
 	return false;
 }
 
-static int info_get(struct ve_handle *h, const struct vnet_leases *ls, bool last, struct ve_info *i,
-		    vert_error_t *err)
+/* names: only the name and whether it runs (ve_list_names) */
+static int info_get(struct ve_handle *h, const struct vnet_leases *ls, bool last, bool names,
+		    struct ve_info *i, vert_error_t *err)
 {
 	int r;
 
@@ -109,6 +110,21 @@ static int info_get(struct ve_handle *h, const struct vnet_leases *ls, bool last
 			     strcmp(i->status, "starting") != 0;
 	} else {
 		i->status = xstrdup("stopped");
+	}
+	if (names) {
+		/* a VE reconciled away (a create killed before its config) or
+		 * destroyed meanwhile is no VE, as ve_config_load would say */
+		if (access(h->config_path, F_OK) < 0) {
+			ve_state_done(&i->state);
+			free(i->status);
+			i->status = NULL;
+			return vert_error_set(err, ENOENT, VERT_ERR_NOTFOUND, "VE '%s' not found",
+					      h->name);
+		}
+		ve_config_init(&i->cfg);
+		i->cfg.name = xstrdup(h->name);
+		i->last_code = i->last_signal = -1;
+		return 0;
 	}
 	/* read into i, which owns it */
 	if ((r = ve_config_load(h->config_path, h->name, &i->cfg, err)) < 0) {
@@ -135,7 +151,7 @@ static int info_get(struct ve_handle *h, const struct vnet_leases *ls, bool last
 int ve_info_get(struct ve_handle *h, struct ve_info *i, vert_error_t *err)
 {
 	struct vnet_leases *ls = vnet_leases_load(h->p->data);
-	int r = info_get(h, ls, true, i, err);
+	int r = info_get(h, ls, true, false, i, err);
 	vnet_leases_free(ls);
 	return r;
 }
@@ -146,7 +162,8 @@ static int cmp_info(const void *a, const void *b)
 	return strcmp(x->cfg.name, y->cfg.name);
 }
 
-int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_error_t *err)
+static int list(const struct ve_paths *p, bool names, struct ve_info **ret, size_t *n_ret,
+		vert_error_t *err)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/ves", p->data);
 	struct ve_info *v = NULL;
@@ -162,14 +179,14 @@ int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_
 	d = opendir(dir);
 	if (!d)
 		return vert_error_sys(err, "read '%s'", dir);
-	ls = vnet_leases_load(p->data);
+	ls = names ? NULL : vnet_leases_load(p->data);
 	while ((de = readdir(d))) {
 		_cleanup_ve_handle_ struct ve_handle *h = NULL;
 		vert_error_t e = VERT_ERROR_INIT;
 		struct ve_info i;
 		if (de->d_name[0] == '.' || ve_open(p, de->d_name, 0, &h, NULL) < 0)
 			continue;
-		if (info_get(h, ls, false, &i, &e) < 0) {
+		if (info_get(h, ls, false, names, &i, &e) < 0) {
 			/* one broken config must not hide the others */
 			if (e.kind != VERT_ERR_NOTFOUND)
 				vert_log(VERT_LOG_WARNING, "%s", e.msg);
@@ -189,6 +206,16 @@ int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_
 	*ret = v;
 	*n_ret = n;
 	return 0;
+}
+
+int ve_list(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_error_t *err)
+{
+	return list(p, false, ret, n_ret, err);
+}
+
+int ve_list_names(const struct ve_paths *p, struct ve_info **ret, size_t *n_ret, vert_error_t *err)
+{
+	return list(p, true, ret, n_ret, err);
 }
 
 void ve_list_free(struct ve_info *v, size_t n)

@@ -433,6 +433,11 @@ static bool name_set_has(const struct name_set *set, const char *name)
 	return set->n && bsearch(&name, set->v, set->n, sizeof(*set->v), cmp_str);
 }
 
+static bool name_set_listed(const void *set, const char *name)
+{
+	return name_set_has(set, name);
+}
+
 /* A name whose VE directory is gone: only runtime leftovers remain.
  * Names with a VE directory are left to the caller's pass over the VEs
  * (ve_list, ve_reconcile_all), which reconciles each of them once.  A
@@ -478,9 +483,10 @@ void ve_reconcile_runtime(const struct ve_paths *p)
 	name_set_load(p, &dirs);
 	/* runtime leftovers of VEs whose directory is gone: run/ves/NAME */
 	reconcile_dir(p, p->run, &dirs);
-	/* uid ranges claimed by creates that never finished */
+	/* uid ranges claimed by creates that never finished (those of a
+	 * directory left: the VE's own reconcile, which every caller runs) */
 	if (!p->rootless)
-		ve_idrange_sweep(p);
+		ve_idrange_sweep(p, name_set_listed, &dirs);
 	/* migrations whose vert was killed */
 	ve_migrate_sweep(p);
 	/* and network records */

@@ -146,8 +146,13 @@ void ve_userns_release_dir(const struct ve_paths *p, const char *name, const cha
 	_cleanup_free_ char *path = xasprintf("%s/config.json", dir);
 	struct ve_config c;
 
-	if (p->rootless || ve_config_load(path, name, &c, NULL) < 0)
+	if (p->rootless)
 		return;
+	if (ve_config_load(path, name, &c, NULL) < 0) {
+		/* a create killed before its config: the range it claimed */
+		ve_idrange_release_claimed(p, name);
+		return;
+	}
 	ve_idrange_release(p, name, c.idmap_base);
 	ve_config_done(&c);
 }

@@ -52,7 +52,11 @@ int ve_idrange_alloc(const struct ve_paths *p, const char *name, uint32_t *ret_b
  * a config copied from elsewhere); refuses one held by another VE. */
 int ve_idrange_claim(const struct ve_paths *p, const char *name, uint32_t base, vert_error_t *err);
 void ve_idrange_release(const struct ve_paths *p, const char *name, uint32_t base);
-void ve_idrange_sweep(const struct ve_paths *p);
+/* The range name's last create claimed in this state root (its index
+ * entry), given back: for a VE whose config was never written. */
+void ve_idrange_release_claimed(const struct ve_paths *p, const char *name);
+void ve_idrange_sweep(const struct ve_paths *p, bool (*listed)(const void *set, const char *name),
+		      const void *set);
 
 /* identity.c: the generated /etc files into the VE's upper layer; the
  * mounts still needed go to keep (as many as returned, at most n) */
