@@ -131,6 +131,12 @@ running_in() { in_root "$1" ps --format name,state -H | grep -q "^$2 .*running";
 # the pid namespace's view of the init's and a child's pids
 ns_pids() { in_root "$1" exec "$2" -- sh -c 'b=$(cat /dev/shm/bg); echo "1:$(cat /proc/1/comm) $b:$(cat /proc/$b/comm)"'; }
 # the VE's uid map as its processes see it, and its host base
+# the VE's global IPv6 address on eth0, from /proc/net/if_inet6
+ip6_of() {
+	in_root "$1" exec "$2" -- cat /proc/net/if_inet6 |
+		awk '$6 == "eth0" && $4 == "00" { print $1 }' |
+		sed 's/..../&:/g; s/:$//'
+}
 uid_map_of() { in_root "$1" exec "$2" -- cat /proc/self/uid_map; }
 base_of() { echo $1 | awk '{ print $2 }'; }
 
@@ -277,9 +283,16 @@ migrate_env() {
 	vert start mg1
 	wait_for 10 count_above "$R" mg1 5
 	before_pids=$(ns_pids "$R" mg1)
+	# its IPv6 address (the bridge's ULA /64) answers here
+	ip6=$(ip6_of "$R" mg1)
+	[ -n "$ip6" ]
+	busybox ping6 -c 1 -W 5 "$ip6"
 	migrate_to_host2 mg1 "migrate"
 	echo "$output" | jq -e '.freeze_ms > 0 and .total_ms >= .freeze_ms and .bytes > 0 and .pre_dumps >= 1'
 	running_in "$R2" mg1
+	# and there, the same
+	[ "$(ip6_of "$R2" mg1)" = "$ip6" ]
+	nsenter --net=/run/netns/vertck2 busybox ping6 -c 1 -W 5 "$ip6"
 	c=$(count_of "$R2" mg1)
 	[ "$c" -gt 5 ]
 	wait_for 10 count_above "$R2" mg1 "$c"
