@@ -9,7 +9,7 @@
  *     chain output      nat/dstnat    the same for connections from the host
  *     chain postrouting nat/srcnat    hairpin NAT for published ports; per
  *                                     network (subnet), one jump to:
- *     chain net-SUBNET-PREFIX         masquerade of the network's outbound
+ *     chain net2-SUBNET-PREFIX        masquerade of the network's outbound
  *                                     traffic (daddr outside the subnet)
  *   table netdev T-K                  (K = 0..63: a hash of the host veth)
  *     chain ve-NAME  ingress on the VE's host veth: anti-spoofing (the VE
@@ -17,7 +17,8 @@
  *
  * Rules in the shared chains carry the comment "vert:NAME", which is how
  * teardown finds them again from the VE's name alone.  The tables and the
- * net-* chains are shared by all VEs and never deleted by vert.
+ * net2-* chains are shared by all VEs and never deleted by vert (an older
+ * vert's net-* chains are emptied, not deleted: old_net_flush).
  *
  * Masquerade is per network, not per VE: a VE can only send from its own
  * address (the anti-spoofing chain), so "saddr in the subnet" is "from one
@@ -313,7 +314,11 @@ static void dnat_rule(struct batch *bt, const struct nft_ve *v, const char *chai
 	add_rule(bt, r);
 }
 
-static void net_chain_name(int family, const void *subnet, int prefix, char buf[static 80])
+/* "net2-": the chain with the mid-stream return (midstream_return); an
+ * older vert's "net-" chain (old: true) lacks it and is emptied when the
+ * new one is made (old_net_flush). */
+static void net_chain_name(int family, const void *subnet, int prefix, bool old,
+			   char buf[static 80])
 {
 	char a[INET6_ADDRSTRLEN];
 
@@ -323,7 +328,22 @@ static void net_chain_name(int family, const void *subnet, int prefix, char buf[
 	} else {
 		inet_ntop(AF_INET6, subnet, a, sizeof(a));
 	}
-	snprintf(buf, 80, "net-%s-%d", a, prefix);
+	snprintf(buf, 80, "%s-%s-%d", old ? "net" : "net2", a, prefix);
+}
+
+/* An older vert's masquerade chain, emptied: its jump in postrouting then
+ * returns at once, and the new chain's jump after it does the work.  Its
+ * last rule masqueraded whatever left the subnet, connections that came
+ * with a migrated VE included, and ended the chain. */
+static void old_net_flush(struct batch *bt, const char *table, const char *chain)
+{
+	struct nftnl_rule *d = nftnl_rule_alloc();
+
+	nftnl_rule_set_u32(d, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(d, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(d, NFTNL_RULE_CHAIN, chain);
+	batch_rule(bt, d, NFT_MSG_DELRULE, 0);
+	nftnl_rule_free(d);
 }
 
 static void e_jump(struct nftnl_rule *r, const char *chain)
@@ -356,7 +376,7 @@ static void batch_chain_excl(struct batch *bt, int family, const char *table, co
  * address), so it keeps its addresses.  Masqueraded, it would reach its
  * peer from this host's address and be reset, whenever the VE spoke
  * first after the move (a server pushing, a retransmission).
- *   net-SUBNET: meta l4proto tcp tcp flags & (syn | ack) != syn return */
+ *   net2-SUBNET: meta l4proto tcp tcp flags & (syn | ack) != syn return */
 static void midstream_return(struct batch *bt, const struct nft_ve *v, const char *chain)
 {
 	struct nftnl_rule *r = rule_new(NFPROTO_INET, v->table, chain, NULL);
@@ -372,8 +392,8 @@ static void midstream_return(struct batch *bt, const struct nft_ve *v, const cha
 
 /* The network's masquerade, added with its chain (EXCL: of two first
  * uses racing, one batch fails whole and is retried without it):
- *   postrouting: meta nfproto ipv4 ip saddr SUBNET jump net-SUBNET
- *   net-SUBNET:  (midstream_return) ip daddr != SUBNET masquerade
+ *   postrouting: meta nfproto ipv4 ip saddr SUBNET jump net2-SUBNET
+ *   net2-SUBNET: (midstream_return) ip daddr != SUBNET masquerade
  * (the same with ip6 for the IPv6 subnet, a /64) */
 static void net4_masq(struct batch *bt, const struct nft_ve *v, const char *chain)
 {
@@ -645,13 +665,15 @@ int nft_ve_add(const struct nft_ve *v, vert_error_t *err)
 	struct nft_ve vd = *v;
 	struct batch bt = { 0 };
 	struct nl_sock s;
-	char chain[80], net4[80], net6[80];
-	int r, have_inet = 0, have_net4 = 0, have_net6 = 1, tries = 0;
+	char chain[80], net4[80], net6[80], old4[80], old6[80];
+	int r, have_inet = 0, have_net4 = 0, have_net6 = 1, have_old4 = 0, have_old6 = 0, tries = 0;
 
 	if ((r = nl_open(&s, NETLINK_NETFILTER, err)) < 0)
 		return r;
-	net_chain_name(AF_INET, &v->subnet, v->prefix, net4);
-	net_chain_name(AF_INET6, &v->subnet6, 64, net6);
+	net_chain_name(AF_INET, &v->subnet, v->prefix, false, net4);
+	net_chain_name(AF_INET6, &v->subnet6, 64, false, net6);
+	net_chain_name(AF_INET, &v->subnet, v->prefix, true, old4);
+	net_chain_name(AF_INET6, &v->subnet6, 64, true, old6);
 again:
 	/* "Adding" an existing base chain updates it, and a base chain update
 	 * costs the commit an RCU grace period (~10 ms here): only what is
@@ -664,6 +686,14 @@ again:
 		     0)) {
 		nl_close(&s);
 		return have_inet < 0 ? have_inet : have_net4 < 0 ? have_net4 : have_net6;
+	}
+	/* only when a network chain is made: once per network and host */
+	if (have_inet && ((!have_net4 &&
+			   (have_old4 = chain_exists(&s, NFPROTO_INET, v->table, old4, err)) < 0) ||
+			  (!have_net6 && (have_old6 = chain_exists(&s, NFPROTO_INET, v->table, old6,
+								   err)) < 0))) {
+		nl_close(&s);
+		return have_old4 < 0 ? have_old4 : have_old6;
 	}
 	batch_begin(&bt);
 	if (!have_inet) {
@@ -683,6 +713,10 @@ again:
 		net4_masq(&bt, v, net4);
 	if (!have_net6)
 		net6_masq(&bt, v, net6);
+	if (have_old4 > 0)
+		old_net_flush(&bt, v->table, old4);
+	if (have_old6 > 0)
+		old_net_flush(&bt, v->table, old6);
 	masq_rules(&bt, v, tag);
 	ve_chain_name(v->host_if, chain);
 	/* "add table" of an existing table with the same flags changes

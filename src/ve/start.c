@@ -737,11 +737,11 @@ int ve_boot_lock_fd = -EBADF;
  * Fork the VE's supervisor: the child runs boot and, once it has reported
  * to the caller (who waits for its word), supervises b's init.
  *
- * The child keeps its copy of the caller's lock until it has reported, so
- * a caller killed in the middle (a `vert restore` in CRIU's restore takes
+ * The child keeps its copy of the caller's lock until it is about to
+ * report, so a caller killed in the middle (a `vert restore` in CRIU's restore takes
  * seconds) does not free the VE for the next command while the boot goes
  * on: that command's reconcile saw no state yet and took the network and
- * run dir from under the VE being made.  It waits instead, and the child,
+ * run dir from under the VE being made.  It finds the VE busy instead, and the child,
  * its report undeliverable (SIGPIPE), dies with the VE it made; the
  * reconcile then cleans up a VE that is plainly not running.
  */
@@ -790,11 +790,14 @@ int ve_boot_detached(struct ve_handle *h, const struct ve_config *c,
 				_exit(1);
 			_exit(1);
 		}
+		/* booted, the VE whole: the caller's copy is the lock from
+		 * here on (closed after the report, ours would still be held
+		 * when the caller returns, and its next command found the VE
+		 * busy) */
+		close(TAKE_FD(ve_boot_lock_fd));
 		if (write(pfd[1], &n, sizeof(n)) != sizeof(n))
 			_exit(1);
 		close(pfd[1]);
-		/* reported: the caller's copy is the lock from here on */
-		close(TAKE_FD(ve_boot_lock_fd));
 		if (null >= 0)
 			dup2(null, STDERR_FILENO);
 		supervise(h, &b);

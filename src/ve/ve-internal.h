@@ -216,7 +216,7 @@ void ve_sysinfo_serve(const struct rt_container *ct, const char *cgroup);
 /* Fork the VE's supervisor, which runs boot(data, b) with b's h and cfg
  * set and, once it has reported, supervises b's init; the caller waits
  * for the report.  ve_boot_lock_fd: the caller's lock, which the child
- * holds until it has reported; a helper it forks that lives on without
+ * holds until it is about to report; a helper it forks that lives on without
  * exec closes it. */
 int ve_boot_detached(struct ve_handle *h, const struct ve_config *c,
 		     int (*boot)(void *data, struct ve_boot *b, vert_error_t *err), void *data,
@@ -224,6 +224,12 @@ int ve_boot_detached(struct ve_handle *h, const struct ve_config *c,
 extern int ve_boot_lock_fd;
 
 /* checkpoint.c, shared with restore.c */
+/* libcriu's options for a dump or a restore of a VE, those both share:
+ * CRIU's images in imgfd, its work files and log in workfd, established
+ * TCP connections with the network locked by nftables, file locks, the
+ * console's pty master outside; cgroups managed in cg_mode (enum
+ * criu_cg_mode).  0, or an error. */
+int ve_criu_opts(int imgfd, int workfd, const char *log, int cg_mode, vert_error_t *err);
 #define VE_IMAGE_FORMAT 1
 /* What a template holds, file by file: {"/path": "kind:mode:uid:gid:hash"}. */
 int ve_template_manifest(const char *rootfs, struct json_object **ret, vert_error_t *err);

@@ -138,6 +138,34 @@ tick_above() { local t; t=$(last_tick "$1") && [ "$t" -gt "$2" ]; }
 	ve_kill mid
 }
 
+@test "an older vert's masquerade chain, without the mid-stream return, is emptied when the new one is made" {
+	alt="$TEST_ROOT/oldnet"
+	mkdir -p "$alt"
+	net_conf_second "$alt"
+	"$VERT_BIN" --root "$alt" template create p --from busybox >/dev/null
+	on_teardown "'$VERT_BIN' --root '$alt' template rm p"
+	t=${NET_TABLE}_b
+	sub=10.$NET_N.128.0/18
+	old=net-10.$NET_N.128.0-18
+	# the table as a vert before the mid-stream return left it
+	nft add table inet "$t"
+	nft add chain inet "$t" prerouting '{ type nat hook prerouting priority -100; }'
+	nft add chain inet "$t" output '{ type nat hook output priority -100; }'
+	nft add chain inet "$t" postrouting '{ type nat hook postrouting priority 100; }'
+	nft add chain inet "$t" "$old"
+	nft add rule inet "$t" "$old" ip daddr != "$sub" masquerade
+	nft add rule inet "$t" postrouting ip saddr "$sub" jump "$old"
+	run "$VERT_BIN" --root "$alt" run --rm p -- true
+	assert_success
+	# the old chain masqueraded mid-stream connections too: empty now;
+	# the new one returns them first
+	[ -z "$(nft list chain inet "$t" "$old" | grep masquerade)" ]
+	run nft list chain inet "$t" "net2-10.$NET_N.128.0-18"
+	assert_success
+	assert_line --index 2 --regexp "tcp flags != syn / syn,ack return"
+	assert_output --partial masquerade
+}
+
 @test "a published port is reached from the host and from another network" {
 	port=$(test_port 2)
 	ve_bg pub -p "$port:80" mini -- sh -c 'nc -l -p 80 -e echo via-gw; nc -l -p 80 -e echo via-host-ip; nc -l -p 80 -e echo via-outside; sleep 3'
