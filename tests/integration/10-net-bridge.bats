@@ -144,6 +144,9 @@ tick_above() { local t; t=$(last_tick "$1") && [ "$t" -gt "$2" ]; }
 	net_conf_second "$alt"
 	"$VERT_BIN" --root "$alt" template create p --from busybox >/dev/null
 	on_teardown "'$VERT_BIN' --root '$alt' template rm p"
+	# its bridge holds the route of 10.N.128.0/18, which a later test's
+	# root takes
+	on_teardown "ip link del '${NET_BRIDGE}b'; nft_delete_tables '${NET_TABLE}_b'"
 	t=${NET_TABLE}_b
 	sub=10.$NET_N.128.0/18
 	old=net-10.$NET_N.128.0-18
