@@ -523,6 +523,28 @@ static uint64_t pages_bytes(const char *dir)
 	return n;
 }
 
+int ve_criu_opts(int imgfd, int workfd, const char *log, int cg_mode, vert_error_t *err)
+{
+	if (criu_init_opts() < 0)
+		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "initialize libcriu");
+	criu_set_images_dir_fd(imgfd);
+	criu_set_work_dir_fd(workfd);
+	criu_set_log_file(log);
+	criu_set_log_level(4);
+	criu_set_tcp_established(true);
+	/* nftables, not CRIU's default iptables (not installed, or legacy) */
+	if (criu_set_network_lock(CRIU_NETWORK_LOCK_NFTABLES) < 0)
+		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "set CRIU's network lock");
+	criu_set_file_locks(true);
+	criu_set_ext_unix_sk(false);
+	criu_set_shell_job(false);
+	/* the console: vert holds the pty's master, the VE only the slave */
+	criu_set_orphan_pts_master(true);
+	criu_set_manage_cgroups(true);
+	criu_set_manage_cgroups_mode((enum criu_cg_mode)cg_mode);
+	return 0;
+}
+
 /* Into tmp/sub: a pre-dump (memory only, the VE runs on, its pages
  * tracked from now; ctx NULL) or the final dump, which ctx completes into
  * the image; parent: the previous pre-dump, relative to tmp/sub
@@ -542,12 +564,9 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 	workfd = open(h->run_dir, O_DIRECTORY | O_CLOEXEC);
 	if (imgfd < 0 || workfd < 0)
 		return vert_error_sys(err, "open '%s'", imgfd < 0 ? criu_dir : h->run_dir);
-	if (criu_init_opts() < 0)
-		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "initialize libcriu");
-	criu_set_images_dir_fd(imgfd);
-	criu_set_work_dir_fd(workfd);
-	criu_set_log_file(pre ? "pre-dump.log" : "dump.log");
-	criu_set_log_level(4);
+	if ((r = ve_criu_opts(imgfd, workfd, pre ? "pre-dump.log" : "dump.log", CRIU_CG_MODE_SOFT,
+			      err)) < 0)
+		return r;
 	criu_set_pid(s->pid);
 	criu_set_leave_running(leave);
 	if (pre || parent)
@@ -559,17 +578,6 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 	 * it the pre-copy made */
 	if (parent)
 		criu_set_auto_dedup(true);
-	criu_set_tcp_established(true);
-	/* nftables, not CRIU's default iptables (not installed, or legacy) */
-	if (criu_set_network_lock(CRIU_NETWORK_LOCK_NFTABLES) < 0)
-		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "set CRIU's network lock");
-	criu_set_file_locks(true);
-	criu_set_ext_unix_sk(false);
-	criu_set_shell_job(false);
-	/* the console: vert holds the pty's master, the VE only the slave */
-	criu_set_orphan_pts_master(true);
-	criu_set_manage_cgroups(true);
-	criu_set_manage_cgroups_mode(CRIU_CG_MODE_SOFT);
 	if (on_cgroup2(s->cgroup) && criu_set_freeze_cgroup(s->cgroup) < 0)
 		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the cgroup");
 	if ((!ve_criu_own_netns(h) && (r = set_external_netns(s->pid, err)) < 0) ||

@@ -457,12 +457,10 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 
 	if (imgfd < 0 || workfd < 0)
 		return vert_error_sys(err, "open '%s'", imgfd < 0 ? imgdir : h->run_dir);
-	if (criu_init_opts() < 0)
-		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "initialize libcriu");
-	criu_set_images_dir_fd(imgfd);
-	criu_set_work_dir_fd(workfd);
-	criu_set_log_file("restore.log");
-	criu_set_log_level(4);
+	/* vert made the cgroup with the VE's limits: CRIU's tasks land in it
+	 * because CRIU runs in it; it touches no cgroup itself (IGNORE) */
+	if ((r = ve_criu_opts(imgfd, workfd, "restore.log", CRIU_CG_MODE_IGNORE, err)) < 0)
+		return r;
 	if (criu_set_root(root) < 0)
 		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "tell CRIU the root");
 	if (own_netns && netfd >= 0) {
@@ -477,18 +475,6 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 		goto out;
 	if ((r = add_ext_mounts(im, &h->cfg, net, cgroup, own_netns ? stage : NULL, err)) < 0)
 		goto out;
-	criu_set_tcp_established(true);
-	/* nftables, not CRIU's default iptables (not installed, or legacy) */
-	if (criu_set_network_lock(CRIU_NETWORK_LOCK_NFTABLES) < 0)
-		return vert_error_set(err, ENOMEM, VERT_ERR_RUNTIME, "set CRIU's network lock");
-	criu_set_file_locks(true);
-	criu_set_ext_unix_sk(false);
-	criu_set_shell_job(false);
-	criu_set_orphan_pts_master(true);
-	/* vert made the cgroup with the VE's limits: CRIU's tasks land in it
-	 * because CRIU runs in it; it touches no cgroup itself */
-	criu_set_manage_cgroups(true);
-	criu_set_manage_cgroups_mode(CRIU_CG_MODE_IGNORE);
 	criu_set_notify_cb(restore_notify);
 	if (cgfd >= 0 && write_file_str_at(cgfd, "cgroup.procs", "0") < 0) {
 		r = vert_error_sys(err, "enter the VE's cgroup");
