@@ -24,7 +24,9 @@
  *     takes such an address back when it comes to it (and a requested
  *     address is taken back at once), and no reader counts it;
  *   - an index entry whose claim doesn't name it back is no lease, and
- *     is replaced by the name's next lease.
+ *     is replaced by the name's next lease; by the order below, vert
+ *     never leaves one (it takes a hand edit), so a listing reads only
+ *     the index entry.
  * A new lease makes the claim, then replaces the index entry (a link to
  * the address made under the temporary name .tmp-NAME, renamed over),
  * then removes the claim of the name's previous address, if any: killed
@@ -41,7 +43,8 @@
  * wraps around, so addresses are given out in turn, a released one only
  * when the search comes round to it again; with the subnet far from full
  * that is O(1) tries.  A name's lease is 2 readlinkat()s; a listing
- * (vnet_leases_load) looks up each name it shows, and reads no directory.
+ * (vnet_leases_load) reads no directory, and one index entry for each name
+ * it shows.
  *
  * Power loss: the directory of a claim is fsynced before the index entry
  * is made, and that of the index entry before the lease is returned, so a
@@ -530,7 +533,11 @@ static int ipam_upgrade(struct ipam *m, const char *data_dir, vert_error_t *err)
 
 		vnet_parse_ipv4(old.leases[i + 1], &a); /* checked on load */
 		/* leases.json is the truth: what a conversion killed halfway
-		 * made is right or replaced */
+		 * made is right or replaced (and so is the index entry of a
+		 * name whose claim it replaces) */
+		if (claim_get(m->claims, a, cur) && strcmp(cur, name) != 0 &&
+		    index_get(m->names, cur) == a)
+			unlinkat(m->names, cur, 0);
 		if (!(claim_get(m->claims, a, cur) && strcmp(cur, name) == 0) &&
 		    (r = link_replace(m->claims, name, old.leases[i + 1])) < 0) {
 			r = vert_error_set(err, -r, VERT_ERR_RUNTIME,
@@ -819,7 +826,9 @@ bool vnet_leases_get(const struct vnet_leases *ls, const char *name, char buf[st
 	if (!ls)
 		return false;
 	if (ls->names >= 0) {
-		ip = lease_of(ls->claims, ls->names, name);
+		/* the index entry alone: it always names a claim naming it
+		 * back (the top of the file) */
+		ip = index_get(ls->names, name);
 		if (ip)
 			vnet_format_ipv4(ip, buf);
 		return ip != 0;
