@@ -557,7 +557,7 @@ static int ipam_upgrade(struct ipam *m, const char *data_dir, vert_error_t *err)
 	    (r = sync_dir(m->names, LEASES_DIR "/" NAMES_DIR, m->dir, err)) < 0)
 		goto out;
 	m->doc.ports = TAKE_PTR(old.ports);
-	if (m->doc.ports && (r = ports_save(m, err)) < 0)
+	if (m->doc.ports && m->doc.ports[0] && (r = ports_save(m, err)) < 0)
 		goto out;
 	strv_free(m->doc.ports);
 	m->doc.ports = NULL;
