@@ -39,7 +39,7 @@
  *
  * The search for a free address starts after the subnet's hint (the last
  * address it gave out, a link under a temporary name renamed over, never
- * fsynced: a lost or bogus hint only makes the search start at .2) and
+ * fsynced: a lost or bogus hint only moves where the search starts) and
  * wraps around, so addresses are given out in turn, a released one only
  * when the search comes round to it again; with the subnet far from full
  * that is O(1) tries.  A name's lease is 2 readlinkat()s; a listing
@@ -49,27 +49,29 @@
  * Power loss: the directory of a claim is fsynced before the index entry
  * is made, and that of the index entry before the lease is returned, so a
  * lease a VE was started with survives (on a filesystem that journals its
- * metadata: ext4, xfs, btrfs).  Releases and the removal of a previous
- * claim are not fsynced: lost, they come back as an orphan or a stale
- * index entry, which is not a lease (above).
+ * metadata: ext4, xfs, btrfs).  A release fsyncs the removal of the index
+ * entry (a destroyed VE's lease must not come back); the removal of a
+ * claim that is no lease any more (a release's, a previous address's) is
+ * not fsynced: lost, it comes back as an orphan (above).
  *
  * Port claims stay one small file, rewritten whole (temp, fsync, rename,
  * fsync of the directory): only VEs that publish ports are in it, and it
- * is read only at the start and stop of a VE (O(VEs with ports)).
+ * is read at the start and stop of a VE (O(VEs with ports)), not the
+ * lease: that stays O(1).
  *
  * Upgrade: a state root of an older vert has DATA/net/leases.json
  * ({"leases": {NAME: ADDR}, "ports": {...}}).  The first change under the
- * lock converts it: every lease is made as above (an entry already right
- * is left alone, so a conversion killed halfway is just done again), the
- * ports are written to ports.json, both directories are fsynced, and only
- * then is leases.json removed.  Until then, readers read leases.json.  A
+ * lock (lease, release, port claim) converts it: every lease is made as
+ * above (an entry already right is left alone, a wrong one replaced, so a
+ * conversion killed halfway is just done again), both directories are
+ * fsynced, the ports are written to ports.json, and only then is
+ * leases.json removed (and DATA/net fsynced).  Until then, readers read leases.json.  A
  * leases.json that can't be read is refused and left as it is: its leases
  * would otherwise be handed out again.
  *
  * A lease belongs to the VE (it survives restarts) and goes away with it
  * (vnet_release); a port claim lives while the VE's network is up.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
