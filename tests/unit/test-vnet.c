@@ -706,15 +706,86 @@ static void test_ipam_upgrade(void **state)
 	fs_rm_rf(d);
 }
 
+/* 20 first leases at once in a state root with a leases.json: converted
+ * once, the old leases kept, the new ones distinct and none of theirs. */
+static void test_ipam_upgrade_parallel(void **state)
+{
+	_cleanup_free_ char *d = tmpdir();
+	_cleanup_free_ char *net = xasprintf("%s/net", d);
+	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", d);
+	_cleanup_free_ char *doc = xstrdup("{\"leases\":{");
+	uint32_t seen[30];
+	pid_t pids[20];
+	int pfd[2];
+	(void)state;
+
+	for (int i = 0; i < 10; i++) {
+		char *t =
+			xasprintf("%s%s\"old%d\":\"10.88.0.%d\"", doc, i ? "," : "", i, 2 + 3 * i);
+		free(doc);
+		doc = t;
+		seen[i] = 0x0a580002 + 3 * (uint32_t)i;
+	}
+	{
+		char *t = xasprintf("%s}}", doc);
+		free(doc);
+		doc = t;
+	}
+	assert_int_equal(mkdir(net, 0700), 0);
+	put_file(path, doc);
+	assert_int_equal(pipe(pfd), 0);
+	for (int i = 0; i < 20; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			char name[16];
+			uint32_t a;
+			close(pfd[0]);
+			snprintf(name, sizeof(name), "new%d", i);
+			if (vnet_ipam_lease(d, name, 0x0a580000, 16, 0, &a, NULL, NULL) < 0)
+				_exit(1);
+			_exit(write(pfd[1], &a, sizeof(a)) != sizeof(a));
+		}
+	}
+	close(pfd[1]);
+	for (int i = 0; i < 20; i++) {
+		int st;
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	for (int i = 10; i < 30; i++) {
+		assert_int_equal(read(pfd[0], &seen[i], sizeof(seen[i])), sizeof(seen[i]));
+		for (int j = 0; j < i; j++)
+			assert_int_not_equal(seen[j], seen[i]);
+	}
+	close(pfd[0]);
+	assert_int_equal(access(path, F_OK), -1);
+	for (int i = 0; i < 10; i++) {
+		char name[16];
+		uint32_t a;
+		snprintf(name, sizeof(name), "old%d", i);
+		assert_int_equal(vnet_ipam_lookup(d, name, &a), 0);
+		assert_int_equal(a, seen[i]);
+	}
+	fs_rm_rf(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ipv4),	      cmocka_unit_test(test_cidr),
-		cmocka_unit_test(test_publish),	      cmocka_unit_test(test_mac_ifname),
-		cmocka_unit_test(test_netconf),	      cmocka_unit_test(test_config_check),
-		cmocka_unit_test(test_ipam),	      cmocka_unit_test(test_ipam_corrupt),
-		cmocka_unit_test(test_ipam_parallel), cmocka_unit_test(test_ipam_leftovers),
-		cmocka_unit_test(test_ipam_killed),   cmocka_unit_test(test_ipam_upgrade),
+		cmocka_unit_test(test_ipv4),
+		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_publish),
+		cmocka_unit_test(test_mac_ifname),
+		cmocka_unit_test(test_netconf),
+		cmocka_unit_test(test_config_check),
+		cmocka_unit_test(test_ipam),
+		cmocka_unit_test(test_ipam_corrupt),
+		cmocka_unit_test(test_ipam_parallel),
+		cmocka_unit_test(test_ipam_leftovers),
+		cmocka_unit_test(test_ipam_killed),
+		cmocka_unit_test(test_ipam_upgrade),
+		cmocka_unit_test(test_ipam_upgrade_parallel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
