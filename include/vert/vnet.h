@@ -32,7 +32,7 @@
 
 /* Where state lives (the VE layer's data and runtime roots). */
 struct vnet_paths {
-	const char *data; /* network.json, net/leases.json */
+	const char *data; /* network.json, net/leases.d/ */
 	const char *run;  /* net/NAME.json, net/NAME/{hosts,resolv.conf,hostname} */
 	bool rootless;	  /* not real root in the initial user namespace */
 };
@@ -168,10 +168,11 @@ void vnet_netconf_defaults(struct vnet_netconf *nc);
 int vnet_netconf_load(const char *data_dir, struct vnet_netconf *nc, vert_error_t *err);
 int vnet_netconf_parse(const char *json, struct vnet_netconf *nc, vert_error_t *err);
 
-/* ---- address leases (DATA/net/leases.json, under DATA/net/ipam.lock) ---- */
+/* ---- address leases (DATA/net/leases.d/, under DATA/net/ipam.lock) ---- */
 
 /* Lease an address in subnet/prefix for name: its existing lease in that
- * subnet, the requested one (0: any) if free, or the lowest free one.
+ * subnet, the requested one (0: any) if free, or the next free one after
+ * the last address given out in that subnet (wrapping round; ipam.c).
  * .0, the broadcast address and the gateway (.1) are never given out.
  * *ret_new says whether the lease was made now. */
 int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int prefix,
@@ -180,12 +181,14 @@ int vnet_ipam_release(const char *data_dir, const char *name, vert_error_t *err)
 /* The address leased to name in any subnet (0 if none). */
 int vnet_ipam_lookup(const char *data_dir, const char *name, uint32_t *ret);
 
-/* Every lease, read once (for listings of many VEs); NULL when none. */
+/* The leases, for listings of many VEs (each name looked up in O(1));
+ * NULL when there are none. */
 struct vnet_leases;
 struct vnet_leases *vnet_leases_load(const char *data_dir);
 bool vnet_leases_get(const struct vnet_leases *ls, const char *name, char buf[static 16]);
 void vnet_leases_free(struct vnet_leases *ls);
-/* A leases.json document (found at where): strict, every lease an IPv4 address. */
+/* A leases.json document of an older vert (found at where): strict,
+ * every lease an IPv4 address. */
 struct json_object;
 int vnet_leases_parse(struct json_object *o, const char *where, struct vnet_leases **ret,
 		      vert_error_t *err);

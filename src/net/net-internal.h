@@ -69,7 +69,7 @@ int vnet_port_free(const struct vnet_port *p, vert_error_t *err);
  * outside bridge and routed (vnet-check.c). */
 int vnet_mode_check(enum vnet_mode m, const struct vnet_config *c, size_t n_ports,
 		    vert_error_t *err);
-/* Who else holds addr / a claim of the port in leases.json (1, *ret: the
+/* Who else holds addr (a lease) / a claim of the port (1, *ret: the
  * VE; 0: nobody); own: whether name itself holds a claim of the port.
  * Read only, no lock: a check, not an allocation. */
 int vnet_ipam_holder(const char *data_dir, const char *name, uint32_t addr, char **ret);

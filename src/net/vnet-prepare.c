@@ -5,11 +5,11 @@
  * Order; vnet_teardown (plus vnet_release for a new lease) undoes any
  * prefix of it, finding each piece by the VE's name:
  *   1. the bridge, on first use (shared: never removed), ip_forward
- *   2. the address lease (DATA/net/leases.json, by name)
+ *   2. the address lease (DATA/net/leases.d/, by name)
  *   3. /etc/hosts, /etc/resolv.conf, /etc/hostname (RUN/net/NAME/)
  *   4. the record RUN/net/NAME.json (mode, nft table, host veth name),
  *      written before vnet_attach makes the links and rules it names
- *   5. published-port claims (leases.json, by name)
+ *   5. published-port claims (DATA/net/ports.json, by name)
  * The record comes before the claims: a claim whose holder has no record
  * (or a dead one) is stale and taken over, so a claim must never exist
  * without its record, and a VE without a record holds no claim.
@@ -125,7 +125,7 @@ static bool bridge_owner_gone(const char *root, const char *bridge)
 	return gone;
 }
 
-/* Leases live in a state root (DATA/net/leases.json): two roots on one
+/* Leases live in a state root (DATA/net/leases.d/): two roots on one
  * bridge would hand out the same addresses.  So a bridge serves one
  * state root, which it names in its alias (host-wide, as long as the
  * bridge lives, and shown by `ip link`); another root is refused while

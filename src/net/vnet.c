@@ -408,10 +408,10 @@ int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *er
 
 int vnet_release(const struct vnet_paths *p, const char *name, vert_error_t *err)
 {
-	_cleanup_free_ char *leases = xasprintf("%s/net/leases.json", p->data);
+	_cleanup_free_ char *lock = xasprintf("%s/net/ipam.lock", p->data);
 	int r;
 
-	if (access(leases, F_OK) < 0)
+	if (access(lock, F_OK) < 0)
 		return 0; /* never leased anything (rootless, --net none) */
 	r = vnet_ipam_release(p->data, name, err);
 	if (r < 0)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the runtime state files whoever owns the state dirs can edit:
  * a VE's state.json and last.json, template.json, a network record
- * (run/net/NAME.json) and the leases (net/leases.json).  One input goes
+ * (run/net/NAME.json) and the leases.json of an older vert (net/, read
+ * until the first change converts it).  One input goes
  * through every reader: each must accept or refuse it with a message. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -412,10 +412,47 @@ while True:
 	run vert run --name keeper mini -- sh -c 'ip -4 -o addr show eth0'
 	assert_success
 	ip1=$(grep -o "10\.$NET_N\.0\.[0-9]*" <<<"$output")
-	grep -q "\"keeper\":\"$ip1\"" <(tr -d ' \n' <"$TEST_ROOT/net/leases.json")
+	# the claim of the address and the name's index entry
+	[ "$(readlink "$TEST_ROOT/net/leases.d/$ip1")" = keeper ]
+	[ "$(readlink "$TEST_ROOT/net/leases.d/by-name/keeper")" = "$ip1" ]
 	run -127 vert run --rm --name failing mini -- /no/such/cmd
-	run grep -c failing "$TEST_ROOT/net/leases.json"
-	assert_output 0
+	[ ! -L "$TEST_ROOT/net/leases.d/by-name/failing" ]
+	run find "$TEST_ROOT/net/leases.d" -maxdepth 1 -lname failing
+	assert_output ""
+}
+
+@test "a state root of an older vert (one leases.json) keeps its leases: read as it is, converted by the first change" {
+	vert create up1 --template mini
+	vert start up1
+	ip1=$(vert inspect up1 | jq -r .ip)
+	[ -n "$ip1" ] && [ "$ip1" != null ]
+	vert stop up1
+	# the layout of an older vert: every lease there is, plus one of a
+	# VE made by hand, in one file
+	leases=$(cd "$TEST_ROOT/net/leases.d/by-name" && for n in *; do printf '"%s": "%s", ' "$n" "$(readlink "$n")"; done)
+	printf '{"leases": {%s"old1": "%s"}, "ports": {}}\n' "$leases" "$(ve_ip 61)" >"$TEST_ROOT/net/leases.json"
+	rm -rf "$TEST_ROOT/net/leases.d"
+	# old1 is no VE: its lease goes with the test, however it ends
+	on_teardown "rm -f '$TEST_ROOT/net/leases.d/by-name/old1' '$TEST_ROOT/net/leases.d/$(ve_ip 61)'"
+	run vert ps -a --json
+	echo "$output" | jq -e --arg ip "$ip1" '.[] | select(.name=="up1") | .ip == $ip'
+	run vert run --rm --ip "$(ve_ip 61)" mini -- true
+	assert_failure
+	assert_output --partial "address $(ve_ip 61) is already in use by VE 'old1'"
+	# a new lease converts: not an address of the file
+	run vert run --rm mini -- ip -4 -o addr show eth0
+	assert_success
+	refute_output --partial "$ip1/"
+	refute_output --partial "$(ve_ip 61)/"
+	[ ! -e "$TEST_ROOT/net/leases.json" ]
+	[ "$(readlink "$TEST_ROOT/net/leases.d/$(ve_ip 61)")" = old1 ]
+	vert start up1
+	[ "$(vert inspect up1 | jq -r .ip)" = "$ip1" ]
+	run vert exec up1 -- ip -4 -o addr show eth0
+	assert_output --partial "$ip1/"
+	vert destroy --force up1
+	[ ! -L "$TEST_ROOT/net/leases.d/by-name/up1" ]
+	[ ! -L "$TEST_ROOT/net/leases.d/$ip1" ]
 }
 
 @test "50 VEs in parallel get 50 distinct addresses" {
@@ -615,8 +652,8 @@ published() { nft list table inet "$NET_TABLE" 2>/dev/null | grep -o "dport $1 "
 	assert_output --partial "bridge '$NET_BRIDGE' is in use by the state root '$own', which leases its addresses"
 	run "$VERT_BIN" --root "$root2" run --rm --ip "$(ve_ip 40)" mini -- true
 	assert_failure 125
-	run cat "$root2/net/leases.json"
-	refute_output --partial '"10.'
+	run ls -A "$root2/net/leases.d"
+	refute_output --partial '10.'
 	run vert run --rm mini -- true
 	assert_success
 	# a bridge whose state root is gone serves the next root

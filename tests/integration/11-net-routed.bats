@@ -92,11 +92,11 @@ setup() {
 	on_teardown "ip link del $dummy 2>/dev/null"
 	ip link add "$dummy" type veth peer name "${dummy}p"
 	ip link set "$dummy" up
-	ip route add "10.$NET_N.64.96/28" dev "$dummy"
+	ip route add "10.$NET_N.96.96/28" dev "$dummy"
 	before=$(net_snapshot)
 	run vert run --rm --net routed --ip "$(ve_routed_ip 100)" mini -- true
 	assert_failure 125
-	assert_output --partial "overlaps the host route 10.$NET_N.64.96/28 dev $dummy"
+	assert_output --partial "overlaps the host route 10.$NET_N.96.96/28 dev $dummy"
 	assert_output --partial "traffic for $(ve_routed_ip 100)"
 	snapshot_is "$before"
 	# an address outside that route is the VE's alone

@@ -37,11 +37,13 @@ ve_kill() {
 	rm -f "$BATS_TEST_TMPDIR/$1.pid"
 }
 
-# Addresses in this file's subnets: ve_ip 10 -> 10.N.0.10.
-ve_ip() { echo "10.$NET_N.0.$1"; }
-ve_routed_ip() { echo "10.$NET_N.64.$1"; }
-# the IPv6 address is the prefix + the IPv4 address: ...::a<N>:<X>
-ve_ip6() { printf '%s::a%02x:%x\n' "${NET_SUBNET6%%::/64}" "$NET_N" "$1"; }
+# Fixed addresses in this file's subnets: ve_ip 10 -> 10.N.32.10.  Away
+# from the start of the subnets: automatic leases go up from .0.2 (the
+# next free one after the last given out), so over a file they pass .0.X.
+ve_ip() { echo "10.$NET_N.32.$1"; }
+ve_routed_ip() { echo "10.$NET_N.96.$1"; }
+# the IPv6 address is the prefix + the IPv4 address: ...::a<N>:20<X>
+ve_ip6() { printf '%s::a%02x:%x\n' "${NET_SUBNET6%%::/64}" "$NET_N" $((0x2000 + $1)); }
 
 # A TCP port for this test file (host side), away from common services.
 test_port() { echo $((20000 + ($$ + ${1:-0}) % 20000)); }
@@ -56,7 +58,7 @@ net_snapshot() {
 	routes=$(ip -4 route show proto 86 2>/dev/null | grep -c "^10\.$NET_N\." || true)
 	rules=$(nft list table inet "$NET_TABLE" 2>/dev/null | grep -c 'comment "vert:' || true)
 	chains=$(nft_list_netdev "$NET_TABLE" 2>/dev/null | grep -c 'chain ' || true)
-	leases=$(grep -c '"10\.' "$TEST_ROOT/net/leases.json" 2>/dev/null || true)
+	leases=$(ls "$TEST_ROOT/net/leases.d/by-name" 2>/dev/null | wc -l)
 	recs=$(ls "$TEST_ROOT/run/net" 2>/dev/null | wc -l)
 	echo "ports=$ports routes=$routes rules=$rules chains=$chains leases=${leases:-0} records=$recs"
 }

@@ -9,8 +9,10 @@
 #include <json-c/json.h>
 #include <net/if.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 
+#include "../../src/net/net-internal.h"
 #include "vert/fs.h"
 #include "vert/util.h"
 #include "vert/vnet.h"
@@ -319,23 +321,52 @@ static void test_ipam(void **state)
 	vert_error_clear(&e);
 	assert_int_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a580063, &c, &fresh, &e), 0);
 	assert_int_equal(c, 0x0a580063);
-	/* freed addresses are reused, lowest first */
+	/* a freed address is not given out again until the search (which
+	 * goes on after the last address it gave) comes round to it */
 	assert_int_equal(vnet_ipam_release(d, "a", &e), 0);
 	assert_int_equal(vnet_ipam_lookup(d, "a", &c), -ENOENT);
 	assert_int_equal(vnet_ipam_lease(d, "d", subnet, 16, 0, &c, &fresh, &e), 0);
-	assert_int_equal(c, 0x0a580002);
+	assert_int_equal(c, 0x0a580004);
+	assert_true(fresh);
 	assert_int_equal(vnet_ipam_lookup(d, "d", &c), 0);
+	assert_int_equal(c, 0x0a580004);
+	/* a requested address: its own, or a free one; moving frees the old */
+	assert_int_equal(vnet_ipam_lease(d, "d", subnet, 16, 0x0a580004, &c, &fresh, &e), 0);
+	assert_false(fresh);
+	assert_int_equal(vnet_ipam_lease(d, "d", subnet, 16, 0x0a580002, &c, &fresh, &e), 0);
 	assert_int_equal(c, 0x0a580002);
+	assert_true(fresh);
+	assert_int_equal(vnet_ipam_lease(d, "e", subnet, 16, 0x0a580004, &c, &fresh, &e), 0);
+	/* another subnet (network.json changed): a new lease there */
+	assert_int_equal(vnet_ipam_lease(d, "d", 0x0a590000, 16, 0, &c, &fresh, &e), 0);
+	assert_int_equal(c, 0x0a590002);
+	assert_true(fresh);
+	assert_int_equal(vnet_ipam_lease(d, "x", subnet, 16, 0x0a580002, &c, &fresh, &e), 0);
+	/* a /29 (.2 to .6): the search wraps round to a freed address */
+	for (int i = 0; i < 5; i++) {
+		char n[8];
+		snprintf(n, sizeof(n), "w%d", i);
+		assert_int_equal(vnet_ipam_lease(d, n, 0xc0a80100, 29, 0, &c, &fresh, &e), 0);
+		assert_int_equal(c, 0xc0a80102 + (uint32_t)i);
+	}
+	assert_int_not_equal(vnet_ipam_lease(d, "w5", 0xc0a80100, 29, 0, &c, &fresh, &e), 0);
+	assert_non_null(strstr(e.msg, "no free address left in 192.168.1.0/29"));
+	vert_error_clear(&e);
+	assert_int_equal(vnet_ipam_release(d, "w2", &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "w5", 0xc0a80100, 29, 0, &c, &fresh, &e), 0);
+	assert_int_equal(c, 0xc0a80104);
 	/* a full /30: .1 gateway, .2 the only one */
 	assert_int_equal(vnet_ipam_lease(d, "s1", 0xc0a80000, 30, 0, &c, &fresh, &e), 0);
 	assert_int_equal(c, 0xc0a80002);
 	assert_int_not_equal(vnet_ipam_lease(d, "s2", 0xc0a80000, 30, 0, &c, &fresh, &e), 0);
 	assert_non_null(strstr(e.msg, "no free address"));
 	vert_error_clear(&e);
+	/* not a name an entry can have */
+	assert_int_not_equal(vnet_ipam_lease(d, "../x", subnet, 16, 0, &c, &fresh, &e), 0);
+	vert_error_clear(&e);
 	fs_rm_rf(d);
 }
 
-/* 50 processes lease at once: 50 distinct addresses. */
 static void put_file(const char *path, const char *txt)
 {
 	FILE *f = fopen(path, "w");
@@ -386,10 +417,11 @@ static void test_ipam_corrupt(void **state)
 	assert_string_equal(
 		buf, "{\"leases\":{\"a\":\"10.88.0.2\"},\"ports\":{\"tcp:0.0.0.0:80:80\":1}}");
 
-	/* a good one: read, and written back in the same shape */
+	/* a good one: converted, and gone */
 	put_file(path, "{\"leases\":{\"a\":\"10.88.0.2\"},\"ports\":{}}");
 	assert_int_equal(vnet_ipam_lease(d, "b", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
 	assert_int_equal(a, 0x0a580003);
+	assert_int_equal(access(path, F_OK), -1);
 	ls = vnet_leases_load(d);
 	assert_non_null(ls);
 	assert_true(vnet_leases_get(ls, "a", ip));
@@ -406,57 +438,354 @@ static void test_ipam_corrupt(void **state)
 	fs_rm_rf(d);
 }
 
+/* 50 processes lease at once: 50 distinct addresses, each the lease the
+ * state root has for that name. */
 static void test_ipam_parallel(void **state)
 {
 	_cleanup_free_ char *d = tmpdir();
-	_cleanup_free_ char *path = NULL, *buf = NULL;
-	struct json_object *o, *l;
 	pid_t pids[50];
 	uint32_t seen[50];
-	size_t n = 0;
+	int pfd[2];
 	(void)state;
+	assert_int_equal(pipe(pfd), 0);
 	for (int i = 0; i < 50; i++) {
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
+			uint32_t msg[2] = { (uint32_t)i, 0 };
 			char name[16];
-			uint32_t a;
+			close(pfd[0]);
 			snprintf(name, sizeof(name), "ve%d", i);
-			_exit(vnet_ipam_lease(d, name, 0x0a580000, 16, 0, &a, NULL, NULL) < 0);
+			if (vnet_ipam_lease(d, name, 0x0a580000, 16, 0, &msg[1], NULL, NULL) < 0)
+				_exit(1);
+			_exit(write(pfd[1], msg, sizeof(msg)) != sizeof(msg));
 		}
 	}
+	close(pfd[1]);
 	for (int i = 0; i < 50; i++) {
 		int st;
 		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
 		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
-	path = xasprintf("%s/net/leases.json", d);
-	assert_int_equal(read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL), 0);
-	o = json_tokener_parse(buf);
-	assert_non_null(o);
-	assert_true(json_object_object_get_ex(o, "leases", &l));
-	json_object_object_foreach(l, k, v)
-	{
-		uint32_t a;
-		(void)k;
-		assert_int_equal(vnet_parse_ipv4(json_object_get_string(v), &a), 0);
-		for (size_t j = 0; j < n; j++)
-			assert_int_not_equal(seen[j], a);
-		seen[n++] = a;
+	for (int i = 0; i < 50; i++) {
+		uint32_t msg[2], a;
+		char name[16];
+		assert_int_equal(read(pfd[0], msg, sizeof(msg)), sizeof(msg));
+		for (int j = 0; j < i; j++)
+			assert_int_not_equal(seen[j], msg[1]);
+		seen[i] = msg[1];
+		snprintf(name, sizeof(name), "ve%u", msg[0]);
+		assert_int_equal(vnet_ipam_lookup(d, name, &a), 0);
+		assert_int_equal(a, msg[1]);
 	}
-	assert_int_equal(n, 50);
-	json_object_put(o);
+	close(pfd[0]);
+	fs_rm_rf(d);
+}
+
+static void put_link(const char *d, const char *rel, const char *target)
+{
+	_cleanup_free_ char *p = xasprintf("%s/net/leases.d/%s", d, rel);
+	assert_int_equal(symlink(target, p), 0);
+}
+
+static bool has_entry(const char *d, const char *rel)
+{
+	_cleanup_free_ char *p = xasprintf("%s/net/leases.d/%s", d, rel);
+	struct stat st;
+	return lstat(p, &st) == 0;
+}
+
+/* What a vert killed in the middle of a lease or release leaves: no lease
+ * for anyone, and it costs no address for good. */
+static void test_ipam_leftovers(void **state)
+{
+	_cleanup_free_ char *d = tmpdir();
+	_cleanup_free_ char *holder = NULL;
+	vert_error_t e = VERT_ERROR_INIT;
+	struct vnet_leases *ls;
+	uint32_t a, sub = 0x0a580000;
+	char ip[16];
+	bool fresh;
+	(void)state;
+	assert_int_equal(vnet_ipam_lease(d, "a", sub, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(a, 0x0a580002);
+	/* killed after the claim (of someone else's, and of a's own next
+	 * address): orphans; before the index rename: a .tmp- entry */
+	put_link(d, "10.88.0.3", "ghost");
+	put_link(d, "10.88.0.4", "a");
+	put_link(d, "10.88.0.9", "gone");
+	put_link(d, "by-name/.tmp-b", "10.88.0.3");
+	/* an index entry alone (vert leaves none: a hand edit) */
+	put_link(d, "by-name/z", "10.88.0.7");
+	/* a claim naming what can't be a VE */
+	put_link(d, "10.88.0.5", "../../x");
+
+	assert_int_equal(vnet_ipam_lookup(d, "ghost", &a), -ENOENT);
+	assert_int_equal(vnet_ipam_lookup(d, "z", &a), -ENOENT);
+	assert_int_equal(vnet_ipam_lookup(d, "a", &a), 0);
+	assert_int_equal(a, 0x0a580002);
+	assert_int_equal(vnet_ipam_holder(d, "q", 0x0a580003, &holder), 0);
+	assert_int_equal(vnet_ipam_holder(d, "q", 0x0a580002, &holder), 1);
+	assert_string_equal(holder, "a");
+	ls = vnet_leases_load(d);
+	assert_non_null(ls);
+	assert_true(vnet_leases_get(ls, "a", ip));
+	assert_false(vnet_leases_get(ls, "ghost", ip));
+	assert_false(vnet_leases_get(ls, ".tmp-b", ip));
+	vnet_leases_free(ls);
+
+	/* the search takes the orphans back in turn */
+	assert_int_equal(vnet_ipam_lease(d, "b", sub, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(a, 0x0a580003);
+	assert_false(has_entry(d, "by-name/.tmp-b"));
+	assert_int_equal(vnet_ipam_lease(d, "c", sub, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(a, 0x0a580004);
+	assert_int_equal(vnet_ipam_lease(d, "f", sub, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(a, 0x0a580005);
+	/* a requested address held by an orphan: taken back at once */
+	assert_int_equal(vnet_ipam_lease(d, "g", sub, 16, 0x0a580009, &a, &fresh, &e), 0);
+	/* the lone index entry is replaced by the name's next lease */
+	assert_int_equal(vnet_ipam_lease(d, "z", sub, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(a, 0x0a580006);
+	assert_true(fresh);
+	assert_int_equal(vnet_ipam_lookup(d, "a", &a), 0);
+	assert_int_equal(a, 0x0a580002);
+	/* a release removes a .tmp- entry a killed lease left */
+	put_link(d, "by-name/.tmp-c", "10.88.0.20");
+	assert_int_equal(vnet_ipam_release(d, "c", &e), 0);
+	assert_false(has_entry(d, "by-name/.tmp-c"));
+	assert_false(has_entry(d, "by-name/c"));
+	assert_false(has_entry(d, "10.88.0.4"));
+	fs_rm_rf(d);
+}
+
+/* SIGKILL at any point of leases and releases: afterwards every address
+ * of a /27 can still be leased, to distinct names. */
+static void test_ipam_killed(void **state)
+{
+	_cleanup_free_ char *d = tmpdir();
+	vert_error_t e = VERT_ERROR_INIT;
+	uint32_t sub = 0x0a580000, seen[29];
+	(void)state;
+	for (int round = 0; round < 40; round++) {
+		char c;
+		int pfd[2], st, want = 1 + (int)((unsigned)rand() % 120);
+		pid_t pid;
+		assert_int_equal(pipe(pfd), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(pfd[0]);
+			for (unsigned i = 0;; i++) {
+				char name[8];
+				uint32_t a;
+				snprintf(name, sizeof(name), "k%u", i % 20);
+				if (i % 3 == 2)
+					vnet_ipam_release(d, name, NULL);
+				else
+					vnet_ipam_lease(d, name, sub, 27, 0, &a, NULL, NULL);
+				if (write(pfd[1], "x", 1) != 1)
+					_exit(1);
+			}
+		}
+		close(pfd[1]);
+		for (int i = 0; i < want; i++)
+			assert_int_equal(read(pfd[0], &c, 1), 1);
+		/* anywhere in its next operation */
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		close(pfd[0]);
+		for (int i = 0; i < 20; i++) {
+			char name[8];
+			snprintf(name, sizeof(name), "k%d", i);
+			assert_int_equal(vnet_ipam_release(d, name, &e), 0);
+		}
+		for (int i = 0; i < 29; i++) {
+			char name[8];
+			snprintf(name, sizeof(name), "n%d", i);
+			assert_int_equal(vnet_ipam_lease(d, name, sub, 27, 0, &seen[i], NULL, &e),
+					 0);
+			for (int j = 0; j < i; j++)
+				assert_int_not_equal(seen[j], seen[i]);
+		}
+		for (int i = 0; i < 29; i++) {
+			char name[8];
+			snprintf(name, sizeof(name), "n%d", i);
+			assert_int_equal(vnet_ipam_release(d, name, &e), 0);
+		}
+	}
+	fs_rm_rf(d);
+}
+
+/* An older state root's leases.json: read as it is until the first
+ * change, which converts it; a conversion killed halfway is done again;
+ * one that can't be converted is left alone. */
+static void test_ipam_upgrade(void **state)
+{
+	_cleanup_free_ char *d = tmpdir();
+	_cleanup_free_ char *net = xasprintf("%s/net", d);
+	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", d);
+	_cleanup_free_ char *dir = xasprintf("%s/net/leases.d", d);
+	_cleanup_free_ char *names = xasprintf("%s/net/leases.d/by-name", d);
+	_cleanup_free_ char *holder = NULL, *buf = NULL;
+	const char *doc = "{\"leases\":{\"a\":\"10.88.0.2\",\"b\":\"10.88.0.7\"},"
+			  "\"ports\":{\"tcp:0.0.0.0:8080:80\":\"a\"}}";
+	struct vnet_port p = { .proto = IPPROTO_TCP, .host_port = 8080, .ve_port = 80 };
+	vert_error_t e = VERT_ERROR_INIT;
+	struct vnet_leases *ls;
+	uint32_t a;
+	char ip[16];
+	bool fresh;
+	(void)state;
+
+	assert_int_equal(mkdir(net, 0700), 0);
+	put_file(path, doc);
+	/* read before any change */
+	assert_int_equal(vnet_ipam_lookup(d, "b", &a), 0);
+	assert_int_equal(a, 0x0a580007);
+	assert_int_equal(vnet_ipam_holder(d, "c", 0x0a580002, &holder), 1);
+	assert_string_equal(holder, "a");
+	free(holder);
+	assert_int_equal(vnet_ipam_port_holder(d, "c", &p, false, &holder), 1);
+	assert_string_equal(holder, "a");
+	free(holder);
+	ls = vnet_leases_load(d);
+	assert_true(vnet_leases_get(ls, "b", ip));
+	assert_string_equal(ip, "10.88.0.7");
+	vnet_leases_free(ls);
+
+	/* killed halfway before: one claim made, one wrong, a stray index */
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(mkdir(names, 0700), 0);
+	put_link(d, "10.88.0.2", "a");
+	put_link(d, "10.88.0.7", "zz");
+	put_link(d, "by-name/zz", "10.88.0.7");
+	assert_int_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_true(fresh);
+	assert_true(a != 0x0a580002 && a != 0x0a580007);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(vnet_ipam_lookup(d, "a", &a), 0);
+	assert_int_equal(a, 0x0a580002);
+	assert_int_equal(vnet_ipam_lookup(d, "b", &a), 0);
+	assert_int_equal(a, 0x0a580007);
+	assert_int_equal(vnet_ipam_lookup(d, "zz", &a), -ENOENT);
+	assert_false(has_entry(d, "by-name/zz"));
+	ls = vnet_leases_load(d);
+	assert_false(vnet_leases_get(ls, "zz", ip));
+	assert_true(vnet_leases_get(ls, "b", ip));
+	assert_string_equal(ip, "10.88.0.7");
+	vnet_leases_free(ls);
+	assert_int_equal(vnet_ipam_lease(d, "a", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(a, 0x0a580002);
+	assert_false(fresh);
+	/* the port claim moved to ports.json */
+	assert_int_equal(vnet_ipam_port_holder(d, "c", &p, false, &holder), 1);
+	assert_string_equal(holder, "a");
+	free(holder);
+	holder = NULL;
+	assert_int_equal(vnet_ipam_unclaim_ports(d, "a", &e), 0);
+	assert_int_equal(vnet_ipam_port_holder(d, "c", &p, false, &holder), 0);
+
+	/* the same file again (a conversion killed before its unlink was
+	 * durable): the same leases, nothing given twice */
+	put_file(path, doc);
+	assert_int_equal(vnet_ipam_release(d, "c", &e), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(vnet_ipam_lookup(d, "a", &a), 0);
+	assert_int_equal(a, 0x0a580002);
+	assert_int_equal(vnet_ipam_lookup(d, "b", &a), 0);
+	assert_int_equal(a, 0x0a580007);
+
+	/* an address twice: refused, the file left as it is */
+	put_file(path, "{\"leases\":{\"p\":\"10.88.0.9\",\"q\":\"10.88.0.9\"}}");
+	assert_int_not_equal(vnet_ipam_lease(d, "r", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_non_null(strstr(e.msg, "10.88.0.9 is leased to both 'p' and 'q'"));
+	vert_error_clear(&e);
+	assert_int_equal(read_file_at(AT_FDCWD, path, 4096, &buf, NULL), 0);
+	assert_non_null(strstr(buf, "\"q\""));
+	fs_rm_rf(d);
+}
+
+/* 20 first leases at once in a state root with a leases.json: converted
+ * once, the old leases kept, the new ones distinct and none of theirs. */
+static void test_ipam_upgrade_parallel(void **state)
+{
+	_cleanup_free_ char *d = tmpdir();
+	_cleanup_free_ char *net = xasprintf("%s/net", d);
+	_cleanup_free_ char *path = xasprintf("%s/net/leases.json", d);
+	_cleanup_free_ char *doc = xstrdup("{\"leases\":{");
+	uint32_t seen[30];
+	pid_t pids[20];
+	int pfd[2];
+	(void)state;
+
+	for (int i = 0; i < 10; i++) {
+		char *t =
+			xasprintf("%s%s\"old%d\":\"10.88.0.%d\"", doc, i ? "," : "", i, 2 + 3 * i);
+		free(doc);
+		doc = t;
+		seen[i] = 0x0a580002 + 3 * (uint32_t)i;
+	}
+	{
+		char *t = xasprintf("%s}}", doc);
+		free(doc);
+		doc = t;
+	}
+	assert_int_equal(mkdir(net, 0700), 0);
+	put_file(path, doc);
+	assert_int_equal(pipe(pfd), 0);
+	for (int i = 0; i < 20; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			char name[16];
+			uint32_t a;
+			close(pfd[0]);
+			snprintf(name, sizeof(name), "new%d", i);
+			if (vnet_ipam_lease(d, name, 0x0a580000, 16, 0, &a, NULL, NULL) < 0)
+				_exit(1);
+			_exit(write(pfd[1], &a, sizeof(a)) != sizeof(a));
+		}
+	}
+	close(pfd[1]);
+	for (int i = 0; i < 20; i++) {
+		int st;
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	for (int i = 10; i < 30; i++) {
+		assert_int_equal(read(pfd[0], &seen[i], sizeof(seen[i])), sizeof(seen[i]));
+		for (int j = 0; j < i; j++)
+			assert_int_not_equal(seen[j], seen[i]);
+	}
+	close(pfd[0]);
+	assert_int_equal(access(path, F_OK), -1);
+	for (int i = 0; i < 10; i++) {
+		char name[16];
+		uint32_t a;
+		snprintf(name, sizeof(name), "old%d", i);
+		assert_int_equal(vnet_ipam_lookup(d, name, &a), 0);
+		assert_int_equal(a, seen[i]);
+	}
 	fs_rm_rf(d);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ipv4),	      cmocka_unit_test(test_cidr),
-		cmocka_unit_test(test_publish),	      cmocka_unit_test(test_mac_ifname),
-		cmocka_unit_test(test_netconf),	      cmocka_unit_test(test_config_check),
-		cmocka_unit_test(test_ipam),	      cmocka_unit_test(test_ipam_corrupt),
+		cmocka_unit_test(test_ipv4),
+		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_publish),
+		cmocka_unit_test(test_mac_ifname),
+		cmocka_unit_test(test_netconf),
+		cmocka_unit_test(test_config_check),
+		cmocka_unit_test(test_ipam),
+		cmocka_unit_test(test_ipam_corrupt),
 		cmocka_unit_test(test_ipam_parallel),
+		cmocka_unit_test(test_ipam_leftovers),
+		cmocka_unit_test(test_ipam_killed),
+		cmocka_unit_test(test_ipam_upgrade),
+		cmocka_unit_test(test_ipam_upgrade_parallel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

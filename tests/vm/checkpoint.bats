@@ -413,8 +413,7 @@ nothing_left_here() {
 	run ruleset_of 1
 	refute_output --partial "vert:$2"
 	refute_output --partial "ve-$2"
-	run cat "$R/net/leases.json"
-	refute_output --partial "\"$1\""
+	[ ! -L "$R/net/leases.d/by-name/$1" ]
 	no_stage_left
 }
 
