@@ -388,6 +388,11 @@ struct ve_migrate_opts {
 };
 struct ve_migrate_result {
 	uint64_t freeze_ns, total_ns, bytes;
+	/* the freeze's parts: the final dump (to the VE stopped here), its
+	 * send, the target's restore */
+	uint64_t dump_ns, send_ns, restore_ns;
+	/* pages of the last pre-dump and of the final dump */
+	uint64_t last_pre_dump_bytes, final_dump_bytes;
 	int pre_dumps;
 };
 int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_migrate_result *res,

@@ -407,7 +407,9 @@ static int dump_notify(char *action, criu_notify_arg_t na)
 	(void)na;
 	if (!dump_cur || strcmp(action, "post-dump") != 0)
 		return 0;
+	vert_debug_mark("checkpoint: dumped, the VE frozen");
 	dump_cur->r = commit_image(dump_cur);
+	vert_debug_mark("checkpoint: image committed");
 	return dump_cur->r < 0 ? -1 : 0;
 }
 
@@ -504,7 +506,7 @@ static int write_json(int dirfd, const char *file, struct json_object *o, vert_e
 }
 
 /* Bytes of memory pages in a dump's images (pages-N.img). */
-static uint64_t pages_bytes(const char *dir)
+uint64_t ve_criu_pages_bytes(const char *dir)
 {
 	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
 	uint64_t n = 0;
@@ -605,7 +607,7 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 		return vert_error_set(err, EIO, VERT_ERR_RUNTIME,
 				      "criu: dumped without notifying the end of the dump");
 	if (ret_bytes)
-		*ret_bytes = pages_bytes(criu_dir);
+		*ret_bytes = ve_criu_pages_bytes(criu_dir);
 	return 0;
 }
 
@@ -689,12 +691,14 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 		goto out;
 	}
 	free(TAKE_PTR(tmp)); /* it is the image now */
+	vert_debug_mark("checkpoint: criu done");
 	if (!o->leave_running) {
 		vert_error_t e = VERT_ERROR_INIT;
 		/* CRIU killed the VE: wait for its supervisor's cleanup */
 		if (ve_stop_locked(h, 0, &e) < 0 && e.kind != VERT_ERR_NOTRUNNING)
 			vert_log(VERT_LOG_WARNING, "VE '%s': %s", h->name, e.msg);
 		vert_error_clear(&e);
+		vert_debug_mark("checkpoint: the VE's supervisor finished");
 	}
 	r = 0;
 out:

@@ -37,7 +37,7 @@ struct migrate {
 	const char *host, *ssh, *remote, *name;
 	char *rdir; /* the target's staging dir */
 	int n_pre;
-	uint64_t bytes, t_freeze;
+	uint64_t bytes, t_freeze, last_pre_bytes;
 	time_t upper_since; /* the last upper pass sent what changed up to then */
 };
 
@@ -49,6 +49,22 @@ static bool host_valid(const char *h)
 		if (!(isalnum((unsigned char)*c) || strchr("@._-:[]", *c)))
 			return false;
 	return true;
+}
+
+/* A timed mark of --debug (vert_debug_mark), with its own words. */
+static void mark(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void mark(const char *fmt, ...)
+{
+	_cleanup_free_ char *what = NULL;
+	va_list ap;
+
+	if (!vert_log_debug_enabled())
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	va_end(ap);
+	vert_debug_mark(what ? what : fmt);
 }
 
 static int sh(const struct ve_paths *p, const char *cmd, vert_error_t *err)
@@ -257,6 +273,7 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 		_cleanup_free_ char *parent = i > 1 ? xasprintf("../pre-%d", i - 1) : NULL;
 		if ((r = ve_criu_pre_dump(h, s, tmp, sub, parent, &bytes, err)) < 0)
 			return space_wrap(h->p, m, tmp, err);
+		mark("migrate: pre-dump %d taken", i);
 		if ((r = send_dirs(h->p, m, tmp, sub, err)) < 0) {
 			vert_error_wrap(err, "send pre-dump %d", i);
 			return space_wrap(h->p, m, tmp, err);
@@ -272,8 +289,9 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 			vert_error_clear(&e);
 		}
 		m->n_pre = i;
-		vert_debug("migrate: pre-dump %d: %llu bytes of pages", i,
-			   (unsigned long long)bytes);
+		m->last_pre_bytes = bytes;
+		mark("migrate: pre-dump %d sent: %llu bytes of pages", i,
+		     (unsigned long long)bytes);
 		/* stop once the dirty set no longer shrinks by a tenth, or is small */
 		if (i > 1 && (bytes * 10 >= prev * 9 || bytes < (1U << 20)))
 			break;
@@ -283,6 +301,7 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 	if ((r = send_upper(h, m, err)) < 0)
 		return r;
 	*ret_parent = xasprintf("../pre-%d", m->n_pre);
+	mark("migrate: upper dir sent; the final dump");
 	m->t_freeze = now_ns();
 	return 0;
 }
@@ -596,7 +615,7 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 	struct ve_checkpoint_opts co = { .before_dump = pre_copy, .data = &m, .no_upper = true };
 	char stage[] = "/var/tmp/vert-migrate.XXXXXX";
 	_cleanup_free_ char *image = NULL, *img = NULL, *cmd = NULL;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), t_dumped = 0, t_sent = 0, t_end = 0;
 	int r, lockfd = -EBADF;
 
 	m.ssh = getenv("VERT_SSH") ? getenv("VERT_SSH") : "ssh -o BatchMode=yes";
@@ -629,22 +648,36 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 	co.output = img;
 	if ((r = ve_checkpoint(h, &co, &image, err)) < 0)
 		goto out; /* CRIU resumed the VE, or never stopped it */
+	t_dumped = now_ns();
+	mark("migrate: dumped, the VE stopped here");
 	if ((r = journal_write(p, &m, stage, o->keep_source, "dumped", err)) < 0)
 		goto restore_here;
 	if ((r = send_final(h, &m, img, err)) < 0) {
 		space_wrap(p, &m, stage, err);
 		goto restore_here;
 	}
+	t_sent = now_ns();
+	mark("migrate: the final dump and upper dir sent");
 	free(cmd);
 	cmd = xasprintf("%s restore %s --input %s/img", m.remote, h->name, m.rdir);
 	if ((r = journal_write(p, &m, stage, o->keep_source, "restoring", err)) < 0)
 		goto restore_here;
 	if ((r = remote(p, &m, cmd, err)) < 0)
 		goto restore_here;
-	res->freeze_ns = now_ns() - m.t_freeze;
-	res->total_ns = now_ns() - t0;
+	mark("migrate: restored there");
+	t_end = now_ns();
+	res->freeze_ns = t_end - m.t_freeze;
+	res->dump_ns = t_dumped - m.t_freeze;
+	res->send_ns = t_sent - t_dumped;
+	res->restore_ns = t_end - t_sent;
+	res->total_ns = t_end - t0;
 	res->bytes = m.bytes;
 	res->pre_dumps = m.n_pre;
+	res->last_pre_dump_bytes = m.last_pre_bytes;
+	{
+		_cleanup_free_ char *crit = xasprintf("%s/criu", img);
+		res->final_dump_bytes = ve_criu_pages_bytes(crit);
+	}
 	r = 0;
 	if (!o->keep_source) {
 		vert_error_t e = VERT_ERROR_INIT;
