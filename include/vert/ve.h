@@ -373,6 +373,10 @@ struct ve_checkpoint_opts {
 	int (*before_dump)(void *data, struct ve_handle *h, const struct ve_state *s,
 			   const char *tmp, char **ret_parent, vert_error_t *err);
 	void *data;
+	/* migrate: once CRIU stopped the VE, return without waiting for its
+	 * supervisor's cleanup here, which the caller waits for later
+	 * (ve_checkpoint_settle) */
+	bool no_stop_wait;
 };
 int ve_checkpoint(struct ve_handle *h, const struct ve_checkpoint_opts *o, char **ret_image,
 		  vert_error_t *err);

@@ -692,7 +692,7 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 	}
 	free(TAKE_PTR(tmp)); /* it is the image now */
 	vert_debug_mark("checkpoint: criu done");
-	if (!o->leave_running) {
+	if (!o->leave_running && !o->no_stop_wait) {
 		vert_error_t e = VERT_ERROR_INIT;
 		/* CRIU killed the VE: wait for its supervisor's cleanup */
 		if (ve_stop_locked(h, 0, &e) < 0 && e.kind != VERT_ERR_NOTRUNNING)
@@ -712,6 +712,22 @@ out:
 	json_object_put(ext);
 	json_object_put(manifest);
 	ve_state_done(&s);
+	return r;
+}
+
+int ve_checkpoint_settle(struct ve_handle *h)
+{
+	vert_error_t e = VERT_ERROR_INIT;
+	/* waited for: whoever holds it (a `vert stop`) waits for the same */
+	int r = ve_handle_lock(h, true, &e);
+
+	if (r == 0 && ve_stop_locked(h, 0, &e) < 0 && e.kind != VERT_ERR_NOTRUNNING)
+		r = -1;
+	if (r < 0)
+		vert_log(VERT_LOG_WARNING, "VE '%s': %s", h->name, e.msg);
+	vert_error_clear(&e);
+	ve_handle_unlock(h, VE_UNLOCK_AUTO);
+	vert_debug_mark("checkpoint: the VE's supervisor finished");
 	return r;
 }
 

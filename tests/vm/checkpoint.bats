@@ -910,3 +910,40 @@ done'
 	v2 stop up1
 	v2 destroy up1
 }
+
+later_than() { [ "$(date +%s)" -ge "$1" ]; }
+
+@test "migrate of a VE whose files no longer change: the upper dir goes whole before the freeze, which sends only the dump" {
+	migrate_env
+	vert create up2 --template mini -- sh -c "$COUNTER"
+	vert start up2
+	wait_for 10 count_above "$R" up2 5
+	# a new file, a template file deleted (a whiteout), a template dir
+	# made anew (opaque) with a file in it
+	vert exec up2 -- sh -c 'echo kept >/kept && rm /bin/vi && rm -rf /etc/init.d && mkdir /etc/init.d && : >/etc/init.d/o'
+	# the changes older than the second before the first pass, which
+	# that pass takes as its start (file times are coarse)
+	t=$(date +%s)
+	wait_for 10 later_than $((t + 2))
+	"$VERT" --root "$R" --debug migrate up2 host2 --json >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/dbg" ||
+		{ cat "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/dbg"; false; }
+	echo "# migrate, an upper dir that no longer changes: $(jq -c . "$BATS_TEST_TMPDIR/out")" >&3
+	grep 'debug: +' "$BATS_TEST_TMPDIR/dbg"
+	# the first pass sent it all; the second and the frozen one had
+	# nothing to do and did not ask the target
+	[ "$(grep -c 'the upper dir unchanged since the last pass, whole there' "$BATS_TEST_TMPDIR/dbg")" = 2 ]
+	run grep -c upper.list "$BATS_TEST_TMPDIR/dbg"
+	assert_output 0
+	running_in "$R2" up2
+	c=$(count_of "$R2" up2)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R2" up2 "$c"
+	[ "$(v2 exec up2 -- cat /kept)" = kept ]
+	run v2 exec up2 -- ls /bin/vi
+	assert_failure
+	run v2 exec up2 -- ls /etc/init.d
+	assert_output o
+	no_stage_left
+	v2 stop up2
+	v2 destroy up2
+}
