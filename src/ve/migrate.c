@@ -4,8 +4,9 @@
  * pre-copy (P.Haul, Incus): pre-dumps of the running VE's memory, each
  * incremental to the last and sent at once, until the dirty set stops
  * shrinking; then the final dump (the VE frozen: only what changed since
- * the last pre-dump, plus the upper dir), sent, and restored on HOST by
- * its own `vert restore --input`, which checks the template there.
+ * the last pre-dump, plus the upper dir's last changes), sent, and
+ * restored on HOST by its own `vert restore --input`, which checks the
+ * template there.
  *
  * The target is reached as `$VERT_SSH HOST CMD` (default "ssh -o
  * BatchMode=yes"), its vert as $VERT_REMOTE (default "vert").  Before
