@@ -374,7 +374,8 @@ struct ve_checkpoint_opts {
 			   const char *tmp, char **ret_parent, vert_error_t *err);
 	void *data;
 	/* migrate: once CRIU stopped the VE, return without waiting for its
-	 * supervisor's cleanup here, which the caller waits for later
+	 * supervisor's cleanup here, with the VE's lock still held; the
+	 * caller waits for the cleanup later and lets the lock go
 	 * (ve_checkpoint_settle) */
 	bool no_stop_wait;
 };

@@ -718,7 +718,7 @@ out:
 int ve_checkpoint_settle(struct ve_handle *h)
 {
 	vert_error_t e = VERT_ERROR_INIT;
-	/* waited for: whoever holds it (a `vert stop`) waits for the same */
+	/* held since the checkpoint (taken again, waiting, if not) */
 	int r = ve_handle_lock(h, true, &e);
 
 	if (r == 0 && ve_stop_locked(h, 0, &e) < 0 && e.kind != VERT_ERR_NOTRUNNING)
@@ -754,7 +754,11 @@ int ve_checkpoint(struct ve_handle *h, const struct ve_checkpoint_opts *o, char 
 	if ((r = ve_handle_lock(h, false, err)) < 0)
 		return r;
 	r = checkpoint_locked(h, o, image, err);
-	ve_handle_unlock(h, VE_UNLOCK_AUTO);
+	/* no_stop_wait: kept until ve_checkpoint_settle, so that no other
+	 * command reconciles the VE (a second cleanup, its exit "lost")
+	 * while its supervisor cleans up */
+	if (r < 0 || !o->no_stop_wait || o->leave_running)
+		ve_handle_unlock(h, VE_UNLOCK_AUTO);
 	if (r < 0)
 		return vert_error_wrap(err, "checkpoint VE '%s'", h->name);
 	if (ret_image)

@@ -554,6 +554,9 @@ static bool recover(const struct ve_paths *p, const char *name, const struct jou
 		vert_log(VERT_LOG_NOTICE,
 			 "VE '%s' runs on '%s': its interrupted migration is finished", name,
 			 j->host);
+		/* CRIU stopped it here: its supervisor's cleanup, which the
+		 * dead vert waited for only after the target's restore, first */
+		runs_here(p, name, true);
 		if (!j->keep_source &&
 		    (ve_open(p, name, 0, &h, &e) < 0 || ve_destroy(h, false, &e) < 0))
 			vert_log(VERT_LOG_WARNING, "VE '%s' (migrated): %s", name, e.msg);
