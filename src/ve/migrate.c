@@ -13,7 +13,8 @@
  * anything is frozen, the target must answer, have the template and not
  * have the name.  A failure before the final dump leaves the VE running
  * here; after it, the local image restores the VE here.  The target's
- * staging dir goes in every case.
+ * staging dir goes in every case; ours too, unless that restore here
+ * failed (the image, all that is left of the VE, stays).
  */
 #include <ctype.h>
 #include <fcntl.h>
@@ -706,6 +707,7 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 	char stage[] = "/var/tmp/vert-migrate.XXXXXX";
 	_cleanup_free_ char *image = NULL, *img = NULL, *cmd = NULL;
 	uint64_t t0 = now_ns(), t_dumped = 0, t_sent = 0, t_end = 0;
+	bool keep_stage = false;
 	int r, lockfd = -EBADF;
 
 	m.ssh = getenv("VERT_SSH") ? getenv("VERT_SSH") : "ssh -o BatchMode=yes";
@@ -784,15 +786,19 @@ restore_here : {
 	vert_error_t e = VERT_ERROR_INIT;
 	vert_error_wrap(err, "migrate VE '%s' to '%s'", h->name, o->host);
 	ve_checkpoint_settle(h);
-	if (ve_restore(p, h->name, &ro, &e) < 0)
-		vert_log(VERT_LOG_WARNING, "VE '%s' could not be restored here either: %s", h->name,
-			 e.msg);
-	else
+	if (ve_restore(p, h->name, &ro, &e) < 0) {
+		/* the image is all that is left of the VE: it stays */
+		vert_log(VERT_LOG_WARNING,
+			 "VE '%s' could not be restored here either: %s; its image stays in '%s' "
+			 "(vert restore %s --input %s)",
+			 h->name, e.msg, img, h->name, img);
+		keep_stage = true;
+	} else
 		vert_log(VERT_LOG_WARNING, "VE '%s' runs here again", h->name);
 	vert_error_clear(&e);
 }
 out:
-	if (*stage != '\0' && access(stage, F_OK) == 0)
+	if (*stage != '\0' && !keep_stage && access(stage, F_OK) == 0)
 		ve_remove_tree(p, stage, NULL);
 	if (lockfd >= 0)
 		journal_done(p, h->name, TAKE_FD(lockfd));

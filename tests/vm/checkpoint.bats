@@ -72,6 +72,8 @@ teardown() {
 	client_down
 	[ -z "${IMGDIR:-}" ] || rm -rf "$IMGDIR"/*
 	rm -rf /tmp/uimg.img
+	# a stage a failed test left (a test that keeps one removes it)
+	rm -rf /var/tmp/vert-migrate.*
 }
 # no staging dir of a migration left: the source's in /var/tmp, the
 # target's in its state root (`vert migrate --incoming`)
@@ -946,4 +948,50 @@ later_than() { [ "$(date +%s)" -ge "$1" ]; }
 	no_stage_left
 	v2 stop up2
 	v2 destroy up2
+}
+
+@test "a migration whose restore fails there and then here keeps the image here, for a restore by hand" {
+	migrate_env
+	vert create ufail --template mini -- sh -c "$COUNTER"
+	vert start ufail
+	wait_for 10 count_above "$R" ufail 5
+	before_pids=$(ns_pids "$R" ufail)
+	# the target's restore is refused by its ssh; CRIU here fails once
+	# the migration is past the dump and the send (its journal says so)
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/fail-ssh" <<'SH'
+#!/bin/sh
+case "$2" in
+*" restore "*) echo "restore refused" >&2; exit 1 ;;
+esac
+exec "$NETNS_SSH" "$@"
+SH
+	cat >"$BATS_TEST_TMPDIR/bin/criu" <<'SH'
+#!/bin/sh
+grep -Eq '"phase": ?"restoring"' "$JOURNAL" 2>/dev/null && { echo "criu refused" >&2; exit 1; }
+exec "$REAL_CRIU" "$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/fail-ssh" "$BATS_TEST_TMPDIR/bin/criu"
+	export NETNS_SSH=$VERT_SSH REAL_CRIU=$(command -v criu) JOURNAL=$R/run/migrate/ufail.json
+	run env VERT_SSH="$BATS_TEST_TMPDIR/fail-ssh" PATH="$BATS_TEST_TMPDIR/bin:$PATH" \
+		"$VERT" --root "$R" migrate ufail host2
+	echo "$output"
+	assert_failure
+	assert_output --partial "could not be restored here either"
+	assert_output --partial "its image stays in"
+	stopped_in "$R" ufail
+	img=$(ls -d /var/tmp/vert-migrate.*/img)
+	[ -e "$img/image.json" ]
+	[ -z "$(ls -A "$R2/migrate-in" 2>/dev/null)" ]
+	# the way out it names
+	run vert restore ufail --input "$img"
+	assert_success
+	running_in "$R" ufail
+	c=$(count_of "$R" ufail)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R" ufail "$c"
+	[ "$(ns_pids "$R" ufail)" = "$before_pids" ]
+	rm -rf "$(dirname "$img")"
+	vert stop ufail
+	vert destroy ufail
 }
