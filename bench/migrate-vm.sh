@@ -84,7 +84,21 @@ touch "$CK2MNT"
 unshare --mount="$CK2MNT" --propagation slave mount --bind "$CK2IDMAP" /var/lib/vert/idmap
 v1 template create mini --from busybox >/dev/null || { echo "Bail out! template create failed"; exit 1; }
 v2 template create mini --from busybox >/dev/null || { echo "Bail out! template create failed there"; exit 1; }
-export VERT_SSH="$repo/tests/vm/netns-ssh" VERT_REMOTE="$VERT --root $R2" VERTCK2_MNT=$CK2MNT
+# The target's vert: its restore runs with --debug, whose timed marks
+# (vert_debug_mark) go to $T/remote.log as well; the rest of its stderr
+# goes back as it is.
+cat >"$T/vert-remote" <<EOF
+#!/bin/bash
+if [ "\$1" = restore ]; then
+	"$VERT" --debug --root "$R2" "\$@" 2> >(tee -a "$T/remote.log" | grep -v '^vert: debug: ' >&2)
+	rc=\$?
+	wait \$!
+	exit \$rc
+fi
+exec "$VERT" --root "$R2" "\$@"
+EOF
+chmod 755 "$T/vert-remote"
+export VERT_SSH="$repo/tests/vm/netns-ssh" VERT_REMOTE="$T/vert-remote" VERTCK2_MNT=$CK2MNT
 
 # the runc bundle: a copy of the same busybox rootfs, writable
 mkdir -p "$T/bundle" "$RROOT"
@@ -134,13 +148,17 @@ bench_vert() { # ROW WORKLOAD I
 	else
 		wait_for 30 count_in v1 exec "$name" -- cat /dev/shm/n || { notok "vert $1 run $3: never counted"; return; }
 	fi
-	if ! out=$(v1 migrate "$name" host2 --json 2>&1); then
+	: >"$T/remote.log"
+	if ! out=$(v1 --debug migrate "$name" host2 --json 2>"$T/local.log"); then
 		notok "vert $1 run $3: migrate"
-		echo "$out" | sed 's/^/# /'
+		{ echo "$out"; grep -v '^vert: debug: ' "$T/local.log"; } | sed 's/^/# /'
 		v1 destroy --force "$name" >/dev/null 2>&1
 		return
 	fi
 	echo "# vert $1 run $3: $(echo "$out" | jq -c .)"
+	# where the time went: vert's timed marks here and the target's restore's
+	grep -h '^vert: debug: +' "$T/local.log" | sed "s/^vert: debug: /# here: /"
+	grep -h '^vert: debug: +' "$T/remote.log" | sed "s/^vert: debug: /# there: /"
 	c=$(v2 exec "$name" -- cat /dev/shm/n 2>/dev/null)
 	if wait_for 30 moves_vert "$name" "${c:-0}"; then
 		ok "vert migrate, $1, run $3 (the workload runs on there)"

@@ -373,6 +373,11 @@ struct ve_checkpoint_opts {
 	int (*before_dump)(void *data, struct ve_handle *h, const struct ve_state *s,
 			   const char *tmp, char **ret_parent, vert_error_t *err);
 	void *data;
+	/* migrate: once CRIU stopped the VE, return without waiting for its
+	 * supervisor's cleanup here, with the VE's lock still held; the
+	 * caller waits for the cleanup later and lets the lock go
+	 * (ve_checkpoint_settle) */
+	bool no_stop_wait;
 };
 int ve_checkpoint(struct ve_handle *h, const struct ve_checkpoint_opts *o, char **ret_image,
 		  vert_error_t *err);
@@ -388,6 +393,11 @@ struct ve_migrate_opts {
 };
 struct ve_migrate_result {
 	uint64_t freeze_ns, total_ns, bytes;
+	/* the freeze's parts: the final dump (to the VE stopped here), its
+	 * send, the target's restore */
+	uint64_t dump_ns, send_ns, restore_ns;
+	/* pages of the last pre-dump and of the final dump */
+	uint64_t last_pre_dump_bytes, final_dump_bytes;
 	int pre_dumps;
 };
 int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_migrate_result *res,

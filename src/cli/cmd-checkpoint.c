@@ -180,10 +180,20 @@ int cmd_migrate(struct cli *c, int argc, char **argv)
 		json_object_object_add(j, "host", json_object_new_string(mo.host));
 		json_object_object_add(j, "freeze_ms",
 				       json_object_new_double((double)res.freeze_ns / 1e6));
+		json_object_object_add(j, "dump_ms",
+				       json_object_new_double((double)res.dump_ns / 1e6));
+		json_object_object_add(j, "send_ms",
+				       json_object_new_double((double)res.send_ns / 1e6));
+		json_object_object_add(j, "restore_ms",
+				       json_object_new_double((double)res.restore_ns / 1e6));
 		json_object_object_add(j, "total_ms",
 				       json_object_new_double((double)res.total_ns / 1e6));
 		json_object_object_add(j, "bytes", json_object_new_int64((int64_t)res.bytes));
 		json_object_object_add(j, "pre_dumps", json_object_new_int(res.pre_dumps));
+		json_object_object_add(j, "last_pre_dump_bytes",
+				       json_object_new_int64((int64_t)res.last_pre_dump_bytes));
+		json_object_object_add(j, "final_dump_bytes",
+				       json_object_new_int64((int64_t)res.final_dump_bytes));
 		cli_print_json(j);
 		json_object_put(j);
 	} else {

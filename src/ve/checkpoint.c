@@ -407,7 +407,9 @@ static int dump_notify(char *action, criu_notify_arg_t na)
 	(void)na;
 	if (!dump_cur || strcmp(action, "post-dump") != 0)
 		return 0;
+	vert_debug_mark("checkpoint: dumped, the VE frozen");
 	dump_cur->r = commit_image(dump_cur);
+	vert_debug_mark("checkpoint: image committed");
 	return dump_cur->r < 0 ? -1 : 0;
 }
 
@@ -504,7 +506,7 @@ static int write_json(int dirfd, const char *file, struct json_object *o, vert_e
 }
 
 /* Bytes of memory pages in a dump's images (pages-N.img). */
-static uint64_t pages_bytes(const char *dir)
+uint64_t ve_criu_pages_bytes(const char *dir)
 {
 	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
 	uint64_t n = 0;
@@ -613,7 +615,7 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 		return vert_error_set(err, EIO, VERT_ERR_RUNTIME,
 				      "criu: dumped without notifying the end of the dump");
 	if (ret_bytes)
-		*ret_bytes = pages_bytes(criu_dir);
+		*ret_bytes = ve_criu_pages_bytes(criu_dir);
 	return 0;
 }
 
@@ -697,12 +699,14 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 		goto out;
 	}
 	free(TAKE_PTR(tmp)); /* it is the image now */
-	if (!o->leave_running) {
+	vert_debug_mark("checkpoint: criu done");
+	if (!o->leave_running && !o->no_stop_wait) {
 		vert_error_t e = VERT_ERROR_INIT;
 		/* CRIU killed the VE: wait for its supervisor's cleanup */
 		if (ve_stop_locked(h, 0, &e) < 0 && e.kind != VERT_ERR_NOTRUNNING)
 			vert_log(VERT_LOG_WARNING, "VE '%s': %s", h->name, e.msg);
 		vert_error_clear(&e);
+		vert_debug_mark("checkpoint: the VE's supervisor finished");
 	}
 	r = 0;
 out:
@@ -716,6 +720,22 @@ out:
 	json_object_put(ext);
 	json_object_put(manifest);
 	ve_state_done(&s);
+	return r;
+}
+
+int ve_checkpoint_settle(struct ve_handle *h)
+{
+	vert_error_t e = VERT_ERROR_INIT;
+	/* held since the checkpoint (taken again, waiting, if not) */
+	int r = ve_handle_lock(h, true, &e);
+
+	if (r == 0 && ve_stop_locked(h, 0, &e) < 0 && e.kind != VERT_ERR_NOTRUNNING)
+		r = -1;
+	if (r < 0)
+		vert_log(VERT_LOG_WARNING, "VE '%s': %s", h->name, e.msg);
+	vert_error_clear(&e);
+	ve_handle_unlock(h, VE_UNLOCK_AUTO);
+	vert_debug_mark("checkpoint: the VE's supervisor finished");
 	return r;
 }
 
@@ -742,7 +762,11 @@ int ve_checkpoint(struct ve_handle *h, const struct ve_checkpoint_opts *o, char 
 	if ((r = ve_handle_lock(h, false, err)) < 0)
 		return r;
 	r = checkpoint_locked(h, o, image, err);
-	ve_handle_unlock(h, VE_UNLOCK_AUTO);
+	/* no_stop_wait: kept until ve_checkpoint_settle, so that no other
+	 * command reconciles the VE (a second cleanup, its exit "lost")
+	 * while its supervisor cleans up */
+	if (r < 0 || !o->no_stop_wait || o->leave_running)
+		ve_handle_unlock(h, VE_UNLOCK_AUTO);
 	if (r < 0)
 		return vert_error_wrap(err, "checkpoint VE '%s'", h->name);
 	if (ret_image)

@@ -4,15 +4,17 @@
  * pre-copy (P.Haul, Incus): pre-dumps of the running VE's memory, each
  * incremental to the last and sent at once, until the dirty set stops
  * shrinking; then the final dump (the VE frozen: only what changed since
- * the last pre-dump, plus the upper dir), sent, and restored on HOST by
- * its own `vert restore --input`, which checks the template there.
+ * the last pre-dump, plus the upper dir's last changes), sent, and
+ * restored on HOST by its own `vert restore --input`, which checks the
+ * template there.
  *
  * The target is reached as `$VERT_SSH HOST CMD` (default "ssh -o
  * BatchMode=yes"), its vert as $VERT_REMOTE (default "vert").  Before
  * anything is frozen, the target must answer, have the template and not
  * have the name.  A failure before the final dump leaves the VE running
  * here; after it, the local image restores the VE here.  The target's
- * staging dir goes in every case.
+ * staging dir goes in every case; ours too, unless that restore here
+ * failed (the image, all that is left of the VE, stays).
  */
 #include <ctype.h>
 #include <fcntl.h>
@@ -37,8 +39,12 @@ struct migrate {
 	const char *host, *ssh, *remote, *name;
 	char *rdir; /* the target's staging dir */
 	int n_pre;
-	uint64_t bytes, t_freeze;
+	uint64_t bytes, t_freeze, last_pre_bytes;
 	time_t upper_since; /* the last upper pass sent what changed up to then */
+	/* and the target's copy was whole then: that pass read every file and
+	 * brought what the target lacked (upper_unchanged) */
+	bool upper_whole;
+	bool upper_tried; /* a pass ran: the target's copy may hold anything */
 };
 
 static bool host_valid(const char *h)
@@ -49,6 +55,22 @@ static bool host_valid(const char *h)
 		if (!(isalnum((unsigned char)*c) || strchr("@._-:[]", *c)))
 			return false;
 	return true;
+}
+
+/* A timed mark of --debug (vert_debug_mark), with its own words. */
+static void mark(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void mark(const char *fmt, ...)
+{
+	_cleanup_free_ char *what = NULL;
+	va_list ap;
+
+	if (!vert_log_debug_enabled())
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	va_end(ap);
+	vert_debug_mark(what ? what : fmt);
 }
 
 static int sh(const struct ve_paths *p, const char *cmd, vert_error_t *err)
@@ -83,6 +105,23 @@ static int tree_bytes_fn(const char *path, const struct stat *st, int flag, stru
 	if (flag == FTW_F && st->st_ctime >= tree_bytes_since)
 		tree_bytes_total += (uint64_t)st->st_size;
 	return 0;
+}
+
+static int tree_changed_fn(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)flag;
+	(void)ftw;
+	return st->st_ctime >= tree_bytes_since;
+}
+
+/* Whether anything under path (itself included, any type) changed since
+ * a time: data, mode, owner, xattrs, links (a file created, deleted or
+ * renamed changes its dir) */
+static bool tree_changed(const char *path, time_t since)
+{
+	tree_bytes_since = since;
+	return nftw(path, tree_changed_fn, 32, FTW_PHYS) != 0;
 }
 
 /* Bytes of the regular files under path changed (ctime) since a time. */
@@ -160,6 +199,12 @@ static int send_dirs(const struct ve_paths *p, struct migrate *m, const char *di
  * or an opaque dir is a change like any other.  Times go a second early
  * (file times are coarse).  The final dump then holds no upper dir
  * (ve_checkpoint_opts.no_upper): the freeze no longer copies all of it.
+ * A pass that read every file (no failed-read warning from tar) and, after
+ * the first, brought what the target lacked leaves the target's copy whole
+ * as of its start (upper_whole): while nothing under the upper dir has
+ * changed since, a later pass has nothing to do, and is not run, in the
+ * freeze least of all (for a VE whose files don't change, the freeze
+ * sends only the final dump).
  */
 static int prune_upper(const struct ve_handle *h, struct migrate *m, const char *missing,
 		       vert_error_t *err);
@@ -168,22 +213,49 @@ static int prune_upper(const struct ve_handle *h, struct migrate *m, const char 
  * to go on), and a path that changed its type there can fail to extract.
  * A pass that fails is not fatal: its start is not taken as the time the
  * next pass sends changes from, so they send what it may have missed. */
-static int send_upper(const struct ve_handle *h, struct migrate *m, vert_error_t *err)
+static bool upper_unchanged(const struct ve_handle *h, const struct migrate *m)
 {
 	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+	return m->upper_whole && !tree_changed(upper, m->upper_since);
+}
+
+/* A pass while the VE runs, with the stage dir for its lists.  After the
+ * first it sends what changed, and what the target lacks (prune_upper),
+ * whatever its times. */
+static int send_upper(const struct ve_handle *h, struct migrate *m, const char *stage,
+		      vert_error_t *err)
+{
+	_cleanup_free_ char *upper = xasprintf("%s/upper", h->data_dir);
+	_cleanup_free_ char *missing = xasprintf("%s/upper.missing", stage);
+	_cleanup_free_ char *warn = xasprintf("%s/upper.warn", stage);
+	_cleanup_free_ char *rc = xasprintf("%s/upper.rc", stage), *rcs = NULL;
 	_cleanup_free_ char *newer =
 		m->upper_since ? xasprintf(" --newer=@%lld", (long long)m->upper_since)
 			       : xstrdup("");
 	time_t start = time(NULL) - 1;
-	_cleanup_free_ char *cmd = xasprintf("tar -C '%s' -cSf - " TAR_OPTS
-					     " --ignore-failed-read%s upper | %s %s 'tar -C "
-					     "%s/img -xf - " TAR_OPTS "'",
-					     h->data_dir, newer, m->ssh, m->host, m->rdir);
+	/* tar's failed reads are told (its other warnings are not: a file
+	 * that changed as it was read changed its ctime) */
+	_cleanup_free_ char *cmd = xasprintf(
+		"{ tar -C '%s' -cSf - " TAR_OPTS " --warning=failed-read --ignore-failed-read%s "
+		"upper && { [ ! -s '%s' ] || tar -cSf - " TAR_OPTS " --warning=failed-read "
+		"--ignore-failed-read --no-recursion -C '%s' --null -T '%s'; }; echo $? >'%s'; } "
+		"2>'%s' | %s %s 'tar -C %s/img -x -i -f - " TAR_OPTS "'",
+		h->data_dir, newer, missing, h->data_dir, missing, rc, warn, m->ssh, m->host,
+		m->rdir);
 	vert_error_t e = VERT_ERROR_INIT;
+	struct stat st;
 	int r;
 
-	if (m->upper_since && (r = prune_upper(h, m, NULL, err)) < 0)
+	if (upper_unchanged(h, m)) {
+		mark("migrate: the upper dir unchanged since the last pass, whole there");
+		return 0;
+	}
+	m->upper_whole = false;
+	if (m->upper_tried && (r = prune_upper(h, m, missing, err)) < 0)
 		return r;
+	if (!m->upper_tried)
+		unlink(missing);
+	m->upper_tried = true;
 	m->bytes += tree_bytes(upper, m->upper_since);
 	if (sh(h->p, cmd, &e) < 0) {
 		vert_debug("migrate: an upper dir pass, left to the next: %s", e.msg);
@@ -191,6 +263,11 @@ static int send_upper(const struct ve_handle *h, struct migrate *m, vert_error_t
 		return 0;
 	}
 	m->upper_since = start;
+	m->upper_whole = stat(warn, &st) == 0 && st.st_size == 0 &&
+			 read_file_at(AT_FDCWD, rc, 64, &rcs, NULL) == 0 && rcs &&
+			 strcmp(rcs, "0\n") == 0;
+	if (!m->upper_whole)
+		vert_debug("migrate: an upper dir pass did not read every file (%s)", warn);
 	return 0;
 }
 
@@ -215,7 +292,9 @@ static int prune_upper(const struct ve_handle *h, struct migrate *m, const char 
 
 /* The frozen part: the final dump's images and the upper dir's last
  * changes, with what the target lacks (a pass that failed), in one
- * stream of two archives; both sides' tar must succeed. */
+ * stream of two archives; both sides' tar must succeed.  Only the images
+ * when the target's upper dir is whole and nothing changed here since
+ * (upper_unchanged). */
 static int send_final(const struct ve_handle *h, struct migrate *m, const char *img,
 		      vert_error_t *err)
 {
@@ -232,15 +311,26 @@ static int send_final(const struct ve_handle *h, struct migrate *m, const char *
 		rc, m->ssh, m->host, m->rdir, rc);
 	_cleanup_free_ char *copy = xstrdup(subs);
 	char *save = NULL;
+	bool with_upper = true;
 	int r;
 
-	if ((r = prune_upper(h, m, missing, err)) < 0)
+	if (upper_unchanged(h, m)) {
+		/* nothing of the upper dir to send (upper_whole) */
+		free(cmd);
+		cmd = xasprintf("{ tar -cSf - -C '%s' %s; echo $? >'%s'; } | %s %s 'tar -C %s/img "
+				"-xf -' && [ \"$(cat '%s')\" = 0 ]",
+				img, subs, rc, m->ssh, m->host, m->rdir, rc);
+		mark("migrate: the upper dir unchanged since the last pass, whole there");
+		with_upper = false;
+	} else if ((r = prune_upper(h, m, missing, err)) < 0) {
 		return r;
+	}
 	for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
 		_cleanup_free_ char *path = xasprintf("%s/%s", img, s);
 		m->bytes += tree_bytes(path, 0);
 	}
-	m->bytes += tree_bytes(upper, m->upper_since);
+	if (with_upper)
+		m->bytes += tree_bytes(upper, m->upper_since);
 	return sh(h->p, cmd, err);
 }
 
@@ -248,21 +338,32 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 		    char **ret_parent, vert_error_t *err)
 {
 	struct migrate *m = data;
+	_cleanup_free_ char *stage = xasprintf("%s/..", tmp);
 	uint64_t prev = 0, bytes = 0;
 	int r, i;
 
-	if ((r = send_upper(h, m, err)) < 0)
+	if ((r = send_upper(h, m, stage, err)) < 0)
 		return r;
 	for (i = 1; i <= MIGRATE_MAX_PRE_DUMPS; i++) {
 		_cleanup_free_ char *sub = xasprintf("pre-%d", i);
 		_cleanup_free_ char *parent = i > 1 ? xasprintf("../pre-%d", i - 1) : NULL;
+		bool last;
 		if ((r = ve_criu_pre_dump(h, s, tmp, sub, parent, &bytes, err)) < 0)
 			return space_wrap(h->p, m, tmp, err);
+		mark("migrate: pre-dump %d taken", i);
+		/* the last once the dirty set no longer shrinks by a tenth, or is
+		 * small */
+		last = i == MIGRATE_MAX_PRE_DUMPS ||
+		       (i > 1 && (bytes * 10 >= prev * 9 || bytes < (1U << 20)));
 		if ((r = send_dirs(h->p, m, tmp, sub, err)) < 0) {
 			vert_error_wrap(err, "send pre-dump %d", i);
 			return space_wrap(h->p, m, tmp, err);
 		}
-		if (i > 1) {
+		/* not after the last: what the VE dirties from its pre-dump to
+		 * the final dump is what the freeze dumps and sends, so nothing
+		 * that can wait goes between (the stage there keeps at most the
+		 * last pre-dump's size more) */
+		if (i > 1 && !last) {
 			/* and there, the pages sent again are holes in the ones
 			 * before (as CRIU's auto-dedup did here) */
 			_cleanup_free_ char *dd =
@@ -273,17 +374,18 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 			vert_error_clear(&e);
 		}
 		m->n_pre = i;
-		vert_debug("migrate: pre-dump %d: %llu bytes of pages", i,
-			   (unsigned long long)bytes);
-		/* stop once the dirty set no longer shrinks by a tenth, or is small */
-		if (i > 1 && (bytes * 10 >= prev * 9 || bytes < (1U << 20)))
+		m->last_pre_bytes = bytes;
+		mark("migrate: pre-dump %d sent: %llu bytes of pages", i,
+		     (unsigned long long)bytes);
+		if (last)
 			break;
 		prev = bytes;
 	}
 	/* what changed in the upper dir while the pre-dumps ran */
-	if ((r = send_upper(h, m, err)) < 0)
+	if ((r = send_upper(h, m, stage, err)) < 0)
 		return r;
 	*ret_parent = xasprintf("../pre-%d", m->n_pre);
+	mark("migrate: upper dir sent; the final dump");
 	m->t_freeze = now_ns();
 	return 0;
 }
@@ -454,6 +556,9 @@ static bool recover(const struct ve_paths *p, const char *name, const struct jou
 		vert_log(VERT_LOG_NOTICE,
 			 "VE '%s' runs on '%s': its interrupted migration is finished", name,
 			 j->host);
+		/* CRIU stopped it here: its supervisor's cleanup, which the
+		 * dead vert waited for only after the target's restore, first */
+		runs_here(p, name, true);
 		if (!j->keep_source &&
 		    (ve_open(p, name, 0, &h, &e) < 0 || ve_destroy(h, false, &e) < 0))
 			vert_log(VERT_LOG_WARNING, "VE '%s' (migrated): %s", name, e.msg);
@@ -594,10 +699,16 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 {
 	const struct ve_paths *p = h->p;
 	struct migrate m = { .host = o->host, .name = h->name };
-	struct ve_checkpoint_opts co = { .before_dump = pre_copy, .data = &m, .no_upper = true };
+	/* the source's cleanup of the VE CRIU stopped (network, cgroup) is
+	 * not the target's business: it runs while the image goes and the
+	 * target restores, out of the freeze, and is waited for after */
+	struct ve_checkpoint_opts co = {
+		.before_dump = pre_copy, .data = &m, .no_upper = true, .no_stop_wait = true
+	};
 	char stage[] = "/var/tmp/vert-migrate.XXXXXX";
 	_cleanup_free_ char *image = NULL, *img = NULL, *cmd = NULL;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), t_dumped = 0, t_sent = 0, t_end = 0;
+	bool keep_stage = false;
 	int r, lockfd = -EBADF;
 
 	m.ssh = getenv("VERT_SSH") ? getenv("VERT_SSH") : "ssh -o BatchMode=yes";
@@ -630,22 +741,37 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 	co.output = img;
 	if ((r = ve_checkpoint(h, &co, &image, err)) < 0)
 		goto out; /* CRIU resumed the VE, or never stopped it */
+	t_dumped = now_ns();
+	mark("migrate: dumped, the VE stopped here");
 	if ((r = journal_write(p, &m, stage, o->keep_source, "dumped", err)) < 0)
 		goto restore_here;
 	if ((r = send_final(h, &m, img, err)) < 0) {
 		space_wrap(p, &m, stage, err);
 		goto restore_here;
 	}
+	t_sent = now_ns();
+	mark("migrate: the final dump and upper dir sent");
 	free(cmd);
 	cmd = xasprintf("%s restore %s --input %s/img", m.remote, h->name, m.rdir);
 	if ((r = journal_write(p, &m, stage, o->keep_source, "restoring", err)) < 0)
 		goto restore_here;
 	if ((r = remote(p, &m, cmd, err)) < 0)
 		goto restore_here;
-	res->freeze_ns = now_ns() - m.t_freeze;
-	res->total_ns = now_ns() - t0;
+	mark("migrate: restored there");
+	t_end = now_ns();
+	ve_checkpoint_settle(h);
+	res->freeze_ns = t_end - m.t_freeze;
+	res->dump_ns = t_dumped - m.t_freeze;
+	res->send_ns = t_sent - t_dumped;
+	res->restore_ns = t_end - t_sent;
+	res->total_ns = t_end - t0;
 	res->bytes = m.bytes;
 	res->pre_dumps = m.n_pre;
+	res->last_pre_dump_bytes = m.last_pre_bytes;
+	{
+		_cleanup_free_ char *crit = xasprintf("%s/criu", img);
+		res->final_dump_bytes = ve_criu_pages_bytes(crit);
+	}
 	r = 0;
 	if (!o->keep_source) {
 		vert_error_t e = VERT_ERROR_INIT;
@@ -660,15 +786,20 @@ restore_here : {
 	struct ve_restore_opts ro = { .input = img };
 	vert_error_t e = VERT_ERROR_INIT;
 	vert_error_wrap(err, "migrate VE '%s' to '%s'", h->name, o->host);
-	if (ve_restore(p, h->name, &ro, &e) < 0)
-		vert_log(VERT_LOG_WARNING, "VE '%s' could not be restored here either: %s", h->name,
-			 e.msg);
-	else
+	ve_checkpoint_settle(h);
+	if (ve_restore(p, h->name, &ro, &e) < 0) {
+		/* the image is all that is left of the VE: it stays */
+		vert_log(VERT_LOG_WARNING,
+			 "VE '%s' could not be restored here either: %s; its image stays in '%s' "
+			 "(vert restore %s --input %s)",
+			 h->name, e.msg, img, h->name, img);
+		keep_stage = true;
+	} else
 		vert_log(VERT_LOG_WARNING, "VE '%s' runs here again", h->name);
 	vert_error_clear(&e);
 }
 out:
-	if (*stage != '\0' && access(stage, F_OK) == 0)
+	if (*stage != '\0' && !keep_stage && access(stage, F_OK) == 0)
 		ve_remove_tree(p, stage, NULL);
 	if (lockfd >= 0)
 		journal_done(p, h->name, TAKE_FD(lockfd));

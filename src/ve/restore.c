@@ -586,6 +586,7 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 	b->cgroup_fd = TAKE_FD(cg.dirfd);
 	b->device_filter = cg.devices_filtered;
 	cg_handle_done(&cg);
+	vert_debug_mark("restore: cgroup");
 	if (im->mac && sscanf(im->mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2],
 			      &mac[3], &mac[4], &mac[5]) == 6)
 		macp = mac;
@@ -613,11 +614,14 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 			goto fail;
 		}
 	}
+	vert_debug_mark("restore: network");
 	if ((r = mount_root(h, root, err)) < 0)
 		goto fail;
+	vert_debug_mark("restore: root mounted");
 	if (ve_criu_own_netns(h))
 		images_chown(im->dir, (uid_t)c->idmap_base, &im_mode);
 	r = criu_run(h, im, netfd, net, root, b->cgroup_fd, b->cgroup, &pid, err);
+	vert_debug_mark("restore: criu done");
 	if (ve_criu_own_netns(h))
 		images_chown(im->dir, 0, &im_mode);
 	/* back to the host's mounts: the VE has its root, bound by CRIU */
@@ -776,8 +780,10 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 				   "the image holds VE '%s', not '%s'", im.name, name);
 		goto out;
 	}
+	vert_debug_mark("restore: image read");
 	if ((r = check_template(p, &im, err)) < 0)
 		goto out;
+	vert_debug_mark("restore: template checked");
 	if (!own) {
 		if (!image_has_upper(&im)) {
 			r = vert_error_set(err, ENOENT, VERT_ERR_INVALID,
@@ -789,6 +795,7 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 		if ((r = create_from_image(p, name, &im, &h, err)) < 0)
 			goto out;
 		created = true;
+		vert_debug_mark("restore: VE created, upper dir installed");
 	} else {
 		if ((r = ve_state_check(p, name, err)) < 0)
 			goto out;

@@ -240,6 +240,13 @@ char *ve_manifest_diff(struct json_object *want, struct json_object *have);
  * incremental to parent (relative to TMP/SUB) when set. */
 int ve_criu_pre_dump(struct ve_handle *h, const struct ve_state *s, const char *tmp,
 		     const char *sub, const char *parent, uint64_t *ret_bytes, vert_error_t *err);
+/* Bytes of memory pages in a dump's images (DIR/pages-N.img). */
+uint64_t ve_criu_pages_bytes(const char *dir);
+/* After a checkpoint with no_stop_wait: wait, under the VE's lock (held
+ * since), for the supervisor of the VE CRIU stopped to finish its
+ * cleanup, as the checkpoint would have (a problem is logged), and let
+ * the lock go; before anything restores or removes the VE here. */
+int ve_checkpoint_settle(struct ve_handle *h);
 /* CRIU's own reason for a failure, one line, from its log in dirfd. */
 char *ve_criu_reason(int dirfd, const char *log);
 /* A VE of its own user namespace: CRIU runs in its network namespace

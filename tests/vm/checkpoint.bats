@@ -72,6 +72,8 @@ teardown() {
 	client_down
 	[ -z "${IMGDIR:-}" ] || rm -rf "$IMGDIR"/*
 	rm -rf /tmp/uimg.img
+	# a stage a failed test left (a test that keeps one removes it)
+	rm -rf /var/tmp/vert-migrate.*
 }
 # no staging dir of a migration left: the source's in /var/tmp, the
 # target's in its state root (`vert migrate --incoming`)
@@ -1000,4 +1002,87 @@ done'
 	no_stage_left
 	v2 stop up1
 	v2 destroy up1
+}
+
+later_than() { [ "$(date +%s)" -ge "$1" ]; }
+
+@test "migrate of a VE whose files no longer change: the upper dir goes whole before the freeze, which sends only the dump" {
+	migrate_env
+	vert create up2 --template mini -- sh -c "$COUNTER"
+	vert start up2
+	wait_for 10 count_above "$R" up2 5
+	# a new file, a template file deleted (a whiteout), a template dir
+	# made anew (opaque) with a file in it
+	vert exec up2 -- sh -c 'echo kept >/kept && rm /bin/vi && rm -rf /etc/init.d && mkdir /etc/init.d && : >/etc/init.d/o'
+	# the changes older than the second before the first pass, which
+	# that pass takes as its start (file times are coarse)
+	t=$(date +%s)
+	wait_for 10 later_than $((t + 2))
+	"$VERT" --root "$R" --debug migrate up2 host2 --json >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/dbg" ||
+		{ cat "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/dbg"; false; }
+	echo "# migrate, an upper dir that no longer changes: $(jq -c . "$BATS_TEST_TMPDIR/out")" >&3
+	grep 'debug: +' "$BATS_TEST_TMPDIR/dbg"
+	# the first pass sent it all; the second and the frozen one had
+	# nothing to do and did not ask the target
+	[ "$(grep -c 'the upper dir unchanged since the last pass, whole there' "$BATS_TEST_TMPDIR/dbg")" = 2 ]
+	run grep -c upper.list "$BATS_TEST_TMPDIR/dbg"
+	assert_output 0
+	running_in "$R2" up2
+	c=$(count_of "$R2" up2)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R2" up2 "$c"
+	[ "$(v2 exec up2 -- cat /kept)" = kept ]
+	run v2 exec up2 -- ls /bin/vi
+	assert_failure
+	run v2 exec up2 -- ls /etc/init.d
+	assert_output o
+	no_stage_left
+	v2 stop up2
+	v2 destroy up2
+}
+
+@test "a migration whose restore fails there and then here keeps the image here, for a restore by hand" {
+	migrate_env
+	vert create ufail --template mini -- sh -c "$COUNTER"
+	vert start ufail
+	wait_for 10 count_above "$R" ufail 5
+	before_pids=$(ns_pids "$R" ufail)
+	# the target's restore is refused by its ssh; CRIU here fails once
+	# the migration is past the dump and the send (its journal says so)
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/fail-ssh" <<'SH'
+#!/bin/sh
+case "$2" in
+*" restore "*) echo "restore refused" >&2; exit 1 ;;
+esac
+exec "$NETNS_SSH" "$@"
+SH
+	cat >"$BATS_TEST_TMPDIR/bin/criu" <<'SH'
+#!/bin/sh
+grep -Eq '"phase": ?"restoring"' "$JOURNAL" 2>/dev/null && { echo "criu refused" >&2; exit 1; }
+exec "$REAL_CRIU" "$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/fail-ssh" "$BATS_TEST_TMPDIR/bin/criu"
+	export NETNS_SSH=$VERT_SSH REAL_CRIU=$(command -v criu) JOURNAL=$R/run/migrate/ufail.json
+	run env VERT_SSH="$BATS_TEST_TMPDIR/fail-ssh" PATH="$BATS_TEST_TMPDIR/bin:$PATH" \
+		"$VERT" --root "$R" migrate ufail host2
+	echo "$output"
+	assert_failure
+	assert_output --partial "could not be restored here either"
+	assert_output --partial "its image stays in"
+	stopped_in "$R" ufail
+	img=$(ls -d /var/tmp/vert-migrate.*/img)
+	[ -e "$img/image.json" ]
+	[ -z "$(ls -A "$R2/migrate-in" 2>/dev/null)" ]
+	# the way out it names
+	run vert restore ufail --input "$img"
+	assert_success
+	running_in "$R" ufail
+	c=$(count_of "$R" ufail)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R" ufail "$c"
+	[ "$(ns_pids "$R" ufail)" = "$before_pids" ]
+	rm -rf "$(dirname "$img")"
+	vert stop ufail
+	vert destroy ufail
 }
