@@ -206,12 +206,14 @@ void ve_instance_cleanup(const struct ve_handle *h, const char *cgroup)
  * with the VE's lock held, so no checkpoint is making it. */
 void ve_checkpoint_tmp_sweep(const struct ve_handle *h)
 {
-	_cleanup_close_ int rfd = open(h->run_dir, O_DIRECTORY | O_CLOEXEC);
+	/* by path: one failed open in the common case (no checkpoint was
+	 * killed), on every locked reconcile of a running VE */
+	_cleanup_free_ char *rec = xasprintf("%s/%s", h->run_dir, VE_CHECKPOINT_TMP);
 	_cleanup_free_ char *tmp = NULL, *want = NULL;
 	const char *base;
 	size_t n = 0;
 
-	if (rfd < 0 || read_file_at(rfd, VE_CHECKPOINT_TMP, 4096, &tmp, &n) < 0 || !tmp)
+	if (read_file_at(AT_FDCWD, rec, 4096, &tmp, &n) < 0 || !tmp)
 		return;
 	want = xasprintf(".%s" VE_CHECKPOINT_TMP_MID, h->name);
 	base = strrchr(tmp, '/');
@@ -219,7 +221,7 @@ void ve_checkpoint_tmp_sweep(const struct ve_handle *h)
 	if (tmp[0] == '/' && base && str_startswith(base + 1, want) && !strchr(tmp, '\n') &&
 	    !strstr(tmp, "/../") && strlen(base + 1) == strlen(want) + 6)
 		ve_remove_tree(h->p, tmp, NULL);
-	unlinkat(rfd, VE_CHECKPOINT_TMP, 0);
+	unlink(rec);
 }
 
 void ve_instance_cleanup_ex(const struct ve_handle *h, const char *cgroup, bool leave_link)
