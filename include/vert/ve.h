@@ -405,6 +405,15 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 /* The target's side (`vert migrate --incoming`): a new 0700 staging dir
  * (with an "img" dir) in this state root, for a source to send a VE to. */
 int ve_migrate_incoming(const struct ve_paths *p, char **ret_dir, vert_error_t *err);
+/* The target's side of a migration its source gave up (`vert migrate
+ * --abandon DIR`): waits for a restore from image DIR under way, then
+ * marks DIR so that a restore from it not begun yet is refused.  A DIR
+ * that is gone is no error (nothing can restore from it). */
+int ve_migrate_abandon(const char *dir, vert_error_t *err);
+/* A restore's hold on its --input image DIR: its lock, which
+ * ve_migrate_abandon waits for, taken, and DIR not abandoned.  The fd (to
+ * close when the restore is over) in *ret_fd. */
+int ve_image_hold(const char *dir, int *ret_fd, vert_error_t *err);
 /* Whether this build has CRIU (libcriu). */
 bool ve_criu_built(void);
 int ve_restart(struct ve_handle *h, int timeout, vert_error_t *err);

@@ -107,6 +107,7 @@ static void migrate_usage(FILE *f)
 {
 	fprintf(f, "Usage: vert migrate [--keep-source] [--json] NAME [USER@]HOST\n"
 		   "       vert migrate --incoming\n"
+		   "       vert migrate --abandon DIR\n"
 		   "\n"
 		   "Move a running VE to the vert on HOST, live, over ssh: pre-dumps of its\n"
 		   "memory while it runs, until the dirty set stops shrinking, then a short\n"
@@ -122,6 +123,9 @@ static void migrate_usage(FILE *f)
 		   "  --json         print the result as JSON\n"
 		   "  --incoming     (what the source runs on HOST) make a staging dir in\n"
 		   "                 this state root and print its path\n"
+		   "  --abandon DIR  (what the source runs on HOST when it could not hear\n"
+		   "                 how the restore there ended) wait for a restore from\n"
+		   "                 image DIR under way, and refuse any later one\n"
 		   "  -h, --help     show this help\n");
 }
 
@@ -131,6 +135,7 @@ int cmd_migrate(struct cli *c, int argc, char **argv)
 		{ "keep-source", no_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "incoming", no_argument, NULL, 'i' },
+		{ "abandon", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -139,6 +144,7 @@ int cmd_migrate(struct cli *c, int argc, char **argv)
 	struct ve_migrate_opts mo = { 0 };
 	struct ve_migrate_result res = { 0 };
 	bool json = false, incoming = false;
+	const char *abandon = NULL;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -152,12 +158,22 @@ int cmd_migrate(struct cli *c, int argc, char **argv)
 		case 'i':
 			incoming = true;
 			break;
+		case 'a':
+			abandon = optarg;
+			break;
 		case 'h':
 			migrate_usage(stdout);
 			return EXIT_OK;
 		default:
 			return cli_usage_error("migrate", "bad option");
 		}
+	}
+	if (abandon) {
+		if (argc != optind || incoming)
+			return cli_usage_error("migrate", "--abandon takes only its image dir");
+		if (ve_migrate_abandon(abandon, &err) < 0)
+			return cli_fail("migrate", &err);
+		return EXIT_OK;
 	}
 	if (incoming) {
 		_cleanup_free_ char *dir = NULL;

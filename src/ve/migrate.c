@@ -508,6 +508,53 @@ static bool runs_here(const struct ve_paths *p, const char *name, bool dying)
 	return true;
 }
 
+/* Where VE NAME is, once the target can no longer restore it from the
+ * migration's image (ve_migrate_abandon, below): the answer is final. */
+enum target_has {
+	TARGET_UNKNOWN,
+	TARGET_RUNS,
+	TARGET_NOT
+};
+
+static enum target_has target_settle(const struct ve_paths *p, const struct migrate *m,
+				     const char *stage, vert_error_t *err)
+{
+	_cleanup_free_ char *out = xasprintf("%s/there", stage), *buf = NULL, *cmd = NULL;
+	int r;
+
+	/* a stage an admin or a tmp cleaner removed: only this answer goes in */
+	if (mkdir(stage, 0700) < 0 && errno != EEXIST) {
+		vert_error_sys(err, "create '%s'", stage);
+		return TARGET_UNKNOWN;
+	}
+	cmd = xasprintf("%s migrate --abandon %s/img && if %s ps -q | grep -qx %s; then echo "
+			"runs; elif %s inspect %s >/dev/null 2>&1; then echo stopped; else echo "
+			"gone; fi",
+			m->remote, m->rdir, m->remote, m->name, m->remote, m->name);
+	if (remote_to(p, m, cmd, out, err) < 0)
+		return TARGET_UNKNOWN;
+	if ((r = read_file_at(AT_FDCWD, out, 64, &buf, NULL)) < 0) {
+		vert_error_set(err, -r, VERT_ERR_RUNTIME, "read '%s'", out);
+		return TARGET_UNKNOWN;
+	}
+	unlink(out);
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strcmp(buf, "runs") == 0)
+		return TARGET_RUNS;
+	if (strcmp(buf, "stopped") == 0)
+		/* a restore there killed with the VE made, not booted: it can
+		 * never boot from this image now, and its name is taken there */
+		vert_log(VERT_LOG_WARNING,
+			 "VE '%s' also exists, stopped, on '%s' (its restore there was "
+			 "interrupted); it runs here: destroy it there",
+			 m->name, m->host);
+	else if (strcmp(buf, "gone") != 0) {
+		vert_error_set(err, EPROTO, VERT_ERR_RUNTIME, "'%s' answered '%s'", m->host, buf);
+		return TARGET_UNKNOWN;
+	}
+	return TARGET_NOT;
+}
+
 /* A migration whose vert died, finished: the VE runs here again, or,
  * when the target's restore was started and the VE runs there, goes from
  * here; the stages go on both sides.  What is done follows what is, not
@@ -526,30 +573,18 @@ static bool recover(const struct ve_paths *p, const char *name, const struct jou
 
 	m.rdir = (char *)j->rdir;
 	if (strcmp(j->phase, "restoring") == 0) {
-		if (remote(p, &m, "true", &e) < 0) {
+		/* a restore there may be under way (a killed vert's ssh lives
+		 * on) or still to begin: given up first, then asked */
+		enum target_has t = target_settle(p, &m, j->stage, &e);
+		if (t == TARGET_UNKNOWN) {
 			vert_log(VERT_LOG_WARNING,
 				 "VE '%s': its migration to '%s' was interrupted and '%s' can't be "
 				 "asked how far it got (%s); tried again by the next command",
-				 name, j->host, j->host, e.msg);
+				 name, j->host, j->host, e.msg ? e.msg : "no answer");
 			vert_error_clear(&e);
 			return false;
 		}
-		cmd = xasprintf("%s ps -q | grep -qx %s", j->remote, name);
-		there = remote(p, &m, cmd, &e) == 0;
-		vert_error_clear(&e);
-		free(cmd);
-		cmd = xasprintf("%s inspect %s >/dev/null 2>&1", j->remote, name);
-		if (!there && remote(p, &m, cmd, &e) == 0) {
-			/* there, not running: its restore goes on (a killed vert's
-			 * ssh lives on), or failed and is being undone */
-			vert_log(VERT_LOG_WARNING,
-				 "VE '%s': its migration to '%s' was interrupted while '%s' "
-				 "restored it; tried again by the next command",
-				 name, j->host, j->host);
-			vert_error_clear(&e);
-			return false;
-		}
-		vert_error_clear(&e);
+		there = t == TARGET_RUNS;
 	}
 	if (there) {
 		_cleanup_ve_handle_ struct ve_handle *h = NULL;
@@ -755,8 +790,40 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 	cmd = xasprintf("%s restore %s --input %s/img", m.remote, h->name, m.rdir);
 	if ((r = journal_write(p, &m, stage, o->keep_source, "restoring", err)) < 0)
 		goto restore_here;
-	if ((r = remote(p, &m, cmd, err)) < 0)
-		goto restore_here;
+	if ((r = remote(p, &m, cmd, err)) < 0) {
+		/* failed, or its answer lost on the way (ssh died after the
+		 * restore there): which one, the target tells once it can no
+		 * longer restore from the image; never two copies running */
+		vert_error_t e = VERT_ERROR_INIT;
+		enum target_has t = target_settle(p, &m, stage, &e);
+		if (t == TARGET_NOT) {
+			vert_error_clear(&e);
+			goto restore_here;
+		}
+		if (t == TARGET_UNKNOWN) {
+			_cleanup_free_ char *why = xstrdup(err->msg ? err->msg : "failed");
+			vert_error_clear(err);
+			vert_error_set(
+				err, 0, VERT_ERR_RUNTIME,
+				"migrate VE '%s' to '%s': its restore there failed or its "
+				"answer was lost (%s), and '%s' can't be asked whether the VE "
+				"runs there (%s): it stays stopped here, with its image; the "
+				"next vert command finishes the migration once '%s' answers",
+				h->name, o->host, why, o->host, e.msg ? e.msg : "no answer",
+				o->host);
+			vert_error_clear(&e);
+			ve_checkpoint_settle(h);
+			/* the journal ("restoring"), the stage and the target's dir
+			 * stay for ve_migrate_sweep */
+			close(TAKE_FD(lockfd));
+			free(m.rdir);
+			return vert_error_ret(err);
+		}
+		vert_log(VERT_LOG_WARNING, "VE '%s': %s; it runs on '%s' all the same", h->name,
+			 err->msg, o->host);
+		vert_error_clear(err);
+		vert_error_clear(&e);
+	}
 	mark("migrate: restored there");
 	t_end = now_ns();
 	ve_checkpoint_settle(h);
@@ -840,3 +907,76 @@ void ve_migrate_sweep(const struct ve_paths *p)
 }
 
 #endif
+
+/*
+ * A migration's image on its target, and who may restore from it.  A
+ * source whose `vert restore` there failed, or could not be heard (ssh
+ * died with the answer), or whose vert was killed while it ran, must know
+ * whether the VE runs there before it restores its own copy: two copies
+ * with one address is the worst a migration can do.  Asking once is not
+ * enough, as a restore can still be on its way (its ssh slow to start, a
+ * killed source's ssh living on).  So the restore holds a lock on its
+ * image dir from before it reads it until it is over (ve_image_hold), and
+ * the source first gives the image up (ve_migrate_abandon): that waits
+ * for a restore under way and marks the dir, so one that comes later is
+ * refused.  Only then is the answer of `vert ps` there final.
+ */
+#define IMAGE_ABANDONED "abandoned"
+
+static int image_lock(const char *dir, int *ret_fd, vert_error_t *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return vert_error_set(err, errno,
+				      errno == ENOENT ? VERT_ERR_NOTFOUND : VERT_ERR_RUNTIME,
+				      "checkpoint image '%s'", dir);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int r = vert_error_sys(err, "lock checkpoint image '%s'", dir);
+			close(fd);
+			return r;
+		}
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int ve_image_hold(const char *dir, int *ret_fd, vert_error_t *err)
+{
+	int fd, r;
+
+	if ((r = image_lock(dir, &fd, err)) < 0)
+		return r;
+	if (faccessat(fd, IMAGE_ABANDONED, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		close(fd);
+		return vert_error_set(
+			err, ESTALE, VERT_ERR_INVALID,
+			"checkpoint image '%s' was given up by the migration that sent "
+			"it (the VE runs on its source again)",
+			dir);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int ve_migrate_abandon(const char *dir, vert_error_t *err)
+{
+	_cleanup_close_ int fd = -EBADF, mark = -EBADF;
+	int r;
+
+	if (dir[0] != '/')
+		return vert_error_set(err, EINVAL, VERT_ERR_INVALID,
+				      "--abandon needs an absolute path, not '%s'", dir);
+	if ((r = image_lock(dir, &fd, err)) < 0) {
+		if (err->kind == VERT_ERR_NOTFOUND) {
+			vert_error_clear(err);
+			return 0;
+		}
+		return r;
+	}
+	mark = openat(fd, IMAGE_ABANDONED, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (mark < 0)
+		return vert_error_sys(err, "mark checkpoint image '%s' given up", dir);
+	return 0;
+}

@@ -684,12 +684,19 @@ fail:
 struct restore_boot {
 	struct ve_handle *h;
 	const struct image *im;
+	int image_lock; /* ve_image_hold's, or -EBADF */
 };
 
 static int restore_boot_fn(void *data, struct ve_boot *b, vert_error_t *err)
 {
 	struct restore_boot *rb = data;
-	return restore_boot(rb->h, rb->im, b, err);
+	int r = restore_boot(rb->h, rb->im, b, err);
+	/* the supervisor's copy of the image's hold goes once the VE runs
+	 * (the caller's stays until it returns): a supervisor that does not
+	 * become vert-monitor must not keep a source's give-up waiting */
+	if (r == 0 && rb->image_lock >= 0)
+		close(rb->image_lock);
+	return r;
 }
 
 /* --input into a state root without the VE: its data from the image,
@@ -734,6 +741,7 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 {
 	_cleanup_ve_handle_ struct ve_handle *h = NULL;
 	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int hold = -EBADF;
 	struct image im = { 0 };
 	bool created = false, own = false;
 	int r;
@@ -746,6 +754,10 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 			return vert_error_set(
 				err, errno, errno == ENOENT ? VERT_ERR_NOTFOUND : VERT_ERR_RUNTIME,
 				"checkpoint image '%s'", o->input);
+		/* held until the restore is over, or undone: a migration's
+		 * source that gave the image up waits for it (migrate.c) */
+		if ((r = ve_image_hold(dir, &hold, err)) < 0)
+			return r;
 		if ((r = ve_open(p, name, 0, &h, err)) < 0)
 			return r;
 		if (access(h->config_path, F_OK) == 0) {
@@ -817,8 +829,8 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 	    (r = ve_idrange_claim(p, name, h->cfg.idmap_base, err)) < 0)
 		vert_error_wrap(err, "the image's user namespace keeps its host ids");
 	else
-		r = ve_boot_detached(h, &h->cfg, restore_boot_fn, &(struct restore_boot){ h, &im },
-				     err);
+		r = ve_boot_detached(h, &h->cfg, restore_boot_fn,
+				     &(struct restore_boot){ h, &im, hold }, err);
 	if (r < 0 && created)
 		ve_remove_data(h, NULL);
 out:

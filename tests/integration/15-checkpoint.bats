@@ -212,3 +212,37 @@ SH
 	assert_failure 2
 	assert_output --partial "--incoming takes no VE name or host"
 }
+
+@test "migrate --abandon waits for a restore that holds the image, then a restore from it is refused; a gone dir is no error" {
+	img="$BATS_TEST_TMPDIR/in/img"
+	mkdir -p "$img"
+	echo '{"format": 1, "name": "cka", "template": "mini"}' >"$img/image.json"
+	# a restore under way holds its image's lock (flock(2) on the dir)
+	flock "$img" -c "touch '$BATS_TEST_TMPDIR/held'; exec sleep 60" 3>&- &
+	holder=$!
+	wait_for -t 10 test -e "$BATS_TEST_TMPDIR/held"
+	# given up while it is held: the give-up waits (old vert: no such option)
+	run timeout 2 "$VERT_BIN" --root "$TEST_ROOT" migrate --abandon "$img"
+	[ "$status" = 124 ]
+	[ ! -e "$img/abandoned" ]
+	kill "$holder"
+	wait "$holder" || true
+	run vert migrate --abandon "$img"
+	assert_success
+	[ -f "$img/abandoned" ]
+	# a restore that comes later is refused before it reads anything
+	run vert restore cka --input "$img"
+	assert_failure 2
+	assert_output --partial "was given up by the migration that sent it"
+	run vert ps -a -q
+	refute_output --partial cka
+	[ ! -e "$TEST_ROOT/ves/cka" ]
+	# nothing to restore from: nothing to give up
+	run vert migrate --abandon "$BATS_TEST_TMPDIR/nosuch/img"
+	assert_success
+	run vert migrate --abandon relative/img
+	assert_failure 2
+	assert_output --partial "absolute path"
+	run vert migrate --abandon "$img" cka
+	assert_failure 2
+}

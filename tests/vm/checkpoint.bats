@@ -1086,3 +1086,94 @@ SH
 	vert stop ufail
 	vert destroy ufail
 }
+
+# netns-ssh for which the target is down (every command fails as ssh does,
+# 255) while $DOWN exists; the restore runs (AFTER_RESTORE=lost: and then
+# its answer is lost, 255) or not (AFTER_RESTORE=down: the target goes down
+# just as it was to run)
+flaky_ssh() {
+	cat >"$BATS_TEST_TMPDIR/flaky-ssh" <<'SH'
+#!/bin/sh
+[ -e "$DOWN" ] && { echo "ssh: connect to host $1: No route to host" >&2; exit 255; }
+case "$2" in
+*" restore "*)
+	if [ "$AFTER_RESTORE" = down ]; then
+		touch "$DOWN"
+		exit 255
+	fi
+	"$NETNS_SSH" "$@"
+	echo "client_loop: send disconnect: Broken pipe" >&2
+	exit 255
+	;;
+esac
+exec "$NETNS_SSH" "$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/flaky-ssh"
+	export NETNS_SSH=$VERT_SSH DOWN=$BATS_TEST_TMPDIR/down
+}
+
+@test "a migration whose restore there worked but whose answer was lost: it runs there only, not also here" {
+	migrate_env
+	flaky_ssh
+	vert create ulost --template mini -- sh -c "$COUNTER"
+	vert start ulost
+	wait_for 10 count_above "$R" ulost 5
+	before_pids=$(ns_pids "$R" ulost)
+	# before: the lost answer was taken for a failure and the VE restored
+	# here too, two copies with one address
+	run env AFTER_RESTORE=lost VERT_SSH="$BATS_TEST_TMPDIR/flaky-ssh" "$VERT" --root "$R" \
+		migrate ulost host2
+	echo "$output"
+	assert_success
+	assert_output --partial "it runs on 'host2' all the same"
+	running_in "$R2" ulost
+	run vert ps -a -q
+	refute_output --partial ulost
+	[ ! -e "$R/ves/ulost" ]
+	c=$(count_of "$R2" ulost)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R2" ulost "$c"
+	[ "$(ns_pids "$R2" ulost)" = "$before_pids" ]
+	[ -z "$(ls -A "$R/run/migrate" 2>/dev/null)" ]
+	no_stage_left
+	v2 stop ulost
+	v2 destroy ulost
+}
+
+@test "a migration whose target went down at the restore: the VE waits, stopped, and runs here again once the target answers that it never ran there" {
+	migrate_env
+	flaky_ssh
+	vert create udown --template mini -- sh -c "$COUNTER"
+	vert start udown
+	wait_for 10 count_above "$R" udown 5
+	before_pids=$(ns_pids "$R" udown)
+	run env AFTER_RESTORE=down VERT_SSH="$BATS_TEST_TMPDIR/flaky-ssh" "$VERT" --root "$R" \
+		migrate udown host2
+	echo "$output"
+	assert_failure
+	assert_output --partial "can't be asked whether the VE runs there"
+	assert_output --partial "the next vert command finishes the migration"
+	# not restored here blindly (it might run there): stopped, the
+	# image and the journal kept
+	stopped_in "$R" udown
+	[ -e "$R/run/migrate/udown.json" ]
+	[ -e "$(ls -d /var/tmp/vert-migrate.*/img)/image.json" ]
+	# still down: the next command can't ask, and leaves it so
+	run env VERT_SSH="$BATS_TEST_TMPDIR/flaky-ssh" "$VERT" --root "$R" ps -a
+	echo "$output"
+	assert_output --partial "can't be asked how far it got"
+	stopped_in "$R" udown
+	# back: it never ran there, so it runs here again
+	rm "$DOWN"
+	run env VERT_SSH="$BATS_TEST_TMPDIR/flaky-ssh" "$VERT" --root "$R" ps -a
+	echo "$output"
+	assert_output --partial "runs here again"
+	running_in "$R" udown
+	c=$(count_of "$R" udown)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R" udown "$c"
+	[ "$(ns_pids "$R" udown)" = "$before_pids" ]
+	no_migration_left udown
+	vert stop udown
+	vert destroy udown
+}
