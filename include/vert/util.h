@@ -139,6 +139,14 @@ void random_hex(char *buf, size_t n);
  * this process already is one; returns only on error. */
 int vert_exe_reexec_sealed(char **argv, vert_error_t *err);
 bool vert_exe_sealed(void);
+/* main's argv, kept for a command that decides about the sealed copy
+ * once it knows its VE (ve_exe_guard) */
+void vert_exe_save_argv(char **argv);
+char **vert_exe_saved_argv(void);
+/* Whether the vert binary (the one this process was started from) can be
+ * written by no one but the host's root: owned by uid 0, no write bit for
+ * its group (or an ACL's mask) or others. */
+bool vert_exe_root_only(void);
 /* The path of the vert binary on the host (also from the sealed copy). */
 char *vert_exe_path(void);
 

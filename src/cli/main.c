@@ -163,6 +163,11 @@ static bool starts_no_ve_process(const char *cmd)
 	return false;
 }
 
+static bool decides_sealing(const char *cmd)
+{
+	return strcmp(cmd, "run") == 0 || strcmp(cmd, "exec") == 0 || strcmp(cmd, "enter") == 0;
+}
+
 int main(int argc, char **argv)
 {
 	char **all_argv = argv;
@@ -204,7 +209,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
-		if (!starts_no_ve_process(commands[i].name)) {
+		vert_exe_save_argv(all_argv);
+		/* run, exec and enter decide once they know their VE
+		 * (ve_exe_guard): for a VE of its own user namespace the
+		 * sealed copy protects nothing */
+		if (!starts_no_ve_process(commands[i].name) && !decides_sealing(commands[i].name)) {
 			_cleanup_error_ vert_error_t err = VERT_ERROR_INIT;
 			if (vert_exe_reexec_sealed(all_argv, &err) < 0)
 				return cli_fail(commands[i].name, &err);

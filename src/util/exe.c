@@ -12,16 +12,22 @@
  * before that exec.
  *
  * So, as crun and runc do, a vert that is about to start processes in a
- * VE first re-executes itself from a memfd copy sealed against writes,
- * growth and shrinking.  Then /proc/self/exe of everything it starts is
- * the copy, whatever the VE execs: the host's binary is never executed or
- * opened from inside.  That holds in every mode (rootless too, where a
- * read-only bind mount of the binary is not possible) and does not depend
- * on recognising every path that could resolve to the binary (scripts,
- * binfmt_misc, symlinks the VE can change between a check and the exec),
- * which refusing such paths would need.  Cost: a copy of the binary in
- * page cache while the process lives, and the copy and a second exec at
- * start.
+ * VE whose root could write the binary first re-executes itself from a
+ * memfd copy sealed against writes, growth and shrinking.  Then
+ * /proc/self/exe of everything it starts is the copy, whatever the VE
+ * execs: the host's binary is never executed or opened from inside.  That
+ * does not depend on recognising every path that could resolve to the
+ * binary (scripts, binfmt_misc, symlinks the VE can change between a check
+ * and the exec), which refusing such paths would need.  Cost: a copy of
+ * the binary in page cache while the process lives, and the copy and a
+ * second exec at start (1.3 ms of a `vert exec`).
+ *
+ * Which VEs those are is ve_exe_guard's call (ve/config.c): one without a
+ * user namespace of its own, or any VE when the binary is not root's
+ * alone.  A VE of its own user namespace maps no host uid 0, and the
+ * kernel refuses its root a write to a binary only root may write, so
+ * `vert run` and `vert exec` of such a VE skip the copy; every other
+ * command makes it at its start (main).
  *
  * Only what the kernel and the dynamic loader read goes into the copy:
  * the file up to the end of the last segment its program headers name.
@@ -62,6 +68,30 @@ bool vert_exe_sealed(void)
 	seals = fcntl(fd, F_GET_SEALS);
 	close(fd);
 	return seals >= 0 && (seals & VERT_EXE_SEALS) == VERT_EXE_SEALS;
+}
+
+static char **saved_argv;
+
+void vert_exe_save_argv(char **argv)
+{
+	saved_argv = argv;
+}
+
+char **vert_exe_saved_argv(void)
+{
+	return saved_argv;
+}
+
+bool vert_exe_root_only(void)
+{
+	struct stat st;
+
+	/* the inode behind /proc/self/exe: what a VE would reach */
+	if (stat("/proc/self/exe", &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	/* no write bit for the group: with an ACL that bit is the mask,
+	 * which a named user's write entry needs */
+	return st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
 }
 
 char *vert_exe_path(void)

@@ -266,6 +266,38 @@ bool ve_config_userns_private(const struct ve_paths *p, const struct ve_config *
 	return !p->rootless && !c->privileged && !(c->userns && strcmp(c->userns, "host") == 0);
 }
 
+/*
+ * The sealed copy of vert (util/exe.c) keeps a VE's root from writing the
+ * host's vert binary through /proc/PID/exe (runc CVE-2019-5736).  That
+ * needs a VE root that could write it: one without a user namespace of its
+ * own (--userns host, --privileged), or a binary owned or writable by
+ * others than the host's root.  A VE in a user namespace of its own (the
+ * default; rootless: the user's) maps no host uid 0, so whatever it
+ * reaches, the kernel refuses its root a write to a binary owned by root
+ * with no write bit for group or others: EACCES, as its CAP_DAC_OVERRIDE
+ * covers only inodes whose owner its namespace maps.  LXC's unprivileged
+ * containers were never open to CVE-2019-5736 for that reason.  There the
+ * copy and its second exec (1.3 ms of a `vert exec`) protect nothing, and
+ * run and exec (which main lets decide) skip them; every other VE gets
+ * them.  may_reexec: re-execute this command from the copy now (nothing
+ * done yet); otherwise a missing copy is an error.
+ */
+int ve_exe_guard(const struct ve_paths *p, const struct ve_config *c, bool may_reexec,
+		 vert_error_t *err)
+{
+	if ((p->rootless || ve_config_userns_private(p, c)) && vert_exe_root_only())
+		return 0;
+	if (vert_exe_sealed())
+		return 0;
+	if (may_reexec && vert_exe_saved_argv())
+		return vert_exe_reexec_sealed(vert_exe_saved_argv(), err);
+	return vert_error_set(err, EPERM, VERT_ERR_RUNTIME,
+			      "VE '%s': its root could write the vert binary (no user namespace "
+			      "of its own, or a binary not root's alone), and this vert does not "
+			      "run from its sealed copy",
+			      c->name ? c->name : "?");
+}
+
 /* ---- persistent JSON ---- */
 
 static struct json_object *strv_json(char *const *v)

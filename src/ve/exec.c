@@ -37,7 +37,7 @@ int ve_exec(struct ve_handle *h, const struct ve_exec_opts *o, int *ret_status, 
 	struct ve_state s;
 	int r;
 
-	if ((r = ve_handle_config(h, err)) < 0)
+	if ((r = ve_handle_config(h, err)) < 0 || (r = ve_exe_guard(p, c, true, err)) < 0)
 		return r;
 	if ((r = ve_open_init(h, &s, &pidfd, err)) < 0)
 		goto out_cfg;

@@ -175,6 +175,10 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 	b->cgroup = NULL;
 	b->cgroup_fd = -EBADF;
 
+	/* the command decided before it did anything (main, ve_run): a VE
+	 * that needs the sealed copy and has none is a bug, not started */
+	if ((r = ve_exe_guard(p, c, false, err)) < 0)
+		return r;
 	if ((r = ve_template_rootfs(p, c->template_name, &lower, err)) < 0)
 		return r;
 	if (mkdir(rundir, 0700) < 0 && errno != EEXIST)
@@ -944,6 +948,8 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 	struct ve_start_opts so = { .attach = !o->detach };
 	int r, status = 0;
 
+	if ((r = ve_exe_guard(p, c, true, err)) < 0)
+		return r;
 	if (!c->name) {
 		char id[13];
 		random_hex(id, 12);

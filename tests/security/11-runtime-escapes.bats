@@ -48,28 +48,72 @@ vert_libs() {
 	vert destroy --force esc1
 }
 
-@test "a #!/proc/self/exe script run by exec runs a sealed copy, not the host's vert" {
-	vert create esc2 --template mini --net none $(vert_libs) -v "$PROBE:/probe:ro" -- sh -c "$IDLE"
-	vert start esc2
-	vert exec esc2 -- sh -c 'printf "#!/proc/self/exe\n" >/tmp/evil && chmod +x /tmp/evil &&
+# exe_attack_script NAME VERT CREATE-OPTS...: in VE NAME (made by VERT with
+# the options), a #!/proc/self/exe script run by `VERT exec`, held by its
+# loader, is attacked as runc CVE-2019-5736 was: its /proc/PID/exe opened,
+# and written back through once it is gone.  The probe's lines in $output.
+exe_attack_script() {
+	local name=$1 bin=$2
+	shift 2
+	"$bin" --root "$TEST_ROOT" create "$name" --template mini --net none $(vert_libs) \
+		-v "$PROBE:/probe:ro" "$@" -- sh -c "$IDLE"
+	"$bin" --root "$TEST_ROOT" start "$name"
+	vert exec "$name" -- sh -c 'printf "#!/proc/self/exe\n" >/tmp/evil && chmod +x /tmp/evil &&
 		mkfifo /tmp/fifo'
 	# the loader blocks on the preload FIFO: the process holds its exe
-	"$VERT_BIN" --root "$TEST_ROOT" exec -e LD_PRELOAD=/tmp/fifo esc2 -- /tmp/evil >/dev/null 2>&1 &
+	"$bin" --root "$TEST_ROOT" exec -e LD_PRELOAD=/tmp/fifo "$name" -- /tmp/evil >/dev/null 2>&1 &
 	bg_track $!
-	run vert exec esc2 -- /probe exe-attack /tmp/evil /tmp/fifo
+	run vert exec "$name" -- /probe exe-attack /tmp/evil /tmp/fifo
 	assert_success
+}
+
+@test "a #!/proc/self/exe script run by exec in a VE without a user namespace runs a sealed copy, not the host's vert" {
+	is_root_mode || skip "--userns host needs real root (mode $VERT_TEST_MODE)"
+	sum=$(sha256sum <"$VERT_BIN")
+	exe_attack_script esc2 "$VERT_BIN" --userns host
 	assert_line --regexp '^exe='
 	refute_line "exe=$(readlink -f "$VERT_BIN")"
 	assert_line --regexp '^exe=/memfd:vert'
 	refute_line "write=ok"
 	assert_line --regexp "^write=E"
+	[ "$(sha256sum <"$VERT_BIN")" = "$sum" ]
 	vert destroy --force esc2
 }
 
-@test "a login shell of /proc/self/exe in the VE's passwd runs the sealed copy" {
+@test "a #!/proc/self/exe script run by exec in a VE of its own user namespace reaches the host's vert, and can't write it" {
+	# no sealed copy for it (ve_exe_guard): its root maps no host uid 0,
+	# so the kernel refuses it a write to the root-owned binary
+	[ "$(stat -c %u "$(readlink -f "$VERT_BIN")")" = 0 ] || skip "the vert binary is not root's"
+	sum=$(sha256sum <"$VERT_BIN")
+	exe_attack_script esc2u "$VERT_BIN"
+	assert_line "exe=$(readlink -f "$VERT_BIN")"
+	refute_line "write=ok"
+	assert_line "write=EACCES"
+	[ "$(sha256sum <"$VERT_BIN")" = "$sum" ]
+	vert destroy --force esc2u
+}
+
+@test "a vert binary others may write gets the sealed copy for a VE of its own user namespace too" {
+	# a copy of vert (and vert-monitor beside it) whose group may write it
+	d=$BATS_TEST_TMPDIR/gw
+	mkdir -p "$d"
+	cp "$VERT_BIN" "$d/vert"
+	cp "$(dirname "$VERT_BIN")/vert-monitor" "$d/" 2>/dev/null || true
+	chmod 0775 "$d/vert"
+	sum=$(sha256sum <"$d/vert")
+	exe_attack_script esc2g "$d/vert"
+	# the script was run by the group-writable copy: the sealed one held it
+	assert_line --regexp '^exe=/memfd:vert'
+	refute_line "write=ok"
+	[ "$(sha256sum <"$d/vert")" = "$sum" ]
+	vert destroy --force esc2g
+}
+
+@test "a login shell of /proc/self/exe in the passwd of a VE without a user namespace runs the sealed copy" {
+	is_root_mode || skip "--userns host needs real root (mode $VERT_TEST_MODE)"
 	# every process of this VE preloads the FIFO (busybox and the probe
 	# are static: only a dynamic vert's loader reads it)
-	vert create esc3 --template mini --net none -e LD_PRELOAD=/tmp/fifo $(vert_libs) \
+	vert create esc3 --template mini --net none --userns host -e LD_PRELOAD=/tmp/fifo $(vert_libs) \
 		-v "$PROBE:/probe:ro" -- sh -c "$IDLE"
 	vert start esc3
 	vert exec esc3 -- sh -c 'sed -i "s|^\(root:.*:\)[^:]*$|\1/proc/self/exe|" /etc/passwd &&
