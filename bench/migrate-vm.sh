@@ -1,6 +1,7 @@
 #!/bin/bash
 # Freeze time and total time of `vert migrate` against runc's
-# stop-and-copy (`runc checkpoint` + `runc restore`, the same CRIU), for an
+# stop-and-copy (`runc checkpoint`, the image copied to the second host
+# through the same transport, `runc restore` from it: the same CRIU), for an
 # idle busybox workload and for one dirtying 256 MiB at a steady rate
 # (issue 14, "Speed").  CRIU 3.17 works only on the VM's stock 6.1 kernel,
 # so this runs in the tests/vm VM and prints TAP (the figures are TAP
@@ -171,7 +172,7 @@ bench_vert() { # ROW WORKLOAD I
 }
 
 bench_runc() { # ROW WORKLOAD I
-	local name=bm$1$3 img=$T/img-$1-$3 t0 t1 t2 c bytes
+	local name=bm$1$3 img=$T/img-$1-$3 there=$R2/runc-in/bm$1$3 t0 t1 t2 t3 c bytes
 	jq --arg sh "$2" '.root.readonly = false | .process.terminal = false |
 		.process.args = ["sh", "-c", $sh]' "$T/bundle/config.json" >"$T/bundle/c.json" &&
 		mv "$T/bundle/c.json" "$T/bundle/config.json"
@@ -193,26 +194,42 @@ bench_runc() { # ROW WORKLOAD I
 		return
 	fi
 	t1=$(now_ms)
-	if ! "$RUNC" --root "$RROOT" restore -d --image-path "$img" -b "$T/bundle" "$name" \
-		</dev/null >/dev/null 2>"$T/err"; then
-		notok "runc restore, $1, run $3"
+	# the copy of stop-and-copy: the image to the second host, through the
+	# transport vert's migrate uses (VERT_SSH, tar), onto its state root's
+	# filesystem, where vert's target stages what it receives
+	if ! tar -C "$img" -cf - . | $VERT_SSH host2 "mkdir -p $there && tar -C $there -xf -" 2>"$T/err"; then
+		notok "runc image copy, $1, run $3"
 		sed 's/^/# /' "$T/err"
-		grep -E 'Error|Warn' "$img/restore.log" 2>/dev/null | tail -15 | sed 's/^/# restore.log: /'
-		rm -rf "$img"
+		"$RUNC" --root "$RROOT" delete -f "$name" >/dev/null 2>&1
+		rm -rf "$img" "$there"
 		return
 	fi
 	t2=$(now_ms)
+	# restored from the copy (runc's state is this host's; the container
+	# has a network namespace of its own either way)
+	if ! "$RUNC" --root "$RROOT" restore -d --image-path "$there" -b "$T/bundle" "$name" \
+		</dev/null >/dev/null 2>"$T/err"; then
+		notok "runc restore, $1, run $3"
+		sed 's/^/# /' "$T/err"
+		grep -E 'Error|Warn' "$there/restore.log" 2>/dev/null | tail -15 | sed 's/^/# restore.log: /'
+		rm -rf "$img" "$there"
+		return
+	fi
+	t3=$(now_ms)
 	bytes=$(du -sb "$img" | awk '{ print $1 }')
-	echo "# runc $1 run $3: checkpoint $((t1 - t0)) ms, restore $((t2 - t1)) ms, image $bytes bytes"
+	echo "# runc $1 run $3: checkpoint $((t1 - t0)) ms, copy $((t2 - t1)) ms, restore $((t3 - t2)) ms, image $bytes bytes"
 	c=$("$RUNC" --root "$RROOT" exec "$name" cat /dev/shm/n 2>/dev/null)
 	if wait_for 30 moves_runc "$name" "${c:-0}"; then
-		ok "runc checkpoint + restore, $1, run $3 (the workload runs on)"
-		result "runc-$1" $((t2 - t0)) $((t2 - t0)) "$bytes" 0
+		ok "runc checkpoint + copy + restore, $1, run $3 (the workload runs on)"
+		# stop-and-copy: stopped from the checkpoint's start to the
+		# restore's end; without the copy: one host's checkpoint + restore
+		result "runc-$1" $((t3 - t0)) $((t3 - t0)) "$bytes" 0
+		result "runc-nocopy-$1" $((t1 - t0 + t3 - t2)) $((t1 - t0 + t3 - t2)) "$bytes" 0
 	else
-		notok "runc checkpoint + restore, $1, run $3: the workload does not run on"
+		notok "runc checkpoint + copy + restore, $1, run $3: the workload does not run on"
 	fi
 	"$RUNC" --root "$RROOT" delete -f "$name" >/dev/null 2>&1
-	rm -rf "$img"
+	rm -rf "$img" "$there"
 }
 
 case $ONLY in vert | runc) echo "1..$((2 * RUNS))" ;; *) echo "1..$((4 * RUNS))" ;; esac
@@ -233,12 +250,15 @@ median() {
 }
 echo "# load at end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# | row | freeze ms (median) | all runs | total ms (median) | all runs | bytes (median) | pre-dumps |"
-for row in vert-idle runc-idle vert-dirty runc-dirty; do
+for row in vert-idle runc-idle runc-nocopy-idle vert-dirty runc-dirty runc-nocopy-dirty; do
 	echo "# | $row | $(echo "${FREEZE[$row]:-}" | median) | ${FREEZE[$row]:-} | $(echo "${TOTAL[$row]:-}" | median) | ${TOTAL[$row]:-} | $(echo "${BYTES[$row]:-}" | median) | ${PRE[$row]:-} |"
 done
 for w in idle dirty; do
 	fv=$(echo "${FREEZE[vert-$w]:-}" | median) fr=$(echo "${FREEZE[runc-$w]:-}" | median)
+	fl=$(echo "${FREEZE[runc-nocopy-$w]:-}" | median)
 	[ "$fv" != - ] && [ "$fr" != - ] && [ "$fr" -gt 0 ] &&
-		echo "# freeze vert/runc, $w: $(awk -v a="$fv" -v b="$fr" 'BEGIN { printf "%.2fx", a / b }')"
+		echo "# freeze vert/runc stop-and-copy, $w: $(awk -v a="$fv" -v b="$fr" 'BEGIN { printf "%.2fx", a / b }')"
+	[ "$fv" != - ] && [ "$fl" != - ] && [ "$fl" -gt 0 ] &&
+		echo "# freeze vert/runc checkpoint + restore without the copy, $w: $(awk -v a="$fv" -v b="$fl" 'BEGIN { printf "%.2fx", a / b }')"
 done
 exit 0
