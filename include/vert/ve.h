@@ -382,6 +382,11 @@ struct ve_checkpoint_opts {
 	 * caller waits for the cleanup later and lets the lock go
 	 * (ve_checkpoint_settle) */
 	bool no_stop_wait;
+	/* migrate: once the image is whole at its place, while CRIU still
+	 * holds the VE frozen, just before CRIU is told to go on and stop it
+	 * (what it starts runs on meanwhile; a dump that fails after all is
+	 * the caller's to tell it) */
+	void (*after_commit)(void *data, struct ve_handle *h, const char *image);
 };
 int ve_checkpoint(struct ve_handle *h, const struct ve_checkpoint_opts *o, char **ret_image,
 		  vert_error_t *err);

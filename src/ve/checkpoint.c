@@ -282,6 +282,7 @@ struct dump_ctx {
 	struct json_object *ext, *manifest;
 	char *old;	/* the old checkpoint, moved aside */
 	bool committed; /* the image is at its place */
+	const struct ve_checkpoint_opts *o;
 	int r;
 	vert_error_t err;
 };
@@ -410,6 +411,8 @@ static int dump_notify(char *action, criu_notify_arg_t na)
 	vert_debug_mark("checkpoint: dumped, the VE frozen");
 	dump_cur->r = commit_image(dump_cur);
 	vert_debug_mark("checkpoint: image committed");
+	if (dump_cur->r >= 0 && dump_cur->o && dump_cur->o->after_commit)
+		dump_cur->o->after_commit(dump_cur->o->data, dump_cur->h, dump_cur->image);
 	return dump_cur->r < 0 ? -1 : 0;
 }
 
@@ -655,7 +658,7 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 	_cleanup_free_ char *marker = xasprintf("%s/stopping", h->run_dir);
 	struct json_object *ext = NULL, *manifest = NULL;
 	struct dump_ctx ctx = {
-		.h = h, .image = image, .is_default = !o->output, .no_upper = o->no_upper
+		.h = h, .image = image, .is_default = !o->output, .no_upper = o->no_upper, .o = o
 	};
 	struct ve_state s = { 0 };
 	int r, fd;

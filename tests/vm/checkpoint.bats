@@ -1177,3 +1177,31 @@ SH
 	vert stop udown
 	vert destroy udown
 }
+
+@test "migrate sends the final dump while CRIU ends the dump, and restores there only once CRIU is done" {
+	migrate_env
+	vert create mgearly --template mini -- sh -c "$COUNTER"
+	vert start mgearly
+	wait_for 10 count_above "$R" mgearly 5
+	"$VERT" --root "$R" --debug migrate mgearly host2 2>"$BATS_TEST_TMPDIR/dbg"
+	grep -n 'migrate:\|checkpoint:' "$BATS_TEST_TMPDIR/dbg" | sed 's/^/# /' >&3
+	started=$(grep -n 'migrate: the final send started' "$BATS_TEST_TMPDIR/dbg" | cut -d: -f1)
+	criu_done=$(grep -n 'checkpoint: criu done' "$BATS_TEST_TMPDIR/dbg" | cut -d: -f1)
+	restored=$(grep -n 'migrate: restored there' "$BATS_TEST_TMPDIR/dbg" | cut -d: -f1)
+	committed=$(grep -n 'checkpoint: image committed' "$BATS_TEST_TMPDIR/dbg" | cut -d: -f1)
+	[ -n "$started" ] && [ -n "$criu_done" ] && [ -n "$restored" ] && [ -n "$committed" ]
+	# the send begins once the image is whole, before CRIU has stopped
+	# the VE; the restore there only after
+	[ "$committed" -lt "$started" ]
+	[ "$started" -lt "$criu_done" ]
+	[ "$criu_done" -lt "$restored" ]
+	running_in "$R2" mgearly
+	c=$(count_of "$R2" mgearly)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R2" mgearly "$c"
+	run vert ps -a -q
+	refute_output --partial mgearly
+	no_stage_left
+	v2 stop mgearly
+	v2 destroy mgearly
+}
