@@ -260,8 +260,15 @@ int ve_destroy(struct ve_handle *h, bool force, vert_error_t *err)
 			return vert_error_set(err, EBUSY, VERT_ERR_RUNNING,
 					      "VE '%s' is running; stop it first or use --force",
 					      h->name);
-		if ((r = ve_stop_locked(h, 0, err)) < 0)
-			return r;
+		if ((r = ve_stop_locked(h, 0, err)) < 0) {
+			/* its init died between the look and the stop (a
+			 * killed destroy's SIGKILL reached it): stopped, and
+			 * settled by one more reconcile */
+			if (err->kind != VERT_ERR_NOTRUNNING)
+				return r;
+			vert_error_clear(err);
+			ve_reconcile_locked(h);
+		}
 	}
 	return ve_remove_data(h, err);
 }
