@@ -165,7 +165,8 @@ static bool starts_no_ve_process(const char *cmd)
 
 static bool decides_sealing(const char *cmd)
 {
-	return strcmp(cmd, "run") == 0 || strcmp(cmd, "exec") == 0 || strcmp(cmd, "enter") == 0;
+	return strcmp(cmd, "run") == 0 || strcmp(cmd, "exec") == 0 || strcmp(cmd, "enter") == 0 ||
+	       strcmp(cmd, "restore") == 0;
 }
 
 int main(int argc, char **argv)
@@ -210,7 +211,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
 		vert_exe_save_argv(all_argv);
-		/* run, exec and enter decide once they know their VE
+		/* run, exec, enter and restore decide once they know their VE
 		 * (ve_exe_guard): for a VE of its own user namespace the
 		 * sealed copy protects nothing */
 		if (!starts_no_ve_process(commands[i].name) && !decides_sealing(commands[i].name)) {

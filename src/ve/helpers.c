@@ -255,10 +255,13 @@ static int run_tool(const struct ve_paths *p, char *const *argv, bool group, ver
 		/* the first line too: the cause, where the last is a summary
 		 * ("tar: Exiting with failure status due to previous errors") */
 		_cleanup_free_ char *last = fd_last_line(efd), *first = fd_first_line(efd);
+		/* no errno: the tool's own words say why, and "Input/output
+		 * error" after them would say something false (-EIO all the
+		 * same, VERT_ERR_RUNTIME's) */
 		if (*first && strcmp(first, last) != 0)
-			return vert_error_set(err, EIO, VERT_ERR_RUNTIME, "%s failed: %s; %s",
+			return vert_error_set(err, 0, VERT_ERR_RUNTIME, "%s failed: %s; %s",
 					      argv[0], first, last);
-		return vert_error_set(err, EIO, VERT_ERR_RUNTIME, "%s failed%s%s", argv[0],
+		return vert_error_set(err, 0, VERT_ERR_RUNTIME, "%s failed%s%s", argv[0],
 				      *last ? ": " : "", last);
 	}
 }

@@ -52,6 +52,9 @@ struct migrate {
 	/* the final send, started once the image was whole (send_early) */
 	pid_t send_pid;
 	int send_fd;
+	/* the VE's init, as the pre-copy found it */
+	pid_t init_pid;
+	uint64_t init_start;
 };
 
 static bool host_valid(const char *h)
@@ -442,6 +445,8 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 	uint64_t prev = 0, bytes = 0;
 	int r, i;
 
+	m->init_pid = s->pid;
+	m->init_start = s->start_time;
 	if ((r = send_upper(h, m, stage, err)) < 0)
 		return r;
 	for (i = 1; i <= MIGRATE_MAX_PRE_DUMPS; i++) {
@@ -878,6 +883,19 @@ int ve_migrate(struct ve_handle *h, const struct ve_migrate_opts *o, struct ve_m
 	co.output = img;
 	if ((r = ve_checkpoint(h, &co, &image, err)) < 0) {
 		send_wait(&m, true, NULL);
+		if (m.init_pid > 0 && !proc_alive(m.init_pid, m.init_start)) {
+			/* what failed is the VE: its cleanup took the images
+			 * along ("create '.../pre-3': No such file") */
+			_cleanup_free_ char *why = xstrdup(err->msg ? err->msg : "failed");
+			vert_error_clear(err);
+			r = vert_error_set(
+				err, 0, VERT_ERR_NOTRUNNING,
+				"migrate VE '%s' to '%s': the VE stopped while it was being "
+				"migrated (its init exited or was killed, out of memory "
+				"perhaps: see 'vert inspect %s'), and nothing of it stays "
+				"on '%s' (%s)",
+				h->name, o->host, h->name, o->host, why);
+		}
 		goto out; /* CRIU resumed the VE, or never stopped it */
 	}
 	t_dumped = now_ns();

@@ -736,6 +736,31 @@ out:
 	return r;
 }
 
+/* Before anything is done (main lets restore decide, like run): the
+ * sealed copy of vert only where the VE's config, the image's or its
+ * own, says the VE's root could write the binary (ve_exe_guard).  A
+ * config that can't be read gets the copy: the restore fails on it
+ * later, with its own words. */
+static int restore_exe_guard(const struct ve_paths *p, const char *name,
+			     const struct ve_restore_opts *o, vert_error_t *err)
+{
+	_cleanup_free_ char *path = o->input ? xasprintf("%s/config.json", o->input)
+					     : ve_path(p->data, name, "config.json");
+	struct ve_config c;
+	int r;
+
+	ve_config_init(&c);
+	if (ve_name_check("VE", name, NULL) < 0 || ve_config_load(path, name, &c, NULL) < 0) {
+		ve_config_done(&c);
+		if (vert_exe_sealed() || !vert_exe_saved_argv())
+			return 0;
+		return vert_exe_reexec_sealed(vert_exe_saved_argv(), err);
+	}
+	r = ve_exe_guard(p, &c, true, err);
+	ve_config_done(&c);
+	return r;
+}
+
 static int restore(const struct ve_paths *p, const char *name, const struct ve_restore_opts *o,
 		   vert_error_t *err)
 {
@@ -748,6 +773,8 @@ static int restore(const struct ve_paths *p, const char *name, const struct ve_r
 
 	if (p->rootless)
 		return vert_error_set(err, EPERM, VERT_ERR_INVALID, "CRIU needs real root");
+	if ((r = restore_exe_guard(p, name, o, err)) < 0)
+		return r;
 	if (o->input) {
 		dir = realpath(o->input, NULL);
 		if (!dir)

@@ -198,6 +198,36 @@ SH
 	vert destroy ckm
 }
 
+@test "a VE killed while it is migrated: the migration says so, and nothing of it stays on the target" {
+	vert create ckd --template mini
+	on_teardown "vert destroy --force ckd"
+	vert start ckd
+	wait_for -t 5 ve_running ckd
+	echo "$(ve_init_pid ckd)" >"$BATS_TEST_TMPDIR/kill.pid"
+	# the target: a second state root on this host, through an ssh
+	# stand-in that SIGKILLs the VE's init as the pre-copy sends its upper
+	# dir (as the OOM killer did to a VE dirtying its memory in the VM)
+	t2="$BATS_TEST_TMPDIR/target"
+	"$VERT_BIN" --root "$t2" template create mini --from busybox >/dev/null
+	cat >"$BATS_TEST_TMPDIR/ssh" <<SH
+#!/bin/sh
+shift
+case "\$*" in *--xattrs*) [ -s "$BATS_TEST_TMPDIR/kill.pid" ] && kill -KILL "\$(cat "$BATS_TEST_TMPDIR/kill.pid")" && : >"$BATS_TEST_TMPDIR/kill.pid" ;; esac
+exec sh -c "\$*"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/ssh"
+	VERT_SSH=$BATS_TEST_TMPDIR/ssh VERT_REMOTE="$VERT_BIN --root $t2" run vert migrate ckd host2
+	assert_failure 5
+	assert_output --partial "migrate VE 'ckd' to 'host2': the VE stopped while it was being migrated"
+	# the kill did happen, and the target has no stage left, nor a VE
+	[ ! -s "$BATS_TEST_TMPDIR/kill.pid" ]
+	[ -z "$(ls -A "$t2/migrate-in" 2>/dev/null)" ]
+	[ ! -e "$t2/ves/ckd" ]
+	run vert ps -a --format name,state -H ckd
+	assert_output --regexp "^ckd +stopped"
+	vert destroy ckd
+}
+
 @test "migrate --incoming makes a 0700 staging dir in the state root and prints it" {
 	run vert migrate --incoming
 	assert_success
