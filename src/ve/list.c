@@ -109,7 +109,10 @@ static int info_get(struct ve_handle *h, const struct vnet_leases *ls, bool last
 		i->running = proc_alive(i->state.pid, i->state.start_time) &&
 			     strcmp(i->status, "starting") != 0;
 	} else {
-		i->status = xstrdup("stopped");
+		/* no state, and reconciling left the run dir: a restore that
+		 * holds the VE's lock is making it */
+		_cleanup_free_ char *mark = xasprintf("%s/" VE_RESTORING_MARK, h->run_dir);
+		i->status = xstrdup(access(mark, F_OK) == 0 ? "restoring" : "stopped");
 	}
 	if (names) {
 		/* a VE reconciled away (a create killed before its config) or

@@ -565,6 +565,7 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 {
 	const struct ve_config *c = &h->cfg;
 	_cleanup_free_ char *root = xasprintf("%s/root", h->run_dir);
+	_cleanup_free_ char *marker = xasprintf("%s/" VE_RESTORING_MARK, h->run_dir);
 	_cleanup_close_ int hostns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	struct cg_handle cg = CG_HANDLE_INIT;
 	_cleanup_vnet_ struct vnet_state *net = NULL;
@@ -578,6 +579,9 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 	b->cgroup_fd = -EBADF;
 	if (mkdir(h->run_dir, 0700) < 0 && errno != EEXIST)
 		return vert_error_sys(err, "create '%s'", h->run_dir);
+	/* what a listing says while we hold the VE's lock (list.c); the
+	 * run dir, and it with it, goes if we fail or are killed */
+	close(openat(AT_FDCWD, marker, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
 	if ((r = cg_prepare(h->cgroup_name, &c->resources, false,
 			    (ve_config_caps(c) & CAP_BIT(CAP_SYS_ADMIN)) ? CG_ANCHOR_ON_HYBRID : 0,
 			    &cg, err)) < 0)
@@ -656,6 +660,7 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 			kill(pid, SIGKILL);
 			goto fail;
 		}
+		unlink(marker);
 	}
 	if (netfd >= 0)
 		close(netfd);

@@ -103,6 +103,8 @@ void ve_handle_unlock(struct ve_handle *h, enum ve_unlock how);
 int ve_state_write(const struct ve_handle *h, const struct ve_state *s, vert_error_t *err);
 /* RUN/ves/NAME/started: the start recorded as "starting" completed */
 #define VE_STARTED_MARK "started"
+/* in the run dir while a restore makes the VE (restore.c, list.c) */
+#define VE_RESTORING_MARK "restoring"
 int ve_state_mark_started(const struct ve_handle *h, vert_error_t *err);
 bool ve_state_running(const struct ve_state *s);
 void ve_last_write(const struct ve_handle *h, int code, int sig, const char *reason);

@@ -228,6 +228,32 @@ SH
 	vert destroy ckd
 }
 
+@test "ps says restoring while a restore holds the VE's lock, and stopped once a killed one is reconciled" {
+	vert create ckr --template mini --net none
+	on_teardown "vert destroy --force ckr"
+	# what restore_boot leaves while it runs: the VE's lock held, a run
+	# dir with the mark and no state yet
+	mkdir -p "$TEST_ROOT/run/ves/ckr"
+	: >"$TEST_ROOT/run/ves/ckr/restoring"
+	lock="$TEST_ROOT/run/locks/ve.ckr.lock"
+	flock "$lock" sh -c "echo \$\$ >'$BATS_TEST_TMPDIR/holder'; exec sleep 300" 3>&- &
+	on_teardown "kill \$(cat '$BATS_TEST_TMPDIR/holder')"
+	wait_for -t 5 test -s "$BATS_TEST_TMPDIR/holder"
+	run vert ps -a --format name,state -H ckr
+	assert_output --regexp "^ckr +restoring"
+	run vert ps -a --json ckr
+	[ "$(echo "$output" | jq -r '.[0].state')" = restoring ]
+	run vert ps -q
+	refute_output "ckr"
+	# the restore killed: the next listing cleans up after it
+	kill "$(cat "$BATS_TEST_TMPDIR/holder")"
+	wait_for -t 5 flock -n "$lock" true
+	run vert ps -a --format name,state -H ckr
+	assert_output --regexp "^ckr +stopped"
+	[ ! -e "$TEST_ROOT/run/ves/ckr" ]
+	vert destroy ckr
+}
+
 @test "migrate --incoming makes a 0700 staging dir in the state root and prints it" {
 	run vert migrate --incoming
 	assert_success

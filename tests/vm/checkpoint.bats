@@ -889,6 +889,40 @@ SH
 	vert destroy ukil5
 }
 
+@test "a restore under way shows as restoring in vert ps, and as running once it is done" {
+	vert create ures --template mini -- sh -c "$COUNTER"
+	vert start ures
+	wait_for 10 count_above "$R" ures 5
+	run vert checkpoint ures
+	assert_success
+	# a criu that waits for the test's word before it restores
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/criu" <<SH
+#!/bin/sh
+: >"$BATS_TEST_TMPDIR/criu.called"
+for i in \$(seq 600); do [ -e "$BATS_TEST_TMPDIR/criu.go" ] && break; sleep 0.1; done
+exec $(command -v criu) "\$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/criu"
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH "$VERT" --root "$R" restore ures 3>&- &
+	rpid=$!
+	wait_for 30 test -e "$BATS_TEST_TMPDIR/criu.called"
+	run vert ps -a --format name,state -H
+	echo "$output"
+	assert_output --regexp "ures +restoring"
+	# not among the running ones yet
+	run vert ps -q
+	refute_output --regexp "^ures$"
+	: >"$BATS_TEST_TMPDIR/criu.go"
+	wait "$rpid"
+	running_in "$R" ures
+	[ ! -e "$R/run/ves/ures/restoring" ]
+	c=$(count_of "$R" ures)
+	wait_for 10 count_above "$R" ures "$c"
+	vert stop ures
+	vert destroy ures
+}
+
 @test "a restore whose vert is killed as CRIU starts keeps the VE locked until its supervisor is done: the next command finds it whole" {
 	vert create ukil6 --template mini -- sh -c "$COUNTER"
 	vert start ukil6
