@@ -181,7 +181,22 @@ static bool image_has_upper(const struct image *im)
 	return lstat(upper, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The VE's upper and work dirs become the image's (an old upper goes). */
+/* A migration's stage in this state root (vert migrate --incoming): the
+ * image is the migration's alone, and goes once it is over. */
+static bool image_is_stage(const struct ve_paths *p, const struct image *im)
+{
+	_cleanup_free_ char *data = realpath(p->data, NULL), *pre = NULL;
+
+	if (!data)
+		return false;
+	pre = xasprintf("%s/migrate-in/", data);
+	return str_startswith(im->dir, pre);
+}
+
+/* The VE's upper and work dirs become the image's (an old upper goes).
+ * A stage's upper dir moves, one rename on the state root's filesystem,
+ * rather than being copied by a cp: that was ~150 ms of a migration's
+ * freeze under TCG. */
 static int install_upper(const struct ve_handle *h, const struct image *im, vert_error_t *err)
 {
 	_cleanup_free_ char *src = xasprintf("%s/upper", im->dir);
@@ -193,7 +208,8 @@ static int install_upper(const struct ve_handle *h, const struct image *im, vert
 
 	ve_remove_tree(h->p, tmp, NULL);
 	ve_remove_tree(h->p, old, NULL);
-	if ((r = copy_tree(h->p, src, tmp, err)) < 0) {
+	if (!(image_is_stage(h->p, im) && rename(src, tmp) == 0) &&
+	    (r = copy_tree(h->p, src, tmp, err)) < 0) {
 		ve_remove_tree(h->p, tmp, NULL);
 		return vert_error_wrap(err, "copy the image's upper dir");
 	}
