@@ -152,7 +152,12 @@ bench_vert() { # ROW WORKLOAD I
 	: >"$T/remote.log"
 	if ! out=$(v1 --debug migrate "$name" host2 --json 2>"$T/local.log"); then
 		notok "vert $1 run $3: migrate"
-		{ echo "$out"; grep -v '^vert: debug: ' "$T/local.log"; } | sed 's/^/# /'
+		{ echo "$out"; grep -v '^vert: debug: ' "$T/local.log"
+		  # CRIU's own account (the VE's run dir goes with it below), and
+		  # what was stuck where
+		  log=$(grep -o '(log: [^)]*)' "$T/local.log" | tail -1 | sed 's/^(log: //; s/)$//')
+		  [ -z "$log" ] || tail -n 25 "$log" 2>/dev/null
+		  ps -e -o pid,ppid,stat,wchan:24,comm | awk '$3 ~ /D/' ; } | sed 's/^/# /'
 		v1 destroy --force "$name" >/dev/null 2>&1
 		return
 	fi
