@@ -195,8 +195,8 @@ static bool image_is_stage(const struct ve_paths *p, const struct image *im)
 
 /* The VE's upper and work dirs become the image's (an old upper goes).
  * A stage's upper dir moves, one rename on the state root's filesystem,
- * rather than being copied by a cp: that was ~150 ms of a migration's
- * freeze under TCG. */
+ * rather than being copied by a cp: "VE created, upper dir installed"
+ * took ~100 ms of a migration's freeze under TCG, ~20 ms since. */
 static int install_upper(const struct ve_handle *h, const struct image *im, vert_error_t *err)
 {
 	_cleanup_free_ char *src = xasprintf("%s/upper", im->dir);
