@@ -254,7 +254,8 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 		close(rp[0]);
 		close(rp[1]);
 		rt_seccomp_prog_free(prog);
-		return vert_error_sys(err, "fork");
+		/* a fork, or M's stack and its clone */
+		return vert_error_sys(err, "start the process that joins the VE");
 	}
 	rt_seccomp_prog_free(prog);
 	close(TAKE_FD(csock));

@@ -596,8 +596,9 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 	if (mkdir(h->run_dir, 0700) < 0 && errno != EEXIST)
 		return vert_error_sys(err, "create '%s'", h->run_dir);
 	/* what a listing says while we hold the VE's lock (list.c); the
-	 * run dir, and it with it, goes if we fail or are killed */
-	close(openat(AT_FDCWD, marker, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+	 * run dir, and it with it, goes if we fail or are killed.  Only a
+	 * listing's word: without it the VE reads "stopped" meanwhile */
+	ve_run_mark(h, VE_RESTORING_MARK, "restoring", NULL);
 	if ((r = cg_prepare(h->cgroup_name, &c->resources, false,
 			    (ve_config_caps(c) & CAP_BIT(CAP_SYS_ADMIN)) ? CG_ANCHOR_ON_HYBRID : 0,
 			    &cg, err)) < 0)

@@ -120,12 +120,17 @@ int ve_state_check(const struct ve_paths *p, const char *name, vert_error_t *err
  * reader sees "starting" with the mark as "running" (ve_state_read). */
 int ve_state_mark_started(const struct ve_handle *h, vert_error_t *err)
 {
+	return ve_run_mark(h, VE_STARTED_MARK, "started", err);
+}
+
+int ve_run_mark(const struct ve_handle *h, const char *mark, const char *what, vert_error_t *err)
+{
 	_cleanup_close_ int dfd = open(h->run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int fd = -EBADF;
 
-	if (dfd < 0 || (fd = openat(dfd, VE_STARTED_MARK,
-				    O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		return vert_error_sys(err, "mark VE '%s' as started", h->name);
+	if (dfd < 0 ||
+	    (fd = openat(dfd, mark, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return vert_error_sys(err, "mark VE '%s' as %s", h->name, what);
 	return 0;
 }
 

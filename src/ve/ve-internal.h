@@ -106,6 +106,8 @@ int ve_state_write(const struct ve_handle *h, const struct ve_state *s, vert_err
 /* in the run dir while a restore makes the VE (restore.c, list.c) */
 #define VE_RESTORING_MARK "restoring"
 int ve_state_mark_started(const struct ve_handle *h, vert_error_t *err);
+/* An empty file MARK in the VE's run dir ("mark VE 'NAME' as WHAT"). */
+int ve_run_mark(const struct ve_handle *h, const char *mark, const char *what, vert_error_t *err);
 bool ve_state_running(const struct ve_state *s);
 void ve_last_write(const struct ve_handle *h, int code, int sig, const char *reason);
 void ve_instance_cleanup(const struct ve_handle *h, const char *cgroup);
