@@ -387,6 +387,10 @@ struct ve_checkpoint_opts {
 	 * (what it starts runs on meanwhile; a dump that fails after all is
 	 * the caller's to tell it) */
 	void (*after_commit)(void *data, struct ve_handle *h, const char *image);
+	/* migrate: a final dump that failed before its image was made, the
+	 * VE resumed by CRIU, is taken once more (a dump that caught a vfork
+	 * child before its exec times out: CRIU can't seize its parent) */
+	bool retry_dump;
 };
 int ve_checkpoint(struct ve_handle *h, const struct ve_checkpoint_opts *o, char **ret_image,
 		  vert_error_t *err);

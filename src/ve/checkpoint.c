@@ -281,6 +281,7 @@ struct dump_ctx {
 	bool no_upper;	 /* ve_checkpoint_opts.no_upper */
 	struct json_object *ext, *manifest;
 	char *old;	/* the old checkpoint, moved aside */
+	bool notified;	/* CRIU said the dump is done (post-dump) */
 	bool committed; /* the image is at its place */
 	const struct ve_checkpoint_opts *o;
 	int r;
@@ -409,6 +410,7 @@ static int dump_notify(char *action, criu_notify_arg_t na)
 	if (!dump_cur || strcmp(action, "post-dump") != 0)
 		return 0;
 	vert_debug_mark("checkpoint: dumped, the VE frozen");
+	dump_cur->notified = true;
 	dump_cur->r = commit_image(dump_cur);
 	vert_debug_mark("checkpoint: image committed");
 	if (dump_cur->r >= 0 && dump_cur->o && dump_cur->o->after_commit)
@@ -697,6 +699,18 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 	ctx.ext = ext;
 	ctx.manifest = manifest;
 	r = dump_into(h, &s, tmp, "criu", parent, o->leave_running, ext, &ctx, NULL, err);
+	if (r < 0 && o->retry_dump && !ctx.notified && proc_alive(s.pid, s.start_time)) {
+		_cleanup_free_ char *dir = xasprintf("%s/criu", tmp);
+		if (ve_remove_tree(h->p, dir, NULL) == 0) {
+			vert_log(VERT_LOG_WARNING, "VE '%s': the final dump failed (%s); once more",
+				 h->name, err->msg);
+			vert_error_clear(err);
+			json_object_put(ext);
+			ctx.ext = ext = json_object_new_array();
+			r = dump_into(h, &s, tmp, "criu", parent, o->leave_running, ext, &ctx, NULL,
+				      err);
+		}
+	}
 	if (r < 0) {
 		unlink(marker);
 		goto out;

@@ -1239,3 +1239,104 @@ SH
 	v2 stop mgearly
 	v2 destroy mgearly
 }
+
+# criu_failing N: a criu on $BATS_TEST_TMPDIR/bin whose first N service
+# starts fail, as one does whose freeze of the VE ran out of time
+criu_failing() {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/criu" <<'SH'
+#!/bin/sh
+if [ "$1" = swrk ]; then
+	for n in $(seq "$CRIU_FAILS"); do
+		if mkdir "$CRIU_FAILED.$n" 2>/dev/null; then
+			echo "Timeout reached. Try to interrupt: 0" >&2
+			exit 1
+		fi
+	done
+fi
+exec "$REAL_CRIU" "$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/criu"
+	export REAL_CRIU=$(command -v criu) CRIU_FAILS=$1 CRIU_FAILED=$BATS_TEST_TMPDIR/failed
+}
+
+@test "migrate takes a failed pre-dump once more, and the VE goes all the same" {
+	migrate_env
+	criu_failing 1
+	vert create mgretry --template mini -- sh -c "$COUNTER"
+	vert start mgretry
+	wait_for 10 count_above "$R" mgretry 5
+	run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$VERT" --root "$R" migrate mgretry host2
+	echo "$output"
+	assert_success
+	assert_output --partial "pre-dump 1 failed"
+	assert_output --partial "once more"
+	[ -d "$CRIU_FAILED.1" ]
+	running_in "$R2" mgretry
+	c=$(count_of "$R2" mgretry)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R2" mgretry "$c"
+	no_stage_left
+	run vert ps -a -q
+	refute_output --partial mgretry
+	v2 stop mgretry
+	v2 destroy mgretry
+}
+
+@test "migrate gives up after a pre-dump failed twice: the VE runs on here, nothing is left there" {
+	migrate_env
+	criu_failing 2
+	vert create mgfail2 --template mini -- sh -c "$COUNTER"
+	vert start mgfail2
+	wait_for 10 count_above "$R" mgfail2 5
+	before_pids=$(ns_pids "$R" mgfail2)
+	run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$VERT" --root "$R" migrate mgfail2 host2
+	echo "$output"
+	assert_failure
+	assert_output --partial "pre-dump 1 failed"
+	[ -d "$CRIU_FAILED.2" ]
+	running_in "$R" mgfail2
+	c=$(count_of "$R" mgfail2)
+	wait_for 10 count_above "$R" mgfail2 "$c"
+	[ "$(ns_pids "$R" mgfail2)" = "$before_pids" ]
+	no_migration_left mgfail2
+	vert stop mgfail2
+	vert destroy mgfail2
+}
+
+@test "migrate takes a failed final dump once more, and the VE goes all the same" {
+	migrate_env
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	# the final dump's first CRIU fails (its images' dir is made first)
+	cat >"$BATS_TEST_TMPDIR/bin/criu" <<'SH'
+#!/bin/sh
+if [ "$1" = swrk ] && ls -d /var/tmp/vert-migrate.*/.*.tmp-*/criu >/dev/null 2>&1 &&
+	mkdir "$CRIU_FAILED" 2>/dev/null; then
+	echo "Timeout reached. Try to interrupt: 0" >&2
+	exit 1
+fi
+exec "$REAL_CRIU" "$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/criu"
+	export REAL_CRIU=$(command -v criu) CRIU_FAILED=$BATS_TEST_TMPDIR/failed
+	vert create mgfinal --template mini -- sh -c "$COUNTER"
+	vert start mgfinal
+	wait_for 10 count_above "$R" mgfinal 5
+	before_pids=$(ns_pids "$R" mgfinal)
+	run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$VERT" --root "$R" migrate mgfinal host2
+	echo "$output"
+	assert_success
+	assert_output --partial "the final dump failed"
+	assert_output --partial "once more"
+	[ -d "$CRIU_FAILED" ]
+	running_in "$R2" mgfinal
+	c=$(count_of "$R2" mgfinal)
+	[ "$c" -gt 5 ]
+	wait_for 10 count_above "$R2" mgfinal "$c"
+	[ "$(ns_pids "$R2" mgfinal)" = "$before_pids" ]
+	no_stage_left
+	run vert ps -a -q
+	refute_output --partial mgfinal
+	v2 stop mgfinal
+	v2 destroy mgfinal
+}
