@@ -1240,6 +1240,19 @@ SH
 	v2 destroy mgearly
 }
 
+# counter_started NAME: a counter VE of mini here, counting
+counter_started() {
+	vert create "$1" --template mini -- sh -c "$COUNTER"
+	vert start "$1"
+	wait_for 10 count_above "$R" "$1" 5
+}
+# migrate_criu NAME: `vert migrate NAME host2` with the criu of
+# $BATS_TEST_TMPDIR/bin first in PATH, its outcome in $status and $output
+migrate_criu() {
+	run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$VERT" --root "$R" migrate "$1" host2
+	echo "$output"
+}
+
 # criu_failing N: a criu on $BATS_TEST_TMPDIR/bin whose first N service
 # starts fail, as one does whose freeze of the VE ran out of time
 criu_failing() {
@@ -1263,11 +1276,8 @@ SH
 @test "migrate takes a failed pre-dump once more, and the VE goes all the same" {
 	migrate_env
 	criu_failing 1
-	vert create mgretry --template mini -- sh -c "$COUNTER"
-	vert start mgretry
-	wait_for 10 count_above "$R" mgretry 5
-	run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$VERT" --root "$R" migrate mgretry host2
-	echo "$output"
+	counter_started mgretry
+	migrate_criu mgretry
 	assert_success
 	assert_output --partial "pre-dump 1 failed"
 	assert_output --partial "once more"
@@ -1286,12 +1296,9 @@ SH
 @test "migrate gives up after a pre-dump failed twice: the VE runs on here, nothing is left there" {
 	migrate_env
 	criu_failing 2
-	vert create mgfail2 --template mini -- sh -c "$COUNTER"
-	vert start mgfail2
-	wait_for 10 count_above "$R" mgfail2 5
+	counter_started mgfail2
 	before_pids=$(ns_pids "$R" mgfail2)
-	run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$VERT" --root "$R" migrate mgfail2 host2
-	echo "$output"
+	migrate_criu mgfail2
 	assert_failure
 	assert_output --partial "pre-dump 1 failed"
 	[ -d "$CRIU_FAILED.2" ]
@@ -1319,12 +1326,9 @@ exec "$REAL_CRIU" "$@"
 SH
 	chmod +x "$BATS_TEST_TMPDIR/bin/criu"
 	export REAL_CRIU=$(command -v criu) CRIU_FAILED=$BATS_TEST_TMPDIR/failed
-	vert create mgfinal --template mini -- sh -c "$COUNTER"
-	vert start mgfinal
-	wait_for 10 count_above "$R" mgfinal 5
+	counter_started mgfinal
 	before_pids=$(ns_pids "$R" mgfinal)
-	run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$VERT" --root "$R" migrate mgfinal host2
-	echo "$output"
+	migrate_criu mgfinal
 	assert_success
 	assert_output --partial "the final dump failed"
 	assert_output --partial "once more"
