@@ -180,8 +180,19 @@ int vert_exe_reexec_sealed(char **argv, vert_error_t *err)
 		if (pwrite(mfd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
 			return vert_error_sys(err, "write the copy of vert");
 	}
-	if (fcntl(mfd, F_ADD_SEALS, VERT_EXE_SEALS) < 0)
-		return vert_error_sys(err, "seal the copy of vert");
+	/* F_SEAL_WRITE fails with EBUSY while a page of the copy has a
+	 * reference beyond its mappings, which the kernel waits ~150 ms for
+	 * (memfd_wait_for_pins).  A page isolated for reclaim or migration
+	 * holds one longer: a DAMON "pageout" scheme on physical memory (the
+	 * CI machines run one) isolates whole regions at a time, and a
+	 * fresh copy nobody has touched is cold to it.  Nothing of ours holds
+	 * one, so a few tries more, not an error at once (one start in a
+	 * suite run failed so). */
+	for (int i = 0; fcntl(mfd, F_ADD_SEALS, VERT_EXE_SEALS) < 0; i++) {
+		if (errno != EBUSY || i == 10)
+			return vert_error_sys(err, "seal the copy of vert");
+		usleep(20 * 1000);
+	}
 	if (path)
 		setenv(VERT_EXE_ENV, path, 1);
 	syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
