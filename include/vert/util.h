@@ -138,6 +138,9 @@ void random_hex(char *buf, size_t n);
  * processes in VEs (see there).  Re-executes argv from such a copy unless
  * this process already is one; returns only on error. */
 int vert_exe_reexec_sealed(char **argv, vert_error_t *err);
+/* fcntl(F_ADD_SEALS), tried again for a while on EBUSY (pages the kernel
+ * finds referenced); -errno on failure, errno set. */
+int vert_memfd_seal(int fd, int seals);
 bool vert_exe_sealed(void);
 /* main's argv, kept for a command that decides about the sealed copy
  * once it knows its VE (ve_exe_guard) */

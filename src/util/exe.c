@@ -140,6 +140,25 @@ static off_t elf_image_size(int fd, off_t size, bool *ret_cut_sections)
 	return end;
 }
 
+/*
+ * F_SEAL_WRITE fails with EBUSY while a page of the memfd has a reference
+ * beyond its mappings, which the kernel waits ~150 ms for
+ * (memfd_wait_for_pins).  A page isolated for reclaim or migration holds
+ * one longer: a DAMON "pageout" scheme on physical memory (the CI machines
+ * run one) isolates whole regions at a time, and a fresh copy nobody has
+ * touched is cold to it.  So EBUSY gets up to ten tries more, 20 ms apart,
+ * not an error at once (one start in a suite run failed so).
+ */
+int vert_memfd_seal(int fd, int seals)
+{
+	for (int i = 0; fcntl(fd, F_ADD_SEALS, seals) < 0; i++) {
+		if (errno != EBUSY || i == 10)
+			return -errno;
+		usleep(20 * 1000);
+	}
+	return 0;
+}
+
 int vert_exe_reexec_sealed(char **argv, vert_error_t *err)
 {
 	_cleanup_close_ int src = -EBADF, mfd = -EBADF;
@@ -180,19 +199,8 @@ int vert_exe_reexec_sealed(char **argv, vert_error_t *err)
 		if (pwrite(mfd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
 			return vert_error_sys(err, "write the copy of vert");
 	}
-	/* F_SEAL_WRITE fails with EBUSY while a page of the copy has a
-	 * reference beyond its mappings, which the kernel waits ~150 ms for
-	 * (memfd_wait_for_pins).  A page isolated for reclaim or migration
-	 * holds one longer: a DAMON "pageout" scheme on physical memory (the
-	 * CI machines run one) isolates whole regions at a time, and a
-	 * fresh copy nobody has touched is cold to it.  Nothing of ours holds
-	 * one, so a few tries more, not an error at once (one start in a
-	 * suite run failed so). */
-	for (int i = 0; fcntl(mfd, F_ADD_SEALS, VERT_EXE_SEALS) < 0; i++) {
-		if (errno != EBUSY || i == 10)
-			return vert_error_sys(err, "seal the copy of vert");
-		usleep(20 * 1000);
-	}
+	if (vert_memfd_seal(mfd, VERT_EXE_SEALS) < 0)
+		return vert_error_sys(err, "seal the copy of vert");
 	if (path)
 		setenv(VERT_EXE_ENV, path, 1);
 	syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);

@@ -3,7 +3,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "vert/util.h"
 
@@ -162,6 +167,41 @@ static void test_utf8_valid(void **state)
 	free(v);
 }
 
+static void *busy_map;
+
+static void unmap_busy(int sig)
+{
+	(void)sig;
+	munmap(busy_map, 4096);
+}
+
+/* F_SEAL_WRITE is EBUSY while a shared writable mapping exists: tried
+ * again until a timer's handler removes it, given up on while it stays,
+ * and any other error is at once. */
+static void test_memfd_seal(void **state)
+{
+	struct itimerval it = { .it_value = { .tv_usec = 50 * 1000 } };
+	int fd, plain;
+
+	(void)state;
+	fd = memfd_create("seal-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	busy_map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(busy_map != MAP_FAILED);
+	assert_int_equal(vert_memfd_seal(fd, F_SEAL_WRITE), -EBUSY);
+	signal(SIGALRM, unmap_busy);
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	assert_int_equal(vert_memfd_seal(fd, F_SEAL_WRITE), 0);
+	assert_true(fcntl(fd, F_GET_SEALS) & F_SEAL_WRITE);
+	signal(SIGALRM, SIG_DFL);
+	close(fd);
+	plain = memfd_create("seal-test", MFD_CLOEXEC);
+	assert_true(plain >= 0);
+	assert_int_equal(vert_memfd_seal(plain, F_SEAL_WRITE), -EPERM);
+	close(plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_parse_signal), cmocka_unit_test(test_strv_env),
 		cmocka_unit_test(test_error_chain),  cmocka_unit_test(test_random_hex),
 		cmocka_unit_test(test_escape_term),  cmocka_unit_test(test_utf8_valid),
+		cmocka_unit_test(test_memfd_seal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
