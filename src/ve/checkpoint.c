@@ -552,11 +552,8 @@ int ve_criu_opts(int imgfd, int workfd, const char *log, int cg_mode, vert_error
 	return 0;
 }
 
-/* Into tmp/sub: a pre-dump (memory only, the VE runs on, its pages
- * tracked from now; ctx NULL) or the final dump, which ctx completes into
- * the image; parent: the previous pre-dump, relative to tmp/sub
- * ("../pre-1"), whose unchanged pages are not dumped again. */
-static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *tmp,
+/* One try of dump_into. */
+static int dump_once(struct ve_handle *h, const struct ve_state *s, const char *tmp,
 		     const char *sub, const char *parent, bool leave, struct json_object *ext,
 		     struct dump_ctx *ctx, uint64_t *ret_bytes, vert_error_t *err)
 {
@@ -624,11 +621,50 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 	return 0;
 }
 
+/* Into tmp/sub: a pre-dump (memory only, the VE runs on, its pages
+ * tracked from now; ctx NULL) or the final dump, which ctx completes into
+ * the image; parent: the previous pre-dump, relative to tmp/sub
+ * ("../pre-1"), whose unchanged pages are not dumped again.
+ *
+ * A dump that failed before it was made is taken again while *retries
+ * (NULL: none) lasts: CRIU can't seize a process waiting for its vfork
+ * child, so a freeze that caught the child before its exec times out
+ * ("Timeout reached") and CRIU resumes the VE.  "Before it was made": the
+ * VE lives on and, for a final dump, CRIU never notified its end (after
+ * that the image may be in place and the VE killed). */
+static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *tmp,
+		     const char *sub, const char *parent, bool leave, struct json_object *ext,
+		     struct dump_ctx *ctx, int *retries, uint64_t *ret_bytes, vert_error_t *err)
+{
+	int r = dump_once(h, s, tmp, sub, parent, leave, ext, ctx, ret_bytes, err);
+
+	while (r < 0 && retries && *retries > 0 && !(ctx && ctx->notified) &&
+	       proc_alive(s->pid, s->start_time)) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", tmp, sub);
+		if (ve_remove_tree(h->p, dir, NULL) < 0)
+			break;
+		(*retries)--;
+		/* "pre-dump 2" of tmp/pre-2 */
+		if (ctx)
+			vert_log(VERT_LOG_WARNING, "VE '%s': the final dump failed (%s); once more",
+				 h->name, err->msg);
+		else
+			vert_log(VERT_LOG_WARNING, "VE '%s': pre-dump %s failed (%s); once more",
+				 h->name, strncmp(sub, "pre-", 4) == 0 ? sub + 4 : sub, err->msg);
+		vert_error_clear(err);
+		/* the external mounts are found again */
+		json_object_array_del_idx(ext, 0, json_object_array_length(ext));
+		r = dump_once(h, s, tmp, sub, parent, leave, ext, ctx, ret_bytes, err);
+	}
+	return r;
+}
+
 int ve_criu_pre_dump(struct ve_handle *h, const struct ve_state *s, const char *tmp,
-		     const char *sub, const char *parent, uint64_t *ret_bytes, vert_error_t *err)
+		     const char *sub, const char *parent, int *retries, uint64_t *ret_bytes,
+		     vert_error_t *err)
 {
 	struct json_object *ext = json_object_new_array();
-	int r = dump_into(h, s, tmp, sub, parent, true, ext, NULL, ret_bytes, err);
+	int r = dump_into(h, s, tmp, sub, parent, true, ext, NULL, retries, ret_bytes, err);
 	json_object_put(ext);
 	return r;
 }
@@ -663,7 +699,7 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 		.h = h, .image = image, .is_default = !o->output, .no_upper = o->no_upper, .o = o
 	};
 	struct ve_state s = { 0 };
-	int r, fd;
+	int r, fd, retries;
 
 	if ((r = ve_handle_config(h, err)) < 0)
 		return r;
@@ -698,19 +734,8 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 	ctx.tmp = tmp;
 	ctx.ext = ext;
 	ctx.manifest = manifest;
-	r = dump_into(h, &s, tmp, "criu", parent, o->leave_running, ext, &ctx, NULL, err);
-	if (r < 0 && o->retry_dump && !ctx.notified && proc_alive(s.pid, s.start_time)) {
-		_cleanup_free_ char *dir = xasprintf("%s/criu", tmp);
-		if (ve_remove_tree(h->p, dir, NULL) == 0) {
-			vert_log(VERT_LOG_WARNING, "VE '%s': the final dump failed (%s); once more",
-				 h->name, err->msg);
-			vert_error_clear(err);
-			json_object_put(ext);
-			ctx.ext = ext = json_object_new_array();
-			r = dump_into(h, &s, tmp, "criu", parent, o->leave_running, ext, &ctx, NULL,
-				      err);
-		}
-	}
+	retries = o->retry_dump ? 1 : 0;
+	r = dump_into(h, &s, tmp, "criu", parent, o->leave_running, ext, &ctx, &retries, NULL, err);
 	if (r < 0) {
 		unlink(marker);
 		goto out;

@@ -443,7 +443,9 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 	struct migrate *m = data;
 	_cleanup_free_ char *stage = xasprintf("%s/..", tmp);
 	uint64_t prev = 0, bytes = 0;
-	bool retried = false;
+	/* a pre-dump is only a head start: one failed pre-dump per
+	 * migration is taken again (dump_into) */
+	int retries = 1;
 	int r, i;
 
 	m->init_pid = s->pid;
@@ -454,23 +456,8 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 		_cleanup_free_ char *sub = xasprintf("pre-%d", i);
 		_cleanup_free_ char *parent = i > 1 ? xasprintf("../pre-%d", i - 1) : NULL;
 		bool last;
-		if ((r = ve_criu_pre_dump(h, s, tmp, sub, parent, &bytes, err)) < 0) {
-			_cleanup_free_ char *dir = xasprintf("%s/%s", tmp, sub);
-			/* a pre-dump is only a head start, and CRIU resumed the
-			 * VE: one that failed is taken once more (CRIU can't
-			 * seize a process waiting for its vfork child, so a dump
-			 * that caught the child before its exec times out,
-			 * "Timeout reached") */
-			if (retried || !proc_alive(s->pid, s->start_time) ||
-			    ve_remove_tree(h->p, dir, NULL) < 0)
-				return space_wrap(h->p, m, tmp, err);
-			vert_log(VERT_LOG_WARNING, "VE '%s': pre-dump %d failed (%s); once more",
-				 h->name, i, err->msg);
-			vert_error_clear(err);
-			retried = true;
-			i--;
-			continue;
-		}
+		if ((r = ve_criu_pre_dump(h, s, tmp, sub, parent, &retries, &bytes, err)) < 0)
+			return space_wrap(h->p, m, tmp, err);
 		mark("migrate: pre-dump %d taken", i);
 		/* the last once the dirty set no longer shrinks by a tenth, or is
 		 * small */
