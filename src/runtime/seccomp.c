@@ -18,6 +18,11 @@
 #include "rt-internal.h"
 #include "vert/util.h"
 
+/* The filter's form, SCMP_FLTATR_CTL_OPTIMIZE's value: 2 is a binary tree
+ * of the syscall numbers (see rt_seccomp_compile).  It is part of the filter
+ * cache's key too, so a cached filter of another form is not reused. */
+#define FILTER_FORM 2
+
 static uint32_t to_scmp(int action, int errnum)
 {
 	switch (action) {
@@ -90,7 +95,7 @@ int rt_seccomp_compile(const struct rt_seccomp *sc, struct sock_fprog **ret, ver
 	 * of a `vert exec`.  A syscall the cache can't answer (one whose
 	 * rule looks at its arguments) goes down the tree too.  Older
 	 * libseccomp without the attribute keeps the list. */
-	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, FILTER_FORM);
 	for (size_t i = 0; sc->architectures && sc->architectures[i]; i++)
 		if ((r = add_arch(ctx, sc->architectures[i], err)) < 0)
 			goto out;
@@ -190,7 +195,7 @@ static uint64_t profile_hash(const struct rt_seccomp *sc)
 	ints[1] = sc->default_errno;
 	ints[2] = (int32_t)seccomp_arch_native();
 	ints[3] = v ? (int32_t)(v->major * 10000 + v->minor * 100 + v->micro) : 0;
-	ints[4] = 2; /* the filter's form: SCMP_FLTATR_CTL_OPTIMIZE */
+	ints[4] = FILTER_FORM;
 	h = fnv(h, ints, sizeof(ints));
 	for (size_t i = 0; sc->architectures && sc->architectures[i]; i++)
 		h = fnv(h, sc->architectures[i], strlen(sc->architectures[i]) + 1);
