@@ -137,7 +137,8 @@ void ve_config_init(struct ve_config *c);
 bool ve_userns_mode_valid(const char *m);
 bool ve_config_userns_private(const struct ve_paths *p, const struct ve_config *c);
 /* Whether this process may start VE c's processes as it runs, or (with
- * may_reexec) re-executes from vert's sealed copy first (config.c). */
+ * may_reexec) re-executes from vert's sealed copy first; c NULL: a config
+ * not read yet (config.c). */
 int ve_exe_guard(const struct ve_paths *p, const struct ve_config *c, bool may_reexec,
 		 vert_error_t *err);
 void ve_config_done(struct ve_config *c);

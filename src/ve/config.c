@@ -280,17 +280,21 @@ bool ve_config_userns_private(const struct ve_paths *p, const struct ve_config *
  * copy and its second exec (1.3 ms of a `vert exec`) protect nothing, and
  * run and exec (which main lets decide) skip them; every other VE gets
  * them.  may_reexec: re-execute this command from the copy now (nothing
- * done yet); otherwise a missing copy is an error.
+ * done yet); otherwise a missing copy is an error.  c NULL: a VE whose
+ * config can't be read yet gets the copy where it can be had, and is no
+ * error here (the command fails on the config later, in its own words).
  */
 int ve_exe_guard(const struct ve_paths *p, const struct ve_config *c, bool may_reexec,
 		 vert_error_t *err)
 {
-	if ((p->rootless || ve_config_userns_private(p, c)) && vert_exe_root_only())
+	if (c && (p->rootless || ve_config_userns_private(p, c)) && vert_exe_root_only())
 		return 0;
 	if (vert_exe_sealed())
 		return 0;
 	if (may_reexec && vert_exe_saved_argv())
 		return vert_exe_reexec_sealed(vert_exe_saved_argv(), err);
+	if (!c)
+		return 0;
 	return vert_error_set(err, EPERM, VERT_ERR_RUNTIME,
 			      "VE '%s': its root could write the vert binary (no user namespace "
 			      "of its own, or a binary not root's alone), and this vert does not "

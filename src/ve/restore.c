@@ -760,25 +760,24 @@ out:
 
 /* Before anything is done (main lets restore decide, like run): the
  * sealed copy of vert only where the VE's config, the image's or its
- * own, says the VE's root could write the binary (ve_exe_guard).  A
- * config that can't be read gets the copy: the restore fails on it
- * later, with its own words. */
+ * own, says the VE's root could write the binary (ve_exe_guard; a config
+ * that can't be read gets the copy).  Once in the copy, the config isn't
+ * read for this. */
 static int restore_exe_guard(const struct ve_paths *p, const char *name,
 			     const struct ve_restore_opts *o, vert_error_t *err)
 {
-	_cleanup_free_ char *path = o->input ? xasprintf("%s/config.json", o->input)
-					     : ve_path(p->data, name, "config.json");
+	_cleanup_free_ char *path = NULL;
 	struct ve_config c;
+	bool loaded;
 	int r;
 
+	if (vert_exe_sealed())
+		return 0;
+	path = o->input ? xasprintf("%s/config.json", o->input)
+			: ve_path(p->data, name, "config.json");
 	ve_config_init(&c);
-	if (ve_name_check("VE", name, NULL) < 0 || ve_config_load(path, name, &c, NULL) < 0) {
-		ve_config_done(&c);
-		if (vert_exe_sealed() || !vert_exe_saved_argv())
-			return 0;
-		return vert_exe_reexec_sealed(vert_exe_saved_argv(), err);
-	}
-	r = ve_exe_guard(p, &c, true, err);
+	loaded = ve_name_check("VE", name, NULL) == 0 && ve_config_load(path, name, &c, NULL) == 0;
+	r = ve_exe_guard(p, loaded ? &c : NULL, true, err);
 	ve_config_done(&c);
 	return r;
 }
