@@ -212,6 +212,10 @@ struct ve_handle {
 	int lock_fd;	       /* flock()ed; -EBADF: not held */
 	struct ve_config cfg;  /* valid when have_cfg */
 	bool have_cfg;
+	/* its init's last exit came while a `vert stop` had marked it
+	 * stopping (the supervisor's after_exit): that stop holds the lock
+	 * until the supervisor is gone */
+	bool exit_in_stop;
 };
 
 enum {

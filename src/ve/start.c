@@ -350,6 +350,7 @@ static bool after_exit(struct ve_handle *h, const struct exit_info *x)
 
 	marker = xasprintf("%s/stopping", rundir);
 	stopping = access(marker, F_OK) == 0;
+	h->exit_in_stop = stopping;
 	/* a reboot(2) inside a pid namespace kills its init with SIGHUP,
 	 * halt and power-off with SIGINT (kernel/pid_namespace.c) */
 	reason = x->sig == SIGHUP ? "reboot" : x->sig == SIGINT ? "halt" : "exit";
@@ -409,16 +410,24 @@ bool ve_after_exit(struct ve_handle *h, int code, int sig)
 
 /* ---- the detached supervisor ---- */
 
+/* The lock for the removal of an --rm VE that stopped for good, by its
+ * supervisor: waited for (wait) unless a `vert stop` ended the VE, for
+ * that stop holds the lock until the supervisor is gone (waiting would
+ * hold both up until the stop gives up on the supervisor, 30 s).  Not
+ * got: the data goes all the same, and the holder removes the lock file
+ * once it is done (ve_stop: the VE is gone). */
+static void lock_for_autoremove(struct ve_handle *h, bool wait)
+{
+	ve_handle_lock(h, wait && !h->exit_in_stop, NULL);
+}
+
 /* A VE that stopped for good: when it is an --rm VE, its data goes, and
- * its lock file with it when we get the lock (wait: for it; else a `vert
- * stop` waiting for the supervisor holds it, and removes the lock file
- * itself once it is done). */
+ * its lock file with it (lock_for_autoremove). */
 static void autoremove(struct ve_handle *h, bool wait)
 {
 	if (ve_handle_reload(h, NULL) < 0 || !h->cfg.autoremove)
 		return;
-	/* not got (busy): the holder removes the lock file */
-	ve_handle_lock(h, wait, NULL);
+	lock_for_autoremove(h, wait);
 	ve_remove_data(h, NULL);
 	ve_handle_unlock(h, VE_UNLOCK_REMOVE);
 }
@@ -978,7 +987,7 @@ int ve_run(const struct ve_paths *p, struct ve_config *c, const struct ve_run_op
 	}
 	vert_debug_mark("after exit");
 	if (o->rm && !o->detach) {
-		ve_handle_lock(h, true, NULL);
+		lock_for_autoremove(h, true);
 		ve_remove_data_now(h, NULL);
 		ve_handle_unlock(h, VE_UNLOCK_REMOVE);
 		vert_debug_mark("removed");

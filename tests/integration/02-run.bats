@@ -200,6 +200,25 @@ teardown_file() { common_teardown_file; }
 	[ ! -e "$TEST_ROOT/ves/$name" ]
 }
 
+@test "stop of an attached --rm VE returns once it is gone, with its run, and leaves no lock file" {
+	# the run's removal used to wait for the lock the stop held while the
+	# stop waited for the run: both stood 30 s, until the stop gave up
+	"$VERT_BIN" --root "$TEST_ROOT" run --rm --name arm mini -- sh -c "$IDLE" \
+		>"$BATS_TEST_TMPDIR/arm.out" 2>&1 &
+	runpid=$!
+	bg_track $runpid
+	arm_running() { vert ps --format name,state -H | grep -Eq '^arm +running'; }
+	wait_for -t 20 arm_running
+	run timeout 15 "$VERT_BIN" --root "$TEST_ROOT" stop -t 5 arm
+	assert_success
+	# the stop returns after the run's process is done with the VE
+	! vert ps -aq | grep -qx arm
+	[ ! -e "$TEST_ROOT/ves/arm" ]
+	[ ! -e "$TEST_ROOT/run/locks/ve.arm.lock" ]
+	wait_for -t 10 pid_gone $runpid
+	wait $runpid || { cat "$BATS_TEST_TMPDIR/arm.out"; false; }
+}
+
 @test "lock files of removed VEs do not pile up" {
 	before=$(ls "$TEST_ROOT/run/locks" | wc -l)
 	for i in 1 2 3 4 5; do vert run --rm mini -- true; done
