@@ -28,6 +28,11 @@ check_consistent() {
 	return 0
 }
 
+# nobody holds VE $1's lock (flock -n fails while someone does)
+lock_free() {
+	flock -n "$TEST_ROOT/run/locks/ve.$1.lock" true
+}
+
 # monitors whose VE is gone
 orphan_monitors() {
 	local n=0 m
@@ -94,8 +99,12 @@ orphan_monitors() {
 		sleep $d; kill -KILL $p 2>/dev/null || true; wait $p 2>/dev/null || true
 		"$VERT_BIN" --root "$TEST_ROOT" stop $name & p=$!
 		sleep $d; kill -KILL $p 2>/dev/null || true; wait $p 2>/dev/null || true
-		# what the killed commands started (a detached supervisor) settles
+		# what the killed commands started (a detached supervisor) settles:
+		# consistent, and no process of theirs holds the VE's lock (a
+		# supervisor still booting it does, and the next command would
+		# be refused as busy)
 		wait_for -t 5 check_consistent
+		wait_for -t 10 lock_free $name
 		# whatever state it is in, the VE still works
 		vert stop $name 2>/dev/null || true
 		run vert start $name

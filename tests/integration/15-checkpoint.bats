@@ -274,14 +274,15 @@ SH
 	mkdir -p "$img"
 	echo '{"format": 1, "name": "cka", "template": "mini"}' >"$img/image.json"
 	# a restore under way holds its image's lock (flock(2) on the dir)
-	flock "$img" -c "touch '$BATS_TEST_TMPDIR/held'; exec sleep 60" 3>&- &
+	# (the sleep's pid is written: the sleep holds the lock, not flock)
+	flock "$img" sh -c "echo \$\$ >'$BATS_TEST_TMPDIR/held'; exec sleep 60" 3>&- &
 	holder=$!
-	wait_for -t 10 test -e "$BATS_TEST_TMPDIR/held"
+	wait_for -t 10 test -s "$BATS_TEST_TMPDIR/held"
 	# given up while it is held: the give-up waits (old vert: no such option)
 	run timeout 2 "$VERT_BIN" --root "$TEST_ROOT" migrate --abandon "$img"
 	[ "$status" = 124 ]
 	[ ! -e "$img/abandoned" ]
-	kill "$holder"
+	kill "$(cat "$BATS_TEST_TMPDIR/held")"
 	wait "$holder" || true
 	run vert migrate --abandon "$img"
 	assert_success
