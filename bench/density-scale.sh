@@ -132,6 +132,16 @@ for N in $NS; do
 		$V ps >/dev/null 2>&1
 		echo $(($(us) - s))
 	done | sort -n | sed -n 3p >"$T/ps.$N"
+	# another vert's listing of the same population (a before/after in
+	# one run): VERT_PS_BASELINE=/path/to/old/vert, on stderr
+	if [ -n "${VERT_PS_BASELINE:-}" ]; then
+		for i in 1 2 3 4 5; do
+			s=$(us)
+			"$VERT_PS_BASELINE" --root "$R" ps >/dev/null 2>&1
+			echo $(($(us) - s))
+		done | sort -n | sed -n 3p >"$T/psb.$N"
+		log "N=$N: ps median $(($(cat "$T/ps.$N") / 1000)) ms, $VERT_PS_BASELINE's $(($(cat "$T/psb.$N") / 1000)) ms"
+	fi
 	$V create "x$N" --template mini $NET -- /bin/sleep 86399 >/dev/null 2>&1
 	: >"$T/st.$N"
 	: >"$T/sp.$N"

@@ -86,6 +86,45 @@ orphan_monitors() {
 	[ "$(orphan_monitors)" = 0 ]
 }
 
+@test "a listing of 300 VEs, read in threads, holds each VE once, in its true state" {
+	# from 256 VEs on, vert ps reads the running ones in a thread per CPU
+	# and reconciles the others after; taskset -c 0 gives it one thread
+	seq 1 300 | sed 's/^/many/' >"$TEST_ROOT/many"
+	xargs -P 4 -I{} "$VERT_BIN" --root "$TEST_ROOT" create {} --template mini \
+		<"$TEST_ROOT/many" >/dev/null 2>"$TEST_ROOT/many.err" || { cat "$TEST_ROOT/many.err"; false; }
+	head -200 "$TEST_ROOT/many" | xargs -P 4 -n 20 "$VERT_BIN" --root "$TEST_ROOT" start \
+		>/dev/null 2>>"$TEST_ROOT/many.err" || { cat "$TEST_ROOT/many.err"; false; }
+	# five die behind vert's back, supervisor and init: nobody is left
+	# to clean up, so the listing must reconcile them
+	pids=()
+	for i in 3 50 99 150 200; do
+		pids+=($(jq -r '.supervisor_pid, .pid' "$TEST_ROOT/run/ves/many$i/state.json"))
+	done
+	kill -9 "${pids[@]}"
+	for p in "${pids[@]}"; do
+		wait_for -t 10 bash -c "! [ -e /proc/$p ] || grep -q '^State:.*Z' /proc/$p/status"
+	done
+	[ -e "$TEST_ROOT/run/ves/many3" ]
+	vert ps -a --json >"$TEST_ROOT/ps.threads"
+	[ "$(jq '[.[] | select(.name|startswith("many"))] | length' "$TEST_ROOT/ps.threads")" = 300 ]
+	[ "$(jq '[.[] | select(.name|startswith("many")) | .name] | unique | length' "$TEST_ROOT/ps.threads")" = 300 ]
+	[ "$(jq '[.[] | select(.name|startswith("many")) | select(.state=="running") | .pid] | unique | length' "$TEST_ROOT/ps.threads")" = 195 ]
+	for i in 3 50 99 150 200; do
+		[ "$(jq -r --arg n many$i '.[] | select(.name==$n) | .state' "$TEST_ROOT/ps.threads")" = stopped ]
+		[ ! -e "$TEST_ROOT/run/ves/many$i" ]
+	done
+	[ "$(jq -r '.[] | select(.name=="many201") | .state' "$TEST_ROOT/ps.threads")" = stopped ]
+	check_consistent
+	# the same listing from one thread
+	taskset -c 0 "$VERT_BIN" --root "$TEST_ROOT" ps -a --json >"$TEST_ROOT/ps.one"
+	diff <(jq -S 'map(del(.uptime, .cpu))' "$TEST_ROOT/ps.threads") \
+		<(jq -S 'map(del(.uptime, .cpu))' "$TEST_ROOT/ps.one")
+	[ "$(vert ps -q | grep -c '^many')" = 195 ]
+	xargs -P 4 -n 20 "$VERT_BIN" --root "$TEST_ROOT" destroy --force <"$TEST_ROOT/many"
+	run vert ps -aq
+	refute_output --partial many
+}
+
 @test "SIGKILL of vert during create, start, stop, set and destroy: the next command reconciles" {
 	for round in $(seq 1 6); do
 		d="0.00$round"
