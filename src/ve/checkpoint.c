@@ -624,7 +624,8 @@ static int dump_once(struct ve_handle *h, const struct ve_state *s, const char *
 /* Into tmp/sub: a pre-dump (memory only, the VE runs on, its pages
  * tracked from now; ctx NULL) or the final dump, which ctx completes into
  * the image; parent: the previous pre-dump, relative to tmp/sub
- * ("../pre-1"), whose unchanged pages are not dumped again.
+ * ("../pre-1"), whose unchanged pages are not dumped again; what: the
+ * dump as a warning names it ("pre-dump 2").
  *
  * A dump that failed before it was made is taken again while *retries
  * (NULL: none) lasts: CRIU can't seize a process waiting for its vfork
@@ -633,8 +634,9 @@ static int dump_once(struct ve_handle *h, const struct ve_state *s, const char *
  * VE lives on and, for a final dump, CRIU never notified its end (after
  * that the image may be in place and the VE killed). */
 static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *tmp,
-		     const char *sub, const char *parent, bool leave, struct json_object *ext,
-		     struct dump_ctx *ctx, int *retries, uint64_t *ret_bytes, vert_error_t *err)
+		     const char *sub, const char *parent, const char *what, bool leave,
+		     struct json_object *ext, struct dump_ctx *ctx, int *retries,
+		     uint64_t *ret_bytes, vert_error_t *err)
 {
 	int r = dump_once(h, s, tmp, sub, parent, leave, ext, ctx, ret_bytes, err);
 
@@ -644,13 +646,8 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 		if (ve_remove_tree(h->p, dir, NULL) < 0)
 			break;
 		(*retries)--;
-		/* "pre-dump 2" of tmp/pre-2 */
-		if (ctx)
-			vert_log(VERT_LOG_WARNING, "VE '%s': the final dump failed (%s); once more",
-				 h->name, err->msg);
-		else
-			vert_log(VERT_LOG_WARNING, "VE '%s': pre-dump %s failed (%s); once more",
-				 h->name, strncmp(sub, "pre-", 4) == 0 ? sub + 4 : sub, err->msg);
+		vert_log(VERT_LOG_WARNING, "VE '%s': %s failed (%s); once more", h->name, what,
+			 err->msg);
 		vert_error_clear(err);
 		/* the external mounts are found again */
 		json_object_array_del_idx(ext, 0, json_object_array_length(ext));
@@ -660,11 +657,11 @@ static int dump_into(struct ve_handle *h, const struct ve_state *s, const char *
 }
 
 int ve_criu_pre_dump(struct ve_handle *h, const struct ve_state *s, const char *tmp,
-		     const char *sub, const char *parent, int *retries, uint64_t *ret_bytes,
-		     vert_error_t *err)
+		     const char *sub, const char *parent, const char *what, int *retries,
+		     uint64_t *ret_bytes, vert_error_t *err)
 {
 	struct json_object *ext = json_object_new_array();
-	int r = dump_into(h, s, tmp, sub, parent, true, ext, NULL, retries, ret_bytes, err);
+	int r = dump_into(h, s, tmp, sub, parent, what, true, ext, NULL, retries, ret_bytes, err);
 	json_object_put(ext);
 	return r;
 }
@@ -735,7 +732,8 @@ static int checkpoint_locked(struct ve_handle *h, const struct ve_checkpoint_opt
 	ctx.ext = ext;
 	ctx.manifest = manifest;
 	retries = o->retry_dump ? 1 : 0;
-	r = dump_into(h, &s, tmp, "criu", parent, o->leave_running, ext, &ctx, &retries, NULL, err);
+	r = dump_into(h, &s, tmp, "criu", parent, "the final dump", o->leave_running, ext, &ctx,
+		      &retries, NULL, err);
 	if (r < 0) {
 		unlink(marker);
 		goto out;

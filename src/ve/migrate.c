@@ -455,8 +455,9 @@ static int pre_copy(void *data, struct ve_handle *h, const struct ve_state *s, c
 	for (i = 1; i <= MIGRATE_MAX_PRE_DUMPS; i++) {
 		_cleanup_free_ char *sub = xasprintf("pre-%d", i);
 		_cleanup_free_ char *parent = i > 1 ? xasprintf("../pre-%d", i - 1) : NULL;
+		_cleanup_free_ char *what = xasprintf("pre-dump %d", i);
 		bool last;
-		if ((r = ve_criu_pre_dump(h, s, tmp, sub, parent, &retries, &bytes, err)) < 0)
+		if ((r = ve_criu_pre_dump(h, s, tmp, sub, parent, what, &retries, &bytes, err)) < 0)
 			return space_wrap(h->p, m, tmp, err);
 		mark("migrate: pre-dump %d taken", i);
 		/* the last once the dirty set no longer shrinks by a tenth, or is

@@ -242,10 +242,11 @@ int ve_template_manifest(const char *rootfs, struct json_object **ret, vert_erro
 char *ve_manifest_diff(struct json_object *want, struct json_object *have);
 /* A pre-dump of the running VE into TMP/SUB (memory, tracked from now),
  * incremental to parent (relative to TMP/SUB) when set; one that fails
- * with the VE resumed is taken again while *retries (NULL: none) lasts. */
+ * with the VE resumed is taken again while *retries (NULL: none) lasts,
+ * with a warning that names it what ("pre-dump 2"). */
 int ve_criu_pre_dump(struct ve_handle *h, const struct ve_state *s, const char *tmp,
-		     const char *sub, const char *parent, int *retries, uint64_t *ret_bytes,
-		     vert_error_t *err);
+		     const char *sub, const char *parent, const char *what, int *retries,
+		     uint64_t *ret_bytes, vert_error_t *err);
 /* Bytes of memory pages in a dump's images (DIR/pages-N.img). */
 uint64_t ve_criu_pages_bytes(const char *dir);
 /* After a checkpoint with no_stop_wait: wait, under the VE's lock (held
