@@ -408,8 +408,6 @@ bool ve_after_exit(struct ve_handle *h, int code, int sig)
 	return after_exit(h, &x);
 }
 
-/* ---- the detached supervisor ---- */
-
 /* The lock for the removal of an --rm VE that stopped for good, by its
  * supervisor: waited for (wait) unless a `vert stop` ended the VE, for
  * that stop holds the lock until the supervisor is gone (waiting would
@@ -539,6 +537,8 @@ static bool exit_and_reboot(struct ve_handle *h, int code, int sig, struct ve_bo
 	*b = (struct ve_boot){ .h = h, .cfg = &h->cfg, .detached = true };
 	return ve_boot(b, err) == 0;
 }
+
+/* ---- the detached supervisor ---- */
 
 static char *self_exe(void)
 {
