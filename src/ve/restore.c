@@ -47,6 +47,8 @@
 #include "vert/cgroup.h"
 #include "vert/fs.h"
 #include "vert/json.h"
+#include "vert/runtime.h"
+#include "vert/spec.h"
 #include "vert/util.h"
 
 #ifdef HAVE_CRIU
@@ -285,8 +287,8 @@ static pid_t netns_holder(int *ret_fd, vert_error_t *err)
 }
 
 static int add_ext_mounts(const struct image *im, const struct ve_config *c,
-			  const struct vnet_state *net, const char *cgroup, const char *stage,
-			  vert_error_t *err)
+			  const struct vnet_state *net, const char *cgroup, const char *views,
+			  const char *stage, vert_error_t *err)
 {
 	const struct vnet_mount *nm = NULL;
 	size_t n_nm = net ? vnet_state_mounts(net, &nm) : 0;
@@ -319,7 +321,16 @@ static int add_ext_mounts(const struct image *im, const struct ve_config *c,
 			   str_startswith(dest, "/sys/fs/cgroup")) {
 			/* the new cgroup, or one of its files */
 			src = dev = xasprintf("%s%s", cgroup, dest + strlen("/sys/fs/cgroup"));
+		} else if (strcmp(kind, "views") == 0 && views && root) {
+			/* the same file of this host's lxcfs */
+			src = dev = xasprintf("%s%s", views, root);
 		}
+		if (!src && strcmp(kind, "views") == 0)
+			return vert_error_set(
+				err, ENOENT, VERT_ERR_INVALID,
+				"the image's VE has lxcfs views ('%s'), and this host "
+				"has none to give it (see the notice above)",
+				dest);
 		if (!src)
 			return vert_error_set(err, ENOENT, VERT_ERR_INVALID,
 					      "the image's mount '%s' (%s) has no source here",
@@ -347,6 +358,19 @@ static int add_ext_mounts(const struct image *im, const struct ve_config *c,
 					      "tell CRIU about the mount '%s'", dest);
 	}
 	return 0;
+}
+
+/* Does the image's VE have lxcfs views among its external mounts? */
+static bool image_has_views(const struct image *im)
+{
+	for (size_t i = 0; i < vjson_array_length(im->ext); i++) {
+		struct json_object *k =
+			json_object_object_get(json_object_array_get_idx(im->ext, i), "kind");
+		if (k && json_object_is_type(k, json_type_string) &&
+		    strcmp(json_object_get_string(k), "views") == 0)
+			return true;
+	}
+	return false;
 }
 
 /* For a VE of its own user namespace: a tmpfs on a new directory of
@@ -458,9 +482,48 @@ static int mount_root(const struct ve_handle *h, const char *root, vert_error_t 
 	return 0;
 }
 
+/* vert's own filters with the sysinfo(2) listener, as a start and an exec
+ * load them for this VE (with a device filter on its cgroup and without),
+ * turned into plain allows in the image (ve_criu_seccomp_unlisten): CRIU
+ * brings them back without their listener.  A VE that never had the
+ * listener (nesting, rootless) has nothing to turn. */
+static void unlisten_sysinfo(const struct ve_handle *h, int imgfd)
+{
+	struct sock_fprog *progs[2] = { NULL, NULL };
+	vert_error_t e = VERT_ERROR_INIT;
+	unsigned changed = 0;
+	size_t n = 0;
+
+	if (h->cfg.nesting || h->p->rootless)
+		return;
+	for (int ndf = 0; ndf < 2; ndf++) {
+		struct ve_compile_in in = { h->p, &h->cfg, "/", "/", "/", "/" };
+		_cleanup_spec_ struct rt_spec *spec = NULL;
+		struct json_object *sj = NULL;
+		in.no_device_filter = ndf;
+		in.sysinfo = true;
+		if (ve_compile_spec(&in, &sj, &e) == 0 && rt_spec_from_json(sj, &spec, &e) == 0 &&
+		    spec->seccomp &&
+		    rt_seccomp_compile_cached(spec->seccomp, h->p->run, &progs[n], &e) == 0)
+			n++;
+		json_object_put(sj);
+		vert_error_clear(&e);
+	}
+	if (ve_criu_seccomp_unlisten(imgfd, progs, n, &changed, &e) < 0)
+		vert_log(VERT_LOG_WARNING,
+			 "VE '%s': %s; its sysinfo(2) fails with ENOSYS until it restarts", h->name,
+			 e.msg);
+	else if (changed)
+		vert_debug("VE '%s': %u sysinfo hand-overs of its seccomp filters made allows",
+			   h->name, changed);
+	vert_error_clear(&e);
+	for (size_t k = 0; k < n; k++)
+		rt_seccomp_prog_free(progs[k]);
+}
+
 static int criu_run(const struct ve_handle *h, const struct image *im, int netfd,
 		    const struct vnet_state *net, const char *root, int cgfd, const char *cgroup,
-		    pid_t *ret, vert_error_t *err)
+		    const char *views, pid_t *ret, vert_error_t *err)
 {
 	_cleanup_free_ char *imgdir = xasprintf("%s/criu", im->dir), *back = self_cgroup();
 	_cleanup_free_ char *back_procs = back ? xasprintf("%s/cgroup.procs", back) : NULL;
@@ -473,6 +536,7 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 
 	if (imgfd < 0 || workfd < 0)
 		return vert_error_sys(err, "open '%s'", imgfd < 0 ? imgdir : h->run_dir);
+	unlisten_sysinfo(h, imgfd);
 	/* vert made the cgroup with the VE's limits: CRIU's tasks land in it
 	 * because CRIU runs in it; it touches no cgroup itself (IGNORE) */
 	if ((r = ve_criu_opts(imgfd, workfd, "restore.log", CRIU_CG_MODE_IGNORE, err)) < 0)
@@ -489,7 +553,8 @@ static int criu_run(const struct ve_handle *h, const struct image *im, int netfd
 	}
 	if (own_netns && (r = make_stage(h, stage, err)) < 0)
 		goto out;
-	if ((r = add_ext_mounts(im, &h->cfg, net, cgroup, own_netns ? stage : NULL, err)) < 0)
+	if ((r = add_ext_mounts(im, &h->cfg, net, cgroup, views, own_netns ? stage : NULL, err)) <
+	    0)
 		goto out;
 	criu_set_notify_cb(restore_notify);
 	if (cgfd >= 0 && write_file_str_at(cgfd, "cgroup.procs", "0") < 0) {
@@ -585,6 +650,7 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 	_cleanup_close_ int hostns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	struct cg_handle cg = CG_HANDLE_INIT;
 	_cleanup_vnet_ struct vnet_state *net = NULL;
+	_cleanup_free_ char *views = NULL;
 	uint8_t mac[6], *macp = NULL;
 	mode_t im_mode = 0700;
 	int netfd = -EBADF, holder_fd = -EBADF, r;
@@ -641,7 +707,11 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 	vert_debug_mark("restore: root mounted");
 	if (ve_criu_own_netns(h))
 		images_chown(im->dir, (uid_t)c->idmap_base, &im_mode);
-	r = criu_run(h, im, netfd, net, root, b->cgroup_fd, b->cgroup, &pid, err);
+	/* the image's VE had views: this host's lxcfs gives them again (and
+	 * ve_instance_cleanup gives them back) */
+	if (image_has_views(im))
+		views = ve_views_acquire(h->p, c->name, NULL);
+	r = criu_run(h, im, netfd, net, root, b->cgroup_fd, b->cgroup, views, &pid, err);
 	vert_debug_mark("restore: criu done");
 	if (ve_criu_own_netns(h))
 		images_chown(im->dir, 0, &im_mode);
