@@ -204,6 +204,175 @@ char *ve_criu_reason(int dirfd, const char *log)
 	return NULL;
 }
 
+/* ---- seccomp filters whose listener a restore can't bring back ----
+ *
+ * CRIU dumps a task's seccomp filters (the classic BPF the kernel keeps
+ * for it) but not a filter's SECCOMP_RET_USER_NOTIF listener: restored,
+ * vert's sysinfo(2) and sched_getaffinity(2) hand-over has nobody to hand
+ * to, and the kernel fails both with ENOSYS (busybox free and nproc,
+ * glibc's sysconf(_SC_PHYS_PAGES), Go's GOMAXPROCS in every process the
+ * VE starts after).  So before a restore, the filters of the image that
+ * are vert's own, byte for byte, get their notify returns turned into
+ * allows: the VE's processes get the kernel's own answers, as without
+ * views, until it restarts.  Any other filter (the payload's own) stays
+ * as it was.
+ *
+ * seccomp.img: two magics (u32), then entries of a u32 size and a
+ * protobuf seccomp_entry { repeated seccomp_filter seccomp_filters = 1; },
+ * seccomp_filter { required bytes filter = 1; optional uint32 prev = 2;
+ * optional uint32 flags = 3; } (CRIU's images/seccomp.proto).  The
+ * filters are patched in place: no length changes. */
+
+#define CRIU_IMG_COMMON_MAGIC 0x54564319u
+#define SCMP_RET_USER_NOTIF 0x7fc00000u
+#define SCMP_RET_ALLOW 0x7fff0000u
+#define BPF_RET_K 0x06 /* BPF_RET | BPF_K */
+
+static bool pb_varint(const uint8_t *b, size_t n, size_t *off, uint64_t *v)
+{
+	uint64_t r = 0;
+
+	for (unsigned sh = 0; sh < 64 && *off < n; sh += 7) {
+		uint8_t c = b[(*off)++];
+		r |= (uint64_t)(c & 0x7f) << sh;
+		if (!(c & 0x80)) {
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The next field of b[*off..n): its number, wire type and, for a
+ * length-delimited one, where its bytes are; *off goes past it. */
+static bool pb_field(const uint8_t *b, size_t n, size_t *off, uint64_t *num, size_t *start,
+		     size_t *len)
+{
+	uint64_t key, v;
+
+	if (!pb_varint(b, n, off, &key))
+		return false;
+	*num = key >> 3;
+	*start = *len = 0;
+	switch (key & 7) {
+	case 0:
+		return pb_varint(b, n, off, &v);
+	case 1:
+		if (n - *off < 8)
+			return false;
+		*off += 8;
+		return true;
+	case 2:
+		if (!pb_varint(b, n, off, &v) || v > n - *off)
+			return false;
+		*start = *off;
+		*len = (size_t)v;
+		*off += (size_t)v;
+		return true;
+	case 5:
+		if (n - *off < 4)
+			return false;
+		*off += 4;
+		return true;
+	}
+	return false;
+}
+
+/* In the filter at f (len bytes), when it is one of progs: every notify
+ * return becomes an allow.  The number of returns changed; *unmatched
+ * counts a filter with notify returns that is none of progs. */
+static unsigned unlisten_filter(uint8_t *f, size_t len, struct sock_fprog *const *progs,
+				size_t n_progs, unsigned *unmatched)
+{
+	unsigned changed = 0, notify = 0;
+	size_t k;
+
+	for (k = 0; k < n_progs; k++)
+		if (progs[k] && len == (size_t)progs[k]->len * sizeof(struct sock_filter) &&
+		    memcmp(f, progs[k]->filter, len) == 0)
+			break;
+	for (size_t i = 0; i + sizeof(struct sock_filter) <= len; i += sizeof(struct sock_filter)) {
+		struct sock_filter insn;
+		memcpy(&insn, f + i, sizeof(insn));
+		if (insn.code != BPF_RET_K || insn.k != SCMP_RET_USER_NOTIF)
+			continue;
+		notify++;
+		if (k == n_progs)
+			continue;
+		insn.k = SCMP_RET_ALLOW;
+		memcpy(f + i, &insn, sizeof(insn));
+		changed++;
+	}
+	if (notify && k == n_progs)
+		(*unmatched)++;
+	return changed;
+}
+
+int ve_criu_seccomp_unlisten(int imgfd, struct sock_fprog *const *progs, size_t n_progs,
+			     unsigned *ret_changed, unsigned *ret_unmatched, vert_error_t *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	unsigned changed = 0, unmatched = 0;
+	size_t n = 0, off = 8;
+	uint32_t magic = 0;
+	struct stat st;
+	int r;
+
+	*ret_changed = *ret_unmatched = 0;
+	if ((r = read_file_at(imgfd, "seccomp.img", 16 << 20, &buf, &n)) < 0)
+		return r == -ENOENT
+			       ? 0
+			       : vert_error_set(err, -r, VERT_ERR_RUNTIME,
+						"read the image's seccomp.img: %s", strerror(-r));
+	if (n >= 8)
+		memcpy(&magic, buf, 4);
+	if (n < 8 || magic != CRIU_IMG_COMMON_MAGIC)
+		return vert_error_set(err, EINVAL, VERT_ERR_RUNTIME,
+				      "the image's seccomp.img is not a CRIU image");
+	while (off < n) {
+		uint32_t size;
+		size_t end, e;
+		if (n - off < 4)
+			goto bad;
+		memcpy(&size, buf + off, 4);
+		off += 4;
+		if (size > n - off)
+			goto bad;
+		end = off + size;
+		for (e = off; e < end;) {
+			uint64_t num, fnum;
+			size_t fs, fl, m, ms, ml;
+			if (!pb_field((uint8_t *)buf, end, &e, &num, &fs, &fl))
+				goto bad;
+			if (num != 1 || !fl)
+				continue;
+			/* a seccomp_filter: its field 1 is the BPF */
+			for (m = fs; m < fs + fl;) {
+				if (!pb_field((uint8_t *)buf, fs + fl, &m, &fnum, &ms, &ml))
+					goto bad;
+				if (fnum == 1 && ml)
+					changed += unlisten_filter((uint8_t *)buf + ms, ml, progs,
+								   n_progs, &unmatched);
+			}
+		}
+		off = end;
+	}
+	/* as the file was: a VE of its own user namespace has its images
+	 * chowned to its root for CRIU (restore.c, images_chown) */
+	if (changed &&
+	    (fstatat(imgfd, "seccomp.img", &st, 0) < 0 ||
+	     write_file_atomic_at(imgfd, "seccomp.img", buf, n, st.st_mode & 07777) < 0 ||
+	     fchownat(imgfd, "seccomp.img", st.st_uid, st.st_gid, 0) < 0 ||
+	     fchmodat(imgfd, "seccomp.img", st.st_mode & 07777, 0) < 0))
+		return vert_error_sys(err, "write the image's seccomp.img");
+	*ret_changed = changed;
+	*ret_unmatched = unmatched;
+	return 0;
+bad:
+	return vert_error_set(err, EINVAL, VERT_ERR_RUNTIME,
+			      "the image's seccomp.img is not what vert can read");
+}
+
 #ifdef HAVE_CRIU
 
 /* ---- checkpoint ---- */
@@ -517,165 +686,6 @@ static int write_json(int dirfd, const char *file, struct json_object *o, vert_e
 }
 
 /* Bytes of memory pages in a dump's images (pages-N.img). */
-/* ---- seccomp filters whose listener a restore can't bring back ----
- *
- * CRIU dumps a task's seccomp filters (the classic BPF the kernel keeps
- * for it) but not a filter's SECCOMP_RET_USER_NOTIF listener: restored,
- * vert's sysinfo(2) and sched_getaffinity(2) hand-over has nobody to hand
- * to, and the kernel fails both with ENOSYS (busybox free and nproc,
- * glibc's sysconf(_SC_PHYS_PAGES), Go's GOMAXPROCS in every process the
- * VE starts after).  So before a restore, the filters of the image that
- * are vert's own, byte for byte, get their notify returns turned into
- * allows: the VE's processes get the kernel's own answers, as without
- * views, until it restarts.  Any other filter (the payload's own) stays
- * as it was.
- *
- * seccomp.img: two magics (u32), then entries of a u32 size and a
- * protobuf seccomp_entry { repeated seccomp_filter seccomp_filters = 1; },
- * seccomp_filter { required bytes filter = 1; optional uint32 prev = 2;
- * optional uint32 flags = 3; } (CRIU's images/seccomp.proto).  The
- * filters are patched in place: no length changes. */
-
-#define CRIU_IMG_COMMON_MAGIC 0x54564319u
-#define SCMP_RET_USER_NOTIF 0x7fc00000u
-#define SCMP_RET_ALLOW 0x7fff0000u
-#define BPF_RET_K 0x06 /* BPF_RET | BPF_K */
-
-static bool pb_varint(const uint8_t *b, size_t n, size_t *off, uint64_t *v)
-{
-	uint64_t r = 0;
-
-	for (unsigned sh = 0; sh < 64 && *off < n; sh += 7) {
-		uint8_t c = b[(*off)++];
-		r |= (uint64_t)(c & 0x7f) << sh;
-		if (!(c & 0x80)) {
-			*v = r;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The next field of b[*off..n): its number, wire type and, for a
- * length-delimited one, where its bytes are; *off goes past it. */
-static bool pb_field(const uint8_t *b, size_t n, size_t *off, uint64_t *num, size_t *start,
-		     size_t *len)
-{
-	uint64_t key, v;
-
-	if (!pb_varint(b, n, off, &key))
-		return false;
-	*num = key >> 3;
-	*start = *len = 0;
-	switch (key & 7) {
-	case 0:
-		return pb_varint(b, n, off, &v);
-	case 1:
-		if (n - *off < 8)
-			return false;
-		*off += 8;
-		return true;
-	case 2:
-		if (!pb_varint(b, n, off, &v) || v > n - *off)
-			return false;
-		*start = *off;
-		*len = (size_t)v;
-		*off += (size_t)v;
-		return true;
-	case 5:
-		if (n - *off < 4)
-			return false;
-		*off += 4;
-		return true;
-	}
-	return false;
-}
-
-/* In the filter at f (len bytes), when it is one of progs: every notify
- * return becomes an allow.  The number of returns changed. */
-static unsigned unlisten_filter(uint8_t *f, size_t len, struct sock_fprog *const *progs,
-				size_t n_progs)
-{
-	unsigned changed = 0;
-	size_t k;
-
-	for (k = 0; k < n_progs; k++)
-		if (progs[k] && len == (size_t)progs[k]->len * sizeof(struct sock_filter) &&
-		    memcmp(f, progs[k]->filter, len) == 0)
-			break;
-	if (k == n_progs)
-		return 0;
-	for (size_t i = 0; i + sizeof(struct sock_filter) <= len; i += sizeof(struct sock_filter)) {
-		struct sock_filter insn;
-		memcpy(&insn, f + i, sizeof(insn));
-		if (insn.code == BPF_RET_K && insn.k == SCMP_RET_USER_NOTIF) {
-			insn.k = SCMP_RET_ALLOW;
-			memcpy(f + i, &insn, sizeof(insn));
-			changed++;
-		}
-	}
-	return changed;
-}
-
-int ve_criu_seccomp_unlisten(int imgfd, struct sock_fprog *const *progs, size_t n_progs,
-			     unsigned *ret_changed, vert_error_t *err)
-{
-	_cleanup_free_ char *buf = NULL;
-	unsigned changed = 0;
-	size_t n = 0, off = 8;
-	uint32_t magic = 0;
-	struct stat st;
-
-	*ret_changed = 0;
-	if (read_file_at(imgfd, "seccomp.img", 16 << 20, &buf, &n) < 0)
-		return errno == ENOENT ? 0 : vert_error_sys(err, "read the image's seccomp.img");
-	if (n >= 8)
-		memcpy(&magic, buf, 4);
-	if (n < 8 || magic != CRIU_IMG_COMMON_MAGIC)
-		return vert_error_set(err, EINVAL, VERT_ERR_RUNTIME,
-				      "the image's seccomp.img is not a CRIU image");
-	while (off < n) {
-		uint32_t size;
-		size_t end, e;
-		if (n - off < 4)
-			goto bad;
-		memcpy(&size, buf + off, 4);
-		off += 4;
-		if (size > n - off)
-			goto bad;
-		end = off + size;
-		for (e = off; e < end;) {
-			uint64_t num, fnum;
-			size_t fs, fl, m, ms, ml;
-			if (!pb_field((uint8_t *)buf, end, &e, &num, &fs, &fl))
-				goto bad;
-			if (num != 1 || !fl)
-				continue;
-			/* a seccomp_filter: its field 1 is the BPF */
-			for (m = fs; m < fs + fl;) {
-				if (!pb_field((uint8_t *)buf, fs + fl, &m, &fnum, &ms, &ml))
-					goto bad;
-				if (fnum == 1 && ml)
-					changed += unlisten_filter((uint8_t *)buf + ms, ml, progs,
-								   n_progs);
-			}
-		}
-		off = end;
-	}
-	/* as the file was: a VE of its own user namespace has its images
-	 * chowned to its root for CRIU (restore.c, images_chown) */
-	if (changed &&
-	    (fstatat(imgfd, "seccomp.img", &st, 0) < 0 ||
-	     write_file_atomic_at(imgfd, "seccomp.img", buf, n, st.st_mode & 07777) < 0 ||
-	     fchownat(imgfd, "seccomp.img", st.st_uid, st.st_gid, 0) < 0))
-		return vert_error_sys(err, "write the image's seccomp.img");
-	*ret_changed = changed;
-	return 0;
-bad:
-	return vert_error_set(err, EINVAL, VERT_ERR_RUNTIME,
-			      "the image's seccomp.img is not what vert can read");
-}
-
 uint64_t ve_criu_pages_bytes(const char *dir)
 {
 	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_CLOEXEC);

@@ -329,7 +329,7 @@ static int add_ext_mounts(const struct image *im, const struct ve_config *c,
 			return vert_error_set(
 				err, ENOENT, VERT_ERR_INVALID,
 				"the image's VE has lxcfs views ('%s'), and this host "
-				"has none to give it (see the notice above)",
+				"can't give it any (they need lxcfs and /dev/fuse)",
 				dest);
 		if (!src)
 			return vert_error_set(err, ENOENT, VERT_ERR_INVALID,
@@ -491,7 +491,7 @@ static void unlisten_sysinfo(const struct ve_handle *h, int imgfd)
 {
 	struct sock_fprog *progs[2] = { NULL, NULL };
 	vert_error_t e = VERT_ERROR_INIT;
-	unsigned changed = 0;
+	unsigned changed = 0, unmatched = 0;
 	size_t n = 0;
 
 	if (h->cfg.nesting || h->p->rootless)
@@ -506,14 +506,24 @@ static void unlisten_sysinfo(const struct ve_handle *h, int imgfd)
 		    spec->seccomp &&
 		    rt_seccomp_compile_cached(spec->seccomp, h->p->run, &progs[n], &e) == 0)
 			n++;
+		else if (e.msg)
+			vert_debug("VE '%s': compile its seccomp filter: %s", h->name, e.msg);
 		json_object_put(sj);
 		vert_error_clear(&e);
 	}
-	if (ve_criu_seccomp_unlisten(imgfd, progs, n, &changed, &e) < 0)
+	if (ve_criu_seccomp_unlisten(imgfd, progs, n, &changed, &unmatched, &e) < 0)
 		vert_log(VERT_LOG_WARNING,
 			 "VE '%s': %s; its sysinfo(2) fails with ENOSYS until it restarts", h->name,
 			 e.msg);
-	else if (changed)
+	else if (unmatched && !changed)
+		/* an image of another vert (another libseccomp, other rules)
+		 * or of a config changed since: not the filter vert makes now */
+		vert_log(VERT_LOG_WARNING,
+			 "VE '%s': its seccomp filter is not the one this vert makes for it; "
+			 "its sysinfo(2) and sched_getaffinity(2) fail with ENOSYS until it "
+			 "restarts",
+			 h->name);
+	if (changed)
 		vert_debug("VE '%s': %u sysinfo hand-overs of its seccomp filters made allows",
 			   h->name, changed);
 	vert_error_clear(&e);
@@ -702,15 +712,17 @@ static int restore_boot(struct ve_handle *h, const struct image *im, struct ve_b
 		}
 	}
 	vert_debug_mark("restore: network");
+	/* the image's VE had views: this host's lxcfs gives them again (and
+	 * ve_instance_cleanup gives them back).  Before mount_root, which
+	 * unshares our mount namespace: an lxcfs started from that one would
+	 * mount its files where only we see them */
+	if (image_has_views(im))
+		views = ve_views_acquire(h->p, c->name, NULL);
 	if ((r = mount_root(h, root, err)) < 0)
 		goto fail;
 	vert_debug_mark("restore: root mounted");
 	if (ve_criu_own_netns(h))
 		images_chown(im->dir, (uid_t)c->idmap_base, &im_mode);
-	/* the image's VE had views: this host's lxcfs gives them again (and
-	 * ve_instance_cleanup gives them back) */
-	if (image_has_views(im))
-		views = ve_views_acquire(h->p, c->name, NULL);
 	r = criu_run(h, im, netfd, net, root, b->cgroup_fd, b->cgroup, views, &pid, err);
 	vert_debug_mark("restore: criu done");
 	if (ve_criu_own_netns(h))

@@ -250,10 +250,11 @@ int ve_criu_pre_dump(struct ve_handle *h, const struct ve_state *s, const char *
 /* The filters in the CRIU image at imgfd that are one of progs (vert's
  * own, as it loads them) with their notify returns made allows: CRIU
  * restores a filter without its listener, and the kernel fails a notify
- * with nobody listening with ENOSYS.  *ret_changed: returns changed. */
+ * with nobody listening with ENOSYS.  *ret_changed: returns changed;
+ * *ret_unmatched: filters with notify returns that are none of progs. */
 struct sock_fprog;
 int ve_criu_seccomp_unlisten(int imgfd, struct sock_fprog *const *progs, size_t n_progs,
-			     unsigned *ret_changed, vert_error_t *err);
+			     unsigned *ret_changed, unsigned *ret_unmatched, vert_error_t *err);
 /* Bytes of memory pages in a dump's images (DIR/pages-N.img). */
 uint64_t ve_criu_pages_bytes(const char *dir);
 /* After a checkpoint with no_stop_wait: wait, under the VE's lock (held

@@ -158,7 +158,7 @@ static void test_seccomp_unlisten(void **state)
 	vert_error_t err = VERT_ERROR_INIT;
 	_cleanup_free_ char *buf = NULL;
 	struct sock_filter got;
-	unsigned changed = 99;
+	unsigned changed = 99, unmatched = 99;
 	size_t n;
 	int dfd;
 
@@ -167,12 +167,14 @@ static void test_seccomp_unlisten(void **state)
 	dfd = open(tmpl, O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
 	/* no seccomp.img: no filters, nothing to do */
-	assert_int_equal(ve_criu_seccomp_unlisten(dfd, progs, 1, &changed, &err), 0);
+	assert_int_equal(ve_criu_seccomp_unlisten(dfd, progs, 1, &changed, &unmatched, &err), 0);
 	assert_int_equal(changed, 0);
 
 	img_write(dfd, vert, 4, other, 4);
-	assert_int_equal(ve_criu_seccomp_unlisten(dfd, progs, 1, &changed, &err), 0);
+	assert_int_equal(ve_criu_seccomp_unlisten(dfd, progs, 1, &changed, &unmatched, &err), 0);
 	assert_int_equal(changed, 1);
+	/* the payload's filter notifies too, and is none of vert's */
+	assert_int_equal(unmatched, 1);
 	assert_int_equal(read_file_at(dfd, "seccomp.img", 1 << 16, &buf, &n), 0);
 	/* header (8), size (4), entry field (2), filter field (2): vert's
 	 * third instruction */
@@ -183,12 +185,12 @@ static void test_seccomp_unlisten(void **state)
 	memcpy(&got, buf + 8 + 4 + 2 + 2 + sizeof(vert) + 2 + 2 + 2 * sizeof(got), sizeof(got));
 	assert_int_equal(got.k, 0x7fc00000u);
 	/* done once: nothing of vert's left to change */
-	assert_int_equal(ve_criu_seccomp_unlisten(dfd, progs, 1, &changed, &err), 0);
+	assert_int_equal(ve_criu_seccomp_unlisten(dfd, progs, 1, &changed, &unmatched, &err), 0);
 	assert_int_equal(changed, 0);
 
 	/* not a CRIU image: an error, the file left as it was */
 	assert_int_equal(write_file_atomic_at(dfd, "seccomp.img", "garbage!", 8, 0600), 0);
-	assert_true(ve_criu_seccomp_unlisten(dfd, progs, 1, &changed, &err) < 0);
+	assert_true(ve_criu_seccomp_unlisten(dfd, progs, 1, &changed, &unmatched, &err) < 0);
 	assert_non_null(strstr(err.msg, "not a CRIU image"));
 	vert_error_clear(&err);
 	/* a size past the end: an error */
@@ -196,7 +198,8 @@ static void test_seccomp_unlisten(void **state)
 		uint32_t bad[3] = { 0x54564319u, 0x55105940u, 1000 };
 		assert_int_equal(write_file_atomic_at(dfd, "seccomp.img", bad, sizeof(bad), 0600),
 				 0);
-		assert_true(ve_criu_seccomp_unlisten(dfd, progs, 1, &changed, &err) < 0);
+		assert_true(ve_criu_seccomp_unlisten(dfd, progs, 1, &changed, &unmatched, &err) <
+			    0);
 		vert_error_clear(&err);
 	}
 	unlinkat(dfd, "seccomp.img", 0);

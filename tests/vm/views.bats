@@ -329,6 +329,17 @@ C
 	# an exec gets the VE's own figures again
 	run vert exec sir /probe
 	[ "$output" = "sysinfo ok 67108864 affinity ok" ]
+	# the lxcfs the restore started (the checkpoint stopped the last one)
+	# mounted where the host sees it: another VE's start uses it, and
+	# the restored VE's views go on
+	lxcfs_of_root
+	grep -q " fuse.lxcfs " /proc/self/mountinfo
+	vert create si2 -T mini --memory 32M -- sleep 100000
+	vert start si2
+	[ "$(vert exec si2 awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)" = 32768 ]
+	[ "$(vert exec sir awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)" = 65536 ]
+	[ "$(lxcfs_of_root | wc -l)" = 1 ]
+	vert destroy --force si2
 	vert stop -t 1 sir
 	vert destroy sir
 }
