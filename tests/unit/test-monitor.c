@@ -194,7 +194,7 @@ static void test_sysinfo_from_cgroup(void **state)
 	for (const char *const *n =
 		     (const char *const[]){ "memory.max", "memory.current", "memory.stat",
 					    "memory.swap.max", "memory.swap.current",
-					    "pids.current", NULL };
+					    "pids.current", "cpu.max", NULL };
 	     *n; n++) {
 		char *p = NULL;
 		assert_true(asprintf(&p, "%s/%s", dir, *n) > 0);
