@@ -195,7 +195,7 @@ static int cmp_info(const void *a, const void *b)
 /* One VE of a listing.  A VE that is gone or whose config is broken is
  * left out: one broken config must not hide the others. */
 enum slot {
-	SLOT_SKIP,
+	SLOT_SKIP = 0, /* what the zeroed slots of a listing start as */
 	SLOT_OK,
 	SLOT_RECONCILE
 };
@@ -233,7 +233,6 @@ static void *list_worker(void *arg)
 
 	while ((k = atomic_fetch_add(&l->next, 1)) < l->n) {
 		_cleanup_ve_handle_ struct ve_handle *h = NULL;
-		l->slot[k] = SLOT_SKIP;
 		if (ve_open(l->p, l->name[k], 0, &h, NULL) < 0)
 			continue;
 		if (info_running(h, &l->v[k]))

@@ -360,14 +360,21 @@ static int add_ext_mounts(const struct image *im, const struct ve_config *c,
 	return 0;
 }
 
-/* Does the image's VE have lxcfs views among its external mounts? */
+/* Does the image's VE have lxcfs views among its external mounts?  Read
+ * through the table add_ext_mounts dispatches with: an entry it would
+ * refuse counts as none here, and add_ext_mounts names the fault */
 static bool image_has_views(const struct image *im)
 {
 	for (size_t i = 0; i < vjson_array_length(im->ext); i++) {
-		struct json_object *k =
-			json_object_object_get(json_object_array_get_idx(im->ext, i), "kind");
-		if (k && json_object_is_type(k, json_type_string) &&
-		    strcmp(json_object_get_string(k), "views") == 0)
+		struct ext_mount_in em = { 0 };
+		struct vjson_loc loc = { .where = "image.json", .key = "external_mounts" };
+		vert_error_t e = VERT_ERROR_INIT;
+
+		if (vjson_dispatch_elem(im->ext, i, ext_mount_table, &em, &loc, &e) < 0) {
+			vert_error_clear(&e);
+			continue;
+		}
+		if (strcmp(em.kind, "views") == 0)
 			return true;
 	}
 	return false;
