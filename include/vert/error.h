@@ -8,6 +8,7 @@
 #define VERT_ERROR_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 /* What went wrong, from a script's point of view.  The values are the
  * exit codes of the verbs (README "Exit codes", man/vert.1 EXIT STATUS);
@@ -84,6 +85,22 @@ int vert_error_ret(const vert_error_t *err);
 void vert_error_clear(vert_error_t *err);
 /* Move src into dst when dst is empty; src is cleared either way. */
 void vert_error_move(vert_error_t *dst, vert_error_t *src);
+
+/* An error as one of vert's processes reports it to another over a pipe
+ * or socket (a child to the parent that forked it): fixed size, no
+ * pointers.  kind VERT_ERR_NONE: no error. */
+struct vert_error_wire {
+	int32_t kind;
+	int32_t errnum;
+	char msg[1024];
+};
+/* w from err (all zero when err is NULL or not set); a message too long
+ * for w is cut. */
+void vert_error_pack(const vert_error_t *err, struct vert_error_wire *w);
+/* err from w, word for word (its message already holds its errno's
+ * text), if err is not set yet: kind VERT_ERR_RUNTIME when w has none,
+ * fallback when w's message is empty.  Returns vert_error_ret(err). */
+int vert_error_unpack(vert_error_t *err, const struct vert_error_wire *w, const char *fallback);
 
 /* Warnings and notices from library code go through a sink installed by
  * the CLI (library code must not print). */

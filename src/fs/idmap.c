@@ -111,11 +111,6 @@ int fs_tree_clone(const char *path, bool recursive)
 
 /* ---- the overlay of a VE's user namespace, detached (restore) ---- */
 
-struct overlay_msg {
-	int32_t errnum;
-	char msg[512];
-};
-
 /* One message with up to two fds. */
 static int msg_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
 {
@@ -224,8 +219,9 @@ int fs_idmap_overlay_detached(const char *lower, const char *layer_dir, const ch
 {
 	_cleanup_free_ char *nspath = NULL;
 	_cleanup_close_ int userns = -EBADF, lower_fd = -EBADF, layer_fd = -EBADF;
-	struct overlay_msg m = { 0 };
+	struct vert_error_wire m = { 0 };
 	int sp[2], fd = -EBADF, st, r = 0;
+	ssize_t got;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -243,25 +239,21 @@ int fs_idmap_overlay_detached(const char *lower, const char *layer_dir, const ch
 		close(sp[0]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* the staging dir is reached as the cwd, before the ids change */
-		if (chdir(stage_at) < 0 || unshare(CLONE_NEWUSER) < 0) {
-			m.errnum = errno;
-			snprintf(m.msg, sizeof(m.msg),
-				 "make a user namespace for the VE's root: %s", strerror(errno));
-		} else if (msg_send(sp[1], "u", 1, NULL, 0) < 0) {
+		if (chdir(stage_at) < 0 || unshare(CLONE_NEWUSER) < 0)
+			vert_error_sys(&e, "make a user namespace for the VE's root");
+		else if (msg_send(sp[1], "u", 1, NULL, 0) < 0)
 			_exit(1);
-		} else if (overlay_helper(sp[1], upper, work, stage_at, &out, &e) < 0) {
-			m.errnum = e.errnum ? e.errnum : EIO;
-			snprintf(m.msg, sizeof(m.msg), "%s", e.msg ? e.msg : "failed");
-		}
+		else if (overlay_helper(sp[1], upper, work, stage_at, &out, &e) < 0 && !e.kind)
+			vert_error_set(&e, EIO, VERT_ERR_RUNTIME, "mount the VE's root");
+		vert_error_pack(&e, &m);
 		_exit(msg_send(sp[1], &m, sizeof(m), &out, out >= 0 ? 1 : 0) < 0 ? 1 : 0);
 	}
 	close(sp[1]);
 	nspath = xasprintf("/proc/%d/ns/user", (int)pid);
 	/* "u": its user namespace is made; or its error */
-	if (msg_recv(sp[0], &m, sizeof(m), NULL, 0) != 1) {
-		m.msg[sizeof(m.msg) - 1] = '\0';
-		if (m.errnum)
-			r = vert_error_set(err, m.errnum, VERT_ERR_RUNTIME, "%s", m.msg);
+	if ((got = msg_recv(sp[0], &m, sizeof(m), NULL, 0)) != 1) {
+		if (got == (ssize_t)sizeof(m) && m.kind)
+			r = vert_error_unpack(err, &m, NULL);
 		else
 			r = vert_error_set(err, EIO, VERT_ERR_RUNTIME,
 					   "the helper for the VE's root died");
@@ -288,15 +280,14 @@ int fs_idmap_overlay_detached(const char *lower, const char *layer_dir, const ch
 			goto out;
 		}
 	}
-	m = (struct overlay_msg){ 0 };
+	m = (struct vert_error_wire){ 0 };
 	if (msg_recv(sp[0], &m, sizeof(m), &fd, 1) != (ssize_t)sizeof(m)) {
 		r = vert_error_set(err, EIO, VERT_ERR_RUNTIME, "the helper for the VE's root died");
 		goto out;
 	}
-	m.msg[sizeof(m.msg) - 1] = '\0';
-	if (m.errnum || fd < 0) {
-		r = vert_error_set(err, m.errnum ? m.errnum : EIO, VERT_ERR_RUNTIME, "%s",
-				   m.errnum ? m.msg : "the helper sent no mount");
+	if (m.kind || fd < 0) {
+		r = m.kind ? vert_error_unpack(err, &m, NULL)
+			   : vert_error_set(err, EIO, VERT_ERR_RUNTIME, "the helper sent no mount");
 		goto out;
 	}
 	*ret_fd = TAKE_FD(fd);

@@ -30,9 +30,7 @@ __attribute__((noreturn)) static void child_fail(int sync_fd, vert_error_t *err)
 {
 	struct rt_sync_msg m = { .type = RT_SYNC_ERROR };
 
-	m.errnum = err->errnum;
-	m.kind = err->kind;
-	snprintf(m.msg, sizeof(m.msg), "%s", err->msg ? err->msg : "unknown error");
+	vert_error_pack(err, &m.err);
 	rt_sync_send(sync_fd, &m, -EBADF);
 	_exit(vert_error_run_exit_code(err->kind));
 }
@@ -294,13 +292,13 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 			_exit(VERT_EXIT_RUN_FAILED);
 		if (go.type == RT_SYNC_GO)
 			break;
-		if (go.type != RT_SYNC_MOUNT || fd < 0 || go.errnum < 0 ||
-		    (size_t)go.errnum >= RT_LAYER_MAX + s->n_mounts)
+		if (go.type != RT_SYNC_MOUNT || fd < 0 || go.index < 0 ||
+		    (size_t)go.index >= RT_LAYER_MAX + s->n_mounts)
 			_exit(VERT_EXIT_RUN_FAILED);
-		if (go.errnum < RT_LAYER_MAX) {
-			if (layer[go.errnum] >= 0)
+		if (go.index < RT_LAYER_MAX) {
+			if (layer[go.index] >= 0)
 				_exit(VERT_EXIT_RUN_FAILED);
-			layer[go.errnum] = fd;
+			layer[go.index] = fd;
 			continue;
 		}
 		if (!bind_fds) {
@@ -308,9 +306,9 @@ __attribute__((noreturn)) void rt_child_main(const struct rt_child_args *a)
 			for (size_t i = 0; i < s->n_mounts; i++)
 				bind_fds[i] = -EBADF;
 		}
-		if (bind_fds[go.errnum - RT_LAYER_MAX] >= 0)
+		if (bind_fds[go.index - RT_LAYER_MAX] >= 0)
 			_exit(VERT_EXIT_RUN_FAILED);
-		bind_fds[go.errnum - RT_LAYER_MAX] = fd;
+		bind_fds[go.index - RT_LAYER_MAX] = fd;
 	}
 	/* /proc/self/exe of this process is the host's vert binary until the
 	 * execve below: not dumpable, so nothing in the VE can open it.  Not

@@ -113,7 +113,7 @@ static int send_idmapped_layers(int sock, pid_t pid, const struct rt_spec *s, ve
 		return vert_error_sys(err, "open the VE's user namespace");
 	for (int i = 0; i < RT_LAYER_MAX; i++) {
 		_cleanup_close_ int fd = -EBADF;
-		struct rt_sync_msg m = { .type = RT_SYNC_MOUNT, .errnum = i };
+		struct rt_sync_msg m = { .type = RT_SYNC_MOUNT, .index = i };
 		if ((r = fs_idmap_clone(paths[i], userns, what[i], &fd, err)) < 0)
 			return r;
 		if ((r = rt_sync_send(sock, &m, fd)) < 0)
@@ -127,7 +127,7 @@ static int send_idmapped_layers(int sock, pid_t pid, const struct rt_spec *s, ve
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		const struct rt_mount *mt = &s->mounts[i];
 		_cleanup_close_ int fd = -EBADF;
-		struct rt_sync_msg m = { .type = RT_SYNC_MOUNT, .errnum = RT_LAYER_MAX + (int)i };
+		struct rt_sync_msg m = { .type = RT_SYNC_MOUNT, .index = RT_LAYER_MAX + (int)i };
 		if (!mt->bind)
 			continue;
 		if (mt->idmap) {

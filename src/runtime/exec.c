@@ -128,11 +128,9 @@ __attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
 		 * may join its cgroup namespace */
 		if ((nsflags & CLONE_NEWCGROUP) && setns(o->init_pidfd, CLONE_NEWCGROUP) < 0) {
 			vert_error_t e = VERT_ERROR_INIT;
-			struct rt_sync_msg m = { .type = RT_SYNC_ERROR,
-						 .errnum = errno,
-						 .kind = VERT_ERR_RUNTIME };
+			struct rt_sync_msg m = { .type = RT_SYNC_ERROR };
 			vert_error_sys(&e, "join the VE's cgroup namespace");
-			snprintf(m.msg, sizeof(m.msg), "%s", e.msg);
+			vert_error_pack(&e, &m.err);
 			rt_sync_send(sync_fd, &m, -EBADF); /* #3 */
 			_exit(VERT_EXIT_RUN_FAILED);
 		}

@@ -36,10 +36,9 @@ enum {
 
 struct rt_sync_msg {
 	uint32_t type;
-	int32_t errnum;
-	int32_t kind;
-	uint16_t rows, cols;
-	char msg[1024];
+	int32_t index;		    /* RT_SYNC_MOUNT: the layer, or RT_LAYER_MAX + the bind */
+	uint16_t rows, cols;	    /* RT_SYNC_GO: the terminal's size */
+	struct vert_error_wire err; /* RT_SYNC_ERROR */
 };
 
 int rt_sync_send(int sock, const struct rt_sync_msg *m, int fd_to_pass);

@@ -64,7 +64,6 @@ int rt_sync_recv(int sock, struct rt_sync_msg *m, int *ret_fd)
 	}
 	if (n != (ssize_t)sizeof(*m))
 		return -EPROTO;
-	m->msg[sizeof(m->msg) - 1] = '\0';
 	return 1;
 }
 
@@ -100,11 +99,7 @@ int rt_sync_until_exec(int sock, int *ret_pty, int *ret_listener, vert_error_t *
 			close(fd);
 		if (m.type == RT_SYNC_ERROR) { /* #3 */
 			/* report the child's own words, with its kind */
-			if (!err->kind) {
-				vert_error_set(err, 0, m.kind, "%s", m.msg);
-				err->errnum = m.errnum > 0 ? m.errnum : 0;
-			}
-			return vert_error_ret(err);
+			return vert_error_unpack(err, &m.err, NULL);
 		}
 	}
 	*ret_pty = TAKE_FD(pty);

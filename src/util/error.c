@@ -168,6 +168,31 @@ void vert_error_move(vert_error_t *dst, vert_error_t *src)
 	vert_error_clear(src);
 }
 
+void vert_error_pack(const vert_error_t *err, struct vert_error_wire *w)
+{
+	*w = (struct vert_error_wire){ 0 };
+	if (!err || !err->kind)
+		return;
+	w->kind = err->kind;
+	w->errnum = err->errnum;
+	snprintf(w->msg, sizeof(w->msg), "%s", err->msg ? err->msg : "");
+}
+
+int vert_error_unpack(vert_error_t *err, const struct vert_error_wire *w, const char *fallback)
+{
+	enum vert_err_kind kind = w->kind > 0 ? (enum vert_err_kind)w->kind : VERT_ERR_RUNTIME;
+	size_t len = strnlen(w->msg, sizeof(w->msg));
+
+	if (!err)
+		return error_ret(w->errnum, kind);
+	if (err->kind)
+		return vert_error_ret(err);
+	err->msg = len ? xstrndup(w->msg, len) : xstrdup(fallback ? fallback : "unknown error");
+	err->errnum = w->errnum > 0 ? w->errnum : 0;
+	err->kind = kind;
+	return vert_error_ret(err);
+}
+
 /* ---- log sink ---- */
 
 static vert_log_fn log_sink;

@@ -346,9 +346,9 @@ static int send_final(const struct ve_handle *h, struct migrate *m, const char *
 
 /* What the early send's child reports. */
 struct send_report {
-	int32_t r, kind, errnum;
+	int32_t r;
 	uint64_t bytes;
-	char msg[1024];
+	struct vert_error_wire err;
 };
 
 /*
@@ -394,10 +394,8 @@ static void send_early(void *data, struct ve_handle *h, const char *image)
 		pfd[1] = 3;
 		syscall(SYS_close_range, 4, ~0U, 0);
 		rep.r = send_final(h, m, image, &e);
-		rep.kind = e.kind;
-		rep.errnum = e.errnum;
+		vert_error_pack(&e, &rep.err);
 		rep.bytes = m->bytes;
-		snprintf(rep.msg, sizeof(rep.msg), "%s", e.msg ? e.msg : "");
 		_exit(write(pfd[1], &rep, sizeof(rep)) == (ssize_t)sizeof(rep) ? 0 : 1);
 	}
 	close(pfd[1]);
@@ -428,12 +426,8 @@ static int send_wait(struct migrate *m, bool abort, vert_error_t *err)
 		return vert_error_set(err, EIO, VERT_ERR_RUNTIME,
 				      "send the final dump: its process died");
 	m->bytes = rep.bytes;
-	if (rep.r < 0) {
-		vert_error_set(err, 0, rep.kind ? rep.kind : VERT_ERR_RUNTIME, "%s",
-			       rep.msg[0] ? rep.msg : "send the final dump: failed");
-		err->errnum = rep.errnum;
-		return vert_error_ret(err);
-	}
+	if (rep.r < 0)
+		return vert_error_unpack(err, &rep.err, "send the final dump: failed");
 	return 0;
 }
 

@@ -736,12 +736,6 @@ int ve_supervisor_after_exit(struct ve_handle *h, int code, int sig, vert_error_
 
 /* ---- start ---- */
 
-struct notify {
-	int32_t kind;
-	int32_t errnum;
-	char msg[1024];
-};
-
 /* The lock copy a detached supervisor holds until it has reported
  * (ve_boot_detached); a helper it forks that doesn't exec closes it. */
 int ve_boot_lock_fd = -EBADF;
@@ -762,7 +756,7 @@ int ve_boot_detached(struct ve_handle *h, const struct ve_config *c,
 		     int (*boot)(void *data, struct ve_boot *b, vert_error_t *err), void *data,
 		     vert_error_t *err)
 {
-	struct notify n = { 0 };
+	struct vert_error_wire n = { 0 };
 	int pfd[2], st;
 	pid_t pid;
 	ssize_t got;
@@ -796,9 +790,9 @@ int ve_boot_detached(struct ve_handle *h, const struct ve_config *c,
 			dup2(null, STDOUT_FILENO);
 		}
 		if (boot(data, &b, &e) < 0) {
-			n.kind = e.kind;
-			n.errnum = e.errnum;
-			snprintf(n.msg, sizeof(n.msg), "%s", e.msg ? e.msg : "failed");
+			vert_error_pack(&e, &n);
+			if (!n.kind)
+				n.kind = VERT_ERR_RUNTIME;
 			if (write(pfd[1], &n, sizeof(n)) < 0)
 				_exit(1);
 			_exit(1);
@@ -825,9 +819,7 @@ int ve_boot_detached(struct ve_handle *h, const struct ve_config *c,
 	}
 	if (n.kind) {
 		waitpid(pid, &st, 0);
-		vert_error_set(err, 0, n.kind, "%s", n.msg);
-		err->errnum = n.errnum;
-		return vert_error_ret(err);
+		return vert_error_unpack(err, &n, "failed");
 	}
 	return 0;
 }

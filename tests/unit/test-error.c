@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "vert/util.h"
 
@@ -116,13 +118,64 @@ static void test_move(void **state)
 	vert_error_clear(&a);
 }
 
+/* An error across a pipe: the same kind, errno and words, the errno's
+ * text not appended twice; a report without a kind or words still is an
+ * error; an error already set stays the root cause. */
+static void test_wire(void **state)
+{
+	vert_error_t e = VERT_ERROR_INIT, got = VERT_ERROR_INIT;
+	struct vert_error_wire w, bare = { 0 };
+	char *text;
+	(void)state;
+
+	vert_error_pack(NULL, &w);
+	assert_int_equal(w.kind, VERT_ERR_NONE);
+	vert_error_pack(&e, &w);
+	assert_int_equal(w.kind, VERT_ERR_NONE);
+
+	errno = EPERM;
+	vert_error_sys(&e, "make a user namespace");
+	text = xstrdup(e.msg);
+	vert_error_pack(&e, &w);
+	assert_int_equal(vert_error_unpack(&got, &w, NULL), -EPERM);
+	assert_int_equal(got.kind, VERT_ERR_RUNTIME);
+	assert_int_equal(got.errnum, EPERM);
+	assert_string_equal(got.msg, text);
+	vert_error_clear(&e);
+	vert_error_clear(&got);
+	free(text);
+
+	vert_error_set(&e, 0, VERT_ERR_NOTFOUND, "no such VE 'x'");
+	vert_error_pack(&e, &w);
+	assert_int_equal(vert_error_unpack(&got, &w, NULL), -ENOENT);
+	assert_int_equal(got.kind, VERT_ERR_NOTFOUND);
+	assert_int_equal(got.errnum, 0);
+	assert_string_equal(got.msg, "no such VE 'x'");
+	/* the first error stays */
+	assert_int_equal(vert_error_unpack(&got, &bare, "other"), -ENOENT);
+	assert_string_equal(got.msg, "no such VE 'x'");
+	vert_error_clear(&got);
+
+	assert_int_equal(vert_error_unpack(&got, &bare, "the helper failed"), -EIO);
+	assert_int_equal(got.kind, VERT_ERR_RUNTIME);
+	assert_string_equal(got.msg, "the helper failed");
+	vert_error_clear(&got);
+
+	/* a message that fills the buffer, unterminated: cut, not overrun */
+	memset(w.msg, 'a', sizeof(w.msg));
+	vert_error_unpack(&got, &w, NULL);
+	assert_int_equal(strlen(got.msg), sizeof(w.msg));
+	vert_error_clear(&got);
+	vert_error_clear(&e);
+	assert_int_equal(vert_error_unpack(NULL, &w, NULL), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kind_table),
-		cmocka_unit_test(test_set_ret),
-		cmocka_unit_test(test_wrap),
-		cmocka_unit_test(test_move),
+		cmocka_unit_test(test_kind_table), cmocka_unit_test(test_set_ret),
+		cmocka_unit_test(test_wrap),	   cmocka_unit_test(test_move),
+		cmocka_unit_test(test_wire),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
