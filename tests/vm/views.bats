@@ -312,6 +312,20 @@ C
 	run vert checkpoint sir
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# a host that can't give the views again: refused before CRIU runs,
+	# with the reason; the VE stays stopped, its image and its address
+	# are kept, nothing of the attempt is left
+	links=$(ip -o link show | wc -l)
+	export VERT_LXCFS=/nonexistent
+	run vert restore sir
+	unset VERT_LXCFS
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"has lxcfs views"*"can't give it any"* ]]
+	[ "$(vert ps -a --format name,state -H | awk '$1 == "sir" { print $2 }')" = stopped ]
+	no_lxcfs_of_root
+	! grep -q " fuse.lxcfs " /proc/self/mountinfo
+	[ "$(ip -o link show | wc -l)" = "$links" ]
 	run vert --debug restore sir
 	echo "$output" | grep -v "debug: +"
 	[ "$status" -eq 0 ]
