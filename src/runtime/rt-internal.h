@@ -25,7 +25,7 @@ enum rt_sync_type {
 	RT_SYNC_GO = 1,
 	RT_SYNC_PTY = 2,
 	RT_SYNC_ERROR = 3,
-	RT_SYNC_MOUNT = 4,  /* before #1: an idmapped layer; errnum: RT_LAYER_* */
+	RT_SYNC_MOUNT = 4,  /* before #1: a layer or bind source; index: which */
 	RT_SYNC_NOTIFY = 5, /* after #1: the seccomp listener (SCM_RIGHTS) */
 };
 enum {
