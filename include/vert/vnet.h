@@ -55,6 +55,7 @@ struct vnet_config {
 	char *const *dns;     /* nameservers, NULL-terminated (may be NULL) */
 	const char *hostname; /* for /etc/hosts and /etc/hostname */
 	const uint8_t *mac;   /* NULL: derived from the bridge and the name */
+	bool ephemeral;	      /* the VE goes with its run (--rm): VNET_LEASE_EPHEMERAL */
 };
 
 /* Host settings: DATA/network.json, all keys optional. */
@@ -121,7 +122,8 @@ bool vnet_has_traces(const struct vnet_paths *p, const char *ve_name);
  * For VEs whose name won't be reused at once (--rm). */
 int vnet_teardown_ex(const struct vnet_paths *p, const char *ve_name, bool leave_link,
 		     vert_error_t *err);
-int vnet_release(const struct vnet_paths *p, const char *ve_name, vert_error_t *err);
+int vnet_release(const struct vnet_paths *p, const char *ve_name, unsigned flags,
+		 vert_error_t *err);
 void vnet_state_free(struct vnet_state *s);
 
 enum vnet_mode vnet_state_mode(const struct vnet_state *s);
@@ -176,8 +178,17 @@ int vnet_netconf_parse(const char *json, struct vnet_netconf *nc, vert_error_t *
  * .0, the broadcast address and the gateway (.1) are never given out.
  * *ret_new says whether the lease was made now. */
 int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int prefix,
-		    uint32_t want, uint32_t *ret, bool *ret_new, vert_error_t *err);
-int vnet_ipam_release(const char *data_dir, const char *name, vert_error_t *err);
+		    uint32_t want, uint32_t *ret, bool *ret_new, unsigned flags, vert_error_t *err);
+int vnet_ipam_release(const char *data_dir, const char *name, unsigned flags, vert_error_t *err);
+/* flags of vnet_ipam_lease, vnet_ipam_release and vnet_release */
+enum {
+	/* the lease of a VE that a crash takes along (an --rm VE: its data
+	 * is removed by the first command after the reboot): made and
+	 * dropped without the directory fsyncs that make a kept VE's lease
+	 * survive power loss, and its release outlive it.  The order of the
+	 * changes is the same, and the journal keeps it (ipam.c) */
+	VNET_LEASE_EPHEMERAL = 1 << 0,
+};
 /* The address leased to name in any subnet (0 if none). */
 int vnet_ipam_lookup(const char *data_dir, const char *name, uint32_t *ret);
 

@@ -52,7 +52,13 @@
  * metadata: ext4, xfs, btrfs).  A release fsyncs the removal of the index
  * entry (a destroyed VE's lease must not come back); the removal of a
  * claim that is no lease any more (a release's, a previous address's) is
- * not fsynced: lost, it comes back as an orphan (above).
+ * not fsynced: lost, it comes back as an orphan (above).  The lease of an
+ * --rm VE (VNET_LEASE_EPHEMERAL) skips these fsyncs, made and released:
+ * a crash takes the VE along, whose leftover data the first command after
+ * it removes, lease and all.  The journal still commits the changes in
+ * the order they were made, so what a crash keeps is one of the states
+ * above, and a release that did not last comes back with the VE data
+ * removed after it.
  *
  * Port claims stay one small file, rewritten whole (temp, fsync, rename,
  * fsync of the directory): only VEs that publish ports are in it, and it
@@ -106,6 +112,7 @@ struct ipam {
 	int dfd;		/* DATA/net */
 	int claims, names;	/* opened by ipam_dirs */
 	struct vnet_leases doc; /* ports.json, loaded by ports_open */
+	bool ephemeral;		/* VNET_LEASE_EPHEMERAL: no lease_sync */
 };
 
 static void leases_done(struct vnet_leases *ls)
@@ -363,6 +370,12 @@ static int sync_dir(int dirfd, const char *what, const char *dir, vert_error_t *
 	return 0;
 }
 
+/* sync_dir for a lease's claim or index entry, unless it is ephemeral */
+static int lease_sync(const struct ipam *m, int dirfd, const char *what, vert_error_t *err)
+{
+	return m->ephemeral ? 0 : sync_dir(dirfd, what, m->dir, err);
+}
+
 /* Claim a for name: 0, -EEXIST when it is someone's lease, or an error.
  * An orphan claim is taken back; one naming name already is kept. */
 static int claim_make(struct ipam *m, uint32_t a, const char *name, vert_error_t *err)
@@ -395,7 +408,7 @@ static int index_set(struct ipam *m, const char *name, uint32_t a, uint32_t prev
 	int r;
 
 	vnet_format_ipv4(a, ip);
-	r = sync_dir(m->claims, LEASES_DIR, m->dir, err);
+	r = lease_sync(m, m->claims, LEASES_DIR, err);
 	if (r == 0 && (r = link_replace(m->names, ip, name)) < 0)
 		r = vert_error_set(err, -r, VERT_ERR_RUNTIME,
 				   "write '%s/" LEASES_DIR "/" NAMES_DIR "/%s'", m->dir, name);
@@ -404,7 +417,7 @@ static int index_set(struct ipam *m, const char *name, uint32_t a, uint32_t prev
 		return r;
 	}
 	/* from here on, a is name's lease (if not a durable one yet) */
-	if ((r = sync_dir(m->names, LEASES_DIR "/" NAMES_DIR, m->dir, err)) < 0)
+	if ((r = lease_sync(m, m->names, LEASES_DIR "/" NAMES_DIR, err)) < 0)
 		return r;
 	if (prev && prev != a) {
 		vnet_format_ipv4(prev, ip);
@@ -671,7 +684,7 @@ static int lease_search(struct ipam *m, const char *name, uint32_t subnet, int p
 }
 
 int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int prefix,
-		    uint32_t want, uint32_t *ret, bool *ret_new, vert_error_t *err)
+		    uint32_t want, uint32_t *ret, bool *ret_new, unsigned flags, vert_error_t *err)
 {
 	_cleanup_(ipam_close) struct ipam m = IPAM_INIT;
 	uint32_t mask = vnet_prefix_mask(prefix), mine, pick = 0;
@@ -682,6 +695,7 @@ int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int
 				      "'%s' can't hold an address lease", name);
 	if ((r = ipam_open(data_dir, &m, err)) < 0 || (r = ipam_dirs(&m, err)) < 0)
 		return r;
+	m.ephemeral = flags & VNET_LEASE_EPHEMERAL;
 	mine = lease_of(m.claims, m.names, name);
 	if (want) {
 		char ip[16], holder[NAME_MAX + 1];
@@ -708,7 +722,7 @@ int vnet_ipam_lease(const char *data_dir, const char *name, uint32_t subnet, int
 	return 0;
 }
 
-int vnet_ipam_release(const char *data_dir, const char *name, vert_error_t *err)
+int vnet_ipam_release(const char *data_dir, const char *name, unsigned flags, vert_error_t *err)
 {
 	_cleanup_(ipam_close) struct ipam m = IPAM_INIT;
 	char tmp[NAME_MAX + 1], holder[NAME_MAX + 1];
@@ -725,8 +739,9 @@ int vnet_ipam_release(const char *data_dir, const char *name, vert_error_t *err)
 	if ((r = ipam_dirs(&m, err)) < 0)
 		return r;
 	a = index_get(m.names, name);
+	m.ephemeral = flags & VNET_LEASE_EPHEMERAL;
 	if (unlinkat(m.names, name, 0) == 0) {
-		if ((r = sync_dir(m.names, LEASES_DIR "/" NAMES_DIR, m.dir, err)) < 0)
+		if ((r = lease_sync(&m, m.names, LEASES_DIR "/" NAMES_DIR, err)) < 0)
 			return r;
 	} else if (errno != ENOENT) {
 		return vert_error_sys(err, "remove '%s/" LEASES_DIR "/" NAMES_DIR "/%s'", m.dir,

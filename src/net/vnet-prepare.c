@@ -475,7 +475,7 @@ static int prepare_addresses(struct vnet_state *s, const struct vnet_config *c, 
 			return r;
 	}
 	r = vnet_ipam_lease(s->data, s->name, s->subnet, s->prefix, want, &s->ip4, &s->lease_new,
-			    err);
+			    c->ephemeral ? VNET_LEASE_EPHEMERAL : 0, err);
 	if (r < 0)
 		return r;
 	vnet_format_ipv4(s->ip4, s->ip4s);
@@ -537,7 +537,7 @@ fail : {
 	vert_error_t e = VERT_ERROR_INIT;
 	vnet_teardown(p, name, &e);
 	if (s->lease_new)
-		vnet_ipam_release(p->data, name, &e);
+		vnet_ipam_release(p->data, name, c->ephemeral ? VNET_LEASE_EPHEMERAL : 0, &e);
 	vert_error_clear(&e);
 }
 fail_early:

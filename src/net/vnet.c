@@ -406,14 +406,14 @@ int vnet_teardown(const struct vnet_paths *p, const char *name, vert_error_t *er
 	return vnet_teardown_ex(p, name, false, err);
 }
 
-int vnet_release(const struct vnet_paths *p, const char *name, vert_error_t *err)
+int vnet_release(const struct vnet_paths *p, const char *name, unsigned flags, vert_error_t *err)
 {
 	_cleanup_free_ char *lock = xasprintf("%s/net/ipam.lock", p->data);
 	int r;
 
 	if (access(lock, F_OK) < 0)
 		return 0; /* never leased anything (rootless, --net none) */
-	r = vnet_ipam_release(p->data, name, err);
+	r = vnet_ipam_release(p->data, name, flags, err);
 	if (r < 0)
 		return vert_error_wrap(err, "release the address of '%s'", name);
 	return 0;

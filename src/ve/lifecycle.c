@@ -212,8 +212,9 @@ int ve_remove_data_now(const struct ve_handle *h, vert_error_t *err)
 	vert_error_t e = VERT_ERROR_INIT;
 
 	/* the address lease lives as long as the VE, and so do its uid
-	 * range and the limits of its project quota */
-	vnet_release(&np, h->name, &e);
+	 * range and the limits of its project quota; an --rm VE's lease was
+	 * made without fsyncs, and is dropped so too */
+	vnet_release(&np, h->name, VNET_LEASE_EPHEMERAL, &e);
 	vert_error_clear(&e);
 	ve_userns_release_dir(h->p, h->name, h->data_dir);
 	if (h->have_cfg)
@@ -241,7 +242,7 @@ int ve_remove_data(const struct ve_handle *h, vert_error_t *err)
 		/* the address lease lives as long as the VE */
 		struct vnet_paths np = ve_vnet_paths(h->p);
 		vert_error_t e = VERT_ERROR_INIT;
-		vnet_release(&np, h->name, &e);
+		vnet_release(&np, h->name, 0, &e);
 		vert_error_clear(&e);
 	}
 	if (h->have_cfg)

@@ -210,7 +210,8 @@ int ve_boot(struct ve_boot *b, vert_error_t *err)
 
 	{
 		struct vnet_paths np = ve_vnet_paths(p);
-		struct vnet_config nc = { c->net, c->ip, c->publish, c->dns, c->hostname };
+		struct vnet_config nc = { c->net, c->ip,       c->publish,
+					  c->dns, c->hostname, .ephemeral = c->autoremove };
 		if ((r = vnet_prepare(&np, c->name, &nc, &b->net, err)) < 0)
 			goto fail;
 		if (vnet_state_notice(b->net)) {

@@ -290,80 +290,120 @@ static void test_ipam(void **state)
 	uint32_t a, b, c, subnet = 0x0a580000;
 	bool fresh;
 	(void)state;
-	assert_int_equal(vnet_ipam_lease(d, "a", subnet, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "a", subnet, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_int_equal(a, 0x0a580002); /* .0 network, .1 gateway */
 	assert_true(fresh);
-	assert_int_equal(vnet_ipam_lease(d, "b", subnet, 16, 0, &b, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "b", subnet, 16, 0, &b, &fresh, 0, &e), 0);
 	assert_int_equal(b, 0x0a580003);
 	/* the same VE keeps its address (persistent across restarts) */
-	assert_int_equal(vnet_ipam_lease(d, "a", subnet, 16, 0, &c, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "a", subnet, 16, 0, &c, &fresh, 0, &e), 0);
 	assert_int_equal(c, a);
 	assert_false(fresh);
 	/* a requested address in use */
-	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, b, &c, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, b, &c, &fresh, 0, &e), 0);
 	assert_int_equal(e.kind, VERT_ERR_EXISTS);
 	assert_non_null(strstr(e.msg, "'b'"));
 	vert_error_clear(&e);
 	/* network, gateway, broadcast, outside */
-	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, subnet, &c, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, subnet, &c, &fresh, 0, &e), 0);
 	assert_string_equal(
 		e.msg, "address 10.88.0.0 is the network address of the VE subnet 10.88.0.0/16");
 	vert_error_clear(&e);
-	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, subnet + 1, &c, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, subnet + 1, &c, &fresh, 0, &e), 0);
 	assert_string_equal(
 		e.msg, "address 10.88.0.1 is the gateway address of the VE subnet 10.88.0.0/16");
 	vert_error_clear(&e);
-	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a58ffff, &c, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a58ffff, &c, &fresh, 0, &e), 0);
 	assert_non_null(strstr(e.msg, "is the broadcast address of the VE subnet"));
 	vert_error_clear(&e);
-	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a590005, &c, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a590005, &c, &fresh, 0, &e), 0);
 	assert_string_equal(e.msg, "address 10.89.0.5 is outside the VE subnet 10.88.0.0/16");
 	vert_error_clear(&e);
-	assert_int_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a580063, &c, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "c", subnet, 16, 0x0a580063, &c, &fresh, 0, &e), 0);
 	assert_int_equal(c, 0x0a580063);
 	/* a freed address is not given out again until the search (which
 	 * goes on after the last address it gave) comes round to it */
-	assert_int_equal(vnet_ipam_release(d, "a", &e), 0);
+	assert_int_equal(vnet_ipam_release(d, "a", 0, &e), 0);
 	assert_int_equal(vnet_ipam_lookup(d, "a", &c), -ENOENT);
-	assert_int_equal(vnet_ipam_lease(d, "d", subnet, 16, 0, &c, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "d", subnet, 16, 0, &c, &fresh, 0, &e), 0);
 	assert_int_equal(c, 0x0a580004);
 	assert_true(fresh);
 	assert_int_equal(vnet_ipam_lookup(d, "d", &c), 0);
 	assert_int_equal(c, 0x0a580004);
 	/* a requested address: its own, or a free one; moving frees the old */
-	assert_int_equal(vnet_ipam_lease(d, "d", subnet, 16, 0x0a580004, &c, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "d", subnet, 16, 0x0a580004, &c, &fresh, 0, &e), 0);
 	assert_false(fresh);
-	assert_int_equal(vnet_ipam_lease(d, "d", subnet, 16, 0x0a580002, &c, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "d", subnet, 16, 0x0a580002, &c, &fresh, 0, &e), 0);
 	assert_int_equal(c, 0x0a580002);
 	assert_true(fresh);
-	assert_int_equal(vnet_ipam_lease(d, "e", subnet, 16, 0x0a580004, &c, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "e", subnet, 16, 0x0a580004, &c, &fresh, 0, &e), 0);
 	/* another subnet (network.json changed): a new lease there */
-	assert_int_equal(vnet_ipam_lease(d, "d", 0x0a590000, 16, 0, &c, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "d", 0x0a590000, 16, 0, &c, &fresh, 0, &e), 0);
 	assert_int_equal(c, 0x0a590002);
 	assert_true(fresh);
-	assert_int_equal(vnet_ipam_lease(d, "x", subnet, 16, 0x0a580002, &c, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "x", subnet, 16, 0x0a580002, &c, &fresh, 0, &e), 0);
 	/* a /29 (.2 to .6): the search wraps round to a freed address */
 	for (int i = 0; i < 5; i++) {
 		char n[8];
 		snprintf(n, sizeof(n), "w%d", i);
-		assert_int_equal(vnet_ipam_lease(d, n, 0xc0a80100, 29, 0, &c, &fresh, &e), 0);
+		assert_int_equal(vnet_ipam_lease(d, n, 0xc0a80100, 29, 0, &c, &fresh, 0, &e), 0);
 		assert_int_equal(c, 0xc0a80102 + (uint32_t)i);
 	}
-	assert_int_not_equal(vnet_ipam_lease(d, "w5", 0xc0a80100, 29, 0, &c, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "w5", 0xc0a80100, 29, 0, &c, &fresh, 0, &e), 0);
 	assert_non_null(strstr(e.msg, "no free address left in 192.168.1.0/29"));
 	vert_error_clear(&e);
-	assert_int_equal(vnet_ipam_release(d, "w2", &e), 0);
-	assert_int_equal(vnet_ipam_lease(d, "w5", 0xc0a80100, 29, 0, &c, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_release(d, "w2", 0, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "w5", 0xc0a80100, 29, 0, &c, &fresh, 0, &e), 0);
 	assert_int_equal(c, 0xc0a80104);
 	/* a full /30: .1 gateway, .2 the only one */
-	assert_int_equal(vnet_ipam_lease(d, "s1", 0xc0a80000, 30, 0, &c, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "s1", 0xc0a80000, 30, 0, &c, &fresh, 0, &e), 0);
 	assert_int_equal(c, 0xc0a80002);
-	assert_int_not_equal(vnet_ipam_lease(d, "s2", 0xc0a80000, 30, 0, &c, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "s2", 0xc0a80000, 30, 0, &c, &fresh, 0, &e), 0);
 	assert_non_null(strstr(e.msg, "no free address"));
 	vert_error_clear(&e);
 	/* not a name an entry can have */
-	assert_int_not_equal(vnet_ipam_lease(d, "../x", subnet, 16, 0, &c, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "../x", subnet, 16, 0, &c, &fresh, 0, &e), 0);
 	vert_error_clear(&e);
+	fs_rm_rf(d);
+}
+
+/* An --rm VE's lease (VNET_LEASE_EPHEMERAL: no fsyncs) is a lease like
+ * any other: counted against the others, found, kept by its name, given
+ * back by its release. */
+static void test_ipam_ephemeral(void **state)
+{
+	_cleanup_free_ char *d = tmpdir();
+	vert_error_t e = VERT_ERROR_INIT;
+	uint32_t a, b, c, subnet = 0x0a580000;
+	char *holder = NULL;
+	bool fresh;
+	(void)state;
+	assert_int_equal(
+		vnet_ipam_lease(d, "rm1", subnet, 16, 0, &a, &fresh, VNET_LEASE_EPHEMERAL, &e), 0);
+	assert_true(fresh);
+	assert_int_equal(vnet_ipam_lease(d, "kept", subnet, 16, 0, &b, &fresh, 0, &e), 0);
+	assert_int_not_equal(a, b);
+	/* nobody else gets it, by request either */
+	assert_int_not_equal(vnet_ipam_lease(d, "other", subnet, 16, a, &c, &fresh, 0, &e), 0);
+	assert_non_null(strstr(e.msg, "rm1"));
+	vert_error_clear(&e);
+	assert_int_equal(vnet_ipam_lookup(d, "rm1", &c), 0);
+	assert_int_equal(c, a);
+	assert_int_equal(vnet_ipam_holder(d, "other", a, &holder), 1);
+	assert_string_equal(holder, "rm1");
+	free(holder);
+	/* its name keeps it */
+	assert_int_equal(
+		vnet_ipam_lease(d, "rm1", subnet, 16, 0, &c, &fresh, VNET_LEASE_EPHEMERAL, &e), 0);
+	assert_int_equal(c, a);
+	assert_false(fresh);
+	/* given back: free for a request, the kept lease untouched */
+	assert_int_equal(vnet_ipam_release(d, "rm1", VNET_LEASE_EPHEMERAL, &e), 0);
+	assert_int_equal(vnet_ipam_lookup(d, "rm1", &c), -ENOENT);
+	assert_int_equal(vnet_ipam_lease(d, "other", subnet, 16, a, &c, &fresh, 0, &e), 0);
+	assert_int_equal(c, a);
+	assert_int_equal(vnet_ipam_lookup(d, "kept", &c), 0);
+	assert_int_equal(c, b);
 	fs_rm_rf(d);
 }
 
@@ -393,23 +433,23 @@ static void test_ipam_corrupt(void **state)
 
 	assert_int_equal(mkdir(net, 0700), 0);
 	put_file(path, "{\"leases\":{\"a\":\"10.88.0.2\",\"b\":7}}");
-	assert_int_not_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_non_null(strstr(e.msg, "leases.json: key 'leases.b': expected a string, got an "
 				      "integer"));
 	assert_non_null(strstr(e.msg, path));
 	vert_error_clear(&e);
 	put_file(path, "{\"leases\":{\"a\":\"not-an-ip\"}}");
-	assert_int_not_equal(vnet_ipam_release(d, "a", &e), 0);
+	assert_int_not_equal(vnet_ipam_release(d, "a", 0, &e), 0);
 	assert_non_null(strstr(e.msg, "key 'leases.a': 'not-an-ip' is not an IPv4 address"));
 	vert_error_clear(&e);
 	assert_int_not_equal(vnet_ipam_lookup(d, "a", &a), 0);
 	assert_null(vnet_leases_load(d));
 	put_file(path, "{\"leases\":{},\"colour\":{}}");
-	assert_int_not_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_non_null(strstr(e.msg, "unknown key 'colour'"));
 	vert_error_clear(&e);
 	put_file(path, "{\"leases\":{\"a\":\"10.88.0.2\"},\"ports\":{\"tcp:0.0.0.0:80:80\":1}}");
-	assert_int_not_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_non_null(strstr(e.msg, "key 'ports.tcp:0.0.0.0:80:80': expected a string"));
 	vert_error_clear(&e);
 	/* untouched */
@@ -419,7 +459,7 @@ static void test_ipam_corrupt(void **state)
 
 	/* a good one: converted, and gone */
 	put_file(path, "{\"leases\":{\"a\":\"10.88.0.2\"},\"ports\":{}}");
-	assert_int_equal(vnet_ipam_lease(d, "b", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "b", 0x0a580000, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_int_equal(a, 0x0a580003);
 	assert_int_equal(access(path, F_OK), -1);
 	ls = vnet_leases_load(d);
@@ -456,7 +496,7 @@ static void test_ipam_parallel(void **state)
 			char name[16];
 			close(pfd[0]);
 			snprintf(name, sizeof(name), "ve%d", i);
-			if (vnet_ipam_lease(d, name, 0x0a580000, 16, 0, &msg[1], NULL, NULL) < 0)
+			if (vnet_ipam_lease(d, name, 0x0a580000, 16, 0, &msg[1], NULL, 0, NULL) < 0)
 				_exit(1);
 			_exit(write(pfd[1], msg, sizeof(msg)) != sizeof(msg));
 		}
@@ -507,7 +547,7 @@ static void test_ipam_leftovers(void **state)
 	char ip[16];
 	bool fresh;
 	(void)state;
-	assert_int_equal(vnet_ipam_lease(d, "a", sub, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "a", sub, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_int_equal(a, 0x0a580002);
 	/* killed after the claim (of someone else's, and of a's own next
 	 * address): orphans; before the index rename: a .tmp- entry */
@@ -535,24 +575,24 @@ static void test_ipam_leftovers(void **state)
 	vnet_leases_free(ls);
 
 	/* the search takes the orphans back in turn */
-	assert_int_equal(vnet_ipam_lease(d, "b", sub, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "b", sub, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_int_equal(a, 0x0a580003);
 	assert_false(has_entry(d, "by-name/.tmp-b"));
-	assert_int_equal(vnet_ipam_lease(d, "c", sub, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "c", sub, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_int_equal(a, 0x0a580004);
-	assert_int_equal(vnet_ipam_lease(d, "f", sub, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "f", sub, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_int_equal(a, 0x0a580005);
 	/* a requested address held by an orphan: taken back at once */
-	assert_int_equal(vnet_ipam_lease(d, "g", sub, 16, 0x0a580009, &a, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "g", sub, 16, 0x0a580009, &a, &fresh, 0, &e), 0);
 	/* the lone index entry is replaced by the name's next lease */
-	assert_int_equal(vnet_ipam_lease(d, "z", sub, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "z", sub, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_int_equal(a, 0x0a580006);
 	assert_true(fresh);
 	assert_int_equal(vnet_ipam_lookup(d, "a", &a), 0);
 	assert_int_equal(a, 0x0a580002);
 	/* a release removes a .tmp- entry a killed lease left */
 	put_link(d, "by-name/.tmp-c", "10.88.0.20");
-	assert_int_equal(vnet_ipam_release(d, "c", &e), 0);
+	assert_int_equal(vnet_ipam_release(d, "c", 0, &e), 0);
 	assert_false(has_entry(d, "by-name/.tmp-c"));
 	assert_false(has_entry(d, "by-name/c"));
 	assert_false(has_entry(d, "10.88.0.4"));
@@ -581,9 +621,9 @@ static void test_ipam_killed(void **state)
 				uint32_t a;
 				snprintf(name, sizeof(name), "k%u", i % 20);
 				if (i % 3 == 2)
-					vnet_ipam_release(d, name, NULL);
+					vnet_ipam_release(d, name, 0, NULL);
 				else
-					vnet_ipam_lease(d, name, sub, 27, 0, &a, NULL, NULL);
+					vnet_ipam_lease(d, name, sub, 27, 0, &a, NULL, 0, NULL);
 				if (write(pfd[1], "x", 1) != 1)
 					_exit(1);
 			}
@@ -598,20 +638,20 @@ static void test_ipam_killed(void **state)
 		for (int i = 0; i < 20; i++) {
 			char name[8];
 			snprintf(name, sizeof(name), "k%d", i);
-			assert_int_equal(vnet_ipam_release(d, name, &e), 0);
+			assert_int_equal(vnet_ipam_release(d, name, 0, &e), 0);
 		}
 		for (int i = 0; i < 29; i++) {
 			char name[8];
 			snprintf(name, sizeof(name), "n%d", i);
-			assert_int_equal(vnet_ipam_lease(d, name, sub, 27, 0, &seen[i], NULL, &e),
-					 0);
+			assert_int_equal(
+				vnet_ipam_lease(d, name, sub, 27, 0, &seen[i], NULL, 0, &e), 0);
 			for (int j = 0; j < i; j++)
 				assert_int_not_equal(seen[j], seen[i]);
 		}
 		for (int i = 0; i < 29; i++) {
 			char name[8];
 			snprintf(name, sizeof(name), "n%d", i);
-			assert_int_equal(vnet_ipam_release(d, name, &e), 0);
+			assert_int_equal(vnet_ipam_release(d, name, 0, &e), 0);
 		}
 	}
 	fs_rm_rf(d);
@@ -660,7 +700,7 @@ static void test_ipam_upgrade(void **state)
 	put_link(d, "10.88.0.2", "a");
 	put_link(d, "10.88.0.7", "zz");
 	put_link(d, "by-name/zz", "10.88.0.7");
-	assert_int_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "c", 0x0a580000, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_true(fresh);
 	assert_true(a != 0x0a580002 && a != 0x0a580007);
 	assert_int_equal(access(path, F_OK), -1);
@@ -675,7 +715,7 @@ static void test_ipam_upgrade(void **state)
 	assert_true(vnet_leases_get(ls, "b", ip));
 	assert_string_equal(ip, "10.88.0.7");
 	vnet_leases_free(ls);
-	assert_int_equal(vnet_ipam_lease(d, "a", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_int_equal(vnet_ipam_lease(d, "a", 0x0a580000, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_int_equal(a, 0x0a580002);
 	assert_false(fresh);
 	/* the port claim moved to ports.json */
@@ -689,7 +729,7 @@ static void test_ipam_upgrade(void **state)
 	/* the same file again (a conversion killed before its unlink was
 	 * durable): the same leases, nothing given twice */
 	put_file(path, doc);
-	assert_int_equal(vnet_ipam_release(d, "c", &e), 0);
+	assert_int_equal(vnet_ipam_release(d, "c", 0, &e), 0);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(vnet_ipam_lookup(d, "a", &a), 0);
 	assert_int_equal(a, 0x0a580002);
@@ -698,7 +738,7 @@ static void test_ipam_upgrade(void **state)
 
 	/* an address twice: refused, the file left as it is */
 	put_file(path, "{\"leases\":{\"p\":\"10.88.0.9\",\"q\":\"10.88.0.9\"}}");
-	assert_int_not_equal(vnet_ipam_lease(d, "r", 0x0a580000, 16, 0, &a, &fresh, &e), 0);
+	assert_int_not_equal(vnet_ipam_lease(d, "r", 0x0a580000, 16, 0, &a, &fresh, 0, &e), 0);
 	assert_non_null(strstr(e.msg, "10.88.0.9 is leased to both 'p' and 'q'"));
 	vert_error_clear(&e);
 	assert_int_equal(read_file_at(AT_FDCWD, path, 4096, &buf, NULL), 0);
@@ -742,7 +782,7 @@ static void test_ipam_upgrade_parallel(void **state)
 			uint32_t a;
 			close(pfd[0]);
 			snprintf(name, sizeof(name), "new%d", i);
-			if (vnet_ipam_lease(d, name, 0x0a580000, 16, 0, &a, NULL, NULL) < 0)
+			if (vnet_ipam_lease(d, name, 0x0a580000, 16, 0, &a, NULL, 0, NULL) < 0)
 				_exit(1);
 			_exit(write(pfd[1], &a, sizeof(a)) != sizeof(a));
 		}
@@ -773,19 +813,13 @@ static void test_ipam_upgrade_parallel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ipv4),
-		cmocka_unit_test(test_cidr),
-		cmocka_unit_test(test_publish),
-		cmocka_unit_test(test_mac_ifname),
-		cmocka_unit_test(test_netconf),
-		cmocka_unit_test(test_config_check),
-		cmocka_unit_test(test_ipam),
-		cmocka_unit_test(test_ipam_corrupt),
-		cmocka_unit_test(test_ipam_parallel),
-		cmocka_unit_test(test_ipam_leftovers),
-		cmocka_unit_test(test_ipam_killed),
-		cmocka_unit_test(test_ipam_upgrade),
-		cmocka_unit_test(test_ipam_upgrade_parallel),
+		cmocka_unit_test(test_ipv4),	       cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_publish),	       cmocka_unit_test(test_mac_ifname),
+		cmocka_unit_test(test_netconf),	       cmocka_unit_test(test_config_check),
+		cmocka_unit_test(test_ipam),	       cmocka_unit_test(test_ipam_ephemeral),
+		cmocka_unit_test(test_ipam_corrupt),   cmocka_unit_test(test_ipam_parallel),
+		cmocka_unit_test(test_ipam_leftovers), cmocka_unit_test(test_ipam_killed),
+		cmocka_unit_test(test_ipam_upgrade),   cmocka_unit_test(test_ipam_upgrade_parallel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
