@@ -183,7 +183,7 @@ int vnet_ipam_release(const char *data_dir, const char *name, unsigned flags, ve
 /* flags of vnet_ipam_lease, vnet_ipam_release and vnet_release */
 enum {
 	/* the lease of a VE that a crash takes along (an --rm VE: its data
-	 * is removed by the first command after the reboot): made and
+	 * is removed by the next command that sees it after the reboot): made and
 	 * dropped without the directory fsyncs that make a kept VE's lease
 	 * survive power loss, and its release outlive it.  The order of the
 	 * changes is the same, and the journal keeps it (ipam.c) */

@@ -54,8 +54,8 @@
  * claim that is no lease any more (a release's, a previous address's) is
  * not fsynced: lost, it comes back as an orphan (above).  The lease of an
  * --rm VE (VNET_LEASE_EPHEMERAL) skips these fsyncs, made and released:
- * a crash takes the VE along, whose leftover data the first command after
- * it removes, lease and all.  The journal still commits the changes in
+ * a crash takes the VE along, whose leftover data the next command that
+ * sees it removes, lease and all.  The journal still commits the changes in
  * the order they were made, so what a crash keeps is one of the states
  * above, and a release that did not last comes back with the VE data
  * removed after it.
