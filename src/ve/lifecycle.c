@@ -212,8 +212,11 @@ int ve_remove_data_now(const struct ve_handle *h, vert_error_t *err)
 	vert_error_t e = VERT_ERROR_INIT;
 
 	/* the address lease lives as long as the VE, and so do its uid
-	 * range and the limits of its project quota; an --rm VE's lease was
-	 * made without fsyncs, and is dropped so too */
+	 * range and the limits of its project quota.  The release is not
+	 * synced (an --rm VE's lease was made so too; reconcile's other
+	 * leftovers, a VE without its config, are as disposable): a crash
+	 * that undoes it undoes the removal of the data after it, and the
+	 * leftover comes back whole, to be removed again */
 	vnet_release(&np, h->name, VNET_LEASE_EPHEMERAL, &e);
 	vert_error_clear(&e);
 	ve_userns_release_dir(h->p, h->name, h->data_dir);
