@@ -185,7 +185,9 @@ teardown() {
 	run vert inspect rb1
 	echo "$output" | jq -e '.status.running == false and .status.last_exit.reason == "halt"'
 	[ "$(vert inspect rb2 | jq -r .status.pid)" = "$p2" ]
-	[ ! -e "$TEST_ROOT/run/ves/rb1" ]
+	# the init is gone (not running) before its supervisor has torn the
+	# VE down and removed the run dir: on a loaded host that takes a while
+	wait_for test ! -e "$TEST_ROOT/run/ves/rb1"
 	vert stop rb2
 }
 
