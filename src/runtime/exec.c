@@ -4,24 +4,46 @@
  * pidfd, its cgroup, and apply the same process setup (user, terminal,
  * capabilities, seccomp) as the init got.
  *
+ * Where vert may point its own pid_for_children at the VE's pid namespace
+ * and back (root: see direct_spawn), as nsenter(1):
+ *
+ *   P (vert)  setns(pidfd, pid)  --clone3(CLONE_INTO_CGROUP)-->  G
+ *             setns(self, pid)   G  setns(pidfd, all but pid and cgroup)
+ *                                G  setns(pidfd, cgroup)
+ *
+ * Otherwise (a rootless vert, or one inside `unshare -r`: the VE's user
+ * namespace must be joined first, by a process that then can't make P's
+ * child in it), through M:
+ *
  *   P (vert)  --clone-->  M  setns(pidfd, all namespaces but cgroup)
  *                         M  --clone3(CLONE_PARENT|CLONE_INTO_CGROUP)-->  G
  *                         G  setns(pidfd, cgroup)
  *   G is P's child (CLONE_PARENT), inside the VE's pid namespace (M's
- *   pid_for_children), and runs rt_child_process(); M reports G's pid and
- *   exits.  P waits for G like for any container process.
+ *   pid_for_children); M reports G's pid and exits.
+ *
+ * Either way G runs rt_child_process(), and P waits for G like for any
+ * container process.
+ *
+ * G does not wait for a GO (#1) from P, as a VE's init does: P has nothing
+ * to do before G may go on (no id maps to write, no network, G is born in
+ * the VE's cgroup), and the GO's terminal size is in G's copy of P's
+ * memory.  That saves a wakeup of G and a wakeup of P, both on the exec
+ * path, and lets G set itself up while P opens its pidfd.
+ * What the wait gave besides, G checks itself: a P killed meanwhile (its
+ * end of the sync socket is closed) starts no command.  G being P's child,
+ * its pid can't be reused before P has opened its pidfd.
  *
  * The cgroup namespace is joined by G, once it is in the VE's cgroup: the
  * kernel lets a process move (or be born) only between cgroups below its
- * own cgroup namespace's root, and M's cgroup, P's, is not below the
+ * own cgroup namespace's root, and P's cgroup (M's) is not below the
  * VE's.
  *
  * A VE with a cgroup only exists on a kernel with CLONE_INTO_CGROUP (5.7,
  * rt_container_create refuses to start one without), so G is born in it.
  *
- * M and G are not dumpable from the moment M joins the VE, so nothing in
- * the VE can open /proc/PID/exe of the host's vert binary while they run
- * it (the runc CVE-2019-5736 class).
+ * M and G are not dumpable from the moment M joins the VE, or G is born in
+ * it, so nothing in the VE can open /proc/PID/exe of the host's vert
+ * binary while they run it (the runc CVE-2019-5736 class).
  *
  * M shares P's memory and P waits until it is gone (CLONE_VM |
  * CLONE_VFORK, as posix_spawn does): only G copies P's address space, not
@@ -33,6 +55,7 @@
  */
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -83,10 +106,52 @@ struct exec_report {
 	char msg[256];
 };
 
-__attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
-						  const struct rt_exec_opts *o,
-						  const struct sock_fprog *prog, int sync_fd,
-						  int report_fd, int nsflags)
+/* a process that can't start in the VE's cgroup must not start outside
+ * it (pids.max reached is EAGAIN, a cgroup the VE turned into an inner
+ * node is EBUSY) */
+static const char *clone_failure(int e, const struct rt_exec_opts *o)
+{
+	return e == EAGAIN && o->cgroup_fd >= 0
+		       ? "create the process in the VE: it has reached its process limit (pids.max)"
+		       : "create the process in the VE";
+}
+
+/* G: joins what M did not join for it (join: a direct spawn's namespaces,
+ * 0 after M), then the VE's cgroup namespace, and becomes the command.
+ * Reports a failure as #3. */
+__attribute__((noreturn)) static void g_main(const struct rt_spec *s, const struct rt_exec_opts *o,
+					     const struct sock_fprog *prog,
+					     const struct rt_sync_msg *go, int sync_fd, int nsflags,
+					     int join)
+{
+	struct pollfd pfd = { .fd = sync_fd, .events = POLLIN };
+	vert_error_t e = VERT_ERROR_INIT;
+	struct rt_sync_msg m = { .type = RT_SYNC_ERROR };
+
+	/* P sends nothing before our exec: a readable or hung-up socket is a
+	 * P that is gone (see the top of this file) */
+	if (poll(&pfd, 1, 0) != 0)
+		_exit(VERT_EXIT_RUN_FAILED);
+	if (join && setns(o->init_pidfd, join) < 0) {
+		vert_error_sys(&e, "join the VE's namespaces");
+		goto fail;
+	}
+	/* born in the VE's cgroup, we may join its cgroup namespace */
+	if ((nsflags & CLONE_NEWCGROUP) && setns(o->init_pidfd, CLONE_NEWCGROUP) < 0) {
+		vert_error_sys(&e, "join the VE's cgroup namespace");
+		goto fail;
+	}
+	rt_child_process(s, &o->create, prog, sync_fd, go,
+			 (nsflags & CLONE_NEWUSER) != 0 || !rt_in_init_userns());
+fail:
+	vert_error_pack(&e, &m.err);
+	rt_sync_send(sync_fd, &m, -EBADF); /* #3 */
+	_exit(VERT_EXIT_RUN_FAILED);
+}
+
+__attribute__((noreturn)) static void
+middle_main(const struct rt_spec *s, const struct rt_exec_opts *o, const struct sock_fprog *prog,
+	    const struct rt_sync_msg *go, int sync_fd, int report_fd, int nsflags)
 {
 	struct clone_args args = { .flags = CLONE_PARENT, .exit_signal = 0 };
 	struct exec_report rep = { 0 };
@@ -104,38 +169,17 @@ __attribute__((noreturn)) static void middle_main(const struct rt_spec *s,
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)o->cgroup_fd;
 	}
-	/* a process that can't start in the VE's cgroup must not start
-	 * outside it (pids.max reached is EAGAIN, a cgroup the VE turned
-	 * into an inner node is EBUSY) */
 	g = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (g < 0 && errno == ENOSYS && o->cgroup_fd < 0)
 		g = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_PARENT, NULL, NULL, NULL, 0);
 	if (g < 0) {
 		rep.pid = -errno;
-		snprintf(rep.msg, sizeof(rep.msg), "%s",
-			 errno == EAGAIN && o->cgroup_fd >= 0
-				 ? "create the process in the VE: it has reached its process "
-				   "limit (pids.max)"
-				 : "create the process in the VE");
+		snprintf(rep.msg, sizeof(rep.msg), "%s", clone_failure(errno, o));
 		goto out;
 	}
 	if (g == 0) {
-		struct rt_sync_msg go;
 		close(report_fd);
-		if (rt_sync_recv(sync_fd, &go, NULL) <= 0 || go.type != RT_SYNC_GO)
-			_exit(VERT_EXIT_RUN_FAILED);
-		/* after #1 (P holds our pidfd): born in the VE's cgroup, we
-		 * may join its cgroup namespace */
-		if ((nsflags & CLONE_NEWCGROUP) && setns(o->init_pidfd, CLONE_NEWCGROUP) < 0) {
-			vert_error_t e = VERT_ERROR_INIT;
-			struct rt_sync_msg m = { .type = RT_SYNC_ERROR };
-			vert_error_sys(&e, "join the VE's cgroup namespace");
-			vert_error_pack(&e, &m.err);
-			rt_sync_send(sync_fd, &m, -EBADF); /* #3 */
-			_exit(VERT_EXIT_RUN_FAILED);
-		}
-		rt_child_process(s, &o->create, prog, sync_fd, &go,
-				 (nsflags & CLONE_NEWUSER) != 0 || !rt_in_init_userns());
+		g_main(s, o, prog, go, sync_fd, nsflags, 0);
 	}
 	rep.pid = g;
 out:
@@ -148,6 +192,7 @@ struct middle_args {
 	const struct rt_spec *s;
 	const struct rt_exec_opts *o;
 	const struct sock_fprog *prog;
+	const struct rt_sync_msg *go; /* #1's content, never sent */
 	int sync_fd, report_fd, nsflags;
 	int close_a, close_b; /* P's ends, not M's */
 };
@@ -157,7 +202,7 @@ static int middle_fn(void *data)
 	const struct middle_args *a = data;
 	close(a->close_a);
 	close(a->close_b);
-	middle_main(a->s, a->o, a->prog, a->sync_fd, a->report_fd, a->nsflags);
+	middle_main(a->s, a->o, a->prog, a->go, a->sync_fd, a->report_fd, a->nsflags);
 }
 
 /* M's stack: G goes on on its copy of it into rt_child_process */
@@ -202,6 +247,54 @@ static pid_t middle_spawn(struct middle_args *ma)
 	return mid;
 }
 
+/* Where P may point its own pid_for_children at the VE's pid namespace and
+ * back (CAP_SYS_ADMIN over both: root), P forks G itself, without M, and G
+ * joins the other namespaces, as nsenter(1) does: one process less to
+ * make, run and wait for on every exec.  1: P may not (a rootless vert, or
+ * one inside `unshare -r`), M it is. */
+static int direct_spawn(const struct middle_args *a, pid_t *ret, vert_error_t *err)
+{
+	struct clone_args args = { .exit_signal = SIGCHLD };
+	_cleanup_close_ int self = -EBADF;
+	int dumpable, e;
+	pid_t g;
+
+	/* whether we could come back, first: inside `unshare -r` vert may
+	 * enter the pid namespace of a VE it made, but not go back to the
+	 * host's, whose user namespace is not its own (so M it is there) */
+	self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (self < 0 || setns(self, CLONE_NEWPID) < 0 || setns(a->o->init_pidfd, CLONE_NEWPID) < 0)
+		return 1;
+	/* G's copy of our mm is born not dumpable (see the top of this file) */
+	dumpable = prctl(PR_GET_DUMPABLE);
+	prctl(PR_SET_DUMPABLE, 0);
+	if (a->o->cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)a->o->cgroup_fd;
+	}
+	g = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (g < 0 && errno == ENOSYS && a->o->cgroup_fd < 0)
+		g = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0);
+	if (g == 0) {
+		close(a->close_a);
+		close(a->close_b);
+		rt_reset_signals();
+		g_main(a->s, a->o, a->prog, a->go, a->sync_fd, a->nsflags,
+		       a->nsflags & ~(CLONE_NEWPID | CLONE_NEWCGROUP));
+	}
+	e = errno;
+	/* our own again, at once: no later fork of ours may land in the VE
+	 * (what was allowed a moment ago is not refused now) */
+	if (setns(self, CLONE_NEWPID) < 0)
+		abort();
+	if (dumpable > 0)
+		prctl(PR_SET_DUMPABLE, dumpable);
+	if (g < 0)
+		return vert_error_set(err, e, VERT_ERR_RUNTIME, "%s", clone_failure(e, a->o));
+	*ret = g;
+	return 0;
+}
+
 int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 		      struct rt_container *ret, vert_error_t *err)
 {
@@ -214,7 +307,7 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 	struct rt_sync_msg go = { .type = RT_SYNC_GO };
 	struct exec_report rep = { 0 };
 	int sp[2], rp[2], nsflags, r, st;
-	pid_t mid, g;
+	pid_t mid, g = -1;
 
 	nsflags = differing_ns(o->init_pid);
 	if (!(nsflags & CLONE_NEWPID))
@@ -233,10 +326,6 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 	}
 	psock = sp[0];
 	csock = sp[1];
-	if (pipe2(rp, O_CLOEXEC) < 0) {
-		rt_seccomp_prog_free(prog);
-		return vert_error_sys(err, "pipe");
-	}
 	if (s->terminal) {
 		struct winsize ws;
 		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 ||
@@ -246,28 +335,43 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 		}
 	}
 
-	mid = middle_spawn(
-		&(struct middle_args){ s, o, prog, csock, rp[1], nsflags, psock, rp[0] });
-	if (mid < 0) {
-		close(rp[0]);
-		close(rp[1]);
+	r = direct_spawn(
+		&(struct middle_args){ s, o, prog, &go, csock, -EBADF, nsflags, psock, -EBADF }, &g,
+		err);
+	if (r <= 0) {
 		rt_seccomp_prog_free(prog);
-		/* a fork, or M's stack and its clone */
-		return vert_error_sys(err, "start the process that joins the VE");
+		if (r < 0)
+			return r;
+		close(TAKE_FD(csock));
+		rt_relay_close_ve(relay);
+	} else {
+		if (pipe2(rp, O_CLOEXEC) < 0) {
+			rt_seccomp_prog_free(prog);
+			return vert_error_sys(err, "pipe");
+		}
+		mid = middle_spawn(&(struct middle_args){ s, o, prog, &go, csock, rp[1], nsflags,
+							  psock, rp[0] });
+		if (mid < 0) {
+			close(rp[0]);
+			close(rp[1]);
+			rt_seccomp_prog_free(prog);
+			/* a fork, or M's stack and its clone */
+			return vert_error_sys(err, "start the process that joins the VE");
+		}
+		rt_seccomp_prog_free(prog);
+		close(TAKE_FD(csock));
+		close(rp[1]);
+		rt_relay_close_ve(relay);
+		r = (int)read(rp[0], &rep, sizeof(rep));
+		close(rp[0]);
+		while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (r != (int)sizeof(rep))
+			return vert_error_set(err, EPROTO, VERT_ERR_RUNTIME, "exec helper died");
+		if (rep.pid < 0)
+			return vert_error_set(err, -rep.pid, VERT_ERR_RUNTIME, "%s", rep.msg);
+		g = rep.pid;
 	}
-	rt_seccomp_prog_free(prog);
-	close(TAKE_FD(csock));
-	close(rp[1]);
-	rt_relay_close_ve(relay);
-	r = (int)read(rp[0], &rep, sizeof(rep));
-	close(rp[0]);
-	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (r != (int)sizeof(rep))
-		return vert_error_set(err, EPROTO, VERT_ERR_RUNTIME, "exec helper died");
-	if (rep.pid < 0)
-		return vert_error_set(err, -rep.pid, VERT_ERR_RUNTIME, "%s", rep.msg);
-	g = rep.pid;
 	vert_debug_mark("joined");
 	/* G is our child (CLONE_PARENT): nobody else can reap it, so its pid
 	 * can't be reused before we open the pidfd */
@@ -278,8 +382,6 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 		return vert_error_sys(err, "pidfd_open");
 	}
 
-	if (rt_sync_send(psock, &go, -EBADF) < 0) /* #1 */
-		goto killit;
 	if ((r = rt_sync_until_exec(psock, &pty, &listener, err)) < 0) {
 		while (waitpid(g, &st, 0) < 0 && errno == EINTR)
 			;
@@ -293,12 +395,4 @@ int rt_container_exec(const struct rt_spec *s, const struct rt_exec_opts *xo,
 	ret->session = true;
 	ret->relay = TAKE_PTR(relay);
 	return 0;
-
-killit:
-	syscall(SYS_pidfd_send_signal, gpidfd, SIGKILL, NULL, 0);
-	while (waitpid(g, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!err->kind)
-		vert_error_sys(err, "start the process in the VE");
-	return vert_error_ret(err);
 }

@@ -13,7 +13,9 @@
  * Sync protocol over a SOCK_SEQPACKET socketpair.  Steps are numbered the
  * same on both sides (see container.c and child.c):
  *   #1 parent -> child  GO: id maps written, parent-side setup done;
- *                       carries the terminal window size
+ *                       carries the terminal window size (a VE's init
+ *                       only: an exec'd process has it in its copy of
+ *                       vert's memory and doesn't wait, see exec.c)
  *   #2 child -> parent  PTY: the pty master fd (SCM_RIGHTS), terminal only
  *   #3 child -> parent  ERROR: errno, kind and message; the child exits
  *   #4 child -> parent  NOTIFY: the seccomp listener fd (SCM_RIGHTS), when
